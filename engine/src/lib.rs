@@ -1,0 +1,8 @@
+//! aos-engine: the deterministic, event-sourced world runtime.
+//!
+//! One module per component (see `docs/ARCHITECTURE.md`). The inspector and
+//! the CLI talk only to [`world::World`].
+
+pub mod cbor;
+pub mod hash;
+pub mod value;
