@@ -6,3 +6,9 @@
 pub mod cbor;
 pub mod hash;
 pub mod value;
+pub mod journal;
+pub mod diff;
+pub mod store;
+pub mod wasm;
+pub mod build;
+pub mod types;

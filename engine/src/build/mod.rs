@@ -1,0 +1,1 @@
+//! Reducer builder (in progress).

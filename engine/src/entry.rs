@@ -1,0 +1,381 @@
+//! Journal entries: the kernel's vocabulary, and their CBOR form.
+//!
+//! An entry is encoded as a variant-shaped map `{"Kind": {fields...}}` (the
+//! same shape serde gives an enum), canonical and untagged, because the
+//! journal embeds it in its record frame. Values and states travel as byte
+//! strings holding their own canonical CBOR (with the self-describe tag), so
+//! an entry never needs a schema to be decoded.
+
+use crate::cbor::{self, CborError};
+use crate::hash::Hash;
+use crate::value::Value;
+use thiserror::Error;
+
+/// Where a domain event came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Injected from outside (scripted events, the inspector, `aos run --events`).
+    External,
+    /// Emitted by a reducer in the call journaled at `call`.
+    Reducer { name: String, call: u64 },
+}
+
+/// How a reducer call ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The new state (canonical) hashes to `state_hash`; `emitted` domain
+    /// events follow this entry in the journal.
+    Ok { state_hash: Hash, emitted: u32 },
+    /// The call failed; the reducer's state is unchanged. `kind` is a short
+    /// machine-readable class (`trap`, `out_of_fuel`, `memory_limit`,
+    /// `bad_output`, `reducer_error`, ...), `message` says what happened.
+    Failed { kind: String, message: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// First entry of every journal: the manifest the world started under.
+    Genesis { manifest_hash: Hash },
+    /// A domain event entering the inbox. `value` is canonical CBOR.
+    DomainEvent {
+        schema: String,
+        value: Vec<u8>,
+        key: Option<Vec<u8>>,
+        origin: Origin,
+    },
+    /// A delivery of the event journaled at `event` to `reducer`.
+    ReducerCall {
+        reducer: String,
+        key: Option<Vec<u8>>,
+        event: u64,
+        outcome: Outcome,
+    },
+    /// The event journaled at `event` matched no route and was dropped.
+    Unrouted { event: u64 },
+    /// The kernel state at this height was saved to the store as `blob`;
+    /// replay checks that it reproduces `state_hash`.
+    Snapshot { state_hash: Hash, blob: Hash },
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum EntryError {
+    #[error("entry is not valid CBOR: {0}")]
+    Cbor(#[from] CborError),
+    #[error("entry has an unexpected shape: {0}")]
+    Shape(String),
+}
+
+impl Entry {
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Entry::Genesis { .. } => "Genesis",
+            Entry::DomainEvent { .. } => "DomainEvent",
+            Entry::ReducerCall { .. } => "ReducerCall",
+            Entry::Unrouted { .. } => "Unrouted",
+            Entry::Snapshot { .. } => "Snapshot",
+        }
+    }
+
+    /// True for entries that come from outside the kernel: replay feeds them
+    /// in instead of recomputing them.
+    pub fn is_input(&self) -> bool {
+        matches!(
+            self,
+            Entry::Genesis { .. }
+                | Entry::Snapshot { .. }
+                | Entry::DomainEvent {
+                    origin: Origin::External,
+                    ..
+                }
+        )
+    }
+
+    pub fn to_value(&self) -> Value {
+        let (kind, fields) = match self {
+            Entry::Genesis { manifest_hash } => (
+                "Genesis",
+                vec![("manifest_hash", hash_value(manifest_hash))],
+            ),
+            Entry::DomainEvent {
+                schema,
+                value,
+                key,
+                origin,
+            } => (
+                "DomainEvent",
+                vec![
+                    ("schema", Value::text(schema.clone())),
+                    ("value", Value::Bytes(value.clone())),
+                    ("key", opt_bytes(key)),
+                    ("origin", origin_value(origin)),
+                ],
+            ),
+            Entry::ReducerCall {
+                reducer,
+                key,
+                event,
+                outcome,
+            } => (
+                "ReducerCall",
+                vec![
+                    ("reducer", Value::text(reducer.clone())),
+                    ("key", opt_bytes(key)),
+                    ("event", Value::Int(*event as i128)),
+                    ("outcome", outcome_value(outcome)),
+                ],
+            ),
+            Entry::Unrouted { event } => ("Unrouted", vec![("event", Value::Int(*event as i128))]),
+            Entry::Snapshot { state_hash, blob } => (
+                "Snapshot",
+                vec![
+                    ("state_hash", hash_value(state_hash)),
+                    ("blob", hash_value(blob)),
+                ],
+            ),
+        };
+        Value::Map(vec![(Value::text(kind), Value::record(fields))])
+    }
+
+    /// The canonical untagged CBOR item the journal stores.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(96);
+        cbor::encode_item(&self.to_value(), &mut out);
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Entry, EntryError> {
+        Entry::from_value(&cbor::decode(bytes)?)
+    }
+
+    pub fn from_value(v: &Value) -> Result<Entry, EntryError> {
+        let map = v
+            .as_map()
+            .filter(|m| m.len() == 1)
+            .ok_or_else(|| shape("an entry is a one-entry map {kind: fields}"))?;
+        let kind = map[0]
+            .0
+            .as_text()
+            .ok_or_else(|| shape("entry kind is not text"))?;
+        let f = &map[0].1;
+        Ok(match kind {
+            "Genesis" => Entry::Genesis {
+                manifest_hash: field_hash(f, "manifest_hash")?,
+            },
+            "DomainEvent" => Entry::DomainEvent {
+                schema: field_text(f, "schema")?,
+                value: field_bytes(f, "value")?,
+                key: field_opt_bytes(f, "key")?,
+                origin: origin_from(field(f, "origin")?)?,
+            },
+            "ReducerCall" => Entry::ReducerCall {
+                reducer: field_text(f, "reducer")?,
+                key: field_opt_bytes(f, "key")?,
+                event: field_u64(f, "event")?,
+                outcome: outcome_from(field(f, "outcome")?)?,
+            },
+            "Unrouted" => Entry::Unrouted {
+                event: field_u64(f, "event")?,
+            },
+            "Snapshot" => Entry::Snapshot {
+                state_hash: field_hash(f, "state_hash")?,
+                blob: field_hash(f, "blob")?,
+            },
+            other => return Err(shape(&format!("unknown entry kind {other:?}"))),
+        })
+    }
+}
+
+fn shape(msg: &str) -> EntryError {
+    EntryError::Shape(msg.to_string())
+}
+
+fn hash_value(h: &Hash) -> Value {
+    Value::Bytes(h.0.to_vec())
+}
+
+fn opt_bytes(b: &Option<Vec<u8>>) -> Value {
+    b.as_ref().map_or(Value::Null, |b| Value::Bytes(b.clone()))
+}
+
+fn origin_value(o: &Origin) -> Value {
+    match o {
+        Origin::External => Value::text("External"),
+        Origin::Reducer { name, call } => Value::Map(vec![(
+            Value::text("Reducer"),
+            Value::record([
+                ("name", Value::text(name.clone())),
+                ("call", Value::Int(*call as i128)),
+            ]),
+        )]),
+    }
+}
+
+fn outcome_value(o: &Outcome) -> Value {
+    match o {
+        Outcome::Ok {
+            state_hash,
+            emitted,
+        } => Value::Map(vec![(
+            Value::text("Ok"),
+            Value::record([
+                ("state_hash", hash_value(state_hash)),
+                ("emitted", Value::Int(*emitted as i128)),
+            ]),
+        )]),
+        Outcome::Failed { kind, message } => Value::Map(vec![(
+            Value::text("Failed"),
+            Value::record([
+                ("kind", Value::text(kind.clone())),
+                ("message", Value::text(message.clone())),
+            ]),
+        )]),
+    }
+}
+
+fn field<'a>(v: &'a Value, name: &str) -> Result<&'a Value, EntryError> {
+    v.get(name)
+        .ok_or_else(|| shape(&format!("missing field {name:?}")))
+}
+
+fn field_text(v: &Value, name: &str) -> Result<String, EntryError> {
+    field(v, name)?
+        .as_text()
+        .map(str::to_owned)
+        .ok_or_else(|| shape(&format!("field {name:?} is not text")))
+}
+
+fn field_bytes(v: &Value, name: &str) -> Result<Vec<u8>, EntryError> {
+    field(v, name)?
+        .as_bytes()
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| shape(&format!("field {name:?} is not bytes")))
+}
+
+fn field_opt_bytes(v: &Value, name: &str) -> Result<Option<Vec<u8>>, EntryError> {
+    match v.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bytes(b)) => Ok(Some(b.clone())),
+        Some(_) => Err(shape(&format!("field {name:?} is not bytes or null"))),
+    }
+}
+
+fn field_u64(v: &Value, name: &str) -> Result<u64, EntryError> {
+    field(v, name)?
+        .as_int()
+        .and_then(|i| u64::try_from(i).ok())
+        .ok_or_else(|| shape(&format!("field {name:?} is not a natural number")))
+}
+
+fn field_hash(v: &Value, name: &str) -> Result<Hash, EntryError> {
+    field(v, name)?
+        .as_bytes()
+        .and_then(Hash::from_slice)
+        .ok_or_else(|| shape(&format!("field {name:?} is not a 32-byte hash")))
+}
+
+fn origin_from(v: &Value) -> Result<Origin, EntryError> {
+    if v.as_text() == Some("External") {
+        return Ok(Origin::External);
+    }
+    let r = v
+        .get("Reducer")
+        .ok_or_else(|| shape("origin is neither External nor Reducer"))?;
+    Ok(Origin::Reducer {
+        name: field_text(r, "name")?,
+        call: field_u64(r, "call")?,
+    })
+}
+
+fn outcome_from(v: &Value) -> Result<Outcome, EntryError> {
+    if let Some(ok) = v.get("Ok") {
+        let emitted = field_u64(ok, "emitted")?;
+        return Ok(Outcome::Ok {
+            state_hash: field_hash(ok, "state_hash")?,
+            emitted: u32::try_from(emitted).map_err(|_| shape("emitted count too large"))?,
+        });
+    }
+    if let Some(failed) = v.get("Failed") {
+        return Ok(Outcome::Failed {
+            kind: field_text(failed, "kind")?,
+            message: field_text(failed, "message")?,
+        });
+    }
+    Err(shape("outcome is neither Ok nor Failed"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn samples() -> Vec<Entry> {
+        vec![
+            Entry::Genesis {
+                manifest_hash: Hash::of(b"m"),
+            },
+            Entry::DomainEvent {
+                schema: "demo/E@1".into(),
+                value: cbor::encode(&Value::text("Tick")),
+                key: None,
+                origin: Origin::External,
+            },
+            Entry::DomainEvent {
+                schema: "demo/E@1".into(),
+                value: cbor::encode(&Value::Int(1)),
+                key: Some(vec![1, 2]),
+                origin: Origin::Reducer {
+                    name: "demo/R@1".into(),
+                    call: 7,
+                },
+            },
+            Entry::ReducerCall {
+                reducer: "demo/R@1".into(),
+                key: None,
+                event: 1,
+                outcome: Outcome::Ok {
+                    state_hash: Hash::of(b"s"),
+                    emitted: 2,
+                },
+            },
+            Entry::ReducerCall {
+                reducer: "demo/R@1".into(),
+                key: Some(vec![9]),
+                event: 1,
+                outcome: Outcome::Failed {
+                    kind: "trap".into(),
+                    message: "unreachable".into(),
+                },
+            },
+            Entry::Unrouted { event: 3 },
+            Entry::Snapshot {
+                state_hash: Hash::of(b"a"),
+                blob: Hash::of(b"b"),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_kind_round_trips_canonically() {
+        for e in samples() {
+            let bytes = e.encode();
+            assert_eq!(Entry::decode(&bytes).expect("decodes"), e);
+            let tagged: Vec<u8> = cbor::SELF_DESCRIBE.iter().copied().chain(bytes).collect();
+            assert!(cbor::is_canonical(&tagged), "{} not canonical", e.kind_name());
+        }
+    }
+
+    #[test]
+    fn malformed_entries_are_shape_errors() {
+        let bad = [
+            Value::Int(1),
+            Value::Map(vec![(Value::text("Nope"), Value::Map(vec![]))]),
+            Value::Map(vec![(Value::text("Unrouted"), Value::Map(vec![]))]),
+            Value::Map(vec![(
+                Value::text("Unrouted"),
+                Value::record([("event", Value::Int(-1))]),
+            )]),
+        ];
+        for v in bad {
+            assert!(matches!(Entry::from_value(&v), Err(EntryError::Shape(_))), "{v:?}");
+        }
+    }
+}

@@ -1,0 +1,408 @@
+//! One record: `len: u32 LE | crc32c(payload): u32 LE | payload`, where the
+//! payload is the canonical CBOR map `{"seq": <uint>, "entry": <item>}`.
+//!
+//! Encoding works on a stack buffer so an append costs no allocation; the
+//! parser classifies what is wrong with a record, because the difference
+//! between "cut short" and "wrong but intact" decides whether a bad last
+//! record is a crash artifact (torn tail) or corruption.
+
+/// Bytes before the payload: length and crc.
+pub(crate) const FRAME_HEADER: usize = 8;
+
+/// Payload start: self-describe tag, map of two, text key "seq".
+const PREFIX: [u8; 8] = [0xd9, 0xd9, 0xf7, 0xa2, 0x63, b's', b'e', b'q'];
+
+/// Text key "entry", which follows the seq.
+const ENTRY_KEY: [u8; 6] = [0x65, b'e', b'n', b't', b'r', b'y'];
+
+/// The smallest payload: prefix, a one-byte seq, the key and a one-byte item.
+pub(crate) const MIN_PAYLOAD: u32 = (PREFIX.len() + 1 + ENTRY_KEY.len() + 1) as u32;
+
+/// Larger lengths are treated as damage; no entry the kernel writes comes
+/// near this, and it keeps a garbled length from asking for gigabytes.
+pub(crate) const MAX_PAYLOAD: u32 = 1 << 30;
+
+/// Frame header plus everything of the payload before the entry item.
+pub(crate) const MAX_HEAD: usize = FRAME_HEADER + PREFIX.len() + 9 + ENTRY_KEY.len();
+
+/// The bytes of a record that precede the caller's entry item.
+pub(crate) struct RecordHead {
+    bytes: [u8; MAX_HEAD],
+    len: usize,
+}
+
+impl RecordHead {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// Payload length for a record whose head (without the frame header) is
+/// `head_len` bytes and whose entry is `entry_len` bytes, if it is allowed.
+pub(crate) fn payload_len(head_len: usize, entry_len: usize) -> Option<u32> {
+    let total = head_len.checked_add(entry_len)?;
+    u32::try_from(total).ok().filter(|&n| n <= MAX_PAYLOAD)
+}
+
+/// Builds the head of record `seq` carrying `entry`; `Err` carries the
+/// payload size when it exceeds [`MAX_PAYLOAD`].
+pub(crate) fn record_head(seq: u64, entry: &[u8]) -> Result<RecordHead, u64> {
+    let mut bytes = [0u8; MAX_HEAD];
+    let mut n = FRAME_HEADER;
+    bytes[n..n + PREFIX.len()].copy_from_slice(&PREFIX);
+    n += PREFIX.len();
+    n += write_uint_head(&mut bytes[n..], seq);
+    bytes[n..n + ENTRY_KEY.len()].copy_from_slice(&ENTRY_KEY);
+    n += ENTRY_KEY.len();
+    let head_payload = n - FRAME_HEADER;
+    let len =
+        payload_len(head_payload, entry.len()).ok_or(head_payload as u64 + entry.len() as u64)?;
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&bytes[FRAME_HEADER..n]), entry);
+    bytes[0..4].copy_from_slice(&len.to_le_bytes());
+    bytes[4..8].copy_from_slice(&crc.to_le_bytes());
+    Ok(RecordHead { bytes, len: n })
+}
+
+/// Shortest CBOR head of major type 0 (same rules as `cbor::write_head`,
+/// written into a slice so no `Vec` is needed).
+fn write_uint_head(out: &mut [u8], v: u64) -> usize {
+    if v < 24 {
+        out[0] = v as u8;
+        1
+    } else if v <= u8::MAX as u64 {
+        out[0] = 24;
+        out[1] = v as u8;
+        2
+    } else if v <= u16::MAX as u64 {
+        out[0] = 25;
+        out[1..3].copy_from_slice(&(v as u16).to_be_bytes());
+        3
+    } else if v <= u32::MAX as u64 {
+        out[0] = 26;
+        out[1..5].copy_from_slice(&(v as u32).to_be_bytes());
+        5
+    } else {
+        out[0] = 27;
+        out[1..9].copy_from_slice(&v.to_be_bytes());
+        9
+    }
+}
+
+/// Reads a shortest-form uint head; `None` when it is not one.
+fn read_uint_head(b: &[u8]) -> Option<(u64, usize)> {
+    let first = *b.first()?;
+    if first >> 5 != 0 {
+        return None;
+    }
+    let (v, used, min) = match first & 0x1f {
+        a @ 0..=23 => (a as u64, 1, 0),
+        24 => (*b.get(1)? as u64, 2, 24),
+        25 => (
+            u16::from_be_bytes(b.get(1..3)?.try_into().ok()?) as u64,
+            3,
+            0x100,
+        ),
+        26 => (
+            u32::from_be_bytes(b.get(1..5)?.try_into().ok()?) as u64,
+            5,
+            0x1_0000,
+        ),
+        27 => (
+            u64::from_be_bytes(b.get(1..9)?.try_into().ok()?),
+            9,
+            0x1_0000_0000,
+        ),
+        _ => return None,
+    };
+    (v >= min).then_some((v, used))
+}
+
+/// What is wrong with a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Defect {
+    /// The data ends inside the record.
+    Incomplete(String),
+    /// Length out of bounds or crc mismatch: what a torn write leaves.
+    Damaged(String),
+    /// The crc holds but the content is wrong (bad header, wrong seq): no
+    /// crash produces this, so it is never taken for a torn tail.
+    Misplaced(String),
+}
+
+impl Defect {
+    pub(crate) fn reason(&self) -> &str {
+        match self {
+            Defect::Incomplete(r) | Defect::Damaged(r) | Defect::Misplaced(r) => r,
+        }
+    }
+
+    pub(crate) fn may_be_torn(&self) -> bool {
+        !matches!(self, Defect::Misplaced(_))
+    }
+}
+
+/// A record that passed every check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Parsed {
+    /// Bytes the whole record takes, frame header included.
+    pub(crate) total: usize,
+    /// Where the entry item starts, counted from the record start.
+    pub(crate) entry_start: usize,
+    pub(crate) seq: u64,
+}
+
+/// Checks the record at the start of `bytes` (which may hold more after
+/// it); `expected_seq: None` accepts any seq.
+pub(crate) fn parse_record(bytes: &[u8], expected_seq: Option<u64>) -> Result<Parsed, Defect> {
+    if bytes.len() < FRAME_HEADER {
+        return Err(Defect::Incomplete(format!(
+            "record header cut short ({} of {FRAME_HEADER} bytes)",
+            bytes.len()
+        )));
+    }
+    let len = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    let stored_crc = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
+    if !(MIN_PAYLOAD..=MAX_PAYLOAD).contains(&len) {
+        return Err(Defect::Damaged(format!(
+            "record length {len} outside {MIN_PAYLOAD}..={MAX_PAYLOAD}"
+        )));
+    }
+    let total = FRAME_HEADER + len as usize;
+    if bytes.len() < total {
+        return Err(Defect::Incomplete(format!(
+            "record of {total} bytes cut short ({} present)",
+            bytes.len()
+        )));
+    }
+    let payload = &bytes[FRAME_HEADER..total];
+    let crc = crc32c::crc32c(payload);
+    if crc != stored_crc {
+        return Err(Defect::Damaged(format!(
+            "crc mismatch (stored {stored_crc:08x}, computed {crc:08x})"
+        )));
+    }
+    let (seq, used) = payload
+        .strip_prefix(&PREFIX)
+        .and_then(read_uint_head)
+        .ok_or_else(|| {
+            Defect::Misplaced("payload does not start with {\"seq\": <uint>, ...}".into())
+        })?;
+    let key_at = PREFIX.len() + used;
+    if payload.get(key_at..key_at + ENTRY_KEY.len()) != Some(&ENTRY_KEY[..]) {
+        return Err(Defect::Misplaced(
+            "payload has no \"entry\" key after the seq".into(),
+        ));
+    }
+    let entry_at = key_at + ENTRY_KEY.len();
+    if entry_at >= payload.len() {
+        return Err(Defect::Misplaced("payload has an empty entry".into()));
+    }
+    if let Some(expected) = expected_seq {
+        if seq != expected {
+            return Err(Defect::Misplaced(format!(
+                "seq {seq} where {expected} was expected"
+            )));
+        }
+    }
+    Ok(Parsed {
+        total,
+        entry_start: FRAME_HEADER + entry_at,
+        seq,
+    })
+}
+
+/// The first offset at or after `from` where a complete record with a
+/// valid crc and header starts (any seq). Used to tell a torn tail (nothing
+/// valid after the bad record) from damage in the middle of the log.
+pub(crate) fn find_valid_record(bytes: &[u8], from: usize) -> Option<usize> {
+    let last_start = bytes
+        .len()
+        .checked_sub(FRAME_HEADER + MIN_PAYLOAD as usize)?;
+    (from..=last_start).find(|&at| {
+        bytes[at + FRAME_HEADER..].starts_with(&PREFIX) && parse_record(&bytes[at..], None).is_ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cbor;
+    use crate::value::Value;
+
+    fn record(seq: u64, entry: &[u8]) -> Vec<u8> {
+        let head = record_head(seq, entry).unwrap();
+        let mut out = head.as_bytes().to_vec();
+        out.extend_from_slice(entry);
+        out
+    }
+
+    #[test]
+    fn record_bytes_are_exactly_the_documented_format() {
+        let r = record(1, &[0x01]);
+        let payload: &[u8] = &[
+            0xd9, 0xd9, 0xf7, 0xa2, 0x63, b's', b'e', b'q', 0x01, 0x65, b'e', b'n', b't', b'r',
+            b'y', 0x01,
+        ];
+        assert_eq!(&r[0..4], &(payload.len() as u32).to_le_bytes());
+        assert_eq!(&r[4..8], &crc32c::crc32c(payload).to_le_bytes());
+        assert_eq!(&r[8..], payload);
+        // The payload is the canonical encoding of the documented map.
+        assert!(cbor::is_canonical(payload));
+        let v = cbor::decode(payload).unwrap();
+        assert_eq!(v.get("seq"), Some(&Value::Int(1)));
+        assert_eq!(v.get("entry"), Some(&Value::Int(1)));
+    }
+
+    #[test]
+    fn seq_heads_are_shortest_and_parse_back() {
+        for seq in [
+            0,
+            23,
+            24,
+            255,
+            256,
+            65535,
+            65536,
+            u32::MAX as u64,
+            1 << 32,
+            u64::MAX,
+        ] {
+            let entry = cbor::encode(&Value::text("x"));
+            let entry = &entry[3..]; // untagged item
+            let r = record(seq, entry);
+            let p = parse_record(&r, Some(seq)).unwrap();
+            assert_eq!(p.total, r.len());
+            assert_eq!(p.seq, seq);
+            assert_eq!(&r[p.entry_start..], entry);
+            let mut expect_head = Vec::new();
+            cbor::write_head(&mut expect_head, 0, seq);
+            assert_eq!(
+                &r[16..16 + expect_head.len()],
+                &expect_head[..],
+                "seq {seq}"
+            );
+            assert!(cbor::is_canonical(&r[8..]), "seq {seq}");
+        }
+    }
+
+    #[test]
+    fn oversized_payload_is_refused() {
+        assert_eq!(payload_len(15, 1), Some(16));
+        assert_eq!(
+            payload_len(15, MAX_PAYLOAD as usize - 15),
+            Some(MAX_PAYLOAD)
+        );
+        assert_eq!(payload_len(15, MAX_PAYLOAD as usize - 14), None);
+        assert_eq!(payload_len(15, usize::MAX), None);
+    }
+
+    #[test]
+    fn short_header_is_incomplete() {
+        let r = record(0, &[0xf6]);
+        let e = parse_record(&r[..5], Some(0)).unwrap_err();
+        assert!(matches!(e, Defect::Incomplete(_)), "{e:?}");
+        assert!(e.may_be_torn());
+    }
+
+    #[test]
+    fn cut_payload_is_incomplete() {
+        let r = record(0, &[0xf6]);
+        let e = parse_record(&r[..r.len() - 1], Some(0)).unwrap_err();
+        assert!(matches!(e, Defect::Incomplete(_)), "{e:?}");
+        assert!(e.reason().contains("cut short"));
+    }
+
+    #[test]
+    fn length_out_of_bounds_is_damage() {
+        let mut r = record(0, &[0xf6]);
+        r[0..4].copy_from_slice(&0u32.to_le_bytes());
+        assert!(
+            matches!(parse_record(&r, None), Err(Defect::Damaged(m)) if m.contains("length 0"))
+        );
+        r[0..4].copy_from_slice(&(MAX_PAYLOAD + 1).to_le_bytes());
+        assert!(matches!(parse_record(&r, None), Err(Defect::Damaged(_))));
+    }
+
+    #[test]
+    fn flipped_byte_is_a_crc_mismatch() {
+        let mut r = record(7, &[0x43, 1, 2, 3]);
+        let last = r.len() - 1;
+        r[last] ^= 0x40;
+        let e = parse_record(&r, Some(7)).unwrap_err();
+        assert!(
+            matches!(&e, Defect::Damaged(m) if m.contains("crc mismatch")),
+            "{e:?}"
+        );
+    }
+
+    /// Re-frames a hand-made payload so the crc holds.
+    fn framed(payload: &[u8]) -> Vec<u8> {
+        let mut r = (payload.len() as u32).to_le_bytes().to_vec();
+        r.extend_from_slice(&crc32c::crc32c(payload).to_le_bytes());
+        r.extend_from_slice(payload);
+        r
+    }
+
+    #[test]
+    fn intact_but_wrong_header_is_misplaced() {
+        let good = record(3, &[0xf6]);
+        let mut payload = good[8..].to_vec();
+        payload[3] = 0xa3; // map of three
+        let e = parse_record(&framed(&payload), None).unwrap_err();
+        assert!(matches!(e, Defect::Misplaced(_)), "{e:?}");
+        assert!(!e.may_be_torn());
+    }
+
+    #[test]
+    fn non_shortest_seq_is_misplaced() {
+        let mut payload = PREFIX.to_vec();
+        payload.extend_from_slice(&[24, 3]); // 3 in a two-byte head
+        payload.extend_from_slice(&ENTRY_KEY);
+        payload.push(0xf6);
+        let e = parse_record(&framed(&payload), None).unwrap_err();
+        assert!(matches!(e, Defect::Misplaced(_)), "{e:?}");
+    }
+
+    #[test]
+    fn missing_entry_key_is_misplaced() {
+        let mut payload = PREFIX.to_vec();
+        payload.push(3);
+        payload.extend_from_slice(&[0x65, b'e', b'n', b't', b'r', b'x', 0xf6]);
+        let e = parse_record(&framed(&payload), None).unwrap_err();
+        assert!(
+            matches!(&e, Defect::Misplaced(m) if m.contains("entry")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn empty_entry_is_misplaced() {
+        let mut payload = PREFIX.to_vec();
+        payload.extend_from_slice(&[24, 30]);
+        payload.extend_from_slice(&ENTRY_KEY);
+        let e = parse_record(&framed(&payload), None).unwrap_err();
+        assert!(
+            matches!(&e, Defect::Misplaced(m) if m.contains("empty entry")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn wrong_seq_is_misplaced_and_named() {
+        let r = record(5, &[0xf6]);
+        let e = parse_record(&r, Some(4)).unwrap_err();
+        assert_eq!(e, Defect::Misplaced("seq 5 where 4 was expected".into()));
+    }
+
+    #[test]
+    fn finds_the_next_valid_record_anywhere() {
+        let mut bytes = vec![0u8; 13];
+        let at = bytes.len();
+        bytes.extend(record(9, &[0x01, 0x02]));
+        bytes.extend([0xff; 3]);
+        assert_eq!(find_valid_record(&bytes, 0), Some(at));
+        assert_eq!(find_valid_record(&bytes, at), Some(at));
+        assert_eq!(find_valid_record(&bytes, at + 1), None);
+        assert_eq!(find_valid_record(&bytes[..at + 5], 0), None);
+    }
+}

@@ -1,0 +1,245 @@
+//! Segment file names and the file-system steps every writer shares
+//! (directory listing, directory fsync, quarantine copies).
+
+use super::JournalError;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// Eight decimal digits name at most this many segments.
+pub(crate) const MAX_SEGMENT: u32 = 99_999_999;
+
+/// Subdirectory of the journal directory that keeps every cut-off byte.
+pub(crate) const QUARANTINE: &str = "quarantine";
+
+pub(crate) fn segment_file_name(number: u32) -> Option<String> {
+    (number <= MAX_SEGMENT).then(|| format!("{number:08}.seg"))
+}
+
+pub(crate) fn parse_segment_name(name: &str) -> Option<u32> {
+    let digits = name.strip_suffix(".seg")?;
+    if digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+pub(crate) fn io_err(path: &Path, op: &'static str) -> impl FnOnce(io::Error) -> JournalError {
+    let path = path.to_path_buf();
+    move |source| JournalError::Io { path, op, source }
+}
+
+/// The segment files of `dir`, in number order; other entries are ignored.
+pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(u32, PathBuf)>, JournalError> {
+    let mut found = Vec::new();
+    for item in fs::read_dir(dir).map_err(io_err(dir, "list directory"))? {
+        let item = item.map_err(io_err(dir, "list directory"))?;
+        let name = item.file_name();
+        if let Some(number) = name.to_str().and_then(parse_segment_name) {
+            found.push((number, item.path()));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Makes the directory entries of `dir` (new or removed files) durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), JournalError> {
+    File::open(dir)
+        .map_err(io_err(dir, "open directory"))?
+        .sync_all()
+        .map_err(io_err(dir, "fsync directory"))
+}
+
+pub(crate) fn quarantine_dir(dir: &Path) -> PathBuf {
+    dir.join(QUARANTINE)
+}
+
+/// Creates the quarantine directory durably if it is missing.
+fn ensure_quarantine(dir: &Path) -> Result<PathBuf, JournalError> {
+    let q = quarantine_dir(dir);
+    if !q.is_dir() {
+        fs::create_dir(&q).map_err(io_err(&q, "create directory"))?;
+        sync_dir(dir)?;
+    }
+    Ok(q)
+}
+
+/// Creates a file in the quarantine directory named `base`, or `base.N` when
+/// that is taken (the same crash can leave a tail at the same offset twice;
+/// no earlier copy is ever overwritten).
+fn create_unique(q: &Path, base: &str) -> Result<(File, PathBuf), JournalError> {
+    for n in 0u32.. {
+        let path = if n == 0 {
+            q.join(base)
+        } else {
+            q.join(format!("{base}.{n}"))
+        };
+        match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(f) => return Ok((f, path)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(io_err(&path, "create quarantine file")(e)),
+        }
+    }
+    unreachable!("u32 range of quarantine names exhausted")
+}
+
+/// A byte range of a segment file: from `offset` to its end.
+pub(crate) struct Tail<'a> {
+    pub(crate) path: &'a Path,
+    pub(crate) offset: u64,
+}
+
+/// Copies the tails, in order, into one new quarantine file named `base`
+/// and makes it durable before anything is cut. Returns the copy's path.
+pub(crate) fn save_copy(dir: &Path, base: &str, tails: &[Tail]) -> Result<PathBuf, JournalError> {
+    let q = ensure_quarantine(dir)?;
+    let (mut out, out_path) = create_unique(&q, base)?;
+    for tail in tails {
+        let mut src = File::open(tail.path).map_err(io_err(tail.path, "open segment"))?;
+        src.seek(SeekFrom::Start(tail.offset))
+            .map_err(io_err(tail.path, "seek segment"))?;
+        copy(&mut src, &mut out, tail.path, &out_path)?;
+    }
+    out.sync_all()
+        .map_err(io_err(&out_path, "fsync quarantine file"))?;
+    sync_dir(&q)?;
+    Ok(out_path)
+}
+
+fn copy(
+    src: &mut File,
+    out: &mut File,
+    src_path: &Path,
+    out_path: &Path,
+) -> Result<(), JournalError> {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match src.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io_err(src_path, "read segment")(e)),
+        };
+        out.write_all(&buf[..n])
+            .map_err(io_err(out_path, "write quarantine file"))?;
+    }
+}
+
+/// Moves a whole segment file into quarantine (renamed, not copied).
+pub(crate) fn move_to_quarantine(
+    dir: &Path,
+    segment: &Path,
+    base: &str,
+) -> Result<PathBuf, JournalError> {
+    let q = ensure_quarantine(dir)?;
+    // Reserve a unique name first so an earlier copy is never replaced.
+    let (_, target) = create_unique(&q, base)?;
+    fs::rename(segment, &target).map_err(io_err(segment, "move segment to quarantine"))?;
+    Ok(target)
+}
+
+/// Truncates a segment to `len` bytes and makes the new length durable.
+pub(crate) fn cut_segment(path: &Path, len: u64) -> Result<(), JournalError> {
+    let f = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(io_err(path, "open segment"))?;
+    f.set_len(len).map_err(io_err(path, "truncate segment"))?;
+    f.sync_all().map_err(io_err(path, "fsync segment"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_eight_digits() {
+        assert_eq!(segment_file_name(0).as_deref(), Some("00000000.seg"));
+        assert_eq!(segment_file_name(123).as_deref(), Some("00000123.seg"));
+        assert_eq!(
+            segment_file_name(MAX_SEGMENT).as_deref(),
+            Some("99999999.seg")
+        );
+        assert_eq!(segment_file_name(MAX_SEGMENT + 1), None);
+        assert_eq!(parse_segment_name("00000042.seg"), Some(42));
+        for bad in [
+            "0000042.seg",
+            "000000042.seg",
+            "0000004a.seg",
+            "00000042.sex",
+            "+0000042.seg",
+        ] {
+            assert_eq!(parse_segment_name(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn listing_sorts_and_ignores_other_entries() {
+        let t = tempfile::tempdir().unwrap();
+        for name in ["00000002.seg", "00000000.seg", "notes.txt", "1.seg"] {
+            fs::write(t.path().join(name), b"").unwrap();
+        }
+        fs::create_dir(t.path().join(QUARANTINE)).unwrap();
+        let got: Vec<u32> = list_segments(t.path())
+            .unwrap()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(got, vec![0, 2]);
+    }
+
+    #[test]
+    fn listing_a_missing_directory_names_it() {
+        let t = tempfile::tempdir().unwrap();
+        let missing = t.path().join("nope");
+        let e = list_segments(&missing).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("nope") && msg.contains("list directory"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn quarantine_names_never_collide() {
+        let t = tempfile::tempdir().unwrap();
+        let seg = t.path().join("00000000.seg");
+        fs::write(&seg, b"abcdef").unwrap();
+        let tail = [Tail {
+            path: &seg,
+            offset: 2,
+        }];
+        let a = save_copy(t.path(), "x.torn", &tail).unwrap();
+        let b = save_copy(t.path(), "x.torn", &tail).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(fs::read(&a).unwrap(), b"cdef");
+        assert_eq!(fs::read(&b).unwrap(), b"cdef");
+        let moved = move_to_quarantine(t.path(), &seg, "x.torn").unwrap();
+        assert!(!seg.exists());
+        assert_eq!(fs::read(moved).unwrap(), b"abcdef");
+    }
+
+    #[test]
+    fn copy_of_a_missing_segment_names_it() {
+        let t = tempfile::tempdir().unwrap();
+        let seg = t.path().join("00000005.seg");
+        let e = save_copy(
+            t.path(),
+            "y",
+            &[Tail {
+                path: &seg,
+                offset: 0,
+            }],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("00000005.seg"), "{e}");
+    }
+
+    #[test]
+    fn cutting_a_missing_segment_names_it() {
+        let t = tempfile::tempdir().unwrap();
+        let e = cut_segment(&t.path().join("00000009.seg"), 0).unwrap_err();
+        assert!(e.to_string().contains("00000009.seg"), "{e}");
+    }
+}

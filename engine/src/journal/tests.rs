@@ -1,0 +1,795 @@
+use super::*;
+use crate::cbor;
+use std::collections::BTreeMap;
+use std::fs;
+
+/// A deterministic entry item for `seq`, 2..=41 bytes long, so records of
+/// different sizes sit at uneven offsets.
+fn entry(seq: u64) -> Vec<u8> {
+    let n = 1 + (seq * 7 % 40) as usize;
+    let body: Vec<u8> = (0..n).map(|i| (seq as u8).wrapping_add(i as u8)).collect();
+    let mut out = Vec::new();
+    cbor::write_bytes(&mut out, &body);
+    out
+}
+
+fn config(segment_max_bytes: u64, fsync: FsyncPolicy) -> JournalConfig {
+    JournalConfig {
+        segment_max_bytes,
+        fsync,
+    }
+}
+
+fn open(dir: &Path, max: u64) -> Result<(Journal, OpenReport), JournalError> {
+    Journal::open(dir, config(max, FsyncPolicy::Batch))
+}
+
+/// A journal of `n` records (seq i holds `entry(i)`), committed.
+fn filled(dir: &Path, n: u64, max: u64) -> Journal {
+    let (mut j, _) = open(dir, max).unwrap();
+    for i in 0..n {
+        assert_eq!(j.append(&entry(i)).unwrap(), i);
+    }
+    j.commit().unwrap();
+    j
+}
+
+fn assert_records(j: &Journal, n: u64) {
+    assert_eq!(j.len(), n);
+    let all = j.read_range(0, n).unwrap();
+    for (i, item) in all.iter().enumerate() {
+        assert_eq!(item, &entry(i as u64), "record {i}");
+    }
+}
+
+/// Every file under `dir` with its bytes.
+fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for item in fs::read_dir(&d).unwrap() {
+            let p = item.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(p.clone(), fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn seg_path(dir: &Path, n: u32) -> PathBuf {
+    dir.join(format!("{n:08}.seg"))
+}
+
+#[test]
+fn round_trip_across_segments() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("journal");
+    let (mut j, report) = open(&dir, 200).unwrap();
+    assert_eq!(
+        (report.records, report.segments, report.torn_tail),
+        (0, 1, None)
+    );
+    assert!(j.is_empty());
+    for i in 0..100 {
+        assert_eq!(j.append(&entry(i)).unwrap(), i);
+        // Still in the write buffer, yet readable.
+        assert_eq!(j.read(i).unwrap(), entry(i));
+    }
+    assert!(j.segments.len() > 5, "small segments rotate");
+    assert!(j.segments.iter().all(|s| s.len <= 200));
+    assert_records(&j, 100);
+    j.commit().unwrap();
+    assert_eq!(
+        j.read_range(37, 73).unwrap(),
+        (37..73).map(entry).collect::<Vec<_>>()
+    );
+    assert_eq!(j.read_range(5, 5).unwrap(), Vec::<Vec<u8>>::new());
+    let segments = j.segments.len();
+    drop(j);
+
+    let (mut j, report) = open(&dir, 200).unwrap();
+    assert_eq!(
+        (report.records, report.segments, report.torn_tail),
+        (100, segments, None)
+    );
+    assert_records(&j, 100);
+    assert_eq!(j.append(&entry(100)).unwrap(), 100);
+    j.commit().unwrap();
+    drop(j);
+    let (j, _) = open(&dir, 200).unwrap();
+    assert_records(&j, 101);
+    assert_eq!(j.dir(), dir);
+}
+
+#[test]
+fn reads_mix_file_and_buffer() {
+    let t = tempfile::tempdir().unwrap();
+    let (mut j, _) = open(t.path(), 1 << 20).unwrap();
+    for i in 0..10 {
+        j.append(&entry(i)).unwrap();
+    }
+    j.commit().unwrap();
+    for i in 10..20 {
+        j.append(&entry(i)).unwrap();
+    }
+    assert_records(&j, 20);
+    assert_eq!(
+        j.read_range(8, 12).unwrap(),
+        (8..12).map(entry).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn large_records_bypass_the_buffer_and_get_their_own_segment() {
+    let t = tempfile::tempdir().unwrap();
+    let (mut j, _) = open(t.path(), 1000).unwrap();
+    let mut big = Vec::new();
+    cbor::write_bytes(&mut big, &vec![7u8; BUF_CAP + 10]);
+    j.append(&entry(0)).unwrap();
+    j.append(&big).unwrap();
+    j.append(&entry(2)).unwrap();
+    assert_eq!(j.segments.len(), 3);
+    assert_eq!(j.read(1).unwrap(), big);
+    j.commit().unwrap();
+    drop(j);
+    let (j, report) = open(t.path(), 1000).unwrap();
+    assert_eq!(report.records, 3);
+    assert_eq!(j.read(1).unwrap(), big);
+    assert_eq!(j.read(2).unwrap(), entry(2));
+}
+
+#[test]
+fn empty_entries_are_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let (mut j, _) = open(t.path(), 1000).unwrap();
+    assert!(matches!(
+        j.append(&[]),
+        Err(JournalError::EmptyEntry { .. })
+    ));
+    assert!(j.is_empty());
+}
+
+#[test]
+fn out_of_range_reads_are_errors() {
+    let t = tempfile::tempdir().unwrap();
+    let j = filled(t.path(), 3, 1000);
+    assert!(matches!(
+        j.read(3),
+        Err(JournalError::OutOfRange { len: 3, .. })
+    ));
+    assert!(matches!(
+        j.read(u64::MAX),
+        Err(JournalError::OutOfRange { .. })
+    ));
+    assert!(matches!(
+        j.read_range(2, 1),
+        Err(JournalError::OutOfRange { .. })
+    ));
+    let e = j.read_range(0, 4).unwrap_err();
+    assert!(
+        e.to_string().contains("0..4 out of range (length 3)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn dropping_hands_buffered_records_to_the_os() {
+    let t = tempfile::tempdir().unwrap();
+    let (mut j, _) = Journal::open(t.path(), config(1000, FsyncPolicy::Never)).unwrap();
+    j.append(&entry(0)).unwrap();
+    drop(j);
+    let (j, _) = open(t.path(), 1000).unwrap();
+    assert_records(&j, 1);
+}
+
+#[test]
+fn torn_tail_at_every_byte_of_the_last_record() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let j = filled(dir, 30, 300);
+    let n = j.len();
+    let seg = j.segments.last().unwrap().path.clone();
+    let start = j.offsets[n as usize - 1];
+    assert!(start > 0, "the last record shares its segment");
+    drop(j);
+    let pristine = fs::read(&seg).unwrap();
+    let end = pristine.len() as u64;
+
+    for cut in start..end {
+        fs::write(&seg, &pristine[..cut as usize]).unwrap();
+        let _ = fs::remove_dir_all(segment::quarantine_dir(dir));
+        let (mut j, report) = open(dir, 300).unwrap();
+        assert_eq!(report.records, n - 1, "cut at {cut}");
+        assert_records(&j, n - 1);
+        if cut == start {
+            assert_eq!(report.torn_tail, None, "a clean end is not torn");
+        } else {
+            let torn = report.torn_tail.expect("torn tail reported");
+            assert_eq!(torn.segment, seg);
+            assert_eq!(torn.offset, start);
+            assert_eq!(torn.bytes_cut, cut - start);
+            assert_eq!(
+                fs::read(&torn.saved_to).unwrap(),
+                &pristine[start as usize..cut as usize]
+            );
+            assert_eq!(fs::metadata(&seg).unwrap().len(), start);
+        }
+        assert_eq!(j.append(&entry(n - 1)).unwrap(), n - 1);
+        j.commit().unwrap();
+        drop(j);
+        let (j, report) = open(dir, 300).unwrap();
+        assert_eq!(report.torn_tail, None);
+        assert_records(&j, n);
+    }
+}
+
+#[test]
+fn torn_first_record_of_the_last_segment() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let j = filled(dir, 30, 300);
+    let segs = j.segments.len() as u32;
+    let first_of_last = j.segments.last().unwrap().first_seq;
+    drop(j);
+    let last = seg_path(dir, segs - 1);
+    let bytes = fs::read(&last).unwrap();
+    // Keep only part of its first record: no record of that segment survives.
+    let first_len = frame::parse_record(&bytes, None).unwrap().total;
+    fs::write(&last, &bytes[..first_len - 3]).unwrap();
+    let (j, report) = open(dir, 300).unwrap();
+    let torn = report.torn_tail.unwrap();
+    assert_eq!((torn.offset, torn.bytes_cut), (0, first_len as u64 - 3));
+    assert_eq!(report.segments, segs as usize);
+    assert_records(&j, first_of_last);
+}
+
+#[test]
+fn zero_filled_tail_is_torn() {
+    let t = tempfile::tempdir().unwrap();
+    let j = filled(t.path(), 5, 1 << 20);
+    drop(j);
+    let seg = seg_path(t.path(), 0);
+    let mut bytes = fs::read(&seg).unwrap();
+    let len = bytes.len() as u64;
+    bytes.extend([0u8; 100]);
+    fs::write(&seg, &bytes).unwrap();
+    let (j, report) = open(t.path(), 1 << 20).unwrap();
+    let torn = report.torn_tail.unwrap();
+    assert_eq!((torn.offset, torn.bytes_cut), (len, 100));
+    assert!(torn.saved_to.exists());
+    assert_records(&j, 5);
+}
+
+/// Opens a damaged journal, checks the error names `segment` and `offset`
+/// and that no file changed; returns the error's reason.
+fn expect_corrupt(dir: &Path, segment: &Path, offset: u64) -> String {
+    let before = files(dir);
+    let err = match open(dir, 300) {
+        Ok(_) => panic!("a damaged journal opened"),
+        Err(e) => e,
+    };
+    assert_eq!(
+        files(dir),
+        before,
+        "opening a corrupt journal changed files"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains(&segment.display().to_string()), "{msg}");
+    assert!(msg.contains(&format!("byte {offset}")), "{msg}");
+    match err {
+        JournalError::Corrupt {
+            segment: s,
+            offset: o,
+            reason,
+        } => {
+            assert_eq!((s.as_path(), o), (segment, offset));
+            reason
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}
+
+#[test]
+fn flipped_byte_in_the_middle_is_corruption_then_repair() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let j = filled(dir, 10, 1 << 20);
+    let offsets = j.offsets.clone();
+    drop(j);
+    let seg = seg_path(dir, 0);
+    let mut bytes = fs::read(&seg).unwrap();
+    let pristine = bytes.clone();
+    let at = (offsets[4] + 20) as usize;
+    bytes[at] ^= 0x01;
+    fs::write(&seg, &bytes).unwrap();
+
+    let reason = expect_corrupt(dir, &seg, offsets[4]);
+    assert!(reason.contains("crc mismatch"), "{reason}");
+    assert!(
+        reason.contains(&format!("follows at byte {}", offsets[5])),
+        "{reason}"
+    );
+
+    let report = repair(dir).unwrap();
+    assert_eq!(report.records_kept, 4);
+    let damage = report.damage.unwrap();
+    assert_eq!(
+        (damage.segment.as_path(), damage.offset),
+        (seg.as_path(), offsets[4])
+    );
+    assert_eq!(report.moved.len(), 1);
+    let part = &report.moved[0];
+    assert_eq!(part.bytes, bytes.len() as u64 - offsets[4]);
+    assert_eq!(
+        fs::read(&part.saved_to).unwrap(),
+        &bytes[offsets[4] as usize..]
+    );
+
+    let (j, report) = open(dir, 300).unwrap();
+    assert_eq!((report.records, report.torn_tail), (4, None));
+    assert_records(&j, 4);
+    assert_eq!(fs::read(&seg).unwrap(), &pristine[..offsets[4] as usize]);
+}
+
+#[test]
+fn garbled_length_with_records_after_is_corruption() {
+    let t = tempfile::tempdir().unwrap();
+    let j = filled(t.path(), 6, 1 << 20);
+    let at = j.offsets[2] as usize;
+    drop(j);
+    let seg = seg_path(t.path(), 0);
+    let mut bytes = fs::read(&seg).unwrap();
+    bytes[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    fs::write(&seg, &bytes).unwrap();
+    let reason = expect_corrupt(t.path(), &seg, at as u64);
+    assert!(reason.contains("length"), "{reason}");
+}
+
+#[test]
+fn duplicated_record_is_a_seq_mismatch() {
+    let t = tempfile::tempdir().unwrap();
+    let j = filled(t.path(), 8, 1 << 20);
+    let (o3, o4) = (j.offsets[3] as usize, j.offsets[4] as usize);
+    drop(j);
+    let seg = seg_path(t.path(), 0);
+    let pristine = fs::read(&seg).unwrap();
+
+    // Record 3 twice, in the middle.
+    let mut bytes = pristine[..o4].to_vec();
+    bytes.extend_from_slice(&pristine[o3..o4]);
+    bytes.extend_from_slice(&pristine[o4..]);
+    fs::write(&seg, &bytes).unwrap();
+    let reason = expect_corrupt(t.path(), &seg, o4 as u64);
+    assert_eq!(reason, "seq 3 where 4 was expected");
+
+    // The last record twice, at the end: intact, so not a torn tail either.
+    let o7 = {
+        fs::write(&seg, &pristine).unwrap();
+        let (j, _) = open(t.path(), 1 << 20).unwrap();
+        j.offsets[7] as usize
+    };
+    let mut bytes = pristine.clone();
+    bytes.extend_from_slice(&pristine[o7..]);
+    fs::write(&seg, &bytes).unwrap();
+    let reason = expect_corrupt(t.path(), &seg, pristine.len() as u64);
+    assert_eq!(reason, "seq 7 where 8 was expected");
+}
+
+#[test]
+fn damage_in_an_earlier_segment_is_corruption_not_truncation() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let j = filled(dir, 40, 300);
+    let segs = j.segments.len();
+    assert!(segs >= 3);
+    let first_of_1 = j.segments[1].first_seq;
+    let last_of_0 = j.offsets[first_of_1 as usize - 1];
+    drop(j);
+    // The last record of segment 0: nothing valid follows it in that file.
+    let seg0 = seg_path(dir, 0);
+    let mut bytes = fs::read(&seg0).unwrap();
+    let end = bytes.len();
+    bytes[end - 1] ^= 0xff;
+    fs::write(&seg0, &bytes).unwrap();
+    let reason = expect_corrupt(dir, &seg0, last_of_0);
+    assert!(reason.contains("crc mismatch"), "{reason}");
+
+    let report = repair(dir).unwrap();
+    assert_eq!(report.records_kept, first_of_1 - 1);
+    assert_eq!(report.moved.len(), segs);
+    assert_eq!(report.moved[0].from, seg0);
+    assert_eq!(report.moved[1].from, seg_path(dir, 1));
+    for part in &report.moved[1..] {
+        assert_eq!(part.offset, 0);
+        assert!(!part.from.exists());
+        assert_eq!(fs::metadata(&part.saved_to).unwrap().len(), part.bytes);
+    }
+    let (mut j, report) = open(dir, 300).unwrap();
+    assert_eq!((report.records, report.segments), (first_of_1 - 1, 1));
+    assert_records(&j, first_of_1 - 1);
+    // The log goes on from there, rotating into fresh segment files.
+    for i in j.len()..40 {
+        j.append(&entry(i)).unwrap();
+    }
+    j.commit().unwrap();
+    drop(j);
+    let (j, _) = open(dir, 300).unwrap();
+    assert_records(&j, 40);
+}
+
+#[test]
+fn missing_segment_is_corruption_and_repair_removes_the_gap() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let j = filled(dir, 40, 300);
+    let segs = j.segments.len() as u32;
+    let keep = j.segments[1].first_seq;
+    drop(j);
+    fs::remove_file(seg_path(dir, 1)).unwrap();
+    let reason = expect_corrupt(dir, &seg_path(dir, 2), 0);
+    assert_eq!(reason, "segment file 00000001.seg is missing");
+    let report = repair(dir).unwrap();
+    assert_eq!(report.moved.len(), segs as usize - 2);
+    assert!(!seg_path(dir, 2).exists());
+    let (j, report) = open(dir, 300).unwrap();
+    assert_eq!(report.segments, 1);
+    assert_records(&j, keep);
+}
+
+#[test]
+fn repair_of_a_sound_journal_moves_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    drop(filled(t.path(), 5, 1 << 20));
+    let before = files(t.path());
+    let report = repair(t.path()).unwrap();
+    assert_eq!(
+        (report.records_kept, report.damage, report.moved),
+        (5, None, vec![])
+    );
+    assert_eq!(files(t.path()), before);
+}
+
+#[test]
+fn repair_cuts_a_torn_tail_too() {
+    let t = tempfile::tempdir().unwrap();
+    drop(filled(t.path(), 5, 1 << 20));
+    let seg = seg_path(t.path(), 0);
+    let bytes = fs::read(&seg).unwrap();
+    fs::write(&seg, &bytes[..bytes.len() - 2]).unwrap();
+    let report = repair(t.path()).unwrap();
+    assert_eq!(report.records_kept, 4);
+    assert!(report.damage.unwrap().reason.contains("cut short"));
+    let (j, report) = open(t.path(), 1 << 20).unwrap();
+    assert_eq!(report.torn_tail, None);
+    assert_records(&j, 4);
+}
+
+#[test]
+fn repair_of_a_missing_directory_names_it() {
+    let t = tempfile::tempdir().unwrap();
+    let e = repair(&t.path().join("absent")).unwrap_err();
+    assert!(matches!(e, JournalError::Io { .. }));
+    assert!(e.to_string().contains("absent"), "{e}");
+}
+
+#[test]
+fn open_on_a_file_names_the_path() {
+    let t = tempfile::tempdir().unwrap();
+    let path = t.path().join("plain");
+    fs::write(&path, b"x").unwrap();
+    let e = open(&path, 1000).err().unwrap();
+    assert!(matches!(e, JournalError::Io { .. }));
+    assert!(e.to_string().contains("plain"), "{e}");
+}
+
+#[test]
+fn truncate_keeps_a_copy_and_continues() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let mut j = filled(dir, 50, 300);
+    // Uncommitted records are cut (and copied) as well.
+    for i in 50..55 {
+        j.append(&entry(i)).unwrap();
+    }
+    let cut_from = 17;
+    let index = j.segment_of(cut_from);
+    // What is cut, as the records it consists of.
+    let expected: Vec<u8> = (cut_from..55)
+        .flat_map(|i| {
+            let mut r = frame::record_head(i, &entry(i))
+                .unwrap()
+                .as_bytes()
+                .to_vec();
+            r.extend(entry(i));
+            r
+        })
+        .collect();
+    let copy = j.truncate(cut_from).unwrap();
+    assert_eq!(fs::read(&copy).unwrap(), expected);
+    assert!(copy.starts_with(segment::quarantine_dir(dir)));
+    // The copy is itself a stream of records, seq 17 onwards.
+    let p = frame::parse_record(&expected, Some(cut_from)).unwrap();
+    assert_eq!(&expected[p.entry_start..p.total], entry(cut_from));
+
+    assert_records(&j, cut_from);
+    assert!(matches!(
+        j.read(cut_from),
+        Err(JournalError::OutOfRange { .. })
+    ));
+    assert_eq!(j.segments.len(), index + 1);
+    assert!(!seg_path(dir, index as u32 + 1).exists());
+    for i in cut_from..60 {
+        assert_eq!(j.append(&entry(i)).unwrap(), i);
+    }
+    j.commit().unwrap();
+    drop(j);
+    let (j, report) = open(dir, 300).unwrap();
+    assert_eq!(report.torn_tail, None);
+    assert_records(&j, 60);
+}
+
+#[test]
+fn truncate_to_the_full_length_and_to_zero() {
+    let t = tempfile::tempdir().unwrap();
+    let mut j = filled(t.path(), 20, 300);
+    let copy = j.truncate(20).unwrap();
+    assert_eq!(fs::metadata(&copy).unwrap().len(), 0);
+    assert_records(&j, 20);
+    assert!(matches!(
+        j.truncate(21),
+        Err(JournalError::OutOfRange { .. })
+    ));
+    j.truncate(0).unwrap();
+    assert!(j.is_empty());
+    assert_eq!(j.segments.len(), 1);
+    j.append(&entry(0)).unwrap();
+    j.commit().unwrap();
+    drop(j);
+    let (j, _) = open(t.path(), 300).unwrap();
+    assert_records(&j, 1);
+}
+
+#[test]
+fn failed_sync_poisons_the_journal() {
+    let t = tempfile::tempdir().unwrap();
+    let (mut j, _) = open(t.path(), 1000).unwrap();
+    j.append(&entry(0)).unwrap();
+    j.fail_syncs = true;
+    let e = j.commit().unwrap_err();
+    assert!(
+        matches!(
+            e,
+            JournalError::Io {
+                op: "fdatasync segment",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("00000000.seg"), "{e}");
+    // Even with the disk healthy again, nothing is retried.
+    j.fail_syncs = false;
+    let poisoned = |r: Result<(), JournalError>| matches!(r, Err(JournalError::Poisoned { .. }));
+    assert!(poisoned(j.commit()));
+    assert!(poisoned(j.append(&entry(1)).map(drop)));
+    assert!(poisoned(j.read(0).map(drop)));
+    assert!(poisoned(j.read_range(0, 1).map(drop)));
+    assert!(poisoned(j.truncate(0).map(drop)));
+    assert!(j.commit().unwrap_err().to_string().contains("poisoned"));
+}
+
+#[test]
+fn failed_sync_on_every_step_append_poisons() {
+    let t = tempfile::tempdir().unwrap();
+    let (mut j, _) = Journal::open(t.path(), config(1000, FsyncPolicy::EveryStep)).unwrap();
+    j.append(&entry(0)).unwrap();
+    j.commit().unwrap();
+    j.fail_syncs = true;
+    assert!(matches!(j.append(&entry(1)), Err(JournalError::Io { .. })));
+    assert!(matches!(
+        j.append(&entry(1)),
+        Err(JournalError::Poisoned { .. })
+    ));
+}
+
+#[test]
+fn failed_directory_sync_on_rotation_poisons() {
+    let t = tempfile::tempdir().unwrap();
+    let (mut j, _) = Journal::open(t.path(), config(100, FsyncPolicy::Never)).unwrap();
+    for i in 0..3 {
+        j.append(&entry(i)).unwrap();
+    }
+    let segs = j.segments.len();
+    j.fail_syncs = true;
+    let mut i = 3;
+    let e = loop {
+        match j.append(&entry(i)) {
+            Ok(_) => i += 1,
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(j.segments.len(), segs + 1, "failed at the rotation");
+    assert!(
+        matches!(
+            e,
+            JournalError::Io {
+                op: "fsync directory",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(matches!(j.commit(), Err(JournalError::Poisoned { .. })));
+}
+
+#[test]
+fn failed_sync_during_truncate_poisons() {
+    let t = tempfile::tempdir().unwrap();
+    let mut j = filled(t.path(), 20, 300);
+    j.fail_syncs = true;
+    assert!(matches!(j.truncate(5), Err(JournalError::Io { .. })));
+    assert!(matches!(j.truncate(5), Err(JournalError::Poisoned { .. })));
+}
+
+#[test]
+fn segment_numbers_run_out() {
+    let t = tempfile::tempdir().unwrap();
+    let (mut j, _) = open(t.path(), 50).unwrap();
+    j.append(&entry(0)).unwrap();
+    j.segments.last_mut().unwrap().number = segment::MAX_SEGMENT;
+    let e = j.append(&entry(1)).unwrap_err();
+    assert!(matches!(e, JournalError::TooManySegments { .. }), "{e:?}");
+    assert!(e.to_string().contains("99999999"), "{e}");
+}
+
+#[test]
+fn fsync_policy_parses_and_displays() {
+    for (text, policy) in [
+        ("step", FsyncPolicy::EveryStep),
+        ("batch", FsyncPolicy::Batch),
+        ("never", FsyncPolicy::Never),
+    ] {
+        assert_eq!(text.parse::<FsyncPolicy>().unwrap(), policy);
+        assert_eq!(policy.to_string(), text);
+    }
+    let e = "always".parse::<FsyncPolicy>().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "unknown fsync policy `always` (expected step, batch or never)"
+    );
+    assert_eq!(FsyncPolicy::default(), FsyncPolicy::Batch);
+    let d = JournalConfig::default();
+    assert_eq!(
+        (d.segment_max_bytes, d.fsync),
+        (64 << 20, FsyncPolicy::Batch)
+    );
+}
+
+const CRASH_CHILD_DIR: &str = "AOS_JOURNAL_CRASH_CHILD_DIR";
+
+/// Child mode: append with EveryStep forever, printing each acknowledged
+/// seq; the parent kills it.
+fn crash_child(dir: &Path) -> ! {
+    let result = (|| -> Result<(), JournalError> {
+        let (mut j, _) = Journal::open(dir, config(1024, FsyncPolicy::EveryStep))?;
+        loop {
+            let seq = j.append(&entry(j.len()))?;
+            println!("ack {seq}");
+        }
+    })();
+    eprintln!("crash child failed: {result:?}");
+    std::process::exit(3)
+}
+
+#[test]
+fn sigkill_never_loses_an_acknowledged_record() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    if let Ok(dir) = std::env::var(CRASH_CHILD_DIR) {
+        crash_child(Path::new(&dir));
+    }
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("journal");
+    let module = module_path!().split_once("::").map_or("", |(_, rest)| rest);
+    let name = format!("{module}::sigkill_never_loses_an_acknowledged_record");
+    let mut acked: Option<u64> = None;
+    for round in 0..20u64 {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([name.as_str(), "--exact", "--nocapture", "--test-threads=1"])
+            .env(CRASH_CHILD_DIR, &dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut last = None;
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(seq) = line.strip_prefix("ack ") {
+                    let seq: u64 = seq.parse().unwrap();
+                    if last.is_none() {
+                        let _ = tx.send(());
+                    }
+                    last = Some(seq);
+                }
+            }
+            last
+        });
+        // Kill only once appending is under way, at a varying moment.
+        let started = rx.recv_timeout(Duration::from_secs(20)).is_ok();
+        std::thread::sleep(Duration::from_micros(round * 7919 % 60_000));
+        child.kill().unwrap();
+        let output = child.wait_with_output().unwrap();
+        let last = reader.join().unwrap();
+        assert!(
+            started,
+            "round {round}: child never acknowledged; stderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        acked = last.or(acked);
+
+        let (j, _) = Journal::open(&dir, config(1024, FsyncPolicy::EveryStep)).unwrap();
+        let must_have = acked.map_or(0, |a| a + 1);
+        assert!(
+            j.len() >= must_have,
+            "round {round}: {} < {must_have}",
+            j.len()
+        );
+        assert_records(&j, j.len());
+    }
+}
+
+#[test]
+fn reads_verify_records_again() {
+    let t = tempfile::tempdir().unwrap();
+    let j = filled(t.path(), 30, 300);
+    assert!(j.segments.len() > 2);
+    let seg0 = seg_path(t.path(), 0);
+    let pristine = fs::read(&seg0).unwrap();
+    let (o1, o2) = (j.offsets[1], j.offsets[2]);
+
+    let mut bytes = pristine.clone();
+    bytes[o1 as usize + 12] ^= 0x10;
+    fs::write(&seg0, &bytes).unwrap();
+    let e = j.read(1).unwrap_err();
+    assert!(
+        matches!(&e, JournalError::Corrupt { segment, offset, reason }
+            if *segment == seg0 && *offset == o1 && reason.contains("crc mismatch")),
+        "{e:?}"
+    );
+
+    // A valid record 1, but shorter than the one indexed at open.
+    let mut bytes = pristine.clone();
+    let shorter = [0x01];
+    let head = frame::record_head(1, &shorter).unwrap();
+    let mut record = head.as_bytes().to_vec();
+    record.extend_from_slice(&shorter);
+    assert!((record.len() as u64) < o2 - o1);
+    bytes[o1 as usize..o1 as usize + record.len()].copy_from_slice(&record);
+    fs::write(&seg0, &bytes).unwrap();
+    let e = j.read(1).unwrap_err();
+    assert!(e.to_string().contains("record length changed"), "{e}");
+    assert_eq!(j.read(0).unwrap(), entry(0));
+
+    fs::write(&seg0, &pristine[..o1 as usize]).unwrap();
+    let e = j.read(1).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            JournalError::Io {
+                op: "read segment",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("00000000.seg"), "{e}");
+}

@@ -1,0 +1,420 @@
+//! The stepper: a single-threaded, deterministic state machine over journal
+//! entries.
+//!
+//! [`KernelState`] is everything replay must reproduce (height, reducer
+//! cells, inbox). [`Program`] is the compiled manifest (routes, reducer
+//! definitions). [`Reducers`] holds the live wasm instances; calls are pure
+//! functions of (state, event), so one set of instances serves the head, a
+//! seek and a replay alike.
+//!
+//! ## Scheduling order (part of the replay contract)
+//! One unit of work is either an *input* (an external entry appended from
+//! outside: `Genesis`, an external `DomainEvent`, a `Snapshot`) or a *step*.
+//! A step takes the oldest inbox item (FIFO) and delivers it to every route
+//! whose event schema matches, in manifest routing order; each delivery is
+//! one `ReducerCall` entry, immediately followed by the `DomainEvent`s that
+//! call emitted (in emission order), which join the back of the inbox. An
+//! item no route takes is journaled as `Unrouted`.
+
+mod input;
+mod replay;
+
+pub use replay::{replay_unit, Divergence, UnitKind};
+
+use crate::air::Air;
+use crate::cbor;
+use crate::entry::{Entry, Origin, Outcome};
+use crate::hash::Hash;
+use crate::types::{self, Type};
+use crate::value::Value;
+use crate::wasm::{CallError, ReducerInstance, ReducerModule, Runtime, WasmError};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+/// A reducer's state slot: the reducer name and, for keyed routes, the key
+/// (canonical CBOR of the key field's value).
+pub type CellId = (String, Option<Vec<u8>>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxItem {
+    pub seq: u64,
+    pub schema: String,
+    /// Canonical CBOR (tagged) of the event value.
+    pub value: Vec<u8>,
+    pub key: Option<Vec<u8>>,
+}
+
+/// Everything replay must reproduce byte for byte.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KernelState {
+    /// Number of journal entries applied.
+    pub height: u64,
+    /// Canonical CBOR (tagged) of each reducer cell's state.
+    pub cells: BTreeMap<CellId, Vec<u8>>,
+    pub inbox: VecDeque<InboxItem>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub reducer: String,
+    pub key_field: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReducerDef {
+    pub name: String,
+    pub state_schema: String,
+    pub event_schema: String,
+    pub module: ReducerModule,
+}
+
+/// The compiled manifest: what the kernel needs to route and call.
+pub struct Program {
+    pub manifest_hash: Hash,
+    pub air: Arc<Air>,
+    /// Event schema → routes, in manifest order.
+    pub routes: BTreeMap<String, Vec<Route>>,
+    pub reducers: BTreeMap<String, ReducerDef>,
+}
+
+impl Program {
+    pub fn schema(&self, name: &str) -> Option<&Type> {
+        self.air.schema_type(name)
+    }
+}
+
+/// Live reducer instances, created on first use and replaced after a trap.
+pub struct Reducers {
+    runtime: Arc<Runtime>,
+    instances: BTreeMap<String, ReducerInstance>,
+    input: Vec<u8>,
+    output: Vec<u8>,
+}
+
+impl Reducers {
+    pub fn new(runtime: Arc<Runtime>) -> Reducers {
+        Reducers {
+            runtime,
+            instances: BTreeMap::new(),
+            input: Vec::with_capacity(256),
+            output: Vec::with_capacity(256),
+        }
+    }
+
+    /// Drops every instance (e.g. after the modules were swapped).
+    pub fn reset(&mut self) {
+        self.instances.clear();
+    }
+
+    fn call(&mut self, def: &ReducerDef) -> Result<(), CallFailure> {
+        if self
+            .instances
+            .get(&def.name)
+            .is_some_and(ReducerInstance::is_poisoned)
+        {
+            // A trapped instance is never re-entered.
+            self.instances.remove(&def.name);
+        }
+        if !self.instances.contains_key(&def.name) {
+            let instance = self
+                .runtime
+                .instantiate(&def.module)
+                .map_err(CallFailure::Instantiate)?;
+            self.instances.insert(def.name.clone(), instance);
+        }
+        let instance = self
+            .instances
+            .get_mut(&def.name)
+            .expect("instance inserted above");
+        instance
+            .call(&self.input, &mut self.output)
+            .map_err(CallFailure::Call)
+    }
+}
+
+enum CallFailure {
+    Instantiate(WasmError),
+    Call(CallError),
+}
+
+impl CallFailure {
+    fn into_outcome(self) -> Outcome {
+        let (kind, message) = match self {
+            CallFailure::Instantiate(e) => ("instantiate", e.to_string()),
+            CallFailure::Call(e) => (call_error_kind(&e), e.to_string()),
+        };
+        Outcome::Failed {
+            kind: kind.to_string(),
+            message,
+        }
+    }
+}
+
+fn call_error_kind(e: &CallError) -> &'static str {
+    match e {
+        CallError::OutOfFuel { .. } => "out_of_fuel",
+        CallError::MemoryLimit { .. } => "memory_limit",
+        CallError::StackOverflow => "stack_overflow",
+        CallError::Trap(_) => "trap",
+        CallError::BadResult(_) => "bad_output",
+        CallError::ReducerError(_) => "reducer_error",
+    }
+}
+
+/// What one kernel step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepResult {
+    /// Nothing in the inbox.
+    Idle,
+    /// Entries were produced.
+    Stepped,
+}
+
+impl KernelState {
+    /// Applies an input entry (one that comes from outside the kernel).
+    pub fn apply_input(&mut self, entry: &Entry) {
+        if let Entry::DomainEvent {
+            schema,
+            value,
+            key,
+            origin: Origin::External,
+        } = entry
+        {
+            self.inbox.push_back(InboxItem {
+                seq: self.height,
+                schema: schema.clone(),
+                value: value.clone(),
+                key: key.clone(),
+            });
+        }
+        self.height += 1;
+    }
+
+    /// Performs one step, appending the entries it produces to `out`.
+    pub fn step(
+        &mut self,
+        program: &Program,
+        reducers: &mut Reducers,
+        out: &mut Vec<Entry>,
+    ) -> StepResult {
+        let Some(item) = self.inbox.pop_front() else {
+            return StepResult::Idle;
+        };
+        let routes = program.routes.get(&item.schema).map(Vec::as_slice);
+        match routes {
+            None | Some([]) => self.push(out, Entry::Unrouted { event: item.seq }),
+            Some(routes) => {
+                for route in routes {
+                    self.deliver(program, reducers, route, &item, out);
+                }
+            }
+        }
+        StepResult::Stepped
+    }
+
+    fn push(&mut self, out: &mut Vec<Entry>, entry: Entry) {
+        out.push(entry);
+        self.height += 1;
+    }
+
+    fn deliver(
+        &mut self,
+        program: &Program,
+        reducers: &mut Reducers,
+        route: &Route,
+        item: &InboxItem,
+        out: &mut Vec<Entry>,
+    ) {
+        let call_seq = self.height;
+        let Some(def) = program.reducers.get(&route.reducer) else {
+            // The validator rejects routes to unknown reducers; stay total anyway.
+            let outcome = Outcome::Failed {
+                kind: "no_reducer".into(),
+                message: format!("no reducer module {} in the manifest", route.reducer),
+            };
+            return self.push(out, call_entry(route, None, item, outcome));
+        };
+        let key = match route.key_field.as_deref() {
+            None => item.key.clone(),
+            Some(field) => match input::key_of(&item.value, field) {
+                Ok(k) => Some(k),
+                Err(message) => {
+                    let outcome = Outcome::Failed {
+                        kind: "bad_key".into(),
+                        message,
+                    };
+                    return self.push(out, call_entry(route, None, item, outcome));
+                }
+            },
+        };
+        let cell: CellId = (route.reducer.clone(), key.clone());
+        let state = self.cells.get(&cell).map(Vec::as_slice);
+        input::encode(&mut reducers.input, state, item, key.as_deref(), call_seq);
+        if let Err(failure) = reducers.call(def) {
+            return self.push(
+                out,
+                call_entry(route, key, item, failure.into_outcome()),
+            );
+        }
+        match input::read_output(&reducers.output, def, program, call_seq) {
+            Err(message) => {
+                let outcome = Outcome::Failed {
+                    kind: "bad_output".into(),
+                    message,
+                };
+                self.push(out, call_entry(route, key, item, outcome));
+            }
+            Ok(output) => {
+                let state_hash = match &output.state {
+                    Some(bytes) => Hash::of(bytes),
+                    None => Hash::ZERO,
+                };
+                match output.state {
+                    Some(bytes) => {
+                        self.cells.insert(cell, bytes);
+                    }
+                    None => {
+                        self.cells.remove(&cell);
+                    }
+                }
+                let outcome = Outcome::Ok {
+                    state_hash,
+                    emitted: output.events.len() as u32,
+                };
+                self.push(out, call_entry(route, key, item, outcome));
+                for ev in output.events {
+                    let seq = self.height;
+                    self.inbox.push_back(InboxItem {
+                        seq,
+                        schema: ev.schema.clone(),
+                        value: ev.value.clone(),
+                        key: ev.key.clone(),
+                    });
+                    self.push(
+                        out,
+                        Entry::DomainEvent {
+                            schema: ev.schema,
+                            value: ev.value,
+                            key: ev.key,
+                            origin: Origin::Reducer {
+                                name: route.reducer.clone(),
+                                call: call_seq,
+                            },
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// The canonical document of this state: what a snapshot stores and what
+    /// the state hash covers.
+    pub fn to_value(&self) -> Value {
+        let cells = self
+            .cells
+            .iter()
+            .map(|((reducer, key), state)| {
+                Value::Array(vec![
+                    Value::text(reducer.clone()),
+                    key.as_ref().map_or(Value::Null, |k| Value::Bytes(k.clone())),
+                    Value::Bytes(state.clone()),
+                ])
+            })
+            .collect();
+        let inbox = self
+            .inbox
+            .iter()
+            .map(|i| {
+                Value::Array(vec![
+                    Value::Int(i.seq as i128),
+                    Value::text(i.schema.clone()),
+                    Value::Bytes(i.value.clone()),
+                    i.key.as_ref().map_or(Value::Null, |k| Value::Bytes(k.clone())),
+                ])
+            })
+            .collect();
+        Value::record([
+            ("height", Value::Int(self.height as i128)),
+            ("cells", Value::Array(cells)),
+            ("inbox", Value::Array(inbox)),
+        ])
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        cbor::encode(&self.to_value())
+    }
+
+    pub fn hash(&self) -> Hash {
+        Hash::of(&self.encode())
+    }
+
+    /// Reads a state document written by [`KernelState::encode`].
+    pub fn decode(bytes: &[u8]) -> Result<KernelState, String> {
+        let v = cbor::decode(bytes).map_err(|e| e.to_string())?;
+        let height = v
+            .get("height")
+            .and_then(Value::as_int)
+            .and_then(|h| u64::try_from(h).ok())
+            .ok_or("snapshot has no height")?;
+        let mut state = KernelState {
+            height,
+            ..KernelState::default()
+        };
+        for cell in v.get("cells").and_then(Value::as_array).ok_or("snapshot has no cells")? {
+            match cell.as_array() {
+                Some([Value::Text(r), key, Value::Bytes(s)]) => {
+                    state.cells.insert((r.clone(), opt_bytes(key)?), s.clone());
+                }
+                _ => return Err("malformed cell in snapshot".into()),
+            }
+        }
+        for item in v.get("inbox").and_then(Value::as_array).ok_or("snapshot has no inbox")? {
+            match item.as_array() {
+                Some([Value::Int(seq), Value::Text(schema), Value::Bytes(value), key]) => {
+                    state.inbox.push_back(InboxItem {
+                        seq: u64::try_from(*seq).map_err(|_| "bad inbox seq")?,
+                        schema: schema.clone(),
+                        value: value.clone(),
+                        key: opt_bytes(key)?,
+                    })
+                }
+                _ => return Err("malformed inbox item in snapshot".into()),
+            }
+        }
+        Ok(state)
+    }
+
+    /// Approximate heap size, for the checkpoint memory cap.
+    pub fn approx_bytes(&self) -> usize {
+        let cells: usize = self.cells.iter().map(|((r, k), s)| r.len() + k.as_ref().map_or(0, Vec::len) + s.len() + 64).sum();
+        let inbox: usize = self.inbox.iter().map(|i| i.schema.len() + i.value.len() + 64).sum();
+        cells + inbox + 64
+    }
+}
+
+fn opt_bytes(v: &Value) -> Result<Option<Vec<u8>>, String> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Bytes(b) => Ok(Some(b.clone())),
+        _ => Err("malformed key in snapshot".into()),
+    }
+}
+
+fn call_entry(route: &Route, key: Option<Vec<u8>>, item: &InboxItem, outcome: Outcome) -> Entry {
+    Entry::ReducerCall {
+        reducer: route.reducer.clone(),
+        key,
+        event: item.seq,
+        outcome,
+    }
+}
+
+/// Parses an event typed by a person or a script (either JSON lens) against
+/// `schema` and returns its canonical CBOR.
+pub fn event_from_json(air: &Air, schema: &str, json: &serde_json::Value) -> Result<Vec<u8>, String> {
+    let ty = air
+        .schema_type(schema)
+        .ok_or_else(|| format!("unknown schema {schema}"))?;
+    let value = types::from_json(json, ty, air).map_err(|e| e.to_string())?;
+    Ok(cbor::encode(&value))
+}

@@ -1,0 +1,113 @@
+//! Checkpoints: kernel states kept in memory at unit boundaries so `seek`
+//! replays at most one interval. Like Elm's debugger (one every 31
+//! messages) but with a memory cap: when the checkpoints outgrow it, every
+//! other one is dropped and the interval doubles.
+
+use crate::kernel::KernelState;
+
+pub struct Checkpoints {
+    every: u64,
+    cap_bytes: usize,
+    bytes: usize,
+    /// Ascending by height; the first is always genesis (height 0).
+    list: Vec<KernelState>,
+}
+
+impl Checkpoints {
+    pub fn new(every: u64, cap_bytes: usize) -> Checkpoints {
+        Checkpoints {
+            every: every.max(1),
+            cap_bytes,
+            bytes: 0,
+            list: vec![KernelState::default()],
+        }
+    }
+
+    pub fn interval(&self) -> u64 {
+        self.every
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Offers the state at a unit boundary; keeps a copy when an interval has
+    /// passed since the last checkpoint.
+    pub fn offer(&mut self, state: &KernelState) {
+        let last = self.list.last().map_or(0, |s| s.height);
+        if state.height < last + self.every {
+            return;
+        }
+        self.bytes += state.approx_bytes();
+        self.list.push(state.clone());
+        while self.bytes > self.cap_bytes && self.list.len() > 2 {
+            self.thin();
+        }
+    }
+
+    fn thin(&mut self) {
+        let mut kept = Vec::with_capacity(self.list.len() / 2 + 1);
+        for (i, s) in std::mem::take(&mut self.list).into_iter().enumerate() {
+            if i % 2 == 0 {
+                kept.push(s);
+            }
+        }
+        self.list = kept;
+        self.bytes = self.list.iter().map(KernelState::approx_bytes).sum();
+        self.every *= 2;
+    }
+
+    /// The latest checkpoint at or below `height`.
+    pub fn at_or_below(&self, height: u64) -> &KernelState {
+        let i = self.list.partition_point(|s| s.height <= height);
+        &self.list[i.saturating_sub(1)]
+    }
+
+    /// Forgets checkpoints above `height` (after the journal was cut back).
+    pub fn truncate_above(&mut self, height: u64) {
+        self.list.retain(|s| s.height <= height);
+        self.bytes = self.list.iter().map(KernelState::approx_bytes).sum();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(height: u64) -> KernelState {
+        KernelState {
+            height,
+            ..KernelState::default()
+        }
+    }
+
+    #[test]
+    fn keeps_one_per_interval_and_finds_the_nearest_below() {
+        let mut c = Checkpoints::new(10, usize::MAX);
+        for h in 1..=35 {
+            c.offer(&at(h));
+        }
+        assert_eq!(c.len(), 4); // 0, 10, 20, 30
+        assert_eq!(c.at_or_below(29).height, 20);
+        assert_eq!(c.at_or_below(30).height, 30);
+        assert_eq!(c.at_or_below(5).height, 0);
+        c.truncate_above(15);
+        assert_eq!(c.at_or_below(29).height, 10);
+    }
+
+    #[test]
+    fn memory_cap_thins_and_doubles_the_interval() {
+        let one = at(0).approx_bytes();
+        let mut c = Checkpoints::new(1, one * 4);
+        for h in 1..=64 {
+            c.offer(&at(h));
+        }
+        assert!(c.interval() > 1);
+        assert!(c.len() <= 6, "kept {}", c.len());
+        assert_eq!(c.at_or_below(0).height, 0, "genesis is always kept");
+    }
+}

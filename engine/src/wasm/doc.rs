@@ -1,0 +1,348 @@
+//! The host side of the step documents (layout in [`aos_sdk::abi`]).
+
+use super::CallError;
+use crate::cbor::{self, write_bytes, write_head, write_text, SELF_DESCRIBE};
+use crate::value::Value;
+use aos_sdk::abi::{field, ABI_VERSION};
+
+/// Writes the input document for one step into `out` (cleared first):
+/// canonical CBOR with the self-describe tag. `state`, `value` and `key`
+/// are CBOR encodings, embedded as byte strings.
+pub fn encode_input(
+    out: &mut Vec<u8>,
+    state: Option<&[u8]>,
+    schema: &str,
+    value: &[u8],
+    key: Option<&[u8]>,
+    height: u64,
+) {
+    out.clear();
+    out.extend_from_slice(&SELF_DESCRIBE);
+    // Keys in canonical order: v, ctx, event, state.
+    write_head(out, 5, 4);
+    write_text(out, field::V);
+    write_head(out, 0, ABI_VERSION);
+    write_text(out, field::CTX);
+    write_head(out, 5, 1);
+    write_text(out, field::HEIGHT);
+    write_head(out, 0, height);
+    write_text(out, field::EVENT);
+    write_head(out, 5, 2 + key.is_some() as u64);
+    if let Some(k) = key {
+        write_text(out, field::KEY);
+        write_bytes(out, k);
+    }
+    write_text(out, field::VALUE);
+    write_bytes(out, value);
+    write_text(out, field::SCHEMA);
+    write_text(out, schema);
+    write_text(out, field::STATE);
+    match state {
+        Some(s) => write_bytes(out, s),
+        None => out.push(0xf6),
+    }
+}
+
+/// A domain event in a step's output (`value`, `key`: CBOR, unchecked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputEvent {
+    pub schema: String,
+    pub value: Vec<u8>,
+    pub key: Option<Vec<u8>>,
+}
+
+/// An effect intent in a step's output (`params`: CBOR, unchecked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputEffect {
+    pub kind: String,
+    pub params: Vec<u8>,
+    pub cap_slot: Option<String>,
+}
+
+/// A step's output document. The embedded CBOR is not yet checked against
+/// any schema: that is the kernel's job.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StepOutput {
+    pub state: Option<Vec<u8>>,
+    pub domain_events: Vec<OutputEvent>,
+    pub effects: Vec<OutputEffect>,
+    pub ann: Option<String>,
+}
+
+/// Reads an output document strictly: every field must have its ABI type
+/// and unknown fields are errors, so a confused guest is caught at once.
+pub fn decode_output(bytes: &[u8]) -> Result<StepOutput, CallError> {
+    let doc = cbor::decode(bytes).map_err(|e| bad(format!("output is not CBOR: {e}")))?;
+    let entries = doc
+        .as_map()
+        .ok_or_else(|| bad(format!("output is {}, expected a map", doc.kind_name())))?;
+    let mut out = StepOutput::default();
+    let (mut saw_state, mut saw_events, mut saw_effects) = (false, false, false);
+    for (k, v) in entries {
+        match k.as_text() {
+            Some(field::STATE) => {
+                saw_state = true;
+                out.state = opt_bytes(v, "state")?;
+            }
+            Some(field::DOMAIN_EVENTS) => {
+                saw_events = true;
+                for (i, ev) in array(v, "domain_events")?.iter().enumerate() {
+                    out.domain_events.push(event(ev, i)?);
+                }
+            }
+            Some(field::EFFECTS) => {
+                saw_effects = true;
+                for (i, eff) in array(v, "effects")?.iter().enumerate() {
+                    out.effects.push(effect(eff, i)?);
+                }
+            }
+            Some(field::ANN) => out.ann = Some(text(v, "ann")?.to_string()),
+            Some(field::ERROR) => {
+                return Err(CallError::ReducerError(text(v, "error")?.to_string()))
+            }
+            _ => return Err(bad(format!("output has an unknown field {k:?}"))),
+        }
+    }
+    for (seen, name) in [
+        (saw_state, field::STATE),
+        (saw_events, field::DOMAIN_EVENTS),
+        (saw_effects, field::EFFECTS),
+    ] {
+        if !seen {
+            return Err(bad(format!("output has no `{name}`")));
+        }
+    }
+    Ok(out)
+}
+
+fn event(v: &Value, i: usize) -> Result<OutputEvent, CallError> {
+    let at = |f: &str| format!("domain_events[{i}].{f}");
+    let mut ev = OutputEvent {
+        schema: String::new(),
+        value: Vec::new(),
+        key: None,
+    };
+    let (mut schema, mut value) = (false, false);
+    for (k, v) in map(v, &format!("domain_events[{i}]"))? {
+        match k.as_text() {
+            Some(field::SCHEMA) => {
+                schema = true;
+                ev.schema = text(v, &at(field::SCHEMA))?.to_string();
+            }
+            Some(field::VALUE) => {
+                value = true;
+                ev.value = bytes(v, &at(field::VALUE))?.to_vec();
+            }
+            Some(field::KEY) => ev.key = opt_bytes(v, &at(field::KEY))?,
+            _ => return Err(bad(format!("domain_events[{i}] has an unknown field {k:?}"))),
+        }
+    }
+    if !schema || !value {
+        return Err(bad(format!("domain_events[{i}] needs `schema` and `value`")));
+    }
+    Ok(ev)
+}
+
+fn effect(v: &Value, i: usize) -> Result<OutputEffect, CallError> {
+    let at = |f: &str| format!("effects[{i}].{f}");
+    let mut eff = OutputEffect {
+        kind: String::new(),
+        params: Vec::new(),
+        cap_slot: None,
+    };
+    let (mut kind, mut params) = (false, false);
+    for (k, v) in map(v, &format!("effects[{i}]"))? {
+        match k.as_text() {
+            Some(field::KIND) => {
+                kind = true;
+                eff.kind = text(v, &at(field::KIND))?.to_string();
+            }
+            Some(field::PARAMS) => {
+                params = true;
+                eff.params = bytes(v, &at(field::PARAMS))?.to_vec();
+            }
+            Some(field::CAP_SLOT) => {
+                if !matches!(v, Value::Null) {
+                    eff.cap_slot = Some(text(v, &at(field::CAP_SLOT))?.to_string());
+                }
+            }
+            _ => return Err(bad(format!("effects[{i}] has an unknown field {k:?}"))),
+        }
+    }
+    if !kind || !params {
+        return Err(bad(format!("effects[{i}] needs `kind` and `params`")));
+    }
+    Ok(eff)
+}
+
+fn bad(message: String) -> CallError {
+    CallError::BadResult(message)
+}
+
+fn wrong(v: &Value, what: &str, expected: &str) -> CallError {
+    bad(format!("`{what}` is {}, expected {expected}", v.kind_name()))
+}
+
+fn map<'a>(v: &'a Value, what: &str) -> Result<&'a [(Value, Value)], CallError> {
+    v.as_map().ok_or_else(|| wrong(v, what, "a map"))
+}
+
+fn array<'a>(v: &'a Value, what: &str) -> Result<&'a [Value], CallError> {
+    v.as_array().ok_or_else(|| wrong(v, what, "an array"))
+}
+
+fn text<'a>(v: &'a Value, what: &str) -> Result<&'a str, CallError> {
+    v.as_text().ok_or_else(|| wrong(v, what, "text"))
+}
+
+fn bytes<'a>(v: &'a Value, what: &str) -> Result<&'a [u8], CallError> {
+    v.as_bytes().ok_or_else(|| wrong(v, what, "a byte string"))
+}
+
+fn opt_bytes(v: &Value, what: &str) -> Result<Option<Vec<u8>>, CallError> {
+    match v {
+        Value::Null => Ok(None),
+        _ => Ok(Some(bytes(v, what)?.to_vec())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_matches_the_sdk_encoder_byte_for_byte() {
+        let mut out = vec![0xff];
+        encode_input(&mut out, Some(b"\x01"), "a/B@1", b"\x02", Some(b"\x03"), 1 << 40);
+        let sdk = aos_sdk_testing_input(Some(b"\x01"), "a/B@1", b"\x02", Some(b"\x03"), 1 << 40);
+        assert_eq!(out, sdk);
+        assert!(cbor::is_canonical(&out));
+        encode_input(&mut out, None, "s", b"", None, 0);
+        assert!(cbor::is_canonical(&out));
+        let doc = cbor::decode(&out).unwrap();
+        assert_eq!(doc.get("state"), Some(&Value::Null));
+        assert_eq!(doc.get("v"), Some(&Value::Int(1)));
+    }
+
+    /// The same document written independently (the SDK's `testing`
+    /// encoder is not available here: the engine uses the SDK without its
+    /// guest feature), built as a Value and encoded canonically.
+    fn aos_sdk_testing_input(
+        state: Option<&[u8]>,
+        schema: &str,
+        value: &[u8],
+        key: Option<&[u8]>,
+        height: u64,
+    ) -> Vec<u8> {
+        let mut event = vec![
+            ("schema", Value::text(schema)),
+            ("value", Value::Bytes(value.to_vec())),
+        ];
+        if let Some(k) = key {
+            event.push(("key", Value::Bytes(k.to_vec())));
+        }
+        cbor::encode(&Value::record([
+            ("v", Value::Int(1)),
+            (
+                "state",
+                state.map_or(Value::Null, |s| Value::Bytes(s.to_vec())),
+            ),
+            ("event", Value::record(event)),
+            ("ctx", Value::record([("height", Value::Int(height as i128))])),
+        ]))
+    }
+
+    fn out_doc(entries: Vec<(&str, Value)>) -> Vec<u8> {
+        cbor::encode(&Value::record(entries))
+    }
+
+    fn good() -> Vec<(&'static str, Value)> {
+        vec![
+            ("state", Value::Bytes(vec![0xa0])),
+            (
+                "domain_events",
+                Value::Array(vec![Value::record([
+                    ("schema", Value::text("x/E@1")),
+                    ("value", Value::Bytes(vec![1])),
+                    ("key", Value::Bytes(vec![2])),
+                ])]),
+            ),
+            (
+                "effects",
+                Value::Array(vec![Value::record([
+                    ("kind", Value::text("timer.set")),
+                    ("params", Value::Bytes(vec![3])),
+                    ("cap_slot", Value::text("t")),
+                ])]),
+            ),
+            ("ann", Value::text("hello")),
+        ]
+    }
+
+    #[test]
+    fn a_full_output_decodes() {
+        let out = decode_output(&out_doc(good())).unwrap();
+        assert_eq!(out.state, Some(vec![0xa0]));
+        assert_eq!(
+            out.domain_events,
+            vec![OutputEvent {
+                schema: "x/E@1".into(),
+                value: vec![1],
+                key: Some(vec![2])
+            }]
+        );
+        assert_eq!(out.effects[0].cap_slot.as_deref(), Some("t"));
+        assert_eq!(out.ann.as_deref(), Some("hello"));
+    }
+
+    fn err_of(doc: Vec<(&str, Value)>) -> String {
+        decode_output(&out_doc(doc)).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn malformed_outputs_are_bad_results_naming_the_field() {
+        assert!(decode_output(b"\x01\x02")
+            .unwrap_err()
+            .to_string()
+            .contains("not CBOR"));
+        assert!(decode_output(b"\x01").unwrap_err().to_string().contains("expected a map"));
+
+        let mut d = good();
+        d.retain(|(k, _)| *k != "effects");
+        assert!(err_of(d).contains("no `effects`"));
+
+        let mut d = good();
+        d.push(("extra", Value::Null));
+        assert!(err_of(d).contains("unknown field"));
+
+        let mut d = good();
+        d[0].1 = Value::Int(1);
+        assert!(err_of(d).contains("`state` is an integer, expected a byte string"));
+
+        let mut d = good();
+        d[1].1 = Value::Array(vec![Value::record([("schema", Value::Int(1))])]);
+        assert!(err_of(d).contains("domain_events[0].schema"));
+
+        let mut d = good();
+        d[1].1 = Value::Array(vec![Value::record([("schema", Value::text("s"))])]);
+        assert!(err_of(d).contains("needs `schema` and `value`"));
+
+        let mut d = good();
+        d[2].1 = Value::Array(vec![Value::Int(0)]);
+        assert!(err_of(d).contains("`effects[0]` is an integer, expected a map"));
+
+        let mut d = good();
+        d[2].1 = Value::Array(vec![Value::record([("kind", Value::text("k"))])]);
+        assert!(err_of(d).contains("needs `kind` and `params`"));
+
+        let mut d = good();
+        d[2].1 = Value::text("no");
+        assert!(err_of(d).contains("`effects` is a text string, expected an array"));
+    }
+
+    #[test]
+    fn an_error_document_is_a_reducer_error() {
+        let e = decode_output(&out_doc(vec![("error", Value::text("nope"))])).unwrap_err();
+        assert_eq!(e, CallError::ReducerError("nope".into()));
+    }
+}

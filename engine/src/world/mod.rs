@@ -1,0 +1,424 @@
+//! A world on disk, wired together: AIR, builds, store, journal, kernel,
+//! checkpoints. This is the one API the inspector and the CLI use.
+//!
+//! Layout of a world directory:
+//! ```text
+//! air/*.air.json, plans/*.air.json   control plane
+//! events.json                        scripted external events (loaded on a fresh journal)
+//! .aos/journal/                      the journal segments
+//! .aos/store/                        content-addressed store (wasm, snapshots)
+//! .aos/cache/modules/                reducer build cache (by fingerprint)
+//! .aos/cache/wasmtime/               compiled-module cache (by engine fingerprint and wasm hash)
+//! ```
+//!
+//! Time travel: the *head* is the state after the last journal entry; the
+//! *cursor* is the height the inspector looks at, always a unit boundary.
+//! Moving the cursor never changes the journal.
+
+mod open;
+mod source;
+mod view;
+
+pub use open::{prepare, OpenEvent, Prepared, Stage, WorldOptions};
+pub use view::{EntryView, StateView};
+
+use crate::air::{Air, Diagnostic};
+use crate::build::BuildError;
+use crate::entry::Entry;
+use crate::hash::Hash;
+use crate::journal::{Journal, JournalError};
+use crate::kernel::{replay_unit, Divergence, KernelState, Program, Reducers, StepResult};
+use crate::snapshot::Checkpoints;
+use crate::store::{Store, StoreError};
+use crate::wasm::WasmError;
+use source::JournalSource;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum WorldError {
+    #[error("{dir}: not a world directory (no air/ folder)")]
+    NotAWorld { dir: PathBuf },
+    #[error("the world's AIR has {} problem(s):\n{}", .0.len(), list(.0))]
+    Invalid(Vec<Diagnostic>),
+    #[error("building reducer {module}: {source}")]
+    Build { module: String, source: BuildError },
+    #[error("loading reducer {module}: {source}")]
+    Wasm { module: String, source: WasmError },
+    #[error("reducer {module}: {message}")]
+    Module { module: String, message: String },
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Diverged(Divergence),
+    #[error("{file}: {message}")]
+    Events { file: PathBuf, message: String },
+    #[error("{0}")]
+    Rejected(String),
+    #[error("the cursor is in the past (height {cursor} of {head}): go to the end first")]
+    NotAtHead { cursor: u64, head: u64 },
+    #[error("journal entry {seq} is unreadable: {message}")]
+    BadEntry { seq: u64, message: String },
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn list(diags: &[Diagnostic]) -> String {
+    diags
+        .iter()
+        .map(|d| format!("  {d}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub struct World {
+    dir: PathBuf,
+    air: Arc<Air>,
+    program: Arc<Program>,
+    reducers: Reducers,
+    store: Store,
+    journal: Journal,
+    head: KernelState,
+    /// The state at the cursor when it is behind the head.
+    view: Option<KernelState>,
+    /// Heights at which units of work end, ascending, starting with 0.
+    boundaries: Vec<u64>,
+    checkpoints: Checkpoints,
+    scratch: Vec<Entry>,
+    /// Things worth telling the user that happened while opening.
+    notes: Vec<String>,
+}
+
+impl World {
+    pub fn open(
+        dir: &Path,
+        options: WorldOptions,
+        progress: &mut dyn FnMut(OpenEvent),
+    ) -> Result<World, WorldError> {
+        open::open(dir, options, progress)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn name(&self) -> String {
+        self.dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.dir.display().to_string())
+    }
+
+    pub fn air(&self) -> &Air {
+        &self.air
+    }
+
+    pub fn manifest_hash(&self) -> Hash {
+        self.program.manifest_hash
+    }
+
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn journal_dir(&self) -> PathBuf {
+        self.journal.dir().to_path_buf()
+    }
+
+    /// Height of the journal (number of entries).
+    pub fn head(&self) -> u64 {
+        self.head.height
+    }
+
+    /// Height the inspector is looking at (<= head), always a unit boundary.
+    pub fn cursor(&self) -> u64 {
+        self.view.as_ref().map_or(self.head.height, |v| v.height)
+    }
+
+    pub fn at_head(&self) -> bool {
+        self.view.is_none()
+    }
+
+    /// Unit boundaries (heights at which a unit of work ends), ascending.
+    pub fn boundaries(&self) -> &[u64] {
+        &self.boundaries
+    }
+
+    /// The kernel state at the cursor.
+    pub fn state(&self) -> &KernelState {
+        self.view.as_ref().unwrap_or(&self.head)
+    }
+
+    /// Items waiting in the inbox at the cursor.
+    pub fn inbox_len(&self) -> usize {
+        self.state().inbox.len()
+    }
+
+    /// Hash of the deterministic kernel state at the cursor.
+    pub fn state_hash(&self) -> Hash {
+        self.state().hash()
+    }
+
+    /// At the head: performs one unit of work (`Ok(false)` when idle). In the
+    /// past: moves the cursor forward one unit through recorded history.
+    pub fn step(&mut self) -> Result<bool, WorldError> {
+        if self.view.is_some() {
+            let next = self.next_boundary(self.cursor());
+            self.seek(next)?;
+            return Ok(true);
+        }
+        let stepped = self.step_head()?;
+        if stepped {
+            self.journal.commit()?;
+        }
+        Ok(stepped)
+    }
+
+    fn step_head(&mut self) -> Result<bool, WorldError> {
+        self.scratch.clear();
+        let before = self.head.height;
+        if self
+            .head
+            .step(&self.program, &mut self.reducers, &mut self.scratch)
+            == StepResult::Idle
+        {
+            return Ok(false);
+        }
+        for (i, entry) in self.scratch.iter().enumerate() {
+            let seq = self.journal.append(&entry.encode())?;
+            debug_assert_eq!(seq, before + i as u64, "journal and kernel agree on heights");
+        }
+        self.boundaries.push(self.head.height);
+        self.checkpoints.offer(&self.head);
+        Ok(true)
+    }
+
+    /// Steps at the head until nothing is runnable, at most `max_steps`
+    /// steps; returns the steps taken. Commits the journal once at the end
+    /// (the "batch" in fsync-per-batch).
+    pub fn run_until_idle(&mut self, max_steps: u64) -> Result<u64, WorldError> {
+        self.require_head()?;
+        let mut steps = 0;
+        while steps < max_steps && self.step_head()? {
+            steps += 1;
+        }
+        self.journal.commit()?;
+        Ok(steps)
+    }
+
+    /// Moves the cursor back one unit; false at genesis. Never destroys the
+    /// future.
+    pub fn step_back(&mut self) -> Result<bool, WorldError> {
+        let cursor = self.cursor();
+        if cursor == 0 {
+            return Ok(false);
+        }
+        let prev = self.prev_boundary(cursor);
+        self.seek(prev)?;
+        Ok(true)
+    }
+
+    /// Moves the cursor to the last boundary at or below `height` (clamped to
+    /// the head).
+    pub fn seek(&mut self, height: u64) -> Result<(), WorldError> {
+        let target = self.boundary_at_or_below(height.min(self.head.height));
+        if target == self.head.height {
+            self.view = None;
+            return Ok(());
+        }
+        if self.cursor() == target {
+            return Ok(());
+        }
+        let state = self.state_at(target)?;
+        self.view = Some(state);
+        Ok(())
+    }
+
+    /// The kernel state at boundary `target` (<= head), rebuilt from the
+    /// nearest checkpoint (or the current view, when that is closer).
+    pub fn state_at(&mut self, target: u64) -> Result<KernelState, WorldError> {
+        if target == self.head.height {
+            return Ok(self.head.clone());
+        }
+        let mut state = self.checkpoints.at_or_below(target).clone();
+        if let Some(view) = &self.view {
+            if view.height <= target && view.height > state.height {
+                state = view.clone();
+            }
+        }
+        let mut source = JournalSource::new(&self.journal);
+        while state.height < target {
+            let seq = state.height;
+            let first = source
+                .entry(seq)
+                .map_err(|message| WorldError::BadEntry { seq, message })?
+                .ok_or(WorldError::BadEntry {
+                    seq,
+                    message: "missing from the journal".into(),
+                })?;
+            replay_unit(
+                &mut state,
+                &self.program,
+                &mut self.reducers,
+                &first,
+                &mut source,
+                &mut self.scratch,
+            )
+            .map_err(WorldError::Diverged)?;
+        }
+        Ok(state)
+    }
+
+    fn require_head(&self) -> Result<(), WorldError> {
+        match &self.view {
+            None => Ok(()),
+            Some(v) => Err(WorldError::NotAtHead {
+                cursor: v.height,
+                head: self.head.height,
+            }),
+        }
+    }
+
+    fn boundary_at_or_below(&self, height: u64) -> u64 {
+        let i = self.boundaries.partition_point(|&b| b <= height);
+        self.boundaries[i.saturating_sub(1)]
+    }
+
+    /// The boundary before `height` (0 at the start).
+    pub fn prev_boundary(&self, height: u64) -> u64 {
+        let i = self.boundaries.partition_point(|&b| b < height);
+        self.boundaries[i.saturating_sub(1)]
+    }
+
+    fn next_boundary(&self, height: u64) -> u64 {
+        let i = self.boundaries.partition_point(|&b| b <= height);
+        self.boundaries
+            .get(i)
+            .copied()
+            .unwrap_or(self.head.height)
+    }
+
+    /// Schemas an event may be injected with: the routed event schemas.
+    pub fn injectable_schemas(&self) -> Vec<String> {
+        self.program.routes.keys().cloned().collect()
+    }
+
+    /// Parses `json` (sugar or tagged lens) against `schema`, journals it as
+    /// an external event and queues it. Only at the head; a value that does
+    /// not fit is rejected with the reason and nothing is written.
+    pub fn inject(&mut self, schema: &str, json: &str) -> Result<u64, WorldError> {
+        self.require_head()?;
+        let parsed: serde_json::Value = serde_json::from_str(json).map_err(|e| {
+            WorldError::Rejected(format!(
+                "not JSON (line {}, column {}): {e}",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        let value = crate::kernel::event_from_json(&self.air, schema, &parsed)
+            .map_err(WorldError::Rejected)?;
+        let seq = self.append_input(Entry::DomainEvent {
+            schema: schema.to_string(),
+            value,
+            key: None,
+            origin: crate::entry::Origin::External,
+        })?;
+        self.journal.commit()?;
+        Ok(seq)
+    }
+
+    /// Journals every event of an events file (`[{"schema", "value"}]`, either
+    /// lens). All are checked before any is written.
+    pub fn inject_events(&mut self, file: &Path, text: &str) -> Result<usize, WorldError> {
+        self.require_head()?;
+        let entries = open::events_from_json(file, text, &self.air)?;
+        for entry in &entries {
+            self.append_input(entry.clone())?;
+        }
+        self.journal.commit()?;
+        Ok(entries.len())
+    }
+
+    /// Journals an input entry and applies it to the head.
+    fn append_input(&mut self, entry: Entry) -> Result<u64, WorldError> {
+        let seq = self.journal.append(&entry.encode())?;
+        self.head.apply_input(&entry);
+        self.boundaries.push(self.head.height);
+        self.checkpoints.offer(&self.head);
+        Ok(seq)
+    }
+
+    /// Saves the head state to the store and journals a `Snapshot` entry.
+    pub fn snapshot(&mut self) -> Result<Hash, WorldError> {
+        self.require_head()?;
+        let bytes = self.head.encode();
+        let state_hash = Hash::of(&bytes);
+        let blob = self.store.put(&bytes)?;
+        self.append_input(Entry::Snapshot { state_hash, blob })?;
+        self.journal.commit()?;
+        Ok(state_hash)
+    }
+
+    /// Replays the whole journal into a fresh kernel and compares every
+    /// entry (replay-or-die). Returns the state hash at the head.
+    pub fn verify_replay(&mut self) -> Result<Hash, WorldError> {
+        let mut state = KernelState::default();
+        let mut source = JournalSource::new(&self.journal);
+        let head = self.head.height;
+        while state.height < head {
+            let seq = state.height;
+            let first = source
+                .entry(seq)
+                .map_err(|message| WorldError::BadEntry { seq, message })?
+                .ok_or(WorldError::BadEntry {
+                    seq,
+                    message: "missing from the journal".into(),
+                })?;
+            replay_unit(
+                &mut state,
+                &self.program,
+                &mut self.reducers,
+                &first,
+                &mut source,
+                &mut self.scratch,
+            )
+            .map_err(WorldError::Diverged)?;
+        }
+        let hash = state.hash();
+        if state != self.head {
+            return Err(WorldError::Diverged(Divergence {
+                seq: head,
+                journaled: format!("head state {}", self.head.hash()),
+                replayed: format!("state {hash}"),
+            }));
+        }
+        Ok(hash)
+    }
+
+    /// Entries `[from, to)` decoded for display.
+    pub fn entries(&self, from: u64, to: u64) -> Result<Vec<EntryView>, WorldError> {
+        view::entries(self, from, to.min(self.head.height))
+    }
+
+    /// Every reducer cell at the cursor, with what the last unit changed.
+    pub fn states(&mut self) -> Result<Vec<StateView>, WorldError> {
+        let cursor = self.cursor();
+        let prev = if cursor == 0 {
+            KernelState::default()
+        } else {
+            self.state_at(self.prev_boundary(cursor))?
+        };
+        Ok(view::states(self, &prev))
+    }
+}

@@ -1,0 +1,407 @@
+//! Opening a world: load and validate AIR, build and load reducers, open the
+//! journal (writing genesis and the scripted events on a fresh one), then
+//! replay it to rebuild the head, the unit boundaries and the checkpoints.
+
+use super::{World, WorldError};
+use crate::air::Air;
+use crate::build::{build_reducer, BuildProgress, BuildRequest};
+use crate::entry::{Entry, Origin};
+use crate::hash::Hash;
+use crate::journal::{FsyncPolicy, Journal, JournalConfig};
+use crate::kernel::{
+    event_from_json, replay_unit, EntrySource, KernelState, Program, ReducerDef, Reducers, Route,
+};
+use crate::snapshot::Checkpoints;
+use crate::store::Store;
+use crate::wasm::{ModuleSource, Runtime, RuntimeConfig};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Progress while a world opens, for the build pane and the CLI.
+#[derive(Debug, Clone)]
+pub enum OpenEvent {
+    /// A line of human-readable progress.
+    Progress { stage: Stage, message: String },
+    /// A reducer module is ready. `built_from_cache`: cargo did not run;
+    /// `compiled_from_cache`: wasmtime did not compile.
+    ModuleReady {
+        module: String,
+        wasm_hash: Hash,
+        built_from_cache: bool,
+        compiled_from_cache: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Air,
+    Build,
+    Compile,
+    Journal,
+    Replay,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorldOptions {
+    pub fsync: FsyncPolicy,
+    pub force_build: bool,
+    /// Write the scripted `events.json` into a fresh journal.
+    pub scripted_events: bool,
+    pub runtime: RuntimeConfig,
+    /// Checkpoint interval (entries) and memory cap for time travel.
+    pub checkpoint_every: u64,
+    pub checkpoint_cap_bytes: usize,
+    /// Where the journal and store live (default `<world>/.aos`).
+    pub data_dir: Option<PathBuf>,
+    /// Where build and compile caches live (default `<world>/.aos/cache`).
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for WorldOptions {
+    fn default() -> Self {
+        WorldOptions {
+            fsync: FsyncPolicy::Batch,
+            force_build: false,
+            scripted_events: true,
+            runtime: RuntimeConfig::default(),
+            checkpoint_every: 256,
+            checkpoint_cap_bytes: 256 << 20,
+            data_dir: None,
+            cache_dir: None,
+        }
+    }
+}
+
+/// A world's control plane with its reducers built and compiled: what
+/// `open` needs before it touches the journal, and what `aos check --lock`
+/// and `aos build` need without touching it.
+pub struct Prepared {
+    pub air: Air,
+    pub store: Store,
+    pub runtime: Arc<Runtime>,
+    pub reducers: BTreeMap<String, ReducerDef>,
+    pub manifest_hash: Hash,
+}
+
+pub fn prepare(
+    dir: &Path,
+    options: &WorldOptions,
+    progress: &mut dyn FnMut(OpenEvent),
+) -> Result<Prepared, WorldError> {
+    if !dir.join("air").is_dir() {
+        return Err(WorldError::NotAWorld {
+            dir: dir.to_path_buf(),
+        });
+    }
+    say(progress, Stage::Air, "loading AIR".into());
+    let mut air = Air::load(dir);
+    if !air.diagnostics.is_empty() {
+        return Err(WorldError::Invalid(air.diagnostics.clone()));
+    }
+    let data = data_dir(dir, options);
+    let cache = cache_dir(dir, options);
+    let store = Store::open(&data.join("store"))?;
+    let mut runtime_config = options.runtime.clone();
+    runtime_config.cache_dir = Some(cache.join("wasmtime"));
+    let runtime = Arc::new(Runtime::new(runtime_config).map_err(|source| WorldError::Wasm {
+        module: "(engine)".into(),
+        source,
+    })?);
+
+    let mut reducers = BTreeMap::new();
+    let module_names: Vec<String> = air.modules.keys().cloned().collect();
+    for name in module_names {
+        let def = &air.modules[&name];
+        if def.module_kind != "reducer" {
+            continue;
+        }
+        let (wasm, built_from_cache) = module_bytes(
+            &cache,
+            &name,
+            def.source.clone(),
+            def.wasm_hash,
+            &store,
+            options.force_build,
+            progress,
+        )?;
+        let wasm_hash = Hash::of(&wasm);
+        store.put(&wasm)?;
+        air.set_wasm_hash(&name, wasm_hash);
+        say(progress, Stage::Compile, format!("loading {name}"));
+        let (module, source) = runtime
+            .load(&wasm, wasm_hash)
+            .map_err(|source| WorldError::Wasm {
+                module: name.clone(),
+                source,
+            })?;
+        progress(OpenEvent::ModuleReady {
+            module: name.clone(),
+            wasm_hash,
+            built_from_cache,
+            compiled_from_cache: matches!(source, ModuleSource::DiskCache),
+        });
+        let def = &air.modules[&name];
+        reducers.insert(
+            name.clone(),
+            ReducerDef {
+                name: name.clone(),
+                state_schema: def.state.clone(),
+                event_schema: def.event.clone(),
+                module,
+            },
+        );
+    }
+    if !air.diagnostics.is_empty() {
+        return Err(WorldError::Invalid(air.diagnostics.clone()));
+    }
+    let manifest_hash = air.manifest_hash().unwrap_or(Hash::ZERO);
+    Ok(Prepared {
+        air,
+        store,
+        runtime,
+        reducers,
+        manifest_hash,
+    })
+}
+
+fn say(progress: &mut dyn FnMut(OpenEvent), stage: Stage, message: String) {
+    progress(OpenEvent::Progress { stage, message })
+}
+
+fn data_dir(dir: &Path, options: &WorldOptions) -> PathBuf {
+    options.data_dir.clone().unwrap_or_else(|| dir.join(".aos"))
+}
+
+fn cache_dir(dir: &Path, options: &WorldOptions) -> PathBuf {
+    options
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| dir.join(".aos").join("cache"))
+}
+
+pub(super) fn open(
+    dir: &Path,
+    options: WorldOptions,
+    progress: &mut dyn FnMut(OpenEvent),
+) -> Result<World, WorldError> {
+    let dir = dir.to_path_buf();
+    let Prepared {
+        air,
+        store,
+        runtime,
+        reducers,
+        manifest_hash,
+    } = prepare(&dir, &options, progress)?;
+    let mut routes: BTreeMap<String, Vec<Route>> = BTreeMap::new();
+    if let Some(manifest) = &air.manifest {
+        for r in &manifest.routing {
+            routes.entry(r.event.clone()).or_default().push(Route {
+                reducer: r.reducer.clone(),
+                key_field: r.key_field.clone(),
+            });
+        }
+    }
+    let air = Arc::new(air);
+    let program = Arc::new(Program {
+        manifest_hash,
+        air: air.clone(),
+        routes,
+        reducers,
+    });
+
+    say(progress, Stage::Journal, "opening the journal".into());
+    let (journal, report) = Journal::open(
+        &data_dir(&dir, &options).join("journal"),
+        JournalConfig {
+            fsync: options.fsync,
+            ..JournalConfig::default()
+        },
+    )?;
+    let mut notes = Vec::new();
+    if let Some(torn) = &report.torn_tail {
+        let note = format!(
+            "the journal ended in a torn record: cut {} byte(s) at offset {} of {} (saved to {})",
+            torn.bytes_cut,
+            torn.offset,
+            torn.segment.display(),
+            torn.saved_to.display()
+        );
+        say(progress, Stage::Journal, note.clone());
+        notes.push(note);
+    }
+
+    let mut world = World {
+        dir: dir.clone(),
+        air,
+        program,
+        reducers: Reducers::new(runtime),
+        store,
+        journal,
+        head: KernelState::default(),
+        view: None,
+        boundaries: vec![0],
+        checkpoints: Checkpoints::new(options.checkpoint_every, options.checkpoint_cap_bytes),
+        scratch: Vec::new(),
+        notes,
+    };
+
+    if world.journal.is_empty() {
+        world.append_input(Entry::Genesis { manifest_hash })?;
+        if options.scripted_events {
+            for entry in scripted_events(&dir, &world.air)? {
+                world.append_input(entry)?;
+            }
+        }
+        world.journal.commit()?;
+    } else {
+        say(
+            progress,
+            Stage::Replay,
+            format!("replaying {} journal entries", world.journal.len()),
+        );
+        replay_all(&mut world)?;
+    }
+    Ok(world)
+}
+
+/// The wasm bytes of a reducer module: built from its source crate (or read
+/// from a `.wasm` file), else taken from the store by its declared hash.
+fn module_bytes(
+    cache: &Path,
+    name: &str,
+    source: Option<PathBuf>,
+    declared: Option<Hash>,
+    store: &Store,
+    force: bool,
+    progress: &mut dyn FnMut(OpenEvent),
+) -> Result<(Vec<u8>, bool), WorldError> {
+    if let Some(source) = source {
+        let request = BuildRequest {
+            source,
+            cache_dir: cache.join("modules"),
+            force,
+            cargo: None,
+        };
+        let mut forward = |p: BuildProgress| {
+            progress(OpenEvent::Progress {
+                stage: Stage::Build,
+                message: format!("{name}: {}", describe_build(&p)),
+            })
+        };
+        let built = build_reducer(&request, &mut forward).map_err(|source| WorldError::Build {
+            module: name.to_string(),
+            source,
+        })?;
+        return Ok((built.wasm, built.from_cache));
+    }
+    let Some(hash) = declared else {
+        return Err(WorldError::Module {
+            module: name.to_string(),
+            message: "has neither a source nor a wasm_hash".into(),
+        });
+    };
+    match store.get(&hash)? {
+        Some(bytes) => Ok((bytes, true)),
+        None => Err(WorldError::Module {
+            module: name.to_string(),
+            message: format!("has no source and its wasm {hash} is not in the store"),
+        }),
+    }
+}
+
+fn describe_build(p: &BuildProgress) -> String {
+    match p {
+        BuildProgress::CacheHit { fingerprint } => {
+            format!("cached build {}", fingerprint.short())
+        }
+        BuildProgress::Started { crate_name } => format!("building {crate_name}"),
+        BuildProgress::Compiling { unit, done, total } => match total {
+            Some(t) => format!("compiling {unit} ({done}/{t})"),
+            None => format!("compiling {unit} ({done})"),
+        },
+        BuildProgress::Finished { crate_name, millis } => {
+            format!("built {crate_name} in {:.1} s", *millis as f64 / 1000.0)
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+/// Reads `events.json`: an array of `{"schema": NAME, "value": VALUE}` with
+/// the value in either lens. Every problem names the file and the index.
+fn scripted_events(dir: &Path, air: &Air) -> Result<Vec<Entry>, WorldError> {
+    let file = dir.join("events.json");
+    let text = match std::fs::read_to_string(&file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(WorldError::Io {
+                op: "read",
+                path: file,
+                source,
+            })
+        }
+    };
+    events_from_json(&file, &text, air)
+}
+
+pub(crate) fn events_from_json(file: &Path, text: &str, air: &Air) -> Result<Vec<Entry>, WorldError> {
+    let err = |message: String| WorldError::Events {
+        file: file.to_path_buf(),
+        message,
+    };
+    let json: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| err(format!("{}:{}: {e}", e.line(), e.column())))?;
+    let items = json
+        .as_array()
+        .ok_or_else(|| err("expected an array of {\"schema\", \"value\"} objects".into()))?;
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let schema = item
+            .get("schema")
+            .and_then(|s| s.as_str())
+            .ok_or_else(|| err(format!("$[{i}].schema: missing or not a string")))?;
+        let value = item
+            .get("value")
+            .ok_or_else(|| err(format!("$[{i}].value: missing")))?;
+        let value = event_from_json(air, schema, value).map_err(|m| err(format!("$[{i}].value: {m}")))?;
+        out.push(Entry::DomainEvent {
+            schema: schema.to_string(),
+            value,
+            key: None,
+            origin: Origin::External,
+        });
+    }
+    Ok(out)
+}
+
+/// Rebuilds the head, the boundaries and the checkpoints from the journal,
+/// comparing every recomputed entry with the journaled one.
+fn replay_all(world: &mut World) -> Result<(), WorldError> {
+    let len = world.journal.len();
+    let mut state = KernelState::default();
+    let mut source = super::JournalSource::new(&world.journal);
+    while state.height < len {
+        let seq = state.height;
+        let first = source
+            .entry(seq)
+            .map_err(|message| WorldError::BadEntry { seq, message })?
+            .ok_or(WorldError::BadEntry {
+                seq,
+                message: "missing from the journal".into(),
+            })?;
+        replay_unit(
+            &mut state,
+            &world.program,
+            &mut world.reducers,
+            &first,
+            &mut source,
+            &mut world.scratch,
+        )
+        .map_err(WorldError::Diverged)?;
+        world.boundaries.push(state.height);
+        world.checkpoints.offer(&state);
+    }
+    world.head = state;
+    Ok(())
+}

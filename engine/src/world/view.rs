@@ -1,0 +1,198 @@
+//! Display views over the journal and the kernel state: what the inspector
+//! and the CLI print. Values are shown in the sugar lens of their schema.
+
+use super::{World, WorldError};
+use crate::cbor;
+use crate::diff::{self, Change};
+use crate::entry::{Entry, Origin, Outcome};
+use crate::kernel::KernelState;
+use crate::types;
+use crate::value::Value;
+
+/// One journal entry decoded for display.
+#[derive(Debug, Clone)]
+pub struct EntryView {
+    pub seq: u64,
+    /// "Genesis", "DomainEvent", "ReducerCall", "Unrouted", "Snapshot".
+    pub kind: &'static str,
+    /// One line, e.g. `demo/CounterEvent@1 {"Start":{"target":3}}`.
+    pub summary: String,
+    /// True for entries that report a failure, to colour and mark them.
+    pub is_error: bool,
+    /// Full content, one line per field.
+    pub details: Vec<String>,
+    /// The decoded entry, for callers that need more than text.
+    pub entry: Entry,
+}
+
+/// A reducer cell at the cursor, with its type for a typed tree.
+#[derive(Debug, Clone)]
+pub struct StateView {
+    pub reducer: String,
+    /// The key in the sugar lens, for keyed reducers.
+    pub key: Option<String>,
+    /// The state schema name (resolve with `world.air().schema_type`).
+    pub schema: String,
+    /// None before the reducer's first successful call.
+    pub value: Option<Value>,
+    /// What the last unit of work (previous boundary → cursor) changed.
+    pub changes: Vec<Change>,
+}
+
+pub(super) fn entries(world: &World, from: u64, to: u64) -> Result<Vec<EntryView>, WorldError> {
+    if from >= to {
+        return Ok(Vec::new());
+    }
+    let raw = world.journal.read_range(from, to)?;
+    raw.iter()
+        .enumerate()
+        .map(|(i, bytes)| {
+            let seq = from + i as u64;
+            let entry = Entry::decode(bytes).map_err(|e| WorldError::BadEntry {
+                seq,
+                message: e.to_string(),
+            })?;
+            Ok(entry_view(world, seq, entry))
+        })
+        .collect()
+}
+
+/// A value in the sugar lens of `schema`, compact JSON (falls back to the
+/// CBOR diagnostic form when the schema is unknown or the bytes are bad).
+pub fn sugar_text(world: &World, schema: &str, bytes: &[u8]) -> String {
+    match (cbor::decode(bytes), world.air.schema_type(schema)) {
+        (Ok(v), Some(ty)) => types::to_sugar(&v, ty, world.air.as_ref()).to_string(),
+        (Ok(v), None) => format!("{v:?}"),
+        (Err(e), _) => format!("<unreadable: {e}>"),
+    }
+}
+
+fn key_text(bytes: &[u8]) -> String {
+    match cbor::decode(bytes) {
+        Ok(Value::Text(s)) => s,
+        Ok(v) => format!("{v:?}"),
+        Err(e) => format!("<unreadable key: {e}>"),
+    }
+}
+
+fn entry_view(world: &World, seq: u64, entry: Entry) -> EntryView {
+    let mut is_error = false;
+    let (summary, details) = match &entry {
+        Entry::Genesis { manifest_hash } => (
+            format!("world starts under manifest {}", manifest_hash.short()),
+            vec![format!("manifest_hash: {manifest_hash}")],
+        ),
+        Entry::DomainEvent {
+            schema,
+            value,
+            key,
+            origin,
+        } => {
+            let text = sugar_text(world, schema, value);
+            let from = match origin {
+                Origin::External => "external".to_string(),
+                Origin::Reducer { name, call } => format!("from {name} (#{call})"),
+            };
+            let mut details = vec![
+                format!("schema: {schema}"),
+                format!("value: {text}"),
+                format!("origin: {from}"),
+            ];
+            if let Some(k) = key {
+                details.push(format!("key: {}", key_text(k)));
+            }
+            (format!("{schema} {text}"), details)
+        }
+        Entry::ReducerCall {
+            reducer,
+            key,
+            event,
+            outcome,
+        } => {
+            let keyed = key
+                .as_ref()
+                .map(|k| format!("[{}]", key_text(k)))
+                .unwrap_or_default();
+            let mut details = vec![format!("reducer: {reducer}{keyed}"), format!("event: #{event}")];
+            let summary = match outcome {
+                Outcome::Ok {
+                    state_hash,
+                    emitted,
+                } => {
+                    details.push(format!("state_hash: {state_hash}"));
+                    details.push(format!("emitted: {emitted}"));
+                    let more = if *emitted > 0 {
+                        format!(", emitted {emitted}")
+                    } else {
+                        String::new()
+                    };
+                    format!("{reducer}{keyed} ← #{event} ok{more}")
+                }
+                Outcome::Failed { kind, message } => {
+                    is_error = true;
+                    details.push(format!("failed: {kind}"));
+                    details.push(format!("message: {message}"));
+                    format!("{reducer}{keyed} ← #{event} FAILED {kind}: {message}")
+                }
+            };
+            (summary, details)
+        }
+        Entry::Unrouted { event } => (
+            format!("#{event} matched no route (dropped)"),
+            vec![format!("event: #{event}")],
+        ),
+        Entry::Snapshot { state_hash, blob } => (
+            format!("snapshot of state {}", state_hash.short()),
+            vec![format!("state_hash: {state_hash}"), format!("blob: {blob}")],
+        ),
+    };
+    EntryView {
+        seq,
+        kind: entry.kind_name(),
+        summary,
+        is_error,
+        details,
+        entry,
+    }
+}
+
+pub(super) fn states(world: &World, prev: &KernelState) -> Vec<StateView> {
+    let now = world.state();
+    let mut out = Vec::new();
+    for (name, def) in &world.program.reducers {
+        let cells: Vec<_> = now
+            .cells
+            .iter()
+            .filter(|((r, _), _)| r == name)
+            .collect();
+        if cells.is_empty() {
+            let old = prev
+                .cells
+                .get(&(name.clone(), None))
+                .and_then(|b| cbor::decode(b).ok());
+            out.push(StateView {
+                reducer: name.clone(),
+                key: None,
+                schema: def.state_schema.clone(),
+                value: None,
+                changes: diff::diff(old.as_ref(), None),
+            });
+            continue;
+        }
+        for ((_, key), bytes) in cells {
+            let value = cbor::decode(bytes).ok();
+            let old = prev
+                .cells
+                .get(&(name.clone(), key.clone()))
+                .and_then(|b| cbor::decode(b).ok());
+            out.push(StateView {
+                reducer: name.clone(),
+                key: key.as_deref().map(key_text),
+                schema: def.state_schema.clone(),
+                changes: diff::diff(old.as_ref(), value.as_ref()),
+                value,
+            });
+        }
+    }
+    out
+}

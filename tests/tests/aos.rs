@@ -1,0 +1,7 @@
+//! Integration tests that drive the `aos` binary as a user or a CI script
+//! would.
+
+mod support;
+
+mod cli_bad_input;
+mod cli_counter;

@@ -1,0 +1,133 @@
+//! 00-counter through the CLI: builds and caches, run, replay, state.
+
+use crate::support::*;
+
+#[test]
+fn first_open_builds_with_progress_and_second_open_hits_both_caches() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let cache_arg = path_str(cache.path());
+    let data = tempfile::tempdir().expect("tempdir");
+    let data_arg = path_str(data.path());
+
+    let first = aos(&["build", "worlds/00-counter", "--cache-dir", cache_arg, "--data-dir", data_arg, "--json", "-v"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    let m = &first.json()["modules"][0];
+    assert_eq!(m["module"], "demo/Counter@1");
+    assert_eq!(m["built_from_cache"], false, "{first:?}");
+    assert_eq!(m["compiled_from_cache"], false, "{first:?}");
+    assert!(first.stderr.contains("building counter"), "no build progress shown: {first:?}");
+
+    // A second open must not run cargo (a bogus cargo would fail) nor compile.
+    let second = aos_env(
+        &["build", "worlds/00-counter", "--cache-dir", cache_arg, "--data-dir", data_arg, "--json"],
+        &[("AOS_CARGO", "/nonexistent/cargo")],
+    );
+    assert_eq!(second.code, 0, "{second:?}");
+    let m2 = &second.json()["modules"][0];
+    assert_eq!(m2["built_from_cache"], true, "{second:?}");
+    assert_eq!(m2["compiled_from_cache"], true, "{second:?}");
+    assert_eq!(m2["wasm_hash"], m["wasm_hash"]);
+
+    // Forcing a rebuild with a bogus cargo proves the flag reaches cargo.
+    let forced = aos_env(
+        &["build", "worlds/00-counter", "--cache-dir", cache_arg, "--data-dir", data_arg, "--force-build"],
+        &[("AOS_CARGO", "/nonexistent/cargo")],
+    );
+    assert_ne!(forced.code, 0, "{forced:?}");
+}
+
+fn run_json(world: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["run", world, "--until-idle", "--json"];
+    args.extend_from_slice(extra);
+    let r = aos(&args);
+    assert_eq!(r.code, 0, "{r:?}");
+    r.json()
+}
+
+fn replay_hash(world: &str, extra: &[&str]) -> String {
+    let mut args = vec!["replay", world, "--json"];
+    args.extend_from_slice(extra);
+    let r = aos(&args);
+    assert_eq!(r.code, 0, "{r:?}");
+    let j = r.json();
+    assert_eq!(j["ok"], true);
+    j["state_hash"].as_str().expect("hash").to_string()
+}
+
+#[test]
+fn replay_hash_is_identical_across_runs_cache_loss_and_fresh_runs() {
+    let world = copy_world("00-counter");
+    let w = path_str(world.path());
+    let run = run_json(w, &[]);
+    assert_eq!(run["steps"], 4, "Start + 3 Ticks: {run}");
+    let hash = run["state_hash"].as_str().expect("hash").to_string();
+
+    assert_eq!(replay_hash(w, &[]), hash);
+    assert_eq!(replay_hash(w, &[]), hash, "a second replay");
+
+    std::fs::remove_dir_all(world.path().join(".aos/cache")).expect("delete cache");
+    assert_eq!(replay_hash(w, &[]), hash, "after deleting .aos/cache");
+
+    let fresh = run_json(w, &["--fresh"]);
+    assert_eq!(fresh["state_hash"].as_str(), Some(hash.as_str()), "a fresh run");
+    assert!(world.path().join(".aos/journal.old-1").is_dir(), "the old journal is kept");
+    assert_eq!(replay_hash(w, &[]), hash);
+
+    // The state itself: Done with nothing remaining.
+    let state = aos(&["state", w, "--json"]);
+    assert_eq!(state.code, 0, "{state:?}");
+    let s = &state.json()["reducers"][0]["state"];
+    assert_eq!(s["pc"], "Done");
+    assert_eq!(s["remaining"], 0);
+}
+
+#[test]
+fn state_at_a_height_shows_the_past() {
+    let world = copy_world("00-counter");
+    let w = path_str(world.path());
+    run_json(w, &[]);
+    // Genesis + 4 events = 5 entries; then Start, Tick, Tick, Tick calls.
+    let at = aos(&["state", w, "--at", "8", "--json"]);
+    assert_eq!(at.code, 0, "{at:?}");
+    let j = at.json();
+    assert_eq!(j["height"], 8);
+    assert_eq!(j["reducers"][0]["state"]["remaining"], 1);
+    let beyond = aos(&["state", w, "--at", "999"]);
+    assert_eq!(beyond.code, 1, "{beyond:?}");
+    assert!(beyond.stderr.contains("beyond the journal"), "{beyond:?}");
+}
+
+#[test]
+fn journal_lists_entries_as_text_and_json() {
+    let world = copy_world("00-counter");
+    let w = path_str(world.path());
+    run_json(w, &[]);
+    let text = aos(&["journal", w]);
+    assert_eq!(text.code, 0, "{text:?}");
+    assert!(text.stdout.contains("Genesis"), "{text:?}");
+    assert!(text.stdout.contains(r#"demo/CounterEvent@1 {"Start":{"target":3}}"#), "{text:?}");
+    assert!(text.stdout.contains("demo/Counter@1 ← #1 ok"), "{text:?}");
+    let json = aos(&["journal", w, "--json", "--from", "5", "--to", "6"]).json();
+    assert_eq!(json["entries"].as_array().map(Vec::len), Some(1));
+    assert_eq!(json["entries"][0]["kind"], "ReducerCall");
+}
+
+#[test]
+fn check_is_clean_and_lock_lists_every_definition() {
+    let r = aos(&["check", "worlds/00-counter"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let cache = shared_cache();
+    let lock = aos(&["check", "worlds/00-counter", "--lock", "--json", "--cache-dir", path_str(&cache)]);
+    assert_eq!(lock.code, 0, "{lock:?}");
+    let names: Vec<String> = lock.json()["lock"]
+        .as_array()
+        .expect("lock array")
+        .iter()
+        .map(|e| e["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    for want in ["demo/CounterPc@1", "demo/CounterState@1", "demo/CounterEvent@1", "demo/Counter@1"] {
+        assert!(names.iter().any(|n| n == want), "{want} missing from {names:?}");
+    }
+    let missing = aos(&["check", "no/such/world"]);
+    assert_eq!(missing.code, 2, "{missing:?}");
+}

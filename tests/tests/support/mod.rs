@@ -1,0 +1,157 @@
+//! Shared helpers: find (and build once) the `aos` binary, run it, and make
+//! throw-away worlds.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the repo root")
+        .to_path_buf()
+}
+
+/// The `aos` binary of this build, built on first use (cargo does not build
+/// another package's binaries for a test crate).
+pub fn aos_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test binary path");
+        // target/<profile>/deps/<test> → target/<profile>/aos
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("test binary lives in target/<profile>/deps");
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "aos", "--bin", "aos"])
+            .args(if profile_dir.ends_with("release") { &["--release"][..] } else { &[][..] })
+            .current_dir(repo_root())
+            .status()
+            .expect("running cargo build -p aos");
+        assert!(status.success(), "building aos failed");
+        profile_dir.join("aos")
+    })
+}
+
+/// A cache dir shared by the tests of this run, so reducers build once.
+pub fn shared_cache() -> PathBuf {
+    repo_root().join("target").join("aos-test-cache")
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+pub fn aos(args: &[&str]) -> Run {
+    aos_env(args, &[])
+}
+
+pub fn aos_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(aos_bin());
+    cmd.args(args).current_dir(repo_root()).env_remove("AOS_CARGO");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let Output { status, stdout, stderr } = cmd.output().expect("running aos");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().expect("test paths are UTF-8")
+}
+
+/// Writes `files` (relative path, contents) under a new temp dir.
+pub fn temp_world(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (rel, text) in files {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().expect("file has a parent")).expect("mkdir");
+        std::fs::write(&path, text).expect("write");
+    }
+    dir
+}
+
+/// A copy of a demo world whose reducer `source` points back into the repo.
+pub fn copy_world(name: &str) -> tempfile::TempDir {
+    let src = repo_root().join("worlds").join(name);
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_tree(&src, dir.path());
+    for entry in std::fs::read_dir(dir.path().join("air")).expect("air dir") {
+        let path = entry.expect("dir entry").path();
+        let text = std::fs::read_to_string(&path).expect("read air");
+        let fixed = text.replace("\"../../reducers/", &format!("\"{}/reducers/", repo_root().display()));
+        std::fs::write(&path, fixed).expect("write air");
+    }
+    dir
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("dir entry");
+        let name = entry.file_name();
+        if name == ".aos" {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// AIR for a one-reducer world over the `faulty` test reducer.
+pub fn faulty_world(events: &str) -> tempfile::TempDir {
+    let source = repo_root().join("reducers").join("faulty");
+    let module = format!(
+        r#"{{"$kind": "defmodule", "name": "test/Faulty@1", "module_kind": "reducer",
+            "source": "{}",
+            "abi": {{"reducer": {{"state": "test/FaultyState@1", "event": "test/FaultyInput@1"}}}}}}"#,
+        source.display()
+    );
+    temp_world(&[
+        ("air/schemas.air.json", FAULTY_SCHEMAS),
+        ("air/module.air.json", &module),
+        ("air/manifest.air.json", FAULTY_MANIFEST),
+        ("events.json", events),
+    ])
+}
+
+pub const FAULTY_SCHEMAS: &str = r#"[
+  {"$kind": "defschema", "name": "test/FaultyState@1", "type": {"record": {"count": {"nat": {}}}}},
+  {"$kind": "defschema", "name": "test/FaultyInput@1", "type": {"variant": {
+      "Ok": {"unit": {}}, "Trap": {"unit": {}}, "Loop": {"unit": {}}, "Alloc": {"unit": {}},
+      "BadState": {"unit": {}}, "Emit": {"record": {"n": {"nat": {}}}}, "Refuse": {"unit": {}}}}}
+]"#;
+
+pub const FAULTY_MANIFEST: &str = r#"{
+  "$kind": "manifest",
+  "schemas": [{"name": "test/FaultyState@1"}, {"name": "test/FaultyInput@1"}],
+  "modules": [{"name": "test/Faulty@1"}],
+  "plans": [], "caps": [], "policies": [], "triggers": [],
+  "routing": {"events": [{"event": "test/FaultyInput@1", "reducer": "test/Faulty@1"}]}
+}"#;

@@ -1,0 +1,758 @@
+//! The application model and `update(&mut App, Msg) -> Vec<Cmd>`: everything
+//! the inspector does, free of terminal I/O. The interactive loop, headless
+//! mode and the tests all drive this same function.
+
+use crate::layout::{layout, Pane};
+use crate::picker::Picker;
+use crate::prompt::{Edit, InjectPrompt, TextInput};
+use crate::session::{Entry, Session, StateCell};
+use crate::theme::{Theme, ThemeSet};
+use crate::tree::{render_cells, Expansion, LineKind, TreeLine};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+use std::path::PathBuf;
+
+/// Steps per `run until idle` message, so a key press waits at most one chunk.
+pub const RUN_CHUNK: u64 = 10_000;
+/// Rows a mouse wheel notch scrolls.
+const WHEEL: u64 = 3;
+/// Lines of build output kept for the build pane.
+const LOG_CAP: usize = 500;
+
+/// Progress while a world opens, as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    Stage { stage: String, message: String },
+    ModuleReady { module: String, built_from_cache: bool, compiled_from_cache: bool },
+}
+
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    OpenProgress(Progress),
+    Opened(Result<Box<dyn Session>, String>),
+    /// Continue a `run until idle`.
+    RunChunk,
+    /// Animation tick while something runs in the background.
+    Tick,
+}
+
+/// Work the app asks its runner to do outside `update`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cmd {
+    /// Open the world on a background thread, posting progress and `Opened`.
+    Open(PathBuf),
+    /// Post `Msg::RunChunk` after any input already waiting.
+    RunChunk,
+    Quit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Picker,
+    World,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phase {
+    /// Nothing opened yet (picker).
+    Idle,
+    Opening { stage: String, message: String },
+    Ready,
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleInfo {
+    pub module: String,
+    pub built_from_cache: bool,
+    pub compiled_from_cache: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Build {
+    pub phase: Phase,
+    pub log: Vec<String>,
+    pub modules: Vec<ModuleInfo>,
+    pub spinner: usize,
+}
+
+impl Build {
+    fn new() -> Build {
+        Build { phase: Phase::Idle, log: Vec::new(), modules: Vec::new(), spinner: 0 }
+    }
+
+    fn log(&mut self, line: String) {
+        if self.log.len() == LOG_CAP {
+            self.log.remove(0);
+        }
+        self.log.push(line);
+    }
+
+    /// "cached" when neither cargo nor the wasm compiler had to run.
+    pub fn all_cached(&self) -> bool {
+        self.modules.iter().all(|m| m.built_from_cache && m.compiled_from_cache)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flash {
+    pub level: Level,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    None,
+    Help,
+    Details(Entry),
+    Inject(InjectPrompt),
+    Jump(TextInput),
+}
+
+/// What the panes show, refreshed after each world operation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct View {
+    pub name: String,
+    pub head: u64,
+    pub cursor: u64,
+    pub inbox: usize,
+    /// Journal rows of the visible window only, starting at `journal.top`.
+    pub rows: Vec<Entry>,
+    pub states: Vec<StateCell>,
+    pub tree: Vec<TreeLine>,
+    pub diagnostics: Vec<String>,
+}
+
+/// A scroll position and a selected row in a list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Nav {
+    pub top: u64,
+    pub selected: u64,
+}
+
+impl Nav {
+    /// Moves the selection, keeping it inside `len` rows and the view of `rows` height.
+    fn move_to(&mut self, target: i128, len: u64, rows: u64) {
+        if len == 0 {
+            *self = Nav::default();
+            return;
+        }
+        self.selected = target.clamp(0, len as i128 - 1) as u64;
+        self.reveal(rows);
+    }
+
+    fn reveal(&mut self, rows: u64) {
+        let rows = rows.max(1);
+        if self.selected < self.top {
+            self.top = self.selected;
+        } else if self.selected >= self.top + rows {
+            self.top = self.selected + 1 - rows;
+        }
+    }
+
+    /// Scrolls the view (mouse wheel), dragging the selection along if it leaves.
+    fn scroll(&mut self, delta: i128, len: u64, rows: u64) {
+        let max_top = len.saturating_sub(rows.max(1));
+        self.top = (self.top as i128 + delta).clamp(0, max_top as i128) as u64;
+        let last_visible = (self.top + rows.max(1)).min(len).saturating_sub(1);
+        self.selected = self.selected.clamp(self.top, last_visible.max(self.top));
+    }
+}
+
+pub struct App {
+    pub size: (u16, u16),
+    pub themes: ThemeSet,
+    pub theme_index: usize,
+    pub no_color: bool,
+    pub screen: Screen,
+    pub picker: Picker,
+    pub world_path: Option<PathBuf>,
+    pub session: Option<Box<dyn Session>>,
+    pub build: Build,
+    pub view: View,
+    pub focus: Pane,
+    pub journal: Nav,
+    pub state: Nav,
+    pub expansion: Expansion,
+    /// First visible line of the build pane.
+    pub build_top: u64,
+    pub overlay: Overlay,
+    pub flash: Option<Flash>,
+    /// Steps taken by the `run until idle` in progress, if one is.
+    pub running: Option<u64>,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(themes: ThemeSet, theme_index: usize, no_color: bool, size: (u16, u16)) -> App {
+        let flash = themes.warnings.first().map(|w| Flash { level: Level::Warn, text: w.clone() });
+        App {
+            size,
+            themes,
+            theme_index,
+            no_color,
+            screen: Screen::Picker,
+            picker: Picker::default(),
+            world_path: None,
+            session: None,
+            build: Build::new(),
+            view: View::default(),
+            focus: Pane::Journal,
+            journal: Nav::default(),
+            state: Nav::default(),
+            expansion: Expansion::default(),
+            build_top: 0,
+            overlay: Overlay::None,
+            flash,
+            running: None,
+            quit: false,
+        }
+    }
+
+    pub fn with_picker(mut self, picker: Picker) -> App {
+        self.picker = picker;
+        self.screen = Screen::Picker;
+        self
+    }
+
+    /// Starts opening `path`; the runner performs the returned command.
+    pub fn open(&mut self, path: PathBuf) -> Vec<Cmd> {
+        self.screen = Screen::World;
+        self.session = None;
+        self.view = View {
+            name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            ..View::default()
+        };
+        self.build = Build::new();
+        self.build.phase = Phase::Opening { stage: "open".into(), message: format!("opening {}", path.display()) };
+        self.world_path = Some(path.clone());
+        vec![Cmd::Open(path)]
+    }
+
+    pub fn theme(&self) -> Theme {
+        let mut t = self.themes.themes.get(self.theme_index).cloned().unwrap_or_else(Theme::builtin_dark);
+        t.no_color = self.no_color;
+        t
+    }
+
+    pub fn is_opening(&self) -> bool {
+        matches!(self.build.phase, Phase::Opening { .. })
+    }
+
+    fn area(&self) -> Rect {
+        Rect::new(0, 0, self.size.0, self.size.1)
+    }
+
+    /// Visible rows of a pane (inside its border).
+    pub fn pane_rows(&self, pane: Pane) -> u64 {
+        layout(self, self.area()).pane(pane).map_or(1, |r| r.height.saturating_sub(2).max(1) as u64)
+    }
+
+    fn info(&mut self, text: impl Into<String>) {
+        self.flash = Some(Flash { level: Level::Info, text: text.into() });
+    }
+
+    fn error(&mut self, text: impl Into<String>) {
+        self.flash = Some(Flash { level: Level::Error, text: text.into() });
+    }
+
+    /// Re-reads everything the panes show and follows the cursor in the journal.
+    pub fn refresh(&mut self) {
+        let Some(s) = self.session.as_ref() else { return };
+        self.view.name = s.name();
+        self.view.head = s.head();
+        self.view.cursor = s.cursor();
+        self.view.inbox = s.inbox_len();
+        self.view.states = s.states();
+        let rows = self.pane_rows(Pane::Journal);
+        self.journal.move_to(self.view.cursor as i128 - 1, self.view.head, rows);
+        self.rebuild_tree();
+        self.fetch_rows();
+    }
+
+    fn rebuild_tree(&mut self) {
+        let Some(s) = self.session.as_ref() else { return };
+        self.view.tree = render_cells(&self.view.states, s.schemas(), &self.expansion);
+        let len = self.view.tree.len() as u64;
+        let rows = self.pane_rows(Pane::State);
+        self.state.move_to(self.state.selected as i128, len, rows);
+    }
+
+    /// Fetches the journal rows in view, never more.
+    fn fetch_rows(&mut self) {
+        let Some(s) = self.session.as_ref() else { return };
+        let rows = self.pane_rows(Pane::Journal);
+        let from = self.journal.top;
+        let to = (from + rows).min(self.view.head);
+        match s.entries(from, to) {
+            Ok(rows) => self.view.rows = rows,
+            Err(e) => {
+                self.view.rows.clear();
+                self.error(format!("reading the journal: {e}"));
+            }
+        }
+    }
+
+    fn focusable(&self) -> Vec<Pane> {
+        let areas = layout(self, self.area());
+        Pane::ALL.iter().copied().filter(|p| areas.pane(*p).is_some()).collect()
+    }
+}
+
+pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
+    match msg {
+        Msg::Key(key) if key.kind == KeyEventKind::Press => on_key(app, key),
+        Msg::Key(_) => vec![],
+        Msg::Mouse(m) => {
+            on_mouse(app, m);
+            vec![]
+        }
+        Msg::Resize(w, h) => {
+            app.size = (w, h);
+            if app.session.is_some() {
+                let rows = app.pane_rows(Pane::Journal);
+                app.journal.reveal(rows);
+                let rows = app.pane_rows(Pane::State);
+                app.state.reveal(rows);
+                app.fetch_rows();
+            }
+            vec![]
+        }
+        Msg::OpenProgress(p) => {
+            match p {
+                Progress::Stage { stage, message } => {
+                    app.build.log(format!("{stage}: {message}"));
+                    app.build.phase = Phase::Opening { stage, message };
+                }
+                Progress::ModuleReady { module, built_from_cache, compiled_from_cache } => {
+                    let how = if built_from_cache && compiled_from_cache { "cached" } else { "built" };
+                    app.build.log(format!("✓ {module} ready ({how})"));
+                    app.build.modules.push(ModuleInfo { module, built_from_cache, compiled_from_cache });
+                }
+            }
+            vec![]
+        }
+        Msg::Opened(Ok(session)) => {
+            app.view.diagnostics = session.diagnostics();
+            app.session = Some(session);
+            app.build.phase = Phase::Ready;
+            app.journal = Nav::default();
+            app.state = Nav::default();
+            app.refresh();
+            if !app.view.diagnostics.is_empty() {
+                app.focus = Pane::Build;
+            }
+            vec![]
+        }
+        Msg::Opened(Err(e)) => {
+            for line in e.lines() {
+                app.build.log(line.to_string());
+            }
+            app.view.diagnostics = e.lines().map(str::to_string).collect();
+            app.build.phase = Phase::Failed(e.lines().next().unwrap_or("failed").to_string());
+            app.focus = Pane::Build;
+            vec![]
+        }
+        Msg::RunChunk => run_chunk(app),
+        Msg::Tick => {
+            app.build.spinner = app.build.spinner.wrapping_add(1);
+            vec![]
+        }
+    }
+}
+
+fn run_chunk(app: &mut App) -> Vec<Cmd> {
+    let Some(done) = app.running else { return vec![] };
+    let Some(s) = app.session.as_mut() else {
+        app.running = None;
+        return vec![];
+    };
+    match s.run_until_idle(RUN_CHUNK) {
+        Ok(n) => {
+            let total = done + n;
+            app.refresh();
+            if n >= RUN_CHUNK {
+                app.running = Some(total);
+                app.info(format!("running… {total} steps"));
+                vec![Cmd::RunChunk]
+            } else {
+                app.running = None;
+                app.info(format!("idle after {total} step{}", if total == 1 { "" } else { "s" }));
+                vec![]
+            }
+        }
+        Err(e) => {
+            app.running = None;
+            app.refresh();
+            app.error(e);
+            vec![]
+        }
+    }
+}
+
+fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl && key.code == KeyCode::Char('c') {
+        app.quit = true;
+        return vec![Cmd::Quit];
+    }
+    match std::mem::replace(&mut app.overlay, Overlay::None) {
+        Overlay::None => {}
+        overlay @ (Overlay::Help | Overlay::Details(_)) => {
+            // q closes too, rather than quitting by surprise.
+            if !matches!(key.code, KeyCode::Esc | KeyCode::Char('q' | '?') | KeyCode::Enter | KeyCode::F(1)) {
+                app.overlay = overlay;
+            }
+            return vec![];
+        }
+        Overlay::Jump(input) => return jump_key(app, input, key),
+        Overlay::Inject(prompt) => return inject_key(app, prompt, key),
+    }
+    if app.screen == Screen::Picker {
+        return picker_key(app, key);
+    }
+    world_key(app, key)
+}
+
+fn picker_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
+    match key.code {
+        KeyCode::Char('q') | KeyCode::Esc => {
+            app.quit = true;
+            vec![Cmd::Quit]
+        }
+        KeyCode::Char('j') | KeyCode::Down => {
+            app.picker.move_by(1);
+            vec![]
+        }
+        KeyCode::Char('k') | KeyCode::Up => {
+            app.picker.move_by(-1);
+            vec![]
+        }
+        KeyCode::Home | KeyCode::Char('g') => {
+            app.picker.move_by(isize::MIN / 2);
+            vec![]
+        }
+        KeyCode::End | KeyCode::Char('G') => {
+            app.picker.move_by(isize::MAX / 2);
+            vec![]
+        }
+        KeyCode::Enter => match app.picker.selected_entry() {
+            Some(e) => {
+                let path = e.path.clone();
+                app.open(path)
+            }
+            None => vec![],
+        },
+        KeyCode::Char('?') | KeyCode::F(1) => {
+            app.overlay = Overlay::Help;
+            vec![]
+        }
+        KeyCode::Char('t') => {
+            cycle_theme(app);
+            vec![]
+        }
+        _ => vec![],
+    }
+}
+
+fn cycle_theme(app: &mut App) {
+    app.theme_index = (app.theme_index + 1) % app.themes.themes.len().max(1);
+    let name = app.theme().name;
+    app.info(format!("theme: {name}"));
+}
+
+fn world_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
+    let code = key.code;
+    // Keys that work whether or not the world is open.
+    match code {
+        KeyCode::Char('q') => {
+            app.quit = true;
+            return vec![Cmd::Quit];
+        }
+        KeyCode::Char('?') | KeyCode::F(1) => {
+            app.overlay = Overlay::Help;
+            return vec![];
+        }
+        KeyCode::Char('t') => {
+            cycle_theme(app);
+            return vec![];
+        }
+        KeyCode::Esc => {
+            if app.running.take().is_some() {
+                app.info("run stopped");
+            } else {
+                app.flash = None;
+            }
+            return vec![];
+        }
+        KeyCode::Tab | KeyCode::BackTab => {
+            let panes = app.focusable();
+            if let Some(i) = panes.iter().position(|p| *p == app.focus) {
+                let n = panes.len();
+                let next = if code == KeyCode::Tab { (i + 1) % n } else { (i + n - 1) % n };
+                app.focus = panes[next];
+            } else if let Some(p) = panes.first() {
+                app.focus = *p;
+            }
+            return vec![];
+        }
+        KeyCode::Char(c @ '1'..='9') => {
+            let n = c as usize - '1' as usize;
+            match Pane::ALL.get(n) {
+                Some(p) if app.focusable().contains(p) => app.focus = *p,
+                _ => app.info(format!("no pane {c} at this size")),
+            }
+            return vec![];
+        }
+        _ => {}
+    }
+    if matches!(code, KeyCode::Up | KeyCode::Down | KeyCode::Char('j' | 'k') | KeyCode::PageUp | KeyCode::PageDown | KeyCode::Home | KeyCode::End | KeyCode::Enter | KeyCode::Char(' ')) {
+        return pane_key(app, code);
+    }
+    if app.session.is_none() {
+        let why = match &app.build.phase {
+            Phase::Failed(_) => "the world did not open; see the build pane",
+            _ => "the world is still opening",
+        };
+        if matches!(code, KeyCode::Char('n' | 'N' | 'b' | 'g' | 'G' | ':' | 'i') | KeyCode::Left | KeyCode::Right) {
+            app.info(why);
+        }
+        return vec![];
+    }
+    app.flash = None;
+    match code {
+        KeyCode::Char('n') | KeyCode::Right => world_op(app, |s| s.step(), |moved| if moved { None } else { Some("idle: nothing to run") }),
+        KeyCode::Char('b') | KeyCode::Left => world_op(app, |s| s.step_back(), |moved| if moved { None } else { Some("at genesis") }),
+        KeyCode::Char('g') => world_op(app, |s| s.seek(0), |_| None),
+        KeyCode::Char('G') => world_op(app, |s| s.seek(s.head()), |_| None),
+        KeyCode::Char('N') => {
+            app.running = Some(0);
+            app.info("running…");
+            vec![Cmd::RunChunk]
+        }
+        KeyCode::Char(':') => {
+            app.overlay = Overlay::Jump(TextInput::default());
+            vec![]
+        }
+        KeyCode::Char('i') => {
+            let schemas = app.session.as_ref().map(|s| s.injectable_schemas()).unwrap_or_default();
+            if schemas.is_empty() {
+                app.info("this world routes no events that could be injected");
+            } else {
+                app.overlay = Overlay::Inject(InjectPrompt::new(schemas));
+            }
+            vec![]
+        }
+        _ => vec![],
+    }
+}
+
+/// Runs an operation on the world, then refreshes the view; errors become a flash.
+fn world_op<T>(app: &mut App, op: impl FnOnce(&mut dyn Session) -> Result<T, String>, say: impl FnOnce(T) -> Option<&'static str>) -> Vec<Cmd> {
+    let Some(s) = app.session.as_mut() else { return vec![] };
+    let result = op(s.as_mut());
+    app.refresh();
+    match result {
+        Ok(v) => {
+            if let Some(text) = say(v) {
+                app.info(text);
+            }
+        }
+        Err(e) => app.error(e),
+    }
+    vec![]
+}
+
+fn pane_key(app: &mut App, code: KeyCode) -> Vec<Cmd> {
+    match app.focus {
+        Pane::Journal => {
+            let rows = app.pane_rows(Pane::Journal);
+            let len = app.view.head;
+            let sel = app.journal.selected as i128;
+            let target = match code {
+                KeyCode::Up | KeyCode::Char('k') => sel - 1,
+                KeyCode::Down | KeyCode::Char('j') => sel + 1,
+                KeyCode::PageUp => sel - rows as i128,
+                KeyCode::PageDown => sel + rows as i128,
+                KeyCode::Home => 0,
+                KeyCode::End => len as i128 - 1,
+                KeyCode::Enter => {
+                    open_details(app);
+                    return vec![];
+                }
+                _ => return vec![],
+            };
+            app.journal.move_to(target, len, rows);
+            app.fetch_rows();
+        }
+        Pane::State => {
+            let rows = app.pane_rows(Pane::State);
+            let len = app.view.tree.len() as u64;
+            let sel = app.state.selected as i128;
+            let target = match code {
+                KeyCode::Up | KeyCode::Char('k') => sel - 1,
+                KeyCode::Down | KeyCode::Char('j') => sel + 1,
+                KeyCode::PageUp => sel - rows as i128,
+                KeyCode::PageDown => sel + rows as i128,
+                KeyCode::Home => 0,
+                KeyCode::End => len as i128 - 1,
+                KeyCode::Enter | KeyCode::Char(' ') => {
+                    if let Some(line) = app.view.tree.get(app.state.selected as usize).cloned() {
+                        match line.kind {
+                            LineKind::More { .. } if code == KeyCode::Enter => app.expansion.more(&line),
+                            _ => app.expansion.toggle(&line),
+                        }
+                        app.rebuild_tree();
+                    }
+                    return vec![];
+                }
+                _ => return vec![],
+            };
+            app.state.move_to(target, len, rows);
+        }
+        Pane::Build => {
+            let rows = app.pane_rows(Pane::Build);
+            let len = build_lines(app) as u64;
+            let sel = app.build_top as i128;
+            let target = match code {
+                KeyCode::Up | KeyCode::Char('k') => sel - 1,
+                KeyCode::Down | KeyCode::Char('j') => sel + 1,
+                KeyCode::PageUp => sel - rows as i128,
+                KeyCode::PageDown => sel + rows as i128,
+                KeyCode::Home => 0,
+                KeyCode::End => len as i128,
+                _ => return vec![],
+            };
+            app.build_top = target.clamp(0, len.saturating_sub(rows) as i128) as u64;
+        }
+    }
+    vec![]
+}
+
+/// Lines the build pane shows: diagnostics first (errors first, like bacon), then the log.
+pub fn build_lines(app: &App) -> usize {
+    app.view.diagnostics.len() + app.build.log.len()
+}
+
+fn open_details(app: &mut App) {
+    let Some(s) = app.session.as_ref() else { return };
+    let seq = app.journal.selected;
+    if seq >= app.view.head {
+        return;
+    }
+    match s.entries(seq, seq + 1) {
+        Ok(mut rows) if !rows.is_empty() => app.overlay = Overlay::Details(rows.remove(0)),
+        Ok(_) => app.error(format!("entry #{seq} not found")),
+        Err(e) => app.error(e),
+    }
+}
+
+fn jump_key(app: &mut App, mut input: TextInput, key: KeyEvent) -> Vec<Cmd> {
+    match input.key(key) {
+        Edit::Cancel => {}
+        Edit::Submit => {
+            let text = input.text.trim().to_string();
+            match text.parse::<u64>() {
+                Ok(h) => {
+                    world_op(app, |s| s.seek(h), |_| None);
+                    if app.flash.is_none() && app.view.cursor != h {
+                        app.info(format!("height {h} is inside a unit; at its start, {}", app.view.cursor));
+                    }
+                }
+                Err(_) => {
+                    app.error(format!("not a height: {text:?} (type a number)"));
+                    app.overlay = Overlay::Jump(input);
+                }
+            }
+        }
+        Edit::Changed | Edit::Ignored => app.overlay = Overlay::Jump(input),
+    }
+    vec![]
+}
+
+fn inject_key(app: &mut App, mut prompt: InjectPrompt, key: KeyEvent) -> Vec<Cmd> {
+    if !prompt.editing {
+        match key.code {
+            KeyCode::Esc => return vec![],
+            KeyCode::Up | KeyCode::Char('k') => prompt.selected = prompt.selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => {
+                prompt.selected = (prompt.selected + 1).min(prompt.schemas.len().saturating_sub(1))
+            }
+            KeyCode::Enter | KeyCode::Tab => prompt.editing = true,
+            _ => {}
+        }
+        app.overlay = Overlay::Inject(prompt);
+        return vec![];
+    }
+    if key.code == KeyCode::Tab && prompt.schemas.len() > 1 {
+        prompt.editing = false;
+        app.overlay = Overlay::Inject(prompt);
+        return vec![];
+    }
+    match prompt.input.key(key) {
+        Edit::Cancel => {}
+        Edit::Submit => {
+            let schema = prompt.schema().unwrap_or_default().to_string();
+            let result = match app.session.as_mut() {
+                Some(s) => s.inject(&schema, &prompt.input.text),
+                None => Err("the world is not open".to_string()),
+            };
+            match result {
+                Ok(seq) => {
+                    app.refresh();
+                    app.info(format!("injected {schema} as #{seq}; press n to deliver it"));
+                }
+                Err(e) => {
+                    prompt.error = Some(e);
+                    app.overlay = Overlay::Inject(prompt);
+                }
+            }
+        }
+        Edit::Changed | Edit::Ignored => {
+            app.overlay = Overlay::Inject(prompt);
+        }
+    }
+    vec![]
+}
+
+fn on_mouse(app: &mut App, m: MouseEvent) {
+    let delta: i128 = match m.kind {
+        MouseEventKind::ScrollDown => WHEEL as i128,
+        MouseEventKind::ScrollUp => -(WHEEL as i128),
+        _ => return,
+    };
+    if app.screen == Screen::Picker {
+        app.picker.move_by(delta as isize);
+        return;
+    }
+    let areas = layout(app, app.area());
+    let at = Position::new(m.column, m.row);
+    let Some(pane) = Pane::ALL.iter().copied().find(|p| areas.pane(*p).is_some_and(|r| r.contains(at))) else {
+        return;
+    };
+    let rows = app.pane_rows(pane);
+    match pane {
+        Pane::Journal => {
+            app.journal.scroll(delta, app.view.head, rows);
+            app.fetch_rows();
+        }
+        Pane::State => app.state.scroll(delta, app.view.tree.len() as u64, rows),
+        Pane::Build => {
+            let len = build_lines(app) as u64;
+            let top = (app.build_top as i128 + delta).clamp(0, len.saturating_sub(rows) as i128);
+            app.build_top = top as u64;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

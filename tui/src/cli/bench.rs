@@ -1,0 +1,183 @@
+//! `aos bench counter`: engine throughput and latency, as medians of
+//! repeated runs. Uses the 00-counter world's AIR and reducer with the
+//! journal and store in a temporary directory (the world's own journal is
+//! never touched); build and compile caches are the world's own.
+
+use super::common::{print_json, CliError};
+use aos_engine::journal::FsyncPolicy;
+use aos_engine::world::{World, WorldOptions};
+use clap::Args;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// What to measure (only `counter` for now).
+    #[arg(default_value = "counter")]
+    pub what: String,
+    /// Events per run.
+    #[arg(long, default_value_t = 100_000)]
+    pub events: u64,
+    /// Only this fsync policy (default: all three).
+    #[arg(long)]
+    pub fsync: Option<String>,
+    /// Runs per figure (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// The counter world to use.
+    #[arg(long, default_value = "worlds/00-counter")]
+    pub world: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+const SCHEMA: &str = "demo/CounterEvent@1";
+
+pub fn run(args: &BenchArgs) -> Result<ExitCode, CliError> {
+    if args.what != "counter" {
+        return Err(CliError::usage(format!("unknown benchmark {:?} (try: counter)", args.what)));
+    }
+    if args.events == 0 || args.runs == 0 {
+        return Err(CliError::usage("--events and --runs must be at least 1"));
+    }
+    let policies: Vec<FsyncPolicy> = match &args.fsync {
+        Some(p) => vec![p
+            .parse()
+            .map_err(|_| CliError::usage(format!("--fsync must be step, batch or never, not {p:?}")))?],
+        None => vec![FsyncPolicy::EveryStep, FsyncPolicy::Batch, FsyncPolicy::Never],
+    };
+    let tmp = tempdir()?;
+    let mut step_rates = serde_json::Map::new();
+    let mut batch_rate = None;
+    for policy in &policies {
+        // fsync per step costs a disk flush per entry: fewer events keep it bounded.
+        let n = if *policy == FsyncPolicy::EveryStep { args.events.min(2_000) } else { args.events };
+        let mut rates = Vec::new();
+        for run in 0..args.runs {
+            let data = tmp.join(format!("step-{policy}-{run}"));
+            let mut world = open(&args.world, &data, *policy)?;
+            inject(&mut world, n)?;
+            let t = Instant::now();
+            let steps = world.run_until_idle(u64::MAX).map_err(CliError::from)?;
+            rates.push(steps as f64 / t.elapsed().as_secs_f64());
+        }
+        let rate = median(&mut rates);
+        if *policy == FsyncPolicy::Batch || policies.len() == 1 {
+            batch_rate = Some(rate);
+        }
+        step_rates.insert(policy.to_string(), json!(rate.round()));
+    }
+
+    // Replay and seek over one journal of `events` events.
+    let data = tmp.join("replay");
+    let mut world = open(&args.world, &data, FsyncPolicy::Never)?;
+    inject(&mut world, args.events)?;
+    world.run_until_idle(u64::MAX)?;
+    let mut replay_rates = Vec::new();
+    for _ in 0..args.runs {
+        let t = Instant::now();
+        world.verify_replay()?;
+        replay_rates.push(args.events as f64 / t.elapsed().as_secs_f64());
+    }
+    let head = world.head();
+    let mut seeks = Vec::new();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..200 {
+        // A fixed LCG: the same heights on every run.
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let h = (x >> 33) % head.max(1);
+        let t = Instant::now();
+        world.seek(h)?;
+        seeks.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let seek_max = seeks.iter().cloned().fold(0.0, f64::max);
+    let seek_median = median(&mut seeks);
+
+    // Opening: warm = caches hot; cold = empty build and compile caches.
+    let mut warm = Vec::new();
+    let mut cold = Vec::new();
+    for run in 0..args.runs {
+        let data = tmp.join(format!("open-{run}"));
+        drop(open(&args.world, &data, FsyncPolicy::Batch)?);
+        let t = Instant::now();
+        drop(open(&args.world, &data, FsyncPolicy::Batch)?);
+        warm.push(t.elapsed().as_secs_f64() * 1000.0);
+        let mut options = options(&data, FsyncPolicy::Batch);
+        options.cache_dir = Some(tmp.join(format!("cold-cache-{run}")));
+        let t = Instant::now();
+        drop(World::open(&args.world, options, &mut |_| {})?);
+        cold.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let report = json!({
+        "events": args.events,
+        "runs": args.runs,
+        "step_events_per_s": batch_rate.map(f64::round),
+        "step_events_per_s_by_fsync": step_rates,
+        "replay_events_per_s": median(&mut replay_rates).round(),
+        "seek_ms_max": round3(seek_max),
+        "seek_ms_median": round3(seek_median),
+        "seek_journal_entries": head,
+        "warm_open_ms": round3(median(&mut warm)),
+        "cold_open_ms": round3(median(&mut cold)),
+    });
+    let _ = std::fs::remove_dir_all(&tmp);
+    if args.json {
+        print_json(&report);
+    } else {
+        println!("aos bench counter: {} events, median of {} runs", args.events, args.runs);
+        for (policy, rate) in &step_rates {
+            println!("  step (fsync {policy:<5})  {:>12} events/s", rate);
+        }
+        println!("  replay               {:>12} events/s", report["replay_events_per_s"]);
+        println!("  seek ({head} entries)  max {seek_max:.3} ms, median {seek_median:.3} ms");
+        println!("  open                 warm {} ms, cold {} ms", report["warm_open_ms"], report["cold_open_ms"]);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn options(data: &Path, fsync: FsyncPolicy) -> WorldOptions {
+    WorldOptions {
+        fsync,
+        data_dir: Some(data.to_path_buf()),
+        scripted_events: false,
+        ..WorldOptions::default()
+    }
+}
+
+fn open(world: &Path, data: &Path, fsync: FsyncPolicy) -> Result<World, CliError> {
+    Ok(World::open(world, options(data, fsync), &mut |_| {})?)
+}
+
+/// Start{target: n-1} then ticks, so every event changes the state.
+fn inject(world: &mut World, n: u64) -> Result<(), CliError> {
+    let mut text = String::with_capacity(n as usize * 48);
+    text.push('[');
+    text.push_str(&format!(
+        "{{\"schema\":\"{SCHEMA}\",\"value\":{{\"Start\":{{\"target\":{}}}}}}}",
+        n.saturating_sub(1)
+    ));
+    for _ in 1..n {
+        text.push_str(&format!(",{{\"schema\":\"{SCHEMA}\",\"value\":\"Tick\"}}"));
+    }
+    text.push(']');
+    world.inject_events(Path::new("(bench)"), &text)?;
+    Ok(())
+}
+
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    xs[xs.len() / 2]
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn tempdir() -> Result<PathBuf, CliError> {
+    let dir = std::env::temp_dir().join(format!("aos-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| CliError::usage(format!("creating {}: {e}", dir.display())))?;
+    Ok(dir)
+}

@@ -1,0 +1,104 @@
+//! Helpers shared by the subcommands: opening a world with progress on
+//! stderr, and errors that carry their exit code.
+
+use super::OpenArgs;
+use aos_engine::journal::FsyncPolicy;
+use aos_engine::world::{OpenEvent, World, WorldError, WorldOptions};
+use std::fmt;
+use std::path::Path;
+
+/// An error with the exit code it should produce: 1 when the world has a
+/// problem (invalid AIR, a divergence, a rejected event), 2 when the command
+/// could not run at all.
+#[derive(Debug)]
+pub struct CliError {
+    pub message: String,
+    pub code: u8,
+}
+
+impl CliError {
+    pub fn usage(message: impl Into<String>) -> CliError {
+        CliError {
+            message: message.into(),
+            code: 2,
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        self.code
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<WorldError> for CliError {
+    fn from(e: WorldError) -> CliError {
+        let code = match e {
+            WorldError::Invalid(_)
+            | WorldError::Diverged(_)
+            | WorldError::Rejected(_)
+            | WorldError::Events { .. }
+            | WorldError::Build { .. }
+            | WorldError::Module { .. } => 1,
+            _ => 2,
+        };
+        CliError {
+            message: e.to_string(),
+            code,
+        }
+    }
+}
+
+pub fn options(args: &OpenArgs) -> Result<WorldOptions, CliError> {
+    let fsync: FsyncPolicy = args
+        .fsync
+        .parse()
+        .map_err(|_| CliError::usage(format!("--fsync must be step, batch or never, not {:?}", args.fsync)))?;
+    Ok(WorldOptions {
+        fsync,
+        force_build: args.force_build,
+        data_dir: args.data_dir.clone(),
+        cache_dir: args.cache_dir.clone(),
+        ..WorldOptions::default()
+    })
+}
+
+/// Prints open progress on stderr when `verbose`.
+pub fn progress_printer(verbose: bool) -> impl FnMut(OpenEvent) {
+    move |event| {
+        if !verbose {
+            return;
+        }
+        match event {
+            OpenEvent::Progress { message, .. } => eprintln!("  {message}"),
+            OpenEvent::ModuleReady {
+                module,
+                wasm_hash,
+                built_from_cache,
+                compiled_from_cache,
+            } => eprintln!(
+                "  {module}: wasm {} (build {}, compile {})",
+                wasm_hash.short(),
+                if built_from_cache { "cached" } else { "ran cargo" },
+                if compiled_from_cache { "cached" } else { "compiled" },
+            ),
+        }
+    }
+}
+
+pub fn open(world: &Path, args: &OpenArgs) -> Result<World, CliError> {
+    let options = options(args)?;
+    let mut progress = progress_printer(args.verbose);
+    Ok(World::open(world, options, &mut progress)?)
+}
+
+pub fn print_json(value: &serde_json::Value) {
+    match serde_json::to_string_pretty(value) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("aos: cannot print JSON: {e}"),
+    }
+}

@@ -1,0 +1,107 @@
+//! `aos journal`, `aos journal --repair`, `aos state`.
+
+use super::common::{self, print_json, CliError};
+use super::OpenArgs;
+use aos_engine::journal;
+use serde_json::json;
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+pub fn journal(
+    world_dir: &Path,
+    from: Option<u64>,
+    to: Option<u64>,
+    args: &OpenArgs,
+) -> Result<ExitCode, CliError> {
+    let world = common::open(world_dir, args)?;
+    let from = from.unwrap_or(0);
+    let to = to.unwrap_or(world.head()).min(world.head());
+    let entries = world.entries(from, to)?;
+    if args.json {
+        let list: Vec<_> = entries
+            .iter()
+            .map(|e| {
+                json!({
+                    "seq": e.seq,
+                    "kind": e.kind,
+                    "summary": e.summary,
+                    "error": e.is_error,
+                    "details": e.details,
+                })
+            })
+            .collect();
+        print_json(&json!({ "world": world.name(), "head": world.head(), "entries": list }));
+    } else {
+        for e in &entries {
+            let mark = if e.is_error { '!' } else { ' ' };
+            println!("{:>6} {mark} {:<12} {}", e.seq, e.kind, e.summary);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn repair(world_dir: &Path, yes: bool) -> Result<ExitCode, CliError> {
+    let dir = world_dir.join(".aos").join("journal");
+    if !yes {
+        eprint!(
+            "Quarantine the damaged part of {} (moved to its quarantine/ folder, nothing is deleted)? [y/N] ",
+            dir.display()
+        );
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("nothing changed");
+            return Ok(ExitCode::from(1));
+        }
+    }
+    let report = journal::repair(&dir).map_err(|e| CliError {
+        message: e.to_string(),
+        code: 2,
+    })?;
+    println!("{report}");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn state(world_dir: &Path, at: Option<u64>, args: &OpenArgs) -> Result<ExitCode, CliError> {
+    let mut world = common::open(world_dir, args)?;
+    if let Some(h) = at {
+        if h > world.head() {
+            return Err(CliError {
+                message: format!("height {h} is beyond the journal's head {}", world.head()),
+                code: 1,
+            });
+        }
+        world.seek(h)?;
+    }
+    let states = world.states()?;
+    let air = world.air();
+    let cells: Vec<_> = states
+        .iter()
+        .map(|s| {
+            let value = match (&s.value, air.schema_type(&s.schema)) {
+                (Some(v), Some(ty)) => aos_engine::types::to_sugar(v, ty, air),
+                _ => serde_json::Value::Null,
+            };
+            json!({ "reducer": s.reducer, "key": s.key, "schema": s.schema, "state": value })
+        })
+        .collect();
+    if args.json {
+        print_json(&json!({
+            "world": world.name(),
+            "height": world.cursor(),
+            "state_hash": world.state_hash().to_string(),
+            "reducers": cells,
+        }));
+    } else {
+        println!("height {} of {}", world.cursor(), world.head());
+        for c in &cells {
+            let key = c["key"].as_str().map(|k| format!("[{k}]")).unwrap_or_default();
+            let text = serde_json::to_string_pretty(&c["state"]).unwrap_or_default();
+            println!("{}{key}: {text}", c["reducer"].as_str().unwrap_or_default());
+        }
+        println!("state {}", world.state_hash());
+    }
+    Ok(ExitCode::SUCCESS)
+}

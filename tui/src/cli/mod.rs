@@ -1,0 +1,147 @@
+//! Non-interactive subcommands for scripts and CI (DESIGN §6). Each prints
+//! human-readable text, or JSON with `--json`, and exits 0 on success, 1
+//! when it found a problem in the world, 2 when it could not run.
+
+mod bench;
+mod check;
+mod common;
+mod inspect;
+mod run;
+
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum CliCommand {
+    /// Validate a world's AIR and print every diagnostic.
+    Check {
+        world: PathBuf,
+        /// Keep build and compile caches here instead of WORLD/.aos/cache (with --lock).
+        #[arg(long)]
+        cache_dir: Option<PathBuf>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+        /// Print every definition's name and hash (builds reducers to know their wasm hash).
+        #[arg(long)]
+        lock: bool,
+    },
+    /// Open a world, journal events, and step it.
+    Run {
+        world: PathBuf,
+        /// A JSON file of events ([{"schema", "value"}]) to journal before running.
+        #[arg(long)]
+        events: Option<PathBuf>,
+        /// Step until nothing is runnable.
+        #[arg(long)]
+        until_idle: bool,
+        /// Start a new journal; the old one is kept aside as .aos/journal.old-N.
+        #[arg(long)]
+        fresh: bool,
+        #[command(flatten)]
+        common: OpenArgs,
+    },
+    /// Replay the journal from genesis and verify it (replay-or-die); print the state hash.
+    Replay {
+        world: PathBuf,
+        #[command(flatten)]
+        common: OpenArgs,
+    },
+    /// List journal entries.
+    Journal {
+        world: PathBuf,
+        #[arg(long)]
+        from: Option<u64>,
+        #[arg(long)]
+        to: Option<u64>,
+        /// Quarantine a damaged journal tail (asks first unless --yes).
+        #[arg(long)]
+        repair: bool,
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        common: OpenArgs,
+    },
+    /// Print reducer state (at the head, or at a height).
+    State {
+        world: PathBuf,
+        #[arg(long)]
+        at: Option<u64>,
+        #[command(flatten)]
+        common: OpenArgs,
+    },
+    /// Build (or fetch from cache) every reducer of a world.
+    Build {
+        world: PathBuf,
+        #[command(flatten)]
+        common: OpenArgs,
+    },
+    /// Measure the engine (medians of repeated runs).
+    Bench(bench::BenchArgs),
+}
+
+/// Options shared by the subcommands that open a world.
+#[derive(Debug, Args, Clone)]
+pub struct OpenArgs {
+    #[arg(long)]
+    pub json: bool,
+    /// Rebuild reducers even when the build cache has them.
+    #[arg(long)]
+    pub force_build: bool,
+    /// Journal durability: step, batch or never.
+    #[arg(long, default_value = "batch")]
+    pub fsync: String,
+    /// Print build and open progress on stderr.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Keep the journal and store here instead of WORLD/.aos.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Keep build and compile caches here instead of WORLD/.aos/cache.
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+}
+
+pub fn run(command: CliCommand) -> ExitCode {
+    let result = match command {
+        CliCommand::Check {
+            world,
+            json,
+            lock,
+            cache_dir,
+        } => check::run(&world, json, lock, cache_dir),
+        CliCommand::Run {
+            world,
+            events,
+            until_idle,
+            fresh,
+            common,
+        } => run::run(&world, events.as_deref(), until_idle, fresh, &common),
+        CliCommand::Replay { world, common } => run::replay(&world, &common),
+        CliCommand::Journal {
+            world,
+            from,
+            to,
+            repair,
+            yes,
+            common,
+        } => {
+            if repair {
+                inspect::repair(&world, yes)
+            } else {
+                inspect::journal(&world, from, to, &common)
+            }
+        }
+        CliCommand::State { world, at, common } => inspect::state(&world, at, &common),
+        CliCommand::Build { world, common } => run::build(&world, &common),
+        CliCommand::Bench(args) => bench::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("aos: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

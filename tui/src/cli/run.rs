@@ -1,0 +1,130 @@
+//! `aos run`, `aos replay`, `aos build`.
+
+use super::common::{self, print_json, CliError};
+use super::OpenArgs;
+use aos_engine::world::{prepare, OpenEvent};
+use serde_json::json;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Most steps one `run` takes; a reducer that keeps emitting events forever
+/// must not hang a script.
+const MAX_STEPS: u64 = 100_000_000;
+
+pub fn run(
+    world_dir: &Path,
+    events: Option<&Path>,
+    until_idle: bool,
+    fresh: bool,
+    args: &OpenArgs,
+) -> Result<ExitCode, CliError> {
+    if fresh {
+        let data = args.data_dir.clone().unwrap_or_else(|| world_dir.join(".aos"));
+        set_journal_aside(&data)?;
+    }
+    let mut world = common::open(world_dir, args)?;
+    let mut injected = 0;
+    if let Some(file) = events {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| CliError::usage(format!("{}: {e}", file.display())))?;
+        injected = world.inject_events(file, &text)?;
+    }
+    let steps = if until_idle {
+        world.run_until_idle(MAX_STEPS)?
+    } else {
+        0
+    };
+    let hash = world.state_hash();
+    if args.json {
+        print_json(&json!({
+            "world": world.name(),
+            "injected": injected,
+            "steps": steps,
+            "height": world.head(),
+            "inbox": world.inbox_len(),
+            "state_hash": hash.to_string(),
+        }));
+    } else {
+        println!(
+            "{}: {injected} event(s) journaled, {steps} step(s); height {}, inbox {}",
+            world.name(),
+            world.head(),
+            world.inbox_len()
+        );
+        println!("state {hash}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Moves `.aos/journal` to `.aos/journal.old-N` (never deletes history).
+fn set_journal_aside(aos: &Path) -> Result<(), CliError> {
+    let journal = aos.join("journal");
+    if !journal.exists() {
+        return Ok(());
+    }
+    let mut n = 1;
+    while aos.join(format!("journal.old-{n}")).exists() {
+        n += 1;
+    }
+    let aside = aos.join(format!("journal.old-{n}"));
+    std::fs::rename(&journal, &aside).map_err(|e| {
+        CliError::usage(format!("moving {} aside: {e}", journal.display()))
+    })?;
+    eprintln!("previous journal kept at {}", aside.display());
+    Ok(())
+}
+
+pub fn replay(world_dir: &Path, args: &OpenArgs) -> Result<ExitCode, CliError> {
+    let mut world = common::open(world_dir, args)?;
+    let hash = world.verify_replay()?;
+    if args.json {
+        print_json(&json!({
+            "world": world.name(),
+            "ok": true,
+            "entries": world.head(),
+            "state_hash": hash.to_string(),
+        }));
+    } else {
+        println!("replay ok: {} entries reproduced byte for byte", world.head());
+        println!("state {hash}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn build(world_dir: &Path, args: &OpenArgs) -> Result<ExitCode, CliError> {
+    let options = common::options(args)?;
+    let mut modules = Vec::new();
+    let mut printer = common::progress_printer(args.verbose);
+    let mut progress = |event: OpenEvent| {
+        if let OpenEvent::ModuleReady {
+            module,
+            wasm_hash,
+            built_from_cache,
+            compiled_from_cache,
+        } = &event
+        {
+            modules.push(json!({
+                "module": module,
+                "wasm_hash": wasm_hash.to_string(),
+                "built_from_cache": built_from_cache,
+                "compiled_from_cache": compiled_from_cache,
+            }));
+        }
+        printer(event);
+    };
+    prepare(world_dir, &options, &mut progress)?;
+    if args.json {
+        print_json(&json!({ "modules": modules }));
+    } else {
+        for m in &modules {
+            println!(
+                "{} {} (build {}, compile {})",
+                m["module"].as_str().unwrap_or_default(),
+                m["wasm_hash"].as_str().unwrap_or_default(),
+                if m["built_from_cache"] == true { "cached" } else { "ran cargo" },
+                if m["compiled_from_cache"] == true { "cached" } else { "compiled" },
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,296 @@
+//! `aos headless`: the interactive app's `update` and `draw`, driven by a
+//! script (or a key list) into an off-screen `TestBackend` (DESIGN §6).
+
+use crate::app::{update, App, Cmd, Msg};
+use crate::keys::parse_keys;
+use crate::runtime::spawn_open;
+use crate::script::{self, parse_size, Command};
+use crate::theme::{no_color_from_env, search_dirs, ThemeSet};
+use crate::ui;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use std::collections::VecDeque;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+/// How long `wait build` (and the initial open) may take: a cold build of
+/// every reducer crate on a slow machine.
+pub const BUILD_TIMEOUT: Duration = Duration::from_secs(600);
+
+#[derive(Debug, clap::Args)]
+pub struct HeadlessArgs {
+    /// The world directory to open.
+    pub world: PathBuf,
+    /// A script file (key, type, wait build, expect, expect-not, print, resize).
+    #[arg(long, required_unless_present = "keys", conflicts_with = "keys")]
+    pub script: Option<PathBuf>,
+    /// Space-separated key names, e.g. "n n N b".
+    #[arg(long)]
+    pub keys: Option<String>,
+    /// Off-screen terminal size.
+    #[arg(long, default_value = "120x40")]
+    pub size: String,
+    /// Text the final screen must contain (repeatable).
+    #[arg(long)]
+    pub expect: Vec<String>,
+}
+
+pub struct Headless {
+    pub app: App,
+    term: Terminal<TestBackend>,
+    tx: Sender<Msg>,
+    rx: Receiver<Msg>,
+}
+
+impl Headless {
+    pub fn new(app: App) -> Headless {
+        let (w, h) = app.size;
+        let term = Terminal::new(TestBackend::new(w, h)).expect("TestBackend never fails");
+        let (tx, rx) = channel();
+        Headless { app, term, tx, rx }
+    }
+
+    /// Applies a message and everything it leads to; a run-until-idle runs
+    /// to completion here, since nobody is typing.
+    pub fn send(&mut self, msg: Msg) {
+        let mut queue = VecDeque::from([msg]);
+        while let Some(m) = queue.pop_front() {
+            for cmd in update(&mut self.app, m) {
+                match cmd {
+                    Cmd::Open(path) => spawn_open(path, self.tx.clone()),
+                    Cmd::RunChunk => queue.push_back(Msg::RunChunk),
+                    Cmd::Quit => {}
+                }
+            }
+        }
+    }
+
+    /// Applies whatever background messages have already arrived.
+    pub fn drain(&mut self) {
+        while let Ok(m) = self.rx.try_recv() {
+            self.send(m);
+        }
+    }
+
+    /// Waits until no world is opening. False on timeout.
+    pub fn wait_build(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        self.drain();
+        while self.app.is_opening() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(m) => self.send(m),
+                Err(RecvTimeoutError::Timeout) => return false,
+                // We hold a sender ourselves, so this cannot happen; stop waiting anyway.
+                Err(RecvTimeoutError::Disconnected) => return false,
+            }
+        }
+        true
+    }
+
+    pub fn resize(&mut self, w: u16, h: u16) {
+        self.term.backend_mut().resize(w, h);
+        self.send(Msg::Resize(w, h));
+    }
+
+    /// Draws the app and returns the screen as text.
+    pub fn screen(&mut self) -> String {
+        self.drain();
+        let app = &self.app;
+        let frame = self.term.draw(|f| ui::draw(f, app)).expect("TestBackend never fails");
+        ui::buffer_text(frame.buffer)
+    }
+
+    /// The last drawn buffer, for style assertions.
+    pub fn buffer(&self) -> &ratatui::buffer::Buffer {
+        self.term.backend().buffer()
+    }
+}
+
+/// A failed `expect`/`expect-not`, or a `wait build` that timed out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Script line; None for `--expect` on the final screen.
+    pub line: Option<usize>,
+    pub what: String,
+    pub screen: String,
+}
+
+/// Runs script lines; `print` output goes to `out`.
+pub fn run(h: &mut Headless, lines: &[script::Line], out: &mut dyn Write) -> Result<(), Failure> {
+    for l in lines {
+        let fail = |what: String, screen: String| Failure { line: Some(l.number), what, screen };
+        match &l.command {
+            Command::Key(k) => {
+                h.drain();
+                h.send(Msg::Key(*k));
+            }
+            Command::Type(text) => {
+                h.drain();
+                for c in text.chars() {
+                    h.send(Msg::Key(crate::keys::press(
+                        crossterm::event::KeyCode::Char(c),
+                        crossterm::event::KeyModifiers::NONE,
+                    )));
+                }
+            }
+            Command::WaitBuild => {
+                if !h.wait_build(BUILD_TIMEOUT) {
+                    return Err(fail(format!("wait build: still opening after {}s", BUILD_TIMEOUT.as_secs()), h.screen()));
+                }
+            }
+            Command::Expect(text) => {
+                let screen = h.screen();
+                if !screen.contains(text.as_str()) {
+                    return Err(fail(format!("expect {text:?}: not on the screen"), screen));
+                }
+            }
+            Command::ExpectNot(text) => {
+                let screen = h.screen();
+                if screen.contains(text.as_str()) {
+                    return Err(fail(format!("expect-not {text:?}: it is on the screen"), screen));
+                }
+            }
+            Command::Print => {
+                let screen = h.screen();
+                let _ = writeln!(out, "── screen at line {} ──\n{screen}", l.number);
+            }
+            Command::Resize(w, hgt) => h.resize(*w, *hgt),
+        }
+    }
+    Ok(())
+}
+
+fn usage_error(message: String) -> ExitCode {
+    eprintln!("aos headless: {message}");
+    ExitCode::from(2)
+}
+
+/// The `aos headless` command: exit 0 with the final screen on stdout, 1 on a
+/// failed expectation (with the screen), 2 on a bad script or arguments.
+pub fn main(args: HeadlessArgs, theme: Option<&str>) -> ExitCode {
+    let (w, hgt) = match parse_size(&args.size) {
+        Ok(s) => s,
+        Err(e) => return usage_error(format!("--size: {e}")),
+    };
+    let lines = if let Some(path) = &args.script {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => return usage_error(format!("cannot read script {}: {e}", path.display())),
+        };
+        match script::parse(&text) {
+            Ok(l) => l,
+            Err(e) => return usage_error(format!("{}: {e}", path.display())),
+        }
+    } else {
+        match parse_keys(args.keys.as_deref().unwrap_or_default()) {
+            Ok(keys) => keys
+                .into_iter()
+                .enumerate()
+                .map(|(i, k)| script::Line { number: i + 1, command: Command::Key(k) })
+                .collect(),
+            Err(e) => return usage_error(format!("--keys: {e}")),
+        }
+    };
+    let themes = ThemeSet::load(&search_dirs(Some(&args.world)));
+    let theme_index = match theme.map(|t| themes.index_of(t)).transpose() {
+        Ok(i) => i.unwrap_or(0),
+        Err(e) => return usage_error(e.to_string()),
+    };
+    let app = App::new(themes, theme_index, no_color_from_env(), (w, hgt));
+    let mut h = Headless::new(app);
+    let cmds = h.app.open(args.world.clone());
+    for cmd in cmds {
+        if let Cmd::Open(p) = cmd {
+            spawn_open(p, h.tx.clone());
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    let report = |f: Failure, out: &mut dyn Write| {
+        match f.line {
+            Some(n) => eprintln!("aos headless: line {n}: {}", f.what),
+            None => eprintln!("aos headless: {}", f.what),
+        }
+        let _ = write!(out, "{}", f.screen);
+        ExitCode::from(1)
+    };
+    if !h.wait_build(BUILD_TIMEOUT) {
+        let screen = h.screen();
+        return report(Failure { line: None, what: "the world did not finish opening in time".into(), screen }, &mut stdout);
+    }
+    if let Err(f) = run(&mut h, &lines, &mut stdout) {
+        return report(f, &mut stdout);
+    }
+    let screen = h.screen();
+    for text in &args.expect {
+        if !screen.contains(text.as_str()) {
+            return report(Failure { line: None, what: format!("--expect {text:?}: not on the final screen"), screen }, &mut stdout);
+        }
+    }
+    let _ = write!(stdout, "{screen}");
+    ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::fake::FakeSession;
+
+    fn headless() -> Headless {
+        let mut app = App::new(ThemeSet::builtin(), 0, true, (100, 30));
+        app.open(PathBuf::from("worlds/00-counter"));
+        let mut h = Headless::new(app);
+        h.send(Msg::Opened(Ok(Box::new(FakeSession::counter()))));
+        h
+    }
+
+    fn script(text: &str) -> Vec<script::Line> {
+        script::parse(text).unwrap()
+    }
+
+    #[test]
+    fn script_steps_and_expects() {
+        let mut h = headless();
+        let mut out = Vec::new();
+        let s = script("key N\nexpect remaining: 0\nexpect Done\nkey b\nexpect remaining: 1\nexpect-not Done\nprint\n");
+        run(&mut h, &s, &mut out).unwrap();
+        let printed = String::from_utf8(out).unwrap();
+        assert!(printed.starts_with("── screen at line 7 ──\n"), "{printed}");
+        assert!(printed.contains("remaining: 1"));
+    }
+
+    #[test]
+    fn failed_expectation_reports_line_and_screen() {
+        let mut h = headless();
+        let f = run(&mut h, &script("key n\n\nexpect remaining: 0"), &mut Vec::new()).unwrap_err();
+        assert_eq!(f.line, Some(3));
+        assert!(f.what.contains("remaining: 0"));
+        assert!(f.screen.contains("remaining: 3"), "{}", f.screen);
+        let f = run(&mut h, &script("expect-not remaining: 3"), &mut Vec::new()).unwrap_err();
+        assert_eq!(f.line, Some(1));
+    }
+
+    #[test]
+    fn typing_and_resizing() {
+        let mut h = headless();
+        run(&mut h, &script("key i\ntype {\"Tick\": null}\nexpect {\"Tick\": null}\nresize 80x24\n"), &mut Vec::new()).unwrap();
+        assert_eq!(h.screen().lines().count(), 24);
+        assert!(h.screen().lines().all(|l| l.chars().count() <= 80));
+    }
+
+    #[test]
+    fn wait_build_times_out_while_opening() {
+        let mut app = App::new(ThemeSet::builtin(), 0, true, (80, 24));
+        app.open(PathBuf::from("x"));
+        let mut h = Headless::new(app);
+        assert!(!h.wait_build(Duration::from_millis(10)));
+        let f = run(&mut h, &[], &mut Vec::new());
+        assert!(f.is_ok());
+        h.tx.send(Msg::Opened(Err("boom".into()))).unwrap();
+        assert!(h.wait_build(Duration::from_millis(10)));
+        assert!(h.screen().contains("open failed: boom"));
+    }
+}

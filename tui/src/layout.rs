@@ -1,0 +1,98 @@
+//! Where each pane goes for a given terminal size. Drawing and mouse hit
+//! tests both use this, so a click lands on the pane the user sees.
+//!
+//! The right column stacks state over build today; the effects, plans and
+//! manifest panes (DESIGN §5) join that stack as further `Pane`s.
+
+use crate::app::{App, Phase, Screen};
+use ratatui::layout::{Constraint, Layout, Rect};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Journal,
+    State,
+    Build,
+}
+
+impl Pane {
+    /// In number-key order (`1` focuses the first).
+    pub const ALL: [Pane; 3] = [Pane::Journal, Pane::State, Pane::Build];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Journal => "Journal",
+            Pane::State => "State",
+            Pane::Build => "Build",
+        }
+    }
+
+    pub fn number(self) -> usize {
+        Pane::ALL.iter().position(|p| *p == self).map_or(0, |i| i + 1)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Areas {
+    pub title: Rect,
+    /// The picker list, or the whole pane region of a world.
+    pub body: Rect,
+    pub journal: Option<Rect>,
+    pub state: Option<Rect>,
+    pub build: Option<Rect>,
+    /// Build progress, errors and messages.
+    pub status_line: Rect,
+    /// Key hints and counts.
+    pub status_bar: Rect,
+}
+
+impl Areas {
+    pub fn pane(&self, pane: Pane) -> Option<Rect> {
+        match pane {
+            Pane::Journal => self.journal,
+            Pane::State => self.state,
+            Pane::Build => self.build,
+        }
+    }
+}
+
+/// Below this body height the build pane only appears when it has news.
+const TALL: u16 = 30;
+
+pub fn layout(app: &App, area: Rect) -> Areas {
+    let [title, body, status_line, status_bar] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let mut areas = Areas { title, body, status_line, status_bar, ..Areas::default() };
+    if app.screen == Screen::Picker {
+        return areas;
+    }
+    let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
+    areas.journal = Some(left);
+    let problems = !app.view.diagnostics.is_empty() || matches!(app.build.phase, Phase::Failed(_));
+    let busy = matches!(app.build.phase, Phase::Opening { .. });
+    let build_height = if problems {
+        Some((right.height * 2 / 5).max(6))
+    } else if busy {
+        Some(8)
+    } else if body.height >= TALL {
+        let lines = (app.build.log.len() as u16).clamp(1, 6);
+        Some(lines + 2)
+    } else {
+        None
+    };
+    match build_height {
+        // Keep at least a few state rows visible whatever happens.
+        Some(h) if right.height >= h + 5 => {
+            let [state, build] =
+                Layout::vertical([Constraint::Fill(1), Constraint::Length(h)]).areas(right);
+            areas.state = Some(state);
+            areas.build = Some(build);
+        }
+        _ => areas.state = Some(right),
+    }
+    areas
+}

@@ -1,0 +1,42 @@
+//! Entering and leaving the interactive terminal. Restoring happens on every
+//! exit path: normal return (guard drop), error, and panic (hook).
+
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use crossterm::execute;
+use crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+use std::io::{stdout, Stdout};
+
+pub type Term = Terminal<CrosstermBackend<Stdout>>;
+
+/// Restores the terminal when dropped.
+pub struct Guard;
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// Call after `color_eyre::install()`: the hook installed here restores the
+/// terminal first, then hands the panic to the previous (color-eyre) hook so
+/// its report lands on a sane screen.
+pub fn init() -> std::io::Result<(Term, Guard)> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        previous(info);
+    }));
+    let guard = Guard;
+    enable_raw_mode()?;
+    execute!(stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+    let term = Terminal::new(CrosstermBackend::new(stdout()))?;
+    Ok((term, guard))
+}
+
+/// Safe to call more than once.
+pub fn restore() {
+    let _ = execute!(stdout(), DisableMouseCapture, LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = disable_raw_mode();
+}

@@ -1,0 +1,127 @@
+//! The title row, the build/status line and the status bar.
+
+use super::fit;
+use crate::app::{App, Level, Overlay, Phase, Screen};
+use crate::help;
+use crate::theme::Theme;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+pub fn title(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let mut spans = vec![Span::styled(" aos ", theme.accent())];
+    match app.screen {
+        Screen::Picker => spans.push(Span::styled("· pick a world", theme.text())),
+        Screen::World => {
+            spans.push(Span::styled(format!("· {}", app.view.name), theme.text()));
+            if app.session.is_some() && app.view.cursor < app.view.head {
+                spans.push(Span::styled(
+                    format!("  ◀ past: viewing height {} of {}", app.view.cursor, app.view.head),
+                    theme.warning(),
+                ));
+            }
+        }
+    }
+    let right = format!("theme {} ", app.theme().name);
+    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    let pad = (area.width as usize).saturating_sub(used + right.chars().count());
+    spans.push(Span::raw(" ".repeat(pad)));
+    spans.push(Span::styled(right, theme.dim()));
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Build progress, a message, or the jump prompt.
+pub fn status_line(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let line = if let Overlay::Jump(input) = &app.overlay {
+        let (before, after) = split_at_char(&input.text, input.cursor);
+        let mut cur = after.chars();
+        let at = cur.next().map_or(" ".to_string(), |c| c.to_string());
+        Line::from(vec![
+            Span::styled(" jump to height: ", theme.accent()),
+            Span::styled(before.to_string(), theme.text()),
+            Span::styled(at, theme.selected().add_modifier(ratatui::style::Modifier::REVERSED)),
+            Span::styled(cur.as_str().to_string(), theme.text()),
+            Span::styled("   Enter go · Esc cancel", theme.dim()),
+        ])
+    } else if let Some(f) = &app.flash {
+        let (mark, style) = match f.level {
+            Level::Info => ("•", theme.text()),
+            Level::Warn => ("!", theme.warning()),
+            Level::Error => ("✗", theme.error()),
+        };
+        Line::from(Span::styled(format!(" {mark} {}", f.text), style))
+    } else {
+        build_status(app, theme)
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn split_at_char(s: &str, n: usize) -> (&str, &str) {
+    let at = s.char_indices().nth(n).map_or(s.len(), |(i, _)| i);
+    s.split_at(at)
+}
+
+fn build_status(app: &App, theme: &Theme) -> Line<'static> {
+    match &app.build.phase {
+        Phase::Idle => Line::from(""),
+        Phase::Opening { stage, message } => Line::from(vec![
+            Span::styled(format!(" {} {stage}: ", SPINNER[app.build.spinner % SPINNER.len()]), theme.accent()),
+            Span::styled(message.clone(), theme.text()),
+        ]),
+        Phase::Failed(e) => Line::from(Span::styled(format!(" ✗ open failed: {e}"), theme.error())),
+        Phase::Ready => {
+            let n = app.build.modules.len();
+            let modules = if n == 1 { "1 module".to_string() } else { format!("{n} modules") };
+            let how = if n == 0 {
+                "ready".to_string()
+            } else if app.build.all_cached() {
+                format!("ready · {modules} cached")
+            } else {
+                format!("ready · built {modules}")
+            };
+            let mut spans = vec![Span::styled(format!(" ✓ {how}"), theme.ok())];
+            if let Some(steps) = app.running {
+                spans.push(Span::styled(format!(" · running… {steps} steps"), theme.accent()));
+            }
+            if !app.view.diagnostics.is_empty() {
+                spans.push(Span::styled(
+                    format!(" · ✗ {} AIR problem(s), see pane 3", app.view.diagnostics.len()),
+                    theme.error(),
+                ));
+            }
+            Line::from(spans)
+        }
+    }
+}
+
+/// Key hints on the left, counts on the right; hints give way first.
+pub fn status_bar(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let right = match app.screen {
+        Screen::World if app.session.is_some() => format!(
+            " height {} · cursor {} · inbox {} ",
+            app.view.head, app.view.cursor, app.view.inbox
+        ),
+        _ => String::new(),
+    };
+    let hints: Vec<&str> = match app.screen {
+        Screen::Picker => vec!["Enter open", "j/k move", "t theme", "? help", "q quit"],
+        Screen::World => help::hints(),
+    };
+    let room = (area.width as usize).saturating_sub(right.chars().count() + 1);
+    let mut left = String::from(" ");
+    for h in hints {
+        if left.chars().count() + h.chars().count() + 2 > room {
+            break;
+        }
+        left.push_str(h);
+        left.push_str("  ");
+    }
+    let line = Line::from(vec![
+        Span::styled(fit(&left, room + 1), theme.dim()),
+        Span::styled(right, theme.accent()),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+}

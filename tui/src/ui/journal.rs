@@ -1,0 +1,82 @@
+//! The journal timeline. Only the rows in view were fetched (`View::rows`).
+
+use super::{fit, pane_block};
+use crate::app::App;
+use crate::layout::Pane;
+use crate::session::Entry;
+use crate::theme::Theme;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+/// Short names keep the summary column wide.
+fn kind_label(kind: &str) -> &str {
+    match kind {
+        "DomainEvent" => "event",
+        "ReducerCall" => "call",
+        "Unrouted" => "unrouted",
+        "Snapshot" => "snapshot",
+        "Genesis" => "genesis",
+        other => other,
+    }
+}
+
+pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let v = &app.view;
+    let extra = if app.session.is_some() {
+        format!("{} entries", v.head)
+    } else {
+        String::new()
+    };
+    let block = pane_block(app, theme, Pane::Journal, extra);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if app.session.is_none() {
+        let text = if app.is_opening() { "opening…" } else { "" };
+        frame.render_widget(Paragraph::new(Span::styled(text, theme.dim())), inner);
+        return;
+    }
+    if v.head == 0 {
+        let text = "empty journal: press i to inject an event";
+        frame.render_widget(Paragraph::new(Span::styled(text, theme.dim())), inner);
+        return;
+    }
+    let digits = v.head.saturating_sub(1).to_string().len().max(3);
+    let focused = app.focus == Pane::Journal;
+    let lines: Vec<Line> = v
+        .rows
+        .iter()
+        .take(inner.height as usize)
+        .map(|e| row(e, v.cursor, digits, inner.width as usize, focused && e.seq == app.journal.selected, theme))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn row(e: &Entry, cursor: u64, digits: usize, width: usize, selected: bool, theme: &Theme) -> Line<'static> {
+    let future = e.seq >= cursor;
+    // Marks first, so position and failure read without colour.
+    let at = if e.seq + 1 == cursor {
+        '▶'
+    } else if future {
+        '·'
+    } else {
+        ' '
+    };
+    let err = if e.is_error { '✗' } else { ' ' };
+    let mut style: Style = if e.is_error { theme.error() } else { theme.text() };
+    if future {
+        style = style.patch(theme.dim());
+    }
+    let head = format!("{at}{err}{:>digits$} {:<8} ", e.seq, kind_label(&e.kind));
+    let rest = width.saturating_sub(head.chars().count());
+    let mut line = Line::from(vec![
+        Span::styled(head, if e.seq + 1 == cursor { theme.accent() } else { style }),
+        Span::styled(fit(&e.summary, rest), style),
+    ]);
+    if selected {
+        line = line.patch_style(theme.selected());
+    }
+    line
+}

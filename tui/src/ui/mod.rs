@@ -1,0 +1,99 @@
+//! Drawing: pure functions from the model to a frame. Nothing here changes
+//! the model or touches the terminal, so tests draw into `TestBackend`.
+
+mod bars;
+mod build;
+mod journal;
+mod overlay;
+mod picker;
+mod state;
+
+use crate::app::{App, Screen};
+use crate::layout::{layout, Pane};
+use crate::theme::Theme;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::symbols::border;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders};
+use ratatui::Frame;
+
+pub fn draw(frame: &mut Frame, app: &App) {
+    let theme = app.theme();
+    let area = frame.area();
+    frame.buffer_mut().set_style(area, theme.base());
+    let areas = layout(app, area);
+    bars::title(frame, app, &theme, areas.title);
+    match app.screen {
+        Screen::Picker => picker::draw(frame, app, &theme, areas.body),
+        Screen::World => {
+            if let Some(r) = areas.journal {
+                journal::draw(frame, app, &theme, r);
+            }
+            if let Some(r) = areas.state {
+                state::draw(frame, app, &theme, r);
+            }
+            if let Some(r) = areas.build {
+                build::draw(frame, app, &theme, r);
+            }
+        }
+    }
+    bars::status_line(frame, app, &theme, areas.status_line);
+    bars::status_bar(frame, app, &theme, areas.status_bar);
+    overlay::draw(frame, app, &theme, area);
+}
+
+/// A pane's frame: numbered title, thick border when focused (readable
+/// without colour), focus colour from the theme.
+fn pane_block<'a>(app: &App, theme: &Theme, pane: Pane, extra: String) -> Block<'a> {
+    let focused = app.focus == pane;
+    let mut title = vec![Span::styled(
+        format!(" {} {} ", pane.number(), pane.title()),
+        theme.border(focused).add_modifier(Modifier::BOLD),
+    )];
+    if !extra.is_empty() {
+        title.push(Span::styled(format!("{extra} "), theme.dim()));
+    }
+    Block::new()
+        .borders(Borders::ALL)
+        .border_set(if focused { border::THICK } else { border::PLAIN })
+        .border_style(theme.border(focused))
+        .title(Line::from(title))
+}
+
+/// Pads or cuts `s` to exactly `width` chars.
+fn fit(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n > width {
+        let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    } else {
+        format!("{s}{}", " ".repeat(width - n))
+    }
+}
+
+/// A rectangle of at most `w`×`h` centred in `area`.
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
+}
+
+/// The screen as plain text, one line per row, trailing spaces trimmed.
+pub fn buffer_text(buf: &ratatui::buffer::Buffer) -> String {
+    let area = buf.area;
+    let mut out = String::new();
+    for y in area.top()..area.bottom() {
+        let mut line = String::new();
+        for x in area.left()..area.right() {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,134 @@
+//! Overlays: help, entry details, the inject prompt.
+
+use super::{centered, fit};
+use crate::app::{App, Overlay};
+use crate::help::SECTIONS;
+use crate::prompt::InjectPrompt;
+use crate::session::Entry;
+use crate::theme::Theme;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    match &app.overlay {
+        Overlay::None | Overlay::Jump(_) => {}
+        Overlay::Help => help(frame, theme, area),
+        Overlay::Details(e) => details(frame, theme, area, e),
+        Overlay::Inject(p) => inject(frame, theme, area, p),
+    }
+}
+
+fn boxed<'a>(frame: &mut Frame, theme: &Theme, rect: Rect, title: &str) -> Rect {
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .border_style(theme.border(true))
+        .style(theme.base())
+        .title(Span::styled(format!(" {title} "), theme.accent()));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    inner
+}
+
+const KEY_W: usize = 10;
+const DESC_W: usize = 27;
+
+fn help_column(sections: &[(&str, &[crate::help::Binding])], theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for (i, (title, bindings)) in sections.iter().enumerate() {
+        if i > 0 {
+            lines.push(Line::from(""));
+        }
+        lines.push(Line::from(Span::styled(title.to_string(), theme.accent().add_modifier(Modifier::UNDERLINED))));
+        for b in bindings.iter() {
+            lines.push(Line::from(vec![
+                Span::styled(fit(b.keys, KEY_W), theme.accent()),
+                Span::styled(fit(b.action, DESC_W), theme.text()),
+            ]));
+        }
+    }
+    lines
+}
+
+fn help(frame: &mut Frame, theme: &Theme, area: Rect) {
+    let split = 2;
+    let left = help_column(&SECTIONS[..split], theme);
+    let right = help_column(&SECTIONS[split..], theme);
+    let rows = left.len().max(right.len()) as u16;
+    let col_w = (KEY_W + DESC_W) as u16;
+    let rect = centered(area, col_w * 2 + 3 + 2, rows + 4);
+    let inner = boxed(frame, theme, rect, "Keys · Esc closes");
+    let l = Rect::new(inner.x + 1, inner.y, col_w.min(inner.width), inner.height);
+    let r = Rect::new(inner.x + 2 + col_w, inner.y, inner.width.saturating_sub(col_w + 2), inner.height);
+    frame.render_widget(Paragraph::new(left), l);
+    frame.render_widget(Paragraph::new(right), r);
+    if inner.height > rows + 1 {
+        let foot = Rect::new(inner.x + 1, inner.y + rows + 1, inner.width.saturating_sub(1), 1);
+        let text = "In the past, n re-follows the recorded journal; nothing is lost.";
+        frame.render_widget(Paragraph::new(Span::styled(text, theme.dim())), foot);
+    }
+}
+
+fn details(frame: &mut Frame, theme: &Theme, area: Rect, e: &Entry) {
+    let w = area.width.saturating_sub(8).min(100);
+    let h = (e.details.len() as u16 + 5).min(area.height.saturating_sub(2));
+    let rect = centered(area, w, h);
+    let mark = if e.is_error { "✗ " } else { "" };
+    let inner = boxed(frame, theme, rect, &format!("{mark}#{} {} · Esc closes", e.seq, e.kind));
+    let mut lines = vec![Line::from(Span::styled(
+        e.summary.clone(),
+        if e.is_error { theme.error() } else { theme.accent() },
+    ))];
+    lines.push(Line::from(""));
+    lines.extend(e.details.iter().map(|d| Line::from(Span::styled(d.clone(), theme.text()))));
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+fn inject(frame: &mut Frame, theme: &Theme, area: Rect, p: &InjectPrompt) {
+    let w = area.width.saturating_sub(8).min(100);
+    let err_lines = p.error.as_ref().map_or(0, |e| e.lines().count() as u16 + 1);
+    let body = if p.editing { 4 + err_lines } else { p.schemas.len() as u16 + 2 };
+    let rect = centered(area, w, (body + 2).min(area.height.saturating_sub(2)));
+    let inner = boxed(frame, theme, rect, "Inject an event");
+    let mut lines: Vec<Line> = Vec::new();
+    if !p.editing {
+        lines.push(Line::from(Span::styled("Pick the event schema (Enter):", theme.text())));
+        for (i, s) in p.schemas.iter().enumerate() {
+            let sel = i == p.selected;
+            let line = Line::from(Span::styled(format!("{} {s}", if sel { "▶" } else { " " }), theme.text()));
+            lines.push(if sel { line.patch_style(theme.selected()) } else { line });
+        }
+        lines.push(Line::from(Span::styled("j/k choose · Enter next · Esc cancel", theme.dim())));
+    } else {
+        let schema = p.schema().unwrap_or_default();
+        lines.push(Line::from(vec![
+            Span::styled("schema ", theme.dim()),
+            Span::styled(schema.to_string(), theme.accent()),
+            Span::styled("  (JSON, sugar lens: {\"field\": value}, variants \"Tag\" or {\"Tag\": ...})", theme.dim()),
+        ]));
+        let t = &p.input;
+        let at = t.text.char_indices().nth(t.cursor).map_or(t.text.len(), |(i, _)| i);
+        let (before, after) = t.text.split_at(at);
+        let mut rest = after.chars();
+        let cur = rest.next().map_or(" ".to_string(), |c| c.to_string());
+        lines.push(Line::from(vec![
+            Span::styled("> ", theme.accent()),
+            Span::styled(before.to_string(), theme.text()),
+            Span::styled(cur, theme.text().add_modifier(Modifier::REVERSED)),
+            Span::styled(rest.as_str().to_string(), theme.text()),
+        ]));
+        if let Some(e) = &p.error {
+            lines.push(Line::from(""));
+            for (i, l) in e.lines().enumerate() {
+                let prefix = if i == 0 { "✗ " } else { "  " };
+                lines.push(Line::from(Span::styled(format!("{prefix}{l}"), theme.error())));
+            }
+        }
+        lines.push(Line::from(""));
+        let more = if p.schemas.len() > 1 { " · Tab schema" } else { "" };
+        lines.push(Line::from(Span::styled(format!("Enter inject · Esc cancel{more}"), theme.dim())));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
