@@ -339,8 +339,14 @@ mod tests {
             decode(&[0xfb, 0, 0, 0, 0, 0, 0, 0, 0]),
             Err(CborError::Unsupported { .. })
         ));
-        assert!(matches!(decode(&[0xc0, 0x00]), Err(CborError::Unsupported { .. })));
-        assert!(matches!(decode(&[0x9f, 0xff]), Err(CborError::Unsupported { .. })));
+        assert!(matches!(
+            decode(&[0xc0, 0x00]),
+            Err(CborError::Unsupported { .. })
+        ));
+        assert!(matches!(
+            decode(&[0x9f, 0xff]),
+            Err(CborError::Unsupported { .. })
+        ));
     }
 
     #[test]

@@ -131,7 +131,10 @@ mod tests {
     use super::*;
 
     fn counter(pc: &str, remaining: i128) -> Value {
-        Value::record([("pc", Value::text(pc)), ("remaining", Value::Int(remaining))])
+        Value::record([
+            ("pc", Value::text(pc)),
+            ("remaining", Value::Int(remaining)),
+        ])
     }
 
     #[test]

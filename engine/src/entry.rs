@@ -359,7 +359,11 @@ mod tests {
             let bytes = e.encode();
             assert_eq!(Entry::decode(&bytes).expect("decodes"), e);
             let tagged: Vec<u8> = cbor::SELF_DESCRIBE.iter().copied().chain(bytes).collect();
-            assert!(cbor::is_canonical(&tagged), "{} not canonical", e.kind_name());
+            assert!(
+                cbor::is_canonical(&tagged),
+                "{} not canonical",
+                e.kind_name()
+            );
         }
     }
 
@@ -375,7 +379,10 @@ mod tests {
             )]),
         ];
         for v in bad {
-            assert!(matches!(Entry::from_value(&v), Err(EntryError::Shape(_))), "{v:?}");
+            assert!(
+                matches!(Entry::from_value(&v), Err(EntryError::Shape(_))),
+                "{v:?}"
+            );
         }
     }
 }

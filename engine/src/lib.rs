@@ -12,3 +12,8 @@ pub mod store;
 pub mod wasm;
 pub mod build;
 pub mod types;
+pub mod air;
+pub mod entry;
+pub mod kernel;
+pub mod snapshot;
+pub mod world;

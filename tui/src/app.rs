@@ -22,8 +22,15 @@ const LOG_CAP: usize = 500;
 /// Progress while a world opens, as the engine reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Progress {
-    Stage { stage: String, message: String },
-    ModuleReady { module: String, built_from_cache: bool, compiled_from_cache: bool },
+    Stage {
+        stage: String,
+        message: String,
+    },
+    ModuleReady {
+        module: String,
+        built_from_cache: bool,
+        compiled_from_cache: bool,
+    },
 }
 
 pub enum Msg {
@@ -58,7 +65,10 @@ pub enum Screen {
 pub enum Phase {
     /// Nothing opened yet (picker).
     Idle,
-    Opening { stage: String, message: String },
+    Opening {
+        stage: String,
+        message: String,
+    },
     Ready,
     Failed(String),
 }
@@ -80,7 +90,12 @@ pub struct Build {
 
 impl Build {
     fn new() -> Build {
-        Build { phase: Phase::Idle, log: Vec::new(), modules: Vec::new(), spinner: 0 }
+        Build {
+            phase: Phase::Idle,
+            log: Vec::new(),
+            modules: Vec::new(),
+            spinner: 0,
+        }
     }
 
     fn log(&mut self, line: String) {
@@ -92,7 +107,9 @@ impl Build {
 
     /// "cached" when neither cargo nor the wasm compiler had to run.
     pub fn all_cached(&self) -> bool {
-        self.modules.iter().all(|m| m.built_from_cache && m.compiled_from_cache)
+        self.modules
+            .iter()
+            .all(|m| m.built_from_cache && m.compiled_from_cache)
     }
 }
 
@@ -194,7 +211,10 @@ pub struct App {
 
 impl App {
     pub fn new(themes: ThemeSet, theme_index: usize, no_color: bool, size: (u16, u16)) -> App {
-        let flash = themes.warnings.first().map(|w| Flash { level: Level::Warn, text: w.clone() });
+        let flash = themes.warnings.first().map(|w| Flash {
+            level: Level::Warn,
+            text: w.clone(),
+        });
         App {
             size,
             themes,
@@ -229,17 +249,28 @@ impl App {
         self.screen = Screen::World;
         self.session = None;
         self.view = View {
-            name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             ..View::default()
         };
         self.build = Build::new();
-        self.build.phase = Phase::Opening { stage: "open".into(), message: format!("opening {}", path.display()) };
+        self.build.phase = Phase::Opening {
+            stage: "open".into(),
+            message: format!("opening {}", path.display()),
+        };
         self.world_path = Some(path.clone());
         vec![Cmd::Open(path)]
     }
 
     pub fn theme(&self) -> Theme {
-        let mut t = self.themes.themes.get(self.theme_index).cloned().unwrap_or_else(Theme::builtin_dark);
+        let mut t = self
+            .themes
+            .themes
+            .get(self.theme_index)
+            .cloned()
+            .unwrap_or_else(Theme::builtin_dark);
         t.no_color = self.no_color;
         t
     }
@@ -254,33 +285,52 @@ impl App {
 
     /// Visible rows of a pane (inside its border).
     pub fn pane_rows(&self, pane: Pane) -> u64 {
-        layout(self, self.area()).pane(pane).map_or(1, |r| r.height.saturating_sub(2).max(1) as u64)
+        layout(self, self.area())
+            .pane(pane)
+            .map_or(1, |r| r.height.saturating_sub(2).max(1) as u64)
     }
 
     fn info(&mut self, text: impl Into<String>) {
-        self.flash = Some(Flash { level: Level::Info, text: text.into() });
+        self.flash = Some(Flash {
+            level: Level::Info,
+            text: text.into(),
+        });
     }
 
     fn error(&mut self, text: impl Into<String>) {
-        self.flash = Some(Flash { level: Level::Error, text: text.into() });
+        self.flash = Some(Flash {
+            level: Level::Error,
+            text: text.into(),
+        });
     }
 
     /// Re-reads everything the panes show and follows the cursor in the journal.
     pub fn refresh(&mut self) {
-        let Some(s) = self.session.as_ref() else { return };
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
         self.view.name = s.name();
         self.view.head = s.head();
         self.view.cursor = s.cursor();
         self.view.inbox = s.inbox_len();
-        self.view.states = s.states();
+        match s.states() {
+            Ok(states) => self.view.states = states,
+            Err(e) => {
+                self.view.states.clear();
+                self.error(format!("reading state: {e}"));
+            }
+        }
         let rows = self.pane_rows(Pane::Journal);
-        self.journal.move_to(self.view.cursor as i128 - 1, self.view.head, rows);
+        self.journal
+            .move_to(self.view.cursor as i128 - 1, self.view.head, rows);
         self.rebuild_tree();
         self.fetch_rows();
     }
 
     fn rebuild_tree(&mut self) {
-        let Some(s) = self.session.as_ref() else { return };
+        let Some(s) = self.session.as_ref() else {
+            return;
+        };
         self.view.tree = render_cells(&self.view.states, s.schemas(), &self.expansion);
         let len = self.view.tree.len() as u64;
         let rows = self.pane_rows(Pane::State);
@@ -289,7 +339,9 @@ impl App {
 
     /// Fetches the journal rows in view, never more.
     fn fetch_rows(&mut self) {
-        let Some(s) = self.session.as_ref() else { return };
+        let Some(s) = self.session.as_ref() else {
+            return;
+        };
         let rows = self.pane_rows(Pane::Journal);
         let from = self.journal.top;
         let to = (from + rows).min(self.view.head);
@@ -304,7 +356,11 @@ impl App {
 
     fn focusable(&self) -> Vec<Pane> {
         let areas = layout(self, self.area());
-        Pane::ALL.iter().copied().filter(|p| areas.pane(*p).is_some()).collect()
+        Pane::ALL
+            .iter()
+            .copied()
+            .filter(|p| areas.pane(*p).is_some())
+            .collect()
     }
 }
 
@@ -333,10 +389,22 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
                     app.build.log(format!("{stage}: {message}"));
                     app.build.phase = Phase::Opening { stage, message };
                 }
-                Progress::ModuleReady { module, built_from_cache, compiled_from_cache } => {
-                    let how = if built_from_cache && compiled_from_cache { "cached" } else { "built" };
+                Progress::ModuleReady {
+                    module,
+                    built_from_cache,
+                    compiled_from_cache,
+                } => {
+                    let how = if built_from_cache && compiled_from_cache {
+                        "cached"
+                    } else {
+                        "built"
+                    };
                     app.build.log(format!("✓ {module} ready ({how})"));
-                    app.build.modules.push(ModuleInfo { module, built_from_cache, compiled_from_cache });
+                    app.build.modules.push(ModuleInfo {
+                        module,
+                        built_from_cache,
+                        compiled_from_cache,
+                    });
                 }
             }
             vec![]
@@ -371,7 +439,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
 }
 
 fn run_chunk(app: &mut App) -> Vec<Cmd> {
-    let Some(done) = app.running else { return vec![] };
+    let Some(done) = app.running else {
+        return vec![];
+    };
     let Some(s) = app.session.as_mut() else {
         app.running = None;
         return vec![];
@@ -386,7 +456,10 @@ fn run_chunk(app: &mut App) -> Vec<Cmd> {
                 vec![Cmd::RunChunk]
             } else {
                 app.running = None;
-                app.info(format!("idle after {total} step{}", if total == 1 { "" } else { "s" }));
+                app.info(format!(
+                    "idle after {total} step{}",
+                    if total == 1 { "" } else { "s" }
+                ));
                 vec![]
             }
         }
@@ -409,7 +482,10 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         Overlay::None => {}
         overlay @ (Overlay::Help | Overlay::Details(_)) => {
             // q closes too, rather than quitting by surprise.
-            if !matches!(key.code, KeyCode::Esc | KeyCode::Char('q' | '?') | KeyCode::Enter | KeyCode::F(1)) {
+            if !matches!(
+                key.code,
+                KeyCode::Esc | KeyCode::Char('q' | '?') | KeyCode::Enter | KeyCode::F(1)
+            ) {
                 app.overlay = overlay;
             }
             return vec![];
@@ -498,7 +574,11 @@ fn world_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             let panes = app.focusable();
             if let Some(i) = panes.iter().position(|p| *p == app.focus) {
                 let n = panes.len();
-                let next = if code == KeyCode::Tab { (i + 1) % n } else { (i + n - 1) % n };
+                let next = if code == KeyCode::Tab {
+                    (i + 1) % n
+                } else {
+                    (i + n - 1) % n
+                };
                 app.focus = panes[next];
             } else if let Some(p) = panes.first() {
                 app.focus = *p;
@@ -515,7 +595,18 @@ fn world_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         }
         _ => {}
     }
-    if matches!(code, KeyCode::Up | KeyCode::Down | KeyCode::Char('j' | 'k') | KeyCode::PageUp | KeyCode::PageDown | KeyCode::Home | KeyCode::End | KeyCode::Enter | KeyCode::Char(' ')) {
+    if matches!(
+        code,
+        KeyCode::Up
+            | KeyCode::Down
+            | KeyCode::Char('j' | 'k')
+            | KeyCode::PageUp
+            | KeyCode::PageDown
+            | KeyCode::Home
+            | KeyCode::End
+            | KeyCode::Enter
+            | KeyCode::Char(' ')
+    ) {
         return pane_key(app, code);
     }
     if app.session.is_none() {
@@ -523,15 +614,32 @@ fn world_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             Phase::Failed(_) => "the world did not open; see the build pane",
             _ => "the world is still opening",
         };
-        if matches!(code, KeyCode::Char('n' | 'N' | 'b' | 'g' | 'G' | ':' | 'i') | KeyCode::Left | KeyCode::Right) {
+        if matches!(
+            code,
+            KeyCode::Char('n' | 'N' | 'b' | 'g' | 'G' | ':' | 'i') | KeyCode::Left | KeyCode::Right
+        ) {
             app.info(why);
         }
         return vec![];
     }
     app.flash = None;
     match code {
-        KeyCode::Char('n') | KeyCode::Right => world_op(app, |s| s.step(), |moved| if moved { None } else { Some("idle: nothing to run") }),
-        KeyCode::Char('b') | KeyCode::Left => world_op(app, |s| s.step_back(), |moved| if moved { None } else { Some("at genesis") }),
+        KeyCode::Char('n') | KeyCode::Right => world_op(
+            app,
+            |s| s.step(),
+            |moved| {
+                if moved {
+                    None
+                } else {
+                    Some("idle: nothing to run")
+                }
+            },
+        ),
+        KeyCode::Char('b') | KeyCode::Left => world_op(
+            app,
+            |s| s.step_back(),
+            |moved| if moved { None } else { Some("at genesis") },
+        ),
         KeyCode::Char('g') => world_op(app, |s| s.seek(0), |_| None),
         KeyCode::Char('G') => world_op(app, |s| s.seek(s.head()), |_| None),
         KeyCode::Char('N') => {
@@ -544,7 +652,11 @@ fn world_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             vec![]
         }
         KeyCode::Char('i') => {
-            let schemas = app.session.as_ref().map(|s| s.injectable_schemas()).unwrap_or_default();
+            let schemas = app
+                .session
+                .as_ref()
+                .map(|s| s.injectable_schemas())
+                .unwrap_or_default();
             if schemas.is_empty() {
                 app.info("this world routes no events that could be injected");
             } else {
@@ -557,8 +669,14 @@ fn world_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
 }
 
 /// Runs an operation on the world, then refreshes the view; errors become a flash.
-fn world_op<T>(app: &mut App, op: impl FnOnce(&mut dyn Session) -> Result<T, String>, say: impl FnOnce(T) -> Option<&'static str>) -> Vec<Cmd> {
-    let Some(s) = app.session.as_mut() else { return vec![] };
+fn world_op<T>(
+    app: &mut App,
+    op: impl FnOnce(&mut dyn Session) -> Result<T, String>,
+    say: impl FnOnce(T) -> Option<&'static str>,
+) -> Vec<Cmd> {
+    let Some(s) = app.session.as_mut() else {
+        return vec![];
+    };
     let result = op(s.as_mut());
     app.refresh();
     match result {
@@ -608,7 +726,9 @@ fn pane_key(app: &mut App, code: KeyCode) -> Vec<Cmd> {
                 KeyCode::Enter | KeyCode::Char(' ') => {
                     if let Some(line) = app.view.tree.get(app.state.selected as usize).cloned() {
                         match line.kind {
-                            LineKind::More { .. } if code == KeyCode::Enter => app.expansion.more(&line),
+                            LineKind::More { .. } if code == KeyCode::Enter => {
+                                app.expansion.more(&line)
+                            }
                             _ => app.expansion.toggle(&line),
                         }
                         app.rebuild_tree();
@@ -644,7 +764,9 @@ pub fn build_lines(app: &App) -> usize {
 }
 
 fn open_details(app: &mut App) {
-    let Some(s) = app.session.as_ref() else { return };
+    let Some(s) = app.session.as_ref() else {
+        return;
+    };
     let seq = app.journal.selected;
     if seq >= app.view.head {
         return;
@@ -665,7 +787,10 @@ fn jump_key(app: &mut App, mut input: TextInput, key: KeyEvent) -> Vec<Cmd> {
                 Ok(h) => {
                     world_op(app, |s| s.seek(h), |_| None);
                     if app.flash.is_none() && app.view.cursor != h {
-                        app.info(format!("height {h} is inside a unit; at its start, {}", app.view.cursor));
+                        app.info(format!(
+                            "height {h} is inside a unit; at its start, {}",
+                            app.view.cursor
+                        ));
                     }
                 }
                 Err(_) => {
@@ -709,7 +834,9 @@ fn inject_key(app: &mut App, mut prompt: InjectPrompt, key: KeyEvent) -> Vec<Cmd
             match result {
                 Ok(seq) => {
                     app.refresh();
-                    app.info(format!("injected {schema} as #{seq}; press n to deliver it"));
+                    app.info(format!(
+                        "injected {schema} as #{seq}; press n to deliver it"
+                    ));
                 }
                 Err(e) => {
                     prompt.error = Some(e);
@@ -736,7 +863,11 @@ fn on_mouse(app: &mut App, m: MouseEvent) {
     }
     let areas = layout(app, app.area());
     let at = Position::new(m.column, m.row);
-    let Some(pane) = Pane::ALL.iter().copied().find(|p| areas.pane(*p).is_some_and(|r| r.contains(at))) else {
+    let Some(pane) = Pane::ALL
+        .iter()
+        .copied()
+        .find(|p| areas.pane(*p).is_some_and(|r| r.contains(at)))
+    else {
         return;
     };
     let rows = app.pane_rows(pane);

@@ -3,7 +3,7 @@
 
 use crate::app::{update, App, Cmd, Msg};
 use crate::keys::parse_keys;
-use crate::runtime::spawn_open;
+use crate::runtime::{spawn_open, OpenOptions};
 use crate::script::{self, parse_size, Command};
 use crate::theme::{no_color_from_env, search_dirs, ThemeSet};
 use crate::ui;
@@ -36,6 +36,12 @@ pub struct HeadlessArgs {
     /// Text the final screen must contain (repeatable).
     #[arg(long)]
     pub expect: Vec<String>,
+    /// Keep the journal and store here instead of WORLD/.aos.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Keep build and compile caches here instead of WORLD/.aos/cache.
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
 }
 
 pub struct Headless {
@@ -43,6 +49,7 @@ pub struct Headless {
     term: Terminal<TestBackend>,
     tx: Sender<Msg>,
     rx: Receiver<Msg>,
+    pub open_options: OpenOptions,
 }
 
 impl Headless {
@@ -50,7 +57,13 @@ impl Headless {
         let (w, h) = app.size;
         let term = Terminal::new(TestBackend::new(w, h)).expect("TestBackend never fails");
         let (tx, rx) = channel();
-        Headless { app, term, tx, rx }
+        Headless {
+            app,
+            term,
+            tx,
+            rx,
+            open_options: OpenOptions::default(),
+        }
     }
 
     /// Applies a message and everything it leads to; a run-until-idle runs
@@ -60,7 +73,7 @@ impl Headless {
         while let Some(m) = queue.pop_front() {
             for cmd in update(&mut self.app, m) {
                 match cmd {
-                    Cmd::Open(path) => spawn_open(path, self.tx.clone()),
+                    Cmd::Open(path) => spawn_open(path, self.open_options.clone(), self.tx.clone()),
                     Cmd::RunChunk => queue.push_back(Msg::RunChunk),
                     Cmd::Quit => {}
                 }
@@ -100,13 +113,11 @@ impl Headless {
     pub fn screen(&mut self) -> String {
         self.drain();
         let app = &self.app;
-        let frame = self.term.draw(|f| ui::draw(f, app)).expect("TestBackend never fails");
+        let frame = self
+            .term
+            .draw(|f| ui::draw(f, app))
+            .expect("TestBackend never fails");
         ui::buffer_text(frame.buffer)
-    }
-
-    /// The last drawn buffer, for style assertions.
-    pub fn buffer(&self) -> &ratatui::buffer::Buffer {
-        self.term.backend().buffer()
     }
 }
 
@@ -122,7 +133,11 @@ pub struct Failure {
 /// Runs script lines; `print` output goes to `out`.
 pub fn run(h: &mut Headless, lines: &[script::Line], out: &mut dyn Write) -> Result<(), Failure> {
     for l in lines {
-        let fail = |what: String, screen: String| Failure { line: Some(l.number), what, screen };
+        let fail = |what: String, screen: String| Failure {
+            line: Some(l.number),
+            what,
+            screen,
+        };
         match &l.command {
             Command::Key(k) => {
                 h.drain();
@@ -139,7 +154,13 @@ pub fn run(h: &mut Headless, lines: &[script::Line], out: &mut dyn Write) -> Res
             }
             Command::WaitBuild => {
                 if !h.wait_build(BUILD_TIMEOUT) {
-                    return Err(fail(format!("wait build: still opening after {}s", BUILD_TIMEOUT.as_secs()), h.screen()));
+                    return Err(fail(
+                        format!(
+                            "wait build: still opening after {}s",
+                            BUILD_TIMEOUT.as_secs()
+                        ),
+                        h.screen(),
+                    ));
                 }
             }
             Command::Expect(text) => {
@@ -151,7 +172,10 @@ pub fn run(h: &mut Headless, lines: &[script::Line], out: &mut dyn Write) -> Res
             Command::ExpectNot(text) => {
                 let screen = h.screen();
                 if screen.contains(text.as_str()) {
-                    return Err(fail(format!("expect-not {text:?}: it is on the screen"), screen));
+                    return Err(fail(
+                        format!("expect-not {text:?}: it is on the screen"),
+                        screen,
+                    ));
                 }
             }
             Command::Print => {
@@ -190,7 +214,10 @@ pub fn main(args: HeadlessArgs, theme: Option<&str>) -> ExitCode {
             Ok(keys) => keys
                 .into_iter()
                 .enumerate()
-                .map(|(i, k)| script::Line { number: i + 1, command: Command::Key(k) })
+                .map(|(i, k)| script::Line {
+                    number: i + 1,
+                    command: Command::Key(k),
+                })
                 .collect(),
             Err(e) => return usage_error(format!("--keys: {e}")),
         }
@@ -202,10 +229,14 @@ pub fn main(args: HeadlessArgs, theme: Option<&str>) -> ExitCode {
     };
     let app = App::new(themes, theme_index, no_color_from_env(), (w, hgt));
     let mut h = Headless::new(app);
+    h.open_options = OpenOptions {
+        data_dir: args.data_dir.clone(),
+        cache_dir: args.cache_dir.clone(),
+    };
     let cmds = h.app.open(args.world.clone());
     for cmd in cmds {
         if let Cmd::Open(p) = cmd {
-            spawn_open(p, h.tx.clone());
+            spawn_open(p, h.open_options.clone(), h.tx.clone());
         }
     }
     let mut stdout = std::io::stdout().lock();
@@ -219,7 +250,14 @@ pub fn main(args: HeadlessArgs, theme: Option<&str>) -> ExitCode {
     };
     if !h.wait_build(BUILD_TIMEOUT) {
         let screen = h.screen();
-        return report(Failure { line: None, what: "the world did not finish opening in time".into(), screen }, &mut stdout);
+        return report(
+            Failure {
+                line: None,
+                what: "the world did not finish opening in time".into(),
+                screen,
+            },
+            &mut stdout,
+        );
     }
     if let Err(f) = run(&mut h, &lines, &mut stdout) {
         return report(f, &mut stdout);
@@ -227,7 +265,14 @@ pub fn main(args: HeadlessArgs, theme: Option<&str>) -> ExitCode {
     let screen = h.screen();
     for text in &args.expect {
         if !screen.contains(text.as_str()) {
-            return report(Failure { line: None, what: format!("--expect {text:?}: not on the final screen"), screen }, &mut stdout);
+            return report(
+                Failure {
+                    line: None,
+                    what: format!("--expect {text:?}: not on the final screen"),
+                    screen,
+                },
+                &mut stdout,
+            );
         }
     }
     let _ = write!(stdout, "{screen}");
@@ -265,7 +310,12 @@ mod tests {
     #[test]
     fn failed_expectation_reports_line_and_screen() {
         let mut h = headless();
-        let f = run(&mut h, &script("key n\n\nexpect remaining: 0"), &mut Vec::new()).unwrap_err();
+        let f = run(
+            &mut h,
+            &script("key n\n\nexpect remaining: 0"),
+            &mut Vec::new(),
+        )
+        .unwrap_err();
         assert_eq!(f.line, Some(3));
         assert!(f.what.contains("remaining: 0"));
         assert!(f.screen.contains("remaining: 3"), "{}", f.screen);
@@ -276,7 +326,12 @@ mod tests {
     #[test]
     fn typing_and_resizing() {
         let mut h = headless();
-        run(&mut h, &script("key i\ntype {\"Tick\": null}\nexpect {\"Tick\": null}\nresize 80x24\n"), &mut Vec::new()).unwrap();
+        run(
+            &mut h,
+            &script("key i\ntype {\"Tick\": null}\nexpect {\"Tick\": null}\nresize 80x24\n"),
+            &mut Vec::new(),
+        )
+        .unwrap();
         assert_eq!(h.screen().lines().count(), 24);
         assert!(h.screen().lines().all(|l| l.chars().count() <= 80));
     }

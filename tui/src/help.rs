@@ -25,14 +25,12 @@ pub const SECTIONS: &[(&str, &[Binding])] = &[
     ),
     (
         "World",
-        &[
-            b("i", "inject an event (JSON)", Some("i inject")),
-        ],
+        &[b("i", "inject an event (JSON)", Some("i inject"))],
     ),
     (
         "Panes",
         &[
-            b("Tab  S-Tab", "next / previous pane", Some("Tab pane")),
+            b("Tab S-Tab", "next / previous pane", Some("Tab pane")),
             b("1 .. 9", "focus pane by number", None),
             b("j k  ↓ ↑", "move in the focused pane", None),
             b("PgUp PgDn", "move a page", None),

@@ -27,7 +27,10 @@ impl Pane {
     }
 
     pub fn number(self) -> usize {
-        Pane::ALL.iter().position(|p| *p == self).map_or(0, |i| i + 1)
+        Pane::ALL
+            .iter()
+            .position(|p| *p == self)
+            .map_or(0, |i| i + 1)
     }
 }
 
@@ -66,13 +69,25 @@ pub fn layout(app: &App, area: Rect) -> Areas {
         Constraint::Length(1),
     ])
     .areas(area);
-    let mut areas = Areas { title, body, status_line, status_bar, ..Areas::default() };
+    let mut areas = Areas {
+        title,
+        body,
+        status_line,
+        status_bar,
+        ..Areas::default()
+    };
     if app.screen == Screen::Picker {
         return areas;
     }
-    let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
+    if matches!(app.build.phase, Phase::Failed(_)) {
+        // Nothing to journal or show: the whole body explains why.
+        areas.build = Some(body);
+        return areas;
+    }
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
     areas.journal = Some(left);
-    let problems = !app.view.diagnostics.is_empty() || matches!(app.build.phase, Phase::Failed(_));
+    let problems = !app.view.diagnostics.is_empty();
     let busy = matches!(app.build.phase, Phase::Opening { .. });
     let build_height = if problems {
         Some((right.height * 2 / 5).max(6))

@@ -9,6 +9,8 @@ mod layout;
 mod picker;
 mod prompt;
 mod runtime;
+#[cfg(test)]
+mod screens;
 mod script;
 mod session;
 mod terminal;
@@ -16,6 +18,7 @@ mod theme;
 mod tree;
 mod ty;
 mod ui;
+mod world_session;
 
 use app::{update, App, Cmd, Msg};
 use clap::{Parser, Subcommand};
@@ -27,7 +30,11 @@ use std::time::Duration;
 use theme::{no_color_from_env, search_dirs, ThemeSet};
 
 #[derive(Debug, Parser)]
-#[command(name = "aos", version, about = "Inspect, step and time-travel aos worlds")]
+#[command(
+    name = "aos",
+    version,
+    about = "Inspect, step and time-travel aos worlds"
+)]
 #[command(args_conflicts_with_subcommands = true)]
 struct Args {
     /// A world directory to open; without it, pick one from ./worlds.
@@ -124,7 +131,7 @@ fn interactive(world: Option<&Path>, theme: Option<&str>) -> color_eyre::Result<
 fn exec(app: &mut App, cmds: Vec<Cmd>, tx: &Sender<Msg>) {
     for cmd in cmds {
         match cmd {
-            Cmd::Open(path) => runtime::spawn_open(path, tx.clone()),
+            Cmd::Open(path) => runtime::spawn_open(path, runtime::OpenOptions::default(), tx.clone()),
             // Behind any input already queued, so keys are never starved.
             Cmd::RunChunk => {
                 let _ = tx.send(Msg::RunChunk);

@@ -38,7 +38,10 @@ impl Picker {
             .filter_map(|e| e.ok())
             .map(|e| e.path())
             .filter(|p| p.is_dir())
-            .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+            .filter(|p| {
+                !p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
             .map(|path| WorldEntry {
                 name: path
                     .file_name()
@@ -115,7 +118,11 @@ mod tests {
         p.move_by(1);
         assert_eq!(p.selected, 0);
         p.entries = vec![
-            WorldEntry { name: "a".into(), path: "a".into(), summary: String::new() };
+            WorldEntry {
+                name: "a".into(),
+                path: "a".into(),
+                summary: String::new()
+            };
             3
         ];
         p.move_by(5);

@@ -126,20 +126,39 @@ mod tests {
     use crate::keys::parse_key;
 
     fn keys(input: &mut TextInput, names: &[&str]) -> Vec<Edit> {
-        names.iter().map(|n| input.key(parse_key(n).unwrap())).collect()
+        names
+            .iter()
+            .map(|n| input.key(parse_key(n).unwrap()))
+            .collect()
     }
 
     #[test]
     fn editing_in_the_middle_with_unicode() {
         let mut t = TextInput::default();
-        keys(&mut t, &["a", "é", "c", "Left", "Left", "Backspace", "x", "End", "Delete"]);
+        keys(
+            &mut t,
+            &[
+                "a",
+                "é",
+                "c",
+                "Left",
+                "Left",
+                "Backspace",
+                "x",
+                "End",
+                "Delete",
+            ],
+        );
         assert_eq!(t.text, "xéc");
         assert_eq!(t.cursor, 3);
         keys(&mut t, &["Home", "Delete", "C-e", "!"]);
         assert_eq!(t.text, "éc!");
         assert_eq!(keys(&mut t, &["C-u"]), [Edit::Changed]);
         assert_eq!(t.text, "");
-        assert_eq!(keys(&mut t, &["Backspace", "Enter", "Esc", "F1"]), [Edit::Ignored, Edit::Submit, Edit::Cancel, Edit::Ignored]);
+        assert_eq!(
+            keys(&mut t, &["Backspace", "Enter", "Esc", "F1"]),
+            [Edit::Ignored, Edit::Submit, Edit::Cancel, Edit::Ignored]
+        );
     }
 
     #[test]

@@ -1,10 +1,9 @@
 //! What the inspector needs from an open world, as a trait so the app model
 //! can be driven by a scripted fake in tests. `World` implements it.
 
-use crate::ty::{Schemas, Type};
+use crate::ty::Schemas;
 use aos_engine::diff::Change;
 use aos_engine::value::Value;
-use std::collections::BTreeMap;
 
 /// One journal entry, decoded for display.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +45,8 @@ pub trait Session: Send {
     fn inject(&mut self, schema: &str, json: &str) -> OpResult<u64>;
     /// Entries with `from <= seq < to`.
     fn entries(&self, from: u64, to: u64) -> OpResult<Vec<Entry>>;
-    fn states(&self) -> Vec<StateCell>;
+    /// Every reducer cell at the cursor (may replay from a checkpoint).
+    fn states(&mut self) -> OpResult<Vec<StateCell>>;
     fn schemas(&self) -> &dyn Schemas;
     /// AIR problems found while loading, one line each ("file:line:col: msg").
     fn diagnostics(&self) -> Vec<String>;
@@ -57,6 +57,8 @@ pub trait Session: Send {
 #[cfg(test)]
 pub mod fake {
     use super::*;
+    use crate::ty::Type;
+    use std::collections::BTreeMap;
 
     pub struct FakeSession {
         pub name: String,
@@ -88,12 +90,7 @@ pub mod fake {
                 Value::record([("pc", pc), ("remaining", Value::Int(remaining))])
             };
             states.insert(0, st(Value::text("Idle"), 0));
-            let events = [
-                "Start{target: 3}",
-                "Tick",
-                "Tick",
-                "Tick",
-            ];
+            let events = ["Start{target: 3}", "Tick", "Tick", "Tick"];
             for (i, ev) in events.iter().enumerate() {
                 let seq = entries.len() as u64;
                 entries.push(Entry {
@@ -132,7 +129,10 @@ pub mod fake {
                 "demo/Pc@1".to_string(),
                 Type::Variant(vec![
                     ("Idle".into(), Type::Unit),
-                    ("Counting".into(), Type::Record(vec![("left".into(), Type::Nat)])),
+                    (
+                        "Counting".into(),
+                        Type::Record(vec![("left".into(), Type::Nat)]),
+                    ),
                     ("Done".into(), Type::Unit),
                 ]),
             );
@@ -156,7 +156,12 @@ pub mod fake {
             self.states.range(..=h).next_back().map(|(_, v)| v)
         }
         fn prev_boundary(&self, h: u64) -> u64 {
-            self.boundaries.iter().copied().filter(|b| *b < h).max().unwrap_or(0)
+            self.boundaries
+                .iter()
+                .copied()
+                .filter(|b| *b < h)
+                .max()
+                .unwrap_or(0)
         }
         fn next_boundary(&self, h: u64) -> Option<u64> {
             self.boundaries.iter().copied().find(|b| *b > h)
@@ -199,9 +204,18 @@ pub mod fake {
         }
         fn seek(&mut self, height: u64) -> OpResult<()> {
             if height > self.head {
-                return Err(format!("height {height} is beyond the head ({})", self.head));
+                return Err(format!(
+                    "height {height} is beyond the head ({})",
+                    self.head
+                ));
             }
-            self.cursor = self.boundaries.iter().copied().filter(|b| *b <= height).max().unwrap_or(0);
+            self.cursor = self
+                .boundaries
+                .iter()
+                .copied()
+                .filter(|b| *b <= height)
+                .max()
+                .unwrap_or(0);
             Ok(())
         }
         fn run_until_idle(&mut self, max_steps: u64) -> OpResult<u64> {
@@ -216,7 +230,9 @@ pub mod fake {
         }
         fn inject(&mut self, schema: &str, json: &str) -> OpResult<u64> {
             if !json.trim_start().starts_with('{') {
-                return Err(format!("{schema}: expected a JSON object at $, found {json:?}"));
+                return Err(format!(
+                    "{schema}: expected a JSON object at $, found {json:?}"
+                ));
             }
             self.injected.push((schema.to_string(), json.to_string()));
             Ok(self.head)
@@ -226,7 +242,7 @@ pub mod fake {
             let from = (from as usize).min(to);
             Ok(self.entries[from..to].to_vec())
         }
-        fn states(&self) -> Vec<StateCell> {
+        fn states(&mut self) -> OpResult<Vec<StateCell>> {
             let new = self.state_at(self.cursor).cloned();
             let old = if self.cursor == 0 {
                 None
@@ -234,13 +250,13 @@ pub mod fake {
                 self.state_at(self.prev_boundary(self.cursor)).cloned()
             };
             let changes = aos_engine::diff::diff(old.as_ref(), new.as_ref());
-            vec![StateCell {
+            Ok(vec![StateCell {
                 reducer: "demo/Counter@1".into(),
                 key: None,
                 schema: self.schema_name.clone(),
                 value: new,
                 changes,
-            }]
+            }])
         }
         fn schemas(&self) -> &dyn Schemas {
             &self.schemas

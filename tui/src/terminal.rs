@@ -3,7 +3,9 @@
 
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
-use crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 use std::io::{stdout, Stdout};
@@ -25,6 +27,11 @@ impl Drop for Guard {
 pub fn init() -> std::io::Result<(Term, Guard)> {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        // The open thread's panics are caught and shown in the UI, which
+        // keeps running: leave the screen alone for those.
+        if std::thread::current().name() == Some(crate::runtime::OPEN_THREAD) {
+            return;
+        }
         restore();
         previous(info);
     }));
@@ -37,6 +44,11 @@ pub fn init() -> std::io::Result<(Term, Guard)> {
 
 /// Safe to call more than once.
 pub fn restore() {
-    let _ = execute!(stdout(), DisableMouseCapture, LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = execute!(
+        stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
     let _ = disable_raw_mode();
 }

@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 const BUILTIN: [(&str, &str); 3] = [
     ("dark", include_str!("../../themes/dark.toml")),
     ("light", include_str!("../../themes/light.toml")),
-    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -21,7 +24,9 @@ pub enum ThemeError {
     },
     #[error("theme file {path}: {message}")]
     Toml { path: PathBuf, message: String },
-    #[error("theme file {path}: colour `{field}` = {value:?} is not a colour name, #rrggbb or 0-255")]
+    #[error(
+        "theme file {path}: colour `{field}` = {value:?} is not a colour name, #rrggbb or 0-255"
+    )]
     Color {
         path: PathBuf,
         field: &'static str,
@@ -142,7 +147,9 @@ impl Theme {
         if self.no_color {
             Style::new()
         } else {
-            Style::new().fg(self.palette.text).bg(self.palette.background)
+            Style::new()
+                .fg(self.palette.text)
+                .bg(self.palette.background)
         }
     }
     pub fn text(&self) -> Style {
@@ -229,7 +236,8 @@ impl ThemeSet {
                 .filter(|p| p.extension().is_some_and(|x| x == "toml"))
                 .collect(),
             Err(e) => {
-                set.warnings.push(format!("themes dir {}: {e}", dir.display()));
+                set.warnings
+                    .push(format!("themes dir {}: {e}", dir.display()));
                 return set;
             }
         };

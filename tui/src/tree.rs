@@ -127,7 +127,12 @@ pub fn render_cells(cells: &[StateCell], schemas: &dyn Schemas, exp: &Expansion)
     out
 }
 
-pub fn render_cell(cell: &StateCell, schemas: &dyn Schemas, exp: &Expansion, out: &mut Vec<TreeLine>) {
+pub fn render_cell(
+    cell: &StateCell,
+    schemas: &dyn Schemas,
+    exp: &Expansion,
+    out: &mut Vec<TreeLine>,
+) {
     let cell_id = match &cell.key {
         Some(k) => format!("{}[{k}]", cell.reducer),
         None => cell.reducer.clone(),
@@ -175,7 +180,13 @@ pub fn render_cell(cell: &StateCell, schemas: &dyn Schemas, exp: &Expansion, out
     // A record's fields sit directly under the header; other roots get a line.
     match resolve(ty, schemas) {
         Some(Type::Record(fields)) if value.as_map().is_some() => {
-            r.record_fields(fields, value, &mut path, 1, root_mark.filter(|k| *k != ChangeKind::Changed));
+            r.record_fields(
+                fields,
+                value,
+                &mut path,
+                1,
+                root_mark.filter(|k| *k != ChangeKind::Changed),
+            );
         }
         _ => r.node("", value, ty, &mut path, 1, None),
     }
@@ -224,7 +235,16 @@ impl Renderer<'_> {
             .any(|c| c.path.len() > path.len() && c.path.starts_with(path))
     }
 
-    fn push(&mut self, depth: u16, mark: Option<ChangeKind>, label: &str, value: String, note: String, kind: LineKind, path: &[PathSeg]) {
+    fn push(
+        &mut self,
+        depth: u16,
+        mark: Option<ChangeKind>,
+        label: &str,
+        value: String,
+        note: String,
+        kind: LineKind,
+        path: &[PathSeg],
+    ) {
         let id = self.id(path);
         self.out.push(TreeLine {
             depth,
@@ -242,25 +262,52 @@ impl Renderer<'_> {
         let removed: Vec<(String, Value, Vec<PathSeg>)> = self
             .changes
             .values()
-            .filter(|c| c.kind == ChangeKind::Removed && c.path.len() == path.len() + 1 && c.path.starts_with(path))
+            .filter(|c| {
+                c.kind == ChangeKind::Removed
+                    && c.path.len() == path.len() + 1
+                    && c.path.starts_with(path)
+            })
             .filter_map(|c| {
                 let last = c.path.last()?;
                 Some((seg_label(last), c.old.clone()?, c.path.clone()))
             })
             .collect();
         for (label, old, p) in removed {
-            self.push(depth, Some(ChangeKind::Removed), &label, compact(&old), String::new(), LineKind::Ghost, &p);
+            self.push(
+                depth,
+                Some(ChangeKind::Removed),
+                &label,
+                compact(&old),
+                String::new(),
+                LineKind::Ghost,
+                &p,
+            );
         }
     }
 
-    fn record_fields(&mut self, fields: &[(String, Type)], value: &Value, path: &mut Vec<PathSeg>, depth: u16, inherited: Option<ChangeKind>) {
+    fn record_fields(
+        &mut self,
+        fields: &[(String, Type)],
+        value: &Value,
+        path: &mut Vec<PathSeg>,
+        depth: u16,
+        inherited: Option<ChangeKind>,
+    ) {
         for (name, fty) in fields {
             path.push(PathSeg::Field(name.clone()));
             match value.get(name) {
                 Some(v) => self.node(name, v, Some(fty), path, depth, inherited),
                 None => {
                     let mark = self.own_change(path).map(|c| c.kind).or(inherited);
-                    self.push(depth, mark, name, "∅ (missing)".into(), String::new(), LineKind::Node { expanded: None }, path);
+                    self.push(
+                        depth,
+                        mark,
+                        name,
+                        "∅ (missing)".into(),
+                        String::new(),
+                        LineKind::Node { expanded: None },
+                        path,
+                    );
                 }
             }
             path.pop();
@@ -280,7 +327,15 @@ impl Renderer<'_> {
         self.ghosts(path, depth);
     }
 
-    fn node(&mut self, label: &str, value: &Value, ty: Option<&Type>, path: &mut Vec<PathSeg>, depth: u16, inherited: Option<ChangeKind>) {
+    fn node(
+        &mut self,
+        label: &str,
+        value: &Value,
+        ty: Option<&Type>,
+        path: &mut Vec<PathSeg>,
+        depth: u16,
+        inherited: Option<ChangeKind>,
+    ) {
         let own = self.own_change(path).cloned();
         let mark = own.as_ref().map(|c| c.kind).or(inherited);
         // Added/removed subtrees mark every line in them.
@@ -300,38 +355,102 @@ impl Renderer<'_> {
         match (ty, value) {
             (Some(Type::Option(inner)), Value::Null) => {
                 let _ = inner;
-                self.push(depth, mark, label, "none".into(), note, LineKind::Node { expanded: None }, path);
+                self.push(
+                    depth,
+                    mark,
+                    label,
+                    "none".into(),
+                    note,
+                    LineKind::Node { expanded: None },
+                    path,
+                );
             }
-            (Some(Type::Option(inner)), v) => self.node(label, v, Some(inner), path, depth, inherited.or(mark)),
+            (Some(Type::Option(inner)), v) => {
+                self.node(label, v, Some(inner), path, depth, inherited.or(mark))
+            }
             (Some(Type::Record(fields)), Value::Map(_)) => {
                 let id = self.id(path);
                 let open = self.exp.is_expanded(&id, true);
-                let m = mark.or(if !open && self.change_below(path) { Some(ChangeKind::Changed) } else { None });
-                let summary = if open { String::new() } else { "{ … }".into() };
-                self.push(depth, m, label, summary, note, LineKind::Node { expanded: Some(open) }, path);
+                let m = mark.or(if !open && self.change_below(path) {
+                    Some(ChangeKind::Changed)
+                } else {
+                    None
+                });
+                let summary = if open {
+                    String::new()
+                } else {
+                    "{ … }".into()
+                };
+                self.push(
+                    depth,
+                    m,
+                    label,
+                    summary,
+                    note,
+                    LineKind::Node {
+                        expanded: Some(open),
+                    },
+                    path,
+                );
                 if open {
                     self.record_fields(fields, value, path, depth + 1, pass_down);
                 }
             }
             (Some(Type::Variant(cases)), Value::Text(tag)) => {
-                self.push(depth, mark, label, tag.clone(), note, LineKind::Node { expanded: None }, path);
+                self.push(
+                    depth,
+                    mark,
+                    label,
+                    tag.clone(),
+                    note,
+                    LineKind::Node { expanded: None },
+                    path,
+                );
                 let _ = cases;
             }
-            (Some(Type::Variant(cases)), Value::Map(m)) if m.len() == 1 && m[0].0.as_text().is_some() => {
+            (Some(Type::Variant(cases)), Value::Map(m))
+                if m.len() == 1 && m[0].0.as_text().is_some() =>
+            {
                 let tag = m[0].0.as_text().unwrap_or_default().to_string();
                 let payload = &m[0].1;
                 let pty = cases.iter().find(|(n, _)| *n == tag).map(|(_, t)| t);
                 let pty_resolved = resolve(pty, self.schemas);
                 if is_scalar(payload) || matches!(pty_resolved, Some(Type::Unit)) {
                     let text = format!("{tag}({})", scalar(payload, pty_resolved));
-                    self.push(depth, mark, label, text, note, LineKind::Node { expanded: None }, path);
+                    self.push(
+                        depth,
+                        mark,
+                        label,
+                        text,
+                        note,
+                        LineKind::Node { expanded: None },
+                        path,
+                    );
                     return;
                 }
                 let id = self.id(path);
                 let open = self.exp.is_expanded(&id, true);
-                let m2 = mark.or(if !open && self.change_below(path) { Some(ChangeKind::Changed) } else { None });
-                let text = if open { format!("{tag} {{") } else { format!("{tag} {{ … }}") };
-                self.push(depth, m2, label, text, note, LineKind::Node { expanded: Some(open) }, path);
+                let m2 = mark.or(if !open && self.change_below(path) {
+                    Some(ChangeKind::Changed)
+                } else {
+                    None
+                });
+                let text = if open {
+                    format!("{tag} {{")
+                } else {
+                    format!("{tag} {{ … }}")
+                };
+                self.push(
+                    depth,
+                    m2,
+                    label,
+                    text,
+                    note,
+                    LineKind::Node {
+                        expanded: Some(open),
+                    },
+                    path,
+                );
                 if open {
                     path.push(PathSeg::Field(tag.clone()));
                     match (pty_resolved, payload) {
@@ -361,56 +480,115 @@ impl Renderer<'_> {
                     format!("[{}]", count(n, "item"))
                 };
                 let item = item.as_ref().clone();
-                self.container(label, summary, mark, note, path, depth, pass_down, n, |r, i, path, depth, inh| {
-                    path.push(PathSeg::Index(i));
-                    r.node(&format!("[{i}]"), &items[i], Some(&item), path, depth, inh);
-                    path.pop();
-                });
+                self.container(
+                    label,
+                    summary,
+                    mark,
+                    note,
+                    path,
+                    depth,
+                    pass_down,
+                    n,
+                    |r, i, path, depth, inh| {
+                        path.push(PathSeg::Index(i));
+                        r.node(&format!("[{i}]"), &items[i], Some(&item), path, depth, inh);
+                        path.pop();
+                    },
+                );
             }
             (Some(Type::Map { value: vty, .. }), Value::Map(entries)) => {
                 let n = entries.len();
                 let summary = format!("{{{}}}", count(n, "entry"));
                 let vty = vty.as_ref().clone();
-                self.container(label, summary, mark, note, path, depth, pass_down, n, |r, i, path, depth, inh| {
-                    let (k, v) = &entries[i];
-                    let seg = match k {
-                        Value::Text(s) => PathSeg::Field(s.clone()),
-                        other => PathSeg::Key(other.clone()),
-                    };
-                    path.push(seg);
-                    r.node(&scalar_untyped(k), v, Some(&vty), path, depth, inh);
-                    path.pop();
-                });
+                self.container(
+                    label,
+                    summary,
+                    mark,
+                    note,
+                    path,
+                    depth,
+                    pass_down,
+                    n,
+                    |r, i, path, depth, inh| {
+                        let (k, v) = &entries[i];
+                        let seg = match k {
+                            Value::Text(s) => PathSeg::Field(s.clone()),
+                            other => PathSeg::Key(other.clone()),
+                        };
+                        path.push(seg);
+                        r.node(&scalar_untyped(k), v, Some(&vty), path, depth, inh);
+                        path.pop();
+                    },
+                );
             }
             (Some(t), v) if is_scalar(v) => {
-                self.push(depth, mark, label, scalar(v, Some(t)), note, LineKind::Node { expanded: None }, path);
+                self.push(
+                    depth,
+                    mark,
+                    label,
+                    scalar(v, Some(t)),
+                    note,
+                    LineKind::Node { expanded: None },
+                    path,
+                );
             }
             // No type (or a value that does not fit it): show the shape as is.
             (_, Value::Map(entries)) => {
                 let n = entries.len();
                 let summary = format!("{{{}}}", count(n, "entry"));
-                self.container(label, summary, mark, note, path, depth, pass_down, n, |r, i, path, depth, inh| {
-                    let (k, v) = &entries[i];
-                    let seg = match k {
-                        Value::Text(s) => PathSeg::Field(s.clone()),
-                        other => PathSeg::Key(other.clone()),
-                    };
-                    path.push(seg);
-                    r.node(&scalar_untyped(k), v, None, path, depth, inh);
-                    path.pop();
-                });
+                self.container(
+                    label,
+                    summary,
+                    mark,
+                    note,
+                    path,
+                    depth,
+                    pass_down,
+                    n,
+                    |r, i, path, depth, inh| {
+                        let (k, v) = &entries[i];
+                        let seg = match k {
+                            Value::Text(s) => PathSeg::Field(s.clone()),
+                            other => PathSeg::Key(other.clone()),
+                        };
+                        path.push(seg);
+                        let label = k
+                            .as_text()
+                            .map_or_else(|| scalar_untyped(k), str::to_string);
+                        r.node(&label, v, None, path, depth, inh);
+                        path.pop();
+                    },
+                );
             }
             (_, Value::Array(items)) => {
                 let n = items.len();
                 let summary = format!("[{}]", count(n, "item"));
-                self.container(label, summary, mark, note, path, depth, pass_down, n, |r, i, path, depth, inh| {
-                    path.push(PathSeg::Index(i));
-                    r.node(&format!("[{i}]"), &items[i], None, path, depth, inh);
-                    path.pop();
-                });
+                self.container(
+                    label,
+                    summary,
+                    mark,
+                    note,
+                    path,
+                    depth,
+                    pass_down,
+                    n,
+                    |r, i, path, depth, inh| {
+                        path.push(PathSeg::Index(i));
+                        r.node(&format!("[{i}]"), &items[i], None, path, depth, inh);
+                        path.pop();
+                    },
+                );
             }
             (_, v) => {
-                self.push(depth, mark, label, scalar_untyped(v), note, LineKind::Node { expanded: None }, path);
+                self.push(
+                    depth,
+                    mark,
+                    label,
+                    scalar_untyped(v),
+                    note,
+                    LineKind::Node { expanded: None },
+                    path,
+                );
             }
         }
     }
@@ -430,9 +608,21 @@ impl Renderer<'_> {
     ) {
         let id = self.id(path);
         let open = n > 0 && self.exp.is_expanded(&id, true);
-        let m = mark.or(if !open && self.change_below(path) { Some(ChangeKind::Changed) } else { None });
+        let m = mark.or(if !open && self.change_below(path) {
+            Some(ChangeKind::Changed)
+        } else {
+            None
+        });
         let expanded = if n == 0 { None } else { Some(open) };
-        self.push(depth, m, label, summary, note, LineKind::Node { expanded }, path);
+        self.push(
+            depth,
+            m,
+            label,
+            summary,
+            note,
+            LineKind::Node { expanded },
+            path,
+        );
         if !open {
             return;
         }
@@ -478,7 +668,14 @@ fn scalar(v: &Value, ty: Option<&Type>) -> String {
         }
         (Some(Type::Uuid), Value::Bytes(b)) if b.len() == 16 => {
             let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-            format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+            format!(
+                "{}-{}-{}-{}-{}",
+                &h[0..8],
+                &h[8..12],
+                &h[12..16],
+                &h[16..20],
+                &h[20..32]
+            )
         }
         (Some(Type::Duration), Value::Int(ns)) => duration(*ns),
         (Some(Type::Time), Value::Int(ns)) => format!("t+{}", duration(*ns)),
@@ -520,7 +717,11 @@ fn scalar_untyped(v: &Value) -> String {
             }
         }
         Value::Bytes(b) => {
-            let hex: String = b.iter().take(MAX_BYTES).map(|x| format!("{x:02x}")).collect();
+            let hex: String = b
+                .iter()
+                .take(MAX_BYTES)
+                .map(|x| format!("{x:02x}"))
+                .collect();
             if b.len() > MAX_BYTES {
                 format!("h'{hex}…' ({} bytes)", b.len())
             } else {
@@ -564,7 +765,10 @@ mod tests {
             "Pc".to_string(),
             Type::Variant(vec![
                 ("Idle".into(), Type::Unit),
-                ("Counting".into(), Type::Record(vec![("left".into(), Type::Nat)])),
+                (
+                    "Counting".into(),
+                    Type::Record(vec![("left".into(), Type::Nat)]),
+                ),
                 ("Done".into(), Type::Unit),
             ]),
         );
@@ -576,7 +780,10 @@ mod tests {
             ("pc", pc),
             ("remaining", Value::Int(remaining)),
             ("owner", owner),
-            ("tags", Value::Array(tags.iter().map(|t| Value::text(*t)).collect())),
+            (
+                "tags",
+                Value::Array(tags.iter().map(|t| Value::text(*t)).collect()),
+            ),
             ("root", Value::Bytes(vec![0xab; 32])),
             ("wait", Value::Int(1_500_000_000)),
         ])
@@ -647,7 +854,10 @@ mod tests {
         assert_eq!(tags.mark, None);
         exp.toggle(&tags);
         let lines = render(&c, &exp);
-        assert!(lines.contains(&"~  ▸ tags: [1 item]".to_string()), "{lines:#?}");
+        assert!(
+            lines.contains(&"~  ▸ tags: [1 item]".to_string()),
+            "{lines:#?}"
+        );
         exp.toggle(&render_cells(std::slice::from_ref(&c), &schemas(), &exp)[4]);
         assert!(render(&c, &exp).contains(&"~    [0]: \"z\"  (was \"a\")".to_string()));
     }
@@ -660,12 +870,19 @@ mod tests {
         let c = cell(Some(&v), &v);
         let mut exp = Expansion::default();
         let lines = render_cells(std::slice::from_ref(&c), &schemas(), &exp);
-        let more = lines.iter().find(|l| matches!(l.kind, LineKind::More { .. })).unwrap().clone();
+        let more = lines
+            .iter()
+            .find(|l| matches!(l.kind, LineKind::More { .. }))
+            .unwrap()
+            .clone();
         assert_eq!(more.kind, LineKind::More { hidden: 150 });
-        assert_eq!(more.text(), "      … 150 more (Enter shows 100)");
+        assert_eq!(more.text(), "    … 150 more (Enter shows 100)");
         exp.more(&more);
         let lines = render_cells(std::slice::from_ref(&c), &schemas(), &exp);
-        let more = lines.iter().find(|l| matches!(l.kind, LineKind::More { .. })).unwrap();
+        let more = lines
+            .iter()
+            .find(|l| matches!(l.kind, LineKind::More { .. }))
+            .unwrap();
         assert_eq!(more.kind, LineKind::More { hidden: 50 });
     }
 
@@ -679,7 +896,15 @@ mod tests {
             changes: vec![],
         };
         let lines = render(&c, &Expansion::default());
-        assert_eq!(lines, [" r [k1] (Unknown@1)", "   ▾ {1 entry}", "     ▾ a: [1 item]", "       [0]: 1"]);
+        assert_eq!(
+            lines,
+            [
+                " r [k1] (Unknown@1)",
+                "   ▾ {1 entry}",
+                "     ▾ a: [1 item]",
+                "       [0]: 1"
+            ]
+        );
     }
 
     #[test]

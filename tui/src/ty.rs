@@ -1,37 +1,3 @@
-//! The AIR type the state tree renders against.
-//!
-//! Stand-in mirror of `aos_engine::types::Type` until that module lands;
-//! then this file becomes a re-export.
+//! The AIR type the state tree renders against (the engine's own).
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Type {
-    Bool,
-    Int,
-    Nat,
-    Dec128,
-    Bytes,
-    Text,
-    Time,
-    Duration,
-    Hash,
-    Uuid,
-    Unit,
-    Record(Vec<(String, Type)>),
-    Variant(Vec<(String, Type)>),
-    List(Box<Type>),
-    Set(Box<Type>),
-    Map { key: Box<Type>, value: Box<Type> },
-    Option(Box<Type>),
-    Ref(String),
-}
-
-/// Resolves named schemas (`Type::Ref`).
-pub trait Schemas {
-    fn schema(&self, name: &str) -> Option<&Type>;
-}
-
-impl Schemas for std::collections::BTreeMap<String, Type> {
-    fn schema(&self, name: &str) -> Option<&Type> {
-        self.get(name)
-    }
-}
+pub use aos_engine::types::{Schemas, Type};

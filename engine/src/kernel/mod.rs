@@ -19,7 +19,7 @@
 mod input;
 mod replay;
 
-pub use replay::{replay_unit, Divergence, UnitKind};
+pub use replay::{describe, replay_unit, Divergence, EntrySource, UnitKind};
 
 use crate::air::Air;
 use crate::cbor;
@@ -27,7 +27,7 @@ use crate::entry::{Entry, Origin, Outcome};
 use crate::hash::Hash;
 use crate::types::{self, Type};
 use crate::value::Value;
-use crate::wasm::{CallError, ReducerInstance, ReducerModule, Runtime, WasmError};
+use crate::wasm::{encode_input, CallError, ReducerInstance, ReducerModule, Runtime, WasmError};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
@@ -158,6 +158,8 @@ fn call_error_kind(e: &CallError) -> &'static str {
         CallError::Trap(_) => "trap",
         CallError::BadResult(_) => "bad_output",
         CallError::ReducerError(_) => "reducer_error",
+        CallError::InputTooLarge { .. } => "input_too_large",
+        CallError::Poisoned => "poisoned",
     }
 }
 
@@ -249,19 +251,20 @@ impl KernelState {
         };
         let cell: CellId = (route.reducer.clone(), key.clone());
         let state = self.cells.get(&cell).map(Vec::as_slice);
-        input::encode(&mut reducers.input, state, item, key.as_deref(), call_seq);
+        encode_input(
+            &mut reducers.input,
+            state,
+            &item.schema,
+            &item.value,
+            key.as_deref(),
+            call_seq,
+        );
         if let Err(failure) = reducers.call(def) {
-            return self.push(
-                out,
-                call_entry(route, key, item, failure.into_outcome()),
-            );
+            return self.push(out, call_entry(route, key, item, failure.into_outcome()));
         }
-        match input::read_output(&reducers.output, def, program, call_seq) {
-            Err(message) => {
-                let outcome = Outcome::Failed {
-                    kind: "bad_output".into(),
-                    message,
-                };
+        match input::read_output(&reducers.output, def, program) {
+            Err(e) => {
+                let outcome = CallFailure::Call(e).into_outcome();
                 self.push(out, call_entry(route, key, item, outcome));
             }
             Ok(output) => {
@@ -316,7 +319,8 @@ impl KernelState {
             .map(|((reducer, key), state)| {
                 Value::Array(vec![
                     Value::text(reducer.clone()),
-                    key.as_ref().map_or(Value::Null, |k| Value::Bytes(k.clone())),
+                    key.as_ref()
+                        .map_or(Value::Null, |k| Value::Bytes(k.clone())),
                     Value::Bytes(state.clone()),
                 ])
             })
@@ -329,7 +333,9 @@ impl KernelState {
                     Value::Int(i.seq as i128),
                     Value::text(i.schema.clone()),
                     Value::Bytes(i.value.clone()),
-                    i.key.as_ref().map_or(Value::Null, |k| Value::Bytes(k.clone())),
+                    i.key
+                        .as_ref()
+                        .map_or(Value::Null, |k| Value::Bytes(k.clone())),
                 ])
             })
             .collect();
@@ -360,7 +366,11 @@ impl KernelState {
             height,
             ..KernelState::default()
         };
-        for cell in v.get("cells").and_then(Value::as_array).ok_or("snapshot has no cells")? {
+        for cell in v
+            .get("cells")
+            .and_then(Value::as_array)
+            .ok_or("snapshot has no cells")?
+        {
             match cell.as_array() {
                 Some([Value::Text(r), key, Value::Bytes(s)]) => {
                     state.cells.insert((r.clone(), opt_bytes(key)?), s.clone());
@@ -368,7 +378,11 @@ impl KernelState {
                 _ => return Err("malformed cell in snapshot".into()),
             }
         }
-        for item in v.get("inbox").and_then(Value::as_array).ok_or("snapshot has no inbox")? {
+        for item in v
+            .get("inbox")
+            .and_then(Value::as_array)
+            .ok_or("snapshot has no inbox")?
+        {
             match item.as_array() {
                 Some([Value::Int(seq), Value::Text(schema), Value::Bytes(value), key]) => {
                     state.inbox.push_back(InboxItem {
@@ -386,8 +400,16 @@ impl KernelState {
 
     /// Approximate heap size, for the checkpoint memory cap.
     pub fn approx_bytes(&self) -> usize {
-        let cells: usize = self.cells.iter().map(|((r, k), s)| r.len() + k.as_ref().map_or(0, Vec::len) + s.len() + 64).sum();
-        let inbox: usize = self.inbox.iter().map(|i| i.schema.len() + i.value.len() + 64).sum();
+        let cells: usize = self
+            .cells
+            .iter()
+            .map(|((r, k), s)| r.len() + k.as_ref().map_or(0, Vec::len) + s.len() + 64)
+            .sum();
+        let inbox: usize = self
+            .inbox
+            .iter()
+            .map(|i| i.schema.len() + i.value.len() + 64)
+            .sum();
         cells + inbox + 64
     }
 }
@@ -411,10 +433,15 @@ fn call_entry(route: &Route, key: Option<Vec<u8>>, item: &InboxItem, outcome: Ou
 
 /// Parses an event typed by a person or a script (either JSON lens) against
 /// `schema` and returns its canonical CBOR.
-pub fn event_from_json(air: &Air, schema: &str, json: &serde_json::Value) -> Result<Vec<u8>, String> {
+pub fn event_from_json(
+    air: &Air,
+    schema: &str,
+    json: &serde_json::Value,
+) -> Result<Vec<u8>, String> {
     let ty = air
         .schema_type(schema)
         .ok_or_else(|| format!("unknown schema {schema}"))?;
     let value = types::from_json(json, ty, air).map_err(|e| e.to_string())?;
+    let value = types::conform_owned(value, ty, air).map_err(|e| e.to_string())?;
     Ok(cbor::encode(&value))
 }

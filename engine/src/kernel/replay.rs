@@ -120,7 +120,10 @@ pub fn describe(entry: &Entry) -> String {
         Entry::ReducerCall {
             reducer, outcome, ..
         } => match outcome {
-            Outcome::Ok { state_hash, emitted } => format!(
+            Outcome::Ok {
+                state_hash,
+                emitted,
+            } => format!(
                 "ReducerCall {reducer} ok, state {}, {emitted} event(s) emitted",
                 state_hash.short()
             ),

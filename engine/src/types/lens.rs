@@ -219,7 +219,9 @@ fn scalar(j: &Json, ty: &Type) -> Result<Value, Fail> {
         Type::Time => match json_int(j, 0, NAT_MAX, "time") {
             Ok(n) => Ok(Value::Int(n)),
             Err(e) => match j {
-                Json::String(t) if t.contains(':') => {
+                Json::String(t)
+                    if !t.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()) =>
+                {
                     let ns = parse_rfc3339_ns(t)?;
                     super::scalar::check_range(ns, 0, NAT_MAX, "time").map(Value::Int)
                 }
@@ -481,7 +483,13 @@ fn render(v: &Value, ty: &Type, s: &dyn Schemas, tagged: bool, depth: usize) -> 
             wrap("hash", json!(h.to_string()))
         }
         (Type::Uuid, Value::Bytes(b)) if b.len() == 16 => wrap("uuid", json!(format_uuid(b))),
-        (Type::Unit, Value::Null) => wrap("null", json!({})),
+        (Type::Unit, Value::Null) => {
+            if tagged {
+                json!({"null": {}})
+            } else {
+                Json::Null
+            }
+        }
         (Type::Record(fields), Value::Map(_)) => {
             let mut obj = Map::new();
             for (name, fty) in fields {
@@ -518,7 +526,8 @@ fn render(v: &Value, ty: &Type, s: &dyn Schemas, tagged: bool, depth: usize) -> 
             wrap("set", Json::Array(a.iter().map(|x| sub(x, item)).collect()))
         }
         (Type::Map { key, value }, Value::Map(m)) => {
-            let text_keys = m.iter().all(|(k, _)| matches!(k, Value::Text(_)));
+            let text_keys = matches!(resolve(key, s), Ok(Type::Text))
+                && m.iter().all(|(k, _)| matches!(k, Value::Text(_)));
             // A lone key that is a tagged keyword (`{"map": ..}`, or
             // `{"option": null}` inside an option) could read back as the
             // tagged form; pairs cannot.

@@ -143,7 +143,12 @@ fn typed_value() -> impl Strategy<Value = (Type, Value)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(160))]
+    // No regression files: failures print their minimal input instead.
+    #![proptest_config(ProptestConfig {
+        cases: 160,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn conform_is_idempotent_through_cbor((ty, v) in typed_value()) {

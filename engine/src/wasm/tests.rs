@@ -94,13 +94,21 @@ fn a_wrong_hash_is_refused() {
 
 #[test]
 fn features_outside_the_deterministic_set_are_rejected() {
-    // memory64 and threads (shared memory) are off.
-    for extra in [
-        "(memory $m64 i64 1)",
-        "(memory $shared 1 1 shared)",
+    // memory64, threads (shared memory) and multi-memory are off.
+    for (memory, why) in [
+        ("(memory (export \"memory\") i64 1)", "memory64"),
+        ("(memory (export \"memory\") 1 1 shared)", "threads"),
+        ("(memory (export \"memory\") 1) (memory 1)", "multiple memories"),
     ] {
-        let err = load_err(&module(ECHO, extra));
-        assert!(matches!(err, WasmError::Invalid(_)), "{extra}: {err}");
+        let wasm = wat::parse_str(format!(
+            r#"(module {memory}
+                (func (export "aos_alloc") (param i32) (result i32) i32.const 0)
+                (func (export "aos_step") (param i32 i32) (result i64) i64.const 0))"#
+        ))
+        .unwrap();
+        let err = load_err(&wasm);
+        assert!(matches!(err, WasmError::Invalid(_)), "{memory}: {err}");
+        assert!(err.to_string().contains(why), "{memory}: {err}");
     }
     // relaxed SIMD is off, plain SIMD is on.
     let relaxed = "(func (param v128) (result v128) local.get 0 local.get 0 f32x4.relaxed_min)";

@@ -31,6 +31,7 @@ use crate::kernel::{replay_unit, Divergence, KernelState, Program, Reducers, Ste
 use crate::snapshot::Checkpoints;
 use crate::store::{Store, StoreError};
 use crate::wasm::WasmError;
+use crate::kernel::EntrySource;
 use source::JournalSource;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -197,7 +198,11 @@ impl World {
         }
         for (i, entry) in self.scratch.iter().enumerate() {
             let seq = self.journal.append(&entry.encode())?;
-            debug_assert_eq!(seq, before + i as u64, "journal and kernel agree on heights");
+            debug_assert_eq!(
+                seq,
+                before + i as u64,
+                "journal and kernel agree on heights"
+            );
         }
         self.boundaries.push(self.head.height);
         self.checkpoints.offer(&self.head);
@@ -303,10 +308,7 @@ impl World {
 
     fn next_boundary(&self, height: u64) -> u64 {
         let i = self.boundaries.partition_point(|&b| b <= height);
-        self.boundaries
-            .get(i)
-            .copied()
-            .unwrap_or(self.head.height)
+        self.boundaries.get(i).copied().unwrap_or(self.head.height)
     }
 
     /// Schemas an event may be injected with: the routed event schemas.

@@ -104,10 +104,12 @@ pub fn prepare(
     let store = Store::open(&data.join("store"))?;
     let mut runtime_config = options.runtime.clone();
     runtime_config.cache_dir = Some(cache.join("wasmtime"));
-    let runtime = Arc::new(Runtime::new(runtime_config).map_err(|source| WorldError::Wasm {
-        module: "(engine)".into(),
-        source,
-    })?);
+    let runtime = Arc::new(
+        Runtime::new(runtime_config).map_err(|source| WorldError::Wasm {
+            module: "(engine)".into(),
+            source,
+        })?,
+    );
 
     let mut reducers = BTreeMap::new();
     let module_names: Vec<String> = air.modules.keys().cloned().collect();
@@ -129,12 +131,13 @@ pub fn prepare(
         store.put(&wasm)?;
         air.set_wasm_hash(&name, wasm_hash);
         say(progress, Stage::Compile, format!("loading {name}"));
-        let (module, source) = runtime
-            .load(&wasm, wasm_hash)
-            .map_err(|source| WorldError::Wasm {
-                module: name.clone(),
-                source,
-            })?;
+        let (module, source) =
+            runtime
+                .load(&wasm, wasm_hash)
+                .map_err(|source| WorldError::Wasm {
+                    module: name.clone(),
+                    source,
+                })?;
         progress(OpenEvent::ModuleReady {
             module: name.clone(),
             wasm_hash,
@@ -277,12 +280,8 @@ fn module_bytes(
     progress: &mut dyn FnMut(OpenEvent),
 ) -> Result<(Vec<u8>, bool), WorldError> {
     if let Some(source) = source {
-        let request = BuildRequest {
-            source,
-            cache_dir: cache.join("modules"),
-            force,
-            cargo: None,
-        };
+        let mut request = BuildRequest::new(source, cache.join("modules"));
+        request.force = force;
         let mut forward = |p: BuildProgress| {
             progress(OpenEvent::Progress {
                 stage: Stage::Build,
@@ -323,6 +322,7 @@ fn describe_build(p: &BuildProgress) -> String {
         BuildProgress::Finished { crate_name, millis } => {
             format!("built {crate_name} in {:.1} s", *millis as f64 / 1000.0)
         }
+        #[allow(unreachable_patterns)]
         other => format!("{other:?}"),
     }
 }
@@ -345,13 +345,17 @@ fn scripted_events(dir: &Path, air: &Air) -> Result<Vec<Entry>, WorldError> {
     events_from_json(&file, &text, air)
 }
 
-pub(crate) fn events_from_json(file: &Path, text: &str, air: &Air) -> Result<Vec<Entry>, WorldError> {
+pub(crate) fn events_from_json(
+    file: &Path,
+    text: &str,
+    air: &Air,
+) -> Result<Vec<Entry>, WorldError> {
     let err = |message: String| WorldError::Events {
         file: file.to_path_buf(),
         message,
     };
-    let json: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| err(format!("{}:{}: {e}", e.line(), e.column())))?;
+    let json: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| err(format!("{}:{}: {e}", e.line(), e.column())))?;
     let items = json
         .as_array()
         .ok_or_else(|| err("expected an array of {\"schema\", \"value\"} objects".into()))?;
@@ -364,7 +368,8 @@ pub(crate) fn events_from_json(file: &Path, text: &str, air: &Air) -> Result<Vec
         let value = item
             .get("value")
             .ok_or_else(|| err(format!("$[{i}].value: missing")))?;
-        let value = event_from_json(air, schema, value).map_err(|m| err(format!("$[{i}].value: {m}")))?;
+        let value =
+            event_from_json(air, schema, value).map_err(|m| err(format!("$[{i}].value: {m}")))?;
         out.push(Entry::DomainEvent {
             schema: schema.to_string(),
             value,

@@ -113,7 +113,10 @@ fn entry_view(world: &World, seq: u64, entry: Entry) -> EntryView {
                 .as_ref()
                 .map(|k| format!("[{}]", key_text(k)))
                 .unwrap_or_default();
-            let mut details = vec![format!("reducer: {reducer}{keyed}"), format!("event: #{event}")];
+            let mut details = vec![
+                format!("reducer: {reducer}{keyed}"),
+                format!("event: #{event}"),
+            ];
             let summary = match outcome {
                 Outcome::Ok {
                     state_hash,
@@ -160,11 +163,7 @@ pub(super) fn states(world: &World, prev: &KernelState) -> Vec<StateView> {
     let now = world.state();
     let mut out = Vec::new();
     for (name, def) in &world.program.reducers {
-        let cells: Vec<_> = now
-            .cells
-            .iter()
-            .filter(|((r, _), _)| r == name)
-            .collect();
+        let cells: Vec<_> = now.cells.iter().filter(|((r, _), _)| r == name).collect();
         if cells.is_empty() {
             let old = prev
                 .cells

@@ -43,9 +43,10 @@ pub fn step(state: State, event: Event, ctx: &mut Ctx) -> Result<State, ReducerE
             Ok(State { count: i })
         }
         Event::Alloc => {
+            // Capacity only: filling the blocks would burn the fuel first.
             let mut hoard: Vec<Vec<u8>> = Vec::new();
             loop {
-                hoard.push(black_box(vec![1u8; 1 << 20]));
+                hoard.push(black_box(Vec::with_capacity(1 << 20)));
                 black_box(&hoard);
             }
         }

@@ -27,7 +27,11 @@ pub fn aos_bin() -> &'static Path {
             .expect("test binary lives in target/<profile>/deps");
         let status = Command::new(env!("CARGO"))
             .args(["build", "-p", "aos", "--bin", "aos"])
-            .args(if profile_dir.ends_with("release") { &["--release"][..] } else { &[][..] })
+            .args(if profile_dir.ends_with("release") {
+                &["--release"][..]
+            } else {
+                &[][..]
+            })
             .current_dir(repo_root())
             .status()
             .expect("running cargo build -p aos");
@@ -49,14 +53,22 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 }
 
 impl std::fmt::Debug for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -66,11 +78,17 @@ pub fn aos(args: &[&str]) -> Run {
 
 pub fn aos_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(aos_bin());
-    cmd.args(args).current_dir(repo_root()).env_remove("AOS_CARGO");
+    cmd.args(args)
+        .current_dir(repo_root())
+        .env_remove("AOS_CARGO");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let Output { status, stdout, stderr } = cmd.output().expect("running aos");
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("running aos");
     Run {
         code: status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -101,7 +119,10 @@ pub fn copy_world(name: &str) -> tempfile::TempDir {
     for entry in std::fs::read_dir(dir.path().join("air")).expect("air dir") {
         let path = entry.expect("dir entry").path();
         let text = std::fs::read_to_string(&path).expect("read air");
-        let fixed = text.replace("\"../../reducers/", &format!("\"{}/reducers/", repo_root().display()));
+        let fixed = text.replace(
+            "\"../../reducers/",
+            &format!("\"{}/reducers/", repo_root().display()),
+        );
         std::fs::write(&path, fixed).expect("write air");
     }
     dir

@@ -1,1 +1,573 @@
 use super::*;
+use crate::keys::parse_key;
+use crate::session::fake::FakeSession;
+use crate::session::OpResult;
+use crate::ty::{Schemas, Type};
+use crossterm::event::{KeyEventState, MouseButton};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+fn app(size: (u16, u16)) -> App {
+    App::new(ThemeSet::builtin(), 0, false, size)
+}
+
+fn opened(session: Box<dyn Session>) -> App {
+    let mut a = app((120, 40));
+    assert_eq!(
+        a.open(PathBuf::from("worlds/00-counter")),
+        [Cmd::Open(PathBuf::from("worlds/00-counter"))]
+    );
+    update(&mut a, Msg::Opened(Ok(session)));
+    a
+}
+
+fn counter() -> App {
+    opened(Box::new(FakeSession::counter()))
+}
+
+fn keys(a: &mut App, names: &str) -> Vec<Cmd> {
+    let mut cmds = Vec::new();
+    for k in names.split_whitespace() {
+        cmds.extend(update(a, Msg::Key(parse_key(k).unwrap())));
+    }
+    cmds
+}
+
+fn flash(a: &App) -> String {
+    a.flash.as_ref().map(|f| f.text.clone()).unwrap_or_default()
+}
+
+fn state_text(a: &App) -> Vec<String> {
+    a.view.tree.iter().map(|l| l.text()).collect()
+}
+
+#[test]
+fn step_moves_the_cursor_and_follows_it_in_the_journal() {
+    let mut a = counter();
+    assert_eq!((a.view.head, a.view.cursor), (0, 0));
+    keys(&mut a, "n");
+    assert_eq!((a.view.head, a.view.cursor), (2, 2));
+    assert_eq!(a.journal.selected, 1);
+    assert_eq!(a.view.rows.len(), 2);
+    keys(&mut a, "Right");
+    assert_eq!(a.view.cursor, 4);
+    assert!(
+        state_text(&a).contains(&"  remaining: 2  (was 3)".to_string()),
+        "{:?}",
+        state_text(&a)
+    );
+}
+
+#[test]
+fn step_back_keeps_the_future_and_n_refollows_it() {
+    let mut a = counter();
+    keys(&mut a, "n n n b");
+    assert_eq!((a.view.head, a.view.cursor), (6, 4));
+    keys(&mut a, "Left b");
+    assert_eq!((a.view.head, a.view.cursor), (6, 0));
+    keys(&mut a, "b");
+    assert_eq!(flash(&a), "at genesis");
+    keys(&mut a, "n");
+    assert_eq!((a.view.head, a.view.cursor), (6, 2));
+}
+
+#[test]
+fn run_until_idle_is_chunked_through_commands() {
+    let mut a = counter();
+    assert_eq!(keys(&mut a, "N"), [Cmd::RunChunk]);
+    assert_eq!(a.running, Some(0));
+    assert_eq!(update(&mut a, Msg::RunChunk), []);
+    assert_eq!(a.running, None);
+    assert_eq!(flash(&a), "idle after 4 steps");
+    assert!(state_text(&a).contains(&"  pc: Done".to_string()));
+    keys(&mut a, "n");
+    assert_eq!(flash(&a), "idle: nothing to run");
+}
+
+#[test]
+fn esc_stops_a_run_in_progress() {
+    let mut a = counter();
+    keys(&mut a, "N Esc");
+    assert_eq!(a.running, None);
+    assert_eq!(flash(&a), "run stopped");
+    assert_eq!(update(&mut a, Msg::RunChunk), []);
+    assert_eq!(a.view.cursor, 0);
+}
+
+#[test]
+fn jumps_to_start_end_and_heights() {
+    let mut a = counter();
+    update(&mut a, Msg::RunChunk); // not running: ignored
+    keys(&mut a, "N");
+    update(&mut a, Msg::RunChunk);
+    keys(&mut a, "g");
+    assert_eq!(a.view.cursor, 0);
+    keys(&mut a, "G");
+    assert_eq!(a.view.cursor, 8);
+    keys(&mut a, ": 4 Enter");
+    assert_eq!(a.view.cursor, 4);
+    assert_eq!(a.overlay, Overlay::None);
+    keys(&mut a, ": 5 Enter");
+    assert_eq!(a.view.cursor, 4);
+    assert!(flash(&a).contains("inside a unit"), "{}", flash(&a));
+    keys(&mut a, ": 9 9 Enter");
+    assert!(flash(&a).contains("beyond the head"), "{}", flash(&a));
+    assert_eq!(a.flash.as_ref().map(|f| f.level), Some(Level::Error));
+    keys(&mut a, ": x Enter");
+    assert!(flash(&a).starts_with("not a height"));
+    assert!(matches!(&a.overlay, Overlay::Jump(t) if t.text == "x"));
+    keys(&mut a, "Esc");
+    assert_eq!(a.overlay, Overlay::None);
+}
+
+#[test]
+fn inject_keeps_bad_text_with_the_error_and_accepts_good_text() {
+    let mut a = counter();
+    keys(&mut a, "i");
+    assert!(matches!(&a.overlay, Overlay::Inject(p) if p.editing));
+    for c in "oops".chars() {
+        update(&mut a, Msg::Key(parse_key(&c.to_string()).unwrap()));
+    }
+    keys(&mut a, "Enter");
+    let Overlay::Inject(p) = &a.overlay else {
+        panic!("prompt closed")
+    };
+    assert_eq!(p.input.text, "oops");
+    assert!(p.error.as_ref().unwrap().contains("expected a JSON object"));
+    // Typing q or n inside the prompt types; it does not quit or step.
+    keys(&mut a, "C-u { q n } Enter");
+    assert_eq!(a.overlay, Overlay::None);
+    assert!(!a.quit);
+    assert!(
+        flash(&a).starts_with("injected demo/CounterEvent@1"),
+        "{}",
+        flash(&a)
+    );
+}
+
+#[test]
+fn inject_with_several_schemas_asks_which_first() {
+    let mut fake = FakeSession::counter();
+    fake.injectable = vec!["a/A@1".into(), "b/B@1".into()];
+    let mut a = opened(Box::new(fake));
+    keys(&mut a, "i j");
+    let Overlay::Inject(p) = &a.overlay else {
+        panic!()
+    };
+    assert!(!p.editing);
+    assert_eq!(p.schema(), Some("b/B@1"));
+    keys(&mut a, "Enter {");
+    assert!(matches!(&a.overlay, Overlay::Inject(p) if p.editing && p.input.text == "{"));
+    keys(&mut a, "Tab k");
+    assert!(matches!(&a.overlay, Overlay::Inject(p) if !p.editing && p.selected == 0));
+    keys(&mut a, "Esc");
+    assert_eq!(a.overlay, Overlay::None);
+}
+
+#[test]
+fn inject_without_routed_schemas_explains() {
+    let mut fake = FakeSession::counter();
+    fake.injectable.clear();
+    let mut a = opened(Box::new(fake));
+    keys(&mut a, "i");
+    assert_eq!(a.overlay, Overlay::None);
+    assert!(flash(&a).contains("no events"));
+}
+
+#[test]
+fn focus_cycles_with_tab_and_numbers() {
+    let mut a = counter();
+    assert_eq!(a.focus, Pane::Journal);
+    keys(&mut a, "Tab");
+    assert_eq!(a.focus, Pane::State);
+    keys(&mut a, "Tab");
+    assert_eq!(a.focus, Pane::Build);
+    keys(&mut a, "Tab");
+    assert_eq!(a.focus, Pane::Journal);
+    keys(&mut a, "BackTab");
+    assert_eq!(a.focus, Pane::Build);
+    keys(&mut a, "2");
+    assert_eq!(a.focus, Pane::State);
+    keys(&mut a, "9");
+    assert_eq!(a.focus, Pane::State);
+    assert!(flash(&a).contains("no pane 9"));
+}
+
+#[test]
+fn small_screens_drop_the_idle_build_pane_from_focus() {
+    let mut a = counter();
+    update(&mut a, Msg::Resize(80, 24));
+    keys(&mut a, "Tab Tab");
+    assert_eq!(a.focus, Pane::Journal);
+    keys(&mut a, "3");
+    assert_eq!(a.focus, Pane::Journal);
+}
+
+#[test]
+fn journal_rows_move_and_enter_shows_details() {
+    let mut a = counter();
+    keys(&mut a, "N");
+    update(&mut a, Msg::RunChunk);
+    keys(&mut a, "Home");
+    assert_eq!(a.journal.selected, 0);
+    keys(&mut a, "j j k Enter");
+    let Overlay::Details(e) = &a.overlay else {
+        panic!("no details")
+    };
+    assert_eq!(e.seq, 1);
+    keys(&mut a, "q");
+    assert_eq!(a.overlay, Overlay::None);
+    assert!(!a.quit, "q closes the overlay first");
+    keys(&mut a, "End");
+    assert_eq!(a.journal.selected, 7);
+}
+
+#[test]
+fn state_nodes_open_and_close() {
+    let mut a = counter();
+    keys(&mut a, "n 2");
+    let idx = a.view.tree.iter().position(|l| l.label == "pc").unwrap();
+    assert_eq!(
+        a.view.tree[idx].kind,
+        LineKind::Node {
+            expanded: Some(true)
+        }
+    );
+    let before = a.view.tree.len();
+    for _ in 0..idx {
+        keys(&mut a, "j");
+    }
+    keys(&mut a, "Enter");
+    assert_eq!(
+        a.view.tree[idx].kind,
+        LineKind::Node {
+            expanded: Some(false)
+        }
+    );
+    assert!(a.view.tree.len() < before);
+    // The choice survives a step.
+    keys(&mut a, "n");
+    assert_eq!(
+        a.view.tree[idx].kind,
+        LineKind::Node {
+            expanded: Some(false)
+        }
+    );
+    keys(&mut a, "Space");
+    assert_eq!(
+        a.view.tree[idx].kind,
+        LineKind::Node {
+            expanded: Some(true)
+        }
+    );
+}
+
+#[test]
+fn only_key_presses_count() {
+    let mut a = counter();
+    let mut release = parse_key("n").unwrap();
+    release.kind = KeyEventKind::Release;
+    release.state = KeyEventState::NONE;
+    update(&mut a, Msg::Key(release));
+    assert_eq!(a.view.cursor, 0);
+}
+
+#[test]
+fn quit_and_help() {
+    let mut a = counter();
+    keys(&mut a, "?");
+    assert_eq!(a.overlay, Overlay::Help);
+    keys(&mut a, "j");
+    assert_eq!(a.overlay, Overlay::Help, "other keys leave help open");
+    keys(&mut a, "Esc");
+    assert_eq!(a.overlay, Overlay::None);
+    assert_eq!(keys(&mut a, "q"), [Cmd::Quit]);
+    assert!(a.quit);
+    let mut a = counter();
+    assert_eq!(keys(&mut a, "C-c"), [Cmd::Quit]);
+}
+
+#[test]
+fn themes_cycle() {
+    let mut a = counter();
+    keys(&mut a, "t");
+    assert_eq!(a.theme().name, "light");
+    keys(&mut a, "t t");
+    assert_eq!(a.theme().name, "dark");
+    assert_eq!(flash(&a), "theme: dark");
+}
+
+#[test]
+fn step_errors_show_and_keep_the_app_alive() {
+    let mut fake = FakeSession::counter();
+    fake.fail_step = Some("reducer demo/Counter@1 trapped: unreachable".into());
+    let mut a = opened(Box::new(fake));
+    keys(&mut a, "n");
+    assert_eq!(a.flash.as_ref().map(|f| f.level), Some(Level::Error));
+    assert!(flash(&a).contains("trapped"));
+    keys(&mut a, "N");
+    update(&mut a, Msg::RunChunk);
+    assert_eq!(a.running, None);
+    assert!(flash(&a).contains("trapped"));
+}
+
+#[test]
+fn open_progress_and_cache_status() {
+    let mut a = app((120, 40));
+    a.open(PathBuf::from("w"));
+    assert!(a.is_opening());
+    update(
+        &mut a,
+        Msg::OpenProgress(Progress::Stage {
+            stage: "Build".into(),
+            message: "compiling counter".into(),
+        }),
+    );
+    assert_eq!(
+        a.build.phase,
+        Phase::Opening {
+            stage: "Build".into(),
+            message: "compiling counter".into()
+        }
+    );
+    update(
+        &mut a,
+        Msg::OpenProgress(Progress::ModuleReady {
+            module: "demo/C@1".into(),
+            built_from_cache: true,
+            compiled_from_cache: true,
+        }),
+    );
+    assert!(a.build.all_cached());
+    update(
+        &mut a,
+        Msg::OpenProgress(Progress::ModuleReady {
+            module: "demo/D@1".into(),
+            built_from_cache: false,
+            compiled_from_cache: true,
+        }),
+    );
+    assert!(!a.build.all_cached());
+    assert_eq!(
+        a.build.log,
+        [
+            "Build: compiling counter",
+            "✓ demo/C@1 ready (cached)",
+            "✓ demo/D@1 ready (built)"
+        ]
+    );
+    keys(&mut a, "n");
+    assert_eq!(flash(&a), "the world is still opening");
+    update(&mut a, Msg::Tick);
+    assert_eq!(a.build.spinner, 1);
+}
+
+#[test]
+fn a_failed_open_is_shown_not_fatal() {
+    let mut a = app((120, 40));
+    a.open(PathBuf::from("w"));
+    update(
+        &mut a,
+        Msg::Opened(Err(
+            "air/x.air.json:3:7: expected `,`\nair/y.air.json $.type: unknown schema".into(),
+        )),
+    );
+    assert_eq!(
+        a.build.phase,
+        Phase::Failed("air/x.air.json:3:7: expected `,`".into())
+    );
+    assert_eq!(a.view.diagnostics.len(), 2);
+    assert_eq!(a.focus, Pane::Build);
+    keys(&mut a, "n");
+    assert!(flash(&a).contains("did not open"));
+}
+
+#[test]
+fn diagnostics_of_an_open_world_take_focus() {
+    let mut fake = FakeSession::counter();
+    fake.diagnostics = vec!["air/m.air.json $.routing: unknown reducer".into()];
+    let a = opened(Box::new(fake));
+    assert_eq!(a.focus, Pane::Build);
+    assert_eq!(a.view.diagnostics.len(), 1);
+}
+
+#[test]
+fn picker_opens_the_selected_world() {
+    let mut a = app((80, 24));
+    a = a.with_picker(Picker {
+        dir: "worlds".into(),
+        entries: vec![
+            crate::picker::WorldEntry {
+                name: "00-a".into(),
+                path: "worlds/00-a".into(),
+                summary: String::new(),
+            },
+            crate::picker::WorldEntry {
+                name: "01-b".into(),
+                path: "worlds/01-b".into(),
+                summary: String::new(),
+            },
+        ],
+        selected: 0,
+        error: None,
+    });
+    keys(&mut a, "j j");
+    assert_eq!(keys(&mut a, "Enter"), [Cmd::Open("worlds/01-b".into())]);
+    assert_eq!(a.screen, Screen::World);
+    assert!(a.is_opening());
+    assert_eq!(a.view.name, "01-b");
+}
+
+#[test]
+fn picker_quits_on_q() {
+    let mut a = app((80, 24));
+    assert_eq!(keys(&mut a, "Enter"), []);
+    assert_eq!(keys(&mut a, "q"), [Cmd::Quit]);
+}
+
+fn wheel(a: &mut App, down: bool, column: u16, row: u16) {
+    let kind = if down {
+        MouseEventKind::ScrollDown
+    } else {
+        MouseEventKind::ScrollUp
+    };
+    update(
+        a,
+        Msg::Mouse(MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        }),
+    );
+}
+
+/// A journal of a million entries made up on demand, counting what is fetched.
+struct Long {
+    head: u64,
+    fetched: Arc<AtomicU64>,
+    schemas: BTreeMap<String, Type>,
+}
+
+impl Session for Long {
+    fn name(&self) -> String {
+        "long".into()
+    }
+    fn head(&self) -> u64 {
+        self.head
+    }
+    fn cursor(&self) -> u64 {
+        self.head
+    }
+    fn inbox_len(&self) -> usize {
+        0
+    }
+    fn step(&mut self) -> OpResult<bool> {
+        Ok(false)
+    }
+    fn step_back(&mut self) -> OpResult<bool> {
+        Ok(false)
+    }
+    fn seek(&mut self, _: u64) -> OpResult<()> {
+        Ok(())
+    }
+    fn run_until_idle(&mut self, _: u64) -> OpResult<u64> {
+        Ok(0)
+    }
+    fn injectable_schemas(&self) -> Vec<String> {
+        vec![]
+    }
+    fn inject(&mut self, _: &str, _: &str) -> OpResult<u64> {
+        Err("no".into())
+    }
+    fn entries(&self, from: u64, to: u64) -> OpResult<Vec<Entry>> {
+        self.fetched.fetch_add(to - from, Ordering::Relaxed);
+        Ok((from..to)
+            .map(|seq| Entry {
+                seq,
+                kind: "DomainEvent".into(),
+                summary: format!("e{seq}"),
+                is_error: seq % 7 == 0,
+                details: vec![],
+            })
+            .collect())
+    }
+    fn states(&mut self) -> OpResult<Vec<StateCell>> {
+        Ok(vec![])
+    }
+    fn schemas(&self) -> &dyn Schemas {
+        &self.schemas
+    }
+    fn diagnostics(&self) -> Vec<String> {
+        vec![]
+    }
+}
+
+#[test]
+fn a_million_entries_fetch_only_the_visible_window() {
+    let fetched = Arc::new(AtomicU64::new(0));
+    let mut a = opened(Box::new(Long {
+        head: 1_000_000,
+        fetched: fetched.clone(),
+        schemas: BTreeMap::new(),
+    }));
+    let rows = a.pane_rows(Pane::Journal);
+    assert_eq!(a.journal.selected, 999_999);
+    assert_eq!(a.view.rows.len() as u64, rows);
+    assert_eq!(a.view.rows.last().unwrap().seq, 999_999);
+    keys(&mut a, "Home PageDown j");
+    assert_eq!(a.journal.selected, rows + 1);
+    assert_eq!(a.view.rows[0].seq, a.journal.top);
+    assert!(
+        fetched.load(Ordering::Relaxed) <= 5 * rows,
+        "fetched {}",
+        fetched.load(Ordering::Relaxed)
+    );
+}
+
+#[test]
+fn mouse_wheel_scrolls_the_pane_under_the_pointer() {
+    let fetched = Arc::new(AtomicU64::new(0));
+    let mut a = opened(Box::new(Long {
+        head: 1000,
+        fetched,
+        schemas: BTreeMap::new(),
+    }));
+    keys(&mut a, "Home");
+    wheel(&mut a, true, 5, 5);
+    assert_eq!(a.journal.top, 3);
+    assert_eq!(a.journal.selected, 3, "selection follows into view");
+    assert_eq!(a.view.rows[0].seq, 3);
+    wheel(&mut a, false, 5, 5);
+    wheel(&mut a, false, 5, 5);
+    assert_eq!(a.journal.top, 0);
+    // Over the state pane (right half) the journal does not move.
+    wheel(&mut a, true, 100, 5);
+    assert_eq!(a.journal.top, 0);
+    // Clicks are not scrolls.
+    update(
+        &mut a,
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: 5,
+            row: 5,
+            modifiers: KeyModifiers::NONE,
+        }),
+    );
+    assert_eq!(a.journal.top, 0);
+}
+
+#[test]
+fn resize_keeps_the_selection_visible() {
+    let fetched = Arc::new(AtomicU64::new(0));
+    let mut a = opened(Box::new(Long {
+        head: 1000,
+        fetched,
+        schemas: BTreeMap::new(),
+    }));
+    update(&mut a, Msg::Resize(80, 24));
+    let rows = a.pane_rows(Pane::Journal);
+    assert!(a.journal.selected >= a.journal.top && a.journal.selected < a.journal.top + rows);
+    assert_eq!(a.view.rows.len() as u64, rows);
+}

@@ -37,23 +37,34 @@ const SCHEMA: &str = "demo/CounterEvent@1";
 
 pub fn run(args: &BenchArgs) -> Result<ExitCode, CliError> {
     if args.what != "counter" {
-        return Err(CliError::usage(format!("unknown benchmark {:?} (try: counter)", args.what)));
+        return Err(CliError::usage(format!(
+            "unknown benchmark {:?} (try: counter)",
+            args.what
+        )));
     }
     if args.events == 0 || args.runs == 0 {
         return Err(CliError::usage("--events and --runs must be at least 1"));
     }
     let policies: Vec<FsyncPolicy> = match &args.fsync {
-        Some(p) => vec![p
-            .parse()
-            .map_err(|_| CliError::usage(format!("--fsync must be step, batch or never, not {p:?}")))?],
-        None => vec![FsyncPolicy::EveryStep, FsyncPolicy::Batch, FsyncPolicy::Never],
+        Some(p) => vec![p.parse().map_err(|_| {
+            CliError::usage(format!("--fsync must be step, batch or never, not {p:?}"))
+        })?],
+        None => vec![
+            FsyncPolicy::EveryStep,
+            FsyncPolicy::Batch,
+            FsyncPolicy::Never,
+        ],
     };
     let tmp = tempdir()?;
     let mut step_rates = serde_json::Map::new();
     let mut batch_rate = None;
     for policy in &policies {
         // fsync per step costs a disk flush per entry: fewer events keep it bounded.
-        let n = if *policy == FsyncPolicy::EveryStep { args.events.min(2_000) } else { args.events };
+        let n = if *policy == FsyncPolicy::EveryStep {
+            args.events.min(2_000)
+        } else {
+            args.events
+        };
         let mut rates = Vec::new();
         for run in 0..args.runs {
             let data = tmp.join(format!("step-{policy}-{run}"));
@@ -86,7 +97,9 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode, CliError> {
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     for _ in 0..200 {
         // A fixed LCG: the same heights on every run.
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let h = (x >> 33) % head.max(1);
         let t = Instant::now();
         world.seek(h)?;
@@ -126,13 +139,22 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode, CliError> {
     if args.json {
         print_json(&report);
     } else {
-        println!("aos bench counter: {} events, median of {} runs", args.events, args.runs);
+        println!(
+            "aos bench counter: {} events, median of {} runs",
+            args.events, args.runs
+        );
         for (policy, rate) in &step_rates {
             println!("  step (fsync {policy:<5})  {:>12} events/s", rate);
         }
-        println!("  replay               {:>12} events/s", report["replay_events_per_s"]);
+        println!(
+            "  replay               {:>12} events/s",
+            report["replay_events_per_s"]
+        );
         println!("  seek ({head} entries)  max {seek_max:.3} ms, median {seek_median:.3} ms");
-        println!("  open                 warm {} ms, cold {} ms", report["warm_open_ms"], report["cold_open_ms"]);
+        println!(
+            "  open                 warm {} ms, cold {} ms",
+            report["warm_open_ms"], report["cold_open_ms"]
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

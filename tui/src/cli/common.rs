@@ -54,10 +54,12 @@ impl From<WorldError> for CliError {
 }
 
 pub fn options(args: &OpenArgs) -> Result<WorldOptions, CliError> {
-    let fsync: FsyncPolicy = args
-        .fsync
-        .parse()
-        .map_err(|_| CliError::usage(format!("--fsync must be step, batch or never, not {:?}", args.fsync)))?;
+    let fsync: FsyncPolicy = args.fsync.parse().map_err(|_| {
+        CliError::usage(format!(
+            "--fsync must be step, batch or never, not {:?}",
+            args.fsync
+        ))
+    })?;
     Ok(WorldOptions {
         fsync,
         force_build: args.force_build,
@@ -83,8 +85,16 @@ pub fn progress_printer(verbose: bool) -> impl FnMut(OpenEvent) {
             } => eprintln!(
                 "  {module}: wasm {} (build {}, compile {})",
                 wasm_hash.short(),
-                if built_from_cache { "cached" } else { "ran cargo" },
-                if compiled_from_cache { "cached" } else { "compiled" },
+                if built_from_cache {
+                    "cached"
+                } else {
+                    "ran cargo"
+                },
+                if compiled_from_cache {
+                    "cached"
+                } else {
+                    "compiled"
+                },
             ),
         }
     }

@@ -60,7 +60,27 @@ pub fn repair(world_dir: &Path, yes: bool) -> Result<ExitCode, CliError> {
         message: e.to_string(),
         code: 2,
     })?;
-    println!("{report}");
+    match &report.damage {
+        None => println!("the journal is sound; nothing moved ({} records)", report.records_kept),
+        Some(d) => {
+            println!(
+                "damage at {} offset {}: {}",
+                d.segment.display(),
+                d.offset,
+                d.reason
+            );
+            for m in &report.moved {
+                println!(
+                    "moved {} byte(s) of {} from offset {} to {}",
+                    m.bytes,
+                    m.from.display(),
+                    m.offset,
+                    m.saved_to.display()
+                );
+            }
+            println!("{} record(s) kept", report.records_kept);
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -97,7 +117,10 @@ pub fn state(world_dir: &Path, at: Option<u64>, args: &OpenArgs) -> Result<ExitC
     } else {
         println!("height {} of {}", world.cursor(), world.head());
         for c in &cells {
-            let key = c["key"].as_str().map(|k| format!("[{k}]")).unwrap_or_default();
+            let key = c["key"]
+                .as_str()
+                .map(|k| format!("[{k}]"))
+                .unwrap_or_default();
             let text = serde_json::to_string_pretty(&c["state"]).unwrap_or_default();
             println!("{}{key}: {text}", c["reducer"].as_str().unwrap_or_default());
         }

@@ -19,7 +19,10 @@ pub fn run(
     args: &OpenArgs,
 ) -> Result<ExitCode, CliError> {
     if fresh {
-        let data = args.data_dir.clone().unwrap_or_else(|| world_dir.join(".aos"));
+        let data = args
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| world_dir.join(".aos"));
         set_journal_aside(&data)?;
     }
     let mut world = common::open(world_dir, args)?;
@@ -67,9 +70,8 @@ fn set_journal_aside(aos: &Path) -> Result<(), CliError> {
         n += 1;
     }
     let aside = aos.join(format!("journal.old-{n}"));
-    std::fs::rename(&journal, &aside).map_err(|e| {
-        CliError::usage(format!("moving {} aside: {e}", journal.display()))
-    })?;
+    std::fs::rename(&journal, &aside)
+        .map_err(|e| CliError::usage(format!("moving {} aside: {e}", journal.display())))?;
     eprintln!("previous journal kept at {}", aside.display());
     Ok(())
 }
@@ -85,7 +87,10 @@ pub fn replay(world_dir: &Path, args: &OpenArgs) -> Result<ExitCode, CliError> {
             "state_hash": hash.to_string(),
         }));
     } else {
-        println!("replay ok: {} entries reproduced byte for byte", world.head());
+        println!(
+            "replay ok: {} entries reproduced byte for byte",
+            world.head()
+        );
         println!("state {hash}");
     }
     Ok(ExitCode::SUCCESS)
@@ -121,8 +126,16 @@ pub fn build(world_dir: &Path, args: &OpenArgs) -> Result<ExitCode, CliError> {
                 "{} {} (build {}, compile {})",
                 m["module"].as_str().unwrap_or_default(),
                 m["wasm_hash"].as_str().unwrap_or_default(),
-                if m["built_from_cache"] == true { "cached" } else { "ran cargo" },
-                if m["compiled_from_cache"] == true { "cached" } else { "compiled" },
+                if m["built_from_cache"] == true {
+                    "cached"
+                } else {
+                    "ran cargo"
+                },
+                if m["compiled_from_cache"] == true {
+                    "cached"
+                } else {
+                    "compiled"
+                },
             );
         }
     }

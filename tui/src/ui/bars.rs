@@ -19,7 +19,10 @@ pub fn title(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             spans.push(Span::styled(format!("· {}", app.view.name), theme.text()));
             if app.session.is_some() && app.view.cursor < app.view.head {
                 spans.push(Span::styled(
-                    format!("  ◀ past: viewing height {} of {}", app.view.cursor, app.view.head),
+                    format!(
+                        "  ◀ past: viewing height {} of {}",
+                        app.view.cursor, app.view.head
+                    ),
                     theme.warning(),
                 ));
             }
@@ -42,7 +45,12 @@ pub fn status_line(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         Line::from(vec![
             Span::styled(" jump to height: ", theme.accent()),
             Span::styled(before.to_string(), theme.text()),
-            Span::styled(at, theme.selected().add_modifier(ratatui::style::Modifier::REVERSED)),
+            Span::styled(
+                at,
+                theme
+                    .selected()
+                    .add_modifier(ratatui::style::Modifier::REVERSED),
+            ),
             Span::styled(cur.as_str().to_string(), theme.text()),
             Span::styled("   Enter go · Esc cancel", theme.dim()),
         ])
@@ -68,13 +76,26 @@ fn build_status(app: &App, theme: &Theme) -> Line<'static> {
     match &app.build.phase {
         Phase::Idle => Line::from(""),
         Phase::Opening { stage, message } => Line::from(vec![
-            Span::styled(format!(" {} {stage}: ", SPINNER[app.build.spinner % SPINNER.len()]), theme.accent()),
+            Span::styled(
+                format!(" {} {stage}: ", SPINNER[app.build.spinner % SPINNER.len()]),
+                theme.accent(),
+            ),
             Span::styled(message.clone(), theme.text()),
         ]),
-        Phase::Failed(e) => Line::from(Span::styled(format!(" ✗ open failed: {e}"), theme.error())),
+        Phase::Failed(e) => Line::from(Span::styled(
+            format!(
+                " ✗ open failed: {} (details in pane 3)",
+                e.trim_end_matches(':')
+            ),
+            theme.error(),
+        )),
         Phase::Ready => {
             let n = app.build.modules.len();
-            let modules = if n == 1 { "1 module".to_string() } else { format!("{n} modules") };
+            let modules = if n == 1 {
+                "1 module".to_string()
+            } else {
+                format!("{n} modules")
+            };
             let how = if n == 0 {
                 "ready".to_string()
             } else if app.build.all_cached() {
@@ -84,11 +105,17 @@ fn build_status(app: &App, theme: &Theme) -> Line<'static> {
             };
             let mut spans = vec![Span::styled(format!(" ✓ {how}"), theme.ok())];
             if let Some(steps) = app.running {
-                spans.push(Span::styled(format!(" · running… {steps} steps"), theme.accent()));
+                spans.push(Span::styled(
+                    format!(" · running… {steps} steps"),
+                    theme.accent(),
+                ));
             }
             if !app.view.diagnostics.is_empty() {
                 spans.push(Span::styled(
-                    format!(" · ✗ {} AIR problem(s), see pane 3", app.view.diagnostics.len()),
+                    format!(
+                        " · ✗ {} AIR problem(s), see pane 3",
+                        app.view.diagnostics.len()
+                    ),
                     theme.error(),
                 ));
             }
@@ -111,11 +138,20 @@ pub fn status_bar(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         Screen::World => help::hints(),
     };
     let room = (area.width as usize).saturating_sub(right.chars().count() + 1);
+    // Help and quit always show: from them a user finds everything else.
+    let (must, rest): (Vec<&str>, Vec<&str>) = hints
+        .into_iter()
+        .partition(|h| *h == "? help" || *h == "q quit");
+    let must_len: usize = must.iter().map(|h| h.chars().count() + 2).sum();
     let mut left = String::from(" ");
-    for h in hints {
-        if left.chars().count() + h.chars().count() + 2 > room {
-            break;
+    for h in rest {
+        if left.chars().count() + h.chars().count() + 2 + must_len > room {
+            continue;
         }
+        left.push_str(h);
+        left.push_str("  ");
+    }
+    for h in must {
         left.push_str(h);
         left.push_str("  ");
     }

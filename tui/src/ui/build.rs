@@ -6,7 +6,7 @@ use crate::layout::Pane;
 use crate::theme::Theme;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
@@ -14,7 +14,9 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         (Phase::Failed(_), _) => "failed".to_string(),
         (_, 0) => match app.build.phase {
             Phase::Opening { .. } => "building…".to_string(),
-            Phase::Ready if app.build.all_cached() && !app.build.modules.is_empty() => "cached".to_string(),
+            Phase::Ready if app.build.all_cached() && !app.build.modules.is_empty() => {
+                "cached".to_string()
+            }
             _ => String::new(),
         },
         (_, 1) => "1 problem".to_string(),
@@ -23,9 +25,17 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let block = pane_block(app, theme, Pane::Build, extra);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let diags = app.view.diagnostics.iter().map(|d| Line::from(Span::styled(format!("✗ {d}"), theme.error())));
+    let diags = app
+        .view
+        .diagnostics
+        .iter()
+        .map(|d| Line::from(Span::styled(format!("✗ {d}"), theme.error())));
     let log = app.build.log.iter().map(|l| {
-        let style = if l.starts_with('✓') { theme.ok() } else { theme.dim() };
+        let style = if l.starts_with('✓') {
+            theme.ok()
+        } else {
+            theme.dim()
+        };
         Line::from(Span::styled(l.clone(), style))
     });
     let lines: Vec<Line> = if matches!(app.build.phase, Phase::Failed(_)) {
@@ -40,6 +50,11 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     } else {
         app.build_top as usize
     };
-    let visible: Vec<Line> = lines.into_iter().skip(top).take(inner.height as usize).collect();
-    frame.render_widget(Paragraph::new(visible), inner);
+    let top = u16::try_from(top).unwrap_or(u16::MAX);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((top, 0)),
+        inner,
+    );
 }

@@ -49,12 +49,28 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         .rows
         .iter()
         .take(inner.height as usize)
-        .map(|e| row(e, v.cursor, digits, inner.width as usize, focused && e.seq == app.journal.selected, theme))
+        .map(|e| {
+            row(
+                e,
+                v.cursor,
+                digits,
+                inner.width as usize,
+                focused && e.seq == app.journal.selected,
+                theme,
+            )
+        })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn row(e: &Entry, cursor: u64, digits: usize, width: usize, selected: bool, theme: &Theme) -> Line<'static> {
+fn row(
+    e: &Entry,
+    cursor: u64,
+    digits: usize,
+    width: usize,
+    selected: bool,
+    theme: &Theme,
+) -> Line<'static> {
     let future = e.seq >= cursor;
     // Marks first, so position and failure read without colour.
     let at = if e.seq + 1 == cursor {
@@ -65,14 +81,30 @@ fn row(e: &Entry, cursor: u64, digits: usize, width: usize, selected: bool, them
         ' '
     };
     let err = if e.is_error { '✗' } else { ' ' };
-    let mut style: Style = if e.is_error { theme.error() } else { theme.text() };
+    let mut style: Style = if e.is_error {
+        theme.error()
+    } else {
+        theme.text()
+    };
     if future {
-        style = style.patch(theme.dim());
+        // An error stays in its colour even in the future; only dimmed.
+        style = if e.is_error {
+            style.add_modifier(ratatui::style::Modifier::DIM)
+        } else {
+            style.patch(theme.dim())
+        };
     }
     let head = format!("{at}{err}{:>digits$} {:<8} ", e.seq, kind_label(&e.kind));
     let rest = width.saturating_sub(head.chars().count());
     let mut line = Line::from(vec![
-        Span::styled(head, if e.seq + 1 == cursor { theme.accent() } else { style }),
+        Span::styled(
+            head,
+            if e.seq + 1 == cursor {
+                theme.accent()
+            } else {
+                style
+            },
+        ),
         Span::styled(fit(&e.summary, rest), style),
     ]);
     if selected {

@@ -52,11 +52,15 @@ fn pane_block<'a>(app: &App, theme: &Theme, pane: Pane, extra: String) -> Block<
         theme.border(focused).add_modifier(Modifier::BOLD),
     )];
     if !extra.is_empty() {
-        title.push(Span::styled(format!("{extra} "), theme.dim()));
+        title.push(Span::styled(format!("· {extra} "), theme.dim()));
     }
     Block::new()
         .borders(Borders::ALL)
-        .border_set(if focused { border::THICK } else { border::PLAIN })
+        .border_set(if focused {
+            border::THICK
+        } else {
+            border::PLAIN
+        })
         .border_style(theme.border(focused))
         .title(Line::from(title))
 }
@@ -77,7 +81,12 @@ fn fit(s: &str, width: usize) -> String {
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
-    Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
 }
 
 /// The screen as plain text, one line per row, trailing spaces trimmed.
@@ -94,6 +103,3 @@ pub fn buffer_text(buf: &ratatui::buffer::Buffer) -> String {
     }
     out
 }
-
-#[cfg(test)]
-mod tests;

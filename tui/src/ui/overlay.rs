@@ -41,10 +41,13 @@ fn help_column(sections: &[(&str, &[crate::help::Binding])], theme: &Theme) -> V
         if i > 0 {
             lines.push(Line::from(""));
         }
-        lines.push(Line::from(Span::styled(title.to_string(), theme.accent().add_modifier(Modifier::UNDERLINED))));
+        lines.push(Line::from(Span::styled(
+            title.to_string(),
+            theme.accent().add_modifier(Modifier::UNDERLINED),
+        )));
         for b in bindings.iter() {
             lines.push(Line::from(vec![
-                Span::styled(fit(b.keys, KEY_W), theme.accent()),
+                Span::styled(format!("{} ", fit(b.keys, KEY_W - 1)), theme.accent()),
                 Span::styled(fit(b.action, DESC_W), theme.text()),
             ]));
         }
@@ -61,11 +64,21 @@ fn help(frame: &mut Frame, theme: &Theme, area: Rect) {
     let rect = centered(area, col_w * 2 + 3 + 2, rows + 4);
     let inner = boxed(frame, theme, rect, "Keys · Esc closes");
     let l = Rect::new(inner.x + 1, inner.y, col_w.min(inner.width), inner.height);
-    let r = Rect::new(inner.x + 2 + col_w, inner.y, inner.width.saturating_sub(col_w + 2), inner.height);
+    let r = Rect::new(
+        inner.x + 2 + col_w,
+        inner.y,
+        inner.width.saturating_sub(col_w + 2),
+        inner.height,
+    );
     frame.render_widget(Paragraph::new(left), l);
     frame.render_widget(Paragraph::new(right), r);
     if inner.height > rows + 1 {
-        let foot = Rect::new(inner.x + 1, inner.y + rows + 1, inner.width.saturating_sub(1), 1);
+        let foot = Rect::new(
+            inner.x + 1,
+            inner.y + rows + 1,
+            inner.width.saturating_sub(1),
+            1,
+        );
         let text = "In the past, n re-follows the recorded journal; nothing is lost.";
         frame.render_widget(Paragraph::new(Span::styled(text, theme.dim())), foot);
     }
@@ -76,40 +89,84 @@ fn details(frame: &mut Frame, theme: &Theme, area: Rect, e: &Entry) {
     let h = (e.details.len() as u16 + 5).min(area.height.saturating_sub(2));
     let rect = centered(area, w, h);
     let mark = if e.is_error { "✗ " } else { "" };
-    let inner = boxed(frame, theme, rect, &format!("{mark}#{} {} · Esc closes", e.seq, e.kind));
+    let inner = boxed(
+        frame,
+        theme,
+        rect,
+        &format!("{mark}#{} {} · Esc closes", e.seq, e.kind),
+    );
     let mut lines = vec![Line::from(Span::styled(
         e.summary.clone(),
-        if e.is_error { theme.error() } else { theme.accent() },
+        if e.is_error {
+            theme.error()
+        } else {
+            theme.accent()
+        },
     ))];
     lines.push(Line::from(""));
-    lines.extend(e.details.iter().map(|d| Line::from(Span::styled(d.clone(), theme.text()))));
+    lines.extend(
+        e.details
+            .iter()
+            .map(|d| Line::from(Span::styled(d.clone(), theme.text()))),
+    );
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
 fn inject(frame: &mut Frame, theme: &Theme, area: Rect, p: &InjectPrompt) {
     let w = area.width.saturating_sub(8).min(100);
-    let err_lines = p.error.as_ref().map_or(0, |e| e.lines().count() as u16 + 1);
-    let body = if p.editing { 4 + err_lines } else { p.schemas.len() as u16 + 2 };
+    // Error lines wrap inside the box; count what they will take.
+    let text_w = w.saturating_sub(2).max(1) as usize;
+    let err_lines = p.error.as_ref().map_or(0, |e| {
+        1 + e
+            .lines()
+            .map(|l| (l.chars().count() + 2).div_ceil(text_w) as u16)
+            .sum::<u16>()
+    });
+    let body = if p.editing {
+        4 + err_lines
+    } else {
+        p.schemas.len() as u16 + 2
+    };
     let rect = centered(area, w, (body + 2).min(area.height.saturating_sub(2)));
     let inner = boxed(frame, theme, rect, "Inject an event");
     let mut lines: Vec<Line> = Vec::new();
     if !p.editing {
-        lines.push(Line::from(Span::styled("Pick the event schema (Enter):", theme.text())));
+        lines.push(Line::from(Span::styled(
+            "Pick the event schema (Enter):",
+            theme.text(),
+        )));
         for (i, s) in p.schemas.iter().enumerate() {
             let sel = i == p.selected;
-            let line = Line::from(Span::styled(format!("{} {s}", if sel { "▶" } else { " " }), theme.text()));
-            lines.push(if sel { line.patch_style(theme.selected()) } else { line });
+            let line = Line::from(Span::styled(
+                format!("{} {s}", if sel { "▶" } else { " " }),
+                theme.text(),
+            ));
+            lines.push(if sel {
+                line.patch_style(theme.selected())
+            } else {
+                line
+            });
         }
-        lines.push(Line::from(Span::styled("j/k choose · Enter next · Esc cancel", theme.dim())));
+        lines.push(Line::from(Span::styled(
+            "j/k choose · Enter next · Esc cancel",
+            theme.dim(),
+        )));
     } else {
         let schema = p.schema().unwrap_or_default();
         lines.push(Line::from(vec![
             Span::styled("schema ", theme.dim()),
             Span::styled(schema.to_string(), theme.accent()),
-            Span::styled("  (JSON, sugar lens: {\"field\": value}, variants \"Tag\" or {\"Tag\": ...})", theme.dim()),
+            Span::styled(
+                "  JSON: {\"field\": 1}, \"Tag\", {\"Tag\": {..}}",
+                theme.dim(),
+            ),
         ]));
         let t = &p.input;
-        let at = t.text.char_indices().nth(t.cursor).map_or(t.text.len(), |(i, _)| i);
+        let at = t
+            .text
+            .char_indices()
+            .nth(t.cursor)
+            .map_or(t.text.len(), |(i, _)| i);
         let (before, after) = t.text.split_at(at);
         let mut rest = after.chars();
         let cur = rest.next().map_or(" ".to_string(), |c| c.to_string());
@@ -123,12 +180,22 @@ fn inject(frame: &mut Frame, theme: &Theme, area: Rect, p: &InjectPrompt) {
             lines.push(Line::from(""));
             for (i, l) in e.lines().enumerate() {
                 let prefix = if i == 0 { "✗ " } else { "  " };
-                lines.push(Line::from(Span::styled(format!("{prefix}{l}"), theme.error())));
+                lines.push(Line::from(Span::styled(
+                    format!("{prefix}{l}"),
+                    theme.error(),
+                )));
             }
         }
         lines.push(Line::from(""));
-        let more = if p.schemas.len() > 1 { " · Tab schema" } else { "" };
-        lines.push(Line::from(Span::styled(format!("Enter inject · Esc cancel{more}"), theme.dim())));
+        let more = if p.schemas.len() > 1 {
+            " · Tab schema"
+        } else {
+            ""
+        };
+        lines.push(Line::from(Span::styled(
+            format!("Enter inject · Esc cancel{more}"),
+            theme.dim(),
+        )));
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }

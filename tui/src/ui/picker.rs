@@ -12,14 +12,26 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let p = &app.picker;
     let block = Block::bordered()
         .border_style(theme.border(true))
-        .title(Span::styled(format!(" Worlds in {} ", p.dir.display()), theme.accent()));
+        .title(Span::styled(
+            format!(" Worlds · {} ", p.dir.display()),
+            theme.accent(),
+        ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if let Some(e) = &p.error {
-        frame.render_widget(Paragraph::new(Span::styled(format!("✗ {e}"), theme.error())), inner);
+        frame.render_widget(
+            Paragraph::new(Span::styled(format!("✗ {e}"), theme.error())),
+            inner,
+        );
         return;
     }
-    let name_w = p.entries.iter().map(|e| e.name.chars().count()).max().unwrap_or(0).clamp(8, 30);
+    let name_w = p
+        .entries
+        .iter()
+        .map(|e| e.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(8, 30);
     let rows = inner.height as usize;
     // Keep the selection in view without storing a scroll offset.
     let top = p.selected.saturating_sub(rows.saturating_sub(1));

@@ -26,7 +26,10 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if app.session.is_some() && app.view.tree.is_empty() {
-        frame.render_widget(Paragraph::new(Span::styled("no reducers", theme.dim())), inner);
+        frame.render_widget(
+            Paragraph::new(Span::styled("no reducers", theme.dim())),
+            inner,
+        );
         return;
     }
     let focused = app.focus == Pane::State;

@@ -9,17 +9,37 @@ fn first_open_builds_with_progress_and_second_open_hits_both_caches() {
     let data = tempfile::tempdir().expect("tempdir");
     let data_arg = path_str(data.path());
 
-    let first = aos(&["build", "worlds/00-counter", "--cache-dir", cache_arg, "--data-dir", data_arg, "--json", "-v"]);
+    let first = aos(&[
+        "build",
+        "worlds/00-counter",
+        "--cache-dir",
+        cache_arg,
+        "--data-dir",
+        data_arg,
+        "--json",
+        "-v",
+    ]);
     assert_eq!(first.code, 0, "{first:?}");
     let m = &first.json()["modules"][0];
     assert_eq!(m["module"], "demo/Counter@1");
     assert_eq!(m["built_from_cache"], false, "{first:?}");
     assert_eq!(m["compiled_from_cache"], false, "{first:?}");
-    assert!(first.stderr.contains("building counter"), "no build progress shown: {first:?}");
+    assert!(
+        first.stderr.contains("building counter"),
+        "no build progress shown: {first:?}"
+    );
 
     // A second open must not run cargo (a bogus cargo would fail) nor compile.
     let second = aos_env(
-        &["build", "worlds/00-counter", "--cache-dir", cache_arg, "--data-dir", data_arg, "--json"],
+        &[
+            "build",
+            "worlds/00-counter",
+            "--cache-dir",
+            cache_arg,
+            "--data-dir",
+            data_arg,
+            "--json",
+        ],
         &[("AOS_CARGO", "/nonexistent/cargo")],
     );
     assert_eq!(second.code, 0, "{second:?}");
@@ -30,7 +50,15 @@ fn first_open_builds_with_progress_and_second_open_hits_both_caches() {
 
     // Forcing a rebuild with a bogus cargo proves the flag reaches cargo.
     let forced = aos_env(
-        &["build", "worlds/00-counter", "--cache-dir", cache_arg, "--data-dir", data_arg, "--force-build"],
+        &[
+            "build",
+            "worlds/00-counter",
+            "--cache-dir",
+            cache_arg,
+            "--data-dir",
+            data_arg,
+            "--force-build",
+        ],
         &[("AOS_CARGO", "/nonexistent/cargo")],
     );
     assert_ne!(forced.code, 0, "{forced:?}");
@@ -69,8 +97,15 @@ fn replay_hash_is_identical_across_runs_cache_loss_and_fresh_runs() {
     assert_eq!(replay_hash(w, &[]), hash, "after deleting .aos/cache");
 
     let fresh = run_json(w, &["--fresh"]);
-    assert_eq!(fresh["state_hash"].as_str(), Some(hash.as_str()), "a fresh run");
-    assert!(world.path().join(".aos/journal.old-1").is_dir(), "the old journal is kept");
+    assert_eq!(
+        fresh["state_hash"].as_str(),
+        Some(hash.as_str()),
+        "a fresh run"
+    );
+    assert!(
+        world.path().join(".aos/journal.old-1").is_dir(),
+        "the old journal is kept"
+    );
     assert_eq!(replay_hash(w, &[]), hash);
 
     // The state itself: Done with nothing remaining.
@@ -105,7 +140,11 @@ fn journal_lists_entries_as_text_and_json() {
     let text = aos(&["journal", w]);
     assert_eq!(text.code, 0, "{text:?}");
     assert!(text.stdout.contains("Genesis"), "{text:?}");
-    assert!(text.stdout.contains(r#"demo/CounterEvent@1 {"Start":{"target":3}}"#), "{text:?}");
+    assert!(
+        text.stdout
+            .contains(r#"demo/CounterEvent@1 {"Start":{"target":3}}"#),
+        "{text:?}"
+    );
     assert!(text.stdout.contains("demo/Counter@1 ← #1 ok"), "{text:?}");
     let json = aos(&["journal", w, "--json", "--from", "5", "--to", "6"]).json();
     assert_eq!(json["entries"].as_array().map(Vec::len), Some(1));
@@ -117,7 +156,14 @@ fn check_is_clean_and_lock_lists_every_definition() {
     let r = aos(&["check", "worlds/00-counter"]);
     assert_eq!(r.code, 0, "{r:?}");
     let cache = shared_cache();
-    let lock = aos(&["check", "worlds/00-counter", "--lock", "--json", "--cache-dir", path_str(&cache)]);
+    let lock = aos(&[
+        "check",
+        "worlds/00-counter",
+        "--lock",
+        "--json",
+        "--cache-dir",
+        path_str(&cache),
+    ]);
     assert_eq!(lock.code, 0, "{lock:?}");
     let names: Vec<String> = lock.json()["lock"]
         .as_array()
@@ -125,8 +171,16 @@ fn check_is_clean_and_lock_lists_every_definition() {
         .iter()
         .map(|e| e["name"].as_str().unwrap_or_default().to_string())
         .collect();
-    for want in ["demo/CounterPc@1", "demo/CounterState@1", "demo/CounterEvent@1", "demo/Counter@1"] {
-        assert!(names.iter().any(|n| n == want), "{want} missing from {names:?}");
+    for want in [
+        "demo/CounterPc@1",
+        "demo/CounterState@1",
+        "demo/CounterEvent@1",
+        "demo/Counter@1",
+    ] {
+        assert!(
+            names.iter().any(|n| n == want),
+            "{want} missing from {names:?}"
+        );
     }
     let missing = aos(&["check", "no/such/world"]);
     assert_eq!(missing.code, 2, "{missing:?}");

@@ -1,6 +1,7 @@
 //! Integration tests that drive the `aos` binary as a user or a CI script
 //! would.
 
+#[path = "../support/mod.rs"]
 mod support;
 
 mod cli_bad_input;

@@ -1,0 +1,178 @@
+//! Reading AIR JSON strictly (a duplicate object key is a syntax error with
+//! its line and column, not a silently dropped value) and turning JSON into
+//! the [`Value`] a node is hashed as.
+
+use crate::types::field_segment;
+use crate::value::Value;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value as Json};
+use std::fmt;
+
+/// A syntax error: 1-based line and column, and what is wrong.
+pub(super) struct SyntaxError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+pub(super) fn parse_strict(bytes: &[u8]) -> Result<Json, SyntaxError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let result = Strict::deserialize(&mut de).and_then(|v| de.end().map(|()| v.0));
+    result.map_err(|e| {
+        // serde_json appends " at line L column C"; the diagnostic has its own.
+        let full = e.to_string();
+        let suffix = format!(" at line {} column {}", e.line(), e.column());
+        SyntaxError {
+            line: e.line(),
+            column: e.column(),
+            message: full.strip_suffix(&suffix).unwrap_or(&full).to_string(),
+        }
+    })
+}
+
+struct Strict(Json);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Strict, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Json, E> {
+        Ok(Json::Bool(b))
+    }
+    fn visit_i64<E>(self, i: i64) -> Result<Json, E> {
+        Ok(Json::Number(i.into()))
+    }
+    fn visit_u64<E>(self, u: u64) -> Result<Json, E> {
+        Ok(Json::Number(u.into()))
+    }
+    fn visit_f64<E: de::Error>(self, x: f64) -> Result<Json, E> {
+        Number::from_f64(x)
+            .map(Json::Number)
+            .ok_or_else(|| E::custom("number out of range"))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Json, E> {
+        Ok(Json::String(s.to_string()))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Json, E> {
+        Ok(Json::String(s))
+    }
+    fn visit_unit<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Strict(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Json::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(de::Error::custom(format!("duplicate key {key:?}")));
+            }
+            let Strict(v) = map.next_value()?;
+            out.insert(key, v);
+        }
+        Ok(Json::Object(out))
+    }
+}
+
+/// The value a JSON document is hashed as: objects become text-keyed maps,
+/// integers `Int`, strings `Text`. Floats have no canonical form in AIR:
+/// each one is reported (path under `path`, message) and hashed as null.
+pub(super) fn to_value(json: &Json, path: &str, problems: &mut Vec<(String, String)>) -> Value {
+    match json {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Bool(*b),
+        Json::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::Int(i.into())
+            } else if let Some(u) = n.as_u64() {
+                Value::Int(u.into())
+            } else {
+                problems.push((
+                    path.to_string(),
+                    format!(
+                        "floating-point number {n}: AIR has no floats (use an integer, or a \
+                         dec128 decimal string)"
+                    ),
+                ));
+                Value::Null
+            }
+        }
+        Json::String(s) => Value::Text(s.clone()),
+        Json::Array(items) => Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| to_value(x, &format!("{path}[{i}]"), problems))
+                .collect(),
+        ),
+        Json::Object(obj) => Value::Map(
+            obj.iter()
+                .map(|(k, x)| {
+                    let sub = format!("{path}{}", field_segment(k));
+                    (Value::Text(k.clone()), to_value(x, &sub, problems))
+                })
+                .collect(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn duplicate_keys_are_syntax_errors_with_position() {
+        let text = b"{\n  \"a\": 1,\n  \"a\": 2\n}";
+        let e = parse_strict(text).err().expect("duplicate key rejected");
+        assert_eq!((e.line, e.message.as_str()), (3, "duplicate key \"a\""));
+    }
+
+    #[test]
+    fn ordinary_syntax_errors_keep_position_without_suffix() {
+        let e = parse_strict(b"[\n  {\"a\": 1,}\n]").err().expect("trailing comma");
+        assert_eq!((e.line, e.column), (2, 12));
+        assert!(!e.message.contains("line"), "{}", e.message);
+        let e = parse_strict(b"{} x").err().expect("trailing garbage");
+        assert_eq!(e.line, 1);
+        assert!(parse_strict(b"").is_err());
+    }
+
+    #[test]
+    fn parses_all_json_shapes_in_order() {
+        let v = parse_strict(br#"{"z": [1, -2, 1.5, "s", true, null], "a": {}}"#).ok();
+        assert_eq!(v, Some(json!({"z": [1, -2, 1.5, "s", true, null], "a": {}})));
+        let keys: Vec<String> = v.unwrap().as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["z", "a"]);
+    }
+
+    #[test]
+    fn floats_are_reported_with_paths() {
+        let mut problems = vec![];
+        let v = to_value(
+            &json!({"a": [1, 2.5], "b c": u64::MAX, "d": -3}),
+            "$[0]",
+            &mut problems,
+        );
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].0, "$[0].a[1]");
+        assert_eq!(v.get("b c"), Some(&Value::Int(u64::MAX.into())));
+        assert_eq!(v.get("d"), Some(&Value::Int(-3)));
+        assert_eq!(v.get("a"), Some(&Value::Array(vec![Value::Int(1), Value::Null])));
+    }
+}

@@ -1,0 +1,187 @@
+//! Finding a world's AIR files, reading every node, and putting the
+//! definitions together (duplicates, the one manifest), then validating and
+//! hashing.
+
+use super::diag::Sink;
+use super::json::parse_strict;
+use super::node::{self, ManifestSrc, Node};
+use super::validate::{self, Seen, SeenMap};
+use super::{canon, Air, DefKind};
+use serde_json::Value as Json;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The folders of a world that hold AIR.
+const AIR_DIRS: [&str; 2] = ["air", "plans"];
+const SUFFIX: &str = ".air.json";
+/// Folder nesting deeper than this is not searched (and a symlink loop
+/// cannot recurse forever).
+const MAX_DIR_DEPTH: usize = 16;
+
+pub(super) fn load(world_dir: &Path) -> Air {
+    let mut sink = Sink::default();
+    let mut air = Air::default();
+    let mut seen = SeenMap::new();
+    let mut manifest_src: Option<ManifestSrc> = None;
+    let mut first_manifest: Option<(PathBuf, String)> = None;
+
+    for rel in discover(world_dir, &mut sink) {
+        let bytes = match fs::read(world_dir.join(&rel)) {
+            Ok(b) => b,
+            Err(e) => {
+                sink.at(&rel, "", format!("cannot read the file: {e}"));
+                continue;
+            }
+        };
+        let json = match parse_strict(&bytes) {
+            Ok(j) => j,
+            Err(e) => {
+                sink.syntax(&rel, e.line, e.column, e.message);
+                continue;
+            }
+        };
+        let nodes: Vec<(String, &Json)> = match &json {
+            Json::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (format!("$[{i}]"), n))
+                .collect(),
+            single => vec![("$".to_string(), single)],
+        };
+        for (path, json) in nodes {
+            let Some(parsed) = node::parse(json, &rel, &path, world_dir, &mut sink) else {
+                continue;
+            };
+            if parsed.kind == DefKind::Manifest {
+                if let Some((file, at)) = &first_manifest {
+                    sink.at(
+                        &rel,
+                        &path,
+                        format!(
+                            "a second manifest (a world has one; the first is at {} {at})",
+                            file.display()
+                        ),
+                    );
+                    continue;
+                }
+                first_manifest = Some((rel.clone(), path.clone()));
+                if let Some(Node::Manifest(m, src)) = parsed.node {
+                    air.manifest = Some(m);
+                    manifest_src = Some(src);
+                }
+                continue;
+            }
+            let Some(name) = parsed.name else { continue };
+            let key = (parsed.kind, name.clone());
+            if let Some(first) = seen.get(&key) {
+                sink.at(
+                    &rel,
+                    &path,
+                    format!(
+                        "duplicate {} {name}: it is also defined at {} {}",
+                        parsed.kind,
+                        first.file.display(),
+                        first.json_path
+                    ),
+                );
+                continue;
+            }
+            let module_kind = json
+                .get("module_kind")
+                .and_then(Json::as_str)
+                .map(str::to_string);
+            seen.insert(
+                key,
+                Seen {
+                    file: rel.clone(),
+                    json_path: path.clone(),
+                    module_kind,
+                },
+            );
+            match parsed.node {
+                Some(Node::Schema(d)) => {
+                    air.schemas.insert(name, d);
+                }
+                Some(Node::Module(d)) => {
+                    air.modules.insert(name, d);
+                }
+                Some(Node::Opaque(d)) => {
+                    let map = match d.kind {
+                        DefKind::Plan => &mut air.plans,
+                        DefKind::Cap => &mut air.caps,
+                        _ => &mut air.policies,
+                    };
+                    map.insert(name, d);
+                }
+                Some(Node::Manifest(..)) | None => {}
+            }
+        }
+    }
+
+    if first_manifest.is_none() {
+        sink.at(
+            Path::new("air"),
+            "",
+            "no manifest: a world has exactly one node with \"$kind\": \"manifest\"",
+        );
+    }
+    validate::run(&air, &seen, manifest_src.as_ref(), &mut sink);
+    if let Some(mut m) = air.manifest.take() {
+        m.hash = canon::manifest_hash(&m, &air);
+        air.manifest = Some(m);
+    }
+    air.diagnostics = sink.finish();
+    air
+}
+
+/// Every `*.air.json` under the world's AIR folders, relative to the world
+/// directory, sorted by path.
+fn discover(world_dir: &Path, sink: &mut Sink) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for dir in AIR_DIRS {
+        let abs = world_dir.join(dir);
+        if abs.is_dir() {
+            walk(&abs, Path::new(dir), 0, &mut out, sink);
+        } else if dir == "air" {
+            sink.at(
+                Path::new(dir),
+                "",
+                format!("no air/ folder in {}", world_dir.display()),
+            );
+        }
+    }
+    out.sort();
+    out
+}
+
+fn walk(abs: &Path, rel: &Path, depth: usize, out: &mut Vec<PathBuf>, sink: &mut Sink) {
+    let entries = match fs::read_dir(abs) {
+        Ok(e) => e,
+        Err(e) => {
+            sink.at(rel, "", format!("cannot list the folder: {e}"));
+            return;
+        }
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                sink.at(rel, "", format!("cannot list the folder: {e}"));
+                continue;
+            }
+        };
+        let name = entry.file_name();
+        let rel_path = rel.join(&name);
+        // Follows symlinks, like any tool reading the folder would.
+        let Ok(meta) = fs::metadata(entry.path()) else {
+            continue;
+        };
+        if meta.is_dir() {
+            if depth < MAX_DIR_DEPTH {
+                walk(&entry.path(), &rel_path, depth + 1, out, sink);
+            }
+        } else if name.to_string_lossy().ends_with(SUFFIX) {
+            out.push(rel_path);
+        }
+    }
+}

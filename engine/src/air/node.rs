@@ -1,0 +1,462 @@
+//! Reading single nodes: the shape of each `$kind` (required fields, JSON
+//! types, unknown fields, name syntax). Cross-node checks are in
+//! `validate`.
+
+use super::diag::Sink;
+use super::json::to_value;
+use super::{canon, is_valid_name, DefKind, DefModule, DefSchema, Manifest, OpaqueDef, Routing};
+use crate::hash::{Hash, HASH_PREFIX};
+use crate::types::{field_segment, json_kind, parse_type};
+use serde_json::{Map, Value as Json};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A reference in the manifest, with where it was written.
+pub(super) struct RefEntry {
+    pub kind: DefKind,
+    pub name: String,
+    /// A non-zero pinned hash.
+    pub pinned: Option<Hash>,
+    pub path: String,
+}
+
+/// Where the manifest's checked parts were written (for diagnostics).
+#[derive(Default)]
+pub(super) struct ManifestSrc {
+    pub refs: Vec<RefEntry>,
+    /// Path of each entry of `Manifest::routing`, same order.
+    pub routing_paths: Vec<String>,
+    pub triggers_path: String,
+    pub defaults_path: String,
+}
+
+pub(super) enum Node {
+    Schema(DefSchema),
+    Module(DefModule),
+    Manifest(Manifest, ManifestSrc),
+    Opaque(OpaqueDef),
+}
+
+/// What reading one node gave: its kind and name when they could be read
+/// (so a broken definition still counts as defined), and the definition
+/// when it was well-formed.
+pub(super) struct Parsed {
+    pub kind: DefKind,
+    pub name: Option<String>,
+    pub node: Option<Node>,
+}
+
+/// Field access on one JSON object that reports what is wrong.
+pub(super) struct Fields<'a, 's> {
+    obj: &'a Map<String, Json>,
+    path: String,
+    file: &'a Path,
+    sink: &'s mut Sink,
+    what: &'static str,
+}
+
+impl<'a, 's> Fields<'a, 's> {
+    /// `json` must be an object; otherwise reports and returns None.
+    pub(super) fn of(
+        json: &'a Json,
+        path: &str,
+        file: &'a Path,
+        sink: &'s mut Sink,
+        what: &'static str,
+    ) -> Option<Fields<'a, 's>> {
+        match json {
+            Json::Object(obj) => Some(Fields {
+                obj,
+                path: path.to_string(),
+                file,
+                sink,
+                what,
+            }),
+            other => {
+                sink.at(
+                    file,
+                    path,
+                    format!("expected {what} (an object), found {}", json_kind(other)),
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn path_of(&self, key: &str) -> String {
+        format!("{}{}", self.path, field_segment(key))
+    }
+
+    fn report(&mut self, path: &str, message: String) {
+        self.sink.at(self.file, path, message);
+    }
+
+    fn get(&mut self, key: &str, required: bool) -> Option<&'a Json> {
+        let found = self.obj.get(key);
+        if found.is_none() && required {
+            let (path, what) = (self.path.clone(), self.what);
+            self.report(&path, format!("missing required field `{key}` in {what}"));
+        }
+        found
+    }
+
+    fn typed<T>(
+        &mut self,
+        key: &str,
+        required: bool,
+        want: &str,
+        pick: impl Fn(&'a Json) -> Option<T>,
+    ) -> Option<T> {
+        let j = self.get(key, required)?;
+        let picked = pick(j);
+        if picked.is_none() {
+            let path = self.path_of(key);
+            self.report(
+                &path,
+                format!("`{key}` must be {want}, found {}", json_kind(j)),
+            );
+        }
+        picked
+    }
+
+    pub(super) fn str(&mut self, key: &str, required: bool) -> Option<&'a str> {
+        self.typed(key, required, "a string", Json::as_str)
+    }
+
+    pub(super) fn object(&mut self, key: &str, required: bool) -> Option<&'a Json> {
+        self.typed(key, required, "an object", |j| j.is_object().then_some(j))
+    }
+
+    pub(super) fn array(&mut self, key: &str, required: bool) -> Option<&'a Vec<Json>> {
+        self.typed(key, required, "an array", Json::as_array)
+    }
+
+    /// A `namespace/name@version` string.
+    pub(super) fn name(&mut self, key: &str, required: bool) -> Option<&'a str> {
+        let name = self.str(key, required)?;
+        if !is_valid_name(name) {
+            let path = self.path_of(key);
+            self.report(&path, bad_name(name));
+            return None;
+        }
+        Some(name)
+    }
+
+    /// Reports every key not in `allowed`.
+    pub(super) fn no_others(&mut self, allowed: &[&str]) {
+        let extra: Vec<&String> = self
+            .obj
+            .keys()
+            .filter(|k| !allowed.contains(&k.as_str()))
+            .collect();
+        for key in extra {
+            let path = self.path_of(key);
+            let msg = format!(
+                "unknown field `{key}` in {} (expected: {})",
+                self.what,
+                allowed.join(", ")
+            );
+            self.report(&path, msg);
+        }
+    }
+
+    /// A sub-object, for nested fields.
+    pub(super) fn nested<'t>(
+        &'t mut self,
+        key: &str,
+        required: bool,
+        what: &'static str,
+    ) -> Option<Fields<'a, 't>> {
+        let j = self.object(key, required)?;
+        let path = self.path_of(key);
+        Fields::of(j, &path, self.file, self.sink, what)
+    }
+}
+
+pub(super) fn bad_name(name: &str) -> String {
+    format!("bad name {name:?}: names are namespace/name@version, e.g. demo/Counter@1")
+}
+
+/// A `sha256:<hex>` field; None (no diagnostic) when absent, reported when
+/// malformed. The zero hash reads as absent.
+fn hash_field(f: &mut Fields<'_, '_>, key: &str) -> Option<Hash> {
+    let text = f.str(key, false)?;
+    match text.strip_prefix(HASH_PREFIX).and(Hash::parse(text)) {
+        Some(h) if h.is_zero() => None,
+        Some(h) => Some(h),
+        None => {
+            let path = f.path_of(key);
+            f.report(
+                &path,
+                format!("`{key}` must be \"sha256:\" and 64 hex digits, found {text:?}"),
+            );
+            None
+        }
+    }
+}
+
+/// Reads one node at `path` in `file` (relative to `world_dir`).
+pub(super) fn parse(
+    json: &Json,
+    file: &Path,
+    path: &str,
+    world_dir: &Path,
+    sink: &mut Sink,
+) -> Option<Parsed> {
+    let mut f = Fields::of(json, path, file, sink, "an AIR node")?;
+    let kind_text = f.str("$kind", true)?;
+    let Some(kind) = DefKind::from_kind(kind_text) else {
+        let msg = if kind_text == "defmigration" {
+            "`defmigration` is reserved in AIR v1 and not supported".to_string()
+        } else {
+            format!(
+                "unknown $kind {kind_text:?} (expected defschema, defmodule, defplan, defcap, \
+                 defpolicy or manifest)"
+            )
+        };
+        let p = f.path_of("$kind");
+        f.report(&p, msg);
+        return None;
+    };
+    if kind == DefKind::Manifest {
+        let node = manifest(f).map(|(m, src)| Node::Manifest(m, src));
+        return Some(Parsed {
+            kind,
+            name: None,
+            node,
+        });
+    }
+    let name = f.name("name", true).map(str::to_string);
+    let node = match (kind, &name) {
+        (_, None) => None,
+        (DefKind::Schema, Some(n)) => schema(f, n).map(Node::Schema),
+        (DefKind::Module, Some(n)) => module(f, n, world_dir).map(Node::Module),
+        (_, Some(n)) => opaque(json, kind, n, file, path, sink).map(Node::Opaque),
+    };
+    Some(Parsed { kind, name, node })
+}
+
+fn schema(mut f: Fields<'_, '_>, name: &str) -> Option<DefSchema> {
+    f.no_others(&["$kind", "name", "type"]);
+    let ty_json = f.get("type", true)?;
+    let type_path = f.path_of("type");
+    match parse_type(ty_json) {
+        Ok(ty) => Some(DefSchema {
+            name: name.to_string(),
+            hash: canon::schema_hash(name, &ty),
+            ty,
+            file: f.file.to_path_buf(),
+            json_path: f.path.clone(),
+        }),
+        Err(e) => {
+            let e = e.rebase(&type_path);
+            f.report(&e.path, e.message);
+            None
+        }
+    }
+}
+
+fn module(mut f: Fields<'_, '_>, name: &str, world_dir: &Path) -> Option<DefModule> {
+    f.no_others(&[
+        "$kind",
+        "name",
+        "module_kind",
+        "wasm_hash",
+        "abi",
+        "key_schema",
+        "source",
+    ]);
+    let kind = f.str("module_kind", true);
+    let wasm_hash = hash_field(&mut f, "wasm_hash");
+    let key_schema = f.name("key_schema", false).map(str::to_string);
+    let source = f.str("source", false).map(|s| world_dir.join(s));
+    let kind = kind?;
+    if kind != "reducer" {
+        let p = f.path_of("module_kind");
+        f.report(
+            &p,
+            format!("unknown module_kind {kind:?} (AIR v1 modules are \"reducer\")"),
+        );
+        return None;
+    }
+    let (file, json_path) = (f.file.to_path_buf(), f.path.clone());
+    let mut abi = f.nested("abi", true, "a module abi")?;
+    abi.no_others(&["reducer"]);
+    let mut r = abi.nested("reducer", true, "a reducer abi")?;
+    r.no_others(&[
+        "state",
+        "event",
+        "annotations",
+        "effects_emitted",
+        "cap_slots",
+    ]);
+    let state = r.name("state", true);
+    let event = r.name("event", true);
+    let annotations = r.name("annotations", false).map(str::to_string);
+    let mut effects_emitted = Vec::new();
+    for (i, e) in r.array("effects_emitted", false).into_iter().flatten().enumerate() {
+        match e.as_str() {
+            Some(kind) => effects_emitted.push(kind.to_string()),
+            None => {
+                let p = format!("{}[{i}]", r.path_of("effects_emitted"));
+                r.report(&p, format!("an effect kind is a string, found {}", json_kind(e)));
+            }
+        }
+    }
+    let mut cap_slots = BTreeMap::new();
+    if let Some(slots) = r.object("cap_slots", false).and_then(Json::as_object) {
+        for (slot, cap_type) in slots {
+            match cap_type.as_str() {
+                Some(t) => {
+                    cap_slots.insert(slot.clone(), t.to_string());
+                }
+                None => {
+                    let p = format!("{}{}", r.path_of("cap_slots"), field_segment(slot));
+                    r.report(&p, format!("a cap type is a string, found {}", json_kind(cap_type)));
+                }
+            }
+        }
+    }
+    let mut m = DefModule {
+        name: name.to_string(),
+        module_kind: kind.to_string(),
+        wasm_hash,
+        state: state?.to_string(),
+        event: event?.to_string(),
+        annotations,
+        key_schema,
+        source,
+        effects_emitted,
+        cap_slots,
+        hash: Hash::ZERO,
+        file,
+        json_path,
+    };
+    m.hash = canon::module_hash(&m);
+    Some(m)
+}
+
+fn opaque(
+    json: &Json,
+    kind: DefKind,
+    name: &str,
+    file: &Path,
+    path: &str,
+    sink: &mut Sink,
+) -> Option<OpaqueDef> {
+    let mut floats = Vec::new();
+    let value = to_value(json, path, &mut floats);
+    for (p, msg) in floats {
+        sink.at(file, &p, msg);
+    }
+    Some(OpaqueDef {
+        kind,
+        name: name.to_string(),
+        json: json.clone(),
+        hash: canon::hash_of(&value),
+        file: file.to_path_buf(),
+        json_path: path.to_string(),
+    })
+}
+
+const REF_LISTS: [(&str, DefKind); 5] = [
+    ("schemas", DefKind::Schema),
+    ("modules", DefKind::Module),
+    ("plans", DefKind::Plan),
+    ("caps", DefKind::Cap),
+    ("policies", DefKind::Policy),
+];
+
+fn manifest(mut f: Fields<'_, '_>) -> Option<(Manifest, ManifestSrc)> {
+    f.no_others(&[
+        "$kind",
+        "schemas",
+        "modules",
+        "plans",
+        "caps",
+        "policies",
+        "routing",
+        "triggers",
+        "defaults",
+        "module_bindings",
+    ]);
+    let mut floats = Vec::new();
+    for (k, v) in f.obj {
+        to_value(v, &f.path_of(k), &mut floats);
+    }
+    for (p, msg) in floats {
+        f.report(&p, msg);
+    }
+    let mut src = ManifestSrc {
+        triggers_path: f.path_of("triggers"),
+        defaults_path: f.path_of("defaults"),
+        ..ManifestSrc::default()
+    };
+    let mut lists: [Vec<String>; 5] = Default::default();
+    for ((key, kind), names) in REF_LISTS.iter().zip(lists.iter_mut()) {
+        let list_path = f.path_of(key);
+        for (i, entry) in f.array(key, true).into_iter().flatten().enumerate() {
+            let entry_path = format!("{list_path}[{i}]");
+            let Some(mut r) = Fields::of(entry, &entry_path, f.file, f.sink, "a reference") else {
+                continue;
+            };
+            r.no_others(&["name", "hash"]);
+            let pinned = hash_field(&mut r, "hash");
+            if let Some(name) = r.name("name", true) {
+                names.push(name.to_string());
+                src.refs.push(RefEntry {
+                    kind: *kind,
+                    name: name.to_string(),
+                    pinned,
+                    path: entry_path,
+                });
+            }
+        }
+    }
+    let mut routing = Vec::new();
+    let mut inboxes = Vec::new();
+    if let Some(mut rt) = f.nested("routing", false, "routing") {
+        rt.no_others(&["events", "inboxes"]);
+        let events_path = rt.path_of("events");
+        for (i, e) in rt.array("events", false).into_iter().flatten().enumerate() {
+            let p = format!("{events_path}[{i}]");
+            let Some(mut ef) = Fields::of(e, &p, rt.file, rt.sink, "a routing entry") else {
+                continue;
+            };
+            ef.no_others(&["event", "reducer", "key_field"]);
+            let event = ef.name("event", true);
+            let reducer = ef.name("reducer", true);
+            let key_field = ef.str("key_field", false);
+            if let (Some(event), Some(reducer)) = (event, reducer) {
+                routing.push(Routing {
+                    event: event.to_string(),
+                    reducer: reducer.to_string(),
+                    key_field: key_field.map(str::to_string),
+                });
+                src.routing_paths.push(p);
+            }
+        }
+        inboxes = rt.array("inboxes", false).cloned().unwrap_or_default();
+    }
+    let triggers = f.array("triggers", false).cloned().unwrap_or_default();
+    let empty = || Json::Object(Map::new());
+    let defaults = f.object("defaults", false).cloned().unwrap_or_else(empty);
+    let module_bindings = f.object("module_bindings", false).cloned().unwrap_or_else(empty);
+    let [schemas, modules, plans, caps, policies] = lists;
+    let manifest = Manifest {
+        schemas,
+        modules,
+        plans,
+        caps,
+        policies,
+        routing,
+        inboxes,
+        triggers,
+        defaults,
+        module_bindings,
+        file: f.file.to_path_buf(),
+        json_path: f.path.clone(),
+        hash: Hash::ZERO,
+    };
+    Some((manifest, src))
+}

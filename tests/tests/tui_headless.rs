@@ -1,0 +1,127 @@
+//! The inspector driven headless on 00-counter, as CI would (DESIGN §6):
+//! the same app and screens as the interactive `aos`.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use support::*;
+
+/// `aos headless` on a fresh journal of 00-counter, with the test-wide cache.
+fn headless(data: &tempfile::TempDir, extra: &[&str]) -> Run {
+    let cache = shared_cache();
+    let mut args = vec![
+        "headless",
+        "worlds/00-counter",
+        "--cache-dir",
+        path_str(&cache),
+        "--data-dir",
+        path_str(data.path()),
+    ];
+    args.extend_from_slice(extra);
+    aos(&args)
+}
+
+fn script(text: &str) -> tempfile::NamedTempFile {
+    let file = tempfile::NamedTempFile::new().expect("temp script");
+    std::fs::write(file.path(), text).expect("write script");
+    file
+}
+
+#[test]
+fn counter_steps_to_done_and_back() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let s = script(
+        "wait build\n\
+         expect 1 Journal\n\
+         key n\nkey n\nkey n\nkey n\n\
+         expect Done\n\
+         expect remaining: 0\n\
+         key b\n\
+         expect remaining: 1\n\
+         expect-not Done\n\
+         expect ◀ past\n\
+         key n\n\
+         expect remaining: 0\n",
+    );
+    let r = headless(&data, &["--script", path_str(s.path())]);
+    assert_eq!(r.code, 0, "{r:?}");
+    // The final screen is printed, at the default size.
+    assert_eq!(r.stdout.lines().count(), 40, "{r:?}");
+    assert!(r.stdout.contains("pc: Done"), "{r:?}");
+}
+
+#[test]
+fn keys_size_and_final_expectations() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let r = headless(
+        &data,
+        &["--keys", "N", "--size", "80x24", "--expect", "remaining: 0", "--expect", "cached"],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.stdout.lines().count(), 24);
+    assert!(r.stdout.lines().all(|l| l.chars().count() <= 80), "{r:?}");
+}
+
+#[test]
+fn a_failed_expectation_exits_1_with_line_and_screen() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let s = script("key n\n# a comment\nexpect remaining: 42\n");
+    let r = headless(&data, &["--script", path_str(s.path())]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("line 3") && r.stderr.contains("remaining: 42"), "{r:?}");
+    assert!(r.stdout.contains("1 Journal"), "the screen it looked at: {r:?}");
+}
+
+#[test]
+fn a_bad_script_exits_2_naming_the_line() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let s = script("key n\nkey Hyper\n");
+    let r = headless(&data, &["--script", path_str(s.path())]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("line 2"), "{r:?}");
+    let r = headless(&data, &["--keys", "n", "--size", "huge"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    let r = headless(&data, &["--keys", "n", "--theme", "neon"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("high-contrast"), "{r:?}");
+}
+
+#[test]
+fn a_bad_injection_shows_why_and_a_good_one_is_delivered() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let s = script(
+        "key N\n\
+         key i\n\
+         type {\"Start\": {\"target\": \"lots\"}}\n\
+         key Enter\n\
+         expect Inject an event\n\
+         expect ✗\n\
+         key C-u\n\
+         type {\"Start\": {\"target\": 2}}\n\
+         key Enter\n\
+         expect-not Inject an event\n\
+         key n\n\
+         expect remaining: 2\n",
+    );
+    let r = headless(&data, &["--script", path_str(s.path())]);
+    assert_eq!(r.code, 0, "{r:?}");
+}
+
+#[test]
+fn a_broken_world_shows_its_diagnostics_instead_of_crashing() {
+    let world = temp_world(&[("air/bad.air.json", "{\n  \"$kind\": \"defschema\",\n  oops\n}\n")]);
+    let data = tempfile::tempdir().expect("tempdir");
+    let r = aos(&[
+        "headless",
+        path_str(world.path()),
+        "--data-dir",
+        path_str(data.path()),
+        "--keys",
+        "n",
+        "--expect",
+        "open failed",
+        "--expect",
+        "bad.air.json:3",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+}

@@ -1,0 +1,295 @@
+//! Screen snapshots of synthetic models at 120×40 and 80×24, plus cell-style
+//! checks where colour carries meaning (a text snapshot drops colour).
+
+use crate::app::{update, App, Msg, Progress};
+use crate::keys::parse_key;
+use crate::picker::{Picker, WorldEntry};
+use crate::session::fake::FakeSession;
+use crate::theme::ThemeSet;
+use crate::ui::{buffer_text, draw};
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
+use ratatui::Terminal;
+use std::path::PathBuf;
+
+const SIZES: [(u16, u16); 2] = [(120, 40), (80, 24)];
+
+fn render(app: &App) -> Buffer {
+    let mut term = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
+    term.draw(|f| draw(f, app)).unwrap();
+    term.backend().buffer().clone()
+}
+
+fn keys(app: &mut App, names: &str) {
+    for k in names.split_whitespace() {
+        update(app, Msg::Key(parse_key(k).unwrap()));
+    }
+}
+
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        update(
+            app,
+            Msg::Key(crate::keys::press(
+                crossterm::event::KeyCode::Char(c),
+                crossterm::event::KeyModifiers::NONE,
+            )),
+        );
+    }
+}
+
+fn fake() -> FakeSession {
+    let mut f = FakeSession::counter();
+    f.entries[5].is_error = true;
+    f.entries[5].summary = "demo/Counter@1 failed: trap: unreachable".into();
+    f
+}
+
+fn world(size: (u16, u16), no_color: bool) -> App {
+    let mut app = App::new(ThemeSet::builtin(), 0, no_color, size);
+    app.open(PathBuf::from("worlds/00-counter"));
+    update(
+        &mut app,
+        Msg::OpenProgress(Progress::Stage {
+            stage: "Air".into(),
+            message: "loaded 4 definitions".into(),
+        }),
+    );
+    update(
+        &mut app,
+        Msg::OpenProgress(Progress::ModuleReady {
+            module: "demo/Counter@1".into(),
+            built_from_cache: true,
+            compiled_from_cache: true,
+        }),
+    );
+    update(&mut app, Msg::Opened(Ok(Box::new(fake()))));
+    app
+}
+
+fn snap(name: &str, app: &App) {
+    let text = buffer_text(&render(app));
+    insta::assert_snapshot!(format!("{name}_{}x{}", app.size.0, app.size.1), text);
+}
+
+#[test]
+fn picker() {
+    for size in SIZES {
+        let mut app = App::new(ThemeSet::builtin(), 0, false, size).with_picker(Picker {
+            dir: "worlds".into(),
+            entries: vec![
+                WorldEntry {
+                    name: "00-counter".into(),
+                    path: "worlds/00-counter".into(),
+                    summary: "Counter: Start, then Ticks until Done".into(),
+                },
+                WorldEntry {
+                    name: "01-hello-timer".into(),
+                    path: "worlds/01-hello-timer".into(),
+                    summary: "A timer effect and its receipt".into(),
+                },
+                WorldEntry {
+                    name: "02-blob".into(),
+                    path: "worlds/02-blob".into(),
+                    summary: String::new(),
+                },
+            ],
+            selected: 1,
+            error: None,
+        });
+        app.picker.selected = 1;
+        snap("picker", &app);
+    }
+}
+
+#[test]
+fn world_with_journal_state_and_diff_marks() {
+    for size in SIZES {
+        let mut app = world(size, false);
+        keys(&mut app, "n n n");
+        snap("world", &app);
+    }
+}
+
+#[test]
+fn world_in_the_past() {
+    for size in SIZES {
+        let mut app = world(size, false);
+        keys(&mut app, "n n n n b b");
+        snap("past", &app);
+    }
+}
+
+#[test]
+fn help_overlay() {
+    for size in SIZES {
+        let mut app = world(size, false);
+        keys(&mut app, "?");
+        snap("help", &app);
+    }
+}
+
+#[test]
+fn inject_prompt_with_an_error() {
+    for size in SIZES {
+        let mut app = world(size, false);
+        keys(&mut app, "i");
+        typed(&mut app, "target: 3");
+        keys(&mut app, "Enter");
+        snap("inject_error", &app);
+    }
+}
+
+#[test]
+fn entry_details() {
+    for size in SIZES {
+        let mut app = world(size, false);
+        keys(&mut app, "n n Enter");
+        snap("details", &app);
+    }
+}
+
+#[test]
+fn diagnostics_view() {
+    for size in SIZES {
+        let mut app = App::new(ThemeSet::builtin(), 0, false, size);
+        app.open(PathBuf::from("worlds/broken"));
+        update(
+            &mut app,
+            Msg::Opened(Err("AIR has 2 problems:\nair/counter.air.json:7:3: expected `,` or `}`\nair/manifest.air.json $.routing.events[0].reducer: unknown module demo/Countr@1".into())),
+        );
+        snap("diagnostics", &app);
+    }
+}
+
+#[test]
+fn build_progress() {
+    for size in SIZES {
+        let mut app = App::new(ThemeSet::builtin(), 0, false, size);
+        app.open(PathBuf::from("worlds/00-counter"));
+        for (stage, msg) in [
+            ("Air", "loaded 4 definitions"),
+            ("Build", "cargo build -p counter (release, wasm32)"),
+            ("Build", "Compiling aos-sdk v0.1.0"),
+            ("Build", "Compiling counter v0.1.0"),
+        ] {
+            update(
+                &mut app,
+                Msg::OpenProgress(Progress::Stage {
+                    stage: stage.into(),
+                    message: msg.into(),
+                }),
+            );
+        }
+        snap("building", &app);
+    }
+}
+
+/// Finds the first cell whose row contains `needle`, returns (x of the row start, y).
+fn row_of(buf: &Buffer, needle: &str) -> u16 {
+    let text = buffer_text(buf);
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not on screen:\n{text}")) as u16
+}
+
+/// The x of the first occurrence of `needle` in row `y`, in cells.
+fn col_of(buf: &Buffer, y: u16, needle: &str) -> u16 {
+    let row: Vec<&str> = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+    let first = needle.chars().next().unwrap().to_string();
+    (0..row.len())
+        .find(|&x| row[x] == first && row[x..].concat().starts_with(needle))
+        .expect("needle in row") as u16
+}
+
+#[test]
+fn changed_field_uses_the_changed_colour_and_keeps_its_mark_without_colour() {
+    let mut app = world((120, 40), false);
+    keys(&mut app, "n n");
+    let buf = render(&app);
+    let y = row_of(&buf, "remaining: 2");
+    let x = col_of(&buf, y, "remaining");
+    let changed = app.theme().palette.changed;
+    assert_eq!(buf[(x, y)].fg, changed);
+    let mark_x = col_of(&buf, y, "~");
+    assert!(mark_x < x);
+    assert_eq!(buf[(mark_x, y)].fg, changed);
+
+    let mut plain = world((120, 40), true);
+    keys(&mut plain, "n n");
+    let buf = render(&plain);
+    let y = row_of(&buf, "remaining: 2");
+    let x = col_of(&buf, y, "remaining");
+    assert_eq!(buf[(x, y)].fg, Color::Reset);
+    assert_eq!(buf[(x, y)].bg, Color::Reset);
+    assert_eq!(buf[(col_of(&buf, y, "~"), y)].symbol(), "~");
+}
+
+#[test]
+fn no_color_means_no_colour_anywhere() {
+    let mut app = world((120, 40), true);
+    keys(&mut app, "n n n b ?");
+    let buf = render(&app);
+    for cell in buf.content() {
+        assert_eq!(
+            (cell.fg, cell.bg),
+            (Color::Reset, Color::Reset),
+            "cell {:?}",
+            cell.symbol()
+        );
+    }
+}
+
+#[test]
+fn errors_future_and_selection_are_marked_in_text_and_style() {
+    let mut app = world((120, 40), false);
+    keys(&mut app, "N");
+    update(&mut app, Msg::RunChunk);
+    keys(&mut app, "b b b");
+    let buf = render(&app);
+    let theme = app.theme();
+    // Entry 5 failed: ✗ plus the error colour.
+    let y = row_of(&buf, "failed: trap");
+    let x = col_of(&buf, y, "✗");
+    assert_eq!(buf[(x, y)].fg, theme.palette.error);
+    // Entries past the cursor (2) are dim and marked ·.
+    let y = row_of(&buf, "ok ← #6");
+    assert_eq!(buf[(1, y)].symbol(), "·");
+    assert!(buf[(1, y)].modifier.contains(Modifier::DIM));
+    // The cursor row carries ▶.
+    let y = row_of(&buf, "ok ← #0");
+    assert_eq!(buf[(1, y)].symbol(), "▶");
+    // Selection (journal focused) uses the selection background.
+    assert_eq!(buf[(10, y)].bg, theme.palette.selection);
+
+    let mut plain = world((120, 40), true);
+    keys(&mut plain, "N");
+    update(&mut plain, Msg::RunChunk);
+    keys(&mut plain, "b b b");
+    let buf = render(&plain);
+    let y = row_of(&buf, "ok ← #0");
+    assert!(buf[(10, y)].modifier.contains(Modifier::REVERSED));
+}
+
+#[test]
+fn every_size_down_to_80x24_shows_all_main_panes() {
+    for size in [(120, 40), (100, 30), (80, 24)] {
+        let mut app = world(size, false);
+        keys(&mut app, "n");
+        let text = buffer_text(&render(&app));
+        for needle in [
+            "1 Journal",
+            "2 State",
+            "n step",
+            "height 2",
+            "cursor 2",
+            "inbox",
+        ] {
+            assert!(
+                text.contains(needle),
+                "{needle:?} missing at {size:?}:\n{text}"
+            );
+        }
+    }
+}
