@@ -63,8 +63,17 @@ pub fn encode_item(value: &Value, out: &mut Vec<u8>) {
 }
 
 fn write_map(out: &mut Vec<u8>, entries: &[(Value, Value)]) {
-    // Sort by encoded key bytes. Most maps are small records with text keys,
-    // so encode keys once and sort indices.
+    // Fast path: text keys already in canonical order (what `conform` and
+    // the decoder of canonical bytes produce) are written as they are.
+    if text_keys_in_canonical_order(entries) {
+        write_head(out, 5, entries.len() as u64);
+        for (k, v) in entries {
+            encode_item(k, out);
+            encode_item(v, out);
+        }
+        return;
+    }
+    // Otherwise sort by encoded key bytes: encode keys once, sort indices.
     let mut keys: Vec<(Vec<u8>, usize)> = entries
         .iter()
         .enumerate()
@@ -81,6 +90,23 @@ fn write_map(out: &mut Vec<u8>, entries: &[(Value, Value)]) {
         out.extend_from_slice(&key_bytes);
         encode_item(&entries[index].1, out);
     }
+}
+
+/// True when every key is text and the keys are strictly increasing in
+/// canonical order (shorter first, then bytewise), which is the order of
+/// their encodings.
+fn text_keys_in_canonical_order(entries: &[(Value, Value)]) -> bool {
+    let mut prev: Option<&str> = None;
+    for (k, _) in entries {
+        let Value::Text(k) = k else { return false };
+        if let Some(p) = prev {
+            if (p.len(), p.as_bytes()) >= (k.len(), k.as_bytes()) {
+                return false;
+            }
+        }
+        prev = Some(k);
+    }
+    true
 }
 
 /// Writes a CBOR head with the shortest argument encoding.

@@ -6,7 +6,7 @@
 //! strings holding their own canonical CBOR (with the self-describe tag), so
 //! an entry never needs a schema to be decoded.
 
-use crate::cbor::{self, CborError};
+use crate::cbor::{self, write_bytes, write_head, write_text, CborError};
 use crate::hash::Hash;
 use crate::value::Value;
 use thiserror::Error;
@@ -139,11 +139,93 @@ impl Entry {
     /// The canonical untagged CBOR item the journal stores.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(96);
-        cbor::encode_item(&self.to_value(), &mut out);
+        self.encode_into(&mut out);
         out
     }
 
+    /// Appends the canonical encoding to `out`. The two entries every step
+    /// writes are encoded by hand (keys in canonical order, no intermediate
+    /// value tree); a test checks them against [`Entry::to_value`].
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        match self {
+            Entry::DomainEvent {
+                schema,
+                value,
+                key,
+                origin,
+            } => {
+                variant_head(out, "DomainEvent", 4);
+                write_text(out, "key");
+                opt_bytes_into(out, key.as_deref());
+                write_text(out, "value");
+                write_bytes(out, value);
+                write_text(out, "origin");
+                match origin {
+                    Origin::External => write_text(out, "External"),
+                    Origin::Reducer { name, call } => {
+                        variant_head(out, "Reducer", 2);
+                        write_text(out, "call");
+                        write_head(out, 0, *call);
+                        write_text(out, "name");
+                        write_text(out, name);
+                    }
+                }
+                write_text(out, "schema");
+                write_text(out, schema);
+            }
+            Entry::ReducerCall {
+                reducer,
+                key,
+                event,
+                outcome,
+            } => {
+                variant_head(out, "ReducerCall", 4);
+                write_text(out, "key");
+                opt_bytes_into(out, key.as_deref());
+                write_text(out, "event");
+                write_head(out, 0, *event);
+                write_text(out, "outcome");
+                match outcome {
+                    Outcome::Ok {
+                        state_hash,
+                        emitted,
+                    } => {
+                        variant_head(out, "Ok", 2);
+                        write_text(out, "emitted");
+                        write_head(out, 0, u64::from(*emitted));
+                        write_text(out, "state_hash");
+                        write_bytes(out, &state_hash.0);
+                    }
+                    Outcome::Failed { kind, message } => {
+                        variant_head(out, "Failed", 2);
+                        write_text(out, "kind");
+                        write_text(out, kind);
+                        write_text(out, "message");
+                        write_text(out, message);
+                    }
+                }
+                write_text(out, "reducer");
+                write_text(out, reducer);
+            }
+            other => cbor::encode_item(&other.to_value(), out),
+        }
+    }
+
+    /// The entry kind of encoded bytes, read from the first key without
+    /// decoding the rest (replay only needs to know whether it is an input).
+    pub fn peek_is_input(bytes: &[u8]) -> Option<bool> {
+        const CALL: &[u8] = b"\xa1\x6bReducerCall";
+        const UNROUTED: &[u8] = b"\xa1\x68Unrouted";
+        if bytes.starts_with(CALL) || bytes.starts_with(UNROUTED) {
+            return Some(false);
+        }
+        None
+    }
+
     pub fn decode(bytes: &[u8]) -> Result<Entry, EntryError> {
+        if let Some(entry) = fast::domain_event(bytes) {
+            return Ok(entry);
+        }
         Entry::from_value(&cbor::decode(bytes)?)
     }
 
@@ -182,6 +264,104 @@ impl Entry {
             },
             other => return Err(shape(&format!("unknown entry kind {other:?}"))),
         })
+    }
+}
+
+/// Replay decodes every external event, so the canonical layout of a
+/// `DomainEvent` is read directly; anything else (or any surprise) falls
+/// back to the general decoder, which gives the precise error.
+mod fast {
+    use super::{Entry, Origin};
+
+    struct Cursor<'a> {
+        bytes: &'a [u8],
+        pos: usize,
+    }
+
+    impl<'a> Cursor<'a> {
+        fn lit(&mut self, expected: &[u8]) -> Option<()> {
+            let end = self.pos.checked_add(expected.len())?;
+            (self.bytes.get(self.pos..end)? == expected).then(|| self.pos = end)
+        }
+
+        /// A head of `major` type; returns its argument.
+        fn head(&mut self, major: u8) -> Option<u64> {
+            let b = *self.bytes.get(self.pos)?;
+            if b >> 5 != major {
+                return None;
+            }
+            self.pos += 1;
+            let n = match b & 31 {
+                n @ 0..=23 => return Some(u64::from(n)),
+                24 => 1,
+                25 => 2,
+                26 => 4,
+                27 => 8,
+                _ => return None,
+            };
+            let raw = self.bytes.get(self.pos..self.pos + n)?;
+            self.pos += n;
+            Some(raw.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+        }
+
+        fn slice(&mut self, major: u8) -> Option<&'a [u8]> {
+            let len = usize::try_from(self.head(major)?).ok()?;
+            let end = self.pos.checked_add(len)?;
+            let s = self.bytes.get(self.pos..end)?;
+            self.pos = end;
+            Some(s)
+        }
+
+        fn text(&mut self) -> Option<&'a str> {
+            std::str::from_utf8(self.slice(3)?).ok()
+        }
+
+        fn null_or_bytes(&mut self) -> Option<Option<Vec<u8>>> {
+            if self.bytes.get(self.pos) == Some(&0xf6) {
+                self.pos += 1;
+                return Some(None);
+            }
+            Some(Some(self.slice(2)?.to_vec()))
+        }
+    }
+
+    pub(super) fn domain_event(bytes: &[u8]) -> Option<Entry> {
+        let mut c = Cursor { bytes, pos: 0 };
+        c.lit(b"\xa1\x6bDomainEvent\xa4\x63key")?;
+        let key = c.null_or_bytes()?;
+        c.lit(b"\x65value")?;
+        let value = c.slice(2)?.to_vec();
+        c.lit(b"\x66origin")?;
+        let origin = if c.lit(b"\x68External").is_some() {
+            Origin::External
+        } else {
+            c.lit(b"\xa1\x67Reducer\xa2\x64call")?;
+            let call = c.head(0)?;
+            c.lit(b"\x64name")?;
+            let name = c.text()?.to_string();
+            Origin::Reducer { name, call }
+        };
+        c.lit(b"\x66schema")?;
+        let schema = c.text()?.to_string();
+        (c.pos == bytes.len()).then_some(Entry::DomainEvent {
+            schema,
+            value,
+            key,
+            origin,
+        })
+    }
+}
+
+fn variant_head(out: &mut Vec<u8>, tag: &str, fields: u64) {
+    write_head(out, 5, 1);
+    write_text(out, tag);
+    write_head(out, 5, fields);
+}
+
+fn opt_bytes_into(out: &mut Vec<u8>, b: Option<&[u8]>) {
+    match b {
+        Some(b) => write_bytes(out, b),
+        None => out.push(0xf6),
     }
 }
 
@@ -357,6 +537,14 @@ mod tests {
     fn every_kind_round_trips_canonically() {
         for e in samples() {
             let bytes = e.encode();
+            if let Entry::DomainEvent { .. } = &e {
+                assert_eq!(fast::domain_event(&bytes).as_ref(), Some(&e), "fast path reads it");
+            }
+            let mut via_value = Vec::new();
+            cbor::encode_item(&e.to_value(), &mut via_value);
+            assert_eq!(bytes, via_value, "hand encoding of {} differs", e.kind_name());
+            let peek = Entry::peek_is_input(&bytes);
+            assert!(peek.is_none() || peek == Some(e.is_input()), "{}", e.kind_name());
             assert_eq!(Entry::decode(&bytes).expect("decodes"), e);
             let tagged: Vec<u8> = cbor::SELF_DESCRIBE.iter().copied().chain(bytes).collect();
             assert!(

@@ -48,6 +48,9 @@ fn counter_steps_to_done_and_back() {
     // The final screen is printed, at the default size.
     assert_eq!(r.stdout.lines().count(), 40, "{r:?}");
     assert!(r.stdout.contains("pc: Done"), "{r:?}");
+    // The test-wide cache has the reducer after the first open of the run.
+    let again = headless(&data, &["--keys", "g", "--expect", "1 module cached"]);
+    assert_eq!(again.code, 0, "{again:?}");
 }
 
 #[test]
@@ -55,7 +58,16 @@ fn keys_size_and_final_expectations() {
     let data = tempfile::tempdir().expect("tempdir");
     let r = headless(
         &data,
-        &["--keys", "N", "--size", "80x24", "--expect", "remaining: 0", "--expect", "cached"],
+        &[
+            "--keys",
+            "N",
+            "--size",
+            "80x24",
+            "--expect",
+            "remaining: 0",
+            "--expect",
+            "idle after 4 steps",
+        ],
     );
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(r.stdout.lines().count(), 24);
@@ -68,8 +80,14 @@ fn a_failed_expectation_exits_1_with_line_and_screen() {
     let s = script("key n\n# a comment\nexpect remaining: 42\n");
     let r = headless(&data, &["--script", path_str(s.path())]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stderr.contains("line 3") && r.stderr.contains("remaining: 42"), "{r:?}");
-    assert!(r.stdout.contains("1 Journal"), "the screen it looked at: {r:?}");
+    assert!(
+        r.stderr.contains("line 3") && r.stderr.contains("remaining: 42"),
+        "{r:?}"
+    );
+    assert!(
+        r.stdout.contains("1 Journal"),
+        "the screen it looked at: {r:?}"
+    );
 }
 
 #[test]
@@ -109,7 +127,10 @@ fn a_bad_injection_shows_why_and_a_good_one_is_delivered() {
 
 #[test]
 fn a_broken_world_shows_its_diagnostics_instead_of_crashing() {
-    let world = temp_world(&[("air/bad.air.json", "{\n  \"$kind\": \"defschema\",\n  oops\n}\n")]);
+    let world = temp_world(&[(
+        "air/bad.air.json",
+        "{\n  \"$kind\": \"defschema\",\n  oops\n}\n",
+    )]);
     let data = tempfile::tempdir().expect("tempdir");
     let r = aos(&[
         "headless",
@@ -117,7 +138,7 @@ fn a_broken_world_shows_its_diagnostics_instead_of_crashing() {
         "--data-dir",
         path_str(data.path()),
         "--keys",
-        "n",
+        "j",
         "--expect",
         "open failed",
         "--expect",

@@ -200,8 +200,9 @@ pub struct App {
     pub journal: Nav,
     pub state: Nav,
     pub expansion: Expansion,
-    /// First visible line of the build pane.
-    pub build_top: u64,
+    /// First visible line of the build pane; None follows the default
+    /// (problems first if any, else the newest output).
+    pub build_top: Option<u64>,
     pub overlay: Overlay,
     pub flash: Option<Flash>,
     /// Steps taken by the `run until idle` in progress, if one is.
@@ -230,7 +231,7 @@ impl App {
             journal: Nav::default(),
             state: Nav::default(),
             expansion: Expansion::default(),
-            build_top: 0,
+            build_top: None,
             overlay: Overlay::None,
             flash,
             running: None,
@@ -422,10 +423,12 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             vec![]
         }
         Msg::Opened(Err(e)) => {
-            for line in e.lines() {
-                app.build.log(line.to_string());
-            }
-            app.view.diagnostics = e.lines().map(str::to_string).collect();
+            app.view.diagnostics = e
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect();
             app.build.phase = Phase::Failed(e.lines().next().unwrap_or("failed").to_string());
             app.focus = Pane::Build;
             vec![]
@@ -659,6 +662,9 @@ fn world_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
                 .unwrap_or_default();
             if schemas.is_empty() {
                 app.info("this world routes no events that could be injected");
+            } else if app.view.cursor < app.view.head {
+                // New input is appended at the end of history, never into the past.
+                app.info("viewing the past: press G to go to the end, then i to inject");
             } else {
                 app.overlay = Overlay::Inject(InjectPrompt::new(schemas));
             }
@@ -742,17 +748,22 @@ fn pane_key(app: &mut App, code: KeyCode) -> Vec<Cmd> {
         Pane::Build => {
             let rows = app.pane_rows(Pane::Build);
             let len = build_lines(app) as u64;
-            let sel = app.build_top as i128;
+            let sel = app
+                .build_top
+                .unwrap_or_else(|| default_build_top(app, rows)) as i128;
             let target = match code {
                 KeyCode::Up | KeyCode::Char('k') => sel - 1,
                 KeyCode::Down | KeyCode::Char('j') => sel + 1,
                 KeyCode::PageUp => sel - rows as i128,
                 KeyCode::PageDown => sel + rows as i128,
                 KeyCode::Home => 0,
-                KeyCode::End => len as i128,
+                KeyCode::End => {
+                    app.build_top = None;
+                    return vec![];
+                }
                 _ => return vec![],
             };
-            app.build_top = target.clamp(0, len.saturating_sub(rows) as i128) as u64;
+            app.build_top = Some(target.clamp(0, len.saturating_sub(rows) as i128) as u64);
         }
     }
     vec![]
@@ -761,6 +772,15 @@ fn pane_key(app: &mut App, code: KeyCode) -> Vec<Cmd> {
 /// Lines the build pane shows: diagnostics first (errors first, like bacon), then the log.
 pub fn build_lines(app: &App) -> usize {
     app.view.diagnostics.len() + app.build.log.len()
+}
+
+/// Problems are shown from their start; otherwise the newest output.
+pub fn default_build_top(app: &App, rows: u64) -> u64 {
+    if app.view.diagnostics.is_empty() {
+        (build_lines(app) as u64).saturating_sub(rows)
+    } else {
+        0
+    }
 }
 
 fn open_details(app: &mut App) {
@@ -879,8 +899,11 @@ fn on_mouse(app: &mut App, m: MouseEvent) {
         Pane::State => app.state.scroll(delta, app.view.tree.len() as u64, rows),
         Pane::Build => {
             let len = build_lines(app) as u64;
-            let top = (app.build_top as i128 + delta).clamp(0, len.saturating_sub(rows) as i128);
-            app.build_top = top as u64;
+            let sel = app
+                .build_top
+                .unwrap_or_else(|| default_build_top(app, rows));
+            let top = (sel as i128 + delta).clamp(0, len.saturating_sub(rows) as i128);
+            app.build_top = Some(top as u64);
         }
     }
 }

@@ -131,7 +131,9 @@ fn interactive(world: Option<&Path>, theme: Option<&str>) -> color_eyre::Result<
 fn exec(app: &mut App, cmds: Vec<Cmd>, tx: &Sender<Msg>) {
     for cmd in cmds {
         match cmd {
-            Cmd::Open(path) => runtime::spawn_open(path, runtime::OpenOptions::default(), tx.clone()),
+            Cmd::Open(path) => {
+                runtime::spawn_open(path, runtime::OpenOptions::default(), tx.clone())
+            }
             // Behind any input already queued, so keys are never starved.
             Cmd::RunChunk => {
                 let _ = tx.send(Msg::RunChunk);

@@ -24,14 +24,16 @@ pub fn spawn_open(path: PathBuf, options: OpenOptions, tx: Sender<Msg>) {
     let spawned = thread::Builder::new().name(OPEN_THREAD.into()).spawn({
         let tx = tx.clone();
         move || {
-            let result = catch_unwind(AssertUnwindSafe(|| crate::world_session::open(&path, &options, &tx)))
-                .unwrap_or_else(|payload| {
-                    Err(format!(
-                        "opening {} crashed: {}",
-                        path.display(),
-                        panic_text(&payload)
-                    ))
-                });
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                crate::world_session::open(&path, &options, &tx)
+            }))
+            .unwrap_or_else(|payload| {
+                Err(format!(
+                    "opening {} crashed: {}",
+                    path.display(),
+                    panic_text(&payload)
+                ))
+            });
             // The UI may have quit meanwhile; nobody to tell then.
             let _ = tx.send(Msg::Opened(result));
         }

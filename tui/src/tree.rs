@@ -235,6 +235,7 @@ impl Renderer<'_> {
             .any(|c| c.path.len() > path.len() && c.path.starts_with(path))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
         depth: u16,
@@ -345,11 +346,11 @@ impl Renderer<'_> {
         };
         let ty = resolve(ty, self.schemas);
         let note = match (&own, ty) {
-            (Some(c), _) if c.kind == ChangeKind::Changed => match &c.old {
-                Some(old) if is_scalar(old) => format!("(was {})", scalar(old, ty)),
-                Some(old) if old.as_text().is_some() => format!("(was {})", scalar_untyped(old)),
-                _ => String::new(),
-            },
+            (Some(c), _) if c.kind == ChangeKind::Changed => c
+                .old
+                .as_ref()
+                .and_then(|old| was(old, ty, self.schemas))
+                .map_or(String::new(), |w| format!("(was {w})")),
             _ => String::new(),
         };
         match (ty, value) {
@@ -647,6 +648,29 @@ impl Renderer<'_> {
     }
 }
 
+/// The old value of a changed node, in one short typed form; None for
+/// containers (their changed children carry the detail).
+fn was(old: &Value, ty: Option<&Type>, schemas: &dyn Schemas) -> Option<String> {
+    match (ty, old) {
+        // Also reached with the inner type of an option that just became some.
+        (Some(Type::Option(_)), Value::Null) => Some("none".into()),
+        (Some(t), Value::Null) if *t != Type::Unit => Some("none".into()),
+        (Some(Type::Option(inner)), v) => was(v, resolve(Some(inner), schemas), schemas),
+        (Some(Type::Variant(_)), Value::Text(tag)) => Some(tag.clone()),
+        (Some(Type::Variant(cases)), Value::Map(m)) if m.len() == 1 => {
+            let tag = m[0].0.as_text()?;
+            let pty = cases.iter().find(|(n, _)| n == tag).map(|(_, t)| t);
+            if is_scalar(&m[0].1) {
+                Some(format!("{tag}({})", scalar(&m[0].1, resolve(pty, schemas))))
+            } else {
+                Some(format!("{tag} {{ … }}"))
+            }
+        }
+        (_, v) if is_scalar(v) => Some(scalar(v, ty)),
+        _ => None,
+    }
+}
+
 fn count(n: usize, noun: &str) -> String {
     match (n, noun) {
         (1, _) => format!("1 {noun}"),
@@ -689,11 +713,11 @@ fn duration(ns: i128) -> String {
     let sign = if ns < 0 { "-" } else { "" };
     if abs == 0 {
         "0s".into()
-    } else if abs % 1_000_000_000 == 0 {
+    } else if abs.is_multiple_of(1_000_000_000) {
         format!("{sign}{}s", abs / 1_000_000_000)
-    } else if abs % 1_000_000 == 0 {
+    } else if abs.is_multiple_of(1_000_000) {
         format!("{sign}{}ms", abs / 1_000_000)
-    } else if abs % 1_000 == 0 {
+    } else if abs.is_multiple_of(1_000) {
         format!("{sign}{}µs", abs / 1_000)
     } else {
         format!("{sign}{abs}ns")
@@ -816,9 +840,9 @@ mod tests {
             lines,
             [
                 " demo/Counter@1 (S)",
-                "~  pc: Done",
+                "~  pc: Done  (was Counting { … })",
                 "~  remaining: 0  (was 1)",
-                "~  owner: \"ann\"  (was null)",
+                "~  owner: \"ann\"  (was none)",
                 "   ▾ tags: [1 item]",
                 "     [0]: \"a\"",
                 "-    [1]: \"b\"",

@@ -119,7 +119,11 @@ fn progress(ev: OpenEvent) -> Progress {
 }
 
 /// Opens the world at `path`, posting progress to `tx` as it goes.
-pub fn open(path: &Path, options: &OpenOptions, tx: &Sender<Msg>) -> Result<Box<dyn Session>, String> {
+pub fn open(
+    path: &Path,
+    options: &OpenOptions,
+    tx: &Sender<Msg>,
+) -> Result<Box<dyn Session>, String> {
     let mut report = |ev: OpenEvent| {
         // A closed channel means the UI quit; the open finishes unobserved.
         let _ = tx.send(Msg::OpenProgress(progress(ev)));
@@ -132,7 +136,8 @@ pub fn open(path: &Path, options: &OpenOptions, tx: &Sender<Msg>) -> Result<Box<
             ..WorldOptions::default()
         },
         &mut report,
-    ).map_err(text)?;
+    )
+    .map_err(text)?;
     for note in world.notes() {
         let _ = tx.send(Msg::OpenProgress(Progress::Stage {
             stage: "note".into(),

@@ -15,7 +15,12 @@ use std::sync::OnceLock;
 pub const BUILTIN_FILE: &str = "<builtin>";
 
 fn rec(fields: &[(&str, Type)]) -> Type {
-    Type::Record(fields.iter().map(|(n, t)| (n.to_string(), t.clone())).collect())
+    Type::Record(
+        fields
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.clone()))
+            .collect(),
+    )
 }
 
 fn r(name: &str) -> Type {
@@ -64,9 +69,18 @@ fn definitions() -> Vec<(&'static str, Type)> {
             "sys/BlobPutParams@1",
             rec(&[("namespace", Text), ("blob_ref", Hash)]),
         ),
-        ("sys/BlobPutReceipt@1", rec(&[("blob_ref", Hash), ("size", Nat)])),
-        ("sys/BlobGetParams@1", rec(&[("namespace", Text), ("key", Text)])),
-        ("sys/BlobGetReceipt@1", rec(&[("blob_ref", Hash), ("size", Nat)])),
+        (
+            "sys/BlobPutReceipt@1",
+            rec(&[("blob_ref", Hash), ("size", Nat)]),
+        ),
+        (
+            "sys/BlobGetParams@1",
+            rec(&[("namespace", Text), ("key", Text)]),
+        ),
+        (
+            "sys/BlobGetReceipt@1",
+            rec(&[("blob_ref", Hash), ("size", Nat)]),
+        ),
         (
             "sys/TimerFired@1",
             receipt_event("sys/TimerSetParams@1", "sys/TimerSetReceipt@1"),
@@ -179,7 +193,8 @@ mod tests {
         ] {
             let def = get(name).unwrap_or_else(|| panic!("{name} missing"));
             assert!(!def.hash.is_zero());
-            def.ty.visit_refs("$", &mut |r, _| assert!(get(r).is_some(), "{r}"));
+            def.ty
+                .visit_refs("$", &mut |r, _| assert!(get(r).is_some(), "{r}"));
         }
     }
 

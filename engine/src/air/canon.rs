@@ -125,10 +125,16 @@ pub(super) fn manifest_node(m: &Manifest, air: &Air) -> Value {
             "routing",
             Value::record([
                 ("events", Value::Array(events)),
-                ("inboxes", Value::Array(m.inboxes.iter().map(quiet).collect())),
+                (
+                    "inboxes",
+                    Value::Array(m.inboxes.iter().map(quiet).collect()),
+                ),
             ]),
         ),
-        ("triggers", Value::Array(m.triggers.iter().map(quiet).collect())),
+        (
+            "triggers",
+            Value::Array(m.triggers.iter().map(quiet).collect()),
+        ),
         ("defaults", defaults_value(&m.defaults, air)),
         ("module_bindings", quiet(&m.module_bindings)),
     ])

@@ -9,6 +9,7 @@ use serde_json::{Map, Number, Value as Json};
 use std::fmt;
 
 /// A syntax error: 1-based line and column, and what is wrong.
+#[derive(Debug)]
 pub(super) struct SyntaxError {
     pub line: usize,
     pub column: usize,
@@ -139,16 +140,16 @@ mod tests {
     #[test]
     fn duplicate_keys_are_syntax_errors_with_position() {
         let text = b"{\n  \"a\": 1,\n  \"a\": 2\n}";
-        let e = parse_strict(text).err().expect("duplicate key rejected");
+        let e = parse_strict(text).expect_err("duplicate key rejected");
         assert_eq!((e.line, e.message.as_str()), (3, "duplicate key \"a\""));
     }
 
     #[test]
     fn ordinary_syntax_errors_keep_position_without_suffix() {
-        let e = parse_strict(b"[\n  {\"a\": 1,}\n]").err().expect("trailing comma");
-        assert_eq!((e.line, e.column), (2, 12));
+        let e = parse_strict(b"[\n  {\"a\": 1,}\n]").expect_err("trailing comma");
+        assert_eq!((e.line, e.column), (2, 11));
         assert!(!e.message.contains("line"), "{}", e.message);
-        let e = parse_strict(b"{} x").err().expect("trailing garbage");
+        let e = parse_strict(b"{} x").expect_err("trailing garbage");
         assert_eq!(e.line, 1);
         assert!(parse_strict(b"").is_err());
     }
@@ -156,7 +157,10 @@ mod tests {
     #[test]
     fn parses_all_json_shapes_in_order() {
         let v = parse_strict(br#"{"z": [1, -2, 1.5, "s", true, null], "a": {}}"#).ok();
-        assert_eq!(v, Some(json!({"z": [1, -2, 1.5, "s", true, null], "a": {}})));
+        assert_eq!(
+            v,
+            Some(json!({"z": [1, -2, 1.5, "s", true, null], "a": {}}))
+        );
         let keys: Vec<String> = v.unwrap().as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys, ["z", "a"]);
     }
@@ -173,6 +177,9 @@ mod tests {
         assert_eq!(problems[0].0, "$[0].a[1]");
         assert_eq!(v.get("b c"), Some(&Value::Int(u64::MAX.into())));
         assert_eq!(v.get("d"), Some(&Value::Int(-3)));
-        assert_eq!(v.get("a"), Some(&Value::Array(vec![Value::Int(1), Value::Null])));
+        assert_eq!(
+            v.get("a"),
+            Some(&Value::Array(vec![Value::Int(1), Value::Null]))
+        );
     }
 }

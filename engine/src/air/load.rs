@@ -172,11 +172,10 @@ fn walk(abs: &Path, rel: &Path, depth: usize, out: &mut Vec<PathBuf>, sink: &mut
         };
         let name = entry.file_name();
         let rel_path = rel.join(&name);
-        // Follows symlinks, like any tool reading the folder would.
-        let Ok(meta) = fs::metadata(entry.path()) else {
-            continue;
-        };
-        if meta.is_dir() {
+        // Follows symlinks, like any tool reading the folder would; a
+        // dangling one is reported when it is read.
+        let is_dir = fs::metadata(entry.path()).is_ok_and(|m| m.is_dir());
+        if is_dir {
             if depth < MAX_DIR_DEPTH {
                 walk(&entry.path(), &rel_path, depth + 1, out, sink);
             }

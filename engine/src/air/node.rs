@@ -294,12 +294,20 @@ fn module(mut f: Fields<'_, '_>, name: &str, world_dir: &Path) -> Option<DefModu
     let event = r.name("event", true);
     let annotations = r.name("annotations", false).map(str::to_string);
     let mut effects_emitted = Vec::new();
-    for (i, e) in r.array("effects_emitted", false).into_iter().flatten().enumerate() {
+    for (i, e) in r
+        .array("effects_emitted", false)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         match e.as_str() {
             Some(kind) => effects_emitted.push(kind.to_string()),
             None => {
                 let p = format!("{}[{i}]", r.path_of("effects_emitted"));
-                r.report(&p, format!("an effect kind is a string, found {}", json_kind(e)));
+                r.report(
+                    &p,
+                    format!("an effect kind is a string, found {}", json_kind(e)),
+                );
             }
         }
     }
@@ -312,7 +320,10 @@ fn module(mut f: Fields<'_, '_>, name: &str, world_dir: &Path) -> Option<DefModu
                 }
                 None => {
                     let p = format!("{}{}", r.path_of("cap_slots"), field_segment(slot));
-                    r.report(&p, format!("a cap type is a string, found {}", json_kind(cap_type)));
+                    r.report(
+                        &p,
+                        format!("a cap type is a string, found {}", json_kind(cap_type)),
+                    );
                 }
             }
         }
@@ -441,7 +452,10 @@ fn manifest(mut f: Fields<'_, '_>) -> Option<(Manifest, ManifestSrc)> {
     let triggers = f.array("triggers", false).cloned().unwrap_or_default();
     let empty = || Json::Object(Map::new());
     let defaults = f.object("defaults", false).cloned().unwrap_or_else(empty);
-    let module_bindings = f.object("module_bindings", false).cloned().unwrap_or_else(empty);
+    let module_bindings = f
+        .object("module_bindings", false)
+        .cloned()
+        .unwrap_or_else(empty);
     let [schemas, modules, plans, caps, policies] = lists;
     let manifest = Manifest {
         schemas,

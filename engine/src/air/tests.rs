@@ -71,7 +71,10 @@ fn good_world_loads_clean() {
     assert_eq!(diags(&air), Vec::<String>::new());
     assert_eq!(air.schemas.len(), 3);
     let m = &air.modules["demo/Counter@1"];
-    assert!(m.source.as_ref().is_some_and(|s| s.ends_with("reducers/counter")));
+    assert!(m
+        .source
+        .as_ref()
+        .is_some_and(|s| s.ends_with("reducers/counter")));
     assert_eq!((m.state.as_str(), m.wasm_hash), ("demo/State@1", None));
     let man = air.manifest.as_ref().expect("manifest");
     assert_eq!(
@@ -85,21 +88,36 @@ fn good_world_loads_clean() {
     assert_eq!(man.defaults, json!({}));
     assert!(!man.hash.is_zero());
     assert_eq!(air.schemas["demo/State@1"].json_path, "$[1]");
-    assert_eq!(air.schemas["demo/State@1"].file, PathBuf::from("air/schemas.air.json"));
+    assert_eq!(
+        air.schemas["demo/State@1"].file,
+        PathBuf::from("air/schemas.air.json")
+    );
     // Schemas implements the type lookup conform and the lenses need.
-    let v = from_json(&json!({"pc": "Idle", "remaining": 3}), &Type::Ref("demo/State@1".into()), &air);
+    let v = from_json(
+        &json!({"pc": "Idle", "remaining": 3}),
+        &Type::Ref("demo/State@1".into()),
+        &air,
+    );
     assert!(v.is_ok(), "{v:?}");
 }
 
 #[test]
 fn syntax_error_reports_file_line_column() {
-    let air = load(&[("air/schemas.air.json", "[\n  {\"$kind\": \"defschema\",,}\n]")]);
+    let air = load(&[(
+        "air/schemas.air.json",
+        "[\n  {\"$kind\": \"defschema\",,}\n]",
+    )]);
     let d = diags(&air);
     assert!(
-        d.iter().any(|s| s.starts_with("air/schemas.air.json:2:25: ")),
+        d.iter()
+            .any(|s| s.starts_with("air/schemas.air.json:2:25: ")),
         "{d:#?}"
     );
-    let syntax = &air.diagnostics[0];
+    let syntax = air
+        .diagnostics
+        .iter()
+        .find(|d| d.line.is_some())
+        .expect("syntax error");
     assert_eq!((syntax.line, syntax.column), (Some(2), Some(25)));
     // The rest of the world still loads; what the broken file defined is missing.
     assert!(air.modules.contains_key("demo/Counter@1"));
@@ -133,22 +151,36 @@ fn unknown_schema_in_module_abi() {
         diags(&air),
         ["air/module.air.json $.abi.reducer.state: unknown schema demo/Nope@1"]
     );
-    let module = format!("[{}]", MODULE.replace("\"demo/Event@1\"", "\"demo/Nope@1\""));
+    let module = format!(
+        "[{}]",
+        MODULE.replace("\"demo/Event@1\"", "\"demo/Nope@1\"")
+    );
     let air = load(&[("air/module.air.json", &module)]);
-    one(&air, &["$[0].abi.reducer.event: unknown schema demo/Nope@1"]);
+    one(
+        &air,
+        &["$[0].abi.reducer.event: unknown schema demo/Nope@1"],
+    );
     let module = MODULE.replace(
         "\"module_kind\"",
         "\"key_schema\": \"demo/K@1\", \"module_kind\"",
     );
-    one(&load(&[("air/module.air.json", &module)]), &["$.key_schema: unknown schema demo/K@1"]);
+    one(
+        &load(&[("air/module.air.json", &module)]),
+        &["$.key_schema: unknown schema demo/K@1"],
+    );
+    let module = MODULE.replace(
+        r#""event": "demo/Event@1"}"#,
+        r#""event": "demo/Event@1", "annotations": "demo/Ann@1"}, "pure": {}"#,
+    );
+    let d = diags(&load(&[("air/module.air.json", &module)]));
+    assert_eq!(d.len(), 2, "{d:#?}");
+    assert!(d[0].contains("$.abi.pure: unknown field `pure` in a module abi"));
+    assert!(d[1].contains("$.abi.reducer.annotations: unknown schema demo/Ann@1"));
 }
 
 #[test]
 fn unknown_schema_in_routing() {
-    let manifest = MANIFEST.replace(
-        r#"{"event": "demo/Event@1""#,
-        r#"{"event": "demo/Gone@1""#,
-    );
+    let manifest = MANIFEST.replace(r#"{"event": "demo/Event@1""#, r#"{"event": "demo/Gone@1""#);
     let air = load(&[("air/manifest.air.json", &manifest)]);
     one(
         &air,
@@ -168,10 +200,17 @@ fn duplicate_definition_names_both_locations() {
             "also defined at air/more.air.json $[0]",
         ],
     );
-    assert_eq!(air.schemas["demo/Pc@1"].ty, Type::Nat, "the first one is kept");
+    assert_eq!(
+        air.schemas["demo/Pc@1"].ty,
+        Type::Nat,
+        "the first one is kept"
+    );
     // The same name under another kind is not a duplicate.
     let plan = r#"{"$kind": "defplan", "name": "demo/Pc@1", "steps": []}"#;
-    assert_eq!(diags(&load(&[("plans/p.air.json", plan)])), Vec::<String>::new());
+    assert_eq!(
+        diags(&load(&[("plans/p.air.json", plan)])),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -182,7 +221,10 @@ fn missing_and_extra_manifests() {
     let air = load(&[("air/second.air.json", MANIFEST)]);
     one(
         &air,
-        &["air/second.air.json $: a second manifest", "first is at air/manifest.air.json $"],
+        &[
+            "air/second.air.json $: a second manifest",
+            "first is at air/manifest.air.json $",
+        ],
     );
 }
 
@@ -197,8 +239,14 @@ fn manifest_listing_a_missing_definition() {
         &air,
         &["$.plans[0].name: the manifest lists defplan demo/nope@1, which is not defined"],
     );
-    let manifest = MANIFEST.replace(r#"{"name": "demo/Pc@1"}, "#, r#"{"name": "demo/Pc@1"}, {"name": "demo/Pc@1"}, "#);
-    one(&load(&[("air/manifest.air.json", &manifest)]), &["$.schemas[1].name", "listed twice"]);
+    let manifest = MANIFEST.replace(
+        r#"{"name": "demo/Pc@1"}, "#,
+        r#"{"name": "demo/Pc@1"}, {"name": "demo/Pc@1"}, "#,
+    );
+    one(
+        &load(&[("air/manifest.air.json", &manifest)]),
+        &["$.schemas[1].name", "listed twice"],
+    );
 }
 
 #[test]
@@ -206,15 +254,26 @@ fn bad_names_everywhere() {
     let schemas = SCHEMAS.replace("\"name\": \"demo/Pc@1\"", "\"name\": \"Demo/Pc@01\"");
     let air = load(&[("air/schemas.air.json", &schemas)]);
     let d = diags(&air);
-    assert!(d[0].contains("$[0].name: bad name \"Demo/Pc@01\""), "{d:#?}");
+    assert!(
+        d.iter()
+            .any(|s| s.contains("air/schemas.air.json $[0].name: bad name \"Demo/Pc@01\"")),
+        "{d:#?}"
+    );
     // The manifest and the State schema refer to the good name, now undefined.
-    assert!(d.iter().any(|s| s.contains("$[1].type.record.pc.ref: unknown schema demo/Pc@1")));
+    assert!(d
+        .iter()
+        .any(|s| s.contains("$[1].type.record.pc.ref: unknown schema demo/Pc@1")));
     let schemas = SCHEMAS.replace(r#"{"ref": "demo/Pc@1"}"#, r#"{"ref": "pc"}"#);
-    one(&load(&[("air/schemas.air.json", &schemas)]), &["$[1].type.record.pc.ref: bad name \"pc\""]);
+    one(
+        &load(&[("air/schemas.air.json", &schemas)]),
+        &["$[1].type.record.pc.ref: bad name \"pc\""],
+    );
     for good in ["a/B@1", "com.acme/rss_fetch@12", "a-b_c.d/X-y.z_@3"] {
         assert!(is_valid_name(good), "{good}");
     }
-    for bad in ["a/B", "a/B@0", "a/B@01", "A/b@1", "aB/c@1", "a/1b@1", "/b@1", "a/b@1x", "a/b@c@1", "ab@1"] {
+    for bad in [
+        "a/B", "a/B@0", "a/B@01", "A/b@1", "aB/c@1", "a/1b@1", "/b@1", "a/b@1x", "a/b@c@1", "ab@1",
+    ] {
         assert!(!is_valid_name(bad), "{bad}");
     }
 }
@@ -248,7 +307,10 @@ fn missing_required_fields() {
     assert!(d[1].contains("$[1].abi.reducer: missing required field `event` in a reducer abi"));
     assert!(d[2].contains("$[2]: missing required field `name`"));
     let manifest = MANIFEST.replace(r#""plans": [], "#, "");
-    one(&load(&[("air/manifest.air.json", &manifest)]), &["$: missing required field `plans`"]);
+    one(
+        &load(&[("air/manifest.air.json", &manifest)]),
+        &["$: missing required field `plans`"],
+    );
 }
 
 #[test]
@@ -276,7 +338,10 @@ fn wrong_json_types_and_unknown_fields() {
         assert!(got.contains(want), "{got:?} lacks {want:?}");
     }
     let manifest = MANIFEST.replace(r#""plans": []"#, r#""plans": {}"#);
-    one(&load(&[("air/manifest.air.json", &manifest)]), &["$.plans: `plans` must be an array, found an object"]);
+    one(
+        &load(&[("air/manifest.air.json", &manifest)]),
+        &["$.plans: `plans` must be an array, found an object"],
+    );
 }
 
 #[test]
@@ -293,7 +358,12 @@ fn recursive_schemas_are_reported_once_per_cycle() {
     assert!(d[0].contains("$[0].type.list.ref: recursive schema: demo/A@1 → demo/B@1 → demo/A@1"));
     assert!(d[1].contains("$[2].type.record.next.ref: recursive schema: demo/Self@1 → demo/Self@1"));
     // Checking a value against a recursive schema fails instead of overflowing.
-    assert!(from_json(&json!({"next": {"next": {}}}), &Type::Ref("demo/Self@1".into()), &air).is_err());
+    assert!(from_json(
+        &json!({"next": {"next": {}}}),
+        &Type::Ref("demo/Self@1".into()),
+        &air
+    )
+    .is_err());
 }
 
 #[test]
@@ -310,7 +380,10 @@ fn routing_targets_must_be_reducers() {
     );
     let plan = r#"{"$kind": "defplan", "name": "demo/p@1"}"#;
     one(
-        &load(&[("air/manifest.air.json", &route("demo/p@1")), ("plans/p.air.json", plan)]),
+        &load(&[
+            ("air/manifest.air.json", &route("demo/p@1")),
+            ("plans/p.air.json", plan),
+        ]),
         &["routed to demo/p@1, which is a defplan, not a reducer module"],
     );
     let pure = MODULE.replace(r#""module_kind": "reducer""#, r#""module_kind": "pure""#);
@@ -332,7 +405,10 @@ fn routing_event_must_fit_the_reducer() {
         r#"]}}"#,
         r#", {"event": "sys/TimerFired@1", "reducer": "demo/Counter@1"}]}}"#,
     );
-    let air = load(&[("air/schemas.air.json", &schemas), ("air/manifest.air.json", &manifest)]);
+    let air = load(&[
+        ("air/schemas.air.json", &schemas),
+        ("air/manifest.air.json", &manifest),
+    ]);
     assert_eq!(diags(&air), Vec::<String>::new());
     // Any other schema may not.
     let manifest = MANIFEST.replace(r#"{"event": "demo/Event@1""#, r#"{"event": "demo/State@1""#);
@@ -351,7 +427,10 @@ fn key_field_must_be_a_field_of_the_event() {
         )
     };
     // Every non-unit payload of the event variant has `target`.
-    assert_eq!(diags(&load(&[("air/manifest.air.json", &keyed("target"))])), Vec::<String>::new());
+    assert_eq!(
+        diags(&load(&[("air/manifest.air.json", &keyed("target"))])),
+        Vec::<String>::new()
+    );
     one(
         &load(&[("air/manifest.air.json", &keyed("id"))]),
         &["$.routing.events[0].key_field: key_field `id` is not a field of demo/Event@1"],
@@ -369,14 +448,20 @@ fn reducer_needs_source_or_wasm() {
         r#""module_kind""#,
         &format!(r#""wasm_hash": "{}", "module_kind""#, Hash::ZERO),
     );
-    one(&load(&[("air/module.air.json", &zero)]), &["has neither `source`"]);
+    one(
+        &load(&[("air/module.air.json", &zero)]),
+        &["has neither `source`"],
+    );
     let built = no_source.replace(
         r#""module_kind""#,
         &format!(r#""wasm_hash": "{}", "module_kind""#, Hash::of(b"wasm")),
     );
     let air = load(&[("air/module.air.json", &built)]);
     assert_eq!(diags(&air), Vec::<String>::new());
-    assert_eq!(air.modules["demo/Counter@1"].wasm_hash, Some(Hash::of(b"wasm")));
+    assert_eq!(
+        air.modules["demo/Counter@1"].wasm_hash,
+        Some(Hash::of(b"wasm"))
+    );
 }
 
 #[test]
@@ -391,11 +476,21 @@ fn pinned_hashes_must_match() {
     };
     let right = load(&[("air/manifest.air.json", &pin(pc))]);
     assert_eq!(diags(&right), Vec::<String>::new());
-    assert_eq!(right.manifest_hash(), good.manifest_hash(), "pins do not change the hash");
-    assert_eq!(diags(&load(&[("air/manifest.air.json", &pin(Hash::ZERO))])), Vec::<String>::new());
+    assert_eq!(
+        right.manifest_hash(),
+        good.manifest_hash(),
+        "pins do not change the hash"
+    );
+    assert_eq!(
+        diags(&load(&[("air/manifest.air.json", &pin(Hash::ZERO))])),
+        Vec::<String>::new()
+    );
     one(
         &load(&[("air/manifest.air.json", &pin(Hash::of(b"other")))]),
-        &["$.schemas[0].hash: the manifest pins demo/Pc@1 to sha256:", &format!("hashes to {pc}")],
+        &[
+            "$.schemas[0].hash: the manifest pins demo/Pc@1 to sha256:",
+            &format!("hashes to {pc}"),
+        ],
     );
 }
 
@@ -417,20 +512,28 @@ fn with_grant(params: &str) -> String {
 fn both_lenses_hash_identically() {
     let sugar = load(&[
         ("air/caps.air.json", CAP),
-        ("air/manifest.air.json", &with_grant(r#"{"hosts": ["b.com", "a.com", "b.com"], "rpm": 5}"#)),
+        (
+            "air/manifest.air.json",
+            &with_grant(r#"{"hosts": ["b.com", "a.com", "b.com"], "rpm": 5}"#),
+        ),
     ]);
     let tagged = load(&[
         ("air/caps.air.json", CAP),
         (
             "air/manifest.air.json",
-            &with_grant(r#"{"record": {"hosts": {"set": [{"text": "a.com"}, {"text": "b.com"}]}, "rpm": {"nat": 5}}}"#),
+            &with_grant(
+                r#"{"record": {"hosts": {"set": [{"text": "a.com"}, {"text": "b.com"}]}, "rpm": {"nat": 5}}}"#,
+            ),
         ),
     ]);
     assert_eq!(diags(&sugar), Vec::<String>::new());
     assert_eq!(sugar.manifest_hash(), tagged.manifest_hash());
     let other = load(&[
         ("air/caps.air.json", CAP),
-        ("air/manifest.air.json", &with_grant(r#"{"hosts": ["a.com"], "rpm": 5}"#)),
+        (
+            "air/manifest.air.json",
+            &with_grant(r#"{"hosts": ["a.com"], "rpm": 5}"#),
+        ),
     ]);
     assert_ne!(sugar.manifest_hash(), other.manifest_hash());
     // Key order and whitespace never matter.
@@ -441,7 +544,10 @@ fn both_lenses_hash_identically() {
     );
     let a = load(&[]);
     let b = load(&[("air/schemas.air.json", &reordered)]);
-    assert_eq!(a.schemas["demo/State@1"].hash, b.schemas["demo/State@1"].hash);
+    assert_eq!(
+        a.schemas["demo/State@1"].hash,
+        b.schemas["demo/State@1"].hash
+    );
     assert_eq!(a.manifest_hash(), b.manifest_hash());
 }
 
@@ -449,36 +555,67 @@ fn both_lenses_hash_identically() {
 fn hashes_follow_content() {
     let base = load(&[]);
     // Changing a schema changes its hash and the manifest's.
-    let changed = load(&[("air/schemas.air.json", &SCHEMAS.replace(r#""remaining": {"nat": {}}"#, r#""remaining": {"int": {}}"#))]);
-    assert_ne!(base.schemas["demo/State@1"].hash, changed.schemas["demo/State@1"].hash);
-    assert_eq!(base.schemas["demo/Pc@1"].hash, changed.schemas["demo/Pc@1"].hash);
+    let changed = load(&[(
+        "air/schemas.air.json",
+        &SCHEMAS.replace(r#""remaining": {"nat": {}}"#, r#""remaining": {"int": {}}"#),
+    )]);
+    assert_ne!(
+        base.schemas["demo/State@1"].hash,
+        changed.schemas["demo/State@1"].hash
+    );
+    assert_eq!(
+        base.schemas["demo/Pc@1"].hash,
+        changed.schemas["demo/Pc@1"].hash
+    );
     assert_ne!(base.manifest_hash(), changed.manifest_hash());
     // `source` is authoring metadata: not part of the module's identity.
-    let moved = load(&[("air/module.air.json", &MODULE.replace("reducers/counter", "elsewhere"))]);
-    assert_eq!(base.modules["demo/Counter@1"].hash, moved.modules["demo/Counter@1"].hash);
+    let moved = load(&[(
+        "air/module.air.json",
+        &MODULE.replace("reducers/counter", "elsewhere"),
+    )]);
+    assert_eq!(
+        base.modules["demo/Counter@1"].hash,
+        moved.modules["demo/Counter@1"].hash
+    );
     // Absent and empty optional fields are the same node.
     let explicit = MODULE.replace(
         r#""event": "demo/Event@1""#,
         r#""event": "demo/Event@1", "effects_emitted": [], "cap_slots": {}"#,
     );
     let explicit = load(&[("air/module.air.json", &explicit)]);
-    assert_eq!(base.modules["demo/Counter@1"].hash, explicit.modules["demo/Counter@1"].hash);
-    let with_triggers = load(&[("air/manifest.air.json", &MANIFEST.replace(r#""routing""#, r#""triggers": [], "defaults": {}, "routing""#))]);
+    assert_eq!(
+        base.modules["demo/Counter@1"].hash,
+        explicit.modules["demo/Counter@1"].hash
+    );
+    let with_triggers = load(&[(
+        "air/manifest.air.json",
+        &MANIFEST.replace(
+            r#""routing""#,
+            r#""triggers": [], "defaults": {}, "routing""#,
+        ),
+    )]);
     assert_eq!(base.manifest_hash(), with_triggers.manifest_hash());
     // Listing order does not matter.
     let swapped = MANIFEST.replace(
         r#"{"name": "demo/Pc@1"}, {"name": "demo/State@1"}"#,
         r#"{"name": "demo/State@1"}, {"name": "demo/Pc@1"}"#,
     );
-    assert_eq!(base.manifest_hash(), load(&[("air/manifest.air.json", &swapped)]).manifest_hash());
+    assert_eq!(
+        base.manifest_hash(),
+        load(&[("air/manifest.air.json", &swapped)]).manifest_hash()
+    );
 }
 
 #[test]
 fn set_wasm_hash_rehashes_module_and_manifest() {
     let mut air = load(&[]);
-    let (module_before, manifest_before) = (air.modules["demo/Counter@1"].hash, air.manifest_hash());
+    let (module_before, manifest_before) =
+        (air.modules["demo/Counter@1"].hash, air.manifest_hash());
     air.set_wasm_hash("demo/Counter@1", Hash::of(b"wasm"));
-    assert_eq!(air.modules["demo/Counter@1"].wasm_hash, Some(Hash::of(b"wasm")));
+    assert_eq!(
+        air.modules["demo/Counter@1"].wasm_hash,
+        Some(Hash::of(b"wasm"))
+    );
     assert_ne!(air.modules["demo/Counter@1"].hash, module_before);
     assert_ne!(air.manifest_hash(), manifest_before);
     // The same as a file that carried that wasm hash from the start.
@@ -486,7 +623,10 @@ fn set_wasm_hash_rehashes_module_and_manifest() {
         r#""module_kind""#,
         &format!(r#""wasm_hash": "{}", "module_kind""#, Hash::of(b"wasm")),
     );
-    assert_eq!(load(&[("air/module.air.json", &written)]).manifest_hash(), air.manifest_hash());
+    assert_eq!(
+        load(&[("air/module.air.json", &written)]).manifest_hash(),
+        air.manifest_hash()
+    );
     air.set_wasm_hash("demo/Counter@1", Hash::ZERO);
     assert_eq!(air.manifest_hash(), manifest_before);
     air.set_wasm_hash("demo/Nope@1", Hash::of(b"x"));
@@ -497,7 +637,11 @@ fn set_wasm_hash_rehashes_module_and_manifest() {
 fn lock_lists_every_definition_and_the_manifest() {
     let plan = r#"{"$kind": "defplan", "name": "demo/p@1", "steps": [{"id": "a", "op": "end"}]}"#;
     let policy = r#"{"$kind": "defpolicy", "name": "demo/pol@1", "rules": []}"#;
-    let air = load(&[("plans/p.air.json", plan), ("air/caps.air.json", CAP), ("air/pol.air.json", policy)]);
+    let air = load(&[
+        ("plans/p.air.json", plan),
+        ("air/caps.air.json", CAP),
+        ("air/pol.air.json", policy),
+    ]);
     let lock: Vec<(String, String)> = air.lock().into_iter().map(|(k, n, _)| (k, n)).collect();
     let want = [
         ("defschema", "demo/Event@1"),
@@ -509,16 +653,27 @@ fn lock_lists_every_definition_and_the_manifest() {
         ("defpolicy", "demo/pol@1"),
         ("manifest", "manifest"),
     ];
-    let want: Vec<(String, String)> = want.iter().map(|(k, n)| (k.to_string(), n.to_string())).collect();
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(k, n)| (k.to_string(), n.to_string()))
+        .collect();
     assert_eq!(lock, want);
     assert!(air.lock().iter().all(|(_, _, h)| !h.is_zero()));
     assert_eq!(air.lock().last().map(|l| l.2), air.manifest_hash());
     // The canonical node is what was hashed.
-    let node = air.canonical_node(DefKind::Module, "demo/Counter@1").expect("module");
-    assert_eq!(Hash::of(&crate::cbor::encode(&node)), air.modules["demo/Counter@1"].hash);
+    let node = air
+        .canonical_node(DefKind::Module, "demo/Counter@1")
+        .expect("module");
+    assert_eq!(
+        Hash::of(&crate::cbor::encode(&node)),
+        air.modules["demo/Counter@1"].hash
+    );
     assert_eq!(node.get("source"), None);
     let node = air.canonical_node(DefKind::Manifest, "").expect("manifest");
-    assert_eq!(Some(Hash::of(&crate::cbor::encode(&node))), air.manifest_hash());
+    assert_eq!(
+        Some(Hash::of(&crate::cbor::encode(&node))),
+        air.manifest_hash()
+    );
 }
 
 #[test]
@@ -527,22 +682,43 @@ fn opaque_definitions_are_kept_without_checks() {
     let air = load(&[("plans/sub/p.air.json", plan)]);
     assert_eq!(diags(&air), Vec::<String>::new());
     let p = &air.plans["demo/p@1"];
-    assert_eq!((p.kind, p.file.as_path()), (DefKind::Plan, Path::new("plans/sub/p.air.json")));
+    assert_eq!(
+        (p.kind, p.file.as_path()),
+        (DefKind::Plan, Path::new("plans/sub/p.air.json"))
+    );
     assert_eq!(p.json["anything"]["goes"][1], "x");
     // ...except that floats have no canonical form.
-    let air = load(&[("plans/p.air.json", r#"{"$kind": "defplan", "name": "demo/p@1", "x": 0.5}"#)]);
+    let air = load(&[(
+        "plans/p.air.json",
+        r#"{"$kind": "defplan", "name": "demo/p@1", "x": 0.5}"#,
+    )]);
     one(&air, &["plans/p.air.json $.x: floating-point number 0.5"]);
     let manifest = MANIFEST.replace(r#""plans": []"#, r#""plans": [], "triggers": [{"n": 1.5}]"#);
-    one(&load(&[("air/manifest.air.json", &manifest)]), &["$.triggers[0].n: floating-point"]);
+    one(
+        &load(&[("air/manifest.air.json", &manifest)]),
+        &["$.triggers[0].n: floating-point"],
+    );
 }
 
 #[test]
 fn triggers_and_defaults_refer_to_existing_definitions() {
     let manifest = with_grant(r#"{"hosts": [], "rpm": 1}"#)
-        .replace(r#""defaults": {"#, r#""defaults": {"policy": "demo/none@1", "#)
-        .replace(r#"]}, "routing""#, r#", {"name": "g", "cap": "demo/nocap@1", "params": {}}]}, "routing""#)
-        .replace(r#""routing""#, r#""triggers": [{"event": "demo/Nope@1", "plan": "demo/noplan@1"}], "routing""#);
-    let air = load(&[("air/caps.air.json", CAP), ("air/manifest.air.json", &manifest)]);
+        .replace(
+            r#""defaults": {"#,
+            r#""defaults": {"policy": "demo/none@1", "#,
+        )
+        .replace(
+            r#"]}, "routing""#,
+            r#", {"name": "g", "cap": "demo/nocap@1", "params": {}}]}, "routing""#,
+        )
+        .replace(
+            r#""routing""#,
+            r#""triggers": [{"event": "demo/Nope@1", "plan": "demo/noplan@1"}], "routing""#,
+        );
+    let air = load(&[
+        ("air/caps.air.json", CAP),
+        ("air/manifest.air.json", &manifest),
+    ]);
     let d = diags(&air);
     let expect = [
         "$.defaults.cap_grants[1].cap: the grant's cap demo/nocap@1 is not defined",
@@ -565,15 +741,24 @@ fn builtin_schemas_resolve_and_may_not_be_redefined_differently() {
     assert!(air.lock().iter().all(|(_, n, _)| !n.starts_with("sys/")));
     let same = r#"{"$kind": "defschema", "name": "sys/BlobPutReceipt@1",
         "type": {"record": {"blob_ref": {"hash": {}}, "size": {"nat": {}}}}}"#;
-    assert_eq!(diags(&load(&[("air/sys.air.json", same)])), Vec::<String>::new());
+    assert_eq!(
+        diags(&load(&[("air/sys.air.json", same)])),
+        Vec::<String>::new()
+    );
     let different = same.replace(r#""size": {"nat": {}}"#, r#""size": {"int": {}}"#);
     one(
         &load(&[("air/sys.air.json", &different)]),
         &["air/sys.air.json $: sys/BlobPutReceipt@1 redefines a built-in schema"],
     );
     // A manifest may list a built-in schema.
-    let manifest = MANIFEST.replace(r#"{"name": "demo/Pc@1"}"#, r#"{"name": "demo/Pc@1"}, {"name": "sys/TimerFired@1"}"#);
-    assert_eq!(diags(&load(&[("air/manifest.air.json", &manifest)])), Vec::<String>::new());
+    let manifest = MANIFEST.replace(
+        r#"{"name": "demo/Pc@1"}"#,
+        r#"{"name": "demo/Pc@1"}, {"name": "sys/TimerFired@1"}"#,
+    );
+    assert_eq!(
+        diags(&load(&[("air/manifest.air.json", &manifest)])),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -581,7 +766,10 @@ fn broken_definitions_do_not_cascade() {
     // The type is broken; the manifest and State still name demo/Pc@1: one diagnostic.
     let schemas = SCHEMAS.replace(r#""Done": {"unit": {}}"#, r#""Done": {"unit": 1}"#);
     let air = load(&[("air/schemas.air.json", &schemas)]);
-    one(&air, &["$[0].type.variant.Done.unit: the body of a primitive type is {}"]);
+    one(
+        &air,
+        &["$[0].type.variant.Done.unit: the body of a primitive type is {}"],
+    );
     assert!(!air.schemas.contains_key("demo/Pc@1"));
     assert!(air.schemas.contains_key("demo/State@1"));
     // A broken reducer that routing points at is reported once, where it is.
@@ -594,9 +782,15 @@ fn broken_definitions_do_not_cascade() {
 #[test]
 fn discovery_and_deterministic_order() {
     let dir = world(&[
-        ("plans/z/deep.air.json", r#"{"$kind": "defplan", "name": "demo/z@1"}"#),
+        (
+            "plans/z/deep.air.json",
+            r#"{"$kind": "defplan", "name": "demo/z@1"}"#,
+        ),
         ("plans/notes.json", "not AIR, ignored"),
-        ("air/b.air.json", r#"[{"$kind": "defschema", "name": "demo/Q@1", "type": {"ref": "x/Y@1"}}, {"$kind": "defschema", "name": "demo/R@1", "type": {"ref": "x/Z@1"}}]"#),
+        (
+            "air/b.air.json",
+            r#"[{"$kind": "defschema", "name": "demo/Q@1", "type": {"ref": "x/Y@1"}}, {"$kind": "defschema", "name": "demo/R@1", "type": {"ref": "x/Z@1"}}]"#,
+        ),
         ("air/a.air.json", r#"{"$kind": "nope"}"#),
     ]);
     let first = Air::load(dir.path());
@@ -615,4 +809,45 @@ fn discovery_and_deterministic_order() {
     // A file that cannot be read as JSON text.
     let air = load(&[("air/bin.air.json", "\u{0}\u{1}")]);
     assert!(air.diagnostics[0].line.is_some());
+}
+
+#[test]
+fn manifest_shape_errors() {
+    let manifest = r#"{"$kind": "manifest",
+      "schemas": ["demo/Pc@1", {"name": "demo/State@1", "hash": "abc", "extra": 1}, {"name": "demo/Event@1"}],
+      "modules": [{"name": "demo/Counter@1"}], "plans": [], "caps": [], "policies": [],
+      "routing": {"events": [7, {"event": "demo/Event@1", "reducer": "demo/Counter@1", "key": "x"}], "inbox": []},
+      "defaults": []}"#;
+    let air = load(&[("air/manifest.air.json", manifest)]);
+    let d = diags(&air);
+    let expect = [
+        "$.defaults: `defaults` must be an object, found an array",
+        "$.routing.events[0]: expected a routing entry (an object), found an integer",
+        "$.routing.events[1].key: unknown field `key` in a routing entry",
+        "$.routing.inbox: unknown field `inbox` in routing",
+        "$.schemas[0]: expected a reference (an object), found a string",
+        "$.schemas[1].extra: unknown field `extra` in a reference",
+        "$.schemas[1].hash: `hash` must be \"sha256:\" and 64 hex digits",
+    ];
+    assert_eq!(d.len(), expect.len(), "{d:#?}");
+    for (got, want) in d.iter().zip(expect) {
+        assert!(got.contains(want), "{got:?} lacks {want:?}");
+    }
+    // What was well-formed is still there.
+    let m = air.manifest.as_ref().expect("manifest");
+    assert_eq!(m.schemas, ["demo/State@1", "demo/Event@1"]);
+    assert_eq!(m.routing.len(), 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn unreadable_files_are_reported() {
+    let dir = world(&[]);
+    std::os::unix::fs::symlink(
+        dir.path().join("missing"),
+        dir.path().join("air/gone.air.json"),
+    )
+    .expect("symlink");
+    let air = Air::load(dir.path());
+    one(&air, &["air/gone.air.json: cannot read the file"]);
 }

@@ -69,7 +69,10 @@ fn schemas(cx: &mut Ctx<'_>) {
                 cx.sink.at(
                     &d.file,
                     &d.json_path,
-                    format!("{} redefines a built-in schema with a different type", d.name),
+                    format!(
+                        "{} redefines a built-in schema with a different type",
+                        d.name
+                    ),
                 );
             }
         }
@@ -144,7 +147,11 @@ fn cycle_path(
             if !group.contains(to) {
                 continue;
             }
-            let first = if first.is_empty() { ref_path.clone() } else { first.clone() };
+            let first = if first.is_empty() {
+                ref_path.clone()
+            } else {
+                first.clone()
+            };
             let mut next = path.clone();
             next.push(to.clone());
             if to == start {
@@ -189,7 +196,11 @@ fn manifest(cx: &mut Ctx<'_>, m: &Manifest, src: &ManifestSrc) {
     for r in &src.refs {
         let name_path = format!("{}.name", r.path);
         if !listed.insert((r.kind, r.name.as_str())) {
-            cx.sink.at(file, &name_path, format!("{} {} is listed twice", r.kind, r.name));
+            cx.sink.at(
+                file,
+                &name_path,
+                format!("{} {} is listed twice", r.kind, r.name),
+            );
         }
         if !cx.defined(r.kind, &r.name) {
             cx.sink.at(
@@ -237,9 +248,14 @@ fn routing(cx: &mut Ctx<'_>, file: &Path, r: &super::Routing, path: &str) {
                 // A broken reducer definition: already reported where it is.
                 _ => return,
             }
-        } else if let Some(other) = [DefKind::Plan, DefKind::Cap, DefKind::Policy, DefKind::Schema]
-            .into_iter()
-            .find(|k| cx.defined(*k, &r.reducer))
+        } else if let Some(other) = [
+            DefKind::Plan,
+            DefKind::Cap,
+            DefKind::Policy,
+            DefKind::Schema,
+        ]
+        .into_iter()
+        .find(|k| cx.defined(*k, &r.reducer))
         {
             format!(
                 "events are routed to {}, which is a {other}, not a reducer module",

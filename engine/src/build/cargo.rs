@@ -197,13 +197,23 @@ mod tests {
         assert_eq!(run.units, 2);
         assert_eq!(
             run.wasm.as_deref(),
-            Some(Path::new("/ws/target/wasm32-unknown-unknown/release/counter.wasm"))
+            Some(Path::new(
+                "/ws/target/wasm32-unknown-unknown/release/counter.wasm"
+            ))
         );
         assert_eq!(
             seen,
             [
-                BuildProgress::Compiling { unit: "serde (build script)".into(), done: 1, total: Some(1) },
-                BuildProgress::Compiling { unit: "counter".into(), done: 2, total: Some(2) },
+                BuildProgress::Compiling {
+                    unit: "serde (build script)".into(),
+                    done: 1,
+                    total: Some(1)
+                },
+                BuildProgress::Compiling {
+                    unit: "counter".into(),
+                    done: 2,
+                    total: Some(2)
+                },
             ]
         );
     }

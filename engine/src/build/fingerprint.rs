@@ -53,10 +53,11 @@ fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Build
 
 fn read_manifest(path: &Path) -> Result<toml::Table, BuildError> {
     let text = std::fs::read_to_string(path).map_err(io("read", path))?;
-    text.parse::<toml::Table>().map_err(|e| BuildError::BadSource {
-        path: path.to_path_buf(),
-        reason: format!("not a valid Cargo.toml: {e}"),
-    })
+    text.parse::<toml::Table>()
+        .map_err(|e| BuildError::BadSource {
+            path: path.to_path_buf(),
+            reason: format!("not a valid Cargo.toml: {e}"),
+        })
 }
 
 /// Reads the crate's manifest and finds its workspace.
@@ -215,14 +216,22 @@ fn collect_path_deps(
         .and_then(|m| m.get("workspace"))
         .and_then(|w| w.get("dependencies"))
         .and_then(|d| d.as_table());
-    let mut tables = vec![manifest.get("dependencies"), manifest.get("build-dependencies")];
+    let mut tables = vec![
+        manifest.get("dependencies"),
+        manifest.get("build-dependencies"),
+    ];
     if let Some(targets) = manifest.get("target").and_then(|t| t.as_table()) {
         for t in targets.values() {
             tables.push(t.get("dependencies"));
             tables.push(t.get("build-dependencies"));
         }
     }
-    for (name, spec) in tables.into_iter().flatten().filter_map(|t| t.as_table()).flat_map(|t| t.iter()) {
+    for (name, spec) in tables
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.as_table())
+        .flat_map(|t| t.iter())
+    {
         let path = if let Some(p) = spec.get("path").and_then(|p| p.as_str()) {
             Some(dir.join(p))
         } else if spec.get("workspace").and_then(|w| w.as_bool()) == Some(true) {
@@ -235,7 +244,9 @@ fn collect_path_deps(
             None
         };
         if let Some(path) = path {
-            let path = path.canonicalize().map_err(io("find path dependency", &path))?;
+            let path = path
+                .canonicalize()
+                .map_err(io("find path dependency", &path))?;
             if out.insert(path.clone()) {
                 collect_path_deps(&path, root, out)?;
             }
@@ -257,7 +268,11 @@ fn files_under(dir: &Path) -> Result<Vec<(String, PathBuf)>, BuildError> {
             if (name.starts_with('.') && name != ".cargo") || (rel.is_empty() && name == "target") {
                 continue;
             }
-            let child_rel = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+            let child_rel = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
             let child = entry.path();
             let meta = std::fs::metadata(&child).map_err(io("read", &child))?;
             if meta.is_dir() {
@@ -364,14 +379,21 @@ mod tests {
         std::fs::remove_dir_all(t.path().join("dep")).unwrap();
         let err = fingerprint(&crate_info(&t.path().join("a")).unwrap()).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("find path dependency") && msg.contains("dep"), "{msg}");
+        assert!(
+            msg.contains("find path dependency") && msg.contains("dep"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn files_are_listed_in_a_stable_order() {
         let t = workspace(false);
         write(&t.path().join("a/src/z/deep.rs"), "");
-        let names: Vec<_> = files_under(&t.path().join("a")).unwrap().into_iter().map(|(r, _)| r).collect();
+        let names: Vec<_> = files_under(&t.path().join("a"))
+            .unwrap()
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect();
         assert_eq!(names, ["Cargo.toml", "src/lib.rs", "src/z/deep.rs"]);
     }
 }

@@ -62,9 +62,13 @@ impl BuildRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BuildProgress {
     /// The cache had the module; nothing was built.
-    CacheHit { fingerprint: Hash },
+    CacheHit {
+        fingerprint: Hash,
+    },
     /// Cargo is starting on the crate.
-    Started { crate_name: String },
+    Started {
+        crate_name: String,
+    },
     /// A compilation unit finished (`total` is the previous build's count).
     Compiling {
         unit: String,
@@ -72,10 +76,18 @@ pub enum BuildProgress {
         total: Option<usize>,
     },
     /// The wasm32 target is missing; running `command` to add it.
-    InstallingTarget { command: String },
+    InstallingTarget {
+        command: String,
+    },
     /// `command` added the target; the build is retried.
-    TargetInstalled { command: String, output: String },
-    Finished { crate_name: String, millis: u64 },
+    TargetInstalled {
+        command: String,
+        output: String,
+    },
+    Finished {
+        crate_name: String,
+        millis: u64,
+    },
 }
 
 /// A built (or cached) module.
@@ -111,7 +123,13 @@ impl fmt::Display for CompilerMessage {
         }
         match (&self.file, self.line, self.column) {
             (Some(file), Some(l), Some(c)) => {
-                write!(f, "{}:{l}:{c}: {}: {}", file.display(), self.level, self.message)
+                write!(
+                    f,
+                    "{}:{l}:{c}: {}: {}",
+                    file.display(),
+                    self.level,
+                    self.message
+                )
             }
             _ => write!(f, "{}: {}", self.level, self.message),
         }
@@ -314,7 +332,10 @@ fn install_target(
     req: &BuildRequest,
     progress: &mut dyn FnMut(BuildProgress),
 ) -> Result<(), BuildError> {
-    let rustup = req.rustup.clone().unwrap_or_else(|| PathBuf::from("rustup"));
+    let rustup = req
+        .rustup
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("rustup"));
     let command = format!("rustup target add {TARGET}");
     progress(BuildProgress::InstallingTarget {
         command: command.clone(),

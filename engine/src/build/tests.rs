@@ -24,8 +24,14 @@ fn counter_builds_caches_and_rebuilds_to_the_same_bytes() {
     assert_eq!(first.wasm_hash, Hash::of(&first.wasm));
     assert!(matches!(&seen[0], BuildProgress::Started { crate_name } if crate_name == "counter"));
     assert!(matches!(seen.last(), Some(BuildProgress::Finished { .. })));
-    assert!(seen.iter().any(|p| matches!(p, BuildProgress::Compiling { unit, .. } if unit == "counter")));
-    assert!(first.wasm.len() < 150 * 1024, "counter.wasm grew to {} bytes", first.wasm.len());
+    assert!(seen
+        .iter()
+        .any(|p| matches!(p, BuildProgress::Compiling { unit, .. } if unit == "counter")));
+    assert!(
+        first.wasm.len() < 150 * 1024,
+        "counter.wasm grew to {} bytes",
+        first.wasm.len()
+    );
 
     // A warm build never runs cargo.
     req.cargo = Some("/nonexistent/cargo".into());
@@ -34,12 +40,20 @@ fn counter_builds_caches_and_rebuilds_to_the_same_bytes() {
     assert!(second.from_cache);
     assert_eq!(second.wasm_hash, first.wasm_hash);
     assert_eq!(second.fingerprint, first.fingerprint);
-    assert_eq!(seen, [BuildProgress::CacheHit { fingerprint: first.fingerprint }]);
+    assert_eq!(
+        seen,
+        [BuildProgress::CacheHit {
+            fingerprint: first.fingerprint
+        }]
+    );
 
     // --force skips the cache, so the bogus cargo is run and named.
     req.force = true;
     let err = build_reducer(&req, &mut |_| {}).unwrap_err();
-    assert!(matches!(&err, BuildError::Spawn { program, .. } if program == "/nonexistent/cargo"), "{err}");
+    assert!(
+        matches!(&err, BuildError::Spawn { program, .. } if program == "/nonexistent/cargo"),
+        "{err}"
+    );
 
     // A forced real rebuild gives the same bytes.
     req.cargo = None;
@@ -56,7 +70,11 @@ fn write(path: &Path, text: &str) {
 /// A dependency-free crate (fast to build, own target dir).
 fn temp_crate(lib_rs: &str, cdylib: bool) -> tempfile::TempDir {
     let t = tempfile::tempdir().unwrap();
-    let crate_type = if cdylib { "[lib]\ncrate-type = [\"cdylib\"]\n" } else { "" };
+    let crate_type = if cdylib {
+        "[lib]\ncrate-type = [\"cdylib\"]\n"
+    } else {
+        ""
+    };
     write(
         &t.path().join("Cargo.toml"),
         &format!("[package]\nname = \"scratch\"\nversion = \"0.1.0\"\nedition = \"2021\"\n{crate_type}\n[workspace]\n"),
@@ -70,11 +88,18 @@ fn a_compile_error_names_file_and_line() {
     let t = temp_crate("pub fn f() -> u32 {\n    \"not a number\"\n}\n", true);
     let cache = tempfile::tempdir().unwrap();
     let err = build_reducer(&BuildRequest::new(t.path(), cache.path()), &mut |_| {}).unwrap_err();
-    let BuildError::Compile { crate_name, messages } = &err else {
+    let BuildError::Compile {
+        crate_name,
+        messages,
+    } = &err
+    else {
         panic!("expected a compile error, got {err}");
     };
     assert_eq!(crate_name, "scratch");
-    let e = messages.iter().find(|m| m.level == "error").expect("an error message");
+    let e = messages
+        .iter()
+        .find(|m| m.level == "error")
+        .expect("an error message");
     assert!(e.file.as_ref().unwrap().ends_with("src/lib.rs"), "{e:?}");
     assert_eq!(e.line, Some(2));
     assert_eq!(e.column, Some(5));
@@ -113,12 +138,18 @@ fn bad_sources_are_named() {
     let cases = [
         (t.path().join("missing"), "cannot read the reducer source"),
         (t.path().to_path_buf(), "no Cargo.toml"),
-        (t.path().join("notes.txt"), "expected a crate directory or a .wasm file"),
+        (
+            t.path().join("notes.txt"),
+            "expected a crate directory or a .wasm file",
+        ),
     ];
     std::fs::write(t.path().join("notes.txt"), "hi").unwrap();
     for (path, why) in cases {
         let err = build_reducer(&BuildRequest::new(&path, t.path()), &mut |_| {}).unwrap_err();
-        assert!(matches!(&err, BuildError::BadSource { path: p, .. } if *p == path), "{err}");
+        assert!(
+            matches!(&err, BuildError::BadSource { path: p, .. } if *p == path),
+            "{err}"
+        );
         assert!(err.to_string().contains(why), "{err}");
     }
 }
@@ -158,7 +189,10 @@ exit 101"#;
         let err = r.unwrap_err();
         assert!(matches!(err, BuildError::TargetMissing { .. }), "{err}");
         let msg = err.to_string();
-        assert!(msg.contains("run `rustup target add wasm32-unknown-unknown` yourself"), "{msg}");
+        assert!(
+            msg.contains("run `rustup target add wasm32-unknown-unknown` yourself"),
+            "{msg}"
+        );
         assert!(msg.contains("no network"), "{msg}");
         assert!(seen.contains(&BuildProgress::InstallingTarget {
             command: "rustup target add wasm32-unknown-unknown".into()
@@ -178,9 +212,16 @@ exit 101"#;
         let cargo = script(
             t.path(),
             "cargo",
-            &format!("if [ -e {m} ]; then printf '%s\\n' '{artifact}'; exit 0; fi\n{MISSING}", m = marker.display()),
+            &format!(
+                "if [ -e {m} ]; then printf '%s\\n' '{artifact}'; exit 0; fi\n{MISSING}",
+                m = marker.display()
+            ),
         );
-        let rustup = script(t.path(), "rustup", &format!("touch {}\necho installed", marker.display()));
+        let rustup = script(
+            t.path(),
+            "rustup",
+            &format!("touch {}\necho installed", marker.display()),
+        );
         let req = request(&t, cargo, rustup);
         let (r, seen) = collect(&req);
         let m = r.unwrap();
@@ -191,13 +232,23 @@ exit 101"#;
     #[test]
     fn cargo_failing_without_diagnostics_reports_its_stderr() {
         let t = tempfile::tempdir().unwrap();
-        let cargo = script(t.path(), "cargo", "echo 'error: failed to parse lock file' >&2\nexit 101");
+        let cargo = script(
+            t.path(),
+            "cargo",
+            "echo 'error: failed to parse lock file' >&2\nexit 101",
+        );
         let req = request(&t, cargo, "/nonexistent/rustup".into());
         let err = build_reducer(&req, &mut |_| {}).unwrap_err();
-        let BuildError::Cargo { command, stderr, .. } = &err else {
+        let BuildError::Cargo {
+            command, stderr, ..
+        } = &err
+        else {
             panic!("expected a cargo error, got {err}");
         };
-        assert!(command.contains("build --release --target wasm32-unknown-unknown"), "{command}");
+        assert!(
+            command.contains("build --release --target wasm32-unknown-unknown"),
+            "{command}"
+        );
         assert!(stderr.contains("failed to parse lock file"));
     }
 }
@@ -233,7 +284,12 @@ fn counter_instance(config: RuntimeConfig) -> ReducerInstance {
 }
 
 /// One step through the ABI; returns the new state's CBOR.
-fn step(inst: &mut ReducerInstance, state: Option<&[u8]>, schema: &str, event: &[u8]) -> Result<wasm::StepOutput, CallError> {
+fn step(
+    inst: &mut ReducerInstance,
+    state: Option<&[u8]>,
+    schema: &str,
+    event: &[u8],
+) -> Result<wasm::StepOutput, CallError> {
     let mut input = Vec::new();
     wasm::encode_input(&mut input, state, schema, event, None, 0);
     let mut out = Vec::new();
@@ -244,9 +300,13 @@ fn step(inst: &mut ReducerInstance, state: Option<&[u8]>, schema: &str, event: &
 #[test]
 fn the_counter_counts_to_done_through_the_abi() {
     let mut inst = counter_instance(RuntimeConfig::default());
-    let mut state = step(&mut inst, None, "counter/Event@1", &start(3)).unwrap().state;
+    let mut state = step(&mut inst, None, "counter/Event@1", &start(3))
+        .unwrap()
+        .state;
     for _ in 0..3 {
-        state = step(&mut inst, state.as_deref(), "counter/Event@1", &tick()).unwrap().state;
+        state = step(&mut inst, state.as_deref(), "counter/Event@1", &tick())
+            .unwrap()
+            .state;
     }
     let got = cbor::decode(&state.unwrap()).unwrap();
     let want = Value::record([("pc", text("Done")), ("remaining", Value::Int(0))]);
@@ -262,7 +322,14 @@ fn guest_memory_stays_flat_over_many_steps() {
     let mut baseline = 0;
     for i in 0..100_000u32 {
         let event = if i % 50 == 0 { start(40) } else { tick() };
-        wasm::encode_input(&mut input, state.as_deref(), "counter/Event@1", &event, None, i as u64);
+        wasm::encode_input(
+            &mut input,
+            state.as_deref(),
+            "counter/Event@1",
+            &event,
+            None,
+            i as u64,
+        );
         inst.call(&input, &mut out).unwrap();
         state = wasm::decode_output(&out).unwrap().state;
         if i == 10 {
@@ -292,11 +359,21 @@ fn the_faulty_reducer_fails_in_every_advertised_way() {
     };
     let mut inst = faulty(config.clone());
     let out = faulty_step(&mut inst, &text("Ok")).unwrap();
-    assert_eq!(cbor::decode(&out.state.unwrap()).unwrap(), Value::record([("count", Value::Int(1))]));
+    assert_eq!(
+        cbor::decode(&out.state.unwrap()).unwrap(),
+        Value::record([("count", Value::Int(1))])
+    );
 
-    let out = faulty_step(&mut inst, &Value::record([("Emit", Value::record([("n", Value::Int(3))]))])).unwrap();
+    let out = faulty_step(
+        &mut inst,
+        &Value::record([("Emit", Value::record([("n", Value::Int(3))]))]),
+    )
+    .unwrap();
     assert_eq!(out.domain_events.len(), 3);
-    assert!(out.domain_events.iter().all(|e| e.schema == "test/FaultyEvent@1" && e.value == item(&text("Ok"))));
+    assert!(out
+        .domain_events
+        .iter()
+        .all(|e| e.schema == "test/FaultyEvent@1" && e.value == item(&text("Ok"))));
 
     let out = faulty_step(&mut inst, &text("BadState")).unwrap();
     assert_eq!(
@@ -305,20 +382,35 @@ fn the_faulty_reducer_fails_in_every_advertised_way() {
     );
 
     let err = faulty_step(&mut inst, &text("Refuse")).unwrap_err();
-    assert_eq!(err, CallError::ReducerError("faulty reducer refuses this event".into()));
+    assert_eq!(
+        err,
+        CallError::ReducerError("faulty reducer refuses this event".into())
+    );
     let err = faulty_step(&mut inst, &text("NoSuchVariant")).unwrap_err();
-    assert!(matches!(&err, CallError::ReducerError(m) if m.starts_with("cannot decode event `test/FaultyInput@1`")), "{err}");
+    assert!(
+        matches!(&err, CallError::ReducerError(m) if m.starts_with("cannot decode event `test/FaultyInput@1`")),
+        "{err}"
+    );
     assert!(!inst.is_poisoned(), "reducer errors do not poison");
 
     let err = faulty_step(&mut inst, &text("Trap")).unwrap_err();
-    assert!(matches!(&err, CallError::Trap(m) if m.contains("unreachable")), "{err}");
+    assert!(
+        matches!(&err, CallError::Trap(m) if m.contains("unreachable")),
+        "{err}"
+    );
     assert!(inst.is_poisoned());
 
     let mut inst = faulty(config.clone());
-    assert_eq!(faulty_step(&mut inst, &text("Loop")).unwrap_err(), CallError::OutOfFuel { fuel: 5_000_000 });
+    assert_eq!(
+        faulty_step(&mut inst, &text("Loop")).unwrap_err(),
+        CallError::OutOfFuel { fuel: 5_000_000 }
+    );
 
     let mut inst = faulty(config);
-    assert_eq!(faulty_step(&mut inst, &text("Alloc")).unwrap_err(), CallError::MemoryLimit { limit: 16 << 20 });
+    assert_eq!(
+        faulty_step(&mut inst, &text("Alloc")).unwrap_err(),
+        CallError::MemoryLimit { limit: 16 << 20 }
+    );
 }
 
 /// Per-call cost of a counter Tick on a reused instance:
@@ -327,9 +419,19 @@ fn the_faulty_reducer_fails_in_every_advertised_way() {
 #[ignore]
 fn tick_step_cost() {
     let mut inst = counter_instance(RuntimeConfig::default());
-    let state = cbor::encode(&Value::record([("pc", text("Counting")), ("remaining", Value::Int(1 << 40))]));
+    let state = cbor::encode(&Value::record([
+        ("pc", text("Counting")),
+        ("remaining", Value::Int(1 << 40)),
+    ]));
     let mut input = Vec::new();
-    wasm::encode_input(&mut input, Some(&state), "counter/Event@1", &tick(), None, 0);
+    wasm::encode_input(
+        &mut input,
+        Some(&state),
+        "counter/Event@1",
+        &tick(),
+        None,
+        0,
+    );
     let mut out = Vec::new();
     for _ in 0..10_000 {
         inst.call(&input, &mut out).unwrap();

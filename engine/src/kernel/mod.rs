@@ -28,7 +28,8 @@ use crate::hash::Hash;
 use crate::types::{self, Type};
 use crate::value::Value;
 use crate::wasm::{encode_input, CallError, ReducerInstance, ReducerModule, Runtime, WasmError};
-use std::collections::{BTreeMap, VecDeque};
+use rpds::QueueSync;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A reducer's state slot: the reducer name and, for keyed routes, the key
@@ -45,13 +46,16 @@ pub struct InboxItem {
 }
 
 /// Everything replay must reproduce byte for byte.
+///
+/// The inbox is a persistent queue so that a checkpoint (a clone) costs the
+/// same whether ten events are waiting or a million.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KernelState {
     /// Number of journal entries applied.
     pub height: u64,
     /// Canonical CBOR (tagged) of each reducer cell's state.
     pub cells: BTreeMap<CellId, Vec<u8>>,
-    pub inbox: VecDeque<InboxItem>,
+    pub inbox: QueueSync<Arc<InboxItem>>,
 }
 
 #[derive(Debug, Clone)]
@@ -89,6 +93,7 @@ pub struct Reducers {
     instances: BTreeMap<String, ReducerInstance>,
     input: Vec<u8>,
     output: Vec<u8>,
+    cell: CellId,
 }
 
 impl Reducers {
@@ -98,6 +103,7 @@ impl Reducers {
             instances: BTreeMap::new(),
             input: Vec::with_capacity(256),
             output: Vec::with_capacity(256),
+            cell: (String::new(), None),
         }
     }
 
@@ -175,6 +181,11 @@ pub enum StepResult {
 impl KernelState {
     /// Applies an input entry (one that comes from outside the kernel).
     pub fn apply_input(&mut self, entry: &Entry) {
+        self.apply_input_owned(entry.clone());
+    }
+
+    /// Like [`KernelState::apply_input`], moving the event into the inbox.
+    pub fn apply_input_owned(&mut self, entry: Entry) {
         if let Entry::DomainEvent {
             schema,
             value,
@@ -182,12 +193,12 @@ impl KernelState {
             origin: Origin::External,
         } = entry
         {
-            self.inbox.push_back(InboxItem {
+            self.inbox.enqueue_mut(Arc::new(InboxItem {
                 seq: self.height,
-                schema: schema.clone(),
-                value: value.clone(),
-                key: key.clone(),
-            });
+                schema,
+                value,
+                key,
+            }));
         }
         self.height += 1;
     }
@@ -199,9 +210,10 @@ impl KernelState {
         reducers: &mut Reducers,
         out: &mut Vec<Entry>,
     ) -> StepResult {
-        let Some(item) = self.inbox.pop_front() else {
+        let Some(item) = self.inbox.peek().cloned() else {
             return StepResult::Idle;
         };
+        self.inbox.dequeue_mut();
         let routes = program.routes.get(&item.schema).map(Vec::as_slice);
         match routes {
             None | Some([]) => self.push(out, Entry::Unrouted { event: item.seq }),
@@ -249,8 +261,12 @@ impl KernelState {
                 }
             },
         };
-        let cell: CellId = (route.reducer.clone(), key.clone());
-        let state = self.cells.get(&cell).map(Vec::as_slice);
+        // The cell id is assembled in a reused buffer: no allocation per step.
+        let cell = &mut reducers.cell;
+        cell.0.clear();
+        cell.0.push_str(&route.reducer);
+        cell.1.clone_from(&key);
+        let state = self.cells.get(&*cell).map(Vec::as_slice);
         encode_input(
             &mut reducers.input,
             state,
@@ -272,12 +288,14 @@ impl KernelState {
                     Some(bytes) => Hash::of(bytes),
                     None => Hash::ZERO,
                 };
-                match output.state {
-                    Some(bytes) => {
-                        self.cells.insert(cell, bytes);
+                let cell = &reducers.cell;
+                match (output.state, self.cells.get_mut(cell)) {
+                    (Some(bytes), Some(slot)) => *slot = bytes,
+                    (Some(bytes), None) => {
+                        self.cells.insert(cell.clone(), bytes);
                     }
-                    None => {
-                        self.cells.remove(&cell);
+                    (None, _) => {
+                        self.cells.remove(cell);
                     }
                 }
                 let outcome = Outcome::Ok {
@@ -287,12 +305,12 @@ impl KernelState {
                 self.push(out, call_entry(route, key, item, outcome));
                 for ev in output.events {
                     let seq = self.height;
-                    self.inbox.push_back(InboxItem {
+                    self.inbox.enqueue_mut(Arc::new(InboxItem {
                         seq,
                         schema: ev.schema.clone(),
                         value: ev.value.clone(),
                         key: ev.key.clone(),
-                    });
+                    }));
                     self.push(
                         out,
                         Entry::DomainEvent {
@@ -385,12 +403,12 @@ impl KernelState {
         {
             match item.as_array() {
                 Some([Value::Int(seq), Value::Text(schema), Value::Bytes(value), key]) => {
-                    state.inbox.push_back(InboxItem {
+                    state.inbox.enqueue_mut(Arc::new(InboxItem {
                         seq: u64::try_from(*seq).map_err(|_| "bad inbox seq")?,
                         schema: schema.clone(),
                         value: value.clone(),
                         key: opt_bytes(key)?,
-                    })
+                    }))
                 }
                 _ => return Err("malformed inbox item in snapshot".into()),
             }
@@ -398,19 +416,16 @@ impl KernelState {
         Ok(state)
     }
 
-    /// Approximate heap size, for the checkpoint memory cap.
+    /// Approximate heap size a checkpoint of this state adds, for the
+    /// checkpoint memory cap. The persistent inbox is shared between
+    /// checkpoints, so only the cells count.
     pub fn approx_bytes(&self) -> usize {
         let cells: usize = self
             .cells
             .iter()
             .map(|((r, k), s)| r.len() + k.as_ref().map_or(0, Vec::len) + s.len() + 64)
             .sum();
-        let inbox: usize = self
-            .inbox
-            .iter()
-            .map(|i| i.schema.len() + i.value.len() + 64)
-            .sum();
-        cells + inbox + 64
+        cells + 64
     }
 }
 

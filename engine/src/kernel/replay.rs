@@ -36,70 +36,71 @@ pub enum UnitKind {
 
 /// Where replay reads journaled entries from (by seq).
 pub trait EntrySource {
-    fn entry(&mut self, seq: u64) -> Result<Option<Vec<u8>>, String>;
+    /// The entry at `seq`, or `None` past the end of the journal.
+    fn entry(&mut self, seq: u64) -> Result<Option<&[u8]>, String>;
 }
 
-/// Replays the unit that starts at `state.height`, whose first entry's
-/// bytes are `first`. Returns the unit kind; `state` ends at the unit's end.
+fn unreadable(seq: u64, e: impl fmt::Display) -> Divergence {
+    Divergence {
+        seq,
+        journaled: format!("an unreadable entry ({e})"),
+        replayed: "nothing".into(),
+    }
+}
+
+/// Replays the unit that starts at `state.height`; `state` ends at the
+/// unit's end. `scratch` and `buf` are reused between calls.
 pub fn replay_unit(
     state: &mut KernelState,
     program: &Program,
     reducers: &mut Reducers,
-    first: &[u8],
     source: &mut dyn EntrySource,
     scratch: &mut Vec<Entry>,
+    buf: &mut Vec<u8>,
 ) -> Result<UnitKind, Divergence> {
     let seq = state.height;
-    let entry = Entry::decode(first).map_err(|e| Divergence {
-        seq,
-        journaled: format!("an unreadable entry ({e})"),
-        replayed: "nothing".into(),
-    })?;
-    if entry.is_input() {
-        if let Entry::Snapshot { state_hash, .. } = &entry {
-            let actual = state.hash();
-            if actual != *state_hash {
-                return Err(Divergence {
-                    seq,
-                    journaled: format!("a snapshot of state {state_hash}"),
-                    replayed: format!("state {actual}"),
-                });
+    let first = match source.entry(seq).map_err(|e| unreadable(seq, e))? {
+        Some(bytes) => bytes,
+        None => return Err(unreadable(seq, "missing from the journal")),
+    };
+    if Entry::peek_is_input(first) != Some(false) {
+        let entry = Entry::decode(first).map_err(|e| unreadable(seq, e))?;
+        if entry.is_input() {
+            if let Entry::Snapshot { state_hash, .. } = &entry {
+                let actual = state.hash();
+                if actual != *state_hash {
+                    return Err(Divergence {
+                        seq,
+                        journaled: format!("a snapshot of state {state_hash}"),
+                        replayed: format!("state {actual}"),
+                    });
+                }
             }
+            state.apply_input_owned(entry);
+            return Ok(UnitKind::Input);
         }
-        state.apply_input(&entry);
-        return Ok(UnitKind::Input);
     }
     scratch.clear();
     if state.step(program, reducers, scratch) == StepResult::Idle {
+        let journaled = journaled_description(source, seq);
         return Err(Divergence {
             seq,
-            journaled: describe(&entry),
+            journaled,
             replayed: "nothing (the inbox is empty)".into(),
         });
     }
     for (i, produced) in scratch.iter().enumerate() {
         let at = seq + i as u64;
-        let bytes = produced.encode();
-        let journaled = if i == 0 {
-            Some(first.to_vec())
-        } else {
-            source.entry(at).map_err(|e| Divergence {
-                seq: at,
-                journaled: format!("an unreadable entry ({e})"),
-                replayed: describe(produced),
-            })?
-        };
-        match journaled {
-            Some(j) if j == bytes => {}
-            Some(j) => {
-                let journaled = Entry::decode(&j)
-                    .map(|e| describe(&e))
-                    .unwrap_or_else(|e| format!("an unreadable entry ({e})"));
+        buf.clear();
+        produced.encode_into(buf);
+        match source.entry(at).map_err(|e| unreadable(at, e))? {
+            Some(j) if j == buf.as_slice() => {}
+            Some(_) => {
                 return Err(Divergence {
                     seq: at,
-                    journaled,
+                    journaled: journaled_description(source, at),
                     replayed: describe(produced),
-                });
+                })
             }
             None => {
                 return Err(Divergence {
@@ -111,6 +112,16 @@ pub fn replay_unit(
         }
     }
     Ok(UnitKind::Step)
+}
+
+fn journaled_description(source: &mut dyn EntrySource, seq: u64) -> String {
+    match source.entry(seq) {
+        Ok(Some(bytes)) => Entry::decode(bytes)
+            .map(|e| describe(&e))
+            .unwrap_or_else(|e| format!("an unreadable entry ({e})")),
+        Ok(None) => "the end of the journal".into(),
+        Err(e) => format!("an unreadable entry ({e})"),
+    }
 }
 
 /// A one-line description of an entry for divergence reports.

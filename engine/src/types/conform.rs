@@ -189,7 +189,12 @@ pub(crate) fn unknown_tag(tag: &str, alts: &[(String, Type)]) -> Fail {
     ))
 }
 
-fn variant(v: Value, alts: &[(String, Type)], s: &dyn Schemas, depth: usize) -> Result<Value, Fail> {
+fn variant(
+    v: Value,
+    alts: &[(String, Type)],
+    s: &dyn Schemas,
+    depth: usize,
+) -> Result<Value, Fail> {
     let (tag, payload) = match v {
         Value::Text(tag) => (tag, None),
         Value::Map(mut entries) if entries.len() == 1 => match entries.pop() {
@@ -250,7 +255,10 @@ pub(crate) fn sort_map(entries: Vec<(Value, Value)>) -> Result<Vec<(Value, Value
         entries.into_iter().map(|e| (encoded(&e.0), e)).collect();
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
     if let Some(w) = keyed.windows(2).find(|w| w[0].0 == w[1].0) {
-        return Err(Fail::new(format!("duplicate map key {}", render_key(&w[0].1 .0))));
+        return Err(Fail::new(format!(
+            "duplicate map key {}",
+            render_key(&w[0].1 .0)
+        )));
     }
     Ok(keyed.into_iter().map(|(_, e)| e).collect())
 }
@@ -285,26 +293,49 @@ mod tests {
     fn scalars_check_range_and_shape() {
         let s = &NoSchemas;
         assert_eq!(conform(&Value::Int(5), &Type::Nat, s), Ok(Value::Int(5)));
-        assert!(err(Value::Int(-1), &Type::Nat).message.contains("out of range"));
-        assert!(err(Value::Int(1 << 64), &Type::Nat).message.contains("out of range"));
-        assert!(err(Value::Int(-1), &Type::Time).message.contains("out of range"));
-        assert_eq!(conform(&Value::Int(-1), &Type::Duration, s), Ok(Value::Int(-1)));
-        assert!(err(Value::Int(1 << 63), &Type::Int).message.contains("out of range"));
+        assert!(err(Value::Int(-1), &Type::Nat)
+            .message
+            .contains("out of range"));
+        assert!(err(Value::Int(1 << 64), &Type::Nat)
+            .message
+            .contains("out of range"));
+        assert!(err(Value::Int(-1), &Type::Time)
+            .message
+            .contains("out of range"));
+        assert_eq!(
+            conform(&Value::Int(-1), &Type::Duration, s),
+            Ok(Value::Int(-1))
+        );
+        assert!(err(Value::Int(1 << 63), &Type::Int)
+            .message
+            .contains("out of range"));
         assert!(err(t("1"), &Type::Int).message.contains("expected int"));
-        assert!(err(Value::Int(1), &Type::Bool).message.contains("expected bool"));
-        assert!(err(Value::Int(1), &Type::Text).message.contains("expected text"));
+        assert!(err(Value::Int(1), &Type::Bool)
+            .message
+            .contains("expected bool"));
+        assert!(err(Value::Int(1), &Type::Text)
+            .message
+            .contains("expected text"));
         assert!(err(t("x"), &Type::Bytes).message.contains("expected bytes"));
         assert!(err(Value::Null, &Type::Dec128).message.contains("dec128"));
-        assert!(err(t("1.2.3"), &Type::Dec128).message.contains("invalid dec128"));
+        assert!(err(t("1.2.3"), &Type::Dec128)
+            .message
+            .contains("invalid dec128"));
         assert_eq!(conform(&t("-1.5e3"), &Type::Dec128, s), Ok(t("-1.5e3")));
-        assert!(err(Value::Bytes(vec![0; 31]), &Type::Hash).message.contains("31 bytes"));
+        assert!(err(Value::Bytes(vec![0; 31]), &Type::Hash)
+            .message
+            .contains("31 bytes"));
         assert!(err(Value::Int(0), &Type::Hash).message.contains("32 bytes"));
-        assert!(err(Value::Bytes(vec![0; 15]), &Type::Uuid).message.contains("16 bytes"));
+        assert!(err(Value::Bytes(vec![0; 15]), &Type::Uuid)
+            .message
+            .contains("16 bytes"));
         assert_eq!(
             conform(&Value::Bytes(vec![0; 16]), &Type::Uuid, s),
             Ok(Value::Bytes(vec![0; 16]))
         );
-        assert!(err(Value::Bool(false), &Type::Unit).message.contains("unit"));
+        assert!(err(Value::Bool(false), &Type::Unit)
+            .message
+            .contains("unit"));
     }
 
     #[test]
@@ -329,7 +360,11 @@ mod tests {
         assert_eq!(e.path, "$");
         assert!(e.message.contains("missing field `remaining`"), "{e}");
         let e = err(
-            Value::record([("pc", t("x")), ("remaining", Value::Int(1)), ("zz", Value::Null)]),
+            Value::record([
+                ("pc", t("x")),
+                ("remaining", Value::Int(1)),
+                ("zz", Value::Null),
+            ]),
             &rt,
         );
         assert!(e.message.contains("unknown field `zz`"), "{e}");
@@ -342,19 +377,29 @@ mod tests {
 
     #[test]
     fn variants_in_serde_shapes() {
-        let vt = ty(json!({"variant": {"Idle": {"unit": {}}, "Start": {"record": {"target": {"nat": {}}}}}}));
+        let vt = ty(
+            json!({"variant": {"Idle": {"unit": {}}, "Start": {"record": {"target": {"nat": {}}}}}}),
+        );
         let s = &NoSchemas;
         assert_eq!(conform(&t("Idle"), &vt, s), Ok(t("Idle")));
         // `{Idle: null}` is accepted and canonicalized to the bare tag.
         let m = Value::Map(vec![(t("Idle"), Value::Null)]);
         assert_eq!(conform(&m, &vt, s), Ok(t("Idle")));
-        let start = Value::Map(vec![(t("Start"), Value::record([("target", Value::Int(3))]))]);
+        let start = Value::Map(vec![(
+            t("Start"),
+            Value::record([("target", Value::Int(3))]),
+        )]);
         assert_eq!(conform(&start, &vt, s), Ok(start.clone()));
 
         assert!(err(t("Start"), &vt).message.contains("needs a payload"));
         let e = err(t("Stop"), &vt);
-        assert!(e.message.contains("unknown variant tag `Stop`") && e.message.contains("Idle, Start"));
-        let e = err(Value::Map(vec![(t("Start"), Value::record([("target", t("x"))]))]), &vt);
+        assert!(
+            e.message.contains("unknown variant tag `Stop`") && e.message.contains("Idle, Start")
+        );
+        let e = err(
+            Value::Map(vec![(t("Start"), Value::record([("target", t("x"))]))]),
+            &vt,
+        );
         assert_eq!(e.path, "$.Start.target");
         assert!(err(Value::Map(vec![]), &vt).message.contains("a variant"));
         assert!(err(Value::Map(vec![(Value::Int(0), Value::Null)]), &vt)
@@ -370,7 +415,10 @@ mod tests {
             conform(&v, &st, &NoSchemas),
             Ok(Value::Array(vec![t("a"), t("b"), t("aa")]))
         );
-        assert_eq!(err(Value::Array(vec![t("a"), Value::Int(1)]), &st).path, "$[1]");
+        assert_eq!(
+            err(Value::Array(vec![t("a"), Value::Int(1)]), &st).path,
+            "$[1]"
+        );
 
         let mt = Type::Map {
             key: Box::new(Type::Set(Box::new(Type::Nat))),
@@ -380,25 +428,39 @@ mod tests {
         let v = Value::Map(vec![(k(&[2]), Value::Int(1)), (k(&[1]), Value::Int(2))]);
         assert_eq!(
             conform(&v, &mt, &NoSchemas),
-            Ok(Value::Map(vec![(k(&[1]), Value::Int(2)), (k(&[2]), Value::Int(1))]))
+            Ok(Value::Map(vec![
+                (k(&[1]), Value::Int(2)),
+                (k(&[2]), Value::Int(1))
+            ]))
         );
         // Distinct keys that become equal once canonical.
-        let v = Value::Map(vec![(k(&[1, 2]), Value::Int(1)), (k(&[2, 1]), Value::Int(2))]);
+        let v = Value::Map(vec![
+            (k(&[1, 2]), Value::Int(1)),
+            (k(&[2, 1]), Value::Int(2)),
+        ]);
         assert!(err(v, &mt).message.contains("duplicate map key"));
         let v = Value::Map(vec![(k(&[1]), t("x"))]);
         assert_eq!(err(v, &mt).path, "$[[1]]");
         let v = Value::Map(vec![(t("k"), Value::Int(1))]);
         assert_eq!(err(v, &mt).path, "$[key #0]");
         assert!(err(Value::Null, &mt).message.contains("a map"));
-        assert!(err(Value::Null, &Type::List(Box::new(Type::Nat))).message.contains("a list"));
+        assert!(err(Value::Null, &Type::List(Box::new(Type::Nat)))
+            .message
+            .contains("a list"));
         assert!(err(Value::Null, &st).message.contains("a set"));
     }
 
     #[test]
     fn refs_resolve_through_schemas() {
         let mut s = BTreeMap::new();
-        s.insert("d/Pc@1".to_string(), ty(json!({"variant": {"Idle": {"unit": {}}}})));
-        s.insert("d/Loop@1".to_string(), Type::List(Box::new(Type::Ref("d/Loop@1".into()))));
+        s.insert(
+            "d/Pc@1".to_string(),
+            ty(json!({"variant": {"Idle": {"unit": {}}}})),
+        );
+        s.insert(
+            "d/Loop@1".to_string(),
+            Type::List(Box::new(Type::Ref("d/Loop@1".into()))),
+        );
         let r = Type::Ref("d/Pc@1".into());
         assert_eq!(conform(&t("Idle"), &r, &s), Ok(t("Idle")));
         let e = conform(&t("Idle"), &Type::Ref("d/Nope@1".into()), &s).unwrap_err();

@@ -220,7 +220,10 @@ fn scalar(j: &Json, ty: &Type) -> Result<Value, Fail> {
             Ok(n) => Ok(Value::Int(n)),
             Err(e) => match j {
                 Json::String(t)
-                    if !t.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()) =>
+                    if !t
+                        .trim_start_matches('-')
+                        .bytes()
+                        .all(|b| b.is_ascii_digit()) =>
                 {
                     let ns = parse_rfc3339_ns(t)?;
                     super::scalar::check_range(ns, 0, NAT_MAX, "time").map(Value::Int)
@@ -322,10 +325,7 @@ fn sugar_variant(
             let (tag, payload) = o.iter().next().expect("one entry");
             variant_value(tag, Some(payload), alts, s, depth).map_err(|e| e.field(tag))
         }
-        other => Err(expected(
-            "a variant (\"Tag\" or {\"Tag\": payload})",
-            other,
-        )),
+        other => Err(expected("a variant (\"Tag\" or {\"Tag\": payload})", other)),
     }
 }
 
@@ -378,9 +378,7 @@ fn tagged_option(
             // `{"variant": {"tag": "None"|"Some", ...}}`, unless the inner
             // type is a variant with that tag of its own.
             let inner_ty = resolve(inner, s)?;
-            let inner_has = |tag: &str| {
-                matches!(inner_ty, Type::Variant(alts) if alts.iter().any(|(t, _)| t == tag))
-            };
+            let inner_has = |tag: &str| matches!(inner_ty, Type::Variant(alts) if alts.iter().any(|(t, _)| t == tag));
             if let Json::Object(o) = body {
                 let only_tag_value = o.keys().all(|k| k == "tag" || k == "value");
                 match o.get("tag") {
@@ -392,8 +390,9 @@ fn tagged_option(
                     }
                     Some(Json::String(t)) if t == "Some" && only_tag_value && !inner_has(t) => {
                         return match o.get("value") {
-                            Some(v) => read(v, inner, s, depth + 1)
-                                .map_err(|e| e.field("value").field(k)),
+                            Some(v) => {
+                                read(v, inner, s, depth + 1).map_err(|e| e.field("value").field(k))
+                            }
                             None => Err(Fail::new("`Some` needs a `value`").field(k)),
                         };
                     }
@@ -469,12 +468,16 @@ fn render(v: &Value, ty: &Type, s: &dyn Schemas, tagged: bool, depth: usize) -> 
     let sub = |x: &Value, t: &Type| render(x, t, s, tagged, depth + 1);
     match (ty, v) {
         (Type::Bool, Value::Bool(b)) => wrap("bool", Json::Bool(*b)),
-        (Type::Int, Value::Int(i)) if (INT_MIN..=INT_MAX).contains(i) => wrap("int", json!(*i as i64)),
+        (Type::Int, Value::Int(i)) if (INT_MIN..=INT_MAX).contains(i) => {
+            wrap("int", json!(*i as i64))
+        }
         (Type::Duration, Value::Int(i)) if (INT_MIN..=INT_MAX).contains(i) => {
             wrap("duration_ns", json!(*i as i64))
         }
         (Type::Nat, Value::Int(i)) if (0..=NAT_MAX).contains(i) => wrap("nat", json!(*i as u64)),
-        (Type::Time, Value::Int(i)) if (0..=NAT_MAX).contains(i) => wrap("time_ns", json!(*i as u64)),
+        (Type::Time, Value::Int(i)) if (0..=NAT_MAX).contains(i) => {
+            wrap("time_ns", json!(*i as u64))
+        }
         (Type::Dec128, Value::Text(t)) => wrap("dec128", json!(t)),
         (Type::Text, Value::Text(t)) => wrap("text", json!(t)),
         (Type::Bytes, Value::Bytes(b)) => wrap("bytes_b64", json!(b64_encode(b))),
@@ -519,9 +522,10 @@ fn render(v: &Value, ty: &Type, s: &dyn Schemas, tagged: bool, depth: usize) -> 
                 json!({ tag: sub(payload, pty) })
             }
         }
-        (Type::List(item), Value::Array(a)) => {
-            wrap("list", Json::Array(a.iter().map(|x| sub(x, item)).collect()))
-        }
+        (Type::List(item), Value::Array(a)) => wrap(
+            "list",
+            Json::Array(a.iter().map(|x| sub(x, item)).collect()),
+        ),
         (Type::Set(item), Value::Array(a)) => {
             wrap("set", Json::Array(a.iter().map(|x| sub(x, item)).collect()))
         }
@@ -587,7 +591,11 @@ fn untyped(v: &Value) -> Json {
                         .collect(),
                 )
             } else {
-                Json::Array(m.iter().map(|(k, x)| json!([untyped(k), untyped(x)])).collect())
+                Json::Array(
+                    m.iter()
+                        .map(|(k, x)| json!([untyped(k), untyped(x)]))
+                        .collect(),
+                )
             }
         }
     }
@@ -627,16 +635,34 @@ mod tests {
     fn scalars_in_both_lenses() {
         let s = &NoSchemas;
         let h = Hash::of(b"x");
-        assert_eq!(both(json!(42), json!({"nat": 42}), &Type::Nat, s), Value::Int(42));
-        assert_eq!(both(json!("42"), json!({"nat": "42"}), &Type::Nat, s), Value::Int(42));
-        assert_eq!(both(json!(-1), json!({"int": -1}), &Type::Int, s), Value::Int(-1));
-        assert_eq!(both(json!(true), json!({"bool": true}), &Type::Bool, s), Value::Bool(true));
-        assert_eq!(both(json!("a"), json!({"text": "a"}), &Type::Text, s), Value::text("a"));
+        assert_eq!(
+            both(json!(42), json!({"nat": 42}), &Type::Nat, s),
+            Value::Int(42)
+        );
+        assert_eq!(
+            both(json!("42"), json!({"nat": "42"}), &Type::Nat, s),
+            Value::Int(42)
+        );
+        assert_eq!(
+            both(json!(-1), json!({"int": -1}), &Type::Int, s),
+            Value::Int(-1)
+        );
+        assert_eq!(
+            both(json!(true), json!({"bool": true}), &Type::Bool, s),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            both(json!("a"), json!({"text": "a"}), &Type::Text, s),
+            Value::text("a")
+        );
         assert_eq!(
             both(json!("0.20"), json!({"dec128": "0.20"}), &Type::Dec128, s),
             Value::text("0.20")
         );
-        assert_eq!(both(json!(7), json!({"dec128": 7}), &Type::Dec128, s), Value::text("7"));
+        assert_eq!(
+            both(json!(7), json!({"dec128": 7}), &Type::Dec128, s),
+            Value::text("7")
+        );
         assert_eq!(
             both(json!("aGk="), json!({"bytes_b64": "aGk="}), &Type::Bytes, s),
             Value::Bytes(b"hi".to_vec())
@@ -646,44 +672,83 @@ mod tests {
             Value::Bytes(b"hi".to_vec())
         );
         assert_eq!(
-            both(json!(h.to_string()), json!({"hash": h.to_string()}), &Type::Hash, s),
+            both(
+                json!(h.to_string()),
+                json!({"hash": h.to_string()}),
+                &Type::Hash,
+                s
+            ),
             Value::Bytes(h.0.to_vec())
         );
         let u = "123e4567-e89b-12d3-a456-426614174000";
-        assert_eq!(both(json!(u), json!({"uuid": u}), &Type::Uuid, s).as_bytes().map(<[u8]>::len), Some(16));
         assert_eq!(
-            both(json!("1970-01-01T00:00:01Z"), json!({"time_ns": 1_000_000_000}), &Type::Time, s),
+            both(json!(u), json!({"uuid": u}), &Type::Uuid, s)
+                .as_bytes()
+                .map(<[u8]>::len),
+            Some(16)
+        );
+        assert_eq!(
+            both(
+                json!("1970-01-01T00:00:01Z"),
+                json!({"time_ns": 1_000_000_000}),
+                &Type::Time,
+                s
+            ),
             Value::Int(1_000_000_000)
         );
         assert_eq!(
             both(json!(-5), json!({"duration_ns": -5}), &Type::Duration, s),
             Value::Int(-5)
         );
-        assert_eq!(both(json!(null), json!({"null": {}}), &Type::Unit, s), Value::Null);
-        assert_eq!(both(json!({}), json!({"unit": {}}), &Type::Unit, s), Value::Null);
+        assert_eq!(
+            both(json!(null), json!({"null": {}}), &Type::Unit, s),
+            Value::Null
+        );
+        assert_eq!(
+            both(json!({}), json!({"unit": {}}), &Type::Unit, s),
+            Value::Null
+        );
     }
 
     #[test]
     fn scalar_errors_name_the_problem() {
-        assert!(err(json!(1.5), &Type::Nat).message.contains("floating-point"));
+        assert!(err(json!(1.5), &Type::Nat)
+            .message
+            .contains("floating-point"));
         assert!(err(json!(-1), &Type::Nat).message.contains("out of range"));
-        assert!(err(json!({"int": 5}), &Type::Nat).message.contains("tagged `int` value"));
+        assert!(err(json!({"int": 5}), &Type::Nat)
+            .message
+            .contains("tagged `int` value"));
         assert_eq!(err(json!({"nat": "x"}), &Type::Nat).path, "$.nat");
         assert!(err(json!("abc"), &Type::Hash).message.contains("sha256"));
         // Bare hex is not accepted where a hash is expected: it reads like text.
-        assert!(err(json!(Hash::ZERO.to_hex()), &Type::Hash).message.contains("sha256"));
-        assert!(err(json!(3), &Type::Hash).message.contains("found an integer"));
+        assert!(err(json!(Hash::ZERO.to_hex()), &Type::Hash)
+            .message
+            .contains("sha256"));
+        assert!(err(json!(3), &Type::Hash)
+            .message
+            .contains("found an integer"));
         assert!(err(json!("nope"), &Type::Uuid).message.contains("RFC 4122"));
-        assert!(err(json!(1.5), &Type::Dec128).message.contains("as strings"));
-        assert!(err(json!("1..2"), &Type::Dec128).message.contains("invalid dec128"));
+        assert!(err(json!(1.5), &Type::Dec128)
+            .message
+            .contains("as strings"));
+        assert!(err(json!("1..2"), &Type::Dec128)
+            .message
+            .contains("invalid dec128"));
         assert!(err(json!(true), &Type::Dec128).message.contains("dec128"));
         assert!(err(json!("%%"), &Type::Bytes).message.contains("base64"));
         assert!(err(json!(1), &Type::Text).message.contains("expected text"));
         assert!(err(json!(1), &Type::Bool).message.contains("expected bool"));
         assert!(err(json!(1), &Type::Unit).message.contains("unit"));
-        assert!(err(json!("yesterday"), &Type::Time).message.contains("RFC 3339"));
-        assert!(err(json!("1960-01-01T00:00:00Z"), &Type::Time).message.contains("out of range"));
-        assert!(err(json!({"null": 1}), &Type::Unit).message.contains("unit"));
+        assert!(err(json!("yesterday"), &Type::Time)
+            .message
+            .contains("RFC 3339"));
+        assert!(err(json!("1960-01-01T00:00:00Z"), &Type::Time)
+            .message
+            .contains("out of range"));
+        assert!(err(json!({"null": 1}), &Type::Unit)
+            .message
+            .contains("unit"));
     }
 
     #[test]
@@ -702,7 +767,11 @@ mod tests {
         );
         assert_eq!(
             v,
-            Value::record([("pc", Value::text("Idle")), ("note", Value::Null), ("remaining", Value::Int(3))])
+            Value::record([
+                ("pc", Value::text("Idle")),
+                ("note", Value::Null),
+                ("remaining", Value::Int(3))
+            ])
         );
         // Lenses mix per position.
         let w = both(
@@ -711,23 +780,45 @@ mod tests {
             &t,
             &s,
         );
-        assert_eq!(w.get("pc"), Some(&Value::Map(vec![(Value::text("Counting"), Value::Int(2))])));
+        assert_eq!(
+            w.get("pc"),
+            Some(&Value::Map(vec![(Value::text("Counting"), Value::Int(2))]))
+        );
         // Unit payloads may be written {"Idle": null} or {"Idle": {}}.
-        for j in [json!({"Idle": null}), json!({"Idle": {}}), json!({"variant": {"tag": "Idle", "value": null}})] {
-            assert_eq!(from_json(&j, &Type::Ref("demo/Pc@1".into()), &s), Ok(Value::text("Idle")));
+        for j in [
+            json!({"Idle": null}),
+            json!({"Idle": {}}),
+            json!({"variant": {"tag": "Idle", "value": null}}),
+        ] {
+            assert_eq!(
+                from_json(&j, &Type::Ref("demo/Pc@1".into()), &s),
+                Ok(Value::text("Idle"))
+            );
         }
         // Option's None/Some variant form (AgentOS plans write it).
         let o = Type::Option(Box::new(Type::Hash));
-        assert_eq!(from_json(&json!({"variant": {"tag": "None"}}), &o, &s), Ok(Value::Null));
+        assert_eq!(
+            from_json(&json!({"variant": {"tag": "None"}}), &o, &s),
+            Ok(Value::Null)
+        );
         let h = Hash::of(b"b");
         assert_eq!(
-            from_json(&json!({"variant": {"tag": "Some", "value": {"hash": h.to_string()}}}), &o, &s),
+            from_json(
+                &json!({"variant": {"tag": "Some", "value": {"hash": h.to_string()}}}),
+                &o,
+                &s
+            ),
             Ok(Value::Bytes(h.0.to_vec()))
         );
         assert_eq!(from_json(&json!({"null": {}}), &o, &s), Ok(Value::Null));
         // ...but a variant with a `None` tag of its own keeps it.
-        let ov = Type::Option(Box::new(ty(json!({"variant": {"None": {"unit": {}}, "X": {"unit": {}}}}))));
-        assert_eq!(from_json(&json!({"variant": {"tag": "None"}}), &ov, &s), Ok(Value::text("None")));
+        let ov = Type::Option(Box::new(ty(
+            json!({"variant": {"None": {"unit": {}}, "X": {"unit": {}}}}),
+        )));
+        assert_eq!(
+            from_json(&json!({"variant": {"tag": "None"}}), &ov, &s),
+            Ok(Value::text("None"))
+        );
     }
 
     #[test]
@@ -736,12 +827,16 @@ mod tests {
         let t = ty(json!({"record": {"pc": {"ref": "demo/Pc@1"}, "n": {"nat": {}}}}));
         let e = from_json(&json!({"pc": "Idle", "n": "x"}), &t, &s).unwrap_err();
         assert_eq!(e.path, "$.n");
-        let e = from_json(&json!({"record": {"pc": "Idle", "n": {"nat": -1}}}), &t, &s).unwrap_err();
+        let e =
+            from_json(&json!({"record": {"pc": "Idle", "n": {"nat": -1}}}), &t, &s).unwrap_err();
         assert_eq!(e.path, "$.record.n.nat");
         let e = from_json(&json!({"pc": "Idle"}), &t, &s).unwrap_err();
         assert!(e.message.contains("missing field `n`"), "{e}");
         let e = from_json(&json!({"pc": "Idle", "n": 1, "x": 2}), &t, &s).unwrap_err();
-        assert_eq!((e.path.as_str(), e.message.contains("unknown field `x`")), ("$.x", true));
+        assert_eq!(
+            (e.path.as_str(), e.message.contains("unknown field `x`")),
+            ("$.x", true)
+        );
         let e = from_json(&json!({"pc": "Stop", "n": 1}), &t, &s).unwrap_err();
         assert!(e.message.contains("unknown variant tag `Stop`"));
         assert_eq!(e.path, "$.pc");
@@ -749,30 +844,54 @@ mod tests {
         assert!(e.message.contains("needs a payload"));
         let e = from_json(&json!({"pc": {"Counting": "x"}, "n": 1}), &t, &s).unwrap_err();
         assert_eq!(e.path, "$.pc.Counting");
-        let e = from_json(&json!({"pc": {"variant": {"tag": "Counting", "value": "x"}}, "n": 1}), &t, &s)
-            .unwrap_err();
+        let e = from_json(
+            &json!({"pc": {"variant": {"tag": "Counting", "value": "x"}}, "n": 1}),
+            &t,
+            &s,
+        )
+        .unwrap_err();
         assert_eq!(e.path, "$.pc.variant.value");
-        let e = from_json(&json!({"pc": {"variant": {"tag": "Nope"}}, "n": 1}), &t, &s).unwrap_err();
+        let e =
+            from_json(&json!({"pc": {"variant": {"tag": "Nope"}}, "n": 1}), &t, &s).unwrap_err();
         assert_eq!(e.path, "$.pc.variant.tag");
         let e = from_json(&json!({"pc": {"variant": {"tag": 1}}, "n": 1}), &t, &s).unwrap_err();
         assert_eq!(e.path, "$.pc.variant.tag");
         let e = from_json(&json!({"pc": {"variant": {"value": 1}}, "n": 1}), &t, &s).unwrap_err();
         assert!(e.message.contains("missing `tag`"));
-        let e = from_json(&json!({"pc": {"variant": {"tag": "Idle", "v": 1}}, "n": 1}), &t, &s).unwrap_err();
+        let e = from_json(
+            &json!({"pc": {"variant": {"tag": "Idle", "v": 1}}, "n": 1}),
+            &t,
+            &s,
+        )
+        .unwrap_err();
         assert_eq!(e.path, "$.pc.variant.v");
         let e = from_json(&json!({"pc": {"variant": 3}, "n": 1}), &t, &s).unwrap_err();
         assert_eq!(e.path, "$.pc.variant");
         let e = from_json(&json!({"pc": 3, "n": 1}), &t, &s).unwrap_err();
         assert!(e.message.contains("a variant"));
-        assert!(from_json(&json!([1]), &t, &s).unwrap_err().message.contains("a record"));
-        assert!(from_json(&json!({"record": 1}), &t, &s).unwrap_err().message.contains("object of fields"));
+        assert!(from_json(&json!([1]), &t, &s)
+            .unwrap_err()
+            .message
+            .contains("a record"));
+        assert!(from_json(&json!({"record": 1}), &t, &s)
+            .unwrap_err()
+            .message
+            .contains("object of fields"));
         let e = from_json(&json!({"a": 1}), &Type::Ref("demo/Nope@1".into()), &s).unwrap_err();
         assert_eq!(e.message, "unknown schema demo/Nope@1");
         let o = Type::Option(Box::new(Type::Nat));
         assert_eq!(err(json!({"option": "x"}), &o).path, "$.option");
-        assert_eq!(err(json!({"variant": {"tag": "Some", "value": "x"}}), &o).path, "$.variant.value");
-        assert!(err(json!({"variant": {"tag": "Some"}}), &o).message.contains("needs a `value`"));
-        assert_eq!(err(json!({"variant": {"tag": "None", "value": 1}}), &o).path, "$.variant.value");
+        assert_eq!(
+            err(json!({"variant": {"tag": "Some", "value": "x"}}), &o).path,
+            "$.variant.value"
+        );
+        assert!(err(json!({"variant": {"tag": "Some"}}), &o)
+            .message
+            .contains("needs a `value`"));
+        assert_eq!(
+            err(json!({"variant": {"tag": "None", "value": 1}}), &o).path,
+            "$.variant.value"
+        );
         assert_eq!(err(json!({"null": 1}), &o).path, "$.null");
     }
 
@@ -780,7 +899,12 @@ mod tests {
     fn lists_sets_maps() {
         let s = &NoSchemas;
         let set = Type::Set(Box::new(Type::Text));
-        let v = both(json!(["b", "a", "b"]), json!({"set": [{"text": "a"}, {"text": "b"}]}), &set, s);
+        let v = both(
+            json!(["b", "a", "b"]),
+            json!({"set": [{"text": "a"}, {"text": "b"}]}),
+            &set,
+            s,
+        );
         assert_eq!(v, Value::Array(vec![Value::text("a"), Value::text("b")]));
         let list = Type::List(Box::new(Type::Nat));
         both(json!([1, 2]), json!({"list": [{"nat": 1}, 2]}), &list, s);
@@ -788,15 +912,29 @@ mod tests {
         assert_eq!(err(json!({"list": [1, "x"]}), &list).path, "$.list[1]");
         assert!(err(json!(1), &list).message.contains("an array"));
 
-        let tm = Type::Map { key: Box::new(Type::Text), value: Box::new(Type::Nat) };
+        let tm = Type::Map {
+            key: Box::new(Type::Text),
+            value: Box::new(Type::Nat),
+        };
         let v = both(
             json!({"b": 1, "a": 2}),
             json!({"map": [{"key": {"text": "a"}, "value": {"nat": 2}}, {"key": "b", "value": 1}]}),
             &tm,
             s,
         );
-        assert_eq!(v, Value::Map(vec![(Value::text("a"), Value::Int(2)), (Value::text("b"), Value::Int(1))]));
-        both(json!([["a", 2], ["b", 1]]), json!({"map": [["a", 2], ["b", 1]]}), &tm, s);
+        assert_eq!(
+            v,
+            Value::Map(vec![
+                (Value::text("a"), Value::Int(2)),
+                (Value::text("b"), Value::Int(1))
+            ])
+        );
+        both(
+            json!([["a", 2], ["b", 1]]),
+            json!({"map": [["a", 2], ["b", 1]]}),
+            &tm,
+            s,
+        );
         // A text-keyed map whose only key is "map": tagged fails, sugar wins.
         assert_eq!(
             from_json(&json!({"map": 5}), &tm, s),
@@ -804,21 +942,40 @@ mod tests {
         );
         assert_eq!(err(json!({"a": "x"}), &tm).path, "$.a");
 
-        let nm = Type::Map { key: Box::new(Type::Nat), value: Box::new(Type::Text) };
-        both(json!([[2, "b"], [1, "a"]]), json!({"map": [{"key": {"nat": 1}, "value": {"text": "a"}}, [2, "b"]]}), &nm, s);
+        let nm = Type::Map {
+            key: Box::new(Type::Nat),
+            value: Box::new(Type::Text),
+        };
+        both(
+            json!([[2, "b"], [1, "a"]]),
+            json!({"map": [{"key": {"nat": 1}, "value": {"text": "a"}}, [2, "b"]]}),
+            &nm,
+            s,
+        );
         assert!(err(json!({"1": "a"}), &nm).message.contains("a map"));
         assert_eq!(err(json!([[1, "a"], ["x", "b"]]), &nm).path, "$[1][0]");
-        assert_eq!(err(json!({"map": [{"key": 1, "value": 2}]}), &nm).path, "$.map[0].value");
+        assert_eq!(
+            err(json!({"map": [{"key": 1, "value": 2}]}), &nm).path,
+            "$.map[0].value"
+        );
         assert_eq!(err(json!([[1]]), &nm).path, "$[0]");
-        assert!(err(json!([[1, "a"], [1, "b"]]), &nm).message.contains("duplicate map key 1"));
+        assert!(err(json!([[1, "a"], [1, "b"]]), &nm)
+            .message
+            .contains("duplicate map key 1"));
     }
 
     #[test]
     fn keyword_named_fields_fall_back_to_sugar() {
         let t = ty(json!({"record": {"record": {"nat": {}}}}));
         let want = Value::record([("record", Value::Int(1))]);
-        assert_eq!(from_json(&json!({"record": 1}), &t, &NoSchemas), Ok(want.clone()));
-        assert_eq!(from_json(&json!({"record": {"record": 1}}), &t, &NoSchemas), Ok(want));
+        assert_eq!(
+            from_json(&json!({"record": 1}), &t, &NoSchemas),
+            Ok(want.clone())
+        );
+        assert_eq!(
+            from_json(&json!({"record": {"record": 1}}), &t, &NoSchemas),
+            Ok(want)
+        );
         let e = from_json(&json!({"record": "x"}), &t, &NoSchemas).unwrap_err();
         assert_eq!(e.path, "$.record");
         let v = ty(json!({"variant": {"variant": {"nat": {}}}}));
@@ -835,7 +992,12 @@ mod tests {
             "pc": {"ref": "demo/Pc@1"}, "n": {"nat": {}}, "o": {"option": {"int": {}}},
             "m": {"map": {"key": {"nat": {}}, "value": {"unit": {}}}}
         }}));
-        let v = from_json(&json!({"pc": {"Counting": 2}, "n": 1, "o": null, "m": [[1, null]]}), &t, &s).unwrap();
+        let v = from_json(
+            &json!({"pc": {"Counting": 2}, "n": 1, "o": null, "m": [[1, null]]}),
+            &t,
+            &s,
+        )
+        .unwrap();
         assert_eq!(
             to_sugar(&v, &t, &s),
             json!({"pc": {"Counting": 2}, "n": 1, "o": null, "m": [[1, null]]})
@@ -849,18 +1011,36 @@ mod tests {
             }})
         );
         // Field order is the declaration order.
-        let keys: Vec<String> = to_sugar(&v, &t, &s).as_object().unwrap().keys().cloned().collect();
+        let keys: Vec<String> = to_sugar(&v, &t, &s)
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
         assert_eq!(keys, ["pc", "n", "o", "m"]);
         // A lone "map" key is written as pairs so it reads back as sugar.
-        let tm = Type::Map { key: Box::new(Type::Text), value: Box::new(Type::Nat) };
+        let tm = Type::Map {
+            key: Box::new(Type::Text),
+            value: Box::new(Type::Nat),
+        };
         let one = Value::Map(vec![(Value::text("map"), Value::Int(1))]);
         assert_eq!(to_sugar(&one, &tm, &s), json!([["map", 1]]));
         // Values that do not fit render untyped instead of failing.
-        assert_eq!(to_sugar(&Value::Bytes(vec![1]), &Type::Nat, &s), json!("AQ=="));
         assert_eq!(
-            to_sugar(&Value::Map(vec![(Value::Int(1), Value::Int(1i128 << 70))]), &Type::Unit, &s),
+            to_sugar(&Value::Bytes(vec![1]), &Type::Nat, &s),
+            json!("AQ==")
+        );
+        assert_eq!(
+            to_sugar(
+                &Value::Map(vec![(Value::Int(1), Value::Int(1i128 << 70))]),
+                &Type::Unit,
+                &s
+            ),
             json!([[1, "1180591620717411303424"]])
         );
-        assert_eq!(to_tagged(&Value::Null, &Type::Ref("x/Nope@1".into()), &s), json!(null));
+        assert_eq!(
+            to_tagged(&Value::Null, &Type::Ref("x/Nope@1".into()), &s),
+            json!(null)
+        );
     }
 }

@@ -26,9 +26,9 @@
 mod conform;
 mod lens;
 mod path;
-mod scalar;
 #[cfg(test)]
 mod proptests;
+mod scalar;
 
 pub use conform::{conform, conform_owned};
 pub use lens::{from_json, to_sugar, to_tagged};
@@ -59,7 +59,10 @@ pub enum Type {
     Variant(Vec<(String, Type)>),
     List(Box<Type>),
     Set(Box<Type>),
-    Map { key: Box<Type>, value: Box<Type> },
+    Map {
+        key: Box<Type>,
+        value: Box<Type>,
+    },
     Option(Box<Type>),
     /// The name of a `defschema`.
     Ref(String),
@@ -99,7 +102,10 @@ impl TypeError {
     /// Re-roots the path under `prefix` (the path of the checked document
     /// inside a larger one): `$.a` under `$[0].type` becomes `$[0].type.a`.
     pub fn rebase(mut self, prefix: &str) -> TypeError {
-        self.path = format!("{prefix}{}", self.path.strip_prefix('$').unwrap_or(&self.path));
+        self.path = format!(
+            "{prefix}{}",
+            self.path.strip_prefix('$').unwrap_or(&self.path)
+        );
         self
     }
 }
@@ -267,7 +273,11 @@ fn parse(json: &Json, depth: usize) -> Result<Type, Fail> {
             let Json::Object(fields) = body else {
                 return Err(at(Fail::new(format!(
                     "expected an object of {}, found {}",
-                    if kw == "record" { "fields" } else { "alternatives" },
+                    if kw == "record" {
+                        "fields"
+                    } else {
+                        "alternatives"
+                    },
                     json_kind(body)
                 ))));
             };
@@ -378,7 +388,10 @@ mod tests {
         // Declaration order is kept, not sorted.
         assert_eq!(fields[0].0, "b");
         assert_eq!(fields[15].0, "o");
-        assert_eq!(fields[15].1, Type::Option(Box::new(Type::Ref("demo/Pc@1".into()))));
+        assert_eq!(
+            fields[15].1,
+            Type::Option(Box::new(Type::Ref("demo/Pc@1".into())))
+        );
         assert_eq!(type_to_json(&ty), j);
         assert_eq!(
             serde_json::to_string(&type_to_json(&ty)).unwrap(),
@@ -405,9 +418,11 @@ mod tests {
             err(json!({"map": {"key": {"text": {}}, "value": {"x": {}}}})).path,
             "$.map.value"
         );
-        assert!(err(json!({"map": {"key": {"text": {}}, "value": {"nat": {}}, "v": 1}}))
-            .message
-            .contains("unknown field `v`"));
+        assert!(
+            err(json!({"map": {"key": {"text": {}}, "value": {"nat": {}}, "v": 1}}))
+                .message
+                .contains("unknown field `v`")
+        );
         assert_eq!(err(json!({"map": 3})).path, "$.map");
         assert_eq!(err(json!({"ref": 3})).path, "$.ref");
         assert_eq!(
@@ -432,7 +447,10 @@ mod tests {
             "m": {"map": {"key": {"text": {}}, "value": {"list": {"ref": "a/B@1"}}}}
         }}))
         .unwrap();
-        assert_eq!(ty.to_string(), "{pc: Idle | Go(nat), m: map<text, list<a/B@1>>}");
+        assert_eq!(
+            ty.to_string(),
+            "{pc: Idle | Go(nat), m: map<text, list<a/B@1>>}"
+        );
     }
 
     #[test]
@@ -443,7 +461,9 @@ mod tests {
         }}))
         .unwrap();
         let mut seen = vec![];
-        ty.visit_refs("$[0].type", &mut |name, path| seen.push(format!("{name} {path}")));
+        ty.visit_refs("$[0].type", &mut |name, path| {
+            seen.push(format!("{name} {path}"))
+        });
         assert_eq!(
             seen,
             [

@@ -103,7 +103,8 @@ fn arb_value(ty: &Type, s: &BTreeMap<String, Type>) -> BoxedStrategy<Value> {
                             .prop_map(move |x| x.map(|x| (Value::text(name.clone()), x)))
                             .boxed()
                     } else {
-                        v.prop_map(move |x| Some((Value::text(name.clone()), x))).boxed()
+                        v.prop_map(move |x| Some((Value::text(name.clone()), x)))
+                            .boxed()
                     }
                 })
                 .collect();

@@ -43,7 +43,9 @@ pub(crate) fn json_int(json: &Json, min: i128, max: i128, what: &str) -> Result<
             }
         }
         Json::String(s) => parse_int_text(s).ok_or_else(|| {
-            Fail::new(format!("expected {what}, found the non-integer string {s:?}"))
+            Fail::new(format!(
+                "expected {what}, found the non-integer string {s:?}"
+            ))
         })?,
         other => {
             return Err(Fail::new(format!(
@@ -179,7 +181,9 @@ pub(crate) fn parse_rfc3339_ns(s: &str) -> Result<i128, Fail> {
         if !part.iter().all(u8::is_ascii_digit) {
             return Err(bad());
         }
-        Ok(part.iter().fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')))
+        Ok(part
+            .iter()
+            .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')))
     };
     let sep = |at: usize, allowed: &[u8]| -> Result<(), Fail> {
         match b.get(at) {
@@ -226,7 +230,20 @@ pub(crate) fn parse_rfc3339_ns(s: &str) -> Result<i128, Fail> {
         _ => return Err(bad()),
     };
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if !(1..=12).contains(&month)
         || day < 1
         || day > month_days[(month - 1) as usize]
@@ -273,16 +290,22 @@ mod tests {
             json_int(&json!("18446744073709551615"), 0, NAT_MAX, "nat").ok(),
             Some(NAT_MAX)
         );
-        assert_eq!(json_int(&json!("-5"), INT_MIN, INT_MAX, "int").ok(), Some(-5));
+        assert_eq!(
+            json_int(&json!("-5"), INT_MIN, INT_MAX, "int").ok(),
+            Some(-5)
+        );
         assert!(msg(json_int(&json!(-1), 0, NAT_MAX, "nat")).contains("out of range"));
         assert!(msg(json_int(&json!(1.5), 0, NAT_MAX, "nat")).contains("floating-point"));
         assert!(msg(json_int(&json!("1e3"), 0, NAT_MAX, "nat")).contains("non-integer"));
         assert!(msg(json_int(&json!(""), 0, NAT_MAX, "nat")).contains("non-integer"));
         assert!(msg(json_int(&json!(true), 0, NAT_MAX, "nat")).contains("a boolean"));
-        assert!(
-            msg(json_int(&json!("9223372036854775808"), INT_MIN, INT_MAX, "int"))
-                .contains("out of range")
-        );
+        assert!(msg(json_int(
+            &json!("9223372036854775808"),
+            INT_MIN,
+            INT_MAX,
+            "int"
+        ))
+        .contains("out of range"));
     }
 
     #[test]

@@ -134,11 +134,17 @@ fn event(v: &Value, i: usize) -> Result<OutputEvent, CallError> {
                 ev.value = bytes(v, &at(field::VALUE))?.to_vec();
             }
             Some(field::KEY) => ev.key = opt_bytes(v, &at(field::KEY))?,
-            _ => return Err(bad(format!("domain_events[{i}] has an unknown field {k:?}"))),
+            _ => {
+                return Err(bad(format!(
+                    "domain_events[{i}] has an unknown field {k:?}"
+                )))
+            }
         }
     }
     if !schema || !value {
-        return Err(bad(format!("domain_events[{i}] needs `schema` and `value`")));
+        return Err(bad(format!(
+            "domain_events[{i}] needs `schema` and `value`"
+        )));
     }
     Ok(ev)
 }
@@ -180,7 +186,10 @@ fn bad(message: String) -> CallError {
 }
 
 fn wrong(v: &Value, what: &str, expected: &str) -> CallError {
-    bad(format!("`{what}` is {}, expected {expected}", v.kind_name()))
+    bad(format!(
+        "`{what}` is {}, expected {expected}",
+        v.kind_name()
+    ))
 }
 
 fn map<'a>(v: &'a Value, what: &str) -> Result<&'a [(Value, Value)], CallError> {
@@ -213,7 +222,14 @@ mod tests {
     #[test]
     fn input_matches_the_sdk_encoder_byte_for_byte() {
         let mut out = vec![0xff];
-        encode_input(&mut out, Some(b"\x01"), "a/B@1", b"\x02", Some(b"\x03"), 1 << 40);
+        encode_input(
+            &mut out,
+            Some(b"\x01"),
+            "a/B@1",
+            b"\x02",
+            Some(b"\x03"),
+            1 << 40,
+        );
         let sdk = aos_sdk_testing_input(Some(b"\x01"), "a/B@1", b"\x02", Some(b"\x03"), 1 << 40);
         assert_eq!(out, sdk);
         assert!(cbor::is_canonical(&out));
@@ -248,7 +264,10 @@ mod tests {
                 state.map_or(Value::Null, |s| Value::Bytes(s.to_vec())),
             ),
             ("event", Value::record(event)),
-            ("ctx", Value::record([("height", Value::Int(height as i128))])),
+            (
+                "ctx",
+                Value::record([("height", Value::Int(height as i128))]),
+            ),
         ]))
     }
 
@@ -305,7 +324,10 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("not CBOR"));
-        assert!(decode_output(b"\x01").unwrap_err().to_string().contains("expected a map"));
+        assert!(decode_output(b"\x01")
+            .unwrap_err()
+            .to_string()
+            .contains("expected a map"));
 
         let mut d = good();
         d.retain(|(k, _)| *k != "effects");

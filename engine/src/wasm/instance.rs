@@ -24,7 +24,9 @@ pub enum CallError {
     ReducerError(String),
     #[error("input document of {len} bytes does not fit in a 32-bit guest")]
     InputTooLarge { len: usize },
-    #[error("this reducer instance trapped earlier and must not be re-entered; instantiate it afresh")]
+    #[error(
+        "this reducer instance trapped earlier and must not be re-entered; instantiate it afresh"
+    )]
     Poisoned,
 }
 
@@ -182,16 +184,12 @@ impl ReducerInstance {
         self.last_fuel_used = self.fuel - self.store.get_fuel().unwrap_or(0);
         let (p, l) = abi::unpack(packed);
         let (p, l) = (p as usize, l as usize);
-        let src = self
-            .memory
-            .data(&self.store)
-            .get(p..p + l)
-            .ok_or_else(|| {
-                CallError::BadResult(format!(
-                    "result at {p} with length {l} lies outside guest memory ({} bytes)",
-                    self.memory.data_size(&self.store)
-                ))
-            })?;
+        let src = self.memory.data(&self.store).get(p..p + l).ok_or_else(|| {
+            CallError::BadResult(format!(
+                "result at {p} with length {l} lies outside guest memory ({} bytes)",
+                self.memory.data_size(&self.store)
+            ))
+        })?;
         out.extend_from_slice(src);
         check_error_document(out)
     }
@@ -246,7 +244,9 @@ const ERROR_PREFIX: &[u8] = b"\xa1\x65error";
 /// without decoding the whole output: only a one-entry map is looked at
 /// (a normal output has at least three entries).
 fn check_error_document(out: &[u8]) -> Result<(), CallError> {
-    let body = out.strip_prefix(&crate::cbor::SELF_DESCRIBE[..]).unwrap_or(out);
+    let body = out
+        .strip_prefix(&crate::cbor::SELF_DESCRIBE[..])
+        .unwrap_or(out);
     if !body.starts_with(ERROR_PREFIX) {
         return Ok(());
     }
@@ -286,7 +286,12 @@ pub(super) fn check_signatures(module: &Module) -> Result<(), WasmError> {
 }
 
 fn describe(params: &[ValType], results: &[ValType]) -> String {
-    let list = |v: &[ValType]| v.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ");
+    let list = |v: &[ValType]| {
+        v.iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     format!("a function ({}) -> ({})", list(params), list(results))
 }
 

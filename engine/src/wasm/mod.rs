@@ -239,7 +239,9 @@ fn write_cache(module: &Module, path: &Path) -> Result<(), String> {
     let bytes = module.serialize().map_err(|e| what(&e))?;
     let tmp = dir.join(format!(
         ".{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("module"),
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("module"),
         std::process::id()
     ));
     std::fs::write(&tmp, &bytes).map_err(|e| what(&e))?;

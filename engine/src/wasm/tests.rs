@@ -68,7 +68,10 @@ fn a_missing_export_is_named() {
             (func (export "aos_alloc") (param i32) (result i32) i32.const 0))"#,
     )
     .unwrap();
-    assert!(matches!(load_err(&wasm), WasmError::MissingExport { name: "aos_step" }));
+    assert!(matches!(
+        load_err(&wasm),
+        WasmError::MissingExport { name: "aos_step" }
+    ));
 }
 
 #[test]
@@ -81,7 +84,10 @@ fn a_wrong_signature_is_rejected() {
     .unwrap();
     let err = load_err(&wasm).to_string();
     assert!(err.starts_with("export `aos_step` is a function"), "{err}");
-    assert!(err.contains("expected a function (i32, i32) -> (i64)"), "{err}");
+    assert!(
+        err.contains("expected a function (i32, i32) -> (i64)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -98,7 +104,10 @@ fn features_outside_the_deterministic_set_are_rejected() {
     for (memory, why) in [
         ("(memory (export \"memory\") i64 1)", "memory64"),
         ("(memory (export \"memory\") 1 1 shared)", "threads"),
-        ("(memory (export \"memory\") 1) (memory 1)", "multiple memories"),
+        (
+            "(memory (export \"memory\") 1) (memory 1)",
+            "multiple memories",
+        ),
     ] {
         let wasm = wat::parse_str(format!(
             r#"(module {memory}
@@ -112,7 +121,10 @@ fn features_outside_the_deterministic_set_are_rejected() {
     }
     // relaxed SIMD is off, plain SIMD is on.
     let relaxed = "(func (param v128) (result v128) local.get 0 local.get 0 f32x4.relaxed_min)";
-    assert!(matches!(load_err(&module(ECHO, relaxed)), WasmError::Invalid(_)));
+    assert!(matches!(
+        load_err(&module(ECHO, relaxed)),
+        WasmError::Invalid(_)
+    ));
     let simd = "(func (param v128) (result v128) local.get 0 local.get 0 f32x4.min)";
     let rt = Runtime::new(small()).unwrap();
     let wasm = module(ECHO, simd);
@@ -124,7 +136,10 @@ fn a_trap_poisons_the_instance() {
     let mut inst = instance(&module("unreachable", ""), small());
     let mut out = vec![9];
     let err = inst.call(b"x", &mut out).unwrap_err();
-    assert!(matches!(&err, CallError::Trap(m) if m.contains("unreachable")), "{err}");
+    assert!(
+        matches!(&err, CallError::Trap(m) if m.contains("unreachable")),
+        "{err}"
+    );
     assert!(out.is_empty());
     assert!(inst.is_poisoned());
     assert_eq!(inst.call(b"x", &mut out), Err(CallError::Poisoned));
@@ -133,7 +148,8 @@ fn a_trap_poisons_the_instance() {
 #[test]
 fn an_endless_loop_runs_out_of_fuel_at_the_same_point_every_time() {
     // Counts iterations at address 0 until the fuel is gone.
-    let looping = "(loop $l (i32.store (i32.const 0) (i32.add (i32.load (i32.const 0)) (i32.const 1)))
+    let looping =
+        "(loop $l (i32.store (i32.const 0) (i32.add (i32.load (i32.const 0)) (i32.const 1)))
                    (br $l)) unreachable";
     let wasm = module(looping, "");
     let mut counts = Vec::new();
@@ -182,7 +198,10 @@ fn initial_memory_over_the_limit_fails_instantiation() {
     let rt = Runtime::new(small()).unwrap();
     let (m, _) = rt.load(&wasm, Hash::of(&wasm)).unwrap();
     let err = rt.instantiate(&m).unwrap_err();
-    assert!(err.to_string().contains("initial memory exceeds the limit"), "{err}");
+    assert!(
+        err.to_string().contains("initial memory exceeds the limit"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -190,7 +209,10 @@ fn a_result_outside_memory_is_a_bad_result_without_poisoning() {
     let wasm = module("i64.const 0xffff000000000010", "");
     let mut inst = instance(&wasm, small());
     let err = inst.call(b"", &mut Vec::new()).unwrap_err();
-    assert!(matches!(&err, CallError::BadResult(m) if m.contains("outside guest memory")), "{err}");
+    assert!(
+        matches!(&err, CallError::BadResult(m) if m.contains("outside guest memory")),
+        "{err}"
+    );
     assert!(!inst.is_poisoned());
 
     let bad_alloc = wat::parse_str(
@@ -201,7 +223,10 @@ fn a_result_outside_memory_is_a_bad_result_without_poisoning() {
     .unwrap();
     let mut inst = instance(&bad_alloc, small());
     let err = inst.call(b"abc", &mut Vec::new()).unwrap_err();
-    assert!(matches!(&err, CallError::BadResult(m) if m.contains("aos_alloc(3)")), "{err}");
+    assert!(
+        matches!(&err, CallError::BadResult(m) if m.contains("aos_alloc(3)")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -271,7 +296,10 @@ fn a_corrupt_cache_file_falls_back_to_compiling_and_is_replaced() {
     std::fs::write(&path, b"definitely not a compiled module").unwrap();
     let (m, src) = rt.load(&wasm, hash).unwrap();
     assert_eq!(src, ModuleSource::Compiled { cache_error: None });
-    rt.instantiate(&m).unwrap().call(b"", &mut Vec::new()).unwrap();
+    rt.instantiate(&m)
+        .unwrap()
+        .call(b"", &mut Vec::new())
+        .unwrap();
     assert_eq!(rt.load(&wasm, hash).unwrap().1, ModuleSource::DiskCache);
 }
 
@@ -294,4 +322,21 @@ fn an_unwritable_cache_is_reported_but_not_fatal() {
         } => assert!(e.contains("cannot cache"), "{e}"),
         other => panic!("expected a cache error, got {other:?}"),
     }
+}
+
+/// Host-side cost of one step with a guest that does nothing (echo):
+/// `cargo test -p aos-engine --release --lib echo_call_cost -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn echo_call_cost() {
+    let mut inst = instance(&module(ECHO, ""), RuntimeConfig::default());
+    let input = vec![0u8; 108];
+    let mut out = Vec::new();
+    let n = 1_000_000;
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        inst.call(&input, &mut out).unwrap();
+    }
+    let per = t.elapsed().as_nanos() as f64 / n as f64;
+    println!("echo step: {per:.0} ns per call (108-byte input)");
 }

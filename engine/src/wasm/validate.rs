@@ -103,14 +103,24 @@ mod tests {
 
     #[test]
     fn missing_and_mistyped_exports_are_named() {
-        let m = wasm(r#"(module (memory (export "memory") 1) (func (export "aos_alloc") (param i32) (result i32) i32.const 0))"#);
+        let m = wasm(
+            r#"(module (memory (export "memory") 1) (func (export "aos_alloc") (param i32) (result i32) i32.const 0))"#,
+        );
         let err = check_shape(&m).unwrap_err();
-        assert!(matches!(err, WasmError::MissingExport { name: "aos_step" }), "{err}");
+        assert!(
+            matches!(err, WasmError::MissingExport { name: "aos_step" }),
+            "{err}"
+        );
         assert!(err.to_string().contains("`aos_step`"), "{err}");
 
-        let m = wasm(r#"(module (global (export "memory") i32 (i32.const 0)) (func (export "aos_alloc") (param i32) (result i32) i32.const 0) (func (export "aos_step") (param i32 i32) (result i64) i64.const 0))"#);
+        let m = wasm(
+            r#"(module (global (export "memory") i32 (i32.const 0)) (func (export "aos_alloc") (param i32) (result i32) i32.const 0) (func (export "aos_step") (param i32 i32) (result i64) i64.const 0))"#,
+        );
         let err = check_shape(&m).unwrap_err();
-        assert_eq!(err.to_string(), "export `memory` is a global, expected a memory");
+        assert_eq!(
+            err.to_string(),
+            "export `memory` is a global, expected a memory"
+        );
     }
 
     #[test]

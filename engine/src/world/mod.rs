@@ -31,7 +31,6 @@ use crate::kernel::{replay_unit, Divergence, KernelState, Program, Reducers, Ste
 use crate::snapshot::Checkpoints;
 use crate::store::{Store, StoreError};
 use crate::wasm::WasmError;
-use crate::kernel::EntrySource;
 use source::JournalSource;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -93,6 +92,8 @@ pub struct World {
     boundaries: Vec<u64>,
     checkpoints: Checkpoints,
     scratch: Vec<Entry>,
+    /// Encoding buffer reused by steps and replay.
+    buf: Vec<u8>,
     /// Things worth telling the user that happened while opening.
     notes: Vec<String>,
 }
@@ -197,7 +198,9 @@ impl World {
             return Ok(false);
         }
         for (i, entry) in self.scratch.iter().enumerate() {
-            let seq = self.journal.append(&entry.encode())?;
+            self.buf.clear();
+            entry.encode_into(&mut self.buf);
+            let seq = self.journal.append(&self.buf)?;
             debug_assert_eq!(
                 seq,
                 before + i as u64,
@@ -264,21 +267,13 @@ impl World {
         }
         let mut source = JournalSource::new(&self.journal);
         while state.height < target {
-            let seq = state.height;
-            let first = source
-                .entry(seq)
-                .map_err(|message| WorldError::BadEntry { seq, message })?
-                .ok_or(WorldError::BadEntry {
-                    seq,
-                    message: "missing from the journal".into(),
-                })?;
             replay_unit(
                 &mut state,
                 &self.program,
                 &mut self.reducers,
-                &first,
                 &mut source,
                 &mut self.scratch,
+                &mut self.buf,
             )
             .map_err(WorldError::Diverged)?;
         }
@@ -379,21 +374,13 @@ impl World {
         let mut source = JournalSource::new(&self.journal);
         let head = self.head.height;
         while state.height < head {
-            let seq = state.height;
-            let first = source
-                .entry(seq)
-                .map_err(|message| WorldError::BadEntry { seq, message })?
-                .ok_or(WorldError::BadEntry {
-                    seq,
-                    message: "missing from the journal".into(),
-                })?;
             replay_unit(
                 &mut state,
                 &self.program,
                 &mut self.reducers,
-                &first,
                 &mut source,
                 &mut self.scratch,
+                &mut self.buf,
             )
             .map_err(WorldError::Diverged)?;
         }

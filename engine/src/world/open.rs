@@ -9,7 +9,7 @@ use crate::entry::{Entry, Origin};
 use crate::hash::Hash;
 use crate::journal::{FsyncPolicy, Journal, JournalConfig};
 use crate::kernel::{
-    event_from_json, replay_unit, EntrySource, KernelState, Program, ReducerDef, Reducers, Route,
+    event_from_json, replay_unit, KernelState, Program, ReducerDef, Reducers, Route,
 };
 use crate::snapshot::Checkpoints;
 use crate::store::Store;
@@ -246,6 +246,7 @@ pub(super) fn open(
         boundaries: vec![0],
         checkpoints: Checkpoints::new(options.checkpoint_every, options.checkpoint_cap_bytes),
         scratch: Vec::new(),
+        buf: Vec::with_capacity(256),
         notes,
     };
 
@@ -387,21 +388,13 @@ fn replay_all(world: &mut World) -> Result<(), WorldError> {
     let mut state = KernelState::default();
     let mut source = super::JournalSource::new(&world.journal);
     while state.height < len {
-        let seq = state.height;
-        let first = source
-            .entry(seq)
-            .map_err(|message| WorldError::BadEntry { seq, message })?
-            .ok_or(WorldError::BadEntry {
-                seq,
-                message: "missing from the journal".into(),
-            })?;
         replay_unit(
             &mut state,
             &world.program,
             &mut world.reducers,
-            &first,
             &mut source,
             &mut world.scratch,
+            &mut world.buf,
         )
         .map_err(WorldError::Diverged)?;
         world.boundaries.push(state.height);

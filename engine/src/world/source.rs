@@ -23,7 +23,7 @@ impl<'a> JournalSource<'a> {
 }
 
 impl EntrySource for JournalSource<'_> {
-    fn entry(&mut self, seq: u64) -> Result<Option<Vec<u8>>, String> {
+    fn entry(&mut self, seq: u64) -> Result<Option<&[u8]>, String> {
         if seq >= self.journal.len() {
             return Ok(None);
         }
@@ -36,6 +36,9 @@ impl EntrySource for JournalSource<'_> {
                 .map_err(|e| e.to_string())?;
             self.start = seq;
         }
-        Ok(self.chunk.get((seq - self.start) as usize).cloned())
+        Ok(self
+            .chunk
+            .get((seq - self.start) as usize)
+            .map(Vec::as_slice))
     }
 }

@@ -31,7 +31,9 @@ pub const FAULTY_EVENT: &str = "test/FaultyEvent@1";
 
 pub fn step(state: State, event: Event, ctx: &mut Ctx) -> Result<State, ReducerError> {
     match event {
-        Event::Ok => Ok(State { count: state.count + 1 }),
+        Event::Ok => Ok(State {
+            count: state.count + 1,
+        }),
         Event::Trap => panic!("faulty reducer asked to trap"),
         Event::Loop => {
             let mut i: u64 = 0;
@@ -90,21 +92,41 @@ mod tests {
         let mut c = ctx();
         step(State::default(), Event::Emit { n: 3 }, &mut c).unwrap();
         assert_eq!(c.emitted().len(), 3);
-        assert!(c.emitted().iter().all(|e| e.schema == FAULTY_EVENT && e.value == b"\x62Ok"));
+        assert!(c
+            .emitted()
+            .iter()
+            .all(|e| e.schema == FAULTY_EVENT && e.value == b"\x62Ok"));
     }
 
     #[test]
     fn bad_state_is_put_on_the_wire_as_is() {
         let value = to_cbor(&Event::BadState).unwrap();
-        let out = decode_output(&dispatch(&encode_input(None, "test/FaultyInput@1", &value, None, 0))).unwrap();
+        let out = decode_output(&dispatch(&encode_input(
+            None,
+            "test/FaultyInput@1",
+            &value,
+            None,
+            0,
+        )))
+        .unwrap();
         assert_eq!(out.state.unwrap(), b"\xa1\x65count\x6cnot a number");
     }
 
     #[test]
     fn refuse_is_a_reducer_error() {
         let value = to_cbor(&Event::Refuse).unwrap();
-        let out = decode_output(&dispatch(&encode_input(None, "test/FaultyInput@1", &value, None, 0))).unwrap();
-        assert_eq!(out.error.as_deref(), Some("faulty reducer refuses this event"));
+        let out = decode_output(&dispatch(&encode_input(
+            None,
+            "test/FaultyInput@1",
+            &value,
+            None,
+            0,
+        )))
+        .unwrap();
+        assert_eq!(
+            out.error.as_deref(),
+            Some("faulty reducer refuses this event")
+        );
     }
 
     #[test]

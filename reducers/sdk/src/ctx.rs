@@ -100,7 +100,10 @@ impl<'a> Ctx<'a> {
     /// The event's key decoded as `K`.
     pub fn key<K: Deserialize<'a>>(&self) -> Result<Option<K>, ReducerError> {
         self.key
-            .map(|k| from_cbor(k).map_err(|e| ReducerError::new(alloc::format!("cannot decode key: {e}"))))
+            .map(|k| {
+                from_cbor(k)
+                    .map_err(|e| ReducerError::new(alloc::format!("cannot decode key: {e}")))
+            })
             .transpose()
     }
 
@@ -124,7 +127,12 @@ impl<'a> Ctx<'a> {
 
     /// Asks for an effect of `kind` with `params`, under the capability in
     /// `cap_slot` (the kernel checks the grant and policy).
-    pub fn effect<P: Serialize + ?Sized>(&mut self, kind: &str, cap_slot: Option<&str>, params: &P) {
+    pub fn effect<P: Serialize + ?Sized>(
+        &mut self,
+        kind: &str,
+        cap_slot: Option<&str>,
+        params: &P,
+    ) {
         match to_cbor(params) {
             Ok(params) => self.effects.push(Effect {
                 kind: kind.to_string(),

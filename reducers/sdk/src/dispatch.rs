@@ -4,10 +4,8 @@ use crate::abi::{field, ABI_VERSION};
 use crate::codec::{self, from_cbor, to_cbor, SELF_DESCRIBE};
 use crate::ctx::{Ctx, ReducerError};
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use minicbor::data::Type;
-use minicbor::Decoder;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -41,16 +39,16 @@ where
     E: DeserializeOwned,
     F: FnOnce(S, E, &mut Ctx<'_>) -> Result<S, ReducerError>,
 {
-    let input = parse_input(input)
-        .map_err(|e| ReducerError::new(format!("bad input document: {e}")))?;
+    let input =
+        parse_input(input).map_err(|e| ReducerError::new(format!("bad input document: {e}")))?;
     let state = match input.state {
         None => S::default(),
-        Some(bytes) => from_cbor(bytes)
-            .map_err(|e| ReducerError::new(format!("cannot decode state: {e}")))?,
+        Some(bytes) => {
+            from_cbor(bytes).map_err(|e| ReducerError::new(format!("cannot decode state: {e}")))?
+        }
     };
-    let event: E = from_cbor(input.value).map_err(|e| {
-        ReducerError::new(format!("cannot decode event `{}`: {e}", input.schema))
-    })?;
+    let event: E = from_cbor(input.value)
+        .map_err(|e| ReducerError::new(format!("cannot decode event `{}`: {e}", input.schema)))?;
     let mut ctx = Ctx::new(input.height, input.schema, input.key);
     let new_state = step(state, event, &mut ctx)?;
     if let Some(failure) = ctx.failure.take() {
@@ -115,83 +113,221 @@ pub(crate) fn error_document(message: &str) -> Vec<u8> {
 }
 
 pub(crate) fn parse_input(bytes: &[u8]) -> Result<Input<'_>, String> {
+    parse(bytes).map_err(|e| e.to_string())
+}
+
+/// Why the envelope could not be read. Small and `Copy` so the hot path
+/// carries no `String`s; the text is made only when something is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bad {
+    /// `what` went wrong at byte `at` of the document (after the tag).
+    At(&'static str, usize),
+    Version(u64),
+    Trailing(usize),
+    Missing(&'static str),
+}
+
+impl core::fmt::Display for Bad {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Bad::At(what, at) => write!(f, "{what} at byte {at}"),
+            Bad::Version(v) => write!(f, "ABI version {v}, this SDK speaks {ABI_VERSION}"),
+            Bad::Trailing(n) => write!(f, "{n} trailing bytes"),
+            Bad::Missing(what) => write!(f, "missing `{what}`"),
+        }
+    }
+}
+
+fn parse(bytes: &[u8]) -> Result<Input<'_>, Bad> {
     let body = bytes.strip_prefix(&SELF_DESCRIBE[..]).unwrap_or(bytes);
-    let mut d = Decoder::new(body);
+    let mut r = Reader { b: body, pos: 0 };
     let mut version = None;
     let mut state = None;
     let mut event = None;
     let mut height = None;
-    for _ in 0..map_len(&mut d, "the document")? {
-        let key = d.str().map_err(|e| format!("document key: {e}"))?;
-        match key {
-            field::V => version = Some(d.u64().map_err(|e| format!("`v`: {e}"))?),
-            field::STATE => state = Some(opt_bytes(&mut d, field::STATE)?),
-            field::EVENT => event = Some(parse_event(&mut d)?),
-            field::CTX => {
-                for _ in 0..map_len(&mut d, "`ctx`")? {
-                    match d.str().map_err(|e| format!("`ctx` key: {e}"))? {
-                        field::HEIGHT => {
-                            height = Some(d.u64().map_err(|e| format!("`ctx.height`: {e}"))?)
-                        }
-                        _ => d.skip().map_err(|e| format!("`ctx`: {e}"))?,
-                    }
+    for _ in 0..r.map_len("the document is not a map")? {
+        let key = r.text("document key: expected text")?;
+        if same(key, field::V) {
+            version = Some(r.uint("`v`: expected an unsigned integer")?);
+        } else if same(key, field::STATE) {
+            state = Some(r.opt_bytes("`state`: expected a byte string or null")?);
+        } else if same(key, field::EVENT) {
+            event = Some(parse_event(&mut r)?);
+        } else if same(key, field::CTX) {
+            for _ in 0..r.map_len("`ctx` is not a map")? {
+                let k = r.text("`ctx` key: expected text")?;
+                if same(k, field::HEIGHT) {
+                    height = Some(r.uint("`ctx.height`: expected an unsigned integer")?);
+                } else {
+                    r.skip(0)?;
                 }
             }
+        } else {
             // Newer hosts may add fields; old guests ignore them.
-            _ => d.skip().map_err(|e| format!("`{key}`: {e}"))?,
+            r.skip(0)?;
         }
     }
-    if d.position() != body.len() {
-        return Err(format!("{} trailing bytes", body.len() - d.position()));
+    if r.pos != body.len() {
+        return Err(Bad::Trailing(body.len() - r.pos));
     }
     match version {
         Some(ABI_VERSION) => {}
-        Some(v) => return Err(format!("ABI version {v}, this SDK speaks {ABI_VERSION}")),
-        None => return Err(String::from("missing `v`")),
+        Some(v) => return Err(Bad::Version(v)),
+        None => return Err(Bad::Missing(field::V)),
     }
-    let (schema, value, key) = event.ok_or("missing `event`")?;
+    let (schema, value, key) = event.ok_or(Bad::Missing(field::EVENT))?;
     Ok(Input {
-        state: state.ok_or("missing `state`")?,
+        state: state.ok_or(Bad::Missing(field::STATE))?,
         schema,
         value,
         key,
-        height: height.ok_or("missing `ctx.height`")?,
+        height: height.ok_or(Bad::Missing("ctx.height"))?,
     })
 }
 
 type EventParts<'a> = (&'a str, &'a [u8], Option<&'a [u8]>);
 
-fn parse_event<'a>(d: &mut Decoder<'a>) -> Result<EventParts<'a>, String> {
+fn parse_event<'a>(r: &mut Reader<'a>) -> Result<EventParts<'a>, Bad> {
     let (mut schema, mut value, mut key) = (None, None, None);
-    for _ in 0..map_len(d, "`event`")? {
-        match d.str().map_err(|e| format!("`event` key: {e}"))? {
-            field::SCHEMA => schema = Some(d.str().map_err(|e| format!("`event.schema`: {e}"))?),
-            field::VALUE => value = Some(d.bytes().map_err(|e| format!("`event.value`: {e}"))?),
-            field::KEY => key = opt_bytes(d, "event.key")?,
-            _ => d.skip().map_err(|e| format!("`event`: {e}"))?,
+    for _ in 0..r.map_len("`event` is not a map")? {
+        let k = r.text("`event` key: expected text")?;
+        if same(k, field::SCHEMA) {
+            let at = r.pos;
+            let s = r.text("`event.schema`: expected text")?;
+            let s =
+                core::str::from_utf8(s).map_err(|_| Bad::At("`event.schema` is not UTF-8", at))?;
+            schema = Some(s);
+        } else if same(k, field::VALUE) {
+            value = Some(r.bytes("`event.value`: expected a byte string")?);
+        } else if same(k, field::KEY) {
+            key = r.opt_bytes("`event.key`: expected a byte string or null")?;
+        } else {
+            r.skip(0)?;
         }
     }
     Ok((
-        schema.ok_or("missing `event.schema`")?,
-        value.ok_or("missing `event.value`")?,
+        schema.ok_or(Bad::Missing("event.schema"))?,
+        value.ok_or(Bad::Missing("event.value"))?,
         key,
     ))
 }
 
-fn map_len(d: &mut Decoder<'_>, what: &str) -> Result<u64, String> {
-    match d.map() {
-        Ok(Some(n)) => Ok(n),
-        Ok(None) => Err(format!("{what} is an indefinite-length map")),
-        Err(e) => Err(format!("{what} is not a map: {e}")),
-    }
+/// Short keys compare faster inline than through `memcmp`.
+#[inline(always)]
+fn same(key: &[u8], name: &str) -> bool {
+    let name = name.as_bytes();
+    key.len() == name.len() && key.iter().zip(name).all(|(a, b)| a == b)
 }
 
-fn opt_bytes<'a>(d: &mut Decoder<'a>, what: &str) -> Result<Option<&'a [u8]>, String> {
-    if d.datatype().map_err(|e| format!("`{what}`: {e}"))? == Type::Null {
-        d.skip().map_err(|e| format!("`{what}`: {e}"))?;
-        return Ok(None);
+/// A minimal CBOR reader for the envelope: it only needs maps, text and
+/// byte strings, unsigned integers and null, and compares keys as bytes
+/// (this is the per-step hot path; a general decoder costs several times
+/// more here).
+struct Reader<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+/// Deeper nesting in an ignored field is refused rather than recursed into.
+const MAX_SKIP_DEPTH: u32 = 64;
+
+impl<'a> Reader<'a> {
+    /// Reads an item head: (major type, argument).
+    #[inline]
+    fn head(&mut self) -> Result<(u8, u64), Bad> {
+        let at = self.pos;
+        let ib = *self.b.get(at).ok_or(Bad::At("document ends early", at))?;
+        let (major, info) = (ib >> 5, ib & 31);
+        let n = match info {
+            0..=23 => {
+                self.pos = at + 1;
+                return Ok((major, info as u64));
+            }
+            24 => 1,
+            25 => 2,
+            26 => 4,
+            27 => 8,
+            31 => return Err(Bad::At("indefinite length", at)),
+            _ => return Err(Bad::At("reserved item", at)),
+        };
+        let bytes = self
+            .b
+            .get(at + 1..at + 1 + n)
+            .ok_or(Bad::At("document ends early", at))?;
+        self.pos = at + 1 + n;
+        Ok((
+            major,
+            bytes.iter().fold(0u64, |acc, &x| (acc << 8) | x as u64),
+        ))
     }
-    d.bytes().map(Some).map_err(|e| format!("`{what}`: {e}"))
+
+    #[inline]
+    fn expect(&mut self, major: u8, what: &'static str) -> Result<u64, Bad> {
+        let at = self.pos;
+        match self.head() {
+            Ok((m, arg)) if m == major => Ok(arg),
+            Ok(_) => Err(Bad::At(what, at)),
+            Err(e) => Err(e),
+        }
+    }
+
+    #[inline]
+    fn take(&mut self, len: u64) -> Result<&'a [u8], Bad> {
+        let start = self.pos;
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|l| start.checked_add(l))
+            .filter(|&e| e <= self.b.len())
+            .ok_or(Bad::At("document ends early", start))?;
+        self.pos = end;
+        Ok(&self.b[start..end])
+    }
+
+    fn text(&mut self, what: &'static str) -> Result<&'a [u8], Bad> {
+        let len = self.expect(3, what)?;
+        self.take(len)
+    }
+
+    fn bytes(&mut self, what: &'static str) -> Result<&'a [u8], Bad> {
+        let len = self.expect(2, what)?;
+        self.take(len)
+    }
+
+    fn uint(&mut self, what: &'static str) -> Result<u64, Bad> {
+        self.expect(0, what)
+    }
+
+    fn map_len(&mut self, what: &'static str) -> Result<u64, Bad> {
+        if self.b.get(self.pos) == Some(&0xbf) {
+            return Err(Bad::At("indefinite-length map", self.pos));
+        }
+        self.expect(5, what)
+    }
+
+    fn opt_bytes(&mut self, what: &'static str) -> Result<Option<&'a [u8]>, Bad> {
+        if self.b.get(self.pos) == Some(&codec::NULL) {
+            self.pos += 1;
+            return Ok(None);
+        }
+        self.bytes(what).map(Some)
+    }
+
+    fn skip(&mut self, depth: u32) -> Result<(), Bad> {
+        if depth > MAX_SKIP_DEPTH {
+            return Err(Bad::At("nested too deeply", self.pos));
+        }
+        let (major, arg) = self.head()?;
+        match major {
+            0 | 1 | 7 => Ok(()),
+            2 | 3 => self.take(arg).map(|_| ()),
+            4 => (0..arg).try_for_each(|_| self.skip(depth + 1)),
+            5 => (0..arg).try_for_each(|_| {
+                self.skip(depth + 1)?;
+                self.skip(depth + 1)
+            }),
+            _ => self.skip(depth + 1), // a tag: skip what it tags
+        }
+    }
 }
 
 #[cfg(test)]
@@ -215,7 +351,9 @@ mod tests {
 
     fn step(s: St, e: Ev, ctx: &mut Ctx<'_>) -> Result<St, ReducerError> {
         match e {
-            Ev::Add(k) => Ok(St { n: s.n + k + ctx.height() }),
+            Ev::Add(k) => Ok(St {
+                n: s.n + k + ctx.height(),
+            }),
             Ev::Fail => Err("refused".into()),
             Ev::Emit => {
                 ctx.emit("t/E@1", &s.n);
@@ -246,7 +384,10 @@ mod tests {
         assert_eq!(st, St { n: 12 });
         assert!(out.error.is_none() && out.domain_events.is_empty() && out.effects.is_empty());
         let out = run_step(Some(&st), &Ev::Add(1), 0);
-        assert_eq!(from_cbor::<St>(out.state.as_ref().unwrap()).unwrap(), St { n: 13 });
+        assert_eq!(
+            from_cbor::<St>(out.state.as_ref().unwrap()).unwrap(),
+            St { n: 13 }
+        );
     }
 
     #[test]
@@ -288,14 +429,22 @@ mod tests {
     #[test]
     fn undecodable_event_state_and_envelope_are_reported() {
         let good_event = to_cbor(&Ev::Add(1)).unwrap();
-        let err = |input: &[u8]| decode_output(&dispatch::<St, Ev, _>(input, step)).unwrap().error.unwrap();
+        let err = |input: &[u8]| {
+            decode_output(&dispatch::<St, Ev, _>(input, step))
+                .unwrap()
+                .error
+                .unwrap()
+        };
 
         let e = err(&encode_input(None, "t/Ev@1", b"\x61x", None, 0));
         assert!(e.starts_with("cannot decode event `t/Ev@1`"), "{e}");
         let e = err(&encode_input(Some(b"\x01"), "t/Ev@1", &good_event, None, 0));
         assert!(e.starts_with("cannot decode state"), "{e}");
         let e = err(b"\x01");
-        assert!(e.starts_with("bad input document: the document is not a map"), "{e}");
+        assert!(
+            e.starts_with("bad input document: the document is not a map"),
+            "{e}"
+        );
         let e = err(b"");
         assert!(e.starts_with("bad input document"), "{e}");
         // {v: 2}
@@ -307,6 +456,20 @@ mod tests {
         assert!(err(b"\xa1\x61v\x01").contains("missing `event`"));
         // indefinite map
         assert!(err(b"\xbf\xff").contains("indefinite"));
+        // unknown fields of any shape are skipped: {x: [1, {a: h'00'}, 55799(-1)], ...}
+        let mut doc = b"\xa5\x61x\x83\x01\xa1\x61a\x41\x00\xd9\xd9\xf7\x20".to_vec();
+        doc.extend_from_slice(&encode_input(None, "t/Ev@1", &good_event, None, 0)[4..]);
+        assert!(decode_output(&dispatch::<St, Ev, _>(&doc, step))
+            .unwrap()
+            .error
+            .is_none());
+        // ... but not without end
+        let mut deep = b"\xa1\x61x".to_vec();
+        deep.extend(core::iter::repeat_n(0x81, 100));
+        deep.push(0x01);
+        assert!(err(&deep).contains("nested too deeply"));
+        assert!(err(b"\xa1\x61x\x1c").contains("reserved item"));
+        assert!(err(b"\xa1\x61x\x5a\x00").contains("ends early"));
         let mut trailing = encode_input(None, "t/Ev@1", &good_event, None, 0);
         trailing.push(0);
         assert!(err(&trailing).contains("1 trailing bytes"));
@@ -318,7 +481,13 @@ mod tests {
         let input = parse_input(&doc).unwrap();
         assert_eq!(
             input,
-            Input { state: Some(b"\x01"), schema: "a/B@1", value: b"\x02", key: Some(b"\x03"), height: 42 }
+            Input {
+                state: Some(b"\x01"),
+                schema: "a/B@1",
+                value: b"\x02",
+                key: Some(b"\x03"),
+                height: 42
+            }
         );
         // {v:1, x: 0, state: null, event: {schema: "s", value: h'', y: 1}, ctx: {height: 1, z: 2}}
         let doc = b"\xa5\x61v\x01\x61x\x00\x65state\xf6\x65event\xa3\x66schema\x61s\x65value\x40\x61y\x01\x63ctx\xa2\x66height\x01\x61z\x02";
@@ -331,10 +500,13 @@ mod tests {
         assert!(e.contains("missing `event.value`"), "{e}");
         let e = parse_input(b"\xa3\x61v\x01\x65state\xf6\x65event\xa1\x65value\x40").unwrap_err();
         assert!(e.contains("missing `event.schema`"), "{e}");
-        let e = parse_input(b"\xa3\x61v\x01\x65event\xa2\x66schema\x61s\x65value\x40\x63ctx\xa0").unwrap_err();
+        let e = parse_input(b"\xa3\x61v\x01\x65event\xa2\x66schema\x61s\x65value\x40\x63ctx\xa0")
+            .unwrap_err();
         assert!(e.contains("missing `state`"), "{e}");
-        let e =
-            parse_input(b"\xa4\x61v\x01\x65state\xf6\x65event\xa2\x66schema\x61s\x65value\x40\x63ctx\xa0").unwrap_err();
+        let e = parse_input(
+            b"\xa4\x61v\x01\x65state\xf6\x65event\xa2\x66schema\x61s\x65value\x40\x63ctx\xa0",
+        )
+        .unwrap_err();
         assert!(e.contains("missing `ctx.height`"), "{e}");
         let e = parse_input(b"\xa1\x65state\x01").unwrap_err();
         assert!(e.contains("`state`"), "{e}");

@@ -102,8 +102,9 @@ pub mod __private {
     /// `ptr..ptr+len` must be the buffer returned by `alloc_input`, filled by
     /// the host.
     pub unsafe fn step(ptr: i32, len: i32, dispatch: fn(&[u8]) -> Vec<u8>) -> i64 {
-        let input =
-            unsafe { core::slice::from_raw_parts(ptr as u32 as usize as *const u8, len as u32 as usize) };
+        let input = unsafe {
+            core::slice::from_raw_parts(ptr as u32 as usize as *const u8, len as u32 as usize)
+        };
         let out = dispatch(input);
         let result = crate::abi::pack(out.as_ptr() as usize as u32, out.len() as u32);
         core::mem::forget(out);

@@ -75,7 +75,11 @@ pub fn decode_output(bytes: &[u8]) -> Result<Output, String> {
             field::ERROR => out.error = Some(d.str().map_err(err)?.to_string()),
             field::DOMAIN_EVENTS => {
                 for _ in 0..d.array().map_err(err)?.ok_or("indefinite array")? {
-                    let mut ev = DomainEvent { schema: String::new(), value: Vec::new(), key: None };
+                    let mut ev = DomainEvent {
+                        schema: String::new(),
+                        value: Vec::new(),
+                        key: None,
+                    };
                     for _ in 0..d.map().map_err(err)?.ok_or("indefinite map")? {
                         match d.str().map_err(err)? {
                             field::SCHEMA => ev.schema = d.str().map_err(err)?.to_string(),
@@ -89,12 +93,18 @@ pub fn decode_output(bytes: &[u8]) -> Result<Output, String> {
             }
             field::EFFECTS => {
                 for _ in 0..d.array().map_err(err)?.ok_or("indefinite array")? {
-                    let mut eff = Effect { kind: String::new(), params: Vec::new(), cap_slot: None };
+                    let mut eff = Effect {
+                        kind: String::new(),
+                        params: Vec::new(),
+                        cap_slot: None,
+                    };
                     for _ in 0..d.map().map_err(err)?.ok_or("indefinite map")? {
                         match d.str().map_err(err)? {
                             field::KIND => eff.kind = d.str().map_err(err)?.to_string(),
                             field::PARAMS => eff.params = d.bytes().map_err(err)?.to_vec(),
-                            field::CAP_SLOT => eff.cap_slot = Some(d.str().map_err(err)?.to_string()),
+                            field::CAP_SLOT => {
+                                eff.cap_slot = Some(d.str().map_err(err)?.to_string())
+                            }
                             _ => d.skip().map_err(err)?,
                         }
                     }

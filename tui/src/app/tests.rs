@@ -80,7 +80,11 @@ fn run_until_idle_is_chunked_through_commands() {
     assert_eq!(update(&mut a, Msg::RunChunk), []);
     assert_eq!(a.running, None);
     assert_eq!(flash(&a), "idle after 4 steps");
-    assert!(state_text(&a).contains(&"  pc: Done".to_string()));
+    assert!(
+        state_text(&a).iter().any(|l| l.starts_with("  pc: Done")),
+        "{:?}",
+        state_text(&a)
+    );
     keys(&mut a, "n");
     assert_eq!(flash(&a), "idle: nothing to run");
 }
@@ -163,6 +167,16 @@ fn inject_with_several_schemas_asks_which_first() {
     assert!(matches!(&a.overlay, Overlay::Inject(p) if !p.editing && p.selected == 0));
     keys(&mut a, "Esc");
     assert_eq!(a.overlay, Overlay::None);
+}
+
+#[test]
+fn inject_in_the_past_points_to_the_end() {
+    let mut a = counter();
+    keys(&mut a, "n n b i");
+    assert_eq!(a.overlay, Overlay::None);
+    assert!(flash(&a).contains("press G"), "{}", flash(&a));
+    keys(&mut a, "G i");
+    assert!(matches!(a.overlay, Overlay::Inject(_)));
 }
 
 #[test]
@@ -570,4 +584,41 @@ fn resize_keeps_the_selection_visible() {
     let rows = a.pane_rows(Pane::Journal);
     assert!(a.journal.selected >= a.journal.top && a.journal.selected < a.journal.top + rows);
     assert_eq!(a.view.rows.len() as u64, rows);
+}
+
+#[test]
+fn the_build_pane_follows_new_output_until_scrolled() {
+    let mut a = app((120, 40));
+    a.open(PathBuf::from("w"));
+    for i in 0..50 {
+        update(
+            &mut a,
+            Msg::OpenProgress(Progress::Stage {
+                stage: "build".into(),
+                message: format!("line {i}"),
+            }),
+        );
+    }
+    update(&mut a, Msg::Opened(Ok(Box::new(FakeSession::counter()))));
+    keys(&mut a, "3");
+    assert_eq!(a.focus, Pane::Build);
+    let rows = a.pane_rows(Pane::Build);
+    assert_eq!(a.build_top, None);
+    keys(&mut a, "k");
+    assert_eq!(a.build_top, Some(50 - rows - 1));
+    keys(&mut a, "Home");
+    assert_eq!(a.build_top, Some(0));
+    keys(&mut a, "End");
+    assert_eq!(a.build_top, None);
+    let area = layout(&a, Rect::new(0, 0, 120, 40)).build.unwrap();
+    wheel(&mut a, false, area.x + 2, area.y + 2);
+    assert_eq!(a.build_top, Some(50 - rows - 3));
+}
+
+#[test]
+fn problems_show_from_the_top() {
+    let mut fake = FakeSession::counter();
+    fake.diagnostics = vec!["a".into(), "b".into()];
+    let a = opened(Box::new(fake));
+    assert_eq!(default_build_top(&a, 1), 0);
 }

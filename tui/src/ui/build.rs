@@ -25,11 +25,15 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let block = pane_block(app, theme, Pane::Build, extra);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let diags = app
-        .view
-        .diagnostics
-        .iter()
-        .map(|d| Line::from(Span::styled(format!("✗ {d}"), theme.error())));
+    let diags = app.view.diagnostics.iter().map(|d| {
+        // "…has 2 problems:" introduces the list; it is not one itself.
+        let text = if d.ends_with(':') {
+            d.clone()
+        } else {
+            format!("✗ {d}")
+        };
+        Line::from(Span::styled(text, theme.error()))
+    });
     let log = app.build.log.iter().map(|l| {
         let style = if l.starts_with('✓') {
             theme.ok()
@@ -38,17 +42,15 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         };
         Line::from(Span::styled(l.clone(), style))
     });
-    let lines: Vec<Line> = if matches!(app.build.phase, Phase::Failed(_)) {
-        // The log already holds the error lines; do not show them twice.
-        log.collect()
-    } else {
-        diags.chain(log).collect()
-    };
-    // While building, follow the newest output unless the user scrolled.
-    let top = if app.is_opening() && app.build_top == 0 {
-        lines.len().saturating_sub(inner.height as usize)
-    } else {
-        app.build_top as usize
+    let lines: Vec<Line> = diags.chain(log).collect();
+    // Long lines wrap, so the newest output starts further down than the
+    // line count says.
+    let width = inner.width.max(1) as usize;
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(width)).sum();
+    let top = match app.build_top {
+        Some(t) => t as usize,
+        None if app.view.diagnostics.is_empty() => rows.saturating_sub(inner.height as usize),
+        None => 0,
     };
     let top = u16::try_from(top).unwrap_or(u16::MAX);
     frame.render_widget(

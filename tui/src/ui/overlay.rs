@@ -21,7 +21,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     }
 }
 
-fn boxed<'a>(frame: &mut Frame, theme: &Theme, rect: Rect, title: &str) -> Rect {
+fn boxed(frame: &mut Frame, theme: &Theme, rect: Rect, title: &str) -> Rect {
     frame.render_widget(Clear, rect);
     let block = Block::bordered()
         .border_style(theme.border(true))

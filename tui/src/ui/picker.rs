@@ -13,7 +13,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let block = Block::bordered()
         .border_style(theme.border(true))
         .title(Span::styled(
-            format!(" Worlds · {} ", p.dir.display()),
+            format!(" Worlds in {} ", shown_dir(&p.dir)),
             theme.accent(),
         ));
     let inner = block.inner(area);
@@ -56,4 +56,14 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// `worlds` reads as a word; `./worlds` reads as the folder it is.
+fn shown_dir(dir: &std::path::Path) -> String {
+    let text = dir.display().to_string();
+    if dir.is_relative() && !text.starts_with('.') {
+        format!("./{text}")
+    } else {
+        text
+    }
 }
