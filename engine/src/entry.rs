@@ -538,13 +538,26 @@ mod tests {
         for e in samples() {
             let bytes = e.encode();
             if let Entry::DomainEvent { .. } = &e {
-                assert_eq!(fast::domain_event(&bytes).as_ref(), Some(&e), "fast path reads it");
+                assert_eq!(
+                    fast::domain_event(&bytes).as_ref(),
+                    Some(&e),
+                    "fast path reads it"
+                );
             }
             let mut via_value = Vec::new();
             cbor::encode_item(&e.to_value(), &mut via_value);
-            assert_eq!(bytes, via_value, "hand encoding of {} differs", e.kind_name());
+            assert_eq!(
+                bytes,
+                via_value,
+                "hand encoding of {} differs",
+                e.kind_name()
+            );
             let peek = Entry::peek_is_input(&bytes);
-            assert!(peek.is_none() || peek == Some(e.is_input()), "{}", e.kind_name());
+            assert!(
+                peek.is_none() || peek == Some(e.is_input()),
+                "{}",
+                e.kind_name()
+            );
             assert_eq!(Entry::decode(&bytes).expect("decodes"), e);
             let tagged: Vec<u8> = cbor::SELF_DESCRIBE.iter().copied().chain(bytes).collect();
             assert!(

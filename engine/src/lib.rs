@@ -3,17 +3,17 @@
 //! One module per component (see `docs/ARCHITECTURE.md`). The inspector and
 //! the CLI talk only to [`world::World`].
 
-pub mod cbor;
-pub mod hash;
-pub mod value;
-pub mod journal;
-pub mod diff;
-pub mod store;
-pub mod wasm;
-pub mod build;
-pub mod types;
 pub mod air;
+pub mod build;
+pub mod cbor;
+pub mod diff;
 pub mod entry;
+pub mod hash;
+pub mod journal;
 pub mod kernel;
 pub mod snapshot;
+pub mod store;
+pub mod types;
+pub mod value;
+pub mod wasm;
 pub mod world;

@@ -109,7 +109,10 @@ impl fmt::Debug for Value {
             }
             Value::Text(s) => write!(f, "{s:?}"),
             Value::Array(a) => f.debug_list().entries(a).finish(),
-            Value::Map(m) => f.debug_map().entries(m.iter().map(|(k, v)| (k, v))).finish(),
+            Value::Map(m) => f
+                .debug_map()
+                .entries(m.iter().map(|(k, v)| (k, v)))
+                .finish(),
         }
     }
 }

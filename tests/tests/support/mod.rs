@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -14,30 +13,9 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The `aos` binary of this build, built on first use (cargo does not build
-/// another package's binaries for a test crate).
+/// The `aos` program of this build (this crate's `aos-under-test` binary).
 pub fn aos_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test binary path");
-        // target/<profile>/deps/<test> → target/<profile>/aos
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test binary lives in target/<profile>/deps");
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "aos", "--bin", "aos"])
-            .args(if profile_dir.ends_with("release") {
-                &["--release"][..]
-            } else {
-                &[][..]
-            })
-            .current_dir(repo_root())
-            .status()
-            .expect("running cargo build -p aos");
-        assert!(status.success(), "building aos failed");
-        profile_dir.join("aos")
-    })
+    Path::new(env!("CARGO_BIN_EXE_aos-under-test"))
 }
 
 /// A cache dir shared by the tests of this run, so reducers build once.

@@ -61,7 +61,10 @@ pub fn repair(world_dir: &Path, yes: bool) -> Result<ExitCode, CliError> {
         code: 2,
     })?;
     match &report.damage {
-        None => println!("the journal is sound; nothing moved ({} records)", report.records_kept),
+        None => println!(
+            "the journal is sound; nothing moved ({} records)",
+            report.records_kept
+        ),
         Some(d) => {
             println!(
                 "damage at {} offset {}: {}",

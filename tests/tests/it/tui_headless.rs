@@ -1,10 +1,7 @@
 //! The inspector driven headless on 00-counter, as CI would (DESIGN §6):
 //! the same app and screens as the interactive `aos`.
 
-#[path = "support/mod.rs"]
-mod support;
-
-use support::*;
+use crate::support::*;
 
 /// `aos headless` on a fresh journal of 00-counter, with the test-wide cache.
 fn headless(data: &tempfile::TempDir, extra: &[&str]) -> Run {

@@ -1,0 +1,165 @@
+//! `aos`: the inspector for aos worlds, its headless mode and the CLI.
+//!
+//! A library so that test crates can build the very same program as a
+//! binary of their own (cargo gives a test crate only its own binaries).
+
+mod app;
+mod cli;
+mod headless;
+mod help;
+mod keys;
+mod layout;
+mod picker;
+mod prompt;
+mod runtime;
+#[cfg(test)]
+mod screens;
+mod script;
+mod session;
+mod terminal;
+mod theme;
+mod tree;
+mod ty;
+mod ui;
+mod world_session;
+
+use app::{update, App, Cmd, Msg};
+use clap::{Parser, Subcommand};
+use crossterm::event::{self, Event, KeyEventKind};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::time::Duration;
+use theme::{no_color_from_env, search_dirs, ThemeSet};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "aos",
+    version,
+    about = "Inspect, step and time-travel aos worlds"
+)]
+#[command(args_conflicts_with_subcommands = true)]
+struct Args {
+    /// A world directory to open; without it, pick one from ./worlds.
+    world: Option<PathBuf>,
+    /// Colour theme: dark (default), light, high-contrast, or a themes/*.toml name.
+    #[arg(long, global = true)]
+    theme: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Drive the inspector off-screen from a script or key list; print the screen.
+    Headless(headless::HeadlessArgs),
+    #[command(flatten)]
+    Cli(cli::CliCommand),
+}
+
+/// The whole program: parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let args = Args::parse();
+    match args.command {
+        Some(Command::Cli(c)) => cli::run(c),
+        Some(Command::Headless(h)) => headless::main(h, args.theme.as_deref()),
+        None => match interactive(args.world.as_deref(), args.theme.as_deref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(report) => {
+                eprintln!("{report:?}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+/// Ticks animate the build spinner; nothing redraws on a timer otherwise.
+const TICK: Duration = Duration::from_millis(120);
+
+fn interactive(world: Option<&Path>, theme: Option<&str>) -> color_eyre::Result<()> {
+    color_eyre::install()?;
+    let themes = ThemeSet::load(&search_dirs(world));
+    let theme_index = match theme {
+        Some(name) => themes.index_of(name)?,
+        None => 0,
+    };
+    if let Some(w) = world {
+        if !w.is_dir() {
+            color_eyre::eyre::bail!("{} is not a world directory", w.display());
+        }
+    }
+    let (cols, rows) = crossterm::terminal::size()?;
+    let mut app = App::new(themes, theme_index, no_color_from_env(), (cols, rows));
+    let (tx, rx) = channel();
+    let first = match world {
+        Some(w) => app.open(w.to_path_buf()),
+        None => {
+            app = app.with_picker(picker::Picker::scan(Path::new("worlds")));
+            vec![]
+        }
+    };
+    let (mut term, _guard) = terminal::init()?;
+    spawn_input(tx.clone());
+    let mut pending: Vec<Msg> = Vec::new();
+    exec(&mut app, first, &tx);
+    loop {
+        term.draw(|f| ui::draw(f, &app))?;
+        let msg = if app.is_opening() {
+            match rx.recv_timeout(TICK) {
+                Ok(m) => m,
+                Err(RecvTimeoutError::Timeout) => Msg::Tick,
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match rx.recv() {
+                Ok(m) => m,
+                Err(_) => break,
+            }
+        };
+        pending.push(msg);
+        // Coalesce a burst (key repeat, build output) into one redraw.
+        while let Ok(m) = rx.try_recv() {
+            pending.push(m);
+        }
+        for m in pending.drain(..) {
+            let cmds = update(&mut app, m);
+            exec(&mut app, cmds, &tx);
+        }
+        if app.quit {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn exec(app: &mut App, cmds: Vec<Cmd>, tx: &Sender<Msg>) {
+    for cmd in cmds {
+        match cmd {
+            Cmd::Open(path) => {
+                runtime::spawn_open(path, runtime::OpenOptions::default(), tx.clone())
+            }
+            // Behind any input already queued, so keys are never starved.
+            Cmd::RunChunk => {
+                let _ = tx.send(Msg::RunChunk);
+            }
+            Cmd::Quit => app.quit = true,
+        }
+    }
+}
+
+/// Terminal events become messages; only key presses (not repeats'
+/// releases) count.
+fn spawn_input(tx: Sender<Msg>) {
+    std::thread::spawn(move || loop {
+        let msg = match event::read() {
+            Ok(Event::Key(k)) if k.kind == KeyEventKind::Press => Msg::Key(k),
+            Ok(Event::Mouse(m)) => Msg::Mouse(m),
+            Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+            Ok(_) => continue,
+            Err(_) => return,
+        };
+        if tx.send(msg).is_err() {
+            return;
+        }
+    });
+}
