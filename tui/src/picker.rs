@@ -76,16 +76,36 @@ fn readme_summary(world: &Path) -> String {
     let Ok(text) = std::fs::read_to_string(world.join("README.md")) else {
         return String::new();
     };
-    text.lines()
+    let line = text
+        .lines()
         .map(|l| l.trim().trim_start_matches('#').trim())
         .find(|l| !l.is_empty())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    // READMEs start with "# <world name> — what it shows": keep only the
+    // part after the name, which the picker already shows.
+    let name = world
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    line.strip_prefix(name.as_str())
+        .map(|rest| rest.trim_start_matches([' ', '—', '-', ':']).trim())
+        .filter(|rest| !rest.is_empty())
+        .unwrap_or(line)
         .to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_readme_heading_repeating_the_world_name_is_not_shown_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let world = dir.path().join("00-counter");
+        std::fs::create_dir_all(&world).unwrap();
+        std::fs::write(world.join("README.md"), "# 00-counter — a state machine\n").unwrap();
+        assert_eq!(readme_summary(&world), "a state machine");
+    }
 
     #[test]
     fn lists_folders_sorted_with_readme_first_lines() {

@@ -48,10 +48,10 @@ pub(super) struct Parsed {
 
 /// Field access on one JSON object that reports what is wrong.
 pub(super) struct Fields<'a, 's> {
-    obj: &'a Map<String, Json>,
-    path: String,
-    file: &'a Path,
-    sink: &'s mut Sink,
+    pub(super) obj: &'a Map<String, Json>,
+    pub(super) path: String,
+    pub(super) file: &'a Path,
+    pub(super) sink: &'s mut Sink,
     what: &'static str,
 }
 
@@ -87,11 +87,11 @@ impl<'a, 's> Fields<'a, 's> {
         format!("{}{}", self.path, field_segment(key))
     }
 
-    fn report(&mut self, path: &str, message: String) {
+    pub(super) fn report(&mut self, path: &str, message: String) {
         self.sink.at(self.file, path, message);
     }
 
-    fn get(&mut self, key: &str, required: bool) -> Option<&'a Json> {
+    pub(super) fn get(&mut self, key: &str, required: bool) -> Option<&'a Json> {
         let found = self.obj.get(key);
         if found.is_none() && required {
             let (path, what) = (self.path.clone(), self.what);

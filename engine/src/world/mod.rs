@@ -60,6 +60,8 @@ pub enum WorldError {
     Rejected(String),
     #[error("the cursor is in the past (height {cursor} of {head}): go to the end first")]
     NotAtHead { cursor: u64, head: u64 },
+    #[error("{} is in use by another aos process (the world is already open)", .data.display())]
+    Busy { data: PathBuf },
     #[error("journal entry {seq} is unreadable: {message}")]
     BadEntry { seq: u64, message: String },
     #[error("{op} {path}: {source}")]
@@ -96,6 +98,8 @@ pub struct World {
     buf: Vec<u8>,
     /// Things worth telling the user that happened while opening.
     notes: Vec<String>,
+    /// Held while open: the data dir's lock file.
+    _lock: std::fs::File,
 }
 
 impl World {
@@ -411,3 +415,6 @@ impl World {
         Ok(view::states(self, &prev))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -214,6 +214,7 @@ pub(super) fn open(
     });
 
     say(progress, Stage::Journal, "opening the journal".into());
+    let lock = lock_data_dir(&data_dir(&dir, &options))?;
     let (journal, report) = Journal::open(
         &data_dir(&dir, &options).join("journal"),
         JournalConfig {
@@ -248,6 +249,7 @@ pub(super) fn open(
         scratch: Vec::new(),
         buf: Vec::with_capacity(256),
         notes,
+        _lock: lock,
     };
 
     if world.journal.is_empty() {
@@ -265,8 +267,37 @@ pub(super) fn open(
             format!("replaying {} journal entries", world.journal.len()),
         );
         replay_all(&mut world)?;
+        note_manifest_change(&mut world, manifest_hash);
     }
     Ok(world)
+}
+
+/// Takes the data dir's lock for as long as the world is open: two
+/// processes appending to one journal would corrupt it.
+fn lock_data_dir(data: &Path) -> Result<std::fs::File, WorldError> {
+    let io = |op, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| WorldError::Io { op, path, source }
+    };
+    std::fs::create_dir_all(data).map_err(io("create", data))?;
+    let path = data.join("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io("open", &path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(WorldError::Busy {
+            data: data.to_path_buf(),
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(WorldError::Io {
+            op: "lock",
+            path,
+            source,
+        }),
+    }
 }
 
 /// The wasm bytes of a reducer module: built from its source crate (or read
@@ -379,6 +410,25 @@ pub(crate) fn events_from_json(
         });
     }
     Ok(out)
+}
+
+/// Tells the user when the journal began under another manifest (the code
+/// or the AIR changed since) even though its history still replays.
+fn note_manifest_change(world: &mut World, now: Hash) {
+    let genesis = world
+        .journal
+        .read(0)
+        .ok()
+        .and_then(|b| Entry::decode(&b).ok());
+    if let Some(Entry::Genesis { manifest_hash }) = genesis {
+        if manifest_hash != now {
+            world.notes.push(format!(
+                "the journal began under manifest {}; the world now has {} (its history still replays identically)",
+                manifest_hash.short(),
+                now.short()
+            ));
+        }
+    }
 }
 
 /// Rebuilds the head, the boundaries and the checkpoints from the journal,

@@ -1,0 +1,214 @@
+//! World-level tests on the real counter reducer: stepping, time travel,
+//! replay, divergence, injection, locking.
+
+use super::*;
+use crate::build::testing::reducers_dir;
+use std::fs;
+
+const SCHEMAS: &str = include_str!("../../../worlds/00-counter/air/schemas.air.json");
+const EVENTS: &str = include_str!("../../../worlds/00-counter/events.json");
+
+fn manifest(routing: &str) -> String {
+    format!(
+        r#"{{"$kind": "manifest",
+            "schemas": [{{"name": "demo/CounterPc@1"}}, {{"name": "demo/CounterState@1"}}, {{"name": "demo/CounterEvent@1"}}],
+            "modules": [{{"name": "demo/Counter@1"}}],
+            "plans": [], "caps": [], "policies": [], "triggers": [],
+            "routing": {{"events": [{routing}]}}}}"#
+    )
+}
+
+const ROUTE: &str = r#"{"event": "demo/CounterEvent@1", "reducer": "demo/Counter@1"}"#;
+
+/// A counter world in a temp dir whose module source points into the repo.
+fn counter_world(routing: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let air = dir.path().join("air");
+    fs::create_dir_all(&air).expect("mkdir");
+    fs::write(air.join("schemas.air.json"), SCHEMAS).expect("write");
+    fs::write(air.join("manifest.air.json"), manifest(routing)).expect("write");
+    let module = format!(
+        r#"{{"$kind": "defmodule", "name": "demo/Counter@1", "module_kind": "reducer",
+            "source": "{}",
+            "abi": {{"reducer": {{"state": "demo/CounterState@1", "event": "demo/CounterEvent@1"}}}}}}"#,
+        reducers_dir().join("counter").display()
+    );
+    fs::write(air.join("module.air.json"), module).expect("write");
+    fs::write(dir.path().join("events.json"), EVENTS).expect("write");
+    dir
+}
+
+fn options(data: &Path) -> WorldOptions {
+    WorldOptions {
+        data_dir: Some(data.to_path_buf()),
+        cache_dir: Some(reducers_dir().join("target/aos-engine-tests")),
+        checkpoint_every: 2,
+        ..WorldOptions::default()
+    }
+}
+
+fn open(world: &Path, data: &Path) -> World {
+    World::open(world, options(data), &mut |_| {}).unwrap_or_else(|e| panic!("open: {e}"))
+}
+
+fn remaining(world: &mut World) -> Option<i128> {
+    let states = world.states().expect("states");
+    states[0].value.as_ref()?.get("remaining")?.as_int()
+}
+
+#[test]
+fn steps_travel_back_and_re_follow_the_recorded_future() {
+    let dir = counter_world(ROUTE);
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut w = open(dir.path(), data.path());
+    assert_eq!(w.head(), 5, "genesis + four scripted events");
+    assert_eq!(w.inbox_len(), 4);
+    assert_eq!(remaining(&mut w), None, "nothing ran yet");
+    for want in [3, 2, 1, 0] {
+        assert!(w.step().expect("step"));
+        assert_eq!(remaining(&mut w), Some(want));
+    }
+    assert!(!w.step().expect("idle"), "an empty inbox is idle");
+    let head = w.head();
+    let hash = w.state_hash();
+
+    assert!(w.step_back().expect("back"));
+    assert_eq!(remaining(&mut w), Some(1));
+    assert_eq!(w.head(), head, "the future is kept");
+    assert!(matches!(
+        w.inject("demo/CounterEvent@1", "\"Tick\""),
+        Err(WorldError::NotAtHead { .. })
+    ));
+    assert!(w.step().expect("forward"));
+    assert_eq!(w.cursor(), head);
+    assert_eq!(w.state_hash(), hash, "re-following reaches the same state");
+
+    w.seek(0).expect("seek");
+    assert_eq!(w.cursor(), 0);
+    w.seek(7).expect("seek");
+    assert_eq!(remaining(&mut w), Some(2));
+    let changes = &w.states().expect("states")[0].changes;
+    assert_eq!(changes.len(), 1, "only remaining changed: {changes:?}");
+    w.seek(u64::MAX).expect("seek to the end");
+    assert!(w.at_head());
+    assert_eq!(w.verify_replay().expect("replay"), hash);
+}
+
+#[test]
+fn reopening_replays_to_the_same_state_and_snapshots_verify() {
+    let dir = counter_world(ROUTE);
+    let data = tempfile::tempdir().expect("tempdir");
+    let (hash, head) = {
+        let mut w = open(dir.path(), data.path());
+        assert_eq!(w.run_until_idle(100).expect("run"), 4);
+        let before = w.state_hash();
+        assert_eq!(
+            w.snapshot().expect("snapshot"),
+            before,
+            "the snapshot records the state it saw"
+        );
+        (w.state_hash(), w.head())
+    };
+    let mut w = open(dir.path(), data.path());
+    assert_eq!(w.head(), head);
+    assert_eq!(w.verify_replay().expect("replay"), w.state_hash());
+    assert_eq!(w.state_hash(), hash, "reopening reproduces the state");
+    assert!(w.notes().is_empty(), "{:?}", w.notes());
+}
+
+#[test]
+fn a_second_open_of_the_same_data_is_refused_while_the_first_lives() {
+    let dir = counter_world(ROUTE);
+    let data = tempfile::tempdir().expect("tempdir");
+    let first = open(dir.path(), data.path());
+    let err = World::open(dir.path(), options(data.path()), &mut |_| {})
+        .err()
+        .expect("second open refused");
+    assert!(matches!(err, WorldError::Busy { .. }), "{err}");
+    assert!(err.to_string().contains("another aos process"));
+    drop(first);
+    open(dir.path(), data.path());
+}
+
+#[test]
+fn a_rejected_event_writes_nothing() {
+    let dir = counter_world(ROUTE);
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut w = open(dir.path(), data.path());
+    let head = w.head();
+    for bad in [r#"{"Start": {"target": -1}}"#, r#""Jump""#, "{ nope"] {
+        let err = w.inject("demo/CounterEvent@1", bad).expect_err(bad);
+        assert!(matches!(err, WorldError::Rejected(_)), "{bad}: {err}");
+    }
+    let err = w
+        .inject("demo/Nope@1", "\"Tick\"")
+        .expect_err("unknown schema");
+    assert!(err.to_string().contains("demo/Nope@1"), "{err}");
+    assert_eq!(w.head(), head);
+    w.inject("demo/CounterEvent@1", r#"{"Start": {"target": 5}}"#)
+        .expect("a good one");
+    assert_eq!(w.head(), head + 1);
+}
+
+#[test]
+fn changed_routing_is_a_divergence_naming_the_height() {
+    let dir = counter_world(ROUTE);
+    let data = tempfile::tempdir().expect("tempdir");
+    open(dir.path(), data.path())
+        .run_until_idle(100)
+        .expect("run");
+    // The same journal under a manifest that routes nothing: the first step
+    // now drops the event instead of calling the reducer.
+    let other = counter_world("");
+    let err = World::open(other.path(), options(data.path()), &mut |_| {})
+        .err()
+        .expect("divergence");
+    match err {
+        WorldError::Diverged(d) => {
+            assert_eq!(d.seq, 5);
+            assert!(d.journaled.contains("ReducerCall demo/Counter@1"), "{d}");
+            assert!(d.replayed.contains("Unrouted"), "{d}");
+        }
+        other => panic!("expected a divergence, got {other}"),
+    }
+}
+
+#[test]
+fn a_harmless_manifest_change_is_noted_not_fatal() {
+    let dir = counter_world(ROUTE);
+    let data = tempfile::tempdir().expect("tempdir");
+    open(dir.path(), data.path())
+        .run_until_idle(100)
+        .expect("run");
+    let extra = r#"[{"$kind": "defschema", "name": "demo/Unused@1", "type": {"text": {}}}]"#;
+    fs::write(dir.path().join("air/extra.air.json"), extra).expect("write");
+    let m = manifest(ROUTE).replace(
+        r#"{"name": "demo/CounterEvent@1"}"#,
+        r#"{"name": "demo/CounterEvent@1"}, {"name": "demo/Unused@1"}"#,
+    );
+    fs::write(dir.path().join("air/manifest.air.json"), m).expect("write");
+    let w = open(dir.path(), data.path());
+    assert!(
+        w.notes().iter().any(|n| n.contains("began under manifest")),
+        "{:?}",
+        w.notes()
+    );
+}
+
+#[test]
+fn not_a_world_and_invalid_air_are_errors_not_panics() {
+    let empty = tempfile::tempdir().expect("tempdir");
+    let err = World::open(empty.path(), options(empty.path()), &mut |_| {})
+        .err()
+        .expect("not a world");
+    assert!(matches!(err, WorldError::NotAWorld { .. }));
+    let dir = counter_world(ROUTE);
+    fs::write(dir.path().join("air/schemas.air.json"), "[ {").expect("write");
+    let err = World::open(dir.path(), options(empty.path()), &mut |_| {})
+        .err()
+        .expect("invalid");
+    match err {
+        WorldError::Invalid(d) => assert!(d.iter().any(|d| d.line.is_some()), "{d:?}"),
+        other => panic!("expected diagnostics, got {other}"),
+    }
+}
