@@ -185,3 +185,58 @@ fn check_is_clean_and_lock_lists_every_definition() {
     let missing = aos(&["check", "no/such/world"]);
     assert_eq!(missing.code, 2, "{missing:?}");
 }
+
+#[test]
+fn a_corrupt_journal_names_segment_and_offset_and_repair_keeps_the_cut() {
+    let world = copy_world("00-counter");
+    let w = path_str(world.path());
+    run_json(w, &[]);
+    let seg = world.path().join(".aos/journal/00000000.seg");
+    let mut bytes = std::fs::read(&seg).expect("segment");
+    let original = bytes.clone();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&seg, &bytes).expect("write");
+
+    let r = aos(&["replay", w]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("00000000.seg"),
+        "names the segment: {r:?}"
+    );
+    assert!(
+        r.stderr.contains("bad record at byte"),
+        "names the offset: {r:?}"
+    );
+    assert!(r.stderr.contains("--repair"), "says how to repair: {r:?}");
+    assert_eq!(
+        std::fs::read(&seg).expect("segment"),
+        bytes,
+        "nothing is changed on disk"
+    );
+
+    let repair = aos(&["journal", w, "--repair", "--yes"]);
+    assert_eq!(repair.code, 0, "{repair:?}");
+    assert!(repair.stdout.contains("moved"), "{repair:?}");
+    let after = aos(&["journal", w, "--json"]);
+    assert_eq!(after.code, 0, "the world opens again: {after:?}");
+    let kept = std::fs::read(&seg).expect("segment");
+    assert!(
+        original.starts_with(&kept),
+        "the records before the damage are kept"
+    );
+    let quarantine = world.path().join(".aos/journal/quarantine");
+    let saved: usize = std::fs::read_dir(&quarantine)
+        .expect("quarantine")
+        .map(|e| {
+            std::fs::metadata(e.expect("entry").path())
+                .expect("meta")
+                .len() as usize
+        })
+        .sum();
+    assert_eq!(
+        kept.len() + saved,
+        original.len(),
+        "every byte is kept somewhere"
+    );
+}

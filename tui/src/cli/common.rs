@@ -43,13 +43,17 @@ impl From<WorldError> for CliError {
             | WorldError::Rejected(_)
             | WorldError::Events { .. }
             | WorldError::Build { .. }
-            | WorldError::Module { .. } => 1,
+            | WorldError::Module { .. }
+            | WorldError::Journal(aos_engine::journal::JournalError::Corrupt { .. }) => 1,
             _ => 2,
         };
-        CliError {
-            message: e.to_string(),
-            code,
+        let mut message = e.to_string();
+        if let WorldError::Journal(aos_engine::journal::JournalError::Corrupt { .. }) = e {
+            message.push_str(
+                "\n  nothing was changed; `aos journal WORLD --repair` moves the damaged part to the journal's quarantine/ folder",
+            );
         }
+        CliError { message, code }
     }
 }
 
