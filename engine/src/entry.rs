@@ -7,6 +7,7 @@
 //! an entry never needs a schema to be decoded.
 
 use crate::cbor::{self, write_bytes, write_head, write_text, CborError};
+use crate::effects::{Decision, Intent, Receipt};
 use crate::hash::Hash;
 use crate::value::Value;
 use thiserror::Error;
@@ -55,6 +56,24 @@ pub enum Entry {
     /// The kernel state at this height was saved to the store as `blob`;
     /// replay checks that it reproduces `state_hash`.
     Snapshot { state_hash: Hash, blob: Hash },
+    /// An effect a reducer (in the call at `call`) asked for, with the
+    /// gate's decision. Allowed intents join the effect queue.
+    EffectIntent {
+        intent: Intent,
+        decision: Decision,
+        call: u64,
+    },
+    /// A signed receipt from an adapter (an input: replay verifies it).
+    EffectReceipt { receipt: Receipt },
+    /// Settling a receipt's cost used up a grant's budget.
+    BudgetExceeded {
+        grant: String,
+        dimension: String,
+        remaining_before: u64,
+        charged: u64,
+    },
+    /// Logical (virtual) time moved to `now_ns` (an input).
+    Clock { now_ns: u64 },
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -73,6 +92,10 @@ impl Entry {
             Entry::ReducerCall { .. } => "ReducerCall",
             Entry::Unrouted { .. } => "Unrouted",
             Entry::Snapshot { .. } => "Snapshot",
+            Entry::EffectIntent { .. } => "EffectIntent",
+            Entry::EffectReceipt { .. } => "EffectReceipt",
+            Entry::BudgetExceeded { .. } => "BudgetExceeded",
+            Entry::Clock { .. } => "Clock",
         }
     }
 
@@ -83,6 +106,8 @@ impl Entry {
             self,
             Entry::Genesis { .. }
                 | Entry::Snapshot { .. }
+                | Entry::EffectReceipt { .. }
+                | Entry::Clock { .. }
                 | Entry::DomainEvent {
                     origin: Origin::External,
                     ..
@@ -132,6 +157,36 @@ impl Entry {
                     ("blob", hash_value(blob)),
                 ],
             ),
+            Entry::EffectIntent {
+                intent,
+                decision,
+                call,
+            } => (
+                "EffectIntent",
+                vec![
+                    ("intent", intent.to_value()),
+                    ("decision", decision.to_value()),
+                    ("call", Value::Int(*call as i128)),
+                ],
+            ),
+            Entry::EffectReceipt { receipt } => {
+                ("EffectReceipt", vec![("receipt", receipt.to_value())])
+            }
+            Entry::BudgetExceeded {
+                grant,
+                dimension,
+                remaining_before,
+                charged,
+            } => (
+                "BudgetExceeded",
+                vec![
+                    ("grant", Value::text(grant.clone())),
+                    ("dimension", Value::text(dimension.clone())),
+                    ("remaining_before", Value::Int(*remaining_before as i128)),
+                    ("charged", Value::Int(*charged as i128)),
+                ],
+            ),
+            Entry::Clock { now_ns } => ("Clock", vec![("now_ns", Value::Int(*now_ns as i128))]),
         };
         Value::Map(vec![(Value::text(kind), Value::record(fields))])
     }
@@ -261,6 +316,26 @@ impl Entry {
             "Snapshot" => Entry::Snapshot {
                 state_hash: field_hash(f, "state_hash")?,
                 blob: field_hash(f, "blob")?,
+            },
+            "EffectIntent" => Entry::EffectIntent {
+                intent: Intent::from_value(field(f, "intent")?)
+                    .map_err(|e| shape(&e.to_string()))?,
+                decision: Decision::from_value(field(f, "decision")?)
+                    .map_err(|e| shape(&e.to_string()))?,
+                call: field_u64(f, "call")?,
+            },
+            "EffectReceipt" => Entry::EffectReceipt {
+                receipt: Receipt::from_value(field(f, "receipt")?)
+                    .map_err(|e| shape(&e.to_string()))?,
+            },
+            "BudgetExceeded" => Entry::BudgetExceeded {
+                grant: field_text(f, "grant")?,
+                dimension: field_text(f, "dimension")?,
+                remaining_before: field_u64(f, "remaining_before")?,
+                charged: field_u64(f, "charged")?,
+            },
+            "Clock" => Entry::Clock {
+                now_ns: field_u64(f, "now_ns")?,
             },
             other => return Err(shape(&format!("unknown entry kind {other:?}"))),
         })

@@ -3,10 +3,12 @@
 //! One module per component (see `docs/ARCHITECTURE.md`). The inspector and
 //! the CLI talk only to [`world::World`].
 
+pub mod adapters;
 pub mod air;
 pub mod build;
 pub mod cbor;
 pub mod diff;
+pub mod effects;
 pub mod entry;
 pub mod hash;
 pub mod journal;

@@ -11,14 +11,16 @@
 //!   a schema changes the manifest hash); absent optional sections are
 //!   written empty; cap grant `params` are the typed value read through the
 //!   cap's schema (so the sugar and tagged lenses hash alike);
-//! - plans, caps and policies (opaque for now) hash as written, minus
-//!   nothing.
+//! - a `defcap`'s schema is re-rendered from its parsed type (a bare schema
+//!   name becomes `{"ref": name}`); a `defpolicy`'s rules keep only the
+//!   `when` keys that are set;
+//! - plans (opaque for now) hash as written.
 
 use super::json::to_value;
-use super::{Air, DefKind, DefModule, Manifest};
+use super::{Air, CapGrant, DefKind, DefModule, Defaults, Manifest, ModuleBindings};
 use crate::cbor;
 use crate::hash::Hash;
-use crate::types::{from_json, parse_type, type_to_json, Type};
+use crate::types::{type_to_json, Type};
 use crate::value::Value;
 use serde_json::Value as Json;
 
@@ -31,7 +33,7 @@ fn text(s: &str) -> Value {
 }
 
 /// JSON known to hold no floats (or whose floats were already reported).
-fn quiet(json: &Json) -> Value {
+pub(super) fn quiet(json: &Json) -> Value {
     to_value(json, "$", &mut Vec::new())
 }
 
@@ -60,7 +62,7 @@ pub(super) fn module_node(m: &DefModule) -> Value {
             Value::Map(
                 m.cap_slots
                     .iter()
-                    .map(|(slot, cap)| (text(slot), text(cap)))
+                    .map(|(slot, cap)| (text(slot), text(cap.as_str())))
                     .collect(),
             ),
         ),
@@ -135,8 +137,8 @@ pub(super) fn manifest_node(m: &Manifest, air: &Air) -> Value {
             "triggers",
             Value::Array(m.triggers.iter().map(quiet).collect()),
         ),
-        ("defaults", defaults_value(&m.defaults, air)),
-        ("module_bindings", quiet(&m.module_bindings)),
+        ("defaults", defaults_value(&m.defaults)),
+        ("module_bindings", bindings_value(&m.module_bindings)),
     ])
 }
 
@@ -144,48 +146,46 @@ pub(super) fn manifest_hash(m: &Manifest, air: &Air) -> Hash {
     hash_of(&manifest_node(m, air))
 }
 
-/// `defaults` with each cap grant's `params` as the typed value, when the
-/// grant's cap and its schema are known (else as written).
-fn defaults_value(defaults: &Json, air: &Air) -> Value {
-    let Json::Object(obj) = defaults else {
-        return quiet(defaults);
+/// `defaults`: the policy when set, the grants always (params as typed by
+/// `grants::resolve_params`, so both lenses hash alike).
+fn defaults_value(d: &Defaults) -> Value {
+    let grant = |g: &CapGrant| {
+        let mut fields = vec![
+            ("name", text(&g.name)),
+            ("cap", text(&g.cap)),
+            ("params", g.params.clone()),
+        ];
+        if let Some(e) = g.expiry_ns {
+            fields.push(("expiry_ns", Value::Int(e.into())));
+        }
+        if let Some(b) = &g.budget {
+            let dims = b.dimensions().map(|(k, v)| (k, Value::Int(v.into())));
+            fields.push(("budget", Value::record(dims)));
+        }
+        Value::record(fields)
     };
-    let fields = obj.iter().map(|(k, v)| {
-        let value = match (k.as_str(), v) {
-            ("cap_grants", Json::Array(grants)) => {
-                Value::Array(grants.iter().map(|g| grant_value(g, air)).collect())
-            }
-            _ => quiet(v),
-        };
-        (k.clone(), value)
-    });
+    let mut fields = vec![(
+        "cap_grants",
+        Value::Array(d.cap_grants.iter().map(grant).collect()),
+    )];
+    if let Some(p) = &d.policy {
+        fields.push(("policy", text(p)));
+    }
     Value::record(fields)
 }
 
-fn grant_value(grant: &Json, air: &Air) -> Value {
-    let Json::Object(obj) = grant else {
-        return quiet(grant);
-    };
-    let typed_params = || {
-        let cap = obj.get("cap")?.as_str()?;
-        let ty = cap_param_type(air, cap)?;
-        from_json(obj.get("params")?, &ty, air).ok()
-    };
-    let params = typed_params();
-    Value::record(obj.iter().map(|(k, v)| {
-        let value = match (k.as_str(), &params) {
-            ("params", Some(typed)) => typed.clone(),
-            _ => quiet(v),
-        };
-        (k.clone(), value)
-    }))
-}
-
-/// A `defcap`'s parameter schema: a schema name (the spec) or an inline
-/// type AST (as AgentOS's examples write it).
-pub(super) fn cap_param_type(air: &Air, cap: &str) -> Option<Type> {
-    match air.caps.get(cap)?.json.get("schema")? {
-        Json::String(name) => Some(Type::Ref(name.clone())),
-        inline => parse_type(inline).ok(),
-    }
+fn bindings_value(b: &ModuleBindings) -> Value {
+    Value::Map(
+        b.iter()
+            .map(|(module, slots)| {
+                let slots = Value::Map(
+                    slots
+                        .iter()
+                        .map(|(slot, grant)| (text(slot), text(grant)))
+                        .collect(),
+                );
+                (text(module), Value::record([("slots", slots)]))
+            })
+            .collect(),
+    )
 }

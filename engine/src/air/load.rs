@@ -6,7 +6,7 @@ use super::diag::Sink;
 use super::json::parse_strict;
 use super::node::{self, ManifestSrc, Node};
 use super::validate::{self, Seen, SeenMap};
-use super::{canon, Air, DefKind};
+use super::{canon, grants, Air, DefKind};
 use serde_json::Value as Json;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -105,13 +105,14 @@ pub(super) fn load(world_dir: &Path) -> Air {
                 Some(Node::Module(d)) => {
                     air.modules.insert(name, d);
                 }
+                Some(Node::Cap(d)) => {
+                    air.caps.insert(name, d);
+                }
+                Some(Node::Policy(d)) => {
+                    air.policies.insert(name, d);
+                }
                 Some(Node::Opaque(d)) => {
-                    let map = match d.kind {
-                        DefKind::Plan => &mut air.plans,
-                        DefKind::Cap => &mut air.caps,
-                        _ => &mut air.policies,
-                    };
-                    map.insert(name, d);
+                    air.plans.insert(name, d);
                 }
                 Some(Node::Manifest(..)) | None => {}
             }
@@ -124,6 +125,9 @@ pub(super) fn load(world_dir: &Path) -> Air {
             "",
             "no manifest: a world has exactly one node with \"$kind\": \"manifest\"",
         );
+    }
+    if let Some(src) = &manifest_src {
+        grants::resolve_params(&mut air, &src.grant_params, &mut sink);
     }
     validate::run(&air, &seen, manifest_src.as_ref(), &mut sink);
     if let Some(mut m) = air.manifest.take() {

@@ -2,9 +2,10 @@
 //! and `<world>/plans/`, loaded, validated and hashed (DESIGN §3.2).
 //!
 //! A file holds one node or an array of nodes, each with a `$kind`.
-//! `defschema`, `defmodule` and the `manifest` are fully supported;
-//! `defplan`, `defcap` and `defpolicy` are kept as opaque definitions (name,
-//! raw JSON, hash) until their own issues give them types and checks.
+//! `defschema`, `defmodule`, `defcap`, `defpolicy` and the `manifest`
+//! (with its default policy, cap grants and module bindings) are fully
+//! supported; `defplan` is kept as an opaque definition (name, raw JSON,
+//! hash) until its own issue gives it types and checks.
 //!
 //! Loading never fails: [`Air::load`] returns whatever loaded plus a
 //! [`Diagnostic`] for every problem found (file, line:column for syntax
@@ -13,17 +14,25 @@
 
 mod builtins;
 mod canon;
+mod caps;
 mod diag;
+mod grants;
 mod json;
 mod load;
 mod node;
+mod policy;
 mod validate;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_caps;
 
 pub use builtins::{builtin_schemas, builtin_schemas_json, BUILTIN_FILE};
+pub use caps::{effect_kinds, is_effect_kind, CapType, DefCap, MICRO_EFFECTS};
 pub use diag::Diagnostic;
+pub use grants::{Budget, CapGrant, Defaults, ModuleBindings};
+pub use policy::{DefPolicy, OriginKind, PolicyDecision, PolicyQuery, PolicyRule, RuleMatch};
 
 use crate::hash::Hash;
 use crate::types::{Schemas, Type};
@@ -105,8 +114,10 @@ pub struct DefModule {
     /// The reducer crate to build (our extension), resolved against the
     /// world directory.
     pub source: Option<PathBuf>,
+    /// Known micro-effect kinds only (anything else is a diagnostic).
     pub effects_emitted: Vec<String>,
-    pub cap_slots: BTreeMap<String, String>,
+    /// Slot name → the cap type a grant bound to it must have.
+    pub cap_slots: BTreeMap<String, CapType>,
     pub hash: Hash,
     pub file: PathBuf,
     pub json_path: String,
@@ -134,16 +145,16 @@ pub struct Manifest {
     pub inboxes: Vec<serde_json::Value>,
     /// Opaque for now (the plans issue types them).
     pub triggers: Vec<serde_json::Value>,
-    /// `{}` when absent.
-    pub defaults: serde_json::Value,
-    /// `{}` when absent.
-    pub module_bindings: serde_json::Value,
+    /// Empty when absent.
+    pub defaults: Defaults,
+    /// Empty when absent.
+    pub module_bindings: ModuleBindings,
     pub file: PathBuf,
     pub json_path: String,
     pub hash: Hash,
 }
 
-/// A definition kept as written (plans, caps, policies for now).
+/// A definition kept as written (plans, for now).
 #[derive(Clone, Debug, PartialEq)]
 pub struct OpaqueDef {
     pub kind: DefKind,
@@ -165,8 +176,8 @@ pub struct Air {
     pub schemas: BTreeMap<String, DefSchema>,
     pub modules: BTreeMap<String, DefModule>,
     pub plans: BTreeMap<String, OpaqueDef>,
-    pub caps: BTreeMap<String, OpaqueDef>,
-    pub policies: BTreeMap<String, OpaqueDef>,
+    pub caps: BTreeMap<String, DefCap>,
+    pub policies: BTreeMap<String, DefPolicy>,
     pub manifest: Option<Manifest>,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -217,16 +228,43 @@ impl Air {
                     .map(|d| entry(DefKind::Module, &d.name, d.hash)),
             )
             .chain(
-                [&self.plans, &self.caps, &self.policies]
-                    .into_iter()
-                    .flat_map(|m| m.values())
-                    .map(|d| entry(d.kind, &d.name, d.hash)),
+                self.plans
+                    .values()
+                    .map(|d| entry(DefKind::Plan, &d.name, d.hash)),
+            )
+            .chain(
+                self.caps
+                    .values()
+                    .map(|d| entry(DefKind::Cap, &d.name, d.hash)),
+            )
+            .chain(
+                self.policies
+                    .values()
+                    .map(|d| entry(DefKind::Policy, &d.name, d.hash)),
             )
             .collect();
         if let Some(m) = &self.manifest {
             out.push(("manifest".into(), "manifest".into(), m.hash));
         }
         out
+    }
+
+    /// A cap grant of the manifest's defaults, by name.
+    pub fn grant(&self, name: &str) -> Option<&CapGrant> {
+        let m = self.manifest.as_ref()?;
+        m.defaults.cap_grants.iter().find(|g| g.name == name)
+    }
+
+    /// The default policy (`defaults.policy`), when set and defined.
+    pub fn policy(&self) -> Option<&DefPolicy> {
+        let name = self.manifest.as_ref()?.defaults.policy.as_ref()?;
+        self.policies.get(name)
+    }
+
+    /// The grant name bound to `slot` of reducer `module`.
+    pub fn binding(&self, module: &str, slot: &str) -> Option<&str> {
+        let m = self.manifest.as_ref()?;
+        m.module_bindings.get(module)?.get(slot).map(String::as_str)
     }
 
     /// A schema's type by name; built-in `sys/` schemas included.
@@ -262,8 +300,14 @@ impl Air {
                 .map(|d| canon::schema_node(&d.name, &d.ty)),
             DefKind::Module => self.modules.get(name).map(canon::module_node),
             DefKind::Plan => self.plans.get(name).map(|d| quiet(&d.json)),
-            DefKind::Cap => self.caps.get(name).map(|d| quiet(&d.json)),
-            DefKind::Policy => self.policies.get(name).map(|d| quiet(&d.json)),
+            DefKind::Cap => self
+                .caps
+                .get(name)
+                .map(|d| caps::cap_node(&d.name, d.cap_type, &d.schema)),
+            DefKind::Policy => self
+                .policies
+                .get(name)
+                .map(|d| policy::policy_node(&d.name, &d.rules)),
             DefKind::Manifest => self
                 .manifest
                 .as_ref()

@@ -2,9 +2,13 @@
 //! types, unknown fields, name syntax). Cross-node checks are in
 //! `validate`.
 
+use super::caps::{self, is_effect_kind, CapType, DefCap, MICRO_EFFECTS};
 use super::diag::Sink;
 use super::json::to_value;
-use super::{canon, is_valid_name, DefKind, DefModule, DefSchema, Manifest, OpaqueDef, Routing};
+use super::policy::{self, unknown_effect_kind, DefPolicy};
+use super::{
+    canon, grants, is_valid_name, DefKind, DefModule, DefSchema, Manifest, OpaqueDef, Routing,
+};
 use crate::hash::{Hash, HASH_PREFIX};
 use crate::types::{field_segment, json_kind, parse_type};
 use serde_json::{Map, Value as Json};
@@ -28,12 +32,17 @@ pub(super) struct ManifestSrc {
     pub routing_paths: Vec<String>,
     pub triggers_path: String,
     pub defaults_path: String,
+    pub bindings_path: String,
+    /// Each cap grant's params as written, same order as `cap_grants`.
+    pub grant_params: Vec<Json>,
 }
 
 pub(super) enum Node {
     Schema(DefSchema),
     Module(DefModule),
     Manifest(Manifest, ManifestSrc),
+    Cap(DefCap),
+    Policy(DefPolicy),
     Opaque(OpaqueDef),
 }
 
@@ -231,6 +240,8 @@ pub(super) fn parse(
         (_, None) => None,
         (DefKind::Schema, Some(n)) => schema(f, n).map(Node::Schema),
         (DefKind::Module, Some(n)) => module(f, n, world_dir).map(Node::Module),
+        (DefKind::Cap, Some(n)) => caps::parse(f, n).map(Node::Cap),
+        (DefKind::Policy, Some(n)) => policy::parse(f, n).map(Node::Policy),
         (_, Some(n)) => opaque(json, kind, n, file, path, sink).map(Node::Opaque),
     };
     Some(Parsed { kind, name, node })
@@ -300,31 +311,37 @@ fn module(mut f: Fields<'_, '_>, name: &str, world_dir: &Path) -> Option<DefModu
         .flatten()
         .enumerate()
     {
+        let p = format!("{}[{i}]", r.path_of("effects_emitted"));
         match e.as_str() {
+            Some(kind) if !is_effect_kind(kind) => r.report(&p, unknown_effect_kind(kind)),
+            Some(kind) if !MICRO_EFFECTS.contains(&kind) => r.report(
+                &p,
+                format!(
+                    "a reducer cannot emit {kind}: reducers emit only the micro-effects {} \
+                     (use a plan for {kind})",
+                    MICRO_EFFECTS.join(", ")
+                ),
+            ),
             Some(kind) => effects_emitted.push(kind.to_string()),
-            None => {
-                let p = format!("{}[{i}]", r.path_of("effects_emitted"));
-                r.report(
-                    &p,
-                    format!("an effect kind is a string, found {}", json_kind(e)),
-                );
-            }
+            None => r.report(
+                &p,
+                format!("an effect kind is a string, found {}", json_kind(e)),
+            ),
         }
     }
     let mut cap_slots = BTreeMap::new();
     if let Some(slots) = r.object("cap_slots", false).and_then(Json::as_object) {
         for (slot, cap_type) in slots {
-            match cap_type.as_str() {
-                Some(t) => {
-                    cap_slots.insert(slot.clone(), t.to_string());
+            let p = format!("{}{}", r.path_of("cap_slots"), field_segment(slot));
+            match cap_type.as_str().map(|t| (t, CapType::parse(t))) {
+                Some((_, Some(t))) => {
+                    cap_slots.insert(slot.clone(), t);
                 }
-                None => {
-                    let p = format!("{}{}", r.path_of("cap_slots"), field_segment(slot));
-                    r.report(
-                        &p,
-                        format!("a cap type is a string, found {}", json_kind(cap_type)),
-                    );
-                }
+                Some((t, None)) => r.report(&p, CapType::unknown(t)),
+                None => r.report(
+                    &p,
+                    format!("a cap type is a string, found {}", json_kind(cap_type)),
+                ),
             }
         }
     }
@@ -401,6 +418,7 @@ fn manifest(mut f: Fields<'_, '_>) -> Option<(Manifest, ManifestSrc)> {
     let mut src = ManifestSrc {
         triggers_path: f.path_of("triggers"),
         defaults_path: f.path_of("defaults"),
+        bindings_path: f.path_of("module_bindings"),
         ..ManifestSrc::default()
     };
     let mut lists: [Vec<String>; 5] = Default::default();
@@ -450,12 +468,9 @@ fn manifest(mut f: Fields<'_, '_>) -> Option<(Manifest, ManifestSrc)> {
         inboxes = rt.array("inboxes", false).cloned().unwrap_or_default();
     }
     let triggers = f.array("triggers", false).cloned().unwrap_or_default();
-    let empty = || Json::Object(Map::new());
-    let defaults = f.object("defaults", false).cloned().unwrap_or_else(empty);
-    let module_bindings = f
-        .object("module_bindings", false)
-        .cloned()
-        .unwrap_or_else(empty);
+    let (defaults, grant_params) = grants::parse_defaults(&mut f);
+    src.grant_params = grant_params;
+    let module_bindings = grants::parse_bindings(&mut f);
     let [schemas, modules, plans, caps, policies] = lists;
     let manifest = Manifest {
         schemas,

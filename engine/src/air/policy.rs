@@ -230,7 +230,10 @@ fn rule(json: &serde_json::Value, path: &str, parent: &mut Fields<'_, '_>) -> Op
         let s = j.as_str();
         if s.is_none() {
             let p = w.path_of(key);
-            w.report(&p, format!("`{key}` must be a string, found {}", json_kind(j)));
+            w.report(
+                &p,
+                format!("`{key}` must be a string, found {}", json_kind(j)),
+            );
             ok = false;
         }
         s.map(str::to_string)
@@ -278,10 +281,7 @@ fn rule(json: &serde_json::Value, path: &str, parent: &mut Fields<'_, '_>) -> Op
 
 pub(super) fn unknown_effect_kind(kind: &str) -> String {
     let known: Vec<&str> = super::caps::effect_kinds().collect();
-    format!(
-        "unknown effect kind {kind:?} (known: {})",
-        known.join(", ")
-    )
+    format!("unknown effect kind {kind:?} (known: {})", known.join(", "))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use serde_json::json;
 use std::fs;
 use tempfile::TempDir;
 
-const SCHEMAS: &str = r#"[
+pub(super) const SCHEMAS: &str = r#"[
   {"$kind": "defschema", "name": "demo/Pc@1",
    "type": {"variant": {"Idle": {"unit": {}}, "Counting": {"unit": {}}, "Done": {"unit": {}}}}},
   {"$kind": "defschema", "name": "demo/State@1",
@@ -16,11 +16,11 @@ const SCHEMAS: &str = r#"[
    "type": {"variant": {"Start": {"record": {"target": {"nat": {}}}}, "Tick": {"unit": {}}}}}
 ]"#;
 
-const MODULE: &str = r#"{"$kind": "defmodule", "name": "demo/Counter@1", "module_kind": "reducer",
+pub(super) const MODULE: &str = r#"{"$kind": "defmodule", "name": "demo/Counter@1", "module_kind": "reducer",
   "source": "reducers/counter",
   "abi": {"reducer": {"state": "demo/State@1", "event": "demo/Event@1"}}}"#;
 
-const MANIFEST: &str = r#"{"$kind": "manifest",
+pub(super) const MANIFEST: &str = r#"{"$kind": "manifest",
   "schemas": [{"name": "demo/Pc@1"}, {"name": "demo/State@1"}, {"name": "demo/Event@1"}],
   "modules": [{"name": "demo/Counter@1"}],
   "plans": [], "caps": [], "policies": [],
@@ -48,16 +48,16 @@ fn world(changes: &[(&str, &str)]) -> TempDir {
     dir
 }
 
-fn load(changes: &[(&str, &str)]) -> Air {
+pub(super) fn load(changes: &[(&str, &str)]) -> Air {
     Air::load(world(changes).path())
 }
 
-fn diags(air: &Air) -> Vec<String> {
+pub(super) fn diags(air: &Air) -> Vec<String> {
     air.diagnostics.iter().map(ToString::to_string).collect()
 }
 
 /// Exactly one diagnostic, containing all of `parts`.
-fn one(air: &Air, parts: &[&str]) {
+pub(super) fn one(air: &Air, parts: &[&str]) {
     let d = diags(air);
     assert_eq!(d.len(), 1, "{d:#?}");
     for p in parts {
@@ -85,7 +85,7 @@ fn good_world_loads_clean() {
             key_field: None
         }]
     );
-    assert_eq!(man.defaults, json!({}));
+    assert_eq!(man.defaults, Defaults::default());
     assert!(!man.hash.is_zero());
     assert_eq!(air.schemas["demo/State@1"].json_path, "$[1]");
     assert_eq!(

@@ -5,8 +5,8 @@
 
 use super::diag::Sink;
 use super::node::{bad_name, ManifestSrc};
-use super::{builtins, is_valid_name, Air, DefKind, Manifest};
-use crate::types::{field_segment, Type};
+use super::{builtins, grants, is_valid_name, Air, DefKind, Manifest};
+use crate::types::Type;
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -21,15 +21,15 @@ pub(super) struct Seen {
 
 pub(super) type SeenMap = BTreeMap<(DefKind, String), Seen>;
 
-struct Ctx<'a> {
-    air: &'a Air,
+pub(super) struct Ctx<'a> {
+    pub(super) air: &'a Air,
     seen: &'a SeenMap,
-    sink: &'a mut Sink,
+    pub(super) sink: &'a mut Sink,
 }
 
 impl Ctx<'_> {
     /// Defined (possibly broken) under `kind`; built-in schemas count.
-    fn defined(&self, kind: DefKind, name: &str) -> bool {
+    pub(super) fn defined(&self, kind: DefKind, name: &str) -> bool {
         self.seen.contains_key(&(kind, name.to_string()))
             || (kind == DefKind::Schema && builtins::get(name).is_some())
     }
@@ -50,6 +50,7 @@ pub(super) fn run(air: &Air, seen: &SeenMap, manifest_src: Option<&ManifestSrc>,
     schemas(&mut cx);
     cycles(&mut cx);
     modules(&mut cx);
+    caps(&mut cx);
     if let (Some(m), Some(src)) = (&air.manifest, manifest_src) {
         manifest(&mut cx, m, src);
     }
@@ -231,7 +232,8 @@ fn manifest(cx: &mut Ctx<'_>, m: &Manifest, src: &ManifestSrc) {
         routing(cx, file, r, path);
     }
     triggers(cx, m, src);
-    defaults(cx, m, src);
+    grants::check_defaults(cx, m, &src.defaults_path);
+    grants::check_bindings(cx, m, &src.bindings_path);
 }
 
 fn routing(cx: &mut Ctx<'_>, file: &Path, r: &super::Routing, path: &str) {
@@ -346,38 +348,20 @@ fn triggers(cx: &mut Ctx<'_>, m: &Manifest, src: &ManifestSrc) {
     }
 }
 
-fn defaults(cx: &mut Ctx<'_>, m: &Manifest, src: &ManifestSrc) {
-    let base = &src.defaults_path;
-    if let Some(policy) = m.defaults.get("policy").and_then(Json::as_str) {
-        if !cx.defined(DefKind::Policy, policy) {
-            cx.sink.at(
-                &m.file,
-                &format!("{base}.policy"),
-                format!("the default policy {policy} is not defined"),
-            );
-        }
-    }
-    let grants = m.defaults.get("cap_grants").and_then(Json::as_array);
-    let mut names = BTreeSet::new();
-    for (i, g) in grants.into_iter().flatten().enumerate() {
-        let path = format!("{base}.cap_grants[{i}]");
-        if let Some(cap) = g.get("cap").and_then(Json::as_str) {
-            if !cx.defined(DefKind::Cap, cap) {
-                cx.sink.at(
-                    &m.file,
-                    &format!("{path}.cap"),
-                    format!("the grant's cap {cap} is not defined"),
-                );
-            }
-        }
-        if let Some(name) = g.get("name").and_then(Json::as_str) {
-            if !names.insert(name) {
-                cx.sink.at(
-                    &m.file,
-                    &format!("{path}{}", field_segment("name")),
-                    format!("two cap grants are named {name:?}"),
-                );
-            }
+fn caps(cx: &mut Ctx<'_>) {
+    for c in cx.air.caps.values() {
+        let mut refs = Vec::new();
+        c.schema
+            .visit_refs(&format!("{}.schema", c.json_path), &mut |name, path| {
+                refs.push((name.to_string(), path.to_string()))
+            });
+        for (name, path) in refs {
+            // A schema written as a bare name has its path at `schema`.
+            let path = match &c.schema {
+                Type::Ref(_) => format!("{}.schema", c.json_path),
+                _ => path,
+            };
+            cx.schema_ref(&c.file, &name, &path);
         }
     }
 }

@@ -7,7 +7,7 @@ use super::{Program, ReducerDef};
 use crate::cbor;
 use crate::types;
 use crate::value::Value;
-use crate::wasm::{decode_output, CallError};
+use crate::wasm::{decode_output, CallError, OutputEffect};
 
 pub(super) struct EmittedEvent {
     pub schema: String,
@@ -19,6 +19,8 @@ pub(super) struct Output {
     /// Canonical CBOR (tagged), or None when the reducer returned null.
     pub state: Option<Vec<u8>>,
     pub events: Vec<EmittedEvent>,
+    pub effects: Vec<OutputEffect>,
+    pub blobs: Vec<Vec<u8>>,
 }
 
 /// Decodes and checks a reducer's output.
@@ -52,14 +54,12 @@ pub(super) fn read_output(
             key,
         });
     }
-    if !out.effects.is_empty() {
-        return Err(CallError::BadResult(format!(
-            "reducer emitted {} effect(s) ({}), which this world does not support yet",
-            out.effects.len(),
-            out.effects[0].kind
-        )));
-    }
-    Ok(Output { state, events })
+    Ok(Output {
+        state,
+        events,
+        effects: out.effects,
+        blobs: out.blobs,
+    })
 }
 
 /// Decodes `bytes`, checks them against `schema` and returns the canonical

@@ -16,6 +16,8 @@
 //! call emitted (in emission order), which join the back of the inbox. An
 //! item no route takes is journaled as `Unrouted`.
 
+pub mod builtin;
+mod effects;
 mod input;
 mod replay;
 
@@ -23,6 +25,7 @@ pub use replay::{describe, replay_unit, Divergence, EntrySource, UnitKind};
 
 use crate::air::Air;
 use crate::cbor;
+use crate::effects::{Intent, Ledger, TrustedKeys};
 use crate::entry::{Entry, Origin, Outcome};
 use crate::hash::Hash;
 use crate::types::{self, Type};
@@ -43,6 +46,16 @@ pub struct InboxItem {
     /// Canonical CBOR (tagged) of the event value.
     pub value: Vec<u8>,
     pub key: Option<Vec<u8>>,
+    /// A receipt's result event goes straight to the reducer that asked for
+    /// the effect (not through routing), and settles the grant's budget.
+    pub direct: Option<Direct>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Direct {
+    pub reducer: String,
+    pub grant: String,
+    pub cost_cents: u64,
 }
 
 /// Everything replay must reproduce byte for byte.
@@ -56,6 +69,24 @@ pub struct KernelState {
     /// Canonical CBOR (tagged) of each reducer cell's state.
     pub cells: BTreeMap<CellId, Vec<u8>>,
     pub inbox: QueueSync<Arc<InboxItem>>,
+    /// Logical time (virtual in the inspector and tests), moved by `Clock`
+    /// entries; grants expire against it.
+    pub clock_ns: u64,
+    /// Allowed effects waiting for their receipt, by intent hash.
+    pub pending: BTreeMap<Hash, PendingEffect>,
+    /// Intents whose receipt was applied: a second receipt changes nothing.
+    pub settled: std::collections::BTreeSet<Hash>,
+    pub ledger: Ledger,
+}
+
+/// An allowed effect in the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingEffect {
+    /// Height of its `EffectIntent` entry.
+    pub seq: u64,
+    pub intent: Intent,
+    /// The reducer cell that asked for it (the receipt goes back there).
+    pub cell: CellId,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +106,8 @@ pub struct ReducerDef {
 /// The compiled manifest: what the kernel needs to route and call.
 pub struct Program {
     pub manifest_hash: Hash,
+    /// Adapter keys receipts are verified against.
+    pub trusted: TrustedKeys,
     pub air: Arc<Air>,
     /// Event schema → routes, in manifest order.
     pub routes: BTreeMap<String, Vec<Route>>,
@@ -94,6 +127,9 @@ pub struct Reducers {
     input: Vec<u8>,
     output: Vec<u8>,
     cell: CellId,
+    /// Blob bytes reducers handed over with `blob.put` since the last
+    /// [`Reducers::take_blobs`]: the world puts them in the store.
+    blobs: Vec<Vec<u8>>,
 }
 
 impl Reducers {
@@ -104,7 +140,13 @@ impl Reducers {
             input: Vec::with_capacity(256),
             output: Vec::with_capacity(256),
             cell: (String::new(), None),
+            blobs: Vec::new(),
         }
+    }
+
+    /// The blobs reducers produced since the last call.
+    pub fn take_blobs(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.blobs)
     }
 
     /// Drops every instance (e.g. after the modules were swapped).
@@ -179,28 +221,33 @@ pub enum StepResult {
 }
 
 impl KernelState {
-    /// Applies an input entry (one that comes from outside the kernel).
-    pub fn apply_input(&mut self, entry: &Entry) {
-        self.apply_input_owned(entry.clone());
-    }
-
-    /// Like [`KernelState::apply_input`], moving the event into the inbox.
-    pub fn apply_input_owned(&mut self, entry: Entry) {
-        if let Entry::DomainEvent {
-            schema,
-            value,
-            key,
-            origin: Origin::External,
-        } = entry
-        {
-            self.inbox.enqueue_mut(Arc::new(InboxItem {
-                seq: self.height,
+    /// Applies an input entry (one that comes from outside the kernel). A
+    /// receipt must already be verified; one for an unknown intent is an
+    /// error (a duplicate is accepted and changes nothing but the height).
+    pub fn apply_input(&mut self, program: &Program, entry: Entry) -> Result<(), String> {
+        match entry {
+            Entry::DomainEvent {
                 schema,
                 value,
                 key,
-            }));
+                origin: Origin::External,
+            } => {
+                self.inbox.enqueue_mut(Arc::new(InboxItem {
+                    seq: self.height,
+                    schema,
+                    value,
+                    key,
+                    direct: None,
+                }));
+            }
+            Entry::Clock { now_ns } => self.clock_ns = self.clock_ns.max(now_ns),
+            Entry::EffectReceipt { receipt } => {
+                self.apply_receipt(program, &receipt)?;
+            }
+            _ => {}
         }
         self.height += 1;
+        Ok(())
     }
 
     /// Performs one step, appending the entries it produces to `out`.
@@ -214,6 +261,15 @@ impl KernelState {
             return StepResult::Idle;
         };
         self.inbox.dequeue_mut();
+        if let Some(direct) = &item.direct {
+            self.settle(program, direct, out);
+            let route = Route {
+                reducer: direct.reducer.clone(),
+                key_field: None,
+            };
+            self.deliver(program, reducers, &route, &item, out);
+            return StepResult::Stepped;
+        }
         let routes = program.routes.get(&item.schema).map(Vec::as_slice);
         match routes {
             None | Some([]) => self.push(out, Entry::Unrouted { event: item.seq }),
@@ -302,7 +358,8 @@ impl KernelState {
                     state_hash,
                     emitted: output.events.len() as u32,
                 };
-                self.push(out, call_entry(route, key, item, outcome));
+                self.push(out, call_entry(route, key.clone(), item, outcome));
+                reducers.blobs.extend(output.blobs);
                 for ev in output.events {
                     let seq = self.height;
                     self.inbox.enqueue_mut(Arc::new(InboxItem {
@@ -310,6 +367,7 @@ impl KernelState {
                         schema: ev.schema.clone(),
                         value: ev.value.clone(),
                         key: ev.key.clone(),
+                        direct: None,
                     }));
                     self.push(
                         out,
@@ -323,6 +381,10 @@ impl KernelState {
                             },
                         },
                     );
+                }
+                if !output.effects.is_empty() {
+                    let cell = (route.reducer.clone(), key);
+                    self.enqueue_effects(program, cell, call_seq, &output.effects, out);
                 }
             }
         }
@@ -357,10 +419,35 @@ impl KernelState {
                 ])
             })
             .collect();
+        let pending = self
+            .pending
+            .iter()
+            .map(|(hash, p)| {
+                Value::Array(vec![
+                    Value::Bytes(hash.0.to_vec()),
+                    Value::Int(p.seq as i128),
+                    p.intent.to_value(),
+                    Value::text(p.cell.0.clone()),
+                    p.cell
+                        .1
+                        .as_ref()
+                        .map_or(Value::Null, |k| Value::Bytes(k.clone())),
+                ])
+            })
+            .collect();
+        let settled = self
+            .settled
+            .iter()
+            .map(|h| Value::Bytes(h.0.to_vec()))
+            .collect();
         Value::record([
             ("height", Value::Int(self.height as i128)),
             ("cells", Value::Array(cells)),
             ("inbox", Value::Array(inbox)),
+            ("clock_ns", Value::Int(self.clock_ns as i128)),
+            ("pending", Value::Array(pending)),
+            ("settled", Value::Array(settled)),
+            ("ledger", self.ledger.to_value()),
         ])
     }
 
@@ -402,17 +489,71 @@ impl KernelState {
             .ok_or("snapshot has no inbox")?
         {
             match item.as_array() {
-                Some([Value::Int(seq), Value::Text(schema), Value::Bytes(value), key]) => {
+                Some([Value::Int(seq), Value::Text(schema), Value::Bytes(value), key, direct]) => {
+                    let direct = match direct {
+                        Value::Null => None,
+                        Value::Array(d) => match d.as_slice() {
+                            [Value::Text(reducer), Value::Text(grant), Value::Int(cost)] => {
+                                Some(Direct {
+                                    reducer: reducer.clone(),
+                                    grant: grant.clone(),
+                                    cost_cents: u64::try_from(*cost).map_err(|_| "bad cost")?,
+                                })
+                            }
+                            _ => return Err("malformed direct delivery in snapshot".into()),
+                        },
+                        _ => return Err("malformed direct delivery in snapshot".into()),
+                    };
                     state.inbox.enqueue_mut(Arc::new(InboxItem {
                         seq: u64::try_from(*seq).map_err(|_| "bad inbox seq")?,
                         schema: schema.clone(),
                         value: value.clone(),
                         key: opt_bytes(key)?,
+                        direct,
                     }))
                 }
                 _ => return Err("malformed inbox item in snapshot".into()),
             }
         }
+        state.clock_ns = v
+            .get("clock_ns")
+            .and_then(Value::as_int)
+            .and_then(|c| u64::try_from(c).ok())
+            .ok_or("snapshot has no clock")?;
+        for p in v
+            .get("pending")
+            .and_then(Value::as_array)
+            .ok_or("snapshot has no pending effects")?
+        {
+            match p.as_array() {
+                Some([Value::Bytes(hash), Value::Int(seq), intent, Value::Text(reducer), key]) => {
+                    let hash = Hash::from_slice(hash).ok_or("bad intent hash in snapshot")?;
+                    let intent = Intent::from_value(intent).map_err(|e| e.to_string())?;
+                    state.pending.insert(
+                        hash,
+                        PendingEffect {
+                            seq: u64::try_from(*seq).map_err(|_| "bad intent seq")?,
+                            intent,
+                            cell: (reducer.clone(), opt_bytes(key)?),
+                        },
+                    );
+                }
+                _ => return Err("malformed pending effect in snapshot".into()),
+            }
+        }
+        for h in v
+            .get("settled")
+            .and_then(Value::as_array)
+            .ok_or("snapshot has no settled list")?
+        {
+            let h = h
+                .as_bytes()
+                .and_then(Hash::from_slice)
+                .ok_or("bad settled hash in snapshot")?;
+            state.settled.insert(h);
+        }
+        state.ledger = Ledger::from_value(v.get("ledger").ok_or("snapshot has no ledger")?)
+            .map_err(|e| e.to_string())?;
         Ok(state)
     }
 

@@ -76,7 +76,21 @@ pub fn replay_unit(
                     });
                 }
             }
-            state.apply_input_owned(entry);
+            if let Entry::EffectReceipt { receipt } = &entry {
+                let expected = receipt.intent_hash;
+                receipt
+                    .verify_trusted(&program.trusted, &expected)
+                    .map_err(|e| Divergence {
+                        seq,
+                        journaled: format!("a receipt that does not verify ({e})"),
+                        replayed: "nothing".into(),
+                    })?;
+            }
+            state.apply_input(program, entry).map_err(|e| Divergence {
+                seq,
+                journaled: format!("an input the kernel refuses ({e})"),
+                replayed: "nothing".into(),
+            })?;
             return Ok(UnitKind::Input);
         }
     }

@@ -67,6 +67,8 @@ pub struct StepOutput {
     pub domain_events: Vec<OutputEvent>,
     pub effects: Vec<OutputEffect>,
     pub ann: Option<String>,
+    /// Bytes handed over for `blob.put` (optional field `blobs`).
+    pub blobs: Vec<Vec<u8>>,
 }
 
 /// Reads an output document strictly: every field must have its ABI type
@@ -97,6 +99,12 @@ pub fn decode_output(bytes: &[u8]) -> Result<StepOutput, CallError> {
                 }
             }
             Some(field::ANN) => out.ann = Some(text(v, "ann")?.to_string()),
+            Some(field::BLOBS) => {
+                for (i, b) in array(v, "blobs")?.iter().enumerate() {
+                    out.blobs
+                        .push(self::bytes(b, &format!("blobs[{i}]"))?.to_vec());
+                }
+            }
             Some(field::ERROR) => {
                 return Err(CallError::ReducerError(text(v, "error")?.to_string()))
             }

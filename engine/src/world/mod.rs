@@ -15,10 +15,12 @@
 //! *cursor* is the height the inspector looks at, always a unit boundary.
 //! Moving the cursor never changes the journal.
 
+mod effects;
 mod open;
 mod source;
 mod view;
 
+pub use effects::{EffectStatus, EffectView};
 pub use open::{prepare, OpenEvent, Prepared, Stage, WorldOptions};
 pub use view::{EntryView, StateView};
 
@@ -100,6 +102,15 @@ pub struct World {
     notes: Vec<String>,
     /// Held while open: the data dir's lock file.
     _lock: std::fs::File,
+    /// Adapters and their keys (never used by replay).
+    dispatcher: crate::adapters::Dispatcher,
+    auto_dispatch: bool,
+    /// Dispatched intents whose adapter answers later (timers not yet due).
+    waiting: std::collections::BTreeSet<Hash>,
+    /// (seq, intent hash) of every `EffectIntent` entry, ascending.
+    effect_index: Vec<(u64, Hash)>,
+    /// Intent hash → seq of its `EffectReceipt` entry.
+    receipt_index: std::collections::BTreeMap<Hash, u64>,
 }
 
 impl World {
@@ -184,7 +195,10 @@ impl World {
             self.seek(next)?;
             return Ok(true);
         }
-        let stepped = self.step_head()?;
+        let mut stepped = self.step_head()?;
+        if !stepped && self.auto_progress()? {
+            stepped = self.step_head()?;
+        }
         if stepped {
             self.journal.commit()?;
         }
@@ -201,6 +215,9 @@ impl World {
         {
             return Ok(false);
         }
+        for blob in self.reducers.take_blobs() {
+            self.store.put(&blob)?;
+        }
         for (i, entry) in self.scratch.iter().enumerate() {
             self.buf.clear();
             entry.encode_into(&mut self.buf);
@@ -211,6 +228,9 @@ impl World {
                 "journal and kernel agree on heights"
             );
         }
+        let produced = std::mem::take(&mut self.scratch);
+        self.index_effects(before, &produced);
+        self.scratch = produced;
         self.boundaries.push(self.head.height);
         self.checkpoints.offer(&self.head);
         Ok(true)
@@ -222,8 +242,12 @@ impl World {
     pub fn run_until_idle(&mut self, max_steps: u64) -> Result<u64, WorldError> {
         self.require_head()?;
         let mut steps = 0;
-        while steps < max_steps && self.step_head()? {
-            steps += 1;
+        while steps < max_steps {
+            if self.step_head()? || (self.auto_progress()? && self.step_head()?) {
+                steps += 1;
+            } else {
+                break;
+            }
         }
         self.journal.commit()?;
         Ok(steps)
@@ -354,7 +378,10 @@ impl World {
     /// Journals an input entry and applies it to the head.
     fn append_input(&mut self, entry: Entry) -> Result<u64, WorldError> {
         let seq = self.journal.append(&entry.encode())?;
-        self.head.apply_input(&entry);
+        self.index_effects(seq, std::slice::from_ref(&entry));
+        self.head
+            .apply_input(&self.program, entry)
+            .map_err(WorldError::Rejected)?;
         self.boundaries.push(self.head.height);
         self.checkpoints.offer(&self.head);
         Ok(seq)
@@ -418,3 +445,6 @@ impl World {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tests_effects;

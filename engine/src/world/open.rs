@@ -3,8 +3,12 @@
 //! replay it to rebuild the head, the unit boundaries and the checkpoints.
 
 use super::{World, WorldError};
+use crate::adapters::blob::BLOB_ID;
+use crate::adapters::timer::TIMER_ID;
+use crate::adapters::{BlobAdapter, Dispatcher, TimerAdapter};
 use crate::air::Air;
 use crate::build::{build_reducer, BuildProgress, BuildRequest};
+use crate::effects::Keyring;
 use crate::entry::{Entry, Origin};
 use crate::hash::Hash;
 use crate::journal::{FsyncPolicy, Journal, JournalConfig};
@@ -56,6 +60,9 @@ pub struct WorldOptions {
     pub data_dir: Option<PathBuf>,
     /// Where build and compile caches live (default `<world>/.aos/cache`).
     pub cache_dir: Option<PathBuf>,
+    /// Dispatch effects and advance the virtual clock without a person
+    /// (scripts and headless runs); the inspector starts manual.
+    pub auto_dispatch: bool,
 }
 
 impl Default for WorldOptions {
@@ -69,6 +76,7 @@ impl Default for WorldOptions {
             checkpoint_cap_bytes: 256 << 20,
             data_dir: None,
             cache_dir: None,
+            auto_dispatch: false,
         }
     }
 }
@@ -205,8 +213,27 @@ pub(super) fn open(
             });
         }
     }
+    let data = data_dir(&dir, &options);
+    let keyring = Keyring::open(&data.join("keys"), &[TIMER_ID, BLOB_ID]).map_err(|e| {
+        WorldError::Rejected(format!(
+            "adapter keys in {}: {e}",
+            data.join("keys").display()
+        ))
+    })?;
+    let trusted = keyring.trusted();
+    let mut dispatcher = Dispatcher::new(keyring);
+    let blob_index = data.join("blob-index");
+    let blobs = BlobAdapter::open(store.clone(), &blob_index).map_err(|source| WorldError::Io {
+        op: "create",
+        path: blob_index,
+        source,
+    })?;
+    dispatcher
+        .add(Box::new(blobs))
+        .map_err(|e| WorldError::Rejected(e.to_string()))?;
     let air = Arc::new(air);
     let program = Arc::new(Program {
+        trusted,
         manifest_hash,
         air: air.clone(),
         routes,
@@ -250,6 +277,11 @@ pub(super) fn open(
         buf: Vec::with_capacity(256),
         notes,
         _lock: lock,
+        dispatcher,
+        auto_dispatch: options.auto_dispatch,
+        waiting: Default::default(),
+        effect_index: Vec::new(),
+        receipt_index: Default::default(),
     };
 
     if world.journal.is_empty() {
@@ -268,7 +300,13 @@ pub(super) fn open(
         );
         replay_all(&mut world)?;
         note_manifest_change(&mut world, manifest_hash);
+        world.index_effects_from_journal()?;
     }
+    // The virtual clock resumes where the journal left it.
+    world
+        .dispatcher
+        .set_timer(TimerAdapter::virtual_at(world.head.clock_ns))
+        .map_err(|e| WorldError::Rejected(e.to_string()))?;
     Ok(world)
 }
 

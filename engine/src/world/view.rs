@@ -5,7 +5,7 @@ use super::{World, WorldError};
 use crate::cbor;
 use crate::diff::{self, Change};
 use crate::entry::{Entry, Origin, Outcome};
-use crate::kernel::KernelState;
+use crate::kernel::{builtin, KernelState};
 use crate::types;
 use crate::value::Value;
 
@@ -65,6 +65,15 @@ pub fn sugar_text(world: &World, schema: &str, bytes: &[u8]) -> String {
         (Ok(v), None) => format!("{v:?}"),
         (Err(e), _) => format!("<unreadable: {e}>"),
     }
+}
+
+/// Nanoseconds as seconds with millisecond precision: `5.000s`.
+pub fn clock_text(ns: u64) -> String {
+    format!("{}.{:03}s", ns / 1_000_000_000, (ns / 1_000_000) % 1000)
+}
+
+fn hex_prefix(bytes: &[u8]) -> String {
+    bytes.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 fn key_text(bytes: &[u8]) -> String {
@@ -147,6 +156,90 @@ fn entry_view(world: &World, seq: u64, entry: Entry) -> EntryView {
         Entry::Snapshot { state_hash, blob } => (
             format!("snapshot of state {}", state_hash.short()),
             vec![format!("state_hash: {state_hash}"), format!("blob: {blob}")],
+        ),
+        Entry::EffectIntent {
+            intent,
+            decision,
+            call,
+        } => {
+            is_error = !decision.allowed;
+            let params = match builtin::params_schema(&intent.kind) {
+                Some(schema) => sugar_text(world, schema, &intent.params),
+                None => format!("{:?}", cbor::decode(&intent.params)),
+            };
+            let grant = if intent.grant.is_empty() {
+                "-"
+            } else {
+                &intent.grant
+            };
+            let verdict = if decision.allowed { "allow" } else { "DENY" };
+            let rule = decision
+                .rule
+                .map(|r| format!(" rule #{r}"))
+                .unwrap_or_default();
+            (
+                format!(
+                    "{} by {} via {grant}: {verdict} ({}{rule})",
+                    intent.kind,
+                    intent.origin.name,
+                    decision.stage.as_str()
+                ),
+                vec![
+                    format!("intent_hash: {}", intent.intent_hash()),
+                    format!("kind: {}", intent.kind),
+                    format!("params: {params}"),
+                    format!(
+                        "origin: {} {}",
+                        intent.origin.kind.as_str(),
+                        intent.origin.name
+                    ),
+                    format!("grant: {grant}"),
+                    format!("decision: {verdict} at {}{rule}", decision.stage.as_str()),
+                    format!("reason: {}", decision.reason),
+                    format!("call: #{call}"),
+                ],
+            )
+        }
+        Entry::EffectReceipt { receipt } => {
+            is_error = receipt.status != crate::effects::ReceiptStatus::Ok;
+            (
+                format!(
+                    "{} for intent {} from {} ({} cents)",
+                    receipt.status.as_str(),
+                    receipt.intent_hash.short(),
+                    receipt.adapter_id,
+                    receipt.cost_cents
+                ),
+                vec![
+                    format!("intent_hash: {}", receipt.intent_hash),
+                    format!("adapter: {}", receipt.adapter_id),
+                    format!("status: {}", receipt.status.as_str()),
+                    format!("payload: {:?}", cbor::decode(&receipt.payload)),
+                    format!("cost_cents: {}", receipt.cost_cents),
+                    format!("signature: {}…", hex_prefix(&receipt.signature)),
+                ],
+            )
+        }
+        Entry::BudgetExceeded {
+            grant,
+            dimension,
+            remaining_before,
+            charged,
+        } => {
+            is_error = true;
+            (
+                format!("grant {grant} used up its {dimension} budget (charged {charged}, {remaining_before} left)"),
+                vec![
+                    format!("grant: {grant}"),
+                    format!("dimension: {dimension}"),
+                    format!("remaining_before: {remaining_before}"),
+                    format!("charged: {charged}"),
+                ],
+            )
+        }
+        Entry::Clock { now_ns } => (
+            format!("virtual clock → {}", clock_text(*now_ns)),
+            vec![format!("now_ns: {now_ns}")],
         ),
     };
     EntryView {

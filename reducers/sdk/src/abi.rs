@@ -16,8 +16,12 @@
 //! where `state`, `value` and `key` are byte strings that hold CBOR.
 //!
 //! Output document, one of:
-//! - `{state: bytes|null, domain_events: [{schema, value, key?}], effects: [{kind, params, cap_slot?}], ann?: text}`
-//!   (`value`, `key` and `params` are byte strings holding CBOR);
+//! - `{state: bytes|null, domain_events: [{schema, value, key?}], effects: [{kind, params, cap_slot?}], blobs?: [bytes], ann?: text}`
+//!   (`value`, `key` and `params` are byte strings holding CBOR). `blobs`
+//!   holds raw blob contents (not CBOR) a `blob.put` of the same step
+//!   refers to by sha256: the host stores them in the content-addressed
+//!   store before gating the effect. The guest writes `blobs` only when it
+//!   is non-empty;
 //! - `{error: text}`: the reducer refused the event (its own error or an
 //!   input it could not decode). The step fails without a trap, so the
 //!   instance stays usable.
@@ -47,6 +51,7 @@ pub mod field {
     pub const KIND: &str = "kind";
     pub const PARAMS: &str = "params";
     pub const CAP_SLOT: &str = "cap_slot";
+    pub const BLOBS: &str = "blobs";
     pub const ANN: &str = "ann";
     pub const ERROR: &str = "error";
 }

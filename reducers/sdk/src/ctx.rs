@@ -1,6 +1,9 @@
 //! What a step can see and do besides returning its new state.
 
 use crate::codec::{from_cbor, to_cbor};
+use crate::sys::{
+    BlobGetParams, BlobPutParams, Hash, TimerSetParams, BLOB_GET, BLOB_PUT, TIMER_SET,
+};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
@@ -62,6 +65,7 @@ pub struct Ctx<'a> {
     key: Option<&'a [u8]>,
     pub(crate) events: Vec<DomainEvent>,
     pub(crate) effects: Vec<Effect>,
+    pub(crate) blobs: Vec<Vec<u8>>,
     pub(crate) ann: Option<String>,
     pub(crate) raw_state: Option<Vec<u8>>,
     pub(crate) failure: Option<String>,
@@ -76,6 +80,7 @@ impl<'a> Ctx<'a> {
             key,
             events: Vec::new(),
             effects: Vec::new(),
+            blobs: Vec::new(),
             ann: None,
             raw_state: None,
             failure: None,
@@ -143,6 +148,43 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Asks for `sys/TimerSetParams@1 {deliver_at_ns, key}` under the timer
+    /// capability in `cap_slot`. The receipt comes back as
+    /// `sys/TimerFired@1` inside the reducer's own event type.
+    pub fn timer_set(&mut self, cap_slot: &str, deliver_at_ns: u64, key: &str) {
+        let params = TimerSetParams {
+            key: key.to_string(),
+            deliver_at_ns,
+        };
+        self.effect(TIMER_SET, Some(cap_slot), &params);
+    }
+
+    /// Asks to store `bytes` under `namespace`: attaches the bytes to the
+    /// step's output (`blobs`, which the host stores before gating the
+    /// effect) and emits `blob.put` with their sha256. Returns that ref;
+    /// the receipt comes back as `sys/BlobPutResult@1`.
+    pub fn blob_put(&mut self, cap_slot: &str, namespace: &str, bytes: &[u8]) -> Hash {
+        let blob_ref = Hash::of(bytes);
+        let params = BlobPutParams {
+            blob_ref,
+            namespace: namespace.to_string(),
+        };
+        self.effect(BLOB_PUT, Some(cap_slot), &params);
+        self.blobs.push(bytes.to_vec());
+        blob_ref
+    }
+
+    /// Asks to read the blob `key` (a ref in text form, see
+    /// [`Hash::to_text`]) from `namespace`. The receipt comes back as
+    /// `sys/BlobGetResult@1`.
+    pub fn blob_get(&mut self, cap_slot: &str, namespace: &str, key: &str) {
+        let params = BlobGetParams {
+            key: key.to_string(),
+            namespace: namespace.to_string(),
+        };
+        self.effect(BLOB_GET, Some(cap_slot), &params);
+    }
+
     /// Attaches a note to the step, shown by the inspector.
     pub fn annotate(&mut self, text: impl Into<String>) {
         self.ann = Some(text.into());
@@ -164,6 +206,11 @@ impl<'a> Ctx<'a> {
     /// Effects asked for so far.
     pub fn effects(&self) -> &[Effect] {
         &self.effects
+    }
+
+    /// Blob bytes attached so far (by [`Ctx::blob_put`]).
+    pub fn blobs(&self) -> &[Vec<u8>] {
+        &self.blobs
     }
 
     /// The annotation, if any.
@@ -244,5 +291,94 @@ mod tests {
         assert!(err.message().starts_with("cannot decode key"), "{err}");
         assert_eq!(ReducerError::from("x").to_string(), "x");
         assert_eq!(ReducerError::from(String::from("y")).message(), "y");
+    }
+
+    mod helpers {
+        use super::super::*;
+        use crate::codec::{from_cbor, to_cbor};
+        use crate::sys::{BlobGetParams, BlobPutParams, Hash, TimerSetParams};
+        use crate::testing::{decode_output, encode_input, Output};
+        use alloc::vec;
+
+        /// Runs `f` as a whole step through the ABI and decodes the output.
+        fn through_abi(f: fn(&mut Ctx<'_>)) -> Output {
+            let input = encode_input(None, "t/Ev@1", &to_cbor(&0u8).unwrap(), None, 1);
+            let out = crate::dispatch::<u8, u8, _>(&input, |s, _, ctx| {
+                f(ctx);
+                Ok(s)
+            });
+            decode_output(&out).unwrap()
+        }
+
+        #[test]
+        fn timer_set_emits_timer_params_through_the_slot() {
+            let out = through_abi(|ctx| ctx.timer_set("timer", 5_000, "hello"));
+            assert_eq!(out.effects.len(), 1);
+            let eff = &out.effects[0];
+            assert_eq!(eff.kind, "timer.set");
+            assert_eq!(eff.cap_slot.as_deref(), Some("timer"));
+            let params: TimerSetParams = from_cbor(&eff.params).unwrap();
+            assert_eq!(
+                params,
+                TimerSetParams {
+                    key: "hello".into(),
+                    deliver_at_ns: 5_000
+                }
+            );
+            assert!(out.blobs.is_empty());
+        }
+
+        #[test]
+        fn blob_put_attaches_the_bytes_and_refers_to_their_hash() {
+            let mut ctx = Ctx::new(0, "s", None);
+            let r = ctx.blob_put("blob", "echo", b"hi");
+            assert_eq!(r, Hash::of(b"hi"));
+            assert_eq!(ctx.blobs(), [b"hi".to_vec()]);
+
+            let out = through_abi(|ctx| {
+                ctx.blob_put("blob", "echo", b"hello");
+            });
+            assert_eq!(out.blobs, vec![b"hello".to_vec()]);
+            let eff = &out.effects[0];
+            assert_eq!(eff.kind, "blob.put");
+            assert_eq!(eff.cap_slot.as_deref(), Some("blob"));
+            let params: BlobPutParams = from_cbor(&eff.params).unwrap();
+            assert_eq!(params.namespace, "echo");
+            assert_eq!(params.blob_ref, Hash::of(b"hello"));
+            // The ref is a 32-byte string on the wire, as AIR's `hash`.
+            assert!(eff.params.windows(2).any(|w| w == b"\x58\x20"));
+        }
+
+        #[test]
+        fn blob_get_emits_get_params() {
+            let key = Hash::of(b"x").to_text();
+            let out = through_abi(|ctx| {
+                let key = Hash::of(b"x").to_text();
+                ctx.blob_get("blob", "echo", &key)
+            });
+            let eff = &out.effects[0];
+            assert_eq!(eff.kind, "blob.get");
+            assert_eq!(eff.cap_slot.as_deref(), Some("blob"));
+            let params: BlobGetParams = from_cbor(&eff.params).unwrap();
+            assert_eq!(
+                params,
+                BlobGetParams {
+                    key,
+                    namespace: "echo".into()
+                }
+            );
+        }
+
+        #[test]
+        fn blobs_sit_between_ann_and_state_in_canonical_order() {
+            let input = encode_input(None, "t/Ev@1", b"\x00", None, 0);
+            let out = crate::dispatch::<u8, u8, _>(&input, |s, _, ctx| {
+                ctx.annotate("a");
+                ctx.blob_put("b", "n", b"z");
+                Ok(s)
+            });
+            let head = b"\xa5\x63ann\x61a\x65blobs\x81\x41z\x65state\x41\x00\x67effects\x81";
+            assert_eq!(&out[..head.len()], head);
+        }
     }
 }

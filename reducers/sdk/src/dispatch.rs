@@ -66,11 +66,22 @@ where
 /// a well-behaved reducer's envelope is already canonical.
 fn encode_output(ctx: &Ctx<'_>, state: &[u8]) -> Vec<u8> {
     let events_len: usize = ctx.events.iter().map(|e| e.value.len() + 32).sum();
-    let mut out = Vec::with_capacity(state.len() + events_len + 40);
-    codec::head(&mut out, 5, 3 + ctx.ann.is_some() as u64);
+    let blobs_len: usize = ctx.blobs.iter().map(|b| b.len() + 9).sum();
+    let mut out = Vec::with_capacity(state.len() + events_len + blobs_len + 40);
+    let optional = ctx.ann.is_some() as u64 + !ctx.blobs.is_empty() as u64;
+    codec::head(&mut out, 5, 3 + optional);
     if let Some(ann) = &ctx.ann {
         codec::text(&mut out, field::ANN);
         codec::text(&mut out, ann);
+    }
+    // Absent when empty: hosts that predate `blobs` still read the
+    // output of reducers that attach none.
+    if !ctx.blobs.is_empty() {
+        codec::text(&mut out, field::BLOBS);
+        codec::head(&mut out, 4, ctx.blobs.len() as u64);
+        for blob in &ctx.blobs {
+            codec::bytes(&mut out, blob);
+        }
     }
     codec::text(&mut out, field::STATE);
     codec::bytes(&mut out, state);

@@ -28,6 +28,13 @@
 //!   run the exact code path of the wasm export.
 //! - on wasm32 only: the exports `aos_alloc` and `aos_step`.
 //!
+//! # Effects
+//! A step may ask for one micro-effect through a cap slot its module
+//! declares: [`Ctx::timer_set`], [`Ctx::blob_put`] (which also attaches the
+//! bytes to the output's `blobs`) or [`Ctx::blob_get`]. The receipt comes
+//! back as a case of the reducer's own event type whose payload is one of
+//! [`sys::TimerFired`], [`sys::BlobPutResult`], [`sys::BlobGetResult`].
+//!
 //! # Values
 //! Values are CBOR with serde's default shapes: a struct is a map of field
 //! names, a unit variant is its name as text, another variant is
@@ -64,6 +71,8 @@ mod ctx;
 #[cfg(feature = "guest")]
 mod dispatch;
 #[cfg(feature = "guest")]
+pub mod sys;
+#[cfg(feature = "guest")]
 pub mod testing;
 
 #[cfg(feature = "guest")]
@@ -76,6 +85,7 @@ pub use serde;
 /// What a reducer crate needs in scope.
 #[cfg(feature = "guest")]
 pub mod prelude {
+    pub use crate::sys::{BlobGetResult, BlobPutResult, Hash, TimerFired};
     pub use crate::{Ctx, ReducerError};
     pub use serde::{Deserialize, Serialize};
 }

@@ -51,6 +51,7 @@ pub struct Output {
     pub state: Option<Vec<u8>>,
     pub domain_events: Vec<DomainEvent>,
     pub effects: Vec<Effect>,
+    pub blobs: Vec<Vec<u8>>,
     pub ann: Option<String>,
     /// Set when the step failed (`{error: text}`).
     pub error: Option<String>,
@@ -69,6 +70,11 @@ pub fn decode_output(bytes: &[u8]) -> Result<Output, String> {
                     d.skip().map_err(err)?;
                 } else {
                     out.state = Some(d.bytes().map_err(err)?.to_vec());
+                }
+            }
+            field::BLOBS => {
+                for _ in 0..d.array().map_err(err)?.ok_or("indefinite array")? {
+                    out.blobs.push(d.bytes().map_err(err)?.to_vec());
                 }
             }
             field::ANN => out.ann = Some(d.str().map_err(err)?.to_string()),

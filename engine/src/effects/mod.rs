@@ -1,0 +1,129 @@
+//! The effects core: intents, the enqueue gate, budgets, signed receipts and
+//! the per-world adapter keys (DESIGN §3.7).
+//!
+//! Everything here except [`keys`] (OS randomness, files) is deterministic:
+//! the gate takes logical time from its caller and the ledger keeps its state
+//! in `BTreeMap`s. Duplicate receipts for one intent are the kernel's job:
+//! nothing here remembers which receipts were already ingested.
+
+pub mod gate;
+pub mod intent;
+pub mod keys;
+pub mod ledger;
+pub mod receipt;
+
+pub use gate::{
+    cap_type_for, enqueue_gate, estimate, reducer_rules, Decision, GrantView, PolicyQuery,
+    PolicyRule, PolicyVerdict, PolicyView, ReducerEmit, Stage, REDUCER_EFFECTS,
+};
+pub use intent::{Intent, Origin, OriginKind};
+pub use keys::{KeyError, Keyring, TrustedKeys};
+pub use ledger::{Budget, Exceeded, Ledger};
+pub use receipt::{Receipt, ReceiptError, ReceiptStatus};
+
+use crate::value::Value;
+use thiserror::Error;
+
+/// A journaled/snapshotted effects value that does not have the expected shape.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("{what}: {problem}")]
+pub struct DecodeError {
+    /// What was being read, e.g. "intent" or "receipt".
+    pub what: &'static str,
+    pub problem: String,
+}
+
+impl DecodeError {
+    pub(crate) fn new(what: &'static str, problem: impl Into<String>) -> DecodeError {
+        DecodeError {
+            what,
+            problem: problem.into(),
+        }
+    }
+}
+
+pub(crate) fn field<'a>(
+    v: &'a Value,
+    what: &'static str,
+    name: &str,
+) -> Result<&'a Value, DecodeError> {
+    if v.as_map().is_none() {
+        return Err(DecodeError::new(
+            what,
+            format!("expected a map, found {}", v.kind_name()),
+        ));
+    }
+    v.get(name)
+        .ok_or_else(|| DecodeError::new(what, format!("field `{name}` is missing")))
+}
+
+fn wrong(what: &'static str, name: &str, expected: &str, found: &Value) -> DecodeError {
+    DecodeError::new(
+        what,
+        format!(
+            "field `{name}` should be {expected}, found {}",
+            found.kind_name()
+        ),
+    )
+}
+
+pub(crate) fn text_field(v: &Value, what: &'static str, name: &str) -> Result<String, DecodeError> {
+    let f = field(v, what, name)?;
+    f.as_text()
+        .map(str::to_string)
+        .ok_or_else(|| wrong(what, name, "text", f))
+}
+
+pub(crate) fn bytes_field(
+    v: &Value,
+    what: &'static str,
+    name: &str,
+) -> Result<Vec<u8>, DecodeError> {
+    let f = field(v, what, name)?;
+    f.as_bytes()
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| wrong(what, name, "a byte string", f))
+}
+
+pub(crate) fn u64_field(v: &Value, what: &'static str, name: &str) -> Result<u64, DecodeError> {
+    let f = field(v, what, name)?;
+    f.as_int()
+        .and_then(|i| u64::try_from(i).ok())
+        .ok_or_else(|| wrong(what, name, "a natural number below 2^64", f))
+}
+
+pub(crate) fn hash_field(
+    v: &Value,
+    what: &'static str,
+    name: &str,
+) -> Result<crate::hash::Hash, DecodeError> {
+    let f = field(v, what, name)?;
+    f.as_bytes()
+        .and_then(crate::hash::Hash::from_slice)
+        .ok_or_else(|| wrong(what, name, "a 32-byte hash", f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_helpers_name_the_problem() {
+        let v = Value::record([("n", Value::Int(-1)), ("t", Value::Int(3))]);
+        assert!(u64_field(&v, "x", "n").unwrap_err().problem.contains("`n`"));
+        assert!(text_field(&v, "x", "t")
+            .unwrap_err()
+            .problem
+            .contains("text"));
+        assert!(bytes_field(&v, "x", "t").is_err());
+        assert!(hash_field(&v, "x", "t").is_err());
+        assert!(field(&v, "x", "missing")
+            .unwrap_err()
+            .problem
+            .contains("missing"));
+        assert!(field(&Value::Null, "x", "n")
+            .unwrap_err()
+            .problem
+            .contains("map"));
+    }
+}
