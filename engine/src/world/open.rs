@@ -63,6 +63,9 @@ pub struct WorldOptions {
     /// Dispatch effects and advance the virtual clock without a person
     /// (scripts and headless runs); the inspector starts manual.
     pub auto_dispatch: bool,
+    /// With `false` no adapter exists: any dispatch fails. Replay never needs
+    /// one, and tests use this to prove it.
+    pub adapters: bool,
 }
 
 impl Default for WorldOptions {
@@ -77,6 +80,7 @@ impl Default for WorldOptions {
             data_dir: None,
             cache_dir: None,
             auto_dispatch: false,
+            adapters: true,
         }
     }
 }
@@ -228,9 +232,11 @@ pub(super) fn open(
         path: blob_index,
         source,
     })?;
-    dispatcher
-        .add(Box::new(blobs))
-        .map_err(|e| WorldError::Rejected(e.to_string()))?;
+    if options.adapters {
+        dispatcher
+            .add(Box::new(blobs))
+            .map_err(|e| WorldError::Rejected(e.to_string()))?;
+    }
     let air = Arc::new(air);
     let program = Arc::new(Program {
         trusted,
@@ -303,10 +309,12 @@ pub(super) fn open(
         world.index_effects_from_journal()?;
     }
     // The virtual clock resumes where the journal left it.
-    world
-        .dispatcher
-        .set_timer(TimerAdapter::virtual_at(world.head.clock_ns))
-        .map_err(|e| WorldError::Rejected(e.to_string()))?;
+    if options.adapters {
+        world
+            .dispatcher
+            .set_timer(TimerAdapter::virtual_at(world.head.clock_ns))
+            .map_err(|e| WorldError::Rejected(e.to_string()))?;
+    }
     Ok(world)
 }
 

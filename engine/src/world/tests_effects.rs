@@ -110,6 +110,21 @@ fn blob_echo_puts_and_gets_the_same_ref() {
         .all(|e| e.status == EffectStatus::ReceiptOk));
     let hash = w.state_hash();
     assert_eq!(w.verify_replay().expect("replay"), hash);
+    drop(w);
+    // Replay with adapters that fail if called reproduces the state.
+    let mut opts = options(data.path(), false);
+    opts.adapters = false;
+    let mut replayed = World::open(&demo("02-blob-echo"), opts, &mut |_| {}).expect("reopen");
+    assert_eq!(replayed.state_hash(), hash);
+    assert_eq!(replayed.verify_replay().expect("replay"), hash);
+    replayed
+        .inject("demo/BlobEchoEvent@1", r#"{"Echo": {"text": "again"}}"#)
+        .expect("inject");
+    assert!(replayed.step().expect("step"));
+    let queued = replayed.effects().expect("effects").last().expect("a new blob.put").clone();
+    assert_eq!(queued.status, EffectStatus::Queued, "{}", queued.reason);
+    let err = replayed.dispatch(queued.intent_hash).expect_err("no adapter can run");
+    assert!(err.to_string().contains("no adapter"), "{err}");
 }
 
 #[test]
@@ -162,4 +177,179 @@ fn forged_altered_unknown_and_duplicate_receipts() {
     assert!(!w.ingest_receipt(genuine).expect("duplicate is ignored"));
     assert_eq!(w.head(), after, "a duplicate changes nothing");
     drop(data2);
+}
+
+const MATRIX_SCHEMAS: &str = r#"[
+  {"$kind": "defschema", "name": "test/FaultyState@1", "type": {"record": {"count": {"nat": {}}}}},
+  {"$kind": "defschema", "name": "test/FaultyInput@1", "type": {"variant": {
+      "Ok": {"unit": {}},
+      "Fired": {"ref": "sys/TimerFired@1"},
+      "EmitEffect": {"record": {"kind": {"text": {}}, "slot": {"text": {}}, "count": {"nat": {}}, "namespace": {"text": {}}}}}}}
+]"#;
+
+const MATRIX_CAPS: &str = r#"[
+  {"$kind": "defcap", "name": "test/timer_cap@1", "cap_type": "timer", "schema": {"record": {}}},
+  {"$kind": "defcap", "name": "test/deny_cap@1", "cap_type": "timer", "schema": {"record": {}}},
+  {"$kind": "defcap", "name": "test/nomatch_cap@1", "cap_type": "timer", "schema": {"record": {}}},
+  {"$kind": "defcap", "name": "test/blob_cap@1", "cap_type": "blob",
+   "schema": {"record": {"namespaces": {"set": {"text": {}}}}}},
+  {"$kind": "defpolicy", "name": "test/policy@1", "rules": [
+    {"when": {"cap_name": "test/deny_cap@1", "origin_kind": "reducer"}, "decision": "deny"},
+    {"when": {"effect_kind": "timer.set", "cap_name": "test/timer_cap@1"}, "decision": "allow"},
+    {"when": {"effect_kind": "blob.put"}, "decision": "allow"}
+  ]}
+]"#;
+
+const MATRIX_MANIFEST: &str = r#"{
+  "$kind": "manifest",
+  "schemas": [{"name": "test/FaultyState@1"}, {"name": "test/FaultyInput@1"}],
+  "modules": [{"name": "test/Faulty@1"}],
+  "caps": [{"name": "test/timer_cap@1"}, {"name": "test/deny_cap@1"}, {"name": "test/nomatch_cap@1"}, {"name": "test/blob_cap@1"}],
+  "policies": [{"name": "test/policy@1"}],
+  "plans": [], "triggers": [],
+  "routing": {"events": [{"event": "test/FaultyInput@1", "reducer": "test/Faulty@1"}]},
+  "defaults": {
+    "policy": "test/policy@1",
+    "cap_grants": [
+      {"name": "timer_ok", "cap": "test/timer_cap@1", "params": {}},
+      {"name": "timer_expired", "cap": "test/timer_cap@1", "params": {}, "expiry_ns": 0},
+      {"name": "timer_broke", "cap": "test/timer_cap@1", "params": {}, "budget": {"cents": 0}},
+      {"name": "timer_denied", "cap": "test/deny_cap@1", "params": {}},
+      {"name": "timer_nomatch", "cap": "test/nomatch_cap@1", "params": {}},
+      {"name": "blob_echo", "cap": "test/blob_cap@1", "params": {"namespaces": ["echo"]}}
+    ]
+  },
+  "module_bindings": {"test/Faulty@1": {"slots": {
+    "ok": "timer_ok", "expired": "timer_expired", "broke": "timer_broke",
+    "denied": "timer_denied", "nomatch": "timer_nomatch", "blob": "blob_echo"}}}
+}"#;
+
+fn matrix_world() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let air = dir.path().join("air");
+    std::fs::create_dir_all(&air).expect("mkdir");
+    std::fs::write(air.join("schemas.air.json"), MATRIX_SCHEMAS).expect("write");
+    std::fs::write(air.join("caps.air.json"), MATRIX_CAPS).expect("write");
+    std::fs::write(air.join("manifest.air.json"), MATRIX_MANIFEST).expect("write");
+    let module = format!(
+        r#"{{"$kind": "defmodule", "name": "test/Faulty@1", "module_kind": "reducer",
+            "source": "{}",
+            "abi": {{"reducer": {{"state": "test/FaultyState@1", "event": "test/FaultyInput@1",
+                     "effects_emitted": ["timer.set", "blob.put"],
+                     "cap_slots": {{"ok": "timer", "expired": "timer", "broke": "timer", "denied": "timer",
+                                    "nomatch": "timer", "blob": "blob", "unbound": "timer"}}}}}}}}"#,
+        reducers_dir().join("faulty").display()
+    );
+    std::fs::write(air.join("module.air.json"), module).expect("write");
+    dir
+}
+
+/// The issue's denial matrix, one case each: the decision is journaled with
+/// the gate stage that made it, and no adapter ever sees a denied effect.
+#[test]
+fn denial_matrix_journals_each_decision_and_no_adapter_runs() {
+    let world = matrix_world();
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut w = World::open(world.path(), options(data.path(), true), &mut |_| {})
+        .unwrap_or_else(|e| panic!("open: {e}"));
+    // (case, kind, slot, count, namespace, expected stage, policy rule)
+    let cases: [(&str, &str, &str, u64, &str, &str, Option<usize>); 8] = [
+        ("reducer emits http.request", "http.request", "ok", 1, "", "reducer", None),
+        ("two effects in one step", "timer.set", "ok", 2, "", "reducer", None),
+        ("unbound cap slot", "timer.set", "unbound", 1, "", "reducer", None),
+        ("grant expired", "timer.set", "expired", 1, "", "expired", None),
+        ("params outside the grant", "blob.put", "blob", 1, "elsewhere", "params", None),
+        ("budget exhausted", "timer.set", "broke", 1, "", "budget", None),
+        ("policy deny by origin_kind", "timer.set", "denied", 1, "", "policy", Some(0)),
+        ("policy with no matching rule", "timer.set", "nomatch", 1, "", "policy", None),
+    ];
+    for (case, kind, slot, count, namespace, _, _) in &cases {
+        let event = format!(
+            r#"{{"EmitEffect": {{"kind": "{kind}", "slot": "{slot}", "count": {count}, "namespace": "{namespace}"}}}}"#
+        );
+        w.inject("test/FaultyInput@1", &event).unwrap_or_else(|e| panic!("{case}: {e}"));
+    }
+    w.inject(
+        "test/FaultyInput@1",
+        r#"{"EmitEffect": {"kind": "timer.set", "slot": "ok", "count": 1, "namespace": ""}}"#,
+    )
+    .expect("control");
+    w.run_until_idle(1000).expect("run");
+
+    let effects = w.effects().expect("effects");
+    // Case 2 journals both of its effects.
+    assert_eq!(effects.len(), cases.len() + 2, "{effects:#?}");
+    let mut i = 0;
+    for (case, kind, _, count, _, stage, rule) in &cases {
+        for _ in 0..*count {
+            let e = &effects[i];
+            assert_eq!(&e.kind, kind, "{case}");
+            assert!(!e.allowed, "{case} must be denied: {}", e.reason);
+            assert_eq!(e.status, EffectStatus::Denied, "{case}");
+            assert_eq!(e.stage, *stage, "{case}: {}", e.reason);
+            assert_eq!(e.rule.is_some(), rule.is_some(), "{case}: {:?}", e.rule);
+            assert!(!e.reason.is_empty(), "{case}");
+            i += 1;
+        }
+    }
+    let control = &effects[i];
+    assert!(control.allowed, "{}", control.reason);
+    assert_eq!(control.status, EffectStatus::ReceiptOk, "the allowed one ran");
+    // Only the allowed effect produced a receipt: no adapter saw the others.
+    let receipts = w
+        .entries(0, w.head())
+        .expect("entries")
+        .iter()
+        .filter(|e| e.kind == "EffectReceipt")
+        .count();
+    assert_eq!(receipts, 1);
+    // The reasons say what to do.
+    assert!(effects[0].reason.contains("plan"), "{}", effects[0].reason);
+    let hash = w.state_hash();
+    assert_eq!(w.verify_replay().expect("replay"), hash);
+}
+
+/// A journal whose receipt was edited (re-framed with valid checksums, so
+/// only the signature can tell) is refused on replay, naming the intent.
+#[test]
+fn an_edited_receipt_in_the_journal_is_refused_on_replay() {
+    use crate::journal::{Journal, JournalConfig};
+    let data = tempfile::tempdir().expect("tempdir");
+    let intent = {
+        let mut w = open("01-hello-timer", data.path(), true);
+        w.run_until_idle(100).expect("run");
+        w.effects().expect("effects")[0].intent_hash
+    };
+    let edited = tempfile::tempdir().expect("tempdir");
+    {
+        let (old, _) = Journal::open(&data.path().join("journal"), JournalConfig::default()).expect("old");
+        let (mut new, _) =
+            Journal::open(&edited.path().join("journal"), JournalConfig::default()).expect("new");
+        for bytes in old.read_range(0, old.len()).expect("entries") {
+            let entry = match Entry::decode(&bytes).expect("entry") {
+                Entry::EffectReceipt { mut receipt } => {
+                    receipt.cost_cents += 1;
+                    Entry::EffectReceipt { receipt }
+                }
+                other => other,
+            };
+            new.append(&entry.encode()).expect("append");
+        }
+        new.commit().expect("commit");
+    }
+    copy_dir(&data.path().join("keys"), &edited.path().join("keys"));
+    let err = World::open(&demo("01-hello-timer"), options(edited.path(), false), &mut |_| {})
+        .err()
+        .expect("refused");
+    let text = err.to_string();
+    assert!(matches!(err, WorldError::Diverged(_)), "{text}");
+    assert!(text.contains("bad signature") && text.contains(&intent.to_string()), "{text}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir") {
+        let e = e.expect("entry");
+        std::fs::copy(e.path(), to.join(e.file_name())).expect("copy");
+    }
 }

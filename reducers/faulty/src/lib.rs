@@ -24,6 +24,15 @@ pub enum Event {
     Emit { n: u64 },
     /// refuses the event with a reducer error
     Refuse,
+    /// emits `count` effects of `kind` through `slot` (timer.set params,
+    /// blob.put params with `namespace`, or empty params for other kinds):
+    /// the host's denial tests
+    EmitEffect {
+        kind: String,
+        slot: String,
+        count: u64,
+        namespace: String,
+    },
 }
 
 /// Schema of the domain events emitted by `Emit`.
@@ -66,6 +75,23 @@ pub fn step(state: State, event: Event, ctx: &mut Ctx) -> Result<State, ReducerE
             Ok(state)
         }
         Event::Refuse => Err(ReducerError::new("faulty reducer refuses this event")),
+        Event::EmitEffect {
+            kind,
+            slot,
+            count,
+            namespace,
+        } => {
+            for i in 0..count {
+                match kind.as_str() {
+                    "timer.set" => ctx.timer_set(&slot, 1_000 + i, "faulty"),
+                    "blob.put" => {
+                        ctx.blob_put(&slot, &namespace, b"faulty bytes");
+                    }
+                    _ => ctx.effect(&kind, Some(&slot), &()),
+                }
+            }
+            Ok(state)
+        }
     }
 }
 
