@@ -5,7 +5,7 @@
 use crate::layout::{layout, Pane};
 use crate::picker::Picker;
 use crate::prompt::{Edit, InjectPrompt, TextInput};
-use crate::session::{Entry, Session, StateCell};
+use crate::session::{Effect, Entry, Session, StateCell};
 use crate::theme::{Theme, ThemeSet};
 use crate::tree::{render_cells, Expansion, LineKind, TreeLine};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
@@ -133,6 +133,8 @@ pub enum Overlay {
     Details(Entry),
     Inject(InjectPrompt),
     Jump(TextInput),
+    /// The `C` prompt: advance the virtual clock by a duration.
+    Advance(TextInput),
 }
 
 /// What the panes show, refreshed after each world operation.
@@ -147,6 +149,11 @@ pub struct View {
     pub states: Vec<StateCell>,
     pub tree: Vec<TreeLine>,
     pub diagnostics: Vec<String>,
+    /// Every intent up to the cursor.
+    pub effects: Vec<Effect>,
+    pub auto_dispatch: bool,
+    pub clock_ns: u64,
+    pub next_timer_ns: Option<u64>,
 }
 
 /// A scroll position and a selected row in a list.
@@ -199,6 +206,9 @@ pub struct App {
     pub focus: Pane,
     pub journal: Nav,
     pub state: Nav,
+    pub effects: Nav,
+    /// The effects selection follows the next pending intent until the user moves it.
+    pub effects_follow: bool,
     pub expansion: Expansion,
     /// First visible line of the build pane; None follows the default
     /// (problems first if any, else the newest output).
@@ -230,6 +240,8 @@ impl App {
             focus: Pane::Journal,
             journal: Nav::default(),
             state: Nav::default(),
+            effects: Nav::default(),
+            effects_follow: true,
             expansion: Expansion::default(),
             build_top: None,
             overlay: Overlay::None,
@@ -324,6 +336,7 @@ impl App {
         let rows = self.pane_rows(Pane::Journal);
         self.journal
             .move_to(self.view.cursor as i128 - 1, self.view.head, rows);
+        self.refresh_effects();
         self.rebuild_tree();
         self.fetch_rows();
     }
@@ -416,6 +429,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             app.build.phase = Phase::Ready;
             app.journal = Nav::default();
             app.state = Nav::default();
+            effects::reset(app);
             app.refresh();
             if !app.view.diagnostics.is_empty() {
                 app.focus = Pane::Build;
@@ -459,8 +473,9 @@ fn run_chunk(app: &mut App) -> Vec<Cmd> {
                 vec![Cmd::RunChunk]
             } else {
                 app.running = None;
+                let note = app.pending_note();
                 app.info(format!(
-                    "idle after {total} step{}",
+                    "idle after {total} step{}{note}",
                     if total == 1 { "" } else { "s" }
                 ));
                 vec![]
@@ -495,6 +510,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         }
         Overlay::Jump(input) => return jump_key(app, input, key),
         Overlay::Inject(prompt) => return inject_key(app, prompt, key),
+        Overlay::Advance(input) => return effects::advance_key(app, input, key),
     }
     if app.screen == Screen::Picker {
         return picker_key(app, key);
@@ -619,7 +635,10 @@ fn world_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         };
         if matches!(
             code,
-            KeyCode::Char('n' | 'N' | 'b' | 'g' | 'G' | ':' | 'i') | KeyCode::Left | KeyCode::Right
+            KeyCode::Char(
+                'n' | 'N' | 'b' | 'g' | 'G' | ':' | 'i' | 'e' | 'd' | 'D' | 'a' | 'c' | 'C'
+            ) | KeyCode::Left
+                | KeyCode::Right
         ) {
             app.info(why);
         }
@@ -627,17 +646,31 @@ fn world_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     }
     app.flash = None;
     match code {
-        KeyCode::Char('n') | KeyCode::Right => world_op(
-            app,
-            |s| s.step(),
-            |moved| {
-                if moved {
-                    None
-                } else {
-                    Some("idle: nothing to run")
+        KeyCode::Char('n') | KeyCode::Right => {
+            let Some(s) = app.session.as_mut() else {
+                return vec![];
+            };
+            let result = s.step();
+            app.refresh();
+            match result {
+                Ok(true) => {}
+                Ok(false) => {
+                    let note = app.pending_note();
+                    app.info(format!("idle: nothing to run{note}"));
                 }
-            },
-        ),
+                Err(e) => app.error(e),
+            }
+            vec![]
+        }
+        KeyCode::Char('e') => {
+            if app.focusable().contains(&Pane::Effects) {
+                app.focus = Pane::Effects;
+            } else {
+                app.info("no room for the effects pane at this size");
+            }
+            vec![]
+        }
+        KeyCode::Char('d' | 'D' | 'a' | 'c' | 'C') => effects::effects_key(app, code),
         KeyCode::Char('b') | KeyCode::Left => world_op(
             app,
             |s| s.step_back(),
@@ -765,6 +798,7 @@ fn pane_key(app: &mut App, code: KeyCode) -> Vec<Cmd> {
             };
             app.build_top = Some(target.clamp(0, len.saturating_sub(rows) as i128) as u64);
         }
+        Pane::Effects => effects::pane_key(app, code),
     }
     vec![]
 }
@@ -897,6 +931,7 @@ fn on_mouse(app: &mut App, m: MouseEvent) {
             app.fetch_rows();
         }
         Pane::State => app.state.scroll(delta, app.view.tree.len() as u64, rows),
+        Pane::Effects => effects::scroll(app, delta),
         Pane::Build => {
             let len = build_lines(app) as u64;
             let sel = app
@@ -908,5 +943,8 @@ fn on_mouse(app: &mut App, m: MouseEvent) {
     }
 }
 
+mod effects;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_effects;

@@ -42,6 +42,9 @@ pub struct HeadlessArgs {
     /// Keep build and compile caches here instead of WORLD/.aos/cache.
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
+    /// Start with manual effect dispatch (keys d, D, c, C) instead of automatic.
+    #[arg(long)]
+    pub manual: bool,
 }
 
 pub struct Headless {
@@ -232,6 +235,8 @@ pub fn main(args: HeadlessArgs, theme: Option<&str>) -> ExitCode {
     h.open_options = OpenOptions {
         data_dir: args.data_dir.clone(),
         cache_dir: args.cache_dir.clone(),
+        // Nobody is there to press d: headless runs dispatch unless told not to.
+        auto_dispatch: !args.manual,
     };
     let cmds = h.app.open(args.world.clone());
     for cmd in cmds {

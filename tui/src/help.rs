@@ -25,7 +25,15 @@ pub const SECTIONS: &[(&str, &[Binding])] = &[
     ),
     (
         "World",
-        &[b("i", "inject an event (JSON)", Some("i inject"))],
+        &[
+            b("i", "inject an event (JSON)", Some("i inject")),
+            b("e", "focus the effects pane", None),
+            b("d", "dispatch selected effect", Some("d dispatch")),
+            b("D", "dispatch all queued effects", None),
+            b("a", "automatic / manual dispatch", Some("a auto")),
+            b("c", "clock to the next timer", Some("c clock")),
+            b("C", "clock + a duration (5s)", None),
+        ],
     ),
     (
         "Panes",

@@ -1,8 +1,8 @@
 //! Where each pane goes for a given terminal size. Drawing and mouse hit
 //! tests both use this, so a click lands on the pane the user sees.
 //!
-//! The right column stacks state over build today; the effects, plans and
-//! manifest panes (DESIGN §5) join that stack as further `Pane`s.
+//! The right column stacks state, effects and build; the plans and manifest
+//! panes (DESIGN §5) join that stack as further `Pane`s.
 
 use crate::app::{App, Phase, Screen};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -11,17 +11,19 @@ use ratatui::layout::{Constraint, Layout, Rect};
 pub enum Pane {
     Journal,
     State,
+    Effects,
     Build,
 }
 
 impl Pane {
-    /// In number-key order (`1` focuses the first).
-    pub const ALL: [Pane; 3] = [Pane::Journal, Pane::State, Pane::Build];
+    /// In number-key order (`1` focuses the first), which is also screen order.
+    pub const ALL: [Pane; 4] = [Pane::Journal, Pane::State, Pane::Effects, Pane::Build];
 
     pub fn title(self) -> &'static str {
         match self {
             Pane::Journal => "Journal",
             Pane::State => "State",
+            Pane::Effects => "Effects",
             Pane::Build => "Build",
         }
     }
@@ -41,6 +43,7 @@ pub struct Areas {
     pub body: Rect,
     pub journal: Option<Rect>,
     pub state: Option<Rect>,
+    pub effects: Option<Rect>,
     pub build: Option<Rect>,
     /// Build progress, errors and messages.
     pub status_line: Rect,
@@ -53,6 +56,7 @@ impl Areas {
         match pane {
             Pane::Journal => self.journal,
             Pane::State => self.state,
+            Pane::Effects => self.effects,
             Pane::Build => self.build,
         }
     }
@@ -60,6 +64,20 @@ impl Areas {
 
 /// Below this body height the build pane only appears when it has news.
 const TALL: u16 = 30;
+/// State rows kept visible whatever else the right column shows.
+const MIN_STATE: u16 = 5;
+
+/// The effects pane's height: one line when empty, else the list plus room
+/// for the selected intent's details, at most half the column.
+fn effects_height(app: &App, column: u16) -> u16 {
+    let n = app.view.effects.len() as u16;
+    let want = if n == 0 {
+        3
+    } else {
+        n.saturating_add(2 + crate::effects::DETAIL_ROWS)
+    };
+    want.min((column / 2).max(3))
+}
 
 pub fn layout(app: &App, area: Rect) -> Areas {
     let [title, body, status_line, status_bar] = Layout::vertical([
@@ -99,15 +117,26 @@ pub fn layout(app: &App, area: Rect) -> Areas {
     } else {
         None
     };
-    match build_height {
-        // Keep at least a few state rows visible whatever happens.
-        Some(h) if right.height >= h + 5 => {
-            let [state, build] =
-                Layout::vertical([Constraint::Fill(1), Constraint::Length(h)]).areas(right);
-            areas.state = Some(state);
-            areas.build = Some(build);
-        }
-        _ => areas.state = Some(right),
+    let mut effects_h = if app.session.is_some() {
+        effects_height(app, right.height)
+    } else {
+        0
+    };
+    if right.height < effects_h + MIN_STATE {
+        effects_h = 0;
     }
+    // The build pane gives way first: the state and effects are the world.
+    let build_h = build_height
+        .filter(|h| right.height >= h + effects_h + MIN_STATE)
+        .unwrap_or(0);
+    let [state, effects, build] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(effects_h),
+        Constraint::Length(build_h),
+    ])
+    .areas(right);
+    areas.state = Some(state);
+    areas.effects = (effects_h > 0).then_some(effects);
+    areas.build = (build_h > 0).then_some(build);
     areas
 }

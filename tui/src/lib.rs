@@ -5,6 +5,7 @@
 
 mod app;
 mod cli;
+mod effects;
 mod headless;
 mod help;
 mod keys;

@@ -11,11 +11,15 @@ use std::thread;
 /// because its panics are caught and shown in the build pane.
 pub const OPEN_THREAD: &str = "aos-open";
 
-/// Where an opened world keeps its data and caches (defaults: `WORLD/.aos`).
+/// Where an opened world keeps its data and caches (defaults: `WORLD/.aos`),
+/// and how it dispatches effects.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OpenOptions {
     pub data_dir: Option<PathBuf>,
     pub cache_dir: Option<PathBuf>,
+    /// Dispatch effects and advance the virtual clock while stepping. Off by
+    /// default: a person at the inspector dispatches (DESIGN §3.6).
+    pub auto_dispatch: bool,
 }
 
 /// Opens `path` off the UI thread; the receiver gets `OpenProgress`

@@ -281,6 +281,8 @@ fn every_size_down_to_80x24_shows_all_main_panes() {
         for needle in [
             "1 Journal",
             "2 State",
+            "3 Effects",
+            "manual t=0.000s",
             "n step",
             "height 2",
             "cursor 2",
@@ -292,4 +294,78 @@ fn every_size_down_to_80x24_shows_all_main_panes() {
             );
         }
     }
+}
+
+/// The counter fake with four intents, run to the end, effects focused.
+fn effects_world(size: (u16, u16), no_color: bool) -> App {
+    let mut app = App::new(ThemeSet::builtin(), 0, no_color, size);
+    app.open(PathBuf::from("worlds/01-hello-timer"));
+    update(
+        &mut app,
+        Msg::Opened(Ok(Box::new(FakeSession::with_effects()))),
+    );
+    keys(&mut app, "N");
+    update(&mut app, Msg::RunChunk);
+    keys(&mut app, "e");
+    app
+}
+
+#[test]
+fn effects_pane() {
+    for size in SIZES {
+        let app = effects_world(size, false);
+        snap("effects", &app);
+    }
+}
+
+#[test]
+fn effect_details_and_the_clock_prompt() {
+    for size in SIZES {
+        let mut app = effects_world(size, false);
+        keys(&mut app, "Home Enter");
+        snap("effect_details", &app);
+        keys(&mut app, "Esc C 2 5 0");
+        let text = buffer_text(&render(&app));
+        assert!(text.contains("advance the clock by: 250"), "{text}");
+    }
+}
+
+#[test]
+fn effect_statuses_use_their_colours_and_keep_their_marks_without_colour() {
+    let app = effects_world((120, 40), false);
+    let buf = render(&app);
+    let theme = app.theme();
+    let y = row_of(&buf, "✗ denied");
+    assert_eq!(
+        buf[(col_of(&buf, y, "✗ denied"), y)].fg,
+        theme.palette.error
+    );
+    assert_eq!(buf[(col_of(&buf, y, "deny"), y)].fg, theme.palette.error);
+    let y = row_of(&buf, "✓ ok");
+    assert_eq!(buf[(col_of(&buf, y, "✓ ok"), y)].fg, theme.palette.ok);
+    assert_eq!(buf[(col_of(&buf, y, "allow"), y)].fg, theme.palette.ok);
+    let y = row_of(&buf, "◷ waiting");
+    assert_eq!(buf[(col_of(&buf, y, "◷"), y)].fg, theme.palette.warning);
+    // The selected (next pending) row: ▶ and the selection background.
+    let y = row_of(&buf, "… queued");
+    let x = col_of(&buf, y, "▶");
+    assert_eq!(buf[(x + 4, y)].bg, theme.palette.selection);
+
+    let plain = effects_world((120, 40), true);
+    let buf = render(&plain);
+    let text = buffer_text(&buf);
+    for mark in [
+        "✗ denied",
+        "… queued",
+        "◷ waiting",
+        "✓ ok",
+        "▶",
+        "manual t=0.000s",
+    ] {
+        assert!(text.contains(mark), "{mark:?} missing:\n{text}");
+    }
+    let y = row_of(&buf, "… queued");
+    let x = col_of(&buf, y, "…");
+    assert!(buf[(x, y)].modifier.contains(Modifier::REVERSED));
+    assert!(buf.content().iter().all(|c| c.fg == Color::Reset));
 }

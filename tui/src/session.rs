@@ -3,6 +3,7 @@
 
 use crate::ty::Schemas;
 use aos_engine::diff::Change;
+use aos_engine::hash::Hash;
 use aos_engine::value::Value;
 
 /// One journal entry, decoded for display.
@@ -24,6 +25,43 @@ pub struct StateCell {
     pub value: Option<Value>,
     /// What the last unit of work changed in this cell.
     pub changes: Vec<Change>,
+}
+
+/// Where an effect intent stands, as of the cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EffectStatus {
+    /// A gate refused it; it never reaches an adapter.
+    Denied,
+    /// Allowed and waiting for dispatch.
+    Queued,
+    /// Dispatched, no receipt yet (e.g. a timer not yet due).
+    Waiting,
+    ReceiptOk,
+    ReceiptError,
+    ReceiptTimeout,
+}
+
+/// One effect intent, for the effects pane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Effect {
+    pub intent: Hash,
+    /// Height of its `EffectIntent` entry.
+    pub seq: u64,
+    pub kind: String,
+    /// Sugar JSON.
+    pub params: String,
+    /// e.g. "reducer demo/Timer@1".
+    pub origin: String,
+    pub grant: Option<String>,
+    pub allowed: bool,
+    /// The gate that decided: grant, expired, cap_type, params, budget, policy, reducer.
+    pub stage: String,
+    /// e.g. "demo/timer-policy@1 rule #0".
+    pub rule: Option<String>,
+    pub reason: String,
+    pub status: EffectStatus,
+    /// Receipt detail lines, when a receipt exists.
+    pub receipt: Vec<String>,
 }
 
 /// Errors cross this boundary as display text: the app only shows them.
@@ -50,6 +88,20 @@ pub trait Session: Send {
     fn schemas(&self) -> &dyn Schemas;
     /// AIR problems found while loading, one line each ("file:line:col: msg").
     fn diagnostics(&self) -> Vec<String>;
+    /// Every intent journaled up to the cursor, status as of the cursor.
+    fn effects(&self) -> OpResult<Vec<Effect>>;
+    /// Dispatches one intent at the head; false when it now waits (a timer not due).
+    fn dispatch(&mut self, intent: &Hash) -> OpResult<bool>;
+    /// Dispatches every queued intent at the head; how many produced a receipt.
+    fn dispatch_all(&mut self) -> OpResult<usize>;
+    fn auto_dispatch(&self) -> bool;
+    fn set_auto_dispatch(&mut self, on: bool);
+    /// Virtual time, nanoseconds.
+    fn clock_ns(&self) -> u64;
+    fn next_timer_ns(&self) -> Option<u64>;
+    /// Moves the virtual clock to the next due timer; receipts produced.
+    fn advance_clock_to_next(&mut self) -> OpResult<usize>;
+    fn advance_clock_by(&mut self, ns: u64) -> OpResult<usize>;
 }
 
 /// An in-memory world for tests: a scripted journal of fixed entries, with
@@ -78,6 +130,39 @@ pub mod fake {
         pub diagnostics: Vec<String>,
         pub injected: Vec<(String, String)>,
         pub fail_step: Option<String>,
+        /// Every intent ever journaled; `effects()` shows those below the cursor.
+        pub effects: Vec<Effect>,
+        /// Due times of timer intents (virtual ns).
+        pub timers: BTreeMap<Hash, u64>,
+        pub auto: bool,
+        pub clock: u64,
+        /// Makes every dispatch or clock operation fail with this text.
+        pub fail_effects: Option<String>,
+        /// Makes reading the effects fail with this text.
+        pub fail_read_effects: Option<String>,
+    }
+
+    /// A synthetic intent; tests adjust the fields they care about.
+    pub fn effect(n: u8, seq: u64, kind: &str, status: EffectStatus) -> Effect {
+        let allowed = status != EffectStatus::Denied;
+        Effect {
+            intent: Hash([n; 32]),
+            seq,
+            kind: kind.to_string(),
+            params: format!("{{\"n\": {n}}}"),
+            origin: "reducer demo/Timer@1".into(),
+            grant: Some("timer".into()),
+            allowed,
+            stage: "policy".into(),
+            rule: Some("demo/timer-policy@1 rule #0".into()),
+            reason: if allowed {
+                "allowed by rule #0".into()
+            } else {
+                "denied by rule #0".into()
+            },
+            status,
+            receipt: Vec::new(),
+        }
     }
 
     impl FakeSession {
@@ -149,7 +234,77 @@ pub mod fake {
                 diagnostics: vec![],
                 injected: vec![],
                 fail_step: None,
+                effects: vec![],
+                timers: BTreeMap::new(),
+                auto: false,
+                clock: 0,
+                fail_effects: None,
+                fail_read_effects: None,
             }
+        }
+
+        /// The counter with four intents, one per unit: a denied `http.request`,
+        /// an ok `blob.put`, a timer waiting for 5 s and a queued `blob.get`.
+        pub fn with_effects() -> FakeSession {
+            let mut f = FakeSession::counter();
+            let mut denied = effect(1, 1, "http.request", EffectStatus::Denied);
+            denied.params = "{\"url\": \"https://example.com/\"}".into();
+            denied.grant = None;
+            denied.stage = "reducer".into();
+            denied.rule = None;
+            denied.reason =
+                "reducers may emit only timer.set, blob.put, blob.get; use a plan".into();
+            let mut put = effect(2, 3, "blob.put", EffectStatus::ReceiptOk);
+            put.grant = Some("blob".into());
+            put.rule = Some("demo/blob-policy@1 rule #1".into());
+            put.receipt = vec![
+                "status: ok".into(),
+                "adapter: blob".into(),
+                "payload: {\"blob_ref\": \"sha256:1f2e…\"}".into(),
+            ];
+            let mut timer = effect(3, 5, "timer.set", EffectStatus::Waiting);
+            timer.params = "{\"deliver_at_ns\": 5000000000}".into();
+            f.timers.insert(timer.intent, 5_000_000_000);
+            let mut get = effect(4, 7, "blob.get", EffectStatus::Queued);
+            get.grant = Some("blob".into());
+            f.effects = vec![denied, put, timer, get];
+            f
+        }
+
+        fn fail(&self) -> OpResult<()> {
+            match &self.fail_effects {
+                Some(e) => Err(e.clone()),
+                None => Ok(()),
+            }
+        }
+
+        /// Dispatches one queued intent: a timer not yet due waits, anything else succeeds.
+        fn dispatch_one(&mut self, i: usize) -> bool {
+            let e = &mut self.effects[i];
+            match self.timers.get(&e.intent) {
+                Some(due) if *due > self.clock => {
+                    e.status = EffectStatus::Waiting;
+                    false
+                }
+                _ => {
+                    e.status = EffectStatus::ReceiptOk;
+                    e.receipt = vec!["status: ok".into()];
+                    true
+                }
+            }
+        }
+
+        fn fire_due(&mut self) -> usize {
+            let mut n = 0;
+            for e in self.effects.iter_mut() {
+                let due = self.timers.get(&e.intent).copied().unwrap_or(0);
+                if e.status == EffectStatus::Waiting && due <= self.clock {
+                    e.status = EffectStatus::ReceiptOk;
+                    e.receipt = vec!["status: ok".into(), "adapter: timer".into()];
+                    n += 1;
+                }
+            }
+            n
         }
 
         fn state_at(&self, h: u64) -> Option<&Value> {
@@ -263,6 +418,71 @@ pub mod fake {
         }
         fn diagnostics(&self) -> Vec<String> {
             self.diagnostics.clone()
+        }
+        fn effects(&self) -> OpResult<Vec<Effect>> {
+            if let Some(e) = &self.fail_read_effects {
+                return Err(e.clone());
+            }
+            Ok(self
+                .effects
+                .iter()
+                .filter(|e| e.seq < self.cursor)
+                .cloned()
+                .collect())
+        }
+        fn dispatch(&mut self, intent: &Hash) -> OpResult<bool> {
+            self.fail()?;
+            let i = self
+                .effects
+                .iter()
+                .position(|e| e.intent == *intent)
+                .ok_or_else(|| format!("no effect intent {}", intent.short()))?;
+            if !matches!(
+                self.effects[i].status,
+                EffectStatus::Queued | EffectStatus::Waiting
+            ) {
+                return Err(format!("intent {} is not queued", intent.short()));
+            }
+            Ok(self.dispatch_one(i))
+        }
+        fn dispatch_all(&mut self) -> OpResult<usize> {
+            self.fail()?;
+            let queued: Vec<usize> = (0..self.effects.len())
+                .filter(|i| self.effects[*i].status == EffectStatus::Queued)
+                .collect();
+            Ok(queued.into_iter().filter(|i| self.dispatch_one(*i)).count())
+        }
+        fn auto_dispatch(&self) -> bool {
+            self.auto
+        }
+        fn set_auto_dispatch(&mut self, on: bool) {
+            self.auto = on;
+        }
+        fn clock_ns(&self) -> u64 {
+            self.clock
+        }
+        fn next_timer_ns(&self) -> Option<u64> {
+            self.effects
+                .iter()
+                .filter(|e| e.status == EffectStatus::Waiting)
+                .filter_map(|e| self.timers.get(&e.intent).copied())
+                .min()
+        }
+        fn advance_clock_to_next(&mut self) -> OpResult<usize> {
+            self.fail()?;
+            let Some(next) = self.next_timer_ns() else {
+                return Ok(0);
+            };
+            self.clock = self.clock.max(next);
+            Ok(self.fire_due())
+        }
+        fn advance_clock_by(&mut self, ns: u64) -> OpResult<usize> {
+            self.fail()?;
+            self.clock = self
+                .clock
+                .checked_add(ns)
+                .ok_or_else(|| format!("the clock would overflow adding {ns} ns"))?;
+            Ok(self.fire_due())
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Colour themes: TOML files with thirteen named colours, the three shipped
 //! ones compiled in so the binary works from any directory, and `NO_COLOR`.
 
+use crate::effects::Tone;
 use aos_engine::diff::ChangeKind;
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
@@ -185,6 +186,15 @@ impl Theme {
     }
     pub fn ok(&self) -> Style {
         self.fg(self.palette.ok)
+    }
+    /// An effect status's colour; bold where it signals trouble.
+    pub fn tone(&self, tone: Tone) -> Style {
+        match tone {
+            Tone::Error => self.error(),
+            Tone::Warning => self.warning(),
+            Tone::Ok => self.ok(),
+            Tone::Accent => self.accent(),
+        }
     }
     /// The selected row. Reversed without colour so it still shows.
     pub fn selected(&self) -> Style {

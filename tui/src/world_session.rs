@@ -3,9 +3,12 @@
 
 use crate::app::{Msg, Progress};
 use crate::runtime::OpenOptions;
-use crate::session::{Entry, OpResult, Session, StateCell};
+use crate::session::{Effect, EffectStatus, Entry, OpResult, Session, StateCell};
 use crate::ty::Schemas;
-use aos_engine::world::{EntryView, OpenEvent, StateView, World, WorldOptions};
+use aos_engine::hash::Hash;
+use aos_engine::world::{
+    EffectStatus as Status, EffectView, EntryView, OpenEvent, StateView, World, WorldOptions,
+};
 use std::path::Path;
 use std::sync::mpsc::Sender;
 
@@ -34,6 +37,30 @@ fn cell(v: StateView) -> StateCell {
         schema: v.schema,
         value: v.value,
         changes: v.changes,
+    }
+}
+
+fn effect(v: EffectView) -> Effect {
+    Effect {
+        intent: v.intent_hash,
+        seq: v.seq,
+        kind: v.kind,
+        params: v.params,
+        origin: v.origin,
+        grant: v.grant,
+        allowed: v.allowed,
+        stage: v.stage,
+        rule: v.rule,
+        reason: v.reason,
+        status: match v.status {
+            Status::Denied => EffectStatus::Denied,
+            Status::Queued => EffectStatus::Queued,
+            Status::Waiting => EffectStatus::Waiting,
+            Status::ReceiptOk => EffectStatus::ReceiptOk,
+            Status::ReceiptError => EffectStatus::ReceiptError,
+            Status::ReceiptTimeout => EffectStatus::ReceiptTimeout,
+        },
+        receipt: v.receipt,
     }
 }
 
@@ -97,6 +124,39 @@ impl Session for WorldSession {
             .map(|d| d.to_string())
             .collect()
     }
+    fn effects(&self) -> OpResult<Vec<Effect>> {
+        Ok(self
+            .world
+            .effects()
+            .map_err(text)?
+            .into_iter()
+            .map(effect)
+            .collect())
+    }
+    fn dispatch(&mut self, intent: &Hash) -> OpResult<bool> {
+        self.world.dispatch(*intent).map_err(text)
+    }
+    fn dispatch_all(&mut self) -> OpResult<usize> {
+        self.world.dispatch_all().map_err(text)
+    }
+    fn auto_dispatch(&self) -> bool {
+        self.world.auto_dispatch()
+    }
+    fn set_auto_dispatch(&mut self, on: bool) {
+        self.world.set_auto_dispatch(on)
+    }
+    fn clock_ns(&self) -> u64 {
+        self.world.clock_ns()
+    }
+    fn next_timer_ns(&self) -> Option<u64> {
+        self.world.next_timer_ns()
+    }
+    fn advance_clock_to_next(&mut self) -> OpResult<usize> {
+        self.world.advance_clock_to_next().map_err(text)
+    }
+    fn advance_clock_by(&mut self, ns: u64) -> OpResult<usize> {
+        self.world.advance_clock_by(ns).map_err(text)
+    }
 }
 
 fn progress(ev: OpenEvent) -> Progress {
@@ -133,6 +193,7 @@ pub fn open(
         WorldOptions {
             data_dir: options.data_dir.clone(),
             cache_dir: options.cache_dir.clone(),
+            auto_dispatch: options.auto_dispatch,
             ..WorldOptions::default()
         },
         &mut report,

@@ -135,6 +135,21 @@ impl KernelState {
     /// the queue and its result event is queued for the reducer that asked.
     /// A receipt for an intent already settled changes nothing (`Ok(false)`);
     /// one for an unknown intent is an error naming it.
+    /// Checks, without changing anything, that [`KernelState::apply_receipt`]
+    /// would accept `receipt` (`Ok(false)` for a duplicate).
+    pub fn check_receipt(&self, program: &Program, receipt: &Receipt) -> Result<bool, String> {
+        let hash = receipt.intent_hash;
+        if self.settled.contains(&hash) {
+            return Ok(false);
+        }
+        let Some(pending) = self.pending.get(&hash) else {
+            return Err(format!(
+                "receipt for unknown intent {hash}: no such effect is waiting"
+            ));
+        };
+        result_event(program, pending, receipt).map(|_| true)
+    }
+
     pub fn apply_receipt(&mut self, program: &Program, receipt: &Receipt) -> Result<bool, String> {
         let hash = receipt.intent_hash;
         if self.settled.contains(&hash) {

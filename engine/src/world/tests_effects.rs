@@ -121,9 +121,16 @@ fn blob_echo_puts_and_gets_the_same_ref() {
         .inject("demo/BlobEchoEvent@1", r#"{"Echo": {"text": "again"}}"#)
         .expect("inject");
     assert!(replayed.step().expect("step"));
-    let queued = replayed.effects().expect("effects").last().expect("a new blob.put").clone();
+    let queued = replayed
+        .effects()
+        .expect("effects")
+        .last()
+        .expect("a new blob.put")
+        .clone();
     assert_eq!(queued.status, EffectStatus::Queued, "{}", queued.reason);
-    let err = replayed.dispatch(queued.intent_hash).expect_err("no adapter can run");
+    let err = replayed
+        .dispatch(queued.intent_hash)
+        .expect_err("no adapter can run");
     assert!(err.to_string().contains("no adapter"), "{err}");
 }
 
@@ -254,20 +261,85 @@ fn denial_matrix_journals_each_decision_and_no_adapter_runs() {
         .unwrap_or_else(|e| panic!("open: {e}"));
     // (case, kind, slot, count, namespace, expected stage, policy rule)
     let cases: [(&str, &str, &str, u64, &str, &str, Option<usize>); 8] = [
-        ("reducer emits http.request", "http.request", "ok", 1, "", "reducer", None),
-        ("two effects in one step", "timer.set", "ok", 2, "", "reducer", None),
-        ("unbound cap slot", "timer.set", "unbound", 1, "", "reducer", None),
-        ("grant expired", "timer.set", "expired", 1, "", "expired", None),
-        ("params outside the grant", "blob.put", "blob", 1, "elsewhere", "params", None),
-        ("budget exhausted", "timer.set", "broke", 1, "", "budget", None),
-        ("policy deny by origin_kind", "timer.set", "denied", 1, "", "policy", Some(0)),
-        ("policy with no matching rule", "timer.set", "nomatch", 1, "", "policy", None),
+        (
+            "reducer emits http.request",
+            "http.request",
+            "ok",
+            1,
+            "",
+            "reducer",
+            None,
+        ),
+        (
+            "two effects in one step",
+            "timer.set",
+            "ok",
+            2,
+            "",
+            "reducer",
+            None,
+        ),
+        (
+            "unbound cap slot",
+            "timer.set",
+            "unbound",
+            1,
+            "",
+            "reducer",
+            None,
+        ),
+        (
+            "grant expired",
+            "timer.set",
+            "expired",
+            1,
+            "",
+            "expired",
+            None,
+        ),
+        (
+            "params outside the grant",
+            "blob.put",
+            "blob",
+            1,
+            "elsewhere",
+            "params",
+            None,
+        ),
+        (
+            "budget exhausted",
+            "timer.set",
+            "broke",
+            1,
+            "",
+            "budget",
+            None,
+        ),
+        (
+            "policy deny by origin_kind",
+            "timer.set",
+            "denied",
+            1,
+            "",
+            "policy",
+            Some(0),
+        ),
+        (
+            "policy with no matching rule",
+            "timer.set",
+            "nomatch",
+            1,
+            "",
+            "policy",
+            None,
+        ),
     ];
     for (case, kind, slot, count, namespace, _, _) in &cases {
         let event = format!(
             r#"{{"EmitEffect": {{"kind": "{kind}", "slot": "{slot}", "count": {count}, "namespace": "{namespace}"}}}}"#
         );
-        w.inject("test/FaultyInput@1", &event).unwrap_or_else(|e| panic!("{case}: {e}"));
+        w.inject("test/FaultyInput@1", &event)
+            .unwrap_or_else(|e| panic!("{case}: {e}"));
     }
     w.inject(
         "test/FaultyInput@1",
@@ -294,7 +366,11 @@ fn denial_matrix_journals_each_decision_and_no_adapter_runs() {
     }
     let control = &effects[i];
     assert!(control.allowed, "{}", control.reason);
-    assert_eq!(control.status, EffectStatus::ReceiptOk, "the allowed one ran");
+    assert_eq!(
+        control.status,
+        EffectStatus::ReceiptOk,
+        "the allowed one ran"
+    );
     // Only the allowed effect produced a receipt: no adapter saw the others.
     let receipts = w
         .entries(0, w.head())
@@ -322,7 +398,8 @@ fn an_edited_receipt_in_the_journal_is_refused_on_replay() {
     };
     let edited = tempfile::tempdir().expect("tempdir");
     {
-        let (old, _) = Journal::open(&data.path().join("journal"), JournalConfig::default()).expect("old");
+        let (old, _) =
+            Journal::open(&data.path().join("journal"), JournalConfig::default()).expect("old");
         let (mut new, _) =
             Journal::open(&edited.path().join("journal"), JournalConfig::default()).expect("new");
         for bytes in old.read_range(0, old.len()).expect("entries") {
@@ -338,12 +415,19 @@ fn an_edited_receipt_in_the_journal_is_refused_on_replay() {
         new.commit().expect("commit");
     }
     copy_dir(&data.path().join("keys"), &edited.path().join("keys"));
-    let err = World::open(&demo("01-hello-timer"), options(edited.path(), false), &mut |_| {})
-        .err()
-        .expect("refused");
+    let err = World::open(
+        &demo("01-hello-timer"),
+        options(edited.path(), false),
+        &mut |_| {},
+    )
+    .err()
+    .expect("refused");
     let text = err.to_string();
     assert!(matches!(err, WorldError::Diverged(_)), "{text}");
-    assert!(text.contains("bad signature") && text.contains(&intent.to_string()), "{text}");
+    assert!(
+        text.contains("bad signature") && text.contains(&intent.to_string()),
+        "{text}"
+    );
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -7,4 +7,5 @@ mod support;
 mod cli_bad_input;
 mod cli_counter;
 mod reducer_crates;
+mod tui_effects;
 mod tui_headless;

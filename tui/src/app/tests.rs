@@ -196,6 +196,8 @@ fn focus_cycles_with_tab_and_numbers() {
     keys(&mut a, "Tab");
     assert_eq!(a.focus, Pane::State);
     keys(&mut a, "Tab");
+    assert_eq!(a.focus, Pane::Effects);
+    keys(&mut a, "Tab");
     assert_eq!(a.focus, Pane::Build);
     keys(&mut a, "Tab");
     assert_eq!(a.focus, Pane::Journal);
@@ -212,10 +214,12 @@ fn focus_cycles_with_tab_and_numbers() {
 fn small_screens_drop_the_idle_build_pane_from_focus() {
     let mut a = counter();
     update(&mut a, Msg::Resize(80, 24));
-    keys(&mut a, "Tab Tab");
+    keys(&mut a, "Tab Tab Tab");
+    assert_eq!(a.focus, Pane::Journal);
+    keys(&mut a, "4");
     assert_eq!(a.focus, Pane::Journal);
     keys(&mut a, "3");
-    assert_eq!(a.focus, Pane::Journal);
+    assert_eq!(a.focus, Pane::Effects);
 }
 
 #[test]
@@ -516,6 +520,31 @@ impl Session for Long {
     fn diagnostics(&self) -> Vec<String> {
         vec![]
     }
+    fn effects(&self) -> OpResult<Vec<crate::session::Effect>> {
+        Ok(vec![])
+    }
+    fn dispatch(&mut self, _: &aos_engine::hash::Hash) -> OpResult<bool> {
+        Err("no".into())
+    }
+    fn dispatch_all(&mut self) -> OpResult<usize> {
+        Ok(0)
+    }
+    fn auto_dispatch(&self) -> bool {
+        false
+    }
+    fn set_auto_dispatch(&mut self, _: bool) {}
+    fn clock_ns(&self) -> u64 {
+        0
+    }
+    fn next_timer_ns(&self) -> Option<u64> {
+        None
+    }
+    fn advance_clock_to_next(&mut self) -> OpResult<usize> {
+        Ok(0)
+    }
+    fn advance_clock_by(&mut self, _: u64) -> OpResult<usize> {
+        Ok(0)
+    }
 }
 
 #[test]
@@ -600,7 +629,7 @@ fn the_build_pane_follows_new_output_until_scrolled() {
         );
     }
     update(&mut a, Msg::Opened(Ok(Box::new(FakeSession::counter()))));
-    keys(&mut a, "3");
+    keys(&mut a, "4");
     assert_eq!(a.focus, Pane::Build);
     let rows = a.pane_rows(Pane::Build);
     assert_eq!(a.build_top, None);

@@ -69,6 +69,8 @@ pub fn options(args: &OpenArgs) -> Result<WorldOptions, CliError> {
         force_build: args.force_build,
         data_dir: args.data_dir.clone(),
         cache_dir: args.cache_dir.clone(),
+        // Scripts and CI run worlds to completion without a person.
+        auto_dispatch: true,
         ..WorldOptions::default()
     })
 }

@@ -2,7 +2,9 @@
 
 use super::fit;
 use crate::app::{App, Level, Overlay, Phase, Screen};
+use crate::effects::{clock_text, is_pending};
 use crate::help;
+use crate::layout::Pane;
 use crate::theme::Theme;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -38,12 +40,21 @@ pub fn title(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
 
 /// Build progress, a message, or the jump prompt.
 pub fn status_line(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
-    let line = if let Overlay::Jump(input) = &app.overlay {
+    let prompt = match &app.overlay {
+        Overlay::Jump(input) => Some((" jump to height: ", input, "   Enter go · Esc cancel")),
+        Overlay::Advance(input) => Some((
+            " advance the clock by: ",
+            input,
+            "   e.g. 5s 250ms 1m · Enter go · Esc cancel",
+        )),
+        _ => None,
+    };
+    let line = if let Some((label, input, help)) = prompt {
         let (before, after) = split_at_char(&input.text, input.cursor);
         let mut cur = after.chars();
         let at = cur.next().map_or(" ".to_string(), |c| c.to_string());
-        Line::from(vec![
-            Span::styled(" jump to height: ", theme.accent()),
+        let mut spans = vec![
+            Span::styled(label, theme.accent()),
             Span::styled(before.to_string(), theme.text()),
             Span::styled(
                 at,
@@ -52,8 +63,13 @@ pub fn status_line(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
                     .add_modifier(ratatui::style::Modifier::REVERSED),
             ),
             Span::styled(cur.as_str().to_string(), theme.text()),
-            Span::styled("   Enter go · Esc cancel", theme.dim()),
-        ])
+        ];
+        // A bad entry keeps the prompt open; its error replaces the help.
+        match app.flash.as_ref().filter(|f| f.level == Level::Error) {
+            Some(f) => spans.push(Span::styled(format!("   ✗ {}", f.text), theme.error())),
+            None => spans.push(Span::styled(help, theme.dim())),
+        }
+        Line::from(spans)
     } else if let Some(f) = &app.flash {
         let (mark, style) = match f.level {
             Level::Info => ("•", theme.text()),
@@ -84,8 +100,9 @@ fn build_status(app: &App, theme: &Theme) -> Line<'static> {
         ]),
         Phase::Failed(e) => Line::from(Span::styled(
             format!(
-                " ✗ open failed: {} (details in pane 3)",
-                e.trim_end_matches(':')
+                " ✗ open failed: {} (details in pane {})",
+                e.trim_end_matches(':'),
+                Pane::Build.number()
             ),
             theme.error(),
         )),
@@ -113,8 +130,9 @@ fn build_status(app: &App, theme: &Theme) -> Line<'static> {
             if !app.view.diagnostics.is_empty() {
                 spans.push(Span::styled(
                     format!(
-                        " · ✗ {} AIR problem(s), see pane 3",
-                        app.view.diagnostics.len()
+                        " · ✗ {} AIR problem(s), see pane {}",
+                        app.view.diagnostics.len(),
+                        Pane::Build.number()
                     ),
                     theme.error(),
                 ));
@@ -128,15 +146,28 @@ fn build_status(app: &App, theme: &Theme) -> Line<'static> {
 pub fn status_bar(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let right = match app.screen {
         Screen::World if app.session.is_some() => format!(
-            " height {} · cursor {} · inbox {} ",
-            app.view.head, app.view.cursor, app.view.inbox
+            " {} {} · height {} · cursor {} · inbox {} ",
+            if app.view.auto_dispatch {
+                "auto"
+            } else {
+                "manual"
+            },
+            clock_text(app.view.clock_ns),
+            app.view.head,
+            app.view.cursor,
+            app.view.inbox
         ),
         _ => String::new(),
     };
-    let hints: Vec<&str> = match app.screen {
+    let mut hints: Vec<&str> = match app.screen {
         Screen::Picker => vec!["Enter open", "j/k move", "t theme", "? help", "q quit"],
         Screen::World => help::hints(),
     };
+    // With intents waiting on a person, their keys are the ones to show.
+    let pending = app.view.effects.iter().any(|e| is_pending(e.status));
+    if pending && !app.view.auto_dispatch {
+        hints.sort_by_key(|h| !matches!(*h, "d dispatch" | "c clock"));
+    }
     let room = (area.width as usize).saturating_sub(right.chars().count() + 1);
     // Help and quit always show: from them a user finds everything else.
     let (must, rest): (Vec<&str>, Vec<&str>) = hints

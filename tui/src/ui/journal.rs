@@ -19,6 +19,10 @@ fn kind_label(kind: &str) -> &str {
         "Unrouted" => "unrouted",
         "Snapshot" => "snapshot",
         "Genesis" => "genesis",
+        "EffectIntent" => "intent",
+        "EffectReceipt" => "receipt",
+        "BudgetExceeded" => "budget",
+        "Clock" => "clock",
         other => other,
     }
 }

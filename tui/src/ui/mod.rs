@@ -3,6 +3,7 @@
 
 mod bars;
 mod build;
+mod effects;
 mod journal;
 mod overlay;
 mod picker;
@@ -32,6 +33,9 @@ pub fn draw(frame: &mut Frame, app: &App) {
             }
             if let Some(r) = areas.state {
                 state::draw(frame, app, &theme, r);
+            }
+            if let Some(r) = areas.effects {
+                effects::draw(frame, app, &theme, r);
             }
             if let Some(r) = areas.build {
                 build::draw(frame, app, &theme, r);

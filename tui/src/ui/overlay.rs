@@ -14,7 +14,7 @@ use ratatui::Frame;
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     match &app.overlay {
-        Overlay::None | Overlay::Jump(_) => {}
+        Overlay::None | Overlay::Jump(_) | Overlay::Advance(_) => {}
         Overlay::Help => help(frame, theme, area),
         Overlay::Details(e) => details(frame, theme, area, e),
         Overlay::Inject(p) => inject(frame, theme, area, p),
