@@ -223,12 +223,14 @@ const MATRIX_MANIFEST: &str = r#"{
       {"name": "timer_broke", "cap": "test/timer_cap@1", "params": {}, "budget": {"cents": 0}},
       {"name": "timer_denied", "cap": "test/deny_cap@1", "params": {}},
       {"name": "timer_nomatch", "cap": "test/nomatch_cap@1", "params": {}},
+      {"name": "timer_metered", "cap": "test/timer_cap@1", "params": {}, "budget": {"cents": 3}},
       {"name": "blob_echo", "cap": "test/blob_cap@1", "params": {"namespaces": ["echo"]}}
     ]
   },
   "module_bindings": {"test/Faulty@1": {"slots": {
     "ok": "timer_ok", "expired": "timer_expired", "broke": "timer_broke",
-    "denied": "timer_denied", "nomatch": "timer_nomatch", "blob": "blob_echo"}}}
+    "denied": "timer_denied", "nomatch": "timer_nomatch", "blob": "blob_echo",
+    "metered": "timer_metered"}}}
 }"#;
 
 fn matrix_world() -> tempfile::TempDir {
@@ -244,7 +246,8 @@ fn matrix_world() -> tempfile::TempDir {
             "abi": {{"reducer": {{"state": "test/FaultyState@1", "event": "test/FaultyInput@1",
                      "effects_emitted": ["timer.set", "blob.put"],
                      "cap_slots": {{"ok": "timer", "expired": "timer", "broke": "timer", "denied": "timer",
-                                    "nomatch": "timer", "blob": "blob", "unbound": "timer"}}}}}}}}"#,
+                                    "nomatch": "timer", "blob": "blob", "unbound": "timer",
+                                    "metered": "timer"}}}}}}}}"#,
         reducers_dir().join("faulty").display()
     );
     std::fs::write(air.join("module.air.json"), module).expect("write");
@@ -259,8 +262,17 @@ fn denial_matrix_journals_each_decision_and_no_adapter_runs() {
     let data = tempfile::tempdir().expect("tempdir");
     let mut w = World::open(world.path(), options(data.path(), true), &mut |_| {})
         .unwrap_or_else(|e| panic!("open: {e}"));
-    // (case, kind, slot, count, namespace, expected stage, policy rule)
-    let cases: [(&str, &str, &str, u64, &str, &str, Option<usize>); 8] = [
+    /// (case, kind, slot, count, namespace, expected stage, policy rule)
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        u64,
+        &'a str,
+        &'a str,
+        Option<usize>,
+    );
+    let cases: [Case; 8] = [
         (
             "reducer emits http.request",
             "http.request",
@@ -436,4 +448,60 @@ fn copy_dir(from: &Path, to: &Path) {
         let e = e.expect("entry");
         std::fs::copy(e.path(), to.join(e.file_name())).expect("copy");
     }
+}
+
+/// Settling a receipt whose cost uses up the grant's budget journals
+/// `BudgetExceeded`, and the next effect on that grant is denied at the
+/// budget stage before any adapter sees it.
+#[test]
+fn a_receipt_that_uses_up_the_budget_is_journaled_and_later_effects_denied() {
+    let world = matrix_world();
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut w = World::open(world.path(), options(data.path(), false), &mut |_| {})
+        .unwrap_or_else(|e| panic!("open: {e}"));
+    let emit =
+        r#"{"EmitEffect": {"kind": "timer.set", "slot": "metered", "count": 1, "namespace": ""}}"#;
+    w.inject("test/FaultyInput@1", emit).expect("inject");
+    assert!(w.step().expect("step"));
+    let first = w.effects().expect("effects")[0].clone();
+    assert!(first.allowed, "{}", first.reason);
+
+    // The timer adapter's receipt, but priced at 5 cents against a budget of 3.
+    let keys = crate::effects::Keyring::open(&data.path().join("keys"), &["timer"]).expect("keys");
+    let payload = crate::value::Value::record([
+        ("delivered_at_ns", crate::value::Value::Int(1_000)),
+        ("key", crate::value::Value::text("faulty")),
+    ]);
+    let signer = keys.signer("timer").expect("timer key");
+    let receipt = Receipt::sign(
+        first.intent_hash,
+        "timer",
+        ReceiptStatus::Ok,
+        &payload,
+        5,
+        signer,
+    );
+    assert!(w.ingest_receipt(receipt).expect("ingest"));
+    assert!(w.step().expect("deliver"));
+    let budget: Vec<_> = w
+        .entries(0, w.head())
+        .expect("entries")
+        .into_iter()
+        .filter(|e| e.kind == "BudgetExceeded")
+        .collect();
+    assert_eq!(budget.len(), 1, "{budget:?}");
+    assert!(budget[0].summary.contains("timer_metered") && budget[0].summary.contains("cents"));
+
+    w.inject("test/FaultyInput@1", emit).expect("inject");
+    assert!(w.step().expect("step"));
+    let second = w
+        .effects()
+        .expect("effects")
+        .last()
+        .expect("second")
+        .clone();
+    assert!(!second.allowed);
+    assert_eq!(second.stage, "budget", "{}", second.reason);
+    let hash = w.state_hash();
+    assert_eq!(w.verify_replay().expect("replay"), hash);
 }

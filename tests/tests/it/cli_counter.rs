@@ -240,3 +240,54 @@ fn a_corrupt_journal_names_segment_and_offset_and_repair_keeps_the_cut() {
         "every byte is kept somewhere"
     );
 }
+
+#[test]
+fn builtins_prints_every_built_in_schema_as_loadable_air() {
+    let r = aos(&["builtins"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let list = r.json();
+    let names: Vec<&str> = list
+        .as_array()
+        .expect("an array of nodes")
+        .iter()
+        .map(|n| {
+            assert_eq!(n["$kind"], "defschema");
+            n["name"].as_str().expect("name")
+        })
+        .collect();
+    for want in [
+        "sys/TimerSetParams@1",
+        "sys/TimerSetReceipt@1",
+        "sys/TimerFired@1",
+        "sys/BlobPutParams@1",
+        "sys/BlobPutReceipt@1",
+        "sys/BlobPutResult@1",
+        "sys/BlobGetParams@1",
+        "sys/BlobGetReceipt@1",
+        "sys/BlobGetResult@1",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+}
+
+#[test]
+fn timer_and_blob_worlds_run_to_done_from_the_cli_and_replay() {
+    for (world, field, want) in [
+        ("01-hello-timer", "pc", serde_json::json!("Done")),
+        ("02-blob-echo", "matches", serde_json::json!(true)),
+    ] {
+        let copy = copy_world(world);
+        let w = path_str(copy.path());
+        let run = run_json(w, &[]);
+        let state = aos(&["state", w, "--json"]).json();
+        assert_eq!(
+            state["reducers"][0]["state"][field], want,
+            "{world}: {state}"
+        );
+        assert_eq!(
+            replay_hash(w, &[]),
+            run["state_hash"].as_str().expect("hash"),
+            "{world}"
+        );
+    }
+}

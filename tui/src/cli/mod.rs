@@ -79,6 +79,8 @@ pub enum CliCommand {
     },
     /// Measure the engine (medians of repeated runs).
     Bench(bench::BenchArgs),
+    /// Print the built-in schemas (sys/...) as AIR JSON.
+    Builtins,
 }
 
 /// Options shared by the subcommands that open a world.
@@ -136,6 +138,10 @@ pub fn run(command: CliCommand) -> ExitCode {
         CliCommand::State { world, at, common } => inspect::state(&world, at, &common),
         CliCommand::Build { world, common } => run::build(&world, &common),
         CliCommand::Bench(args) => bench::run(&args),
+        CliCommand::Builtins => {
+            common::print_json(&aos_engine::air::builtin_schemas_json());
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
