@@ -131,15 +131,34 @@ impl Dispatcher {
         self.sign(&id, hash, outcome)
     }
 
+    /// Signs the timers that fired together as one batch: one signature
+    /// over their Merkle root, an inclusion proof in each receipt.
     fn sign_all(&self, fired: Vec<(Hash, AdapterOutcome)>) -> Result<Vec<Receipt>, DispatchError> {
         let Some(t) = &self.timer else {
             return Ok(Vec::new());
         };
-        let mut out = Vec::with_capacity(fired.len());
-        for (h, o) in fired {
-            out.extend(self.sign(t.id(), h, o)?);
-        }
-        Ok(out)
+        let items: Vec<(Hash, ReceiptStatus, Value, u64)> = fired
+            .into_iter()
+            .filter_map(|(h, o)| match o {
+                AdapterOutcome::Done {
+                    status,
+                    payload,
+                    cost_cents,
+                } => Some((h, status, payload, cost_cents)),
+                AdapterOutcome::Pending => None,
+            })
+            .collect();
+        let Some(first) = items.first().map(|i| i.0) else {
+            return Ok(Vec::new());
+        };
+        let key = self
+            .keyring
+            .signer(t.id())
+            .ok_or_else(|| DispatchError::NoKey {
+                adapter: t.id().to_string(),
+                intent: first,
+            })?;
+        Ok(Receipt::sign_batch(items, t.id(), key))
     }
 
     /// Moves the virtual clock to `ns` and returns the receipts of the timers

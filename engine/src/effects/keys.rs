@@ -3,6 +3,7 @@
 //! public key (hex). Replay needs only the `.pub` files ([`TrustedKeys`]).
 //! Not deterministic: new keys come from OS randomness.
 
+use crate::hash::Hash;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use std::collections::BTreeMap;
 use std::fs;
@@ -88,15 +89,37 @@ fn write_file(path: &Path, text: &str, mode: u32) -> Result<(), KeyError> {
     fs::rename(&tmp, path).map_err(io_err("rename", path))
 }
 
-/// The public keys trusted to sign receipts, by adapter id.
+/// A batch signature already checked: (adapter, root, signature).
+type BatchKey = (String, Hash, [u8; 64]);
+
+/// The public keys trusted to sign receipts, by adapter id, and the batch
+/// signatures already verified with them (shared by clones, so the replay
+/// and the live world of one process check each batch once).
 #[derive(Debug, Clone, Default)]
 pub struct TrustedKeys {
     keys: BTreeMap<String, VerifyingKey>,
+    verified: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<BatchKey>>>,
 }
 
 impl TrustedKeys {
     pub fn from_map(keys: BTreeMap<String, VerifyingKey>) -> TrustedKeys {
-        TrustedKeys { keys }
+        TrustedKeys {
+            keys,
+            verified: Default::default(),
+        }
+    }
+
+    pub(super) fn verified_batch(&self, key: &BatchKey) -> bool {
+        self.verified
+            .lock()
+            .map(|set| set.contains(key))
+            .unwrap_or(false)
+    }
+
+    pub(super) fn remember_batch(&self, key: BatchKey) {
+        if let Ok(mut set) = self.verified.lock() {
+            set.insert(key);
+        }
     }
 
     /// Reads every `<adapter>.pub` in `dir`; a missing dir means no keys.
@@ -117,7 +140,7 @@ impl TrustedKeys {
             };
             keys.insert(id.to_string(), read_pub(&path)?);
         }
-        Ok(TrustedKeys { keys })
+        Ok(TrustedKeys::from_map(keys))
     }
 
     pub fn get(&self, adapter_id: &str) -> Option<&VerifyingKey> {
@@ -226,13 +249,12 @@ impl Keyring {
 
     /// The public halves, as replay would load them from the `.pub` files.
     pub fn trusted(&self) -> TrustedKeys {
-        TrustedKeys {
-            keys: self
-                .keys
+        TrustedKeys::from_map(
+            self.keys
                 .iter()
                 .map(|(id, k)| (id.clone(), k.verifying_key()))
                 .collect(),
-        }
+        )
     }
 }
 

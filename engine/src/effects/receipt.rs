@@ -62,9 +62,125 @@ pub struct Receipt {
     pub payload: Vec<u8>,
     pub cost_cents: u64,
     pub signature: [u8; 64],
+    /// Set when the adapter signed a batch of receipts at once: the
+    /// signature covers the batch's Merkle root, and this proves the receipt
+    /// is one of its leaves. One signature (and, with the verifier's cache,
+    /// one verification) then serves the whole batch.
+    pub batch: Option<BatchProof>,
+}
+
+/// Where a receipt sits in a signed batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchProof {
+    pub root: Hash,
+    pub index: u32,
+    /// Sibling hashes from the leaf up.
+    pub path: Vec<Hash>,
+}
+
+/// Domain separation: a batch signature can never be mistaken for the
+/// signature of a single receipt.
+const BATCH_DOMAIN: &[u8] = b"aos/receipt-batch/v1";
+
+fn leaf_node(leaf: &Hash) -> Hash {
+    let mut h = crate::hash::Hasher::default();
+    h.update(&[0]);
+    h.update(&leaf.0);
+    h.finish()
+}
+
+fn inner_node(left: &Hash, right: &Hash) -> Hash {
+    let mut h = crate::hash::Hasher::default();
+    h.update(&[1]);
+    h.update(&left.0);
+    h.update(&right.0);
+    h.finish()
+}
+
+fn batch_message(root: &Hash) -> Vec<u8> {
+    let mut m = BATCH_DOMAIN.to_vec();
+    m.extend_from_slice(&root.0);
+    m
+}
+
+/// The Merkle levels over `leaves` (padded with zero hashes to a power of
+/// two), from the leaf nodes up to the root.
+fn merkle_levels(leaves: &[Hash]) -> Vec<Vec<Hash>> {
+    let width = leaves.len().next_power_of_two();
+    let mut level: Vec<Hash> = leaves.iter().map(leaf_node).collect();
+    level.resize(width, Hash::ZERO);
+    let mut levels = vec![level];
+    while levels.last().map_or(0, Vec::len) > 1 {
+        let below = levels.last().expect("at least the leaf level");
+        let up = below.chunks(2).map(|p| inner_node(&p[0], &p[1])).collect();
+        levels.push(up);
+    }
+    levels
 }
 
 impl Receipt {
+    /// Signs many receipts with one signature over their Merkle root; each
+    /// receipt carries its inclusion proof. A single item is signed plainly.
+    pub fn sign_batch(
+        items: Vec<(Hash, ReceiptStatus, Value, u64)>,
+        adapter_id: &str,
+        key: &SigningKey,
+    ) -> Vec<Receipt> {
+        if items.len() < 2 {
+            return items
+                .into_iter()
+                .map(|(h, st, p, c)| Receipt::sign(h, adapter_id, st, &p, c, key))
+                .collect();
+        }
+        let mut receipts: Vec<Receipt> = items
+            .into_iter()
+            .map(|(intent_hash, status, payload, cost_cents)| Receipt {
+                intent_hash,
+                adapter_id: adapter_id.to_string(),
+                status,
+                payload: cbor::encode(&payload),
+                cost_cents,
+                signature: [0; 64],
+                batch: None,
+            })
+            .collect();
+        let leaves: Vec<Hash> = receipts
+            .iter()
+            .map(|r| Hash::of(&r.signing_bytes()))
+            .collect();
+        let levels = merkle_levels(&leaves);
+        let root = levels.last().expect("a root level")[0];
+        let signature = key.sign(&batch_message(&root)).to_bytes();
+        for (i, r) in receipts.iter_mut().enumerate() {
+            let path = levels[..levels.len() - 1]
+                .iter()
+                .enumerate()
+                .map(|(depth, level)| level[(i >> depth) ^ 1])
+                .collect();
+            r.signature = signature;
+            r.batch = Some(BatchProof {
+                root,
+                index: i as u32,
+                path,
+            });
+        }
+        receipts
+    }
+
+    /// The root this receipt's proof leads to (None without a batch).
+    fn proven_root(&self) -> Option<Hash> {
+        let proof = self.batch.as_ref()?;
+        let mut node = leaf_node(&Hash::of(&self.signing_bytes()));
+        for (depth, sibling) in proof.path.iter().enumerate() {
+            node = if (proof.index >> depth) & 1 == 0 {
+                inner_node(&node, sibling)
+            } else {
+                inner_node(sibling, &node)
+            };
+        }
+        Some(node)
+    }
+
     /// Builds and signs a receipt; `payload` is encoded canonically.
     pub fn sign(
         intent_hash: Hash,
@@ -81,6 +197,7 @@ impl Receipt {
             payload: cbor::encode(payload),
             cost_cents,
             signature: [0; 64],
+            batch: None,
         };
         r.signature = key.sign(&r.signing_bytes()).to_bytes();
         r
@@ -108,12 +225,21 @@ impl Receipt {
                 adapter: self.adapter_id.clone(),
             });
         }
+        let bad = || ReceiptError::BadSignature {
+            intent: self.intent_hash,
+            adapter: self.adapter_id.clone(),
+        };
         let sig = Signature::from_bytes(&self.signature);
-        key.verify(&self.signing_bytes(), &sig)
-            .map_err(|_| ReceiptError::BadSignature {
-                intent: self.intent_hash,
-                adapter: self.adapter_id.clone(),
-            })
+        match &self.batch {
+            None => key.verify(&self.signing_bytes(), &sig).map_err(|_| bad()),
+            Some(proof) => {
+                if self.proven_root() != Some(proof.root) {
+                    return Err(bad());
+                }
+                key.verify(&batch_message(&proof.root), &sig)
+                    .map_err(|_| bad())
+            }
+        }
     }
 
     /// [`Receipt::verify`] with the key of the receipt's adapter.
@@ -128,7 +254,28 @@ impl Receipt {
                 intent: *expected_intent,
                 adapter: self.adapter_id.clone(),
             })?;
-        self.verify(key, expected_intent)
+        let Some(proof) = &self.batch else {
+            return self.verify(key, expected_intent);
+        };
+        // A batch root whose signature was already checked needs only the
+        // (cheap) inclusion proof.
+        if self.intent_hash != *expected_intent {
+            return self.verify(key, expected_intent);
+        }
+        let seen = (self.adapter_id.clone(), proof.root, self.signature);
+        if keys.verified_batch(&seen) {
+            return if self.proven_root() == Some(proof.root) {
+                Ok(())
+            } else {
+                Err(ReceiptError::BadSignature {
+                    intent: self.intent_hash,
+                    adapter: self.adapter_id.clone(),
+                })
+            };
+        }
+        self.verify(key, expected_intent)?;
+        keys.remember_batch(seen);
+        Ok(())
     }
 
     pub fn payload_value(&self) -> Result<Value, cbor::CborError> {
@@ -140,7 +287,7 @@ impl Receipt {
     /// signed bytes back because they were canonical. Undecodable bytes (only
     /// from a hand-built receipt) are carried as a byte string.
     pub fn to_value(&self) -> Value {
-        Value::record([
+        let mut fields = vec![
             ("intent_hash", Value::Bytes(self.intent_hash.0.to_vec())),
             ("adapter_id", Value::text(&self.adapter_id)),
             ("status", Value::text(self.status.as_str())),
@@ -151,7 +298,21 @@ impl Receipt {
             ),
             ("cost_cents", Value::Int(self.cost_cents as i128)),
             ("signature", Value::Bytes(self.signature.to_vec())),
-        ])
+        ];
+        if let Some(b) = &self.batch {
+            fields.push((
+                "batch",
+                Value::record([
+                    ("root", Value::Bytes(b.root.0.to_vec())),
+                    ("index", Value::Int(b.index as i128)),
+                    (
+                        "path",
+                        Value::Array(b.path.iter().map(|h| Value::Bytes(h.0.to_vec())).collect()),
+                    ),
+                ]),
+            ));
+        }
+        Value::record(fields)
     }
 
     pub fn from_value(v: &Value) -> Result<Receipt, DecodeError> {
@@ -170,6 +331,24 @@ impl Receipt {
             payload: cbor::encode(field(v, W, "payload")?),
             cost_cents: u64_field(v, W, "cost_cents")?,
             signature,
+            batch: match v.get("batch") {
+                None | Some(Value::Null) => None,
+                Some(b) => Some(BatchProof {
+                    root: hash_field(b, W, "root")?,
+                    index: u32::try_from(u64_field(b, W, "index")?)
+                        .map_err(|_| DecodeError::new(W, "batch index too large"))?,
+                    path: field(b, W, "path")?
+                        .as_array()
+                        .ok_or_else(|| DecodeError::new(W, "batch path is not an array"))?
+                        .iter()
+                        .map(|h| {
+                            h.as_bytes()
+                                .and_then(Hash::from_slice)
+                                .ok_or_else(|| DecodeError::new(W, "batch path holds a non-hash"))
+                        })
+                        .collect::<Result<_, _>>()?,
+                }),
+            },
         })
     }
 
@@ -395,5 +574,77 @@ mod tests {
         }
         let verify_ns = t.elapsed().as_nanos() / n as u128;
         println!("per receipt: intent_hash {hash_ns} ns, sign {sign_ns} ns, verify {verify_ns} ns");
+    }
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn key() -> SigningKey {
+        SigningKey::from_bytes(&[3u8; 32])
+    }
+
+    fn items(n: usize) -> Vec<(Hash, ReceiptStatus, Value, u64)> {
+        (0..n)
+            .map(|i| {
+                let payload = Value::record([("n", Value::Int(i as i128))]);
+                (Hash::of(&[i as u8]), ReceiptStatus::Ok, payload, i as u64)
+            })
+            .collect()
+    }
+
+    fn trusted() -> TrustedKeys {
+        TrustedKeys::from_map(BTreeMap::from([(
+            "timer".to_string(),
+            key().verifying_key(),
+        )]))
+    }
+
+    #[test]
+    fn every_receipt_of_a_batch_verifies_and_shares_one_signature() {
+        for n in [2, 3, 5, 8] {
+            let receipts = Receipt::sign_batch(items(n), "timer", &key());
+            assert_eq!(receipts.len(), n);
+            let keys = trusted();
+            for r in &receipts {
+                assert_eq!(r.signature, receipts[0].signature);
+                r.verify(&key().verifying_key(), &r.intent_hash)
+                    .expect("verifies");
+                r.verify_trusted(&keys, &r.intent_hash)
+                    .expect("verifies (cached root)");
+                let back = Receipt::from_value(&r.to_value()).expect("round trip");
+                assert_eq!(&back, r);
+            }
+        }
+        let single = Receipt::sign_batch(items(1), "timer", &key());
+        assert!(single[0].batch.is_none(), "one receipt is signed plainly");
+    }
+
+    #[test]
+    fn an_altered_member_or_a_borrowed_proof_is_refused_even_after_its_root_was_seen() {
+        let receipts = Receipt::sign_batch(items(3), "timer", &key());
+        let keys = trusted();
+        receipts[0]
+            .verify_trusted(&keys, &receipts[0].intent_hash)
+            .expect("caches the root");
+        let mut altered = receipts[1].clone();
+        altered.cost_cents += 1;
+        let err = altered
+            .verify_trusted(&keys, &altered.intent_hash)
+            .expect_err("altered");
+        assert!(matches!(err, ReceiptError::BadSignature { .. }));
+        assert!(err.to_string().contains(&altered.intent_hash.to_string()));
+        let mut borrowed = receipts[2].clone();
+        borrowed.batch = receipts[1].batch.clone();
+        assert!(borrowed
+            .verify_trusted(&keys, &borrowed.intent_hash)
+            .is_err());
+        let other_key = SigningKey::from_bytes(&[4u8; 32]);
+        let forged = Receipt::sign_batch(items(3), "timer", &other_key);
+        assert!(forged[0]
+            .verify_trusted(&trusted(), &forged[0].intent_hash)
+            .is_err());
     }
 }

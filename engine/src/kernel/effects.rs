@@ -67,7 +67,7 @@ impl KernelState {
                 (Ok(_), None) => self.gate(program, &intent),
             };
             if decision.allowed {
-                self.pending.insert(
+                self.pending.insert_mut(
                     intent.intent_hash(),
                     PendingEffect {
                         seq: self.height,
@@ -161,8 +161,9 @@ impl KernelState {
             ));
         };
         let (schema, value) = result_event(program, pending, receipt)?;
-        let pending = self.pending.remove(&hash).expect("looked up above");
-        self.settled.insert(hash);
+        let pending = pending.clone();
+        self.pending.remove_mut(&hash);
+        self.settled.insert_mut(hash);
         self.inbox.enqueue_mut(Arc::new(InboxItem {
             seq: self.height,
             schema,

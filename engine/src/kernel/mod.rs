@@ -31,7 +31,7 @@ use crate::hash::Hash;
 use crate::types::{self, Type};
 use crate::value::Value;
 use crate::wasm::{encode_input, CallError, ReducerInstance, ReducerModule, Runtime, WasmError};
-use rpds::QueueSync;
+use rpds::{QueueSync, RedBlackTreeMapSync, RedBlackTreeSetSync};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -60,8 +60,9 @@ pub struct Direct {
 
 /// Everything replay must reproduce byte for byte.
 ///
-/// The inbox is a persistent queue so that a checkpoint (a clone) costs the
-/// same whether ten events are waiting or a million.
+/// The inbox and the effect queue are persistent structures so that a
+/// checkpoint (a clone) costs the same whether ten items are waiting or a
+/// million.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KernelState {
     /// Number of journal entries applied.
@@ -73,9 +74,9 @@ pub struct KernelState {
     /// entries; grants expire against it.
     pub clock_ns: u64,
     /// Allowed effects waiting for their receipt, by intent hash.
-    pub pending: BTreeMap<Hash, PendingEffect>,
+    pub pending: RedBlackTreeMapSync<Hash, PendingEffect>,
     /// Intents whose receipt was applied: a second receipt changes nothing.
-    pub settled: std::collections::BTreeSet<Hash>,
+    pub settled: RedBlackTreeSetSync<Hash>,
     pub ledger: Ledger,
 }
 
@@ -529,7 +530,7 @@ impl KernelState {
                 Some([Value::Bytes(hash), Value::Int(seq), intent, Value::Text(reducer), key]) => {
                     let hash = Hash::from_slice(hash).ok_or("bad intent hash in snapshot")?;
                     let intent = Intent::from_value(intent).map_err(|e| e.to_string())?;
-                    state.pending.insert(
+                    state.pending.insert_mut(
                         hash,
                         PendingEffect {
                             seq: u64::try_from(*seq).map_err(|_| "bad intent seq")?,
@@ -550,7 +551,7 @@ impl KernelState {
                 .as_bytes()
                 .and_then(Hash::from_slice)
                 .ok_or("bad settled hash in snapshot")?;
-            state.settled.insert(h);
+            state.settled.insert_mut(h);
         }
         state.ledger = Ledger::from_value(v.get("ledger").ok_or("snapshot has no ledger")?)
             .map_err(|e| e.to_string())?;
