@@ -153,7 +153,9 @@ impl<F: Fn(&PolicyQuery<'_>) -> PolicyVerdict> PolicyView for F {
     }
 }
 
-/// A plain `defpolicy` rule: every `Some` field must equal the query's.
+/// A plain rule list for the gate's own tests (worlds use `air::DefPolicy`):
+/// every `Some` field must equal the query's.
+#[cfg(test)]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PolicyRule {
     pub effect_kind: Option<String>,
@@ -165,6 +167,7 @@ pub struct PolicyRule {
     pub allow: bool,
 }
 
+#[cfg(test)]
 impl PolicyRule {
     pub fn matches(&self, q: &PolicyQuery<'_>) -> bool {
         fn eq(want: &Option<String>, got: Option<&str>) -> bool {
@@ -180,6 +183,7 @@ impl PolicyRule {
 }
 
 /// First match wins; no match denies.
+#[cfg(test)]
 impl PolicyView for Vec<PolicyRule> {
     fn decide(&self, q: &PolicyQuery<'_>) -> PolicyVerdict {
         match self.iter().position(|r| r.matches(q)) {

@@ -14,7 +14,7 @@ pub mod receipt;
 
 pub use gate::{
     cap_type_for, enqueue_gate, estimate, reducer_rules, Decision, GrantView, PolicyQuery,
-    PolicyRule, PolicyVerdict, PolicyView, ReducerEmit, Stage, REDUCER_EFFECTS,
+    PolicyVerdict, PolicyView, ReducerEmit, Stage, REDUCER_EFFECTS,
 };
 pub use intent::{Intent, Origin, OriginKind};
 pub use keys::{KeyError, Keyring, TrustedKeys};

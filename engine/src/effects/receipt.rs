@@ -351,36 +351,6 @@ impl Receipt {
             },
         })
     }
-
-    /// The built-in event a micro-effect receipt reaches its reducer as
-    /// (`sys/TimerFired@1`, `sys/BlobPutResult@1`, `sys/BlobGetResult@1`).
-    pub fn result_event(
-        &self,
-        intent: &super::Intent,
-        reducer: &str,
-    ) -> Result<Value, cbor::CborError> {
-        Ok(Value::record([
-            ("intent_hash", Value::Bytes(self.intent_hash.0.to_vec())),
-            ("reducer", Value::text(reducer)),
-            ("effect_kind", Value::text(&intent.kind)),
-            ("adapter_id", Value::text(&self.adapter_id)),
-            ("status", Value::text(self.status.as_str())),
-            ("requested", intent.params_value()?),
-            ("receipt", self.payload_value()?),
-            ("cost_cents", Value::Int(self.cost_cents as i128)),
-            ("signature", Value::Bytes(self.signature.to_vec())),
-        ]))
-    }
-}
-
-/// The schema of the event a micro-effect's receipt is delivered as.
-pub fn result_event_schema(kind: &str) -> Option<&'static str> {
-    match kind {
-        "timer.set" => Some("sys/TimerFired@1"),
-        "blob.put" => Some("sys/BlobPutResult@1"),
-        "blob.get" => Some("sys/BlobGetResult@1"),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
@@ -524,27 +494,6 @@ mod tests {
         assert!(with("signature", Value::Bytes(vec![0; 3])).contains("3 bytes"));
         assert!(with("intent_hash", Value::Bytes(vec![0; 3])).contains("intent_hash"));
         assert!(with("cost_cents", Value::Int(-1)).contains("cost_cents"));
-    }
-
-    #[test]
-    fn result_event_has_the_builtin_shape() {
-        let intent = timer_intent(5, "k");
-        let r = receipt(&intent.intent_hash(), &key(1));
-        let ev = r.result_event(&intent, "demo/Hello@1").unwrap();
-        assert_eq!(
-            ev.get("requested").unwrap().get("key"),
-            Some(&Value::text("k"))
-        );
-        assert_eq!(
-            ev.get("receipt").unwrap().get("delivered_at_ns"),
-            Some(&Value::Int(5))
-        );
-        assert_eq!(ev.get("status"), Some(&Value::text("ok")));
-        assert_eq!(result_event_schema("timer.set"), Some("sys/TimerFired@1"));
-        assert_eq!(result_event_schema("http.request"), None);
-        let mut broken = r.clone();
-        broken.payload = vec![0xff];
-        assert!(broken.result_event(&intent, "x").is_err());
     }
 
     /// Sign and verify cost per receipt; run with
