@@ -2,7 +2,9 @@
 //! views so the kernel can adapt its typed caps, grants and policies to them
 //! in a few lines; the gate itself reads nothing but its arguments.
 
-use super::intent::{Intent, OriginKind};
+use super::intent::Intent;
+#[cfg(test)]
+use super::intent::OriginKind;
 use super::ledger::{fits, Budget, Ledger};
 use crate::value::Value;
 
@@ -124,16 +126,8 @@ pub struct GrantView<'a> {
     pub budget: Option<&'a Budget>,
 }
 
-/// The facts a policy rule can match on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PolicyQuery<'a> {
-    pub effect_kind: &'a str,
-    pub cap_name: &'a str,
-    pub host: Option<&'a str>,
-    pub method: Option<&'a str>,
-    pub origin_kind: OriginKind,
-    pub origin_name: &'a str,
-}
+/// The facts a policy rule can match on (the AIR policy's own query).
+pub use crate::air::PolicyQuery;
 
 /// A policy's answer: `rule` is the index of the first matching rule, `None`
 /// when no rule matched (which must come with `allow: false`).

@@ -5,30 +5,9 @@ use crate::cbor;
 use crate::hash::Hash;
 use crate::value::Value;
 
-/// Who emitted an intent; filled by the kernel, never by the emitter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum OriginKind {
-    Reducer,
-    Plan,
-}
-
-impl OriginKind {
-    /// The spelling used in policies (`origin_kind`) and the journal.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OriginKind::Reducer => "reducer",
-            OriginKind::Plan => "plan",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<OriginKind> {
-        match s {
-            "reducer" => Some(OriginKind::Reducer),
-            "plan" => Some(OriginKind::Plan),
-            _ => None,
-        }
-    }
-}
+/// Who emitted an intent (filled by the kernel, never by the emitter): the
+/// same kind policies match on.
+pub use crate::air::OriginKind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {

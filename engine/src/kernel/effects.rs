@@ -112,17 +112,7 @@ impl KernelState {
                     rule: None,
                 };
             };
-            let (decision, rule) = policy.decide(&crate::air::PolicyQuery {
-                effect_kind: q.effect_kind,
-                cap_name: q.cap_name,
-                host: q.host,
-                method: q.method,
-                origin_kind: match q.origin_kind {
-                    OriginKind::Reducer => crate::air::OriginKind::Reducer,
-                    OriginKind::Plan => crate::air::OriginKind::Plan,
-                },
-                origin_name: q.origin_name,
-            });
+            let (decision, rule) = policy.decide(q);
             PolicyVerdict {
                 allow: decision == PolicyDecision::Allow,
                 rule,
