@@ -72,7 +72,7 @@ pub fn detail_lines(e: &Effect) -> Vec<String> {
         format!("origin   {}", e.origin),
         format!("grant    {}", e.grant.as_deref().unwrap_or("(none)")),
         format!("status   {mark} {word}"),
-        format!("intent   {}", e.intent.short()),
+        format!("intent   {}", e.intent_hash.short()),
     ]);
     lines
 }

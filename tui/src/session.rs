@@ -27,42 +27,9 @@ pub struct StateCell {
     pub changes: Vec<Change>,
 }
 
-/// Where an effect intent stands, as of the cursor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EffectStatus {
-    /// A gate refused it; it never reaches an adapter.
-    Denied,
-    /// Allowed and waiting for dispatch.
-    Queued,
-    /// Dispatched, no receipt yet (e.g. a timer not yet due).
-    Waiting,
-    ReceiptOk,
-    ReceiptError,
-    ReceiptTimeout,
-}
-
-/// One effect intent, for the effects pane.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Effect {
-    pub intent: Hash,
-    /// Height of its `EffectIntent` entry.
-    pub seq: u64,
-    pub kind: String,
-    /// Sugar JSON.
-    pub params: String,
-    /// e.g. "reducer demo/Timer@1".
-    pub origin: String,
-    pub grant: Option<String>,
-    pub allowed: bool,
-    /// The gate that decided: grant, expired, cap_type, params, budget, policy, reducer.
-    pub stage: String,
-    /// e.g. "demo/timer-policy@1 rule #0".
-    pub rule: Option<String>,
-    pub reason: String,
-    pub status: EffectStatus,
-    /// Receipt detail lines, when a receipt exists.
-    pub receipt: Vec<String>,
-}
+/// Effect intents as the engine reports them (plain data, so test fakes
+/// build them directly).
+pub use aos_engine::world::{EffectStatus, EffectView as Effect};
 
 /// Errors cross this boundary as display text: the app only shows them.
 pub type OpResult<T> = Result<T, String>;
@@ -146,7 +113,7 @@ pub mod fake {
     pub fn effect(n: u8, seq: u64, kind: &str, status: EffectStatus) -> Effect {
         let allowed = status != EffectStatus::Denied;
         Effect {
-            intent: Hash([n; 32]),
+            intent_hash: Hash([n; 32]),
             seq,
             kind: kind.to_string(),
             params: format!("{{\"n\": {n}}}"),
@@ -264,7 +231,7 @@ pub mod fake {
             ];
             let mut timer = effect(3, 5, "timer.set", EffectStatus::Waiting);
             timer.params = "{\"deliver_at_ns\": 5000000000}".into();
-            f.timers.insert(timer.intent, 5_000_000_000);
+            f.timers.insert(timer.intent_hash, 5_000_000_000);
             let mut get = effect(4, 7, "blob.get", EffectStatus::Queued);
             get.grant = Some("blob".into());
             f.effects = vec![denied, put, timer, get];
@@ -281,7 +248,7 @@ pub mod fake {
         /// Dispatches one queued intent: a timer not yet due waits, anything else succeeds.
         fn dispatch_one(&mut self, i: usize) -> bool {
             let e = &mut self.effects[i];
-            match self.timers.get(&e.intent) {
+            match self.timers.get(&e.intent_hash) {
                 Some(due) if *due > self.clock => {
                     e.status = EffectStatus::Waiting;
                     false
@@ -297,7 +264,7 @@ pub mod fake {
         fn fire_due(&mut self) -> usize {
             let mut n = 0;
             for e in self.effects.iter_mut() {
-                let due = self.timers.get(&e.intent).copied().unwrap_or(0);
+                let due = self.timers.get(&e.intent_hash).copied().unwrap_or(0);
                 if e.status == EffectStatus::Waiting && due <= self.clock {
                     e.status = EffectStatus::ReceiptOk;
                     e.receipt = vec!["status: ok".into(), "adapter: timer".into()];
@@ -435,7 +402,7 @@ pub mod fake {
             let i = self
                 .effects
                 .iter()
-                .position(|e| e.intent == *intent)
+                .position(|e| e.intent_hash == *intent)
                 .ok_or_else(|| format!("no effect intent {}", intent.short()))?;
             if !matches!(
                 self.effects[i].status,
@@ -465,7 +432,7 @@ pub mod fake {
             self.effects
                 .iter()
                 .filter(|e| e.status == EffectStatus::Waiting)
-                .filter_map(|e| self.timers.get(&e.intent).copied())
+                .filter_map(|e| self.timers.get(&e.intent_hash).copied())
                 .min()
         }
         fn advance_clock_to_next(&mut self) -> OpResult<usize> {

@@ -3,12 +3,10 @@
 
 use crate::app::{Msg, Progress};
 use crate::runtime::OpenOptions;
-use crate::session::{Effect, EffectStatus, Entry, OpResult, Session, StateCell};
+use crate::session::{Effect, Entry, OpResult, Session, StateCell};
 use crate::ty::Schemas;
 use aos_engine::hash::Hash;
-use aos_engine::world::{
-    EffectStatus as Status, EffectView, EntryView, OpenEvent, StateView, World, WorldOptions,
-};
+use aos_engine::world::{EntryView, OpenEvent, StateView, World, WorldOptions};
 use std::path::Path;
 use std::sync::mpsc::Sender;
 
@@ -37,30 +35,6 @@ fn cell(v: StateView) -> StateCell {
         schema: v.schema,
         value: v.value,
         changes: v.changes,
-    }
-}
-
-fn effect(v: EffectView) -> Effect {
-    Effect {
-        intent: v.intent_hash,
-        seq: v.seq,
-        kind: v.kind,
-        params: v.params,
-        origin: v.origin,
-        grant: v.grant,
-        allowed: v.allowed,
-        stage: v.stage,
-        rule: v.rule,
-        reason: v.reason,
-        status: match v.status {
-            Status::Denied => EffectStatus::Denied,
-            Status::Queued => EffectStatus::Queued,
-            Status::Waiting => EffectStatus::Waiting,
-            Status::ReceiptOk => EffectStatus::ReceiptOk,
-            Status::ReceiptError => EffectStatus::ReceiptError,
-            Status::ReceiptTimeout => EffectStatus::ReceiptTimeout,
-        },
-        receipt: v.receipt,
     }
 }
 
@@ -125,13 +99,7 @@ impl Session for WorldSession {
             .collect()
     }
     fn effects(&self) -> OpResult<Vec<Effect>> {
-        Ok(self
-            .world
-            .effects()
-            .map_err(text)?
-            .into_iter()
-            .map(effect)
-            .collect())
+        self.world.effects().map_err(text)
     }
     fn dispatch(&mut self, intent: &Hash) -> OpResult<bool> {
         self.world.dispatch(*intent).map_err(text)

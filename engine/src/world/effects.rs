@@ -35,7 +35,7 @@ impl EffectStatus {
 }
 
 /// One effect intent for display.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EffectView {
     pub intent_hash: Hash,
     /// Height of its `EffectIntent` entry.

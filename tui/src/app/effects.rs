@@ -172,7 +172,7 @@ fn dispatch_selected(app: &mut App) {
     }
     op(
         app,
-        |s| s.dispatch(&e.intent),
+        |s| s.dispatch(&e.intent_hash),
         |app, done| {
             if done {
                 format!("dispatched #{} {}{}", e.seq, e.kind, after_dispatch(app))
