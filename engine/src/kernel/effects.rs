@@ -22,6 +22,16 @@ use crate::value::Value;
 use crate::wasm::OutputEffect;
 use std::sync::Arc;
 
+/// What applying a receipt will do, worked out before it is journaled.
+#[derive(Debug)]
+pub struct PreparedReceipt {
+    hash: crate::hash::Hash,
+    schema: String,
+    value: Vec<u8>,
+    key: Option<Vec<u8>>,
+    direct: Direct,
+}
+
 impl KernelState {
     /// Gates each effect a reducer call emitted and journals the decisions;
     /// allowed intents join the queue.
@@ -125,25 +135,18 @@ impl KernelState {
     /// the queue and its result event is queued for the reducer that asked.
     /// A receipt for an intent already settled changes nothing (`Ok(false)`);
     /// one for an unknown intent is an error naming it.
-    /// Checks, without changing anything, that [`KernelState::apply_receipt`]
-    /// would accept `receipt` (`Ok(false)` for a duplicate).
-    pub fn check_receipt(&self, program: &Program, receipt: &Receipt) -> Result<bool, String> {
+    /// Works out, without changing anything, what applying `receipt` does:
+    /// `Ok(None)` for a receipt whose intent is already settled (a
+    /// duplicate changes nothing), an error naming the intent for an unknown
+    /// one or one whose result event cannot be built.
+    pub fn prepare_receipt(
+        &self,
+        program: &Program,
+        receipt: &Receipt,
+    ) -> Result<Option<PreparedReceipt>, String> {
         let hash = receipt.intent_hash;
         if self.settled.contains(&hash) {
-            return Ok(false);
-        }
-        let Some(pending) = self.pending.get(&hash) else {
-            return Err(format!(
-                "receipt for unknown intent {hash}: no such effect is waiting"
-            ));
-        };
-        result_event(program, pending, receipt).map(|_| true)
-    }
-
-    pub fn apply_receipt(&mut self, program: &Program, receipt: &Receipt) -> Result<bool, String> {
-        let hash = receipt.intent_hash;
-        if self.settled.contains(&hash) {
-            return Ok(false);
+            return Ok(None);
         }
         let Some(pending) = self.pending.get(&hash) else {
             return Err(format!(
@@ -151,21 +154,33 @@ impl KernelState {
             ));
         };
         let (schema, value) = result_event(program, pending, receipt)?;
-        let pending = pending.clone();
-        self.pending.remove_mut(&hash);
-        self.settled.insert_mut(hash);
-        self.inbox.enqueue_mut(Arc::new(InboxItem {
-            seq: self.height,
+        Ok(Some(PreparedReceipt {
+            hash,
             schema,
             value,
             key: pending.cell.1.clone(),
-            direct: Some(Direct {
+            direct: Direct {
                 reducer: pending.cell.0.clone(),
                 grant: pending.intent.grant.clone(),
                 cost_cents: receipt.cost_cents,
-            }),
+            },
+        }))
+    }
+
+    /// Applies a prepared receipt as the input at the current height: the
+    /// intent leaves the queue and its result event is queued for the
+    /// reducer cell that asked.
+    pub fn apply_prepared_receipt(&mut self, p: PreparedReceipt) {
+        self.pending.remove_mut(&p.hash);
+        self.settled.insert_mut(p.hash);
+        self.inbox.enqueue_mut(Arc::new(InboxItem {
+            seq: self.height,
+            schema: p.schema,
+            value: p.value,
+            key: p.key,
+            direct: Some(p.direct),
         }));
-        Ok(true)
+        self.height += 1;
     }
 
     /// Settles a delivered receipt's cost against its grant's budget.

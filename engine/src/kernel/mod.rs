@@ -21,6 +21,7 @@ mod effects;
 mod input;
 mod replay;
 
+pub use effects::PreparedReceipt;
 pub use replay::{describe, replay_unit, Divergence, EntrySource, UnitKind};
 
 use crate::air::Air;
@@ -243,7 +244,10 @@ impl KernelState {
             }
             Entry::Clock { now_ns } => self.clock_ns = self.clock_ns.max(now_ns),
             Entry::EffectReceipt { receipt } => {
-                self.apply_receipt(program, &receipt)?;
+                if let Some(p) = self.prepare_receipt(program, &receipt)? {
+                    self.apply_prepared_receipt(p);
+                    return Ok(());
+                }
             }
             _ => {}
         }

@@ -254,17 +254,20 @@ impl World {
         receipt
             .verify_trusted(&self.program.trusted, &hash)
             .map_err(|e| WorldError::Rejected(e.to_string()))?;
-        // Nothing the kernel would refuse is journaled.
-        if !self
+        // Worked out before journaling: nothing the kernel would refuse is
+        // written, and the result event is built once.
+        let Some(prepared) = self
             .head
-            .check_receipt(&self.program, &receipt)
+            .prepare_receipt(&self.program, &receipt)
             .map_err(WorldError::Rejected)?
-        {
+        else {
             return Ok(false);
-        }
-        let entry = Entry::EffectReceipt { receipt };
+        };
         self.waiting.remove(&hash);
-        self.append_input(entry)?;
+        self.append_journaled(Entry::EffectReceipt { receipt }, |head, _| {
+            head.apply_prepared_receipt(prepared);
+            Ok(())
+        })?;
         Ok(true)
     }
 

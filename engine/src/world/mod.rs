@@ -377,11 +377,20 @@ impl World {
 
     /// Journals an input entry and applies it to the head.
     fn append_input(&mut self, entry: Entry) -> Result<u64, WorldError> {
+        let program = self.program.clone();
+        self.append_journaled(entry, |head, e| head.apply_input(&program, e))
+    }
+
+    /// Journals an input entry, then applies it to the head with `apply`.
+    /// (Receipts are prepared before this, so nothing refused is written.)
+    fn append_journaled(
+        &mut self,
+        entry: Entry,
+        apply: impl FnOnce(&mut KernelState, Entry) -> Result<(), String>,
+    ) -> Result<u64, WorldError> {
         let seq = self.journal.append(&entry.encode())?;
         self.index_effects(seq, std::slice::from_ref(&entry));
-        self.head
-            .apply_input(&self.program, entry)
-            .map_err(WorldError::Rejected)?;
+        apply(&mut self.head, entry).map_err(WorldError::Rejected)?;
         self.boundaries.push(self.head.height);
         self.checkpoints.offer(&self.head);
         Ok(seq)
