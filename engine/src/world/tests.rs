@@ -212,3 +212,29 @@ fn not_a_world_and_invalid_air_are_errors_not_panics() {
         other => panic!("expected diagnostics, got {other}"),
     }
 }
+
+#[test]
+fn keyed_routes_keep_one_cell_per_key_and_a_missing_key_fails_the_call() {
+    let keyed =
+        r#"{"event": "demo/CounterEvent@1", "reducer": "demo/Counter@1", "key_field": "target"}"#;
+    let dir = counter_world(keyed);
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut w = open(dir.path(), data.path());
+    w.inject("demo/CounterEvent@1", r#"{"Start": {"target": 7}}"#)
+        .expect("inject");
+    w.run_until_idle(100).expect("run");
+    let states = w.states().expect("states");
+    let keys: Vec<Option<String>> = states.iter().map(|s| s.key.clone()).collect();
+    assert_eq!(
+        keys,
+        [Some("3".into()), Some("7".into())],
+        "one cell per Start target"
+    );
+    // The scripted Ticks carry no `target`: each call fails, naming the field.
+    let entries = w.entries(0, w.head()).expect("entries");
+    let failed: Vec<_> = entries.iter().filter(|e| e.is_error).collect();
+    assert_eq!(failed.len(), 3, "{failed:#?}");
+    assert!(failed[0].summary.contains("bad_key") && failed[0].summary.contains("target"));
+    let hash = w.state_hash();
+    assert_eq!(w.verify_replay().expect("replay"), hash);
+}

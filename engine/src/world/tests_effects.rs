@@ -158,7 +158,6 @@ fn forged_altered_unknown_and_duplicate_receipts() {
     // A genuine receipt, then altered after signing.
     w.dispatch(intent).expect("dispatch");
     w.dispatcher.advance_to(5_000_000_000).expect("fire");
-    let data2 = tempfile::tempdir().expect("tempdir");
     let keys = crate::effects::Keyring::open(&data.path().join("keys"), &["timer"]).expect("keys");
     let signer = keys.signer("timer").expect("timer key");
     let genuine = Receipt::sign(intent, "timer", ReceiptStatus::Ok, &payload, 0, signer);
@@ -183,7 +182,6 @@ fn forged_altered_unknown_and_duplicate_receipts() {
     let after = w.head();
     assert!(!w.ingest_receipt(genuine).expect("duplicate is ignored"));
     assert_eq!(w.head(), after, "a duplicate changes nothing");
-    drop(data2);
 }
 
 const MATRIX_SCHEMAS: &str = r#"[
