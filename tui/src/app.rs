@@ -729,6 +729,21 @@ fn world_op<T>(
     vec![]
 }
 
+/// Where a list-movement key (j/k, arrows, PageUp/PageDown, Home/End) takes
+/// a selection in a list of `len` rows showing `rows` at a time; `None` for
+/// any other key.
+pub(crate) fn movement(code: KeyCode, selected: i128, rows: i128, len: i128) -> Option<i128> {
+    Some(match code {
+        KeyCode::Up | KeyCode::Char('k') => selected - 1,
+        KeyCode::Down | KeyCode::Char('j') => selected + 1,
+        KeyCode::PageUp => selected - rows,
+        KeyCode::PageDown => selected + rows,
+        KeyCode::Home => 0,
+        KeyCode::End => len - 1,
+        _ => return None,
+    })
+}
+
 fn pane_key(app: &mut App, code: KeyCode) -> Vec<Cmd> {
     match app.focus {
         Pane::Journal => {
@@ -736,17 +751,14 @@ fn pane_key(app: &mut App, code: KeyCode) -> Vec<Cmd> {
             let len = app.view.head;
             let sel = app.journal.selected as i128;
             let target = match code {
-                KeyCode::Up | KeyCode::Char('k') => sel - 1,
-                KeyCode::Down | KeyCode::Char('j') => sel + 1,
-                KeyCode::PageUp => sel - rows as i128,
-                KeyCode::PageDown => sel + rows as i128,
-                KeyCode::Home => 0,
-                KeyCode::End => len as i128 - 1,
                 KeyCode::Enter => {
                     open_details(app);
                     return vec![];
                 }
-                _ => return vec![],
+                _ => match movement(code, sel, rows as i128, len as i128) {
+                    Some(t) => t,
+                    None => return vec![],
+                },
             };
             app.journal.move_to(target, len, rows);
             app.fetch_rows();
@@ -756,12 +768,6 @@ fn pane_key(app: &mut App, code: KeyCode) -> Vec<Cmd> {
             let len = app.view.tree.len() as u64;
             let sel = app.state.selected as i128;
             let target = match code {
-                KeyCode::Up | KeyCode::Char('k') => sel - 1,
-                KeyCode::Down | KeyCode::Char('j') => sel + 1,
-                KeyCode::PageUp => sel - rows as i128,
-                KeyCode::PageDown => sel + rows as i128,
-                KeyCode::Home => 0,
-                KeyCode::End => len as i128 - 1,
                 KeyCode::Enter | KeyCode::Char(' ') => {
                     if let Some(line) = app.view.tree.get(app.state.selected as usize).cloned() {
                         match line.kind {
@@ -774,7 +780,10 @@ fn pane_key(app: &mut App, code: KeyCode) -> Vec<Cmd> {
                     }
                     return vec![];
                 }
-                _ => return vec![],
+                _ => match movement(code, sel, rows as i128, len as i128) {
+                    Some(t) => t,
+                    None => return vec![],
+                },
             };
             app.state.move_to(target, len, rows);
         }

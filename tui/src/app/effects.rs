@@ -249,19 +249,16 @@ pub(super) fn pane_key(app: &mut App, code: KeyCode) {
     let len = app.view.effects.len() as u64;
     let sel = app.effects.selected as i128;
     let target = match code {
-        KeyCode::Up | KeyCode::Char('k') => sel - 1,
-        KeyCode::Down | KeyCode::Char('j') => sel + 1,
-        KeyCode::PageUp => sel - rows as i128,
-        KeyCode::PageDown => sel + rows as i128,
-        KeyCode::Home => 0,
-        KeyCode::End => len as i128 - 1,
         KeyCode::Enter => {
             if let Some(e) = app.selected_effect() {
                 app.overlay = Overlay::Details(details_entry(e));
             }
             return;
         }
-        _ => return,
+        _ => match super::movement(code, sel, rows as i128, len as i128) {
+            Some(t) => t,
+            None => return,
+        },
     };
     app.effects_follow = false;
     app.effects.move_to(target, len, rows);
