@@ -10,6 +10,7 @@ pub mod cbor;
 pub mod diff;
 pub mod effects;
 pub mod entry;
+pub mod expr;
 pub mod hash;
 pub mod journal;
 pub mod kernel;

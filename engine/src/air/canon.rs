@@ -14,10 +14,12 @@
 //! - a `defcap`'s schema is re-rendered from its parsed type (a bare schema
 //!   name becomes `{"ref": name}`); a `defpolicy`'s rules keep only the
 //!   `when` keys that are set;
-//! - plans (opaque for now) hash as written.
+//! - a `defplan` hashes as written (its expressions have no normal form
+//!   yet); the manifest's triggers are re-rendered from the parsed
+//!   [`Trigger`]s.
 
 use super::json::to_value;
-use super::{Air, CapGrant, DefKind, DefModule, Defaults, Manifest, ModuleBindings};
+use super::{Air, CapGrant, DefKind, DefModule, Defaults, Manifest, ModuleBindings, Trigger};
 use crate::cbor;
 use crate::hash::Hash;
 use crate::types::{type_to_json, Type};
@@ -135,7 +137,7 @@ pub(super) fn manifest_node(m: &Manifest, air: &Air) -> Value {
         ),
         (
             "triggers",
-            Value::Array(m.triggers.iter().map(quiet).collect()),
+            Value::Array(m.triggers.iter().map(trigger_value).collect()),
         ),
         ("defaults", defaults_value(&m.defaults)),
         ("module_bindings", bindings_value(&m.module_bindings)),
@@ -144,6 +146,14 @@ pub(super) fn manifest_node(m: &Manifest, air: &Air) -> Value {
 
 pub(super) fn manifest_hash(m: &Manifest, air: &Air) -> Hash {
     hash_of(&manifest_node(m, air))
+}
+
+fn trigger_value(t: &Trigger) -> Value {
+    let mut fields = vec![("event", text(&t.event)), ("plan", text(&t.plan))];
+    if let Some(c) = &t.correlate_by {
+        fields.push(("correlate_by", text(c)));
+    }
+    Value::record(fields)
 }
 
 /// `defaults`: the policy when set, the grants always (params as typed by

@@ -2,10 +2,9 @@
 //! and `<world>/plans/`, loaded, validated and hashed (DESIGN §3.2).
 //!
 //! A file holds one node or an array of nodes, each with a `$kind`.
-//! `defschema`, `defmodule`, `defcap`, `defpolicy` and the `manifest`
-//! (with its default policy, cap grants and module bindings) are fully
-//! supported; `defplan` is kept as an opaque definition (name, raw JSON,
-//! hash) until its own issue gives it types and checks.
+//! `defschema`, `defmodule`, `defcap`, `defpolicy`, `defplan` and the
+//! `manifest` (with its triggers, default policy, cap grants and module
+//! bindings) are read into typed definitions and checked.
 //!
 //! Loading never fails: [`Air::load`] returns whatever loaded plus a
 //! [`Diagnostic`] for every problem found (file, line:column for syntax
@@ -16,10 +15,14 @@ mod builtins;
 mod canon;
 mod caps;
 mod diag;
+mod diff;
 mod grants;
 mod json;
 mod load;
 mod node;
+mod patch;
+mod plan;
+mod plan_check;
 mod policy;
 mod validate;
 
@@ -27,11 +30,23 @@ mod validate;
 mod tests;
 #[cfg(test)]
 mod tests_caps;
+#[cfg(test)]
+mod tests_diff;
+#[cfg(test)]
+mod tests_patch;
+#[cfg(test)]
+mod tests_plans;
 
 pub use builtins::{builtin_schemas, builtin_schemas_json, BUILTIN_FILE};
 pub use caps::{effect_kinds, is_effect_kind, CapType, DefCap, MICRO_EFFECTS};
 pub use diag::Diagnostic;
+pub use diff::{
+    diff, AirDiff, ChangeKind, DefChange, DiffLine, DiffLineKind, PathChange, MANIFEST_NAME,
+};
 pub use grants::{Budget, CapGrant, Defaults, ModuleBindings};
+pub use load::SourceNode;
+pub use patch::{apply, apply_in, patch_from_dirs, ManifestRef, Patch, PatchDoc, PatchError};
+pub use plan::{DefPlan, PlanEdge, PlanStep, StepOp, Trigger, STEP_OPS};
 pub use policy::{DefPolicy, OriginKind, PolicyDecision, PolicyQuery, PolicyRule, RuleMatch};
 
 use crate::hash::Hash;
@@ -143,8 +158,7 @@ pub struct Manifest {
     pub routing: Vec<Routing>,
     /// `routing.inboxes`, opaque for now.
     pub inboxes: Vec<serde_json::Value>,
-    /// Opaque for now (the plans issue types them).
-    pub triggers: Vec<serde_json::Value>,
+    pub triggers: Vec<Trigger>,
     /// Empty when absent.
     pub defaults: Defaults,
     /// Empty when absent.
@@ -152,18 +166,6 @@ pub struct Manifest {
     pub file: PathBuf,
     pub json_path: String,
     pub hash: Hash,
-}
-
-/// A definition kept as written (plans, for now).
-#[derive(Clone, Debug, PartialEq)]
-pub struct OpaqueDef {
-    pub kind: DefKind,
-    pub name: String,
-    /// The whole node as written, `$kind` included.
-    pub json: serde_json::Value,
-    pub hash: Hash,
-    pub file: PathBuf,
-    pub json_path: String,
 }
 
 /// A world's loaded control plane.
@@ -175,7 +177,7 @@ pub struct OpaqueDef {
 pub struct Air {
     pub schemas: BTreeMap<String, DefSchema>,
     pub modules: BTreeMap<String, DefModule>,
-    pub plans: BTreeMap<String, OpaqueDef>,
+    pub plans: BTreeMap<String, DefPlan>,
     pub caps: BTreeMap<String, DefCap>,
     pub policies: BTreeMap<String, DefPolicy>,
     pub manifest: Option<Manifest>,

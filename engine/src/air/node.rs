@@ -5,10 +5,9 @@
 use super::caps::{self, is_effect_kind, CapType, DefCap, MICRO_EFFECTS};
 use super::diag::Sink;
 use super::json::to_value;
+use super::plan::{self, DefPlan};
 use super::policy::{self, unknown_effect_kind, DefPolicy};
-use super::{
-    canon, grants, is_valid_name, DefKind, DefModule, DefSchema, Manifest, OpaqueDef, Routing,
-};
+use super::{canon, grants, is_valid_name, DefKind, DefModule, DefSchema, Manifest, Routing};
 use crate::hash::{Hash, HASH_PREFIX};
 use crate::types::{field_segment, json_kind, parse_type};
 use serde_json::{Map, Value as Json};
@@ -30,7 +29,8 @@ pub(super) struct ManifestSrc {
     pub refs: Vec<RefEntry>,
     /// Path of each entry of `Manifest::routing`, same order.
     pub routing_paths: Vec<String>,
-    pub triggers_path: String,
+    /// Path of each entry of `Manifest::triggers`, same order.
+    pub trigger_paths: Vec<String>,
     pub defaults_path: String,
     pub bindings_path: String,
     /// Each cap grant's params as written, same order as `cap_grants`.
@@ -43,7 +43,7 @@ pub(super) enum Node {
     Manifest(Manifest, ManifestSrc),
     Cap(DefCap),
     Policy(DefPolicy),
-    Opaque(OpaqueDef),
+    Plan(DefPlan),
 }
 
 /// What reading one node gave: its kind and name when they could be read
@@ -242,7 +242,8 @@ pub(super) fn parse(
         (DefKind::Module, Some(n)) => module(f, n, world_dir).map(Node::Module),
         (DefKind::Cap, Some(n)) => caps::parse(f, n).map(Node::Cap),
         (DefKind::Policy, Some(n)) => policy::parse(f, n).map(Node::Policy),
-        (_, Some(n)) => opaque(json, kind, n, file, path, sink).map(Node::Opaque),
+        (DefKind::Plan, Some(n)) => plan::parse(json, n, file, path, sink).map(Node::Plan),
+        (DefKind::Manifest, Some(_)) => None,
     };
     Some(Parsed { kind, name, node })
 }
@@ -364,29 +365,6 @@ fn module(mut f: Fields<'_, '_>, name: &str, world_dir: &Path) -> Option<DefModu
     Some(m)
 }
 
-fn opaque(
-    json: &Json,
-    kind: DefKind,
-    name: &str,
-    file: &Path,
-    path: &str,
-    sink: &mut Sink,
-) -> Option<OpaqueDef> {
-    let mut floats = Vec::new();
-    let value = to_value(json, path, &mut floats);
-    for (p, msg) in floats {
-        sink.at(file, &p, msg);
-    }
-    Some(OpaqueDef {
-        kind,
-        name: name.to_string(),
-        json: json.clone(),
-        hash: canon::hash_of(&value),
-        file: file.to_path_buf(),
-        json_path: path.to_string(),
-    })
-}
-
 const REF_LISTS: [(&str, DefKind); 5] = [
     ("schemas", DefKind::Schema),
     ("modules", DefKind::Module),
@@ -416,7 +394,6 @@ fn manifest(mut f: Fields<'_, '_>) -> Option<(Manifest, ManifestSrc)> {
         f.report(&p, msg);
     }
     let mut src = ManifestSrc {
-        triggers_path: f.path_of("triggers"),
         defaults_path: f.path_of("defaults"),
         bindings_path: f.path_of("module_bindings"),
         ..ManifestSrc::default()
@@ -467,7 +444,8 @@ fn manifest(mut f: Fields<'_, '_>) -> Option<(Manifest, ManifestSrc)> {
         }
         inboxes = rt.array("inboxes", false).cloned().unwrap_or_default();
     }
-    let triggers = f.array("triggers", false).cloned().unwrap_or_default();
+    let (triggers, trigger_paths) = plan::parse_triggers(&mut f);
+    src.trigger_paths = trigger_paths;
     let (defaults, grant_params) = grants::parse_defaults(&mut f);
     src.grant_params = grant_params;
     let module_bindings = grants::parse_bindings(&mut f);

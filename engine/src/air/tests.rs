@@ -206,9 +206,14 @@ fn duplicate_definition_names_both_locations() {
         "the first one is kept"
     );
     // The same name under another kind is not a duplicate.
-    let plan = r#"{"$kind": "defplan", "name": "demo/Pc@1", "steps": []}"#;
+    let plan = r#"{"$kind": "defplan", "name": "demo/Pc@1", "input": {"unit": {}},
+        "steps": [{"id": "a", "op": "end"}]}"#;
+    let manifest = MANIFEST.replace(r#""plans": []"#, r#""plans": [{"name": "demo/Pc@1"}]"#);
     assert_eq!(
-        diags(&load(&[("plans/p.air.json", plan)])),
+        diags(&load(&[
+            ("plans/p.air.json", plan),
+            ("air/manifest.air.json", &manifest)
+        ])),
         Vec::<String>::new()
     );
 }
@@ -378,10 +383,12 @@ fn routing_targets_must_be_reducers() {
         &load(&[("air/manifest.air.json", &route("demo/Ghost@1"))]),
         &["$.routing.events[0].reducer: events are routed to reducer demo/Ghost@1, which is not defined"],
     );
-    let plan = r#"{"$kind": "defplan", "name": "demo/p@1"}"#;
+    let plan = r#"{"$kind": "defplan", "name": "demo/p@1", "input": {"unit": {}},
+        "steps": [{"id": "a", "op": "end"}]}"#;
+    let listed = route("demo/p@1").replace(r#""plans": []"#, r#""plans": [{"name": "demo/p@1"}]"#);
     one(
         &load(&[
-            ("air/manifest.air.json", &route("demo/p@1")),
+            ("air/manifest.air.json", &listed),
             ("plans/p.air.json", plan),
         ]),
         &["routed to demo/p@1, which is a defplan, not a reducer module"],
@@ -635,7 +642,8 @@ fn set_wasm_hash_rehashes_module_and_manifest() {
 
 #[test]
 fn lock_lists_every_definition_and_the_manifest() {
-    let plan = r#"{"$kind": "defplan", "name": "demo/p@1", "steps": [{"id": "a", "op": "end"}]}"#;
+    let plan = r#"{"$kind": "defplan", "name": "demo/p@1", "input": {"unit": {}},
+        "steps": [{"id": "a", "op": "end"}]}"#;
     let policy = r#"{"$kind": "defpolicy", "name": "demo/pol@1", "rules": []}"#;
     let air = load(&[
         ("plans/p.air.json", plan),
@@ -677,26 +685,38 @@ fn lock_lists_every_definition_and_the_manifest() {
 }
 
 #[test]
-fn opaque_definitions_are_kept_without_checks() {
-    let plan = r#"{"$kind": "defplan", "name": "demo/p@1", "anything": {"goes": [1, "x"]}}"#;
-    let air = load(&[("plans/sub/p.air.json", plan)]);
+fn plans_keep_the_node_as_written() {
+    let plan = r#"{"$kind": "defplan", "name": "demo/p@1", "input": {"unit": {}},
+        "steps": [{"id": "a", "op": "assign", "expr": {"list": [1, "x"]}, "bind": {"as": "v"}}]}"#;
+    let manifest = MANIFEST.replace(r#""plans": []"#, r#""plans": [{"name": "demo/p@1"}]"#);
+    let air = load(&[
+        ("plans/sub/p.air.json", plan),
+        ("air/manifest.air.json", &manifest),
+    ]);
     assert_eq!(diags(&air), Vec::<String>::new());
     let p = &air.plans["demo/p@1"];
-    assert_eq!(
-        (p.kind, p.file.as_path()),
-        (DefKind::Plan, Path::new("plans/sub/p.air.json"))
+    assert_eq!(p.file.as_path(), Path::new("plans/sub/p.air.json"));
+    assert_eq!(p.json["steps"][0]["expr"]["list"][1], "x");
+    // Floats have no canonical form.
+    let air = load(&[
+        ("plans/p.air.json", &plan.replace("[1, ", "[0.5, ")),
+        ("air/manifest.air.json", &manifest),
+    ]);
+    assert!(
+        diags(&air).iter().any(|d| d
+            .starts_with("plans/p.air.json $.steps[0].expr.list[0]: floating-point number 0.5")),
+        "{:#?}",
+        diags(&air)
     );
-    assert_eq!(p.json["anything"]["goes"][1], "x");
-    // ...except that floats have no canonical form.
-    let air = load(&[(
-        "plans/p.air.json",
-        r#"{"$kind": "defplan", "name": "demo/p@1", "x": 0.5}"#,
-    )]);
-    one(&air, &["plans/p.air.json $.x: floating-point number 0.5"]);
-    let manifest = MANIFEST.replace(r#""plans": []"#, r#""plans": [], "triggers": [{"n": 1.5}]"#);
-    one(
-        &load(&[("air/manifest.air.json", &manifest)]),
-        &["$.triggers[0].n: floating-point"],
+    let manifest = MANIFEST.replace(
+        r#""plans": []"#,
+        r#""plans": [], "triggers": [{"event": "demo/Event@1", "plan": "demo/p@1", "n": 1.5}]"#,
+    );
+    let d = diags(&load(&[("air/manifest.air.json", &manifest)]));
+    assert!(
+        d.iter()
+            .any(|d| d.contains("$.triggers[0].n: floating-point")),
+        "{d:#?}"
     );
 }
 
@@ -781,11 +801,13 @@ fn broken_definitions_do_not_cascade() {
 
 #[test]
 fn discovery_and_deterministic_order() {
+    let manifest = MANIFEST.replace(r#""plans": []"#, r#""plans": [{"name": "demo/z@1"}]"#);
     let dir = world(&[
         (
             "plans/z/deep.air.json",
-            r#"{"$kind": "defplan", "name": "demo/z@1"}"#,
+            r#"{"$kind": "defplan", "name": "demo/z@1", "input": {"unit": {}}, "steps": [{"id": "a", "op": "end"}]}"#,
         ),
+        ("air/manifest.air.json", &manifest),
         ("plans/notes.json", "not AIR, ignored"),
         (
             "air/b.air.json",

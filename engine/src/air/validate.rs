@@ -5,9 +5,8 @@
 
 use super::diag::Sink;
 use super::node::{bad_name, ManifestSrc};
-use super::{builtins, grants, is_valid_name, Air, DefKind, Manifest};
+use super::{builtins, grants, is_valid_name, plan_check, Air, DefKind, Manifest};
 use crate::types::Type;
-use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -36,7 +35,7 @@ impl Ctx<'_> {
 
     /// Reports `name` at `path` unless it is a well-formed name of a schema
     /// that exists.
-    fn schema_ref(&mut self, file: &Path, name: &str, path: &str) {
+    pub(super) fn schema_ref(&mut self, file: &Path, name: &str, path: &str) {
         if !is_valid_name(name) {
             self.sink.at(file, path, bad_name(name));
         } else if !self.defined(DefKind::Schema, name) {
@@ -51,6 +50,7 @@ pub(super) fn run(air: &Air, seen: &SeenMap, manifest_src: Option<&ManifestSrc>,
     cycles(&mut cx);
     modules(&mut cx);
     caps(&mut cx);
+    plan_check::plans(&mut cx);
     if let (Some(m), Some(src)) = (&air.manifest, manifest_src) {
         manifest(&mut cx, m, src);
     }
@@ -231,7 +231,7 @@ fn manifest(cx: &mut Ctx<'_>, m: &Manifest, src: &ManifestSrc) {
     for (r, path) in m.routing.iter().zip(&src.routing_paths) {
         routing(cx, file, r, path);
     }
-    triggers(cx, m, src);
+    plan_check::triggers(cx, m, &src.trigger_paths);
     grants::check_defaults(cx, m, &src.defaults_path);
     grants::check_bindings(cx, m, &src.bindings_path);
 }
@@ -308,7 +308,7 @@ fn routing(cx: &mut Ctx<'_>, file: &Path, r: &super::Routing, path: &str) {
 
 /// `ty` is a record with field `k`, or a variant whose every non-unit
 /// payload is one.
-fn has_key_field(ty: &Type, k: &str, air: &Air) -> bool {
+pub(super) fn has_key_field(ty: &Type, k: &str, air: &Air) -> bool {
     let resolve = |t: &Type| -> Option<Type> {
         let mut t = t.clone();
         for _ in 0..64 {
@@ -327,24 +327,6 @@ fn has_key_field(ty: &Type, k: &str, air: &Air) -> bool {
             _ => false,
         }),
         _ => false,
-    }
-}
-
-fn triggers(cx: &mut Ctx<'_>, m: &Manifest, src: &ManifestSrc) {
-    for (i, t) in m.triggers.iter().enumerate() {
-        let path = format!("{}[{i}]", src.triggers_path);
-        if let Some(event) = t.get("event").and_then(Json::as_str) {
-            cx.schema_ref(&m.file, event, &format!("{path}.event"));
-        }
-        if let Some(plan) = t.get("plan").and_then(Json::as_str) {
-            if !cx.defined(DefKind::Plan, plan) {
-                cx.sink.at(
-                    &m.file,
-                    &format!("{path}.plan"),
-                    format!("the trigger starts plan {plan}, which is not defined"),
-                );
-            }
-        }
     }
 }
 
