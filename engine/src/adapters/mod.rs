@@ -4,9 +4,19 @@
 //! report with the adapter's key, so every receipt it hands back is signed.
 
 pub mod blob;
+pub mod fixtures;
+pub mod http;
+pub mod llm;
+#[cfg(test)]
+mod tests_http;
 pub mod timer;
 
 pub use blob::BlobAdapter;
+pub use fixtures::{
+    fixture_sets, FixtureError, HttpFixture, HttpFixtures, LlmFixture, LlmFixtures,
+};
+pub use http::{HttpAdapter, LiveHttpConfig};
+pub use llm::{LiveLlmConfig, LlmAdapter, LlmConfigError};
 pub use timer::{TimerAdapter, TimerClock};
 
 use crate::effects::{Intent, KeyError, Keyring, Receipt, ReceiptStatus};
