@@ -19,6 +19,32 @@ pub enum Origin {
     External,
     /// Emitted by a reducer in the call journaled at `call`.
     Reducer { name: String, call: u64 },
+    /// Raised by plan `name`'s instance `instance` (a `raise_event` step).
+    Plan { name: String, instance: u64 },
+}
+
+/// How one plan step ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// `output` is the canonical CBOR of the step's output value (what
+    /// `@step:ID` reads).
+    Ok {
+        output: Vec<u8>,
+    },
+    Failed {
+        message: String,
+    },
+}
+
+/// How a plan instance ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanOutcome {
+    /// `result` is the canonical CBOR of the `end` step's result, if any.
+    Completed { result: Option<Vec<u8>> },
+    Failed {
+        step: Option<String>,
+        message: String,
+    },
 }
 
 /// How a reducer call ended.
@@ -74,6 +100,25 @@ pub enum Entry {
     },
     /// Logical (virtual) time moved to `now_ns` (an input).
     Clock { now_ns: u64 },
+    /// A plan instance started; its instance id is this entry's height.
+    /// Started by the event journaled at `event` (a trigger: a kernel step),
+    /// or manually (`event: None`: an input). `input` and `correlation` are
+    /// canonical CBOR.
+    PlanStarted {
+        plan: String,
+        manifest_hash: Hash,
+        input: Vec<u8>,
+        event: Option<u64>,
+        correlation: Option<Vec<u8>>,
+    },
+    /// A step of plan instance `instance` ran.
+    PlanStep {
+        instance: u64,
+        step: String,
+        outcome: StepOutcome,
+    },
+    /// Plan instance `instance` ended.
+    PlanEnded { instance: u64, outcome: PlanOutcome },
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -96,6 +141,9 @@ impl Entry {
             Entry::EffectReceipt { .. } => "EffectReceipt",
             Entry::BudgetExceeded { .. } => "BudgetExceeded",
             Entry::Clock { .. } => "Clock",
+            Entry::PlanStarted { .. } => "PlanStarted",
+            Entry::PlanStep { .. } => "PlanStep",
+            Entry::PlanEnded { .. } => "PlanEnded",
         }
     }
 
@@ -108,6 +156,7 @@ impl Entry {
                 | Entry::Snapshot { .. }
                 | Entry::EffectReceipt { .. }
                 | Entry::Clock { .. }
+                | Entry::PlanStarted { event: None, .. }
                 | Entry::DomainEvent {
                     origin: Origin::External,
                     ..
@@ -187,6 +236,44 @@ impl Entry {
                 ],
             ),
             Entry::Clock { now_ns } => ("Clock", vec![("now_ns", Value::Int(*now_ns as i128))]),
+            Entry::PlanStarted {
+                plan,
+                manifest_hash,
+                input,
+                event,
+                correlation,
+            } => (
+                "PlanStarted",
+                vec![
+                    ("plan", Value::text(plan.clone())),
+                    ("manifest_hash", hash_value(manifest_hash)),
+                    ("input", Value::Bytes(input.clone())),
+                    (
+                        "event",
+                        event.map_or(Value::Null, |e| Value::Int(e as i128)),
+                    ),
+                    ("correlation", opt_bytes(correlation)),
+                ],
+            ),
+            Entry::PlanStep {
+                instance,
+                step,
+                outcome,
+            } => (
+                "PlanStep",
+                vec![
+                    ("instance", Value::Int(*instance as i128)),
+                    ("step", Value::text(step.clone())),
+                    ("outcome", step_outcome_value(outcome)),
+                ],
+            ),
+            Entry::PlanEnded { instance, outcome } => (
+                "PlanEnded",
+                vec![
+                    ("instance", Value::Int(*instance as i128)),
+                    ("outcome", plan_outcome_value(outcome)),
+                ],
+            ),
         };
         Value::Map(vec![(Value::text(kind), Value::record(fields))])
     }
@@ -208,7 +295,7 @@ impl Entry {
                 value,
                 key,
                 origin,
-            } => {
+            } if !matches!(origin, Origin::Plan { .. }) => {
                 variant_head(out, "DomainEvent", 4);
                 write_text(out, "key");
                 opt_bytes_into(out, key.as_deref());
@@ -224,6 +311,7 @@ impl Entry {
                         write_text(out, "name");
                         write_text(out, name);
                     }
+                    Origin::Plan { .. } => unreachable!("excluded by the match guard"),
                 }
                 write_text(out, "schema");
                 write_text(out, schema);
@@ -336,6 +424,25 @@ impl Entry {
             },
             "Clock" => Entry::Clock {
                 now_ns: field_u64(f, "now_ns")?,
+            },
+            "PlanStarted" => Entry::PlanStarted {
+                plan: field_text(f, "plan")?,
+                manifest_hash: field_hash(f, "manifest_hash")?,
+                input: field_bytes(f, "input")?,
+                event: match f.get("event") {
+                    None | Some(Value::Null) => None,
+                    Some(_) => Some(field_u64(f, "event")?),
+                },
+                correlation: field_opt_bytes(f, "correlation")?,
+            },
+            "PlanStep" => Entry::PlanStep {
+                instance: field_u64(f, "instance")?,
+                step: field_text(f, "step")?,
+                outcome: step_outcome_from(field(f, "outcome")?)?,
+            },
+            "PlanEnded" => Entry::PlanEnded {
+                instance: field_u64(f, "instance")?,
+                outcome: plan_outcome_from(field(f, "outcome")?)?,
             },
             other => return Err(shape(&format!("unknown entry kind {other:?}"))),
         })
@@ -462,7 +569,76 @@ fn origin_value(o: &Origin) -> Value {
                 ("call", Value::Int(*call as i128)),
             ]),
         )]),
+        Origin::Plan { name, instance } => Value::Map(vec![(
+            Value::text("Plan"),
+            Value::record([
+                ("name", Value::text(name.clone())),
+                ("instance", Value::Int(*instance as i128)),
+            ]),
+        )]),
     }
+}
+
+fn step_outcome_value(o: &StepOutcome) -> Value {
+    match o {
+        StepOutcome::Ok { output } => Value::Map(vec![(
+            Value::text("Ok"),
+            Value::record([("output", Value::Bytes(output.clone()))]),
+        )]),
+        StepOutcome::Failed { message } => Value::Map(vec![(
+            Value::text("Failed"),
+            Value::record([("message", Value::text(message.clone()))]),
+        )]),
+    }
+}
+
+pub(crate) fn plan_outcome_value(o: &PlanOutcome) -> Value {
+    match o {
+        PlanOutcome::Completed { result } => Value::Map(vec![(
+            Value::text("Completed"),
+            Value::record([("result", opt_bytes(result))]),
+        )]),
+        PlanOutcome::Failed { step, message } => Value::Map(vec![(
+            Value::text("Failed"),
+            Value::record([
+                ("step", step.clone().map_or(Value::Null, Value::text)),
+                ("message", Value::text(message.clone())),
+            ]),
+        )]),
+    }
+}
+
+fn step_outcome_from(v: &Value) -> Result<StepOutcome, EntryError> {
+    if let Some(ok) = v.get("Ok") {
+        return Ok(StepOutcome::Ok {
+            output: field_bytes(ok, "output")?,
+        });
+    }
+    if let Some(failed) = v.get("Failed") {
+        return Ok(StepOutcome::Failed {
+            message: field_text(failed, "message")?,
+        });
+    }
+    Err(shape("step outcome is neither Ok nor Failed"))
+}
+
+pub(crate) fn plan_outcome_from(v: &Value) -> Result<PlanOutcome, EntryError> {
+    if let Some(done) = v.get("Completed") {
+        return Ok(PlanOutcome::Completed {
+            result: field_opt_bytes(done, "result")?,
+        });
+    }
+    if let Some(failed) = v.get("Failed") {
+        let step = match failed.get("step") {
+            None | Some(Value::Null) => None,
+            Some(_) => Some(field_text(failed, "step")?),
+        };
+        return Ok(PlanOutcome::Failed {
+            step,
+            message: field_text(failed, "message")?,
+        });
+    }
+    Err(shape("plan outcome is neither Completed nor Failed"))
 }
 
 fn outcome_value(o: &Outcome) -> Value {
@@ -532,9 +708,15 @@ fn origin_from(v: &Value) -> Result<Origin, EntryError> {
     if v.as_text() == Some("External") {
         return Ok(Origin::External);
     }
+    if let Some(p) = v.get("Plan") {
+        return Ok(Origin::Plan {
+            name: field_text(p, "name")?,
+            instance: field_u64(p, "instance")?,
+        });
+    }
     let r = v
         .get("Reducer")
-        .ok_or_else(|| shape("origin is neither External nor Reducer"))?;
+        .ok_or_else(|| shape("origin is neither External, Reducer nor Plan"))?;
     Ok(Origin::Reducer {
         name: field_text(r, "name")?,
         call: field_u64(r, "call")?,
@@ -566,6 +748,54 @@ mod tests {
         vec![
             Entry::Genesis {
                 manifest_hash: Hash::of(b"m"),
+            },
+            Entry::DomainEvent {
+                schema: "demo/E@1".into(),
+                value: cbor::encode(&Value::Int(2)),
+                key: None,
+                origin: Origin::Plan {
+                    name: "demo/p@1".into(),
+                    instance: 4,
+                },
+            },
+            Entry::PlanStarted {
+                plan: "demo/p@1".into(),
+                manifest_hash: Hash::of(b"m"),
+                input: cbor::encode(&Value::Int(1)),
+                event: Some(3),
+                correlation: Some(cbor::encode(&Value::Int(1))),
+            },
+            Entry::PlanStarted {
+                plan: "demo/p@1".into(),
+                manifest_hash: Hash::of(b"m"),
+                input: cbor::encode(&Value::Null),
+                event: None,
+                correlation: None,
+            },
+            Entry::PlanStep {
+                instance: 4,
+                step: "emit".into(),
+                outcome: StepOutcome::Ok {
+                    output: cbor::encode(&Value::Int(1)),
+                },
+            },
+            Entry::PlanStep {
+                instance: 4,
+                step: "emit".into(),
+                outcome: StepOutcome::Failed {
+                    message: "denied".into(),
+                },
+            },
+            Entry::PlanEnded {
+                instance: 4,
+                outcome: PlanOutcome::Completed { result: None },
+            },
+            Entry::PlanEnded {
+                instance: 4,
+                outcome: PlanOutcome::Failed {
+                    step: Some("emit".into()),
+                    message: "denied".into(),
+                },
             },
             Entry::DomainEvent {
                 schema: "demo/E@1".into(),
@@ -612,10 +842,12 @@ mod tests {
     fn every_kind_round_trips_canonically() {
         for e in samples() {
             let bytes = e.encode();
-            if let Entry::DomainEvent { .. } = &e {
+            if let Entry::DomainEvent { origin, .. } = &e {
+                // Plan-raised events take the general decoder.
+                let expected = (!matches!(origin, Origin::Plan { .. })).then_some(&e);
                 assert_eq!(
                     fast::domain_event(&bytes).as_ref(),
-                    Some(&e),
+                    expected,
                     "fast path reads it"
                 );
             }

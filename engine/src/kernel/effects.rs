@@ -9,7 +9,8 @@
 //! journals the `ReducerCall`.
 
 use super::builtin::{params_schema, receipt_schema, result_event_schema};
-use super::{CellId, Direct, InboxItem, KernelState, PendingEffect, Program};
+use super::plans::{receipt_payload, Arrived};
+use super::{CellId, Direct, InboxItem, KernelState, Owner, PendingEffect, Program};
 use crate::air::PolicyDecision;
 use crate::cbor;
 use crate::effects::{
@@ -26,10 +27,20 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub struct PreparedReceipt {
     hash: crate::hash::Hash,
-    schema: String,
-    value: Vec<u8>,
-    key: Option<Vec<u8>>,
-    direct: Direct,
+    target: Target,
+}
+
+#[derive(Debug)]
+enum Target {
+    /// The result event for the reducer cell that asked.
+    Reducer {
+        schema: String,
+        value: Vec<u8>,
+        key: Option<Vec<u8>>,
+        direct: Direct,
+    },
+    /// The payload for the plan instance that asked.
+    Plan { instance: u64, arrived: Arrived },
 }
 
 impl KernelState {
@@ -82,7 +93,7 @@ impl KernelState {
                     PendingEffect {
                         seq: self.height,
                         intent: intent.clone(),
-                        cell: cell.clone(),
+                        owner: Owner::Reducer(cell.clone()),
                     },
                 );
             }
@@ -97,7 +108,7 @@ impl KernelState {
         }
     }
 
-    fn gate(&self, program: &Program, intent: &Intent) -> Decision {
+    pub(super) fn gate(&self, program: &Program, intent: &Intent) -> Decision {
         let air = &program.air;
         let grant = air.grant(&intent.grant);
         let cap = grant.and_then(|g| air.caps.get(&g.cap));
@@ -153,18 +164,32 @@ impl KernelState {
                 "receipt for unknown intent {hash}: no such effect is waiting"
             ));
         };
-        let (schema, value) = result_event(program, pending, receipt)?;
-        Ok(Some(PreparedReceipt {
-            hash,
-            schema,
-            value,
-            key: pending.cell.1.clone(),
-            direct: Direct {
-                reducer: pending.cell.0.clone(),
-                grant: pending.intent.grant.clone(),
-                cost_cents: receipt.cost_cents,
+        let target = match &pending.owner {
+            Owner::Reducer(cell) => {
+                let (schema, value) = result_event(program, cell, pending, receipt)?;
+                Target::Reducer {
+                    schema,
+                    value,
+                    key: cell.1.clone(),
+                    direct: Direct {
+                        reducer: cell.0.clone(),
+                        grant: pending.intent.grant.clone(),
+                        cost_cents: receipt.cost_cents,
+                    },
+                }
+            }
+            Owner::Plan { instance, .. } => Target::Plan {
+                instance: *instance,
+                arrived: Arrived {
+                    status: receipt.status,
+                    payload: receipt_payload(program, &pending.intent.kind, &receipt.payload)?,
+                    cost_cents: receipt.cost_cents,
+                    grant: pending.intent.grant.clone(),
+                    seq: self.height,
+                },
             },
-        }))
+        };
+        Ok(Some(PreparedReceipt { hash, target }))
     }
 
     /// Applies a prepared receipt as the input at the current height: the
@@ -173,13 +198,23 @@ impl KernelState {
     pub fn apply_prepared_receipt(&mut self, p: PreparedReceipt) {
         self.pending.remove_mut(&p.hash);
         self.settled.insert_mut(p.hash);
-        self.inbox.enqueue_mut(Arc::new(InboxItem {
-            seq: self.height,
-            schema: p.schema,
-            value: p.value,
-            key: p.key,
-            direct: Some(p.direct),
-        }));
+        match p.target {
+            Target::Reducer {
+                schema,
+                value,
+                key,
+                direct,
+            } => self.inbox.enqueue_mut(Arc::new(InboxItem {
+                seq: self.height,
+                schema,
+                value,
+                key,
+                direct: Some(direct),
+            })),
+            Target::Plan { instance, arrived } => {
+                self.receipt_for_plan(instance, p.hash, arrived);
+            }
+        }
         self.height += 1;
     }
 
@@ -247,6 +282,7 @@ fn canonical_params(program: &Program, effect: &OutputEffect) -> (Value, Option<
 /// in the case of the reducer's event variant that carries it.
 fn result_event(
     program: &Program,
+    cell: &CellId,
     pending: &PendingEffect,
     receipt: &Receipt,
 ) -> Result<(String, Vec<u8>), String> {
@@ -263,7 +299,7 @@ fn result_event(
         .map_err(|e| format!("intent params are not CBOR: {e}"))?;
     let fired = Value::record([
         ("intent_hash", Value::Bytes(receipt.intent_hash.0.to_vec())),
-        ("reducer", Value::text(pending.cell.0.clone())),
+        ("reducer", Value::text(cell.0.clone())),
         ("effect_kind", Value::text(kind)),
         ("adapter_id", Value::text(receipt.adapter_id.clone())),
         ("status", Value::text(receipt.status.as_str())),
@@ -274,8 +310,8 @@ fn result_event(
     ]);
     let def = program
         .reducers
-        .get(&pending.cell.0)
-        .ok_or_else(|| format!("no reducer {}", pending.cell.0))?;
+        .get(&cell.0)
+        .ok_or_else(|| format!("no reducer {}", cell.0))?;
     let event_ty = program
         .schema(&def.event_schema)
         .ok_or_else(|| format!("unknown schema {}", def.event_schema))?;

@@ -9,19 +9,29 @@
 //!
 //! ## Scheduling order (part of the replay contract)
 //! One unit of work is either an *input* (an external entry appended from
-//! outside: `Genesis`, an external `DomainEvent`, a `Snapshot`) or a *step*.
-//! A step takes the oldest inbox item (FIFO) and delivers it to every route
-//! whose event schema matches, in manifest routing order; each delivery is
-//! one `ReducerCall` entry, immediately followed by the `DomainEvent`s that
-//! call emitted (in emission order), which join the back of the inbox. An
-//! item no route takes is journaled as `Unrouted`.
+//! outside: `Genesis`, an external `DomainEvent`, a `Snapshot`, a receipt, a
+//! clock move, a manual `PlanStarted`) or a *step*.
+//!
+//! A step first runs the first ready plan step, if any: instances by id
+//! (ascending), steps in declaration order (see `plans.rs` for what ready
+//! means). Only when no plan step is ready does it take the oldest inbox
+//! item (FIFO) and deliver it: to every route whose event schema matches,
+//! in manifest routing order (each delivery is one `ReducerCall` entry,
+//! immediately followed by the `DomainEvent`s that call emitted, in emission
+//! order, which join the back of the inbox); then it starts one plan
+//! instance per matching trigger, in manifest order (`PlanStarted`); then
+//! it offers the event to the waiting `await_event` steps. An item nothing
+//! takes is journaled as `Unrouted`.
 
 pub mod builtin;
 mod effects;
 mod input;
+mod plan_codec;
+mod plans;
 mod replay;
 
 pub use effects::PreparedReceipt;
+pub use plans::{Arrived, Consumed, Ended, PlanInstance, StepState, StepStatus};
 pub use replay::{describe, replay_unit, Divergence, EntrySource, UnitKind};
 
 use crate::air::Air;
@@ -79,6 +89,11 @@ pub struct KernelState {
     /// Intents whose receipt was applied: a second receipt changes nothing.
     pub settled: RedBlackTreeSetSync<Hash>,
     pub ledger: Ledger,
+    /// Every plan instance started, by id (finished ones stay, for display
+    /// and the state hash).
+    pub plans: RedBlackTreeMapSync<u64, Arc<PlanInstance>>,
+    /// Ids of the instances not ended yet (derived from `plans`).
+    pub active_plans: RedBlackTreeSetSync<u64>,
 }
 
 /// An allowed effect in the queue.
@@ -87,8 +102,17 @@ pub struct PendingEffect {
     /// Height of its `EffectIntent` entry.
     pub seq: u64,
     pub intent: Intent,
-    /// The reducer cell that asked for it (the receipt goes back there).
-    pub cell: CellId,
+    /// Who asked for it (the receipt goes back there).
+    pub owner: Owner,
+}
+
+/// Who an effect's receipt goes back to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// A reducer cell: the receipt arrives as its result event.
+    Reducer(CellId),
+    /// A plan instance's `emit_effect` step: an `await_receipt` consumes it.
+    Plan { instance: u64, step: String },
 }
 
 #[derive(Debug, Clone)]
@@ -249,6 +273,12 @@ impl KernelState {
                     return Ok(());
                 }
             }
+            Entry::PlanStarted {
+                plan,
+                input,
+                event: None,
+                ..
+            } => return self.start_manual(program, &plan, &input),
             _ => {}
         }
         self.height += 1;
@@ -262,6 +292,10 @@ impl KernelState {
         reducers: &mut Reducers,
         out: &mut Vec<Entry>,
     ) -> StepResult {
+        if let Some((instance, step)) = self.next_plan_step(program) {
+            self.run_plan_step(program, instance, step, out);
+            return StepResult::Stepped;
+        }
         let Some(item) = self.inbox.peek().cloned() else {
             return StepResult::Idle;
         };
@@ -276,15 +310,25 @@ impl KernelState {
             return StepResult::Stepped;
         }
         let routes = program.routes.get(&item.schema).map(Vec::as_slice);
-        match routes {
-            None | Some([]) => self.push(out, Entry::Unrouted { event: item.seq }),
-            Some(routes) => {
-                for route in routes {
-                    self.deliver(program, reducers, route, &item, out);
-                }
-            }
+        let mut taken = false;
+        for route in routes.unwrap_or_default() {
+            self.deliver(program, reducers, route, &item, out);
+            taken = true;
+        }
+        if self.has_plans(program) {
+            taken |= self.start_triggered(program, &item, out);
+            taken |= self.offer_event(program, &item);
+        }
+        if !taken {
+            self.push(out, Entry::Unrouted { event: item.seq });
         }
         StepResult::Stepped
+    }
+
+    /// Whether plans can be involved at all (skips their bookkeeping in
+    /// worlds without any).
+    fn has_plans(&self, program: &Program) -> bool {
+        !program.air.plans.is_empty() || !self.active_plans.is_empty()
     }
 
     fn push(&mut self, out: &mut Vec<Entry>, entry: Entry) {
@@ -421,6 +465,13 @@ impl KernelState {
                     i.key
                         .as_ref()
                         .map_or(Value::Null, |k| Value::Bytes(k.clone())),
+                    i.direct.as_ref().map_or(Value::Null, |d| {
+                        Value::Array(vec![
+                            Value::text(d.reducer.clone()),
+                            Value::text(d.grant.clone()),
+                            Value::Int(i128::from(d.cost_cents)),
+                        ])
+                    }),
                 ])
             })
             .collect();
@@ -428,15 +479,22 @@ impl KernelState {
             .pending
             .iter()
             .map(|(hash, p)| {
+                let owner = match &p.owner {
+                    Owner::Reducer((reducer, key)) => Value::Array(vec![
+                        Value::text(reducer.clone()),
+                        key.as_ref()
+                            .map_or(Value::Null, |k| Value::Bytes(k.clone())),
+                    ]),
+                    Owner::Plan { instance, step } => Value::Array(vec![
+                        Value::Int(i128::from(*instance)),
+                        Value::text(step.clone()),
+                    ]),
+                };
                 Value::Array(vec![
                     Value::Bytes(hash.0.to_vec()),
                     Value::Int(p.seq as i128),
                     p.intent.to_value(),
-                    Value::text(p.cell.0.clone()),
-                    p.cell
-                        .1
-                        .as_ref()
-                        .map_or(Value::Null, |k| Value::Bytes(k.clone())),
+                    owner,
                 ])
             })
             .collect();
@@ -453,6 +511,15 @@ impl KernelState {
             ("pending", Value::Array(pending)),
             ("settled", Value::Array(settled)),
             ("ledger", self.ledger.to_value()),
+            (
+                "plans",
+                Value::Array(
+                    self.plans
+                        .values()
+                        .map(|p| plan_codec::instance_value(p))
+                        .collect(),
+                ),
+            ),
         ])
     }
 
@@ -531,15 +598,25 @@ impl KernelState {
             .ok_or("snapshot has no pending effects")?
         {
             match p.as_array() {
-                Some([Value::Bytes(hash), Value::Int(seq), intent, Value::Text(reducer), key]) => {
+                Some([Value::Bytes(hash), Value::Int(seq), intent, Value::Array(owner)]) => {
                     let hash = Hash::from_slice(hash).ok_or("bad intent hash in snapshot")?;
                     let intent = Intent::from_value(intent).map_err(|e| e.to_string())?;
+                    let owner = match owner.as_slice() {
+                        [Value::Text(reducer), key] => {
+                            Owner::Reducer((reducer.clone(), opt_bytes(key)?))
+                        }
+                        [Value::Int(instance), Value::Text(step)] => Owner::Plan {
+                            instance: u64::try_from(*instance).map_err(|_| "bad plan instance")?,
+                            step: step.clone(),
+                        },
+                        _ => return Err("malformed effect owner in snapshot".into()),
+                    };
                     state.pending.insert_mut(
                         hash,
                         PendingEffect {
                             seq: u64::try_from(*seq).map_err(|_| "bad intent seq")?,
                             intent,
-                            cell: (reducer.clone(), opt_bytes(key)?),
+                            owner,
                         },
                     );
                 }
@@ -559,6 +636,17 @@ impl KernelState {
         }
         state.ledger = Ledger::from_value(v.get("ledger").ok_or("snapshot has no ledger")?)
             .map_err(|e| e.to_string())?;
+        for p in v
+            .get("plans")
+            .and_then(Value::as_array)
+            .ok_or("snapshot has no plan instances")?
+        {
+            let inst = plan_codec::instance_from(p)?;
+            if inst.is_active() {
+                state.active_plans.insert_mut(inst.id);
+            }
+            state.plans.insert_mut(inst.id, Arc::new(inst));
+        }
         Ok(state)
     }
 
@@ -571,7 +659,7 @@ impl KernelState {
             .iter()
             .map(|((r, k), s)| r.len() + k.as_ref().map_or(0, Vec::len) + s.len() + 64)
             .sum();
-        cells + 64
+        cells + 64 + self.active_plans.size() * 512
     }
 }
 

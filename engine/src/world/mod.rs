@@ -17,11 +17,14 @@
 
 mod effects;
 mod open;
+mod plan_view;
+mod plans;
 mod source;
 mod view;
 
 pub use effects::{EffectStatus, EffectView};
 pub use open::{prepare, OpenEvent, Prepared, Stage, WorldOptions};
+pub use plan_view::{PlanEdgeView, PlanStatus, PlanStepView, PlanView, StepMark};
 pub use view::{EntryView, StateView};
 
 use crate::air::{Air, Diagnostic};
@@ -335,8 +338,21 @@ impl World {
     }
 
     /// Schemas an event may be injected with: the routed event schemas.
+    /// Event schemas worth injecting: routed ones and trigger events.
     pub fn injectable_schemas(&self) -> Vec<String> {
-        self.program.routes.keys().cloned().collect()
+        let triggers = self
+            .air
+            .manifest
+            .iter()
+            .flat_map(|m| m.triggers.iter().map(|t| t.event.clone()));
+        let all: std::collections::BTreeSet<String> = self
+            .program
+            .routes
+            .keys()
+            .cloned()
+            .chain(triggers)
+            .collect();
+        all.into_iter().collect()
     }
 
     /// Parses `json` (sugar or tagged lens) against `schema`, journals it as
@@ -457,3 +473,5 @@ mod tests;
 
 #[cfg(test)]
 mod tests_effects;
+#[cfg(test)]
+mod tests_plans;

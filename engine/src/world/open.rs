@@ -4,8 +4,13 @@
 
 use super::{World, WorldError};
 use crate::adapters::blob::BLOB_ID;
+use crate::adapters::http::HTTP_ID;
+use crate::adapters::llm::LLM_ID;
 use crate::adapters::timer::TIMER_ID;
-use crate::adapters::{BlobAdapter, Dispatcher, TimerAdapter};
+use crate::adapters::{
+    BlobAdapter, Dispatcher, HttpAdapter, HttpFixtures, LiveHttpConfig, LiveLlmConfig, LlmAdapter,
+    LlmFixtures, TimerAdapter,
+};
 use crate::air::Air;
 use crate::build::{build_reducer, BuildProgress, BuildRequest};
 use crate::effects::Keyring;
@@ -66,6 +71,12 @@ pub struct WorldOptions {
     /// With `false` no adapter exists: any dispatch fails. Replay never needs
     /// one, and tests use this to prove it.
     pub adapters: bool,
+    /// The fixture set mock adapters answer from: `fixtures/<set>/` instead
+    /// of `fixtures/`.
+    pub fixtures: Option<String>,
+    /// Real network requests (http to the hosts the grants allow; llm to the
+    /// endpoint in `<world>/llm.config.json`) instead of fixtures.
+    pub live: bool,
 }
 
 impl Default for WorldOptions {
@@ -81,6 +92,8 @@ impl Default for WorldOptions {
             cache_dir: None,
             auto_dispatch: false,
             adapters: true,
+            fixtures: None,
+            live: false,
         }
     }
 }
@@ -218,12 +231,13 @@ pub(super) fn open(
         }
     }
     let data = data_dir(&dir, &options);
-    let keyring = Keyring::open(&data.join("keys"), &[TIMER_ID, BLOB_ID]).map_err(|e| {
-        WorldError::Rejected(format!(
-            "adapter keys in {}: {e}",
-            data.join("keys").display()
-        ))
-    })?;
+    let keyring = Keyring::open(&data.join("keys"), &[TIMER_ID, BLOB_ID, HTTP_ID, LLM_ID])
+        .map_err(|e| {
+            WorldError::Rejected(format!(
+                "adapter keys in {}: {e}",
+                data.join("keys").display()
+            ))
+        })?;
     let trusted = keyring.trusted();
     let mut dispatcher = Dispatcher::new(keyring);
     let blob_index = data.join("blob-index");
@@ -233,9 +247,13 @@ pub(super) fn open(
         source,
     })?;
     if options.adapters {
-        dispatcher
-            .add(Box::new(blobs))
-            .map_err(|e| WorldError::Rejected(e.to_string()))?;
+        let rejected = |e: crate::adapters::DispatchError| WorldError::Rejected(e.to_string());
+        dispatcher.add(Box::new(blobs)).map_err(rejected)?;
+        let (http, llm) = network_adapters(&dir, &air, &store, &options)?;
+        dispatcher.add(Box::new(http)).map_err(rejected)?;
+        if let Some(llm) = llm {
+            dispatcher.add(Box::new(llm)).map_err(rejected)?;
+        }
     }
     let air = Arc::new(air);
     let program = Arc::new(Program {
@@ -316,6 +334,71 @@ pub(super) fn open(
             .map_err(|e| WorldError::Rejected(e.to_string()))?;
     }
     Ok(world)
+}
+
+/// Where a world's live llm endpoint is configured.
+pub const LLM_CONFIG_FILE: &str = "llm.config.json";
+
+/// The http and llm adapters: mock from the world's fixtures, or live. A
+/// live world without an llm config has no llm adapter (dispatching
+/// `llm.generate` then says so).
+fn network_adapters(
+    dir: &Path,
+    air: &Air,
+    store: &Store,
+    options: &WorldOptions,
+) -> Result<(HttpAdapter, Option<LlmAdapter>), WorldError> {
+    let set = options.fixtures.as_deref();
+    if !options.live {
+        let http = HttpFixtures::load(dir, set).map_err(|e| WorldError::Rejected(e.to_string()))?;
+        let llm = LlmFixtures::load(dir, set).map_err(|e| WorldError::Rejected(e.to_string()))?;
+        return Ok((
+            HttpAdapter::mock(http, store.clone()),
+            Some(LlmAdapter::mock(llm, store.clone())),
+        ));
+    }
+    let config = LiveHttpConfig {
+        timeout: std::time::Duration::from_secs(30),
+        allowed_hosts: granted_hosts(air),
+    };
+    let http = HttpAdapter::live(config, store.clone());
+    let llm_config = dir.join(LLM_CONFIG_FILE);
+    let llm = if llm_config.exists() {
+        let config = LiveLlmConfig::from_file(&llm_config)
+            .map_err(|e| WorldError::Rejected(e.to_string()))?;
+        Some(LlmAdapter::live(config, store.clone()))
+    } else {
+        None
+    };
+    Ok((http, llm))
+}
+
+/// Grant name → the hosts its `http.out` cap params allow.
+fn granted_hosts(air: &Air) -> BTreeMap<String, std::collections::BTreeSet<String>> {
+    let Some(manifest) = air.manifest.as_ref() else {
+        return BTreeMap::new();
+    };
+    manifest
+        .defaults
+        .cap_grants
+        .iter()
+        .filter(|g| {
+            air.caps
+                .get(&g.cap)
+                .is_some_and(|c| c.cap_type == crate::air::CapType::HttpOut)
+        })
+        .map(|g| {
+            let hosts = g
+                .params
+                .get("hosts")
+                .and_then(crate::value::Value::as_array)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|h| h.as_text().map(str::to_owned))
+                .collect();
+            (g.name.clone(), hosts)
+        })
+        .collect()
 }
 
 /// Takes the data dir's lock for as long as the world is open: two

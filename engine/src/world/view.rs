@@ -101,6 +101,7 @@ fn entry_view(world: &World, seq: u64, entry: Entry) -> EntryView {
             let from = match origin {
                 Origin::External => "external".to_string(),
                 Origin::Reducer { name, call } => format!("from {name} (#{call})"),
+                Origin::Plan { name, instance } => format!("from plan #{instance} {name}"),
             };
             let mut details = vec![
                 format!("schema: {schema}"),
@@ -214,7 +215,7 @@ fn entry_view(world: &World, seq: u64, entry: Entry) -> EntryView {
                     format!("intent_hash: {}", receipt.intent_hash),
                     format!("adapter: {}", receipt.adapter_id),
                     format!("status: {}", receipt.status.as_str()),
-                    format!("payload: {:?}", cbor::decode(&receipt.payload)),
+                    format!("payload: {}", super::plans::bytes_text(&receipt.payload)),
                     format!("cost_cents: {}", receipt.cost_cents),
                     format!("signature: {}…", hex_prefix(&receipt.signature)),
                 ],
@@ -241,6 +242,12 @@ fn entry_view(world: &World, seq: u64, entry: Entry) -> EntryView {
             format!("virtual clock → {}", clock_text(*now_ns)),
             vec![format!("now_ns: {now_ns}")],
         ),
+        Entry::PlanStarted { .. } | Entry::PlanStep { .. } | Entry::PlanEnded { .. } => {
+            let (summary, details, error) =
+                super::plans::plan_entry_text(seq, &entry).unwrap_or_default();
+            is_error = error;
+            (summary, details)
+        }
     };
     EntryView {
         seq,
