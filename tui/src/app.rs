@@ -2,10 +2,10 @@
 //! the inspector does, free of terminal I/O. The interactive loop, headless
 //! mode and the tests all drive this same function.
 
-use crate::layout::{layout, Pane};
+use crate::layout::{layout, layout_for, Pane};
 use crate::picker::Picker;
 use crate::prompt::{Edit, InjectPrompt, TextInput};
-use crate::session::{Effect, Entry, Session, StateCell};
+use crate::session::{Effect, Entry, PlanView, Session, StateCell};
 use crate::theme::{Theme, ThemeSet};
 use crate::tree::{render_cells, Expansion, LineKind, TreeLine};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
@@ -154,6 +154,8 @@ pub struct View {
     pub auto_dispatch: bool,
     pub clock_ns: u64,
     pub next_timer_ns: Option<u64>,
+    /// Every plan instance started up to the cursor, as of the cursor.
+    pub plans: Vec<PlanView>,
 }
 
 /// A scroll position and a selected row in a list.
@@ -183,6 +185,13 @@ impl Nav {
         }
     }
 
+    /// After the view grew: shows more rows rather than blank ones, and
+    /// keeps the selection in view.
+    fn fill(&mut self, len: u64, rows: u64) {
+        self.top = self.top.min(len.saturating_sub(rows.max(1)));
+        self.reveal(rows);
+    }
+
     /// Scrolls the view (mouse wheel), dragging the selection along if it leaves.
     fn scroll(&mut self, delta: i128, len: u64, rows: u64) {
         let max_top = len.saturating_sub(rows.max(1));
@@ -210,6 +219,7 @@ pub struct App {
     /// The effects selection follows the next pending intent until the user moves it.
     pub effects_follow: bool,
     pub expansion: Expansion,
+    pub plans: plans::PlansPane,
     /// First visible line of the build pane; None follows the default
     /// (problems first if any, else the newest output).
     pub build_top: Option<u64>,
@@ -243,6 +253,7 @@ impl App {
             effects: Nav::default(),
             effects_follow: true,
             expansion: Expansion::default(),
+            plans: plans::PlansPane::default(),
             build_top: None,
             overlay: Overlay::None,
             flash,
@@ -333,6 +344,8 @@ impl App {
                 self.error(format!("reading state: {e}"));
             }
         }
+        // Before the journal rows: the plans band takes height from them.
+        self.refresh_plans();
         let rows = self.pane_rows(Pane::Journal);
         self.journal
             .move_to(self.view.cursor as i128 - 1, self.view.head, rows);
@@ -368,6 +381,16 @@ impl App {
         }
     }
 
+    /// Keeps the selections in view after the panes changed size.
+    fn relayout(&mut self) {
+        let rows = self.pane_rows(Pane::Journal);
+        self.journal.fill(self.view.head, rows);
+        let rows = self.pane_rows(Pane::State);
+        self.state.fill(self.view.tree.len() as u64, rows);
+        plans::reveal(self);
+        self.fetch_rows();
+    }
+
     fn focusable(&self) -> Vec<Pane> {
         let areas = layout(self, self.area());
         Pane::ALL
@@ -376,11 +399,25 @@ impl App {
             .filter(|p| areas.pane(*p).is_some())
             .collect()
     }
+
+    /// Whether focusing `pane` would show it (the plans pane appears and
+    /// grows when focused, which can push the effects pane out).
+    fn can_focus(&self, pane: Pane) -> bool {
+        layout_for(self, self.area(), pane).pane(pane).is_some()
+    }
 }
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
     match msg {
-        Msg::Key(key) if key.kind == KeyEventKind::Press => on_key(app, key),
+        Msg::Key(key) if key.kind == KeyEventKind::Press => {
+            // Focus can resize panes (the plans pane grows when focused).
+            let before = layout(app, app.area());
+            let cmds = on_key(app, key);
+            if app.session.is_some() && layout(app, app.area()) != before {
+                app.relayout();
+            }
+            cmds
+        }
         Msg::Key(_) => vec![],
         Msg::Mouse(m) => {
             on_mouse(app, m);
@@ -389,11 +426,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         Msg::Resize(w, h) => {
             app.size = (w, h);
             if app.session.is_some() {
-                let rows = app.pane_rows(Pane::Journal);
-                app.journal.reveal(rows);
-                let rows = app.pane_rows(Pane::State);
-                app.state.reveal(rows);
-                app.fetch_rows();
+                app.relayout();
             }
             vec![]
         }
@@ -430,6 +463,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             app.journal = Nav::default();
             app.state = Nav::default();
             effects::reset(app);
+            plans::reset(app);
             app.refresh();
             if !app.view.diagnostics.is_empty() {
                 app.focus = Pane::Build;
@@ -584,7 +618,7 @@ fn world_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         KeyCode::Esc => {
             if app.running.take().is_some() {
                 app.info("run stopped");
-            } else {
+            } else if !plans::esc(app) {
                 app.flash = None;
             }
             return vec![];
@@ -607,7 +641,7 @@ fn world_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         KeyCode::Char(c @ '1'..='9') => {
             let n = c as usize - '1' as usize;
             match Pane::ALL.get(n) {
-                Some(p) if app.focusable().contains(p) => app.focus = *p,
+                Some(p) if app.can_focus(*p) => app.focus = *p,
                 _ => app.info(format!("no pane {c} at this size")),
             }
             return vec![];
@@ -628,6 +662,12 @@ fn world_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     ) {
         return pane_key(app, code);
     }
+    if app.focus == Pane::Plans
+        && matches!(code, KeyCode::Left | KeyCode::Right)
+        && plans::arrow(app, code)
+    {
+        return vec![];
+    }
     if app.session.is_none() {
         let why = match &app.build.phase {
             Phase::Failed(_) => "the world did not open; see the build pane",
@@ -636,7 +676,20 @@ fn world_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         if matches!(
             code,
             KeyCode::Char(
-                'n' | 'N' | 'b' | 'g' | 'G' | ':' | 'i' | 'e' | 'd' | 'D' | 'a' | 'c' | 'C'
+                'n' | 'N'
+                    | 'b'
+                    | 'g'
+                    | 'G'
+                    | ':'
+                    | 'i'
+                    | 'e'
+                    | 'd'
+                    | 'D'
+                    | 'a'
+                    | 'c'
+                    | 'C'
+                    | 'p'
+                    | 'o'
             ) | KeyCode::Left
                 | KeyCode::Right
         ) {
@@ -663,10 +716,26 @@ fn world_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             vec![]
         }
         KeyCode::Char('e') => {
-            if app.focusable().contains(&Pane::Effects) {
+            if app.can_focus(Pane::Effects) {
                 app.focus = Pane::Effects;
             } else {
                 app.info("no room for the effects pane at this size");
+            }
+            vec![]
+        }
+        KeyCode::Char('p') => {
+            if app.can_focus(Pane::Plans) {
+                app.focus = Pane::Plans;
+            } else {
+                app.info("no room for the plans pane at this size");
+            }
+            vec![]
+        }
+        KeyCode::Char('o') => {
+            if app.focus == Pane::Journal {
+                plans::open_from_journal(app, true);
+            } else {
+                app.info("o opens the plan instance of the selected journal entry (1 focuses the journal)");
             }
             vec![]
         }
@@ -752,7 +821,9 @@ fn pane_key(app: &mut App, code: KeyCode) -> Vec<Cmd> {
             let sel = app.journal.selected as i128;
             let target = match code {
                 KeyCode::Enter => {
-                    open_details(app);
+                    if !plans::open_from_journal(app, false) {
+                        open_details(app);
+                    }
                     return vec![];
                 }
                 _ => match movement(code, sel, rows as i128, len as i128) {
@@ -808,6 +879,7 @@ fn pane_key(app: &mut App, code: KeyCode) -> Vec<Cmd> {
             app.build_top = Some(target.clamp(0, len.saturating_sub(rows) as i128) as u64);
         }
         Pane::Effects => effects::pane_key(app, code),
+        Pane::Plans => plans::pane_key(app, code),
     }
     vec![]
 }
@@ -941,6 +1013,7 @@ fn on_mouse(app: &mut App, m: MouseEvent) {
         }
         Pane::State => app.state.scroll(delta, app.view.tree.len() as u64, rows),
         Pane::Effects => effects::scroll(app, delta),
+        Pane::Plans => plans::scroll(app, delta),
         Pane::Build => {
             let len = build_lines(app) as u64;
             let sel = app
@@ -953,7 +1026,10 @@ fn on_mouse(app: &mut App, m: MouseEvent) {
 }
 
 mod effects;
+pub mod plans;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_effects;
+#[cfg(test)]
+mod tests_plans;

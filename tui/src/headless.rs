@@ -45,6 +45,12 @@ pub struct HeadlessArgs {
     /// Start with manual effect dispatch (keys d, D, c, C) instead of automatic.
     #[arg(long)]
     pub manual: bool,
+    /// Mock adapters answer from WORLD/fixtures/SET/ instead of WORLD/fixtures/.
+    #[arg(long, value_name = "SET")]
+    pub fixtures: Option<String>,
+    /// Real network requests instead of fixtures.
+    #[arg(long)]
+    pub live: bool,
 }
 
 pub struct Headless {
@@ -237,6 +243,8 @@ pub fn main(args: HeadlessArgs, theme: Option<&str>) -> ExitCode {
         cache_dir: args.cache_dir.clone(),
         // Nobody is there to press d: headless runs dispatch unless told not to.
         auto_dispatch: !args.manual,
+        fixtures: args.fixtures.clone(),
+        live: args.live,
     };
     let cmds = h.app.open(args.world.clone());
     for cmd in cmds {

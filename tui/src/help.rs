@@ -28,6 +28,7 @@ pub const SECTIONS: &[(&str, &[Binding])] = &[
         &[
             b("i", "inject an event (JSON)", Some("i inject")),
             b("e", "focus the effects pane", None),
+            b("p", "focus the plans pane", None),
             b("d", "dispatch selected effect", Some("d dispatch")),
             b("D", "dispatch all queued effects", None),
             b("a", "automatic / manual dispatch", Some("a auto")),
@@ -45,6 +46,8 @@ pub const SECTIONS: &[(&str, &[Binding])] = &[
             b("Home End", "first / last row", None),
             b("Enter", "details · open node · more", None),
             b("Space", "open / close a state node", None),
+            b("Enter → ←", "plans: into / out of steps", None),
+            b("o", "plan entry → its instance", None),
             b("wheel", "scroll pane under pointer", None),
         ],
     ),

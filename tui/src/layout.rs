@@ -1,8 +1,10 @@
 //! Where each pane goes for a given terminal size. Drawing and mouse hit
 //! tests both use this, so a click lands on the pane the user sees.
 //!
-//! The right column stacks state, effects and build; the plans and manifest
-//! panes (DESIGN §5) join that stack as further `Pane`s.
+//! The right column stacks state, effects and build. The plans pane is a
+//! full-width band under both columns (its DAG needs the width); it shows
+//! when there are plan instances or when it is focused, and grows while
+//! focused. The manifest pane (DESIGN §5) joins as a further `Pane`.
 
 use crate::app::{App, Phase, Screen};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -13,11 +15,18 @@ pub enum Pane {
     State,
     Effects,
     Build,
+    Plans,
 }
 
 impl Pane {
     /// In number-key order (`1` focuses the first), which is also screen order.
-    pub const ALL: [Pane; 4] = [Pane::Journal, Pane::State, Pane::Effects, Pane::Build];
+    pub const ALL: [Pane; 5] = [
+        Pane::Journal,
+        Pane::State,
+        Pane::Effects,
+        Pane::Build,
+        Pane::Plans,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -25,6 +34,7 @@ impl Pane {
             Pane::State => "State",
             Pane::Effects => "Effects",
             Pane::Build => "Build",
+            Pane::Plans => "Plans",
         }
     }
 
@@ -45,6 +55,7 @@ pub struct Areas {
     pub state: Option<Rect>,
     pub effects: Option<Rect>,
     pub build: Option<Rect>,
+    pub plans: Option<Rect>,
     /// Build progress, errors and messages.
     pub status_line: Rect,
     /// Key hints and counts.
@@ -58,6 +69,7 @@ impl Areas {
             Pane::State => self.state,
             Pane::Effects => self.effects,
             Pane::Build => self.build,
+            Pane::Plans => self.plans,
         }
     }
 }
@@ -66,6 +78,34 @@ impl Areas {
 const TALL: u16 = 30;
 /// State rows kept visible whatever else the right column shows.
 const MIN_STATE: u16 = 5;
+/// Rows left above the plans pane for the journal and the right column.
+const MIN_TOP: u16 = 8;
+
+/// The plans band's height: none until there is an instance (unless it is
+/// focused, to say why it is empty); while focused it takes most of the
+/// body; unfocused on a short screen just its list of instances.
+fn plans_height(app: &App, body: u16, focused: bool) -> u16 {
+    if app.session.is_none() {
+        return 0;
+    }
+    let n = app.view.plans.len().min(u16::MAX as usize) as u16;
+    let room = body.saturating_sub(MIN_TOP);
+    let want = match (n, focused) {
+        (0, true) => 3,
+        (0, false) => 0,
+        (_, true) if body >= TALL => body * 3 / 5,
+        (_, true) => room,
+        (_, false) if body >= TALL => body * 2 / 5,
+        (n, false) => n.min(3) + 2,
+    };
+    if focused {
+        want.min(room).max(3).min(body)
+    } else if want > room {
+        0
+    } else {
+        want
+    }
+}
 
 /// The effects pane's height: one line when empty, else the list plus room
 /// for the selected intent's details, at most half the column.
@@ -80,6 +120,12 @@ fn effects_height(app: &App, column: u16) -> u16 {
 }
 
 pub fn layout(app: &App, area: Rect) -> Areas {
+    layout_for(app, area, app.focus)
+}
+
+/// The layout as it would be with `focus` focused (the plans pane's size
+/// depends on it): whether a number key can focus a pane is asked this way.
+pub fn layout_for(app: &App, area: Rect, focus: Pane) -> Areas {
     let [title, body, status_line, status_bar] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
@@ -102,8 +148,12 @@ pub fn layout(app: &App, area: Rect) -> Areas {
         areas.build = Some(body);
         return areas;
     }
+    let plans_h = plans_height(app, body.height, focus == Pane::Plans);
+    let [top, plans] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(plans_h)]).areas(body);
+    areas.plans = (plans_h > 0).then_some(plans);
     let [left, right] =
-        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(top);
     areas.journal = Some(left);
     let problems = !app.view.diagnostics.is_empty();
     let busy = matches!(app.build.phase, Phase::Opening { .. });

@@ -46,6 +46,12 @@ struct Args {
     /// Colour theme: dark (default), light, high-contrast, or a themes/*.toml name.
     #[arg(long, global = true)]
     theme: Option<String>,
+    /// Mock adapters answer from WORLD/fixtures/SET/ instead of WORLD/fixtures/.
+    #[arg(long, value_name = "SET")]
+    fixtures: Option<String>,
+    /// Real network requests (http to granted hosts, llm per WORLD/llm.config.json).
+    #[arg(long)]
+    live: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -64,7 +70,15 @@ pub fn main() -> ExitCode {
     match args.command {
         Some(Command::Cli(c)) => cli::run(c),
         Some(Command::Headless(h)) => headless::main(h, args.theme.as_deref()),
-        None => match interactive(args.world.as_deref(), args.theme.as_deref()) {
+        None => match interactive(
+            args.world.as_deref(),
+            args.theme.as_deref(),
+            runtime::OpenOptions {
+                fixtures: args.fixtures.clone(),
+                live: args.live,
+                ..runtime::OpenOptions::default()
+            },
+        ) {
             Ok(()) => ExitCode::SUCCESS,
             Err(report) => {
                 eprintln!("{report:?}");
@@ -77,7 +91,11 @@ pub fn main() -> ExitCode {
 /// Ticks animate the build spinner; nothing redraws on a timer otherwise.
 const TICK: Duration = Duration::from_millis(120);
 
-fn interactive(world: Option<&Path>, theme: Option<&str>) -> color_eyre::Result<()> {
+fn interactive(
+    world: Option<&Path>,
+    theme: Option<&str>,
+    open: runtime::OpenOptions,
+) -> color_eyre::Result<()> {
     color_eyre::install()?;
     let themes = ThemeSet::load(&search_dirs(world));
     let theme_index = match theme {
@@ -102,7 +120,7 @@ fn interactive(world: Option<&Path>, theme: Option<&str>) -> color_eyre::Result<
     let (mut term, _guard) = terminal::init()?;
     spawn_input(tx.clone());
     let mut pending: Vec<Msg> = Vec::new();
-    exec(&mut app, first, &tx);
+    exec(&mut app, first, &tx, &open);
     loop {
         term.draw(|f| ui::draw(f, &app))?;
         let msg = if app.is_opening() {
@@ -124,7 +142,7 @@ fn interactive(world: Option<&Path>, theme: Option<&str>) -> color_eyre::Result<
         }
         for m in pending.drain(..) {
             let cmds = update(&mut app, m);
-            exec(&mut app, cmds, &tx);
+            exec(&mut app, cmds, &tx, &open);
         }
         if app.quit {
             break;
@@ -133,12 +151,10 @@ fn interactive(world: Option<&Path>, theme: Option<&str>) -> color_eyre::Result<
     Ok(())
 }
 
-fn exec(app: &mut App, cmds: Vec<Cmd>, tx: &Sender<Msg>) {
+fn exec(app: &mut App, cmds: Vec<Cmd>, tx: &Sender<Msg>, open: &runtime::OpenOptions) {
     for cmd in cmds {
         match cmd {
-            Cmd::Open(path) => {
-                runtime::spawn_open(path, runtime::OpenOptions::default(), tx.clone())
-            }
+            Cmd::Open(path) => runtime::spawn_open(path, open.clone(), tx.clone()),
             // Behind any input already queued, so keys are never starved.
             Cmd::RunChunk => {
                 let _ = tx.send(Msg::RunChunk);

@@ -20,6 +20,10 @@ pub struct OpenOptions {
     /// Dispatch effects and advance the virtual clock while stepping. Off by
     /// default: a person at the inspector dispatches (DESIGN §3.6).
     pub auto_dispatch: bool,
+    /// Fixture set for the mock adapters (`WORLD/fixtures/SET/`).
+    pub fixtures: Option<String>,
+    /// Live network adapters instead of fixtures.
+    pub live: bool,
 }
 
 /// Opens `path` off the UI thread; the receiver gets `OpenProgress`

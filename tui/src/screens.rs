@@ -369,3 +369,155 @@ fn effect_statuses_use_their_colours_and_keep_their_marks_without_colour() {
     assert!(buf[(x, y)].modifier.contains(Modifier::REVERSED));
     assert!(buf.content().iter().all(|c| c.fg == Color::Reset));
 }
+
+/// The four-instance plans fake, run to the end, plans pane focused.
+fn plans_world(size: (u16, u16), no_color: bool) -> App {
+    let mut app = App::new(ThemeSet::builtin(), 0, no_color, size);
+    app.open(PathBuf::from("worlds/04-aggregator"));
+    update(
+        &mut app,
+        Msg::Opened(Ok(Box::new(FakeSession::with_plans()))),
+    );
+    keys(&mut app, "N");
+    update(&mut app, Msg::RunChunk);
+    keys(&mut app, "p");
+    app
+}
+
+#[test]
+fn plans_pane_empty() {
+    for size in SIZES {
+        let mut app = world(size, false);
+        keys(&mut app, "5");
+        snap("plans_empty", &app);
+    }
+}
+
+#[test]
+fn plans_pane_unfocused() {
+    for size in SIZES {
+        let mut app = plans_world(size, false);
+        keys(&mut app, "1");
+        snap("plans_unfocused", &app);
+    }
+}
+
+#[test]
+fn plans_pane_fan_out_and_join() {
+    for size in SIZES {
+        let mut app = plans_world(size, false);
+        keys(&mut app, "Home");
+        snap("plans_fanout", &app);
+    }
+}
+
+#[test]
+fn plans_pane_guards_and_a_ready_step() {
+    for size in SIZES {
+        let mut app = plans_world(size, false);
+        keys(&mut app, "Home j");
+        snap("plans_guards", &app);
+    }
+}
+
+#[test]
+fn plans_pane_failed_instance() {
+    for size in SIZES {
+        let mut app = plans_world(size, false);
+        keys(&mut app, "Home j j");
+        snap("plans_failed", &app);
+    }
+}
+
+#[test]
+fn plans_pane_step_details() {
+    for size in SIZES {
+        let mut app = plans_world(size, false);
+        keys(&mut app, "Home Enter k k");
+        snap("plans_step", &app);
+        keys(&mut app, "Enter");
+        snap("plans_step_overlay", &app);
+    }
+}
+
+#[test]
+fn the_current_step_is_highlighted_and_marks_keep_their_colours() {
+    let mut app = plans_world((120, 40), false);
+    keys(&mut app, "Home");
+    let buf = render(&app);
+    let theme = app.theme();
+    let y = row_of(&buf, "»✓ await_fetch_c");
+    let x = col_of(&buf, y, "await_fetch_c");
+    assert_eq!(buf[(x, y)].fg, theme.palette.accent);
+    assert!(buf[(x, y)].modifier.contains(Modifier::BOLD));
+    assert_eq!(buf[(col_of(&buf, y, "»"), y)].fg, theme.palette.accent);
+    assert_eq!(buf[(col_of(&buf, y, "✓"), y)].fg, theme.palette.ok);
+    // Another done step: plain text, no highlight.
+    let y = row_of(&buf, " ✓ await_fetch_a");
+    let x = col_of(&buf, y, "✓ await_fetch_a") + 2;
+    assert_eq!(buf[(x, y)].fg, theme.palette.text);
+    assert!(!buf[(x, y)].modifier.contains(Modifier::BOLD));
+    let y = row_of(&buf, "⧗ await_fetch_b");
+    assert_eq!(buf[(col_of(&buf, y, "⧗"), y)].fg, theme.palette.warning);
+    let y = row_of(&buf, "· combine");
+    assert!(buf[(col_of(&buf, y, "·"), y)]
+        .modifier
+        .contains(Modifier::DIM));
+    let y = row_of(&buf, "◷ waiting");
+    assert_eq!(buf[(col_of(&buf, y, "◷"), y)].fg, theme.palette.warning);
+    // The selected instance row (list focused) has the selection background.
+    let y = row_of(&buf, "›#1");
+    assert_eq!(
+        buf[(col_of(&buf, y, "demo"), y)].bg,
+        theme.palette.selection
+    );
+    // Walking the steps: the walked one takes the selection background.
+    keys(&mut app, "Enter k k");
+    let buf = render(&app);
+    let y = row_of(&buf, " ✓ await_fetch_a");
+    assert_eq!(
+        buf[(col_of(&buf, y, "✓ await_fetch_a") + 2, y)].bg,
+        theme.palette.selection
+    );
+    let y = row_of(&buf, "»✓ await_fetch_c");
+    assert_ne!(
+        buf[(col_of(&buf, y, "await_fetch_c"), y)].bg,
+        theme.palette.selection
+    );
+
+    let mut plain = plans_world((120, 40), true);
+    keys(&mut plain, "Home Enter k k");
+    let buf = render(&plain);
+    assert!(buf
+        .content()
+        .iter()
+        .all(|c| c.fg == Color::Reset && c.bg == Color::Reset));
+    let y = row_of(&buf, "»✓ await_fetch_c");
+    assert!(buf[(col_of(&buf, y, "await_fetch_c"), y)]
+        .modifier
+        .contains(Modifier::BOLD));
+    let y = row_of(&buf, " ✓ await_fetch_a");
+    assert!(buf[(col_of(&buf, y, "✓ await_fetch_a") + 2, y)]
+        .modifier
+        .contains(Modifier::REVERSED));
+}
+
+#[test]
+fn failed_instances_read_as_failures() {
+    let mut app = plans_world((120, 40), false);
+    keys(&mut app, "Home j j");
+    let buf = render(&app);
+    let theme = app.theme();
+    let y = row_of(&buf, "#16 · ✗ failed at await_charge");
+    assert_eq!(
+        buf[(col_of(&buf, y, "✗ failed"), y)].fg,
+        theme.palette.error
+    );
+    let y = row_of(&buf, "receipt error: status 402");
+    assert_eq!(
+        buf[(col_of(&buf, y, "receipt error"), y)].fg,
+        theme.palette.error
+    );
+    let y = row_of(&buf, "✗ await_charge");
+    assert_eq!(buf[(col_of(&buf, y, "✗"), y)].fg, theme.palette.error);
+}

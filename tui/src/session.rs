@@ -30,6 +30,8 @@ pub struct StateCell {
 /// Effect intents as the engine reports them (plain data, so test fakes
 /// build them directly).
 pub use aos_engine::world::{EffectStatus, EffectView as Effect};
+/// Plan instances as the engine reports them (plain data too).
+pub use aos_engine::world::{PlanEdgeView, PlanStatus, PlanStepView, PlanView, StepMark};
 
 /// Errors cross this boundary as display text: the app only shows them.
 pub type OpResult<T> = Result<T, String>;
@@ -69,6 +71,8 @@ pub trait Session: Send {
     /// Moves the virtual clock to the next due timer; receipts produced.
     fn advance_clock_to_next(&mut self) -> OpResult<usize>;
     fn advance_clock_by(&mut self, ns: u64) -> OpResult<usize>;
+    /// Every plan instance started up to the cursor, as of the cursor.
+    fn plans(&mut self) -> OpResult<Vec<PlanView>>;
 }
 
 /// An in-memory world for tests: a scripted journal of fixed entries, with
@@ -107,6 +111,10 @@ pub mod fake {
         pub fail_effects: Option<String>,
         /// Makes reading the effects fail with this text.
         pub fail_read_effects: Option<String>,
+        /// Every plan instance; `plans()` shows those started below the cursor.
+        pub plans: Vec<PlanView>,
+        /// Makes reading the plans fail with this text.
+        pub fail_read_plans: Option<String>,
     }
 
     /// A synthetic intent; tests adjust the fields they care about.
@@ -130,6 +138,271 @@ pub mod fake {
             status,
             receipt: Vec::new(),
         }
+    }
+
+    fn step(id: &str, op: &str, summary: &str, mark: StepMark, seq: Option<u64>) -> PlanStepView {
+        PlanStepView {
+            id: id.into(),
+            op: op.into(),
+            summary: summary.into(),
+            mark,
+            bound: vec![],
+            consumed: None,
+            seq,
+            error: None,
+        }
+    }
+
+    fn edge(from: &str, to: &str) -> PlanEdgeView {
+        PlanEdgeView {
+            from: from.into(),
+            to: to.into(),
+            guard: None,
+            taken: None,
+        }
+    }
+
+    fn guarded(from: &str, to: &str, guard: &str, taken: bool) -> PlanEdgeView {
+        PlanEdgeView {
+            guard: Some(guard.into()),
+            taken: Some(taken),
+            ..edge(from, to)
+        }
+    }
+
+    /// The instances of [`FakeSession::with_plans`].
+    fn plan_fixtures() -> Vec<PlanView> {
+        use StepMark::*;
+        let emit = |x: &str, seq| {
+            let mut s = step(
+                &format!("emit_fetch_{x}"),
+                "emit_effect",
+                &format!("http.request via cap_http_aggregate → @var:fetch_{x}"),
+                Done,
+                Some(seq),
+            );
+            s.bound = vec![(
+                format!("fetch_{x}"),
+                format!("sha256:{seq:02}{seq:02}{seq:02}…"),
+            )];
+            s
+        };
+        let wait = |x: &str, mark, seq: Option<u64>| {
+            let mut s = step(
+                &format!("await_fetch_{x}"),
+                "await_receipt",
+                &format!("receipt for @var:fetch_{x} → @var:receipt_{x}"),
+                mark,
+                seq,
+            );
+            if let Some(seq) = seq {
+                s.consumed = Some(format!("receipt 0{x}0{x}0{x}… (ok, #{})", seq - 1));
+                s.bound = vec![(
+                    format!("receipt_{x}"),
+                    "{status: 200, adapter_id: \"http.mock\", body_ref: \"sha256:9f86…\"}".into(),
+                )];
+            }
+            s
+        };
+        let mut topic = step(
+            "assign_topic",
+            "assign",
+            "@plan.input.topic → @var:agg_topic",
+            Done,
+            Some(2),
+        );
+        topic.bound = vec![("agg_topic".into(), "\"news\"".into())];
+        let aggregator = PlanView {
+            id: 1,
+            plan: "demo/aggregator_plan@1".into(),
+            status: PlanStatus::Waiting,
+            started_by: "trigger on demo/AggregateRequested@1 (#0)".into(),
+            correlation: None,
+            input:
+                "{topic: \"news\", primary: {method: \"GET\", url: \"https://example.com/a\"}, …}"
+                    .into(),
+            steps: vec![
+                topic,
+                emit("a", 3),
+                emit("b", 4),
+                emit("c", 5),
+                wait("a", Done, Some(7)),
+                wait("b", WaitingReceipt, None),
+                wait("c", Done, Some(9)),
+                step(
+                    "combine",
+                    "assign",
+                    "[@var:receipt_a, @var:receipt_b, @var:receipt_c] → @var:all",
+                    Pending,
+                    None,
+                ),
+                step("finish", "end", "result @var:all", Pending, None),
+            ],
+            edges: vec![
+                edge("assign_topic", "emit_fetch_a"),
+                edge("assign_topic", "emit_fetch_b"),
+                edge("assign_topic", "emit_fetch_c"),
+                edge("emit_fetch_a", "await_fetch_a"),
+                edge("emit_fetch_b", "await_fetch_b"),
+                edge("emit_fetch_c", "await_fetch_c"),
+                edge("await_fetch_a", "combine"),
+                edge("await_fetch_b", "combine"),
+                edge("await_fetch_c", "combine"),
+                edge("combine", "finish"),
+            ],
+            current: Some("await_fetch_c".into()),
+            result: None,
+            ended_at: None,
+        };
+        let mut capture = step(
+            "capture_status",
+            "assign",
+            "@var:reserve.status → @var:reserve_status",
+            Done,
+            Some(14),
+        );
+        capture.bound = vec![("reserve_status".into(), "409".into())];
+        let mut await_reserve = step(
+            "await_reserve",
+            "await_receipt",
+            "receipt for @var:reserve_req → @var:reserve",
+            Done,
+            Some(13),
+        );
+        await_reserve.consumed = Some("receipt 040404… (ok, #12)".into());
+        let reserve = PlanView {
+            id: 11,
+            plan: "demo/reserve_plan@1".into(),
+            status: PlanStatus::Running,
+            started_by: "trigger on demo/ReserveRequested@1 (#10)".into(),
+            correlation: Some("request_id = 7".into()),
+            input: "{request_id: 7, sku: \"book\"}".into(),
+            steps: vec![
+                step(
+                    "emit_reserve",
+                    "emit_effect",
+                    "http.request via cap_http_reserve → @var:reserve_req",
+                    Done,
+                    Some(12),
+                ),
+                await_reserve,
+                capture,
+                step(
+                    "raise_success",
+                    "raise_event",
+                    "demo/ReserveResult@1 {ok: true} to demo/Saga@1",
+                    Skipped,
+                    None,
+                ),
+                step(
+                    "raise_failure",
+                    "raise_event",
+                    "demo/ReserveResult@1 {ok: false} to demo/Saga@1",
+                    Ready,
+                    None,
+                ),
+                step("finish_success", "end", "", Skipped, None),
+                step("finish_failure", "end", "", Pending, None),
+            ],
+            edges: vec![
+                edge("emit_reserve", "await_reserve"),
+                edge("await_reserve", "capture_status"),
+                guarded(
+                    "capture_status",
+                    "raise_success",
+                    "@var:reserve_status < 400",
+                    false,
+                ),
+                guarded(
+                    "capture_status",
+                    "raise_failure",
+                    "@var:reserve_status >= 400",
+                    true,
+                ),
+                edge("raise_success", "finish_success"),
+                edge("raise_failure", "finish_failure"),
+            ],
+            current: Some("capture_status".into()),
+            result: None,
+            ended_at: None,
+        };
+        let message = "receipt error: status 402 from https://pay.example.com/charge";
+        let mut failed = step(
+            "await_charge",
+            "await_receipt",
+            "receipt for @var:charge_req → @var:charge",
+            Failed,
+            Some(18),
+        );
+        failed.consumed = Some("receipt 050505… (error, #18)".into());
+        failed.error = Some(message.into());
+        let charge = PlanView {
+            id: 16,
+            plan: "demo/charge_plan@1".into(),
+            status: PlanStatus::Failed {
+                step: Some("await_charge".into()),
+                message: message.into(),
+            },
+            started_by: "trigger on demo/ChargeRequested@1 (#15)".into(),
+            correlation: Some("request_id = 8".into()),
+            input: "{request_id: 8, amount_cents: 1200}".into(),
+            steps: vec![
+                step(
+                    "emit_charge",
+                    "emit_effect",
+                    "http.request via cap_http_charge → @var:charge_req",
+                    Done,
+                    Some(17),
+                ),
+                failed,
+                step(
+                    "raise_result",
+                    "raise_event",
+                    "demo/ChargeResult@1 to demo/Saga@1",
+                    Skipped,
+                    None,
+                ),
+                step("finish", "end", "", Skipped, None),
+            ],
+            edges: vec![
+                edge("emit_charge", "await_charge"),
+                edge("await_charge", "raise_result"),
+                edge("raise_result", "finish"),
+            ],
+            current: Some("await_charge".into()),
+            result: None,
+            ended_at: Some(19),
+        };
+        let notify = PlanView {
+            id: 21,
+            plan: "demo/notify_plan@1".into(),
+            status: PlanStatus::Waiting,
+            started_by: "trigger on demo/NotifyRequested@1 (#20)".into(),
+            correlation: Some("request_id = 7".into()),
+            input: "{request_id: 7}".into(),
+            steps: vec![
+                step(
+                    "emit_notify",
+                    "emit_effect",
+                    "llm.generate via cap_llm → @var:note",
+                    Done,
+                    Some(22),
+                ),
+                step(
+                    "wait_ack",
+                    "await_event",
+                    "demo/Ack@1 where @event.request_id == @var:correlation_id",
+                    WaitingEvent,
+                    None,
+                ),
+                step("finish", "end", "", Pending, None),
+            ],
+            edges: vec![edge("emit_notify", "wait_ack"), edge("wait_ack", "finish")],
+            current: Some("emit_notify".into()),
+            result: None,
+            ended_at: None,
+        };
+        vec![aggregator, reserve, charge, notify]
     }
 
     impl FakeSession {
@@ -207,6 +480,8 @@ pub mod fake {
                 clock: 0,
                 fail_effects: None,
                 fail_read_effects: None,
+                plans: vec![],
+                fail_read_plans: None,
             }
         }
 
@@ -235,6 +510,78 @@ pub mod fake {
             let mut get = effect(4, 7, "blob.get", EffectStatus::Queued);
             get.grant = Some("blob".into());
             f.effects = vec![denied, put, timer, get];
+            f
+        }
+
+        /// A world of four plan instances (ids are the heights of their
+        /// `PlanStarted` entries, one entry per unit): #1 an aggregator
+        /// fanning out three fetches and joining them, waiting on one
+        /// receipt; #11 a reservation whose guards took the failure branch
+        /// (ready); #16 a charge that failed at its receipt; #21 a
+        /// notification waiting on an event.
+        pub fn with_plans() -> FakeSession {
+            let mut f = FakeSession::counter();
+            f.name = "04-aggregator".into();
+            let journal: [(&str, &str); 23] = [
+                ("DomainEvent", "demo/AggregateRequested@1 {topic: \"news\"}"),
+                (
+                    "PlanStarted",
+                    "plan #1 demo/aggregator_plan@1 by trigger on #0",
+                ),
+                ("PlanStep", "plan #1 step assign_topic: ok"),
+                ("PlanStep", "plan #1 step emit_fetch_a: intent 010101…"),
+                ("PlanStep", "plan #1 step emit_fetch_b: intent 020202…"),
+                ("PlanStep", "plan #1 step emit_fetch_c: intent 030303…"),
+                (
+                    "EffectReceipt",
+                    "ok for intent 010101 from http.mock (0 cents)",
+                ),
+                ("PlanStep", "plan #1 step await_fetch_a: receipt ok"),
+                (
+                    "EffectReceipt",
+                    "ok for intent 030303 from http.mock (0 cents)",
+                ),
+                ("PlanStep", "plan #1 step await_fetch_c: receipt ok"),
+                ("DomainEvent", "demo/ReserveRequested@1 {request_id: 7}"),
+                (
+                    "PlanStarted",
+                    "plan #11 demo/reserve_plan@1 by trigger on #10",
+                ),
+                ("PlanStep", "plan #11 step emit_reserve: intent 040404…"),
+                ("PlanStep", "plan #11 step await_reserve: receipt ok"),
+                ("PlanStep", "plan #11 step capture_status: ok"),
+                ("DomainEvent", "demo/ChargeRequested@1 {request_id: 8}"),
+                (
+                    "PlanStarted",
+                    "plan #16 demo/charge_plan@1 by trigger on #15",
+                ),
+                ("PlanStep", "plan #16 step emit_charge: intent 050505…"),
+                ("PlanStep", "plan #16 step await_charge: receipt error"),
+                (
+                    "PlanEnded",
+                    "plan #16 failed at await_charge: receipt error",
+                ),
+                ("DomainEvent", "demo/NotifyRequested@1 {request_id: 7}"),
+                (
+                    "PlanStarted",
+                    "plan #21 demo/notify_plan@1 by trigger on #20",
+                ),
+                ("PlanStep", "plan #21 step emit_notify: intent 060606…"),
+            ];
+            f.entries = journal
+                .iter()
+                .enumerate()
+                .map(|(i, (kind, summary))| Entry {
+                    seq: i as u64,
+                    kind: kind.to_string(),
+                    summary: summary.to_string(),
+                    is_error: summary.contains("error"),
+                    details: vec![format!("seq: {i}")],
+                })
+                .collect();
+            f.boundaries = (0..=journal.len() as u64).collect();
+            f.injectable = vec!["demo/AggregateRequested@1".into()];
+            f.plans = plan_fixtures();
             f
         }
 
@@ -450,6 +797,17 @@ pub mod fake {
                 .checked_add(ns)
                 .ok_or_else(|| format!("the clock would overflow adding {ns} ns"))?;
             Ok(self.fire_due())
+        }
+        fn plans(&mut self) -> OpResult<Vec<PlanView>> {
+            if let Some(e) = &self.fail_read_plans {
+                return Err(e.clone());
+            }
+            Ok(self
+                .plans
+                .iter()
+                .filter(|p| p.id < self.cursor)
+                .cloned()
+                .collect())
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::app::{Msg, Progress};
 use crate::runtime::OpenOptions;
-use crate::session::{Effect, Entry, OpResult, Session, StateCell};
+use crate::session::{Effect, Entry, OpResult, PlanView, Session, StateCell};
 use crate::ty::Schemas;
 use aos_engine::hash::Hash;
 use aos_engine::world::{EntryView, OpenEvent, StateView, World, WorldOptions};
@@ -125,6 +125,9 @@ impl Session for WorldSession {
     fn advance_clock_by(&mut self, ns: u64) -> OpResult<usize> {
         self.world.advance_clock_by(ns).map_err(text)
     }
+    fn plans(&mut self) -> OpResult<Vec<PlanView>> {
+        Ok(self.world.plans())
+    }
 }
 
 fn progress(ev: OpenEvent) -> Progress {
@@ -162,6 +165,8 @@ pub fn open(
             data_dir: options.data_dir.clone(),
             cache_dir: options.cache_dir.clone(),
             auto_dispatch: options.auto_dispatch,
+            fixtures: options.fixtures.clone(),
+            live: options.live,
             ..WorldOptions::default()
         },
         &mut report,

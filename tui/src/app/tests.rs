@@ -545,6 +545,9 @@ impl Session for Long {
     fn advance_clock_by(&mut self, _: u64) -> OpResult<usize> {
         Ok(0)
     }
+    fn plans(&mut self) -> OpResult<Vec<crate::session::PlanView>> {
+        Ok(vec![])
+    }
 }
 
 #[test]

@@ -71,6 +71,8 @@ pub fn options(args: &OpenArgs) -> Result<WorldOptions, CliError> {
         cache_dir: args.cache_dir.clone(),
         // Scripts and CI run worlds to completion without a person.
         auto_dispatch: true,
+        fixtures: args.fixtures.clone(),
+        live: args.live,
         ..WorldOptions::default()
     })
 }

@@ -103,6 +103,12 @@ pub struct OpenArgs {
     /// Keep build and compile caches here instead of WORLD/.aos/cache.
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
+    /// Mock adapters answer from WORLD/fixtures/SET/ instead of WORLD/fixtures/.
+    #[arg(long, value_name = "SET")]
+    pub fixtures: Option<String>,
+    /// Real network requests (http to granted hosts, llm per WORLD/llm.config.json).
+    #[arg(long)]
+    pub live: bool,
 }
 
 pub fn run(command: CliCommand) -> ExitCode {

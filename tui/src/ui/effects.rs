@@ -1,6 +1,6 @@
 //! The effects pane: one row per intent, the selected one's details below.
 
-use super::{fit, pane_block};
+use super::{cut_spans, fit, pane_block};
 use crate::app::App;
 use crate::effects::{detail_lines, is_pending, list_rows, status_label};
 use crate::layout::Pane;
@@ -106,44 +106,19 @@ fn row(
         .rule
         .clone()
         .unwrap_or_else(|| format!("gate {}", e.stage));
-    let mut spans = vec![
+    let spans = vec![
         Span::styled(head, style),
         Span::styled(kind, theme.text()),
         Span::styled(verdict, verdict_style),
         Span::styled(format!("{} · {grant} · ", e.origin), theme.text()),
         Span::styled(rule, verdict_style),
     ];
-    cut_spans(&mut spans, width);
+    let spans = cut_spans(spans, width);
     let mut line = Line::from(spans);
     if selected && focused {
         line = line.patch_style(theme.selected());
     }
     line
-}
-
-/// Cuts a row of spans to `width` chars, marking the cut with `…`, and pads
-/// it so a selection background spans the pane.
-fn cut_spans(spans: &mut Vec<Span<'static>>, width: usize) {
-    let mut used = 0;
-    let mut keep = Vec::with_capacity(spans.len());
-    for s in spans.drain(..) {
-        let n = s.content.chars().count();
-        if used + n <= width {
-            used += n;
-            keep.push(s);
-        } else {
-            let left = width - used;
-            if left > 0 {
-                keep.push(Span::styled(fit(&s.content, left), s.style));
-            }
-            used = width;
-            break;
-        }
-    }
-    if used < width {
-        keep.push(Span::raw(" ".repeat(width - used)));
-    }
-    *spans = keep;
 }
 
 fn detail_line(e: &Effect, text: String, width: usize, theme: &Theme) -> Line<'static> {

@@ -23,6 +23,9 @@ fn kind_label(kind: &str) -> &str {
         "EffectReceipt" => "receipt",
         "BudgetExceeded" => "budget",
         "Clock" => "clock",
+        "PlanStarted" => "plan",
+        "PlanStep" => "step",
+        "PlanEnded" => "plan end",
         other => other,
     }
 }

@@ -7,6 +7,7 @@ mod effects;
 mod journal;
 mod overlay;
 mod picker;
+mod plans;
 mod state;
 
 use crate::app::{App, Screen};
@@ -40,6 +41,9 @@ pub fn draw(frame: &mut Frame, app: &App) {
             if let Some(r) = areas.build {
                 build::draw(frame, app, &theme, r);
             }
+            if let Some(r) = areas.plans {
+                plans::draw(frame, app, &theme, r);
+            }
         }
     }
     bars::status_line(frame, app, &theme, areas.status_line);
@@ -70,6 +74,31 @@ fn pane_block<'a>(app: &App, theme: &Theme, pane: Pane, extra: String) -> Block<
 }
 
 /// Pads or cuts `s` to exactly `width` chars.
+/// Cuts a row of spans to `width` chars, marking the cut with `…`, and pads
+/// it so a selection background spans the pane.
+fn cut_spans(spans: Vec<Span<'static>>, width: usize) -> Vec<Span<'static>> {
+    let mut used = 0;
+    let mut keep = Vec::with_capacity(spans.len() + 1);
+    for s in spans {
+        let n = s.content.chars().count();
+        if used + n <= width {
+            used += n;
+            keep.push(s);
+        } else {
+            let left = width - used;
+            if left > 0 {
+                keep.push(Span::styled(fit(&s.content, left), s.style));
+            }
+            used = width;
+            break;
+        }
+    }
+    if used < width {
+        keep.push(Span::raw(" ".repeat(width - used)));
+    }
+    keep
+}
+
 fn fit(s: &str, width: usize) -> String {
     let n = s.chars().count();
     if n > width {
