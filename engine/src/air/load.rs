@@ -18,13 +18,27 @@ const SUFFIX: &str = ".air.json";
 /// cannot recurse forever).
 const MAX_DIR_DEPTH: usize = 16;
 
+/// One AIR node and where it was written: its file (relative to the world
+/// directory) and its JSON path in that file (`$`, or `$[i]` in an array).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceNode {
+    pub file: PathBuf,
+    pub json_path: String,
+    pub node: Json,
+}
+
+impl Air {
+    /// Builds, validates and hashes an `Air` from nodes already in memory,
+    /// exactly as [`Air::load`] does from files. A module's relative
+    /// `source` is resolved against `world_dir`.
+    pub fn from_nodes(nodes: &[SourceNode], world_dir: &Path) -> Air {
+        assemble(nodes, world_dir, Sink::default())
+    }
+}
+
 pub(super) fn load(world_dir: &Path) -> Air {
     let mut sink = Sink::default();
-    let mut air = Air::default();
-    let mut seen = SeenMap::new();
-    let mut manifest_src: Option<ManifestSrc> = None;
-    let mut first_manifest: Option<(PathBuf, String)> = None;
-
+    let mut nodes = Vec::new();
     for rel in discover(world_dir, &mut sink) {
         let bytes = match fs::read(world_dir.join(&rel)) {
             Ok(b) => b,
@@ -40,82 +54,100 @@ pub(super) fn load(world_dir: &Path) -> Air {
                 continue;
             }
         };
-        let nodes: Vec<(String, &Json)> = match &json {
-            Json::Array(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (format!("$[{i}]"), n))
-                .collect(),
-            single => vec![("$".to_string(), single)],
-        };
-        for (path, json) in nodes {
-            let Some(parsed) = node::parse(json, &rel, &path, world_dir, &mut sink) else {
-                continue;
-            };
-            if parsed.kind == DefKind::Manifest {
-                if let Some((file, at)) = &first_manifest {
-                    sink.at(
-                        &rel,
-                        &path,
-                        format!(
-                            "a second manifest (a world has one; the first is at {} {at})",
-                            file.display()
-                        ),
-                    );
-                    continue;
-                }
-                first_manifest = Some((rel.clone(), path.clone()));
-                if let Some(Node::Manifest(m, src)) = parsed.node {
-                    air.manifest = Some(m);
-                    manifest_src = Some(src);
-                }
-                continue;
+        match json {
+            Json::Array(items) => {
+                nodes.extend(items.into_iter().enumerate().map(|(i, node)| SourceNode {
+                    file: rel.clone(),
+                    json_path: format!("$[{i}]"),
+                    node,
+                }))
             }
-            let Some(name) = parsed.name else { continue };
-            let key = (parsed.kind, name.clone());
-            if let Some(first) = seen.get(&key) {
+            node => nodes.push(SourceNode {
+                file: rel,
+                json_path: "$".to_string(),
+                node,
+            }),
+        }
+    }
+    assemble(&nodes, world_dir, sink)
+}
+
+/// Puts the definitions together (duplicates, the one manifest), then
+/// validates and hashes.
+fn assemble(nodes: &[SourceNode], world_dir: &Path, mut sink: Sink) -> Air {
+    let mut air = Air::default();
+    let mut seen = SeenMap::new();
+    let mut manifest_src: Option<ManifestSrc> = None;
+    let mut first_manifest: Option<(PathBuf, String)> = None;
+
+    for n in nodes {
+        let (rel, path, json) = (&n.file, &n.json_path, &n.node);
+        let Some(parsed) = node::parse(json, rel, path, world_dir, &mut sink) else {
+            continue;
+        };
+        if parsed.kind == DefKind::Manifest {
+            if let Some((file, at)) = &first_manifest {
                 sink.at(
-                    &rel,
-                    &path,
+                    rel,
+                    path,
                     format!(
-                        "duplicate {} {name}: it is also defined at {} {}",
-                        parsed.kind,
-                        first.file.display(),
-                        first.json_path
+                        "a second manifest (a world has one; the first is at {} {at})",
+                        file.display()
                     ),
                 );
                 continue;
             }
-            let module_kind = json
-                .get("module_kind")
-                .and_then(Json::as_str)
-                .map(str::to_string);
-            seen.insert(
-                key,
-                Seen {
-                    file: rel.clone(),
-                    json_path: path.clone(),
-                    module_kind,
-                },
-            );
-            match parsed.node {
-                Some(Node::Schema(d)) => {
-                    air.schemas.insert(name, d);
-                }
-                Some(Node::Module(d)) => {
-                    air.modules.insert(name, d);
-                }
-                Some(Node::Cap(d)) => {
-                    air.caps.insert(name, d);
-                }
-                Some(Node::Policy(d)) => {
-                    air.policies.insert(name, d);
-                }
-                Some(Node::Opaque(d)) => {
-                    air.plans.insert(name, d);
-                }
-                Some(Node::Manifest(..)) | None => {}
+            first_manifest = Some((rel.clone(), path.clone()));
+            if let Some(Node::Manifest(m, src)) = parsed.node {
+                air.manifest = Some(m);
+                manifest_src = Some(src);
             }
+            continue;
+        }
+        let Some(name) = parsed.name else { continue };
+        let key = (parsed.kind, name.clone());
+        if let Some(first) = seen.get(&key) {
+            sink.at(
+                rel,
+                path,
+                format!(
+                    "duplicate {} {name}: it is also defined at {} {}",
+                    parsed.kind,
+                    first.file.display(),
+                    first.json_path
+                ),
+            );
+            continue;
+        }
+        let module_kind = json
+            .get("module_kind")
+            .and_then(Json::as_str)
+            .map(str::to_string);
+        seen.insert(
+            key,
+            Seen {
+                file: rel.clone(),
+                json_path: path.clone(),
+                module_kind,
+            },
+        );
+        match parsed.node {
+            Some(Node::Schema(d)) => {
+                air.schemas.insert(name, d);
+            }
+            Some(Node::Module(d)) => {
+                air.modules.insert(name, d);
+            }
+            Some(Node::Cap(d)) => {
+                air.caps.insert(name, d);
+            }
+            Some(Node::Policy(d)) => {
+                air.policies.insert(name, d);
+            }
+            Some(Node::Plan(d)) => {
+                air.plans.insert(name, d);
+            }
+            Some(Node::Manifest(..)) | None => {}
         }
     }
 
