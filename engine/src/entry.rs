@@ -62,7 +62,9 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
     /// First entry of every journal: the manifest the world started under.
-    Genesis { manifest_hash: Hash },
+    Genesis {
+        manifest_hash: Hash,
+    },
     /// A domain event entering the inbox. `value` is canonical CBOR.
     DomainEvent {
         schema: String,
@@ -78,10 +80,15 @@ pub enum Entry {
         outcome: Outcome,
     },
     /// The event journaled at `event` matched no route and was dropped.
-    Unrouted { event: u64 },
+    Unrouted {
+        event: u64,
+    },
     /// The kernel state at this height was saved to the store as `blob`;
     /// replay checks that it reproduces `state_hash`.
-    Snapshot { state_hash: Hash, blob: Hash },
+    Snapshot {
+        state_hash: Hash,
+        blob: Hash,
+    },
     /// An effect a reducer (in the call at `call`) asked for, with the
     /// gate's decision. Allowed intents join the effect queue.
     EffectIntent {
@@ -90,7 +97,9 @@ pub enum Entry {
         call: u64,
     },
     /// A signed receipt from an adapter (an input: replay verifies it).
-    EffectReceipt { receipt: Receipt },
+    EffectReceipt {
+        receipt: Receipt,
+    },
     /// Settling a receipt's cost used up a grant's budget.
     BudgetExceeded {
         grant: String,
@@ -99,7 +108,9 @@ pub enum Entry {
         charged: u64,
     },
     /// Logical (virtual) time moved to `now_ns` (an input).
-    Clock { now_ns: u64 },
+    Clock {
+        now_ns: u64,
+    },
     /// A plan instance started; its instance id is this entry's height.
     /// Started by the event journaled at `event` (a trigger: a kernel step),
     /// or manually (`event: None`: an input). `input` and `correlation` are
@@ -118,7 +129,38 @@ pub enum Entry {
         outcome: StepOutcome,
     },
     /// Plan instance `instance` ended.
-    PlanEnded { instance: u64, outcome: PlanOutcome },
+    PlanEnded {
+        instance: u64,
+        outcome: PlanOutcome,
+    },
+    /// A proposal (its id is this entry's height): the patch document is in
+    /// the store as `patch` (its JSON bytes), to be applied on `base`.
+    Proposed {
+        patch: Hash,
+        base: Hash,
+        description: String,
+    },
+    /// The result of a shadow run of `proposal` (canonical CBOR of the
+    /// report); `manifest_hash` is the candidate manifest.
+    ShadowReport {
+        proposal: u64,
+        manifest_hash: Hash,
+        report: Vec<u8>,
+    },
+    Approved {
+        proposal: u64,
+        approver: String,
+    },
+    Rejected {
+        proposal: u64,
+        approver: String,
+        reasons: Vec<String>,
+    },
+    /// The world's manifest became `manifest_hash` (proposal applied).
+    Applied {
+        proposal: u64,
+        manifest_hash: Hash,
+    },
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -144,6 +186,11 @@ impl Entry {
             Entry::PlanStarted { .. } => "PlanStarted",
             Entry::PlanStep { .. } => "PlanStep",
             Entry::PlanEnded { .. } => "PlanEnded",
+            Entry::Proposed { .. } => "Proposed",
+            Entry::ShadowReport { .. } => "ShadowReport",
+            Entry::Approved { .. } => "Approved",
+            Entry::Rejected { .. } => "Rejected",
+            Entry::Applied { .. } => "Applied",
         }
     }
 
@@ -157,6 +204,11 @@ impl Entry {
                 | Entry::EffectReceipt { .. }
                 | Entry::Clock { .. }
                 | Entry::PlanStarted { event: None, .. }
+                | Entry::Proposed { .. }
+                | Entry::ShadowReport { .. }
+                | Entry::Approved { .. }
+                | Entry::Rejected { .. }
+                | Entry::Applied { .. }
                 | Entry::DomainEvent {
                     origin: Origin::External,
                     ..
@@ -272,6 +324,62 @@ impl Entry {
                 vec![
                     ("instance", Value::Int(*instance as i128)),
                     ("outcome", plan_outcome_value(outcome)),
+                ],
+            ),
+            Entry::Proposed {
+                patch,
+                base,
+                description,
+            } => (
+                "Proposed",
+                vec![
+                    ("patch", hash_value(patch)),
+                    ("base", hash_value(base)),
+                    ("description", Value::text(description.clone())),
+                ],
+            ),
+            Entry::ShadowReport {
+                proposal,
+                manifest_hash,
+                report,
+            } => (
+                "ShadowReport",
+                vec![
+                    ("proposal", Value::Int(*proposal as i128)),
+                    ("manifest_hash", hash_value(manifest_hash)),
+                    ("report", Value::Bytes(report.clone())),
+                ],
+            ),
+            Entry::Approved { proposal, approver } => (
+                "Approved",
+                vec![
+                    ("proposal", Value::Int(*proposal as i128)),
+                    ("approver", Value::text(approver.clone())),
+                ],
+            ),
+            Entry::Rejected {
+                proposal,
+                approver,
+                reasons,
+            } => (
+                "Rejected",
+                vec![
+                    ("proposal", Value::Int(*proposal as i128)),
+                    ("approver", Value::text(approver.clone())),
+                    (
+                        "reasons",
+                        Value::Array(reasons.iter().cloned().map(Value::text).collect()),
+                    ),
+                ],
+            ),
+            Entry::Applied {
+                proposal,
+                manifest_hash,
+            } => (
+                "Applied",
+                vec![
+                    ("proposal", Value::Int(*proposal as i128)),
+                    ("manifest_hash", hash_value(manifest_hash)),
                 ],
             ),
         };
@@ -439,6 +547,38 @@ impl Entry {
                 instance: field_u64(f, "instance")?,
                 step: field_text(f, "step")?,
                 outcome: step_outcome_from(field(f, "outcome")?)?,
+            },
+            "Proposed" => Entry::Proposed {
+                patch: field_hash(f, "patch")?,
+                base: field_hash(f, "base")?,
+                description: field_text(f, "description")?,
+            },
+            "ShadowReport" => Entry::ShadowReport {
+                proposal: field_u64(f, "proposal")?,
+                manifest_hash: field_hash(f, "manifest_hash")?,
+                report: field_bytes(f, "report")?,
+            },
+            "Approved" => Entry::Approved {
+                proposal: field_u64(f, "proposal")?,
+                approver: field_text(f, "approver")?,
+            },
+            "Rejected" => Entry::Rejected {
+                proposal: field_u64(f, "proposal")?,
+                approver: field_text(f, "approver")?,
+                reasons: field(f, "reasons")?
+                    .as_array()
+                    .ok_or_else(|| shape("field \"reasons\" is not an array"))?
+                    .iter()
+                    .map(|r| {
+                        r.as_text()
+                            .map(str::to_owned)
+                            .ok_or_else(|| shape("a reason is not text"))
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
+            "Applied" => Entry::Applied {
+                proposal: field_u64(f, "proposal")?,
+                manifest_hash: field_hash(f, "manifest_hash")?,
             },
             "PlanEnded" => Entry::PlanEnded {
                 instance: field_u64(f, "instance")?,
@@ -789,6 +929,29 @@ mod tests {
             Entry::PlanEnded {
                 instance: 4,
                 outcome: PlanOutcome::Completed { result: None },
+            },
+            Entry::Proposed {
+                patch: Hash::of(b"p"),
+                base: Hash::of(b"m"),
+                description: "upgrade".into(),
+            },
+            Entry::ShadowReport {
+                proposal: 9,
+                manifest_hash: Hash::of(b"n"),
+                report: cbor::encode(&Value::Null),
+            },
+            Entry::Approved {
+                proposal: 9,
+                approver: "ana".into(),
+            },
+            Entry::Rejected {
+                proposal: 9,
+                approver: "validator".into(),
+                reasons: vec!["stale base".into()],
+            },
+            Entry::Applied {
+                proposal: 9,
+                manifest_hash: Hash::of(b"n"),
             },
             Entry::PlanEnded {
                 instance: 4,

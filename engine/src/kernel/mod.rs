@@ -94,6 +94,9 @@ pub struct KernelState {
     pub plans: RedBlackTreeMapSync<u64, Arc<PlanInstance>>,
     /// Ids of the instances not ended yet (derived from `plans`).
     pub active_plans: RedBlackTreeSetSync<u64>,
+    /// Ids of the instances with a step ready to run (derived), so finding
+    /// the next plan step does not scan every waiting instance.
+    pub ready_plans: RedBlackTreeSetSync<u64>,
 }
 
 /// An allowed effect in the queue.
@@ -138,11 +141,52 @@ pub struct Program {
     /// Event schema → routes, in manifest order.
     pub routes: BTreeMap<String, Vec<Route>>,
     pub reducers: BTreeMap<String, ReducerDef>,
+    /// The control planes of earlier manifests (applied proposals replaced
+    /// them): plan instances started under one finish under it.
+    pub pinned: BTreeMap<Hash, Arc<Air>>,
 }
 
 impl Program {
+    /// The program of `air`: routes from its manifest, with `reducers`.
+    pub fn new(
+        air: Arc<Air>,
+        manifest_hash: Hash,
+        trusted: TrustedKeys,
+        reducers: BTreeMap<String, ReducerDef>,
+    ) -> Program {
+        let mut routes: BTreeMap<String, Vec<Route>> = BTreeMap::new();
+        if let Some(manifest) = &air.manifest {
+            for r in &manifest.routing {
+                routes.entry(r.event.clone()).or_default().push(Route {
+                    reducer: r.reducer.clone(),
+                    key_field: r.key_field.clone(),
+                });
+            }
+        }
+        Program {
+            manifest_hash,
+            trusted,
+            air,
+            routes,
+            reducers,
+            pinned: BTreeMap::new(),
+        }
+    }
+
     pub fn schema(&self, name: &str) -> Option<&Type> {
         self.air.schema_type(name)
+    }
+
+    /// The plan `name` as defined under manifest `manifest` (the current
+    /// one, or one pinned by instances started before an upgrade).
+    pub fn plan_def(&self, manifest: Hash, name: &str) -> Option<&crate::air::DefPlan> {
+        if manifest == self.manifest_hash {
+            return self.air.plans.get(name);
+        }
+        self.pinned
+            .get(&manifest)
+            .and_then(|air| air.plans.get(name))
+            .or_else(|| self.air.plans.get(name))
     }
 }
 
@@ -439,9 +483,17 @@ impl KernelState {
         }
     }
 
-    /// The canonical document of this state: what a snapshot stores and what
-    /// the state hash covers.
+    /// The canonical document of this state, as a snapshot stores it.
     pub fn to_value(&self) -> Value {
+        self.document(true)
+    }
+
+    /// The document; without `provenance` it leaves out the height and the
+    /// journal heights plan instances keep for display (where each step
+    /// ran, which entry it consumed): the state hash covers what the world
+    /// *is*, so receipts arriving in a different order that lead to the same
+    /// state give the same hash.
+    fn document(&self, provenance: bool) -> Value {
         let cells = self
             .cells
             .iter()
@@ -503,7 +555,7 @@ impl KernelState {
             .iter()
             .map(|h| Value::Bytes(h.0.to_vec()))
             .collect();
-        Value::record([
+        let mut doc = vec![
             ("height", Value::Int(self.height as i128)),
             ("cells", Value::Array(cells)),
             ("inbox", Value::Array(inbox)),
@@ -516,19 +568,27 @@ impl KernelState {
                 Value::Array(
                     self.plans
                         .values()
-                        .map(|p| plan_codec::instance_value(p))
+                        .map(|p| plan_codec::instance_value(p, provenance))
                         .collect(),
                 ),
             ),
-        ])
+        ];
+        if !provenance {
+            // How many entries led here is history, not state: a
+            // governance record or a snapshot adds entries and changes
+            // nothing.
+            doc.remove(0);
+        }
+        Value::record(doc)
     }
 
     pub fn encode(&self) -> Vec<u8> {
         cbor::encode(&self.to_value())
     }
 
+    /// The state hash (see [`KernelState::document`]); snapshots record it.
     pub fn hash(&self) -> Hash {
-        Hash::of(&self.encode())
+        Hash::of(&cbor::encode(&self.document(false)))
     }
 
     /// Reads a state document written by [`KernelState::encode`].
@@ -644,6 +704,9 @@ impl KernelState {
             let inst = plan_codec::instance_from(p)?;
             if inst.is_active() {
                 state.active_plans.insert_mut(inst.id);
+            }
+            if inst.ready {
+                state.ready_plans.insert_mut(inst.id);
             }
             state.plans.insert_mut(inst.id, Arc::new(inst));
         }

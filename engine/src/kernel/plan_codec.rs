@@ -29,36 +29,40 @@ fn status_code(s: StepStatus) -> u64 {
     }
 }
 
-fn step_value(s: &StepState) -> Value {
-    let consumed = opt(s.consumed.as_ref(), |c| match c {
-        Consumed::Receipt {
-            intent,
-            status,
-            seq,
-        } => Value::Array(vec![
-            int(0),
-            hash(intent),
-            Value::text(status.as_str()),
-            int(*seq),
-        ]),
-        Consumed::Event { schema, seq } => {
-            Value::Array(vec![int(1), Value::text(schema.clone()), int(*seq)])
-        }
-    });
-    Value::Array(vec![
+fn step_value(s: &StepState, provenance: bool) -> Value {
+    let mut fields = vec![
         int(status_code(s.status)),
         opt(s.output.clone(), |v| v),
-        opt(s.seq, int),
         opt(s.error.clone(), Value::text),
         opt(s.handle.as_ref(), hash),
-        opt(s.captured.as_ref(), |(seq, v)| {
-            Value::Array(vec![int(*seq), v.clone()])
-        }),
-        consumed,
-    ])
+        opt(s.captured.as_ref(), |(_, v)| v.clone()),
+    ];
+    if provenance {
+        let consumed = opt(s.consumed.as_ref(), |c| match c {
+            Consumed::Receipt {
+                intent,
+                status,
+                seq,
+            } => Value::Array(vec![
+                int(0),
+                hash(intent),
+                Value::text(status.as_str()),
+                int(*seq),
+            ]),
+            Consumed::Event { schema, seq } => {
+                Value::Array(vec![int(1), Value::text(schema.clone()), int(*seq)])
+            }
+        });
+        fields.push(opt(s.seq, int));
+        fields.push(opt(s.captured.as_ref().map(|(seq, _)| *seq), int));
+        fields.push(consumed);
+    }
+    Value::Array(fields)
 }
 
-pub(super) fn instance_value(p: &PlanInstance) -> Value {
+/// An instance in the state document. Without `provenance` the journal
+/// heights kept for display are left out (see `KernelState::document`).
+pub(super) fn instance_value(p: &PlanInstance, provenance: bool) -> Value {
     let vars = p
         .vars
         .iter()
@@ -68,17 +72,20 @@ pub(super) fn instance_value(p: &PlanInstance) -> Value {
         .receipts
         .iter()
         .map(|(h, a)| {
-            Value::Array(vec![
+            let mut fields = vec![
                 hash(h),
                 Value::text(a.status.as_str()),
                 a.payload.clone(),
                 int(a.cost_cents),
                 Value::text(a.grant.clone()),
-                int(a.seq),
-            ])
+            ];
+            if provenance {
+                fields.push(int(a.seq));
+            }
+            Value::Array(fields)
         })
         .collect();
-    Value::record([
+    let mut doc = vec![
         ("id", int(p.id)),
         ("plan", Value::text(p.plan.clone())),
         ("manifest_hash", hash(&p.manifest_hash)),
@@ -93,21 +100,24 @@ pub(super) fn instance_value(p: &PlanInstance) -> Value {
         ("vars", Value::Map(vars)),
         (
             "steps",
-            Value::Array(p.steps.iter().map(step_value).collect()),
+            Value::Array(p.steps.iter().map(|s| step_value(s, provenance)).collect()),
         ),
         (
             "edges",
             Value::Array(p.edges.iter().map(|e| opt(*e, Value::Bool)).collect()),
         ),
         ("receipts", Value::Array(receipts)),
-        ("last_step", opt(p.last_step, |i| int(i as u64))),
         (
             "end",
-            opt(p.end.as_ref(), |e| {
-                Value::Array(vec![int(e.seq), plan_outcome_value(&e.outcome)])
-            }),
+            opt(p.end.as_ref(), |e| plan_outcome_value(&e.outcome)),
         ),
-    ])
+    ];
+    if provenance {
+        doc.push(("last_step", opt(p.last_step, |i| int(i as u64))));
+        doc.push(("end_seq", opt(p.end.as_ref().map(|e| e.seq), int)));
+        doc.push(("ready", Value::Bool(p.ready)));
+    }
+    Value::record(doc)
 }
 
 type R<T> = Result<T, String>;
@@ -150,9 +160,9 @@ fn field<'a>(v: &'a Value, name: &str) -> R<&'a Value> {
 }
 
 fn step_from(v: &Value) -> R<StepState> {
-    let [status, output, seq, error, handle, captured, consumed] = v
+    let [status, output, error, handle, captured, seq, captured_seq, consumed] = v
         .as_array()
-        .and_then(|a| <&[Value; 7]>::try_from(a).ok())
+        .and_then(|a| <&[Value; 8]>::try_from(a).ok())
         .ok_or_else(|| bad("step"))?;
     let status = match u64_of(status, "step status")? {
         0 => StepStatus::Pending,
@@ -164,11 +174,10 @@ fn step_from(v: &Value) -> R<StepState> {
     };
     let captured = match captured {
         Value::Null => None,
-        Value::Array(a) => match a.as_slice() {
-            [seq, v] => Some((u64_of(seq, "captured seq")?, v.clone())),
-            _ => return Err(bad("captured event")),
-        },
-        _ => return Err(bad("captured event")),
+        v => Some((
+            opt_u64(captured_seq, "captured seq")?.unwrap_or(0),
+            v.clone(),
+        )),
     };
     let consumed = match consumed.as_array() {
         None => None,
@@ -236,14 +245,10 @@ pub(super) fn instance_from(v: &Value) -> R<PlanInstance> {
     };
     let end = match field(v, "end")? {
         Value::Null => None,
-        Value::Array(a) => match a.as_slice() {
-            [seq, outcome] => Some(Ended {
-                seq: u64_of(seq, "end seq")?,
-                outcome: plan_outcome_from(outcome).map_err(|e| bad(&e.to_string()))?,
-            }),
-            _ => return Err(bad("end")),
-        },
-        _ => return Err(bad("end")),
+        outcome => Some(Ended {
+            seq: opt_u64(field(v, "end_seq")?, "end seq")?.unwrap_or(0),
+            outcome: plan_outcome_from(outcome).map_err(|e| bad(&e.to_string()))?,
+        }),
     };
     let edges = field(v, "edges")?
         .as_array()
@@ -276,5 +281,6 @@ pub(super) fn instance_from(v: &Value) -> R<PlanInstance> {
             .map(|i| usize::try_from(i).map_err(|_| bad("last_step")))
             .transpose()?,
         end,
+        ready: matches!(field(v, "ready")?, Value::Bool(true)),
     })
 }

@@ -63,6 +63,8 @@ pub struct PlanInstance {
     /// Index of the step that ran last.
     pub last_step: Option<usize>,
     pub end: Option<Ended>,
+    /// Whether a step can run now (derived; mirrors `ready_plans`).
+    pub ready: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,9 +202,9 @@ enum Ran {
 impl KernelState {
     /// The first ready plan step: (instance id, step index).
     pub(super) fn next_plan_step(&self, program: &Program) -> Option<(u64, usize)> {
-        for id in self.active_plans.iter() {
+        for id in self.ready_plans.iter() {
             let inst = self.plans.get(id)?;
-            let Some(def) = program.air.plans.get(&inst.plan) else {
+            let Some(def) = program.plan_def(inst.manifest_hash, &inst.plan) else {
                 continue;
             };
             if let Some(i) = inst.first_ready(def) {
@@ -299,10 +301,36 @@ impl KernelState {
             receipts: BTreeMap::new(),
             last_step: None,
             end: None,
+            ready: false,
         };
         self.plans.insert_mut(id, Arc::new(inst));
         self.active_plans.insert_mut(id);
         self.advance_plan(program, def, id, out);
+        self.refresh_ready(def, id);
+    }
+
+    /// Records whether instance `id` has a step ready to run.
+    fn refresh_ready(&mut self, def: &DefPlan, id: u64) {
+        self.set_ready(id, |inst| {
+            inst.is_active() && inst.first_ready(def).is_some()
+        });
+    }
+
+    fn set_ready(&mut self, id: u64, ready: impl FnOnce(&PlanInstance) -> bool) {
+        let Some(inst) = self.plans.get(&id) else {
+            return;
+        };
+        let now = ready(inst);
+        if now != inst.ready {
+            if let Some(inst) = self.plans.get_mut(&id).map(Arc::make_mut) {
+                inst.ready = now;
+            }
+        }
+        if now {
+            self.ready_plans.insert_mut(id);
+        } else {
+            self.ready_plans.remove_mut(&id);
+        }
     }
 
     /// Runs step `i` of instance `id`.
@@ -313,10 +341,28 @@ impl KernelState {
         i: usize,
         out: &mut Vec<Entry>,
     ) {
+        self.run_plan_step_unchecked(program, id, i, out);
+        let plan = self
+            .plans
+            .get(&id)
+            .map(|p| (p.manifest_hash, p.plan.clone()));
+        match plan.and_then(|(m, name)| program.plan_def(m, &name)) {
+            Some(def) => self.refresh_ready(def, id),
+            None => self.set_ready(id, |_| false),
+        }
+    }
+
+    fn run_plan_step_unchecked(
+        &mut self,
+        program: &Program,
+        id: u64,
+        i: usize,
+        out: &mut Vec<Entry>,
+    ) {
         let Some(inst) = self.plans.get(&id).cloned() else {
             return;
         };
-        let Some(def) = program.air.plans.get(&inst.plan) else {
+        let Some(def) = program.plan_def(inst.manifest_hash, &inst.plan) else {
             return;
         };
         let Some(step) = def.steps.get(i) else {
@@ -714,6 +760,7 @@ impl KernelState {
             // recorded and change nothing.
         }
         self.active_plans.remove_mut(&id);
+        self.set_ready(id, |_| false);
         self.push(
             out,
             Entry::PlanEnded {
@@ -733,7 +780,7 @@ impl KernelState {
             let Some(inst) = self.plans.get(&id) else {
                 continue;
             };
-            let Some(def) = program.air.plans.get(&inst.plan) else {
+            let Some(def) = program.plan_def(inst.manifest_hash, &inst.plan) else {
                 continue;
             };
             let waiting = def.steps.iter().enumerate().find(|(i, s)| {
@@ -771,6 +818,7 @@ impl KernelState {
                     inst.steps[i].captured = Some((item.seq, v.clone()));
                     taken = true;
                 }
+                self.set_ready(id, |_| true);
             }
         }
         taken
@@ -784,6 +832,16 @@ impl KernelState {
                 inst.receipts.insert(hash, arrived);
             }
         }
+        // The await on this handle, if already enabled, can run now.
+        let awaited = |inst: &PlanInstance| {
+            inst.is_active()
+                && (inst.ready
+                    || inst
+                        .steps
+                        .iter()
+                        .any(|s| s.status == StepStatus::Enabled && s.handle == Some(hash)))
+        };
+        self.set_ready(instance, awaited);
     }
 }
 

@@ -18,7 +18,7 @@ use crate::entry::{Entry, Origin};
 use crate::hash::Hash;
 use crate::journal::{FsyncPolicy, Journal, JournalConfig};
 use crate::kernel::{
-    event_from_json, replay_unit, KernelState, Program, ReducerDef, Reducers, Route,
+    event_from_json, replay_unit, EntrySource, KernelState, Program, ReducerDef, Reducers, UnitKind,
 };
 use crate::snapshot::Checkpoints;
 use crate::store::Store;
@@ -221,15 +221,6 @@ pub(super) fn open(
         reducers,
         manifest_hash,
     } = prepare(&dir, &options, progress)?;
-    let mut routes: BTreeMap<String, Vec<Route>> = BTreeMap::new();
-    if let Some(manifest) = &air.manifest {
-        for r in &manifest.routing {
-            routes.entry(r.event.clone()).or_default().push(Route {
-                reducer: r.reducer.clone(),
-                key_field: r.key_field.clone(),
-            });
-        }
-    }
     let data = data_dir(&dir, &options);
     let keyring = Keyring::open(&data.join("keys"), &[TIMER_ID, BLOB_ID, HTTP_ID, LLM_ID])
         .map_err(|e| {
@@ -256,13 +247,7 @@ pub(super) fn open(
         }
     }
     let air = Arc::new(air);
-    let program = Arc::new(Program {
-        trusted,
-        manifest_hash,
-        air: air.clone(),
-        routes,
-        reducers,
-    });
+    let program = Arc::new(Program::new(air.clone(), manifest_hash, trusted, reducers));
 
     say(progress, Stage::Journal, "opening the journal".into());
     let lock = lock_data_dir(&data_dir(&dir, &options))?;
@@ -290,7 +275,7 @@ pub(super) fn open(
         dir: dir.clone(),
         air,
         program,
-        reducers: Reducers::new(runtime),
+        reducers: Reducers::new(runtime.clone()),
         store,
         journal,
         head: KernelState::default(),
@@ -306,7 +291,17 @@ pub(super) fn open(
         waiting: Default::default(),
         effect_index: Vec::new(),
         receipt_index: Default::default(),
+        programs: Vec::new(),
+        gov: Default::default(),
+        live: super::rerun::Live {
+            runtime,
+            module_cache: cache_dir(&dir, &options).join("modules"),
+            fsync: options.fsync,
+            checkpoint_every: options.checkpoint_every,
+            checkpoint_cap_bytes: options.checkpoint_cap_bytes,
+        },
     };
+    world.programs.push((0, world.program.clone()));
 
     if world.journal.is_empty() {
         world.append_input(Entry::Genesis { manifest_hash })?;
@@ -490,7 +485,7 @@ fn describe_build(p: &BuildProgress) -> String {
 
 /// Reads `events.json`: an array of `{"schema": NAME, "value": VALUE}` with
 /// the value in either lens. Every problem names the file and the index.
-fn scripted_events(dir: &Path, air: &Air) -> Result<Vec<Entry>, WorldError> {
+pub(super) fn scripted_events(dir: &Path, air: &Air) -> Result<Vec<Entry>, WorldError> {
     let file = dir.join("events.json");
     let text = match std::fs::read_to_string(&file) {
         Ok(t) => t,
@@ -567,15 +562,28 @@ fn replay_all(world: &mut World) -> Result<(), WorldError> {
     let mut state = KernelState::default();
     let mut source = super::JournalSource::new(&world.journal);
     while state.height < len {
-        replay_unit(
+        let start = state.height;
+        let program = world.program.clone();
+        let kind = replay_unit(
             &mut state,
-            &world.program,
+            &program,
             &mut world.reducers,
             &mut source,
             &mut world.scratch,
             &mut world.buf,
         )
         .map_err(WorldError::Diverged)?;
+        if kind == UnitKind::Input {
+            let gov =
+                matches!(source.entry(start), Ok(Some(b)) if super::governance::is_governance(b));
+            if gov {
+                // Governance may swap the program: the journal reader is
+                // let go for it and taken again.
+                drop(source);
+                world.observe_governance(start)?;
+                source = super::JournalSource::new(&world.journal);
+            }
+        }
         world.boundaries.push(state.height);
         world.checkpoints.offer(&state);
     }

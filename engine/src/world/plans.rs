@@ -16,10 +16,12 @@ impl World {
         state
             .plans
             .values()
-            .map(|inst| match self.air.plans.get(&inst.plan) {
-                Some(def) => instance_view(self, def, inst),
-                None => orphan_view(inst),
-            })
+            .map(
+                |inst| match self.program.plan_def(inst.manifest_hash, &inst.plan) {
+                    Some(def) => instance_view(self, def, inst),
+                    None => orphan_view(inst),
+                },
+            )
             .collect()
     }
 

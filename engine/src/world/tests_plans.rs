@@ -29,7 +29,7 @@ const FIXTURES: &str = r#"[
   {"method": "GET", "url": "https://example.com/b", "status": 404, "headers": {}, "body": "B"}
 ]"#;
 
-fn emit(id: &str, url: &str, var: &str) -> String {
+pub(super) fn emit(id: &str, url: &str, var: &str) -> String {
     format!(
         r#"{{"id": "{id}", "op": "emit_effect", "kind": "http.request", "cap": "web",
             "params": {{"record": {{"method": {{"text": "GET"}}, "url": {url},
@@ -45,14 +45,14 @@ fn status(id: &str, receipt: &str, var: &str) -> String {
     )
 }
 
-fn await_receipt(id: &str, handle: &str, var: &str) -> String {
+pub(super) fn await_receipt(id: &str, handle: &str, var: &str) -> String {
     format!(
         r#"{{"id": "{id}", "op": "await_receipt", "for": {{"ref": "@var:{handle}"}}, "bind": {{"as": "{var}"}}}}"#
     )
 }
 
 /// Fan out two requests, join, end with both statuses.
-fn fan_plan() -> String {
+pub(super) fn fan_plan() -> String {
     let steps = [
         emit("emit_a", r#"{"ref": "@plan.input.a"}"#, "ha"),
         emit("emit_b", r#"{"ref": "@plan.input.b"}"#, "hb"),
@@ -125,7 +125,7 @@ fn denied_plan() -> String {
     )
 }
 
-fn manifest(plans: &[&str], triggers: &[(&str, &str)]) -> String {
+pub(super) fn manifest(plans: &[&str], triggers: &[(&str, &str)]) -> String {
     let plans: Vec<String> = plans
         .iter()
         .map(|p| format!(r#"{{"name": "{p}"}}"#))
@@ -151,7 +151,7 @@ const GO: &str = r#"[{"schema": "demo/Go@1", "value": {"request_id": 7, "a": "ht
 
 /// A plan-only world in a temp dir: `plans` (JSON nodes) with their triggers
 /// on `demo/Go@1`, the scripted Go event and the http fixtures.
-fn plan_world(plans: &[(String, &str)], trigger: bool) -> tempfile::TempDir {
+pub(super) fn plan_world(plans: &[(String, &str)], trigger: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let p = dir.path();
     for sub in ["air", "plans", "fixtures"] {
@@ -188,7 +188,7 @@ fn open(dir: &Path, auto: bool) -> World {
     World::open(dir, options, &mut |_| {}).unwrap_or_else(|e| panic!("open: {e}"))
 }
 
-fn only_plan(w: &World) -> PlanView {
+pub(super) fn only_plan(w: &World) -> PlanView {
     let plans = w.plans();
     assert_eq!(plans.len(), 1, "{plans:?}");
     plans.into_iter().next().expect("one plan")
@@ -258,7 +258,7 @@ fn receipts_in_either_order_give_one_state() {
         }
         w.run_until_idle(100).expect("run");
         assert_eq!(only_plan(&w).status, PlanStatus::Completed);
-        hashes.push(plan_state(&w));
+        hashes.push((plan_state(&w), w.state_hash()));
         let h = w.state_hash();
         assert_eq!(w.verify_replay().expect("replay"), h);
     }

@@ -242,6 +242,72 @@ fn entry_view(world: &World, seq: u64, entry: Entry) -> EntryView {
             format!("virtual clock → {}", clock_text(*now_ns)),
             vec![format!("now_ns: {now_ns}")],
         ),
+        Entry::Proposed {
+            patch,
+            base,
+            description,
+        } => (
+            format!("proposal #{seq}: {description}"),
+            vec![
+                format!("proposal: #{seq}"),
+                format!("description: {description}"),
+                format!("base manifest: {base}"),
+                format!("patch: {patch}"),
+            ],
+        ),
+        Entry::ShadowReport {
+            proposal,
+            manifest_hash,
+            ..
+        } => (
+            format!(
+                "shadow run of proposal #{proposal} (candidate {})",
+                manifest_hash.short()
+            ),
+            vec![
+                format!("proposal: #{proposal}"),
+                format!("candidate manifest: {manifest_hash}"),
+            ],
+        ),
+        Entry::Approved { proposal, approver } => (
+            format!("proposal #{proposal} approved by {approver}"),
+            vec![
+                format!("proposal: #{proposal}"),
+                format!("approver: {approver}"),
+            ],
+        ),
+        Entry::Rejected {
+            proposal,
+            approver,
+            reasons,
+        } => {
+            is_error = true;
+            let mut details = vec![
+                format!("proposal: #{proposal}"),
+                format!("rejected by: {approver}"),
+            ];
+            details.extend(reasons.iter().map(|r| format!("reason: {r}")));
+            (
+                format!(
+                    "proposal #{proposal} rejected by {approver}: {}",
+                    reasons.join("; ")
+                ),
+                details,
+            )
+        }
+        Entry::Applied {
+            proposal,
+            manifest_hash,
+        } => (
+            format!(
+                "proposal #{proposal} applied: manifest → {}",
+                manifest_hash.short()
+            ),
+            vec![
+                format!("proposal: #{proposal}"),
+                format!("manifest_hash: {manifest_hash}"),
+            ],
+        ),
         Entry::PlanStarted { .. } | Entry::PlanStep { .. } | Entry::PlanEnded { .. } => {
             let (summary, details, error) =
                 super::plans::plan_entry_text(seq, &entry).unwrap_or_default();

@@ -1,0 +1,208 @@
+//! The governance loop on a plan world: propose a folder, shadow, approve,
+//! apply; stale and invalid patches; in-flight plans finish under the
+//! manifest they pinned; replay reproduces the swap.
+
+use super::tests_plans::{await_receipt, emit, fan_plan, manifest, only_plan, plan_world};
+use super::*;
+use crate::air::PatchDoc;
+use crate::build::testing::reducers_dir;
+use std::fs;
+
+/// One request to /a, then end: the upgrade's plan.
+fn one_plan() -> String {
+    let steps = [
+        emit("emit", r#"{"text": "https://example.com/a"}"#, "h"),
+        await_receipt("wait", "h", "r"),
+        r#"{"id": "done", "op": "end"}"#.to_string(),
+    ];
+    format!(
+        r#"{{"$kind": "defplan", "name": "demo/one@1", "input": "demo/Go@1",
+            "steps": [{}], "edges": [{{"from": "emit", "to": "wait"}}, {{"from": "wait", "to": "done"}}],
+            "required_caps": ["web"], "allowed_effects": ["http.request"]}}"#,
+        steps.join(",")
+    )
+}
+
+/// A proposal folder next to the world: fan@1 replaced by one@1.
+fn proposal_dir(world: &Path) -> std::path::PathBuf {
+    let dir = world.join("proposal");
+    for sub in ["air", "plans"] {
+        fs::create_dir_all(dir.join(sub)).expect("mkdir");
+    }
+    for f in ["schemas.air.json", "caps.air.json"] {
+        fs::copy(world.join("air").join(f), dir.join("air").join(f)).expect("copy");
+    }
+    fs::write(
+        dir.join("air/manifest.air.json"),
+        manifest(&["demo/one@1"], &[("demo/Go@1", "demo/one@1")]),
+    )
+    .expect("write");
+    fs::write(dir.join("plans/one.air.json"), format!("[{}]", one_plan())).expect("write");
+    dir
+}
+
+fn open(dir: &Path, auto: bool) -> World {
+    let options = WorldOptions {
+        cache_dir: Some(reducers_dir().join("target/aos-engine-tests")),
+        auto_dispatch: auto,
+        ..WorldOptions::default()
+    };
+    World::open(dir, options, &mut |_| {}).unwrap_or_else(|e| panic!("open: {e}"))
+}
+
+fn store_files(dir: &Path) -> usize {
+    fn count(p: &Path) -> usize {
+        fs::read_dir(p).map_or(0, |rd| {
+            rd.flatten()
+                .map(|e| {
+                    let p = e.path();
+                    if p.is_dir() {
+                        count(&p)
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+    }
+    count(&dir.join(".aos/store"))
+}
+
+#[test]
+fn shadow_predicts_and_leaves_journal_store_and_state_alone() {
+    let world = plan_world(&[(fan_plan(), "demo/fan@1")], true);
+    let mut w = open(world.path(), true);
+    w.run_until_idle(200).expect("run v1");
+    let proposal = proposal_dir(world.path());
+    let id = w.propose_dir(&proposal, "one request").expect("propose");
+    let view = w.proposal(id).expect("listed");
+    assert_eq!(view.status, ProposalStatus::Proposed);
+    let diff = view.diff.expect("applies");
+    assert!(diff.defs.iter().any(|d| d.name == "demo/one@1"), "{diff:?}");
+    let (head, state, files) = (w.head(), w.state_hash(), store_files(world.path()));
+    let report = w.shadow(id).expect("shadow");
+    assert_eq!(w.head(), head + 1, "only the ShadowReport entry");
+    assert_eq!(
+        w.entries(head, head + 1).expect("entries")[0].kind,
+        "ShadowReport"
+    );
+    assert_eq!(w.state_hash(), state, "state untouched");
+    assert_eq!(store_files(world.path()), files, "store untouched");
+    assert_eq!(report.effects.len(), 1, "{report:?}");
+    assert_eq!(report.effects[0].kind, "http.request");
+    assert!(report.effects[0].allowed);
+    assert!(report.effects[0].params.contains("https://example.com/a"));
+    assert!(
+        report
+            .plan_results
+            .iter()
+            .any(|p| p.plan == "demo/one@1" && p.outcome == "completed"),
+        "{:?}",
+        report.plan_results
+    );
+    assert!(report.caps.iter().any(|c| c.grant == "web" && !c.new));
+    assert_eq!(
+        w.proposal(id).expect("listed").status,
+        ProposalStatus::Shadowed
+    );
+    let h = w.state_hash();
+    assert_eq!(w.verify_replay().expect("replay"), h);
+}
+
+#[test]
+fn a_stale_base_and_an_invalid_patch_are_rejected_with_reasons() {
+    let world = plan_world(&[(fan_plan(), "demo/fan@1")], true);
+    let mut w = open(world.path(), true);
+    let stale = PatchDoc::from_json(&serde_json::json!({
+        "base_manifest_hash": Hash::of(b"elsewhere").to_string(),
+        "patches": []
+    }))
+    .expect("doc");
+    let id = w.propose(stale, "stale").expect("journaled");
+    match w.proposal(id).expect("listed").status {
+        ProposalStatus::Rejected { approver, reasons } => {
+            assert_eq!(approver, "validator");
+            assert!(reasons.iter().any(|r| r.contains("base")), "{reasons:?}");
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    let broken_plan = serde_json::json!({
+        "$kind": "defplan", "name": "demo/broken@1", "input": "demo/Nope@1",
+        "steps": [{"id": "done", "op": "end"}], "edges": []
+    });
+    let invalid = PatchDoc::from_json(&serde_json::json!({
+        "base_manifest_hash": w.manifest_hash().to_string(),
+        "patches": [
+            {"add_def": {"kind": "defplan", "node": broken_plan}},
+            {"set_manifest_refs": {"add": [{"kind": "defplan", "name": "demo/broken@1"}], "remove": []}}
+        ]
+    }))
+    .expect("doc");
+    let id = w.propose(invalid, "broken").expect("journaled");
+    match w.proposal(id).expect("listed").status {
+        ProposalStatus::Rejected { reasons, .. } => {
+            assert!(
+                reasons.iter().any(|r| r.contains("demo/Nope@1")),
+                "{reasons:?}"
+            );
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    assert!(
+        w.approve(id, "ana").is_err(),
+        "a rejected proposal stays rejected"
+    );
+    assert!(w.shadow(id).is_err());
+}
+
+#[test]
+fn apply_swaps_the_manifest_and_in_flight_plans_finish_under_the_old_one() {
+    let world = plan_world(&[(fan_plan(), "demo/fan@1")], true);
+    let mut w = open(world.path(), false);
+    w.run_until_idle(100).expect("run to the awaits");
+    assert_eq!(only_plan(&w).status, PlanStatus::Waiting);
+    let old_manifest = w.manifest_hash();
+    let id = w
+        .propose_dir(&proposal_dir(world.path()), "one request")
+        .expect("propose");
+    assert!(w.apply(id).is_err(), "not approved yet");
+    w.approve(id, "ana").expect("approve");
+    let new_manifest = w.apply(id).expect("apply");
+    assert_ne!(new_manifest, old_manifest);
+    assert_eq!(w.manifest_hash(), new_manifest);
+    w.dispatch_all().expect("dispatch");
+    w.run_until_idle(100).expect("run");
+    let plans = w.plans();
+    assert_eq!(plans.len(), 1);
+    assert_eq!(plans[0].plan, "demo/fan@1");
+    assert_eq!(
+        plans[0].status,
+        PlanStatus::Completed,
+        "finished under its pinned manifest"
+    );
+    w.inject(
+        "demo/Go@1",
+        r#"{"request_id": 2, "a": "https://example.com/a", "b": "https://example.com/b"}"#,
+    )
+    .expect("inject");
+    w.set_auto_dispatch(true);
+    w.run_until_idle(100).expect("run v2");
+    let plans = w.plans();
+    assert_eq!(plans.len(), 2, "{plans:?}");
+    assert_eq!(plans[1].plan, "demo/one@1");
+    assert_eq!(plans[1].status, PlanStatus::Completed);
+    let h = w.state_hash();
+    assert_eq!(w.verify_replay().expect("replay"), h);
+    drop(w);
+    let w = open(world.path(), false);
+    assert_eq!(
+        w.state_hash(),
+        h,
+        "reopening replays the swap at the same height"
+    );
+    assert_eq!(w.manifest_hash(), new_manifest);
+    assert!(matches!(
+        w.proposal(id).expect("listed").status,
+        ProposalStatus::Applied { .. }
+    ));
+}
