@@ -1,0 +1,184 @@
+//! Plans driven headless: 03-fetch-notify to its end, 04-aggregator with its
+//! three receipts dispatched in three different orders (one state hash), and
+//! 05-chain-comp on its success and its failure fixtures. Every journal
+//! passes replay-or-die.
+
+use crate::support::*;
+
+fn script(text: &str) -> tempfile::NamedTempFile {
+    let file = tempfile::NamedTempFile::new().expect("temp script");
+    std::fs::write(file.path(), text).expect("write script");
+    file
+}
+
+fn headless(world: &str, data: &tempfile::TempDir, extra: &[&str]) -> Run {
+    let cache = shared_cache();
+    let mut args = vec![
+        "headless",
+        world,
+        "--cache-dir",
+        path_str(&cache),
+        "--data-dir",
+        path_str(data.path()),
+    ];
+    args.extend_from_slice(extra);
+    aos(&args)
+}
+
+/// `aos CMD WORLD --json` over the journal in `data`.
+fn cli_json(cmd: &str, world: &str, data: &tempfile::TempDir, extra: &[&str]) -> serde_json::Value {
+    let cache = shared_cache();
+    let mut args = vec![
+        cmd,
+        world,
+        "--json",
+        "--cache-dir",
+        path_str(&cache),
+        "--data-dir",
+        path_str(data.path()),
+    ];
+    args.extend_from_slice(extra);
+    let r = aos(&args);
+    assert_eq!(r.code, 0, "{r:?}");
+    r.json()
+}
+
+fn replay_hash(world: &str, data: &tempfile::TempDir) -> String {
+    cli_json("replay", world, data, &[])["state_hash"]
+        .as_str()
+        .expect("state_hash")
+        .to_string()
+}
+
+/// Kinds of every journal entry.
+fn kinds(world: &str, data: &tempfile::TempDir) -> Vec<String> {
+    let json = cli_json("journal", world, data, &[]);
+    json.as_array()
+        .or_else(|| json["entries"].as_array())
+        .expect("entries")
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The summaries of the receipt entries, in journal order.
+fn receipts(world: &str, data: &tempfile::TempDir) -> Vec<String> {
+    let json = cli_json("journal", world, data, &[]);
+    json.as_array()
+        .or_else(|| json["entries"].as_array())
+        .expect("entries")
+        .iter()
+        .filter(|e| e["kind"] == "EffectReceipt")
+        .map(|e| e["summary"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+const FETCH: &str = "worlds/03-fetch-notify";
+const AGG: &str = "worlds/04-aggregator";
+const CHAIN: &str = "worlds/05-chain-comp";
+
+#[test]
+fn fetch_notify_runs_through_its_plan_and_back() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let s = script(
+        "wait build\n\
+         key N\n\
+         expect pc: Done\n\
+         expect last_status: 200\n\
+         key 5\n\
+         expect demo/fetch_plan@1\n\
+         expect completed\n\
+         expect-not waiting\n",
+    );
+    let r = headless(FETCH, &data, &["--script", path_str(s.path())]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let k = kinds(FETCH, &data);
+    for kind in [
+        "PlanStarted",
+        "PlanStep",
+        "EffectIntent",
+        "EffectReceipt",
+        "PlanEnded",
+    ] {
+        assert!(k.iter().any(|x| x == kind), "{kind} missing: {k:?}");
+    }
+    assert!(!k.iter().any(|x| x == "Unrouted"), "{k:?}");
+    replay_hash(FETCH, &data);
+}
+
+#[test]
+fn aggregator_gives_one_state_whatever_order_the_receipts_arrive_in() {
+    let orders = [
+        "key Home\nkey d\nkey j\nkey d\nkey j\nkey d\n",
+        "key End\nkey d\nkey k\nkey d\nkey k\nkey d\n",
+        "key Home\nkey j\nkey d\nkey j\nkey d\nkey Home\nkey d\n",
+    ];
+    let mut hashes = Vec::new();
+    let mut receipt_orders = Vec::new();
+    for order in orders {
+        let data = tempfile::tempdir().expect("tempdir");
+        let s = script(&format!(
+            "wait build\n\
+             key N\n\
+             expect 3 intents · 3 pending\n\
+             key 5\n\
+             expect waiting\n\
+             key e\n\
+             {order}\
+             expect-not intents · \n\
+             key N\n\
+             expect pc: Done\n\
+             key 5\n\
+             expect completed\n"
+        ));
+        let r = headless(AGG, &data, &["--manual", "--script", path_str(s.path())]);
+        assert_eq!(r.code, 0, "{order}\n{r:?}");
+        hashes.push(replay_hash(AGG, &data));
+        receipt_orders.push(receipts(AGG, &data));
+    }
+    assert_eq!(hashes[0], hashes[1]);
+    assert_eq!(hashes[1], hashes[2]);
+    assert_ne!(
+        receipt_orders[0], receipt_orders[1],
+        "the orders really differ"
+    );
+    assert_ne!(receipt_orders[1], receipt_orders[2]);
+    assert_ne!(receipt_orders[0], receipt_orders[2]);
+    let auto = tempfile::tempdir().expect("tempdir");
+    let r = headless(AGG, &auto, &["--keys", "N", "--expect", "pc: Done"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        replay_hash(AGG, &auto),
+        hashes[0],
+        "automatic dispatch agrees"
+    );
+}
+
+#[test]
+fn chain_comp_completes_or_compensates_and_leaves_nothing_behind() {
+    for (fixtures, phase, absent) in [
+        (None, "phase: Completed", "RefundRequested"),
+        (Some("reserve-fails"), "phase: Refunded", "NotifyRequested"),
+    ] {
+        let data = tempfile::tempdir().expect("tempdir");
+        let s = script(&format!(
+            "wait build\nkey N\nexpect {phase}\nkey 5\nexpect completed\nexpect-not waiting\n"
+        ));
+        let mut extra = vec!["--script", path_str(s.path())];
+        if let Some(set) = fixtures {
+            extra.extend(["--fixtures", set]);
+        }
+        let r = headless(CHAIN, &data, &extra);
+        assert_eq!(r.code, 0, "{fixtures:?}\n{r:?}");
+        let journal = cli_json("journal", CHAIN, &data, &[]);
+        let text = journal.to_string();
+        assert!(
+            !text.contains("\"Unrouted\""),
+            "an event nobody took: {text}"
+        );
+        assert!(!text.contains(absent), "{fixtures:?} took the wrong path");
+        let state = cli_json("run", CHAIN, &data, &[]);
+        assert_eq!(state["inbox"], 0, "{state}");
+        replay_hash(CHAIN, &data);
+    }
+}
