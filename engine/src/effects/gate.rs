@@ -416,7 +416,7 @@ pub fn enqueue_gate(
     };
     let q = PolicyQuery {
         effect_kind: kind,
-        cap_name: grant.cap_name,
+        cap_name: grant.name,
         host: host.as_deref(),
         method: params.get("method").and_then(Value::as_text),
         origin_kind: intent.origin.kind,
@@ -843,7 +843,8 @@ mod tests {
             assert_eq!(q.method, Some("GET"));
             assert_eq!(
                 (q.origin_kind, q.origin_name, q.cap_name),
-                (OriginKind::Plan, "demo/Who@1", "c")
+                (OriginKind::Plan, "demo/Who@1", "g"),
+                "a policy's cap_name names the grant"
             );
             seen.set(true);
             PolicyVerdict {

@@ -199,8 +199,11 @@ const MATRIX_CAPS: &str = r#"[
   {"$kind": "defcap", "name": "test/blob_cap@1", "cap_type": "blob",
    "schema": {"record": {"namespaces": {"set": {"text": {}}}}}},
   {"$kind": "defpolicy", "name": "test/policy@1", "rules": [
-    {"when": {"cap_name": "test/deny_cap@1", "origin_kind": "reducer"}, "decision": "deny"},
-    {"when": {"effect_kind": "timer.set", "cap_name": "test/timer_cap@1"}, "decision": "allow"},
+    {"when": {"cap_name": "timer_denied", "origin_kind": "reducer"}, "decision": "deny"},
+    {"when": {"effect_kind": "timer.set", "cap_name": "timer_ok"}, "decision": "allow"},
+    {"when": {"effect_kind": "timer.set", "cap_name": "timer_expired"}, "decision": "allow"},
+    {"when": {"effect_kind": "timer.set", "cap_name": "timer_broke"}, "decision": "allow"},
+    {"when": {"effect_kind": "timer.set", "cap_name": "timer_metered"}, "decision": "allow"},
     {"when": {"effect_kind": "blob.put"}, "decision": "allow"}
   ]}
 ]"#;

@@ -206,3 +206,48 @@ fn apply_swaps_the_manifest_and_in_flight_plans_finish_under_the_old_one() {
         ProposalStatus::Applied { .. }
     ));
 }
+
+#[test]
+fn safe_upgrade_shadow_predicts_the_extra_call_and_the_next_run_uses_v2() {
+    let demo = reducers_dir().join("../worlds/06-safe-upgrade");
+    let data = tempfile::tempdir().expect("tempdir");
+    let options = WorldOptions {
+        data_dir: Some(data.path().to_path_buf()),
+        cache_dir: Some(reducers_dir().join("target/aos-engine-tests")),
+        auto_dispatch: true,
+        ..WorldOptions::default()
+    };
+    let mut w = World::open(&demo, options.clone(), &mut |_| {}).expect("open 06");
+    w.run_until_idle(500).expect("run v1");
+    assert_eq!(w.plans()[0].plan, "demo/fetch_plan@1");
+    let id = w
+        .propose_dir(&demo.join("proposal"), "fetch_plan@2")
+        .expect("propose");
+    let report = w.shadow(id).expect("shadow");
+    let follow = report
+        .effects
+        .iter()
+        .find(|e| e.params.contains("follow.json"))
+        .unwrap_or_else(|| panic!("no follow-up call predicted: {report:?}"));
+    assert!(follow.new && follow.allowed, "{follow:?}");
+    assert!(
+        report.caps.iter().any(|c| c.new),
+        "a new grant: {:?}",
+        report.caps
+    );
+    w.approve(id, "ana").expect("approve");
+    w.apply(id).expect("apply");
+    let start = fs::read_to_string(demo.join("events.json")).expect("events");
+    w.inject_events(&demo.join("events.json"), &start)
+        .expect("second run");
+    w.run_until_idle(500).expect("run v2");
+    let plans = w.plans();
+    let last = plans.last().expect("a plan");
+    assert_eq!(last.plan, "demo/fetch_plan@2");
+    assert_eq!(last.status, PlanStatus::Completed, "{last:?}");
+    let h = w.state_hash();
+    assert_eq!(w.verify_replay().expect("replay"), h);
+    drop(w);
+    let w = World::open(&demo, options, &mut |_| {}).expect("reopen");
+    assert_eq!(w.state_hash(), h);
+}
