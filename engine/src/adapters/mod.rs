@@ -22,6 +22,7 @@ pub use timer::{TimerAdapter, TimerClock};
 use crate::effects::{Intent, KeyError, Keyring, Receipt, ReceiptStatus};
 use crate::hash::Hash;
 use crate::value::Value;
+use std::collections::BTreeMap;
 use thiserror::Error;
 
 /// What an adapter did with an intent.
@@ -139,6 +140,58 @@ impl Dispatcher {
         let outcome = a.execute(intent);
         let id = a.id().to_string();
         self.sign(&id, hash, outcome)
+    }
+
+    /// Executes several intents and signs what each adapter answered now as
+    /// one batch (see [`Receipt::sign_batch`]). Returns the receipts and
+    /// the intents whose adapter answers later.
+    pub fn dispatch_batch(
+        &mut self,
+        intents: &[Intent],
+    ) -> Result<(Vec<Receipt>, Vec<Hash>), DispatchError> {
+        let mut done: BTreeMap<String, Vec<(Hash, ReceiptStatus, Value, u64)>> = BTreeMap::new();
+        let mut later = Vec::new();
+        for intent in intents {
+            let hash = intent.intent_hash();
+            let kind = intent.kind.as_str();
+            let (id, outcome) = if let Some(t) =
+                self.timer.as_mut().filter(|t| t.kinds().contains(&kind))
+            {
+                (t.id().to_string(), t.execute(intent))
+            } else {
+                let Some(a) = self.adapters.iter_mut().find(|a| a.kinds().contains(&kind)) else {
+                    return Err(DispatchError::NoAdapter {
+                        kind: kind.to_string(),
+                        intent: hash,
+                    });
+                };
+                (a.id().to_string(), a.execute(intent))
+            };
+            match outcome {
+                AdapterOutcome::Done {
+                    status,
+                    payload,
+                    cost_cents,
+                } => done
+                    .entry(id)
+                    .or_default()
+                    .push((hash, status, payload, cost_cents)),
+                AdapterOutcome::Pending => later.push(hash),
+            }
+        }
+        let mut receipts = Vec::new();
+        for (id, items) in done {
+            let first = items[0].0;
+            let key = self
+                .keyring
+                .signer(&id)
+                .ok_or_else(|| DispatchError::NoKey {
+                    adapter: id.clone(),
+                    intent: first,
+                })?;
+            receipts.extend(Receipt::sign_batch(items, &id, key));
+        }
+        Ok((receipts, later))
     }
 
     /// Signs the timers that fired together as one batch: one signature

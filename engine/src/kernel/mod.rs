@@ -177,6 +177,18 @@ impl Program {
         self.air.schema_type(name)
     }
 
+    /// Whether any plan (current or pinned) has an `await_event` step for
+    /// events of `schema`.
+    pub fn awaits(&self, schema: &str) -> bool {
+        std::iter::once(&self.air)
+            .chain(self.pinned.values())
+            .flat_map(|air| air.plans.values())
+            .flat_map(|plan| plan.steps.iter())
+            .any(|step| {
+                matches!(&step.op, crate::air::StepOp::AwaitEvent { event, .. } if event == schema)
+            })
+    }
+
     /// The plan `name` as defined under manifest `manifest` (the current
     /// one, or one pinned by instances started before an upgrade).
     pub fn plan_def(&self, manifest: Hash, name: &str) -> Option<&crate::air::DefPlan> {
@@ -361,7 +373,9 @@ impl KernelState {
         }
         if self.has_plans(program) {
             taken |= self.start_triggered(program, &item, out);
-            taken |= self.offer_event(program, &item);
+            if program.awaits(&item.schema) {
+                taken |= self.offer_event(program, &item);
+            }
         }
         if !taken {
             self.push(out, Entry::Unrouted { event: item.seq });

@@ -508,6 +508,9 @@ impl KernelState {
                 }
             }
         };
+        // Let go of this handle on the instance before changing it, so
+        // `make_mut` below does not clone it.
+        drop(inst);
         if let Some((grant, cost)) = settle {
             let direct = super::Direct {
                 reducer: String::new(),
@@ -632,10 +635,10 @@ impl KernelState {
     /// Enables and skips steps of instance `id` until nothing changes, then
     /// ends the instance when nothing is left to run.
     fn advance_plan(&mut self, program: &Program, def: &DefPlan, id: u64, out: &mut Vec<Entry>) {
-        let Some(arc) = self.plans.get(&id) else {
+        // Borrowed in place: cloned only when a checkpoint shares it.
+        let Some(inst) = self.plans.get_mut(&id).map(Arc::make_mut) else {
             return;
         };
-        let mut inst: PlanInstance = (**arc).clone();
         let schemas = program.air.as_ref();
         let mut failure: Option<(Option<String>, String)> = None;
         loop {
@@ -670,7 +673,7 @@ impl KernelState {
                             None => true,
                             Some(guard) => {
                                 let env = InstanceEnv {
-                                    inst: &inst,
+                                    inst,
                                     def,
                                     event: None,
                                 };
@@ -705,7 +708,7 @@ impl KernelState {
                 inst.steps[s].status = StepStatus::Enabled;
                 if let StepOp::AwaitReceipt { handle, .. } = &def.steps[s].op {
                     let env = InstanceEnv {
-                        inst: &inst,
+                        inst,
                         def,
                         event: None,
                     };
@@ -730,7 +733,6 @@ impl KernelState {
             .steps
             .iter()
             .all(|s| !matches!(s.status, StepStatus::Pending | StepStatus::Enabled));
-        self.plans.insert_mut(id, Arc::new(inst));
         if let Some((step, message)) = failure {
             return self.end_plan(id, PlanOutcome::Failed { step, message }, out);
         }

@@ -4,7 +4,7 @@
 
 use super::{World, WorldError};
 use crate::adapters::DispatchError;
-use crate::effects::{Receipt, ReceiptStatus};
+use crate::effects::{Intent, Receipt, ReceiptStatus};
 use crate::entry::Entry;
 use crate::hash::Hash;
 use crate::kernel::builtin;
@@ -226,23 +226,33 @@ impl World {
     }
 
     /// Dispatches every queued effect not already waiting; returns how many
-    /// produced a receipt.
+    /// produced a receipt. The receipts an adapter gives at once are signed
+    /// as one batch, and the journal is committed once.
     pub fn dispatch_all(&mut self) -> Result<usize, WorldError> {
         self.require_head()?;
-        let queued: Vec<Hash> = self
+        let queued: Vec<Intent> = self
             .head
             .pending
-            .keys()
-            .filter(|h| !self.waiting.contains(h))
-            .copied()
+            .iter()
+            .filter(|(h, _)| !self.waiting.contains(*h))
+            .map(|(_, p)| p.intent.clone())
             .collect();
-        let mut receipts = 0;
-        for h in queued {
-            if self.dispatch(h)? {
-                receipts += 1;
+        if queued.is_empty() {
+            return Ok(0);
+        }
+        let (receipts, later) = self
+            .dispatcher
+            .dispatch_batch(&queued)
+            .map_err(dispatch_err)?;
+        self.waiting.extend(later);
+        let mut n = 0;
+        for r in receipts {
+            if self.ingest_receipt(r)? {
+                n += 1;
             }
         }
-        Ok(receipts)
+        self.journal.commit()?;
+        Ok(n)
     }
 
     /// Verifies a receipt and journals it. A duplicate for an intent already
