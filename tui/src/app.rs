@@ -43,6 +43,23 @@ pub enum Msg {
     RunChunk,
     /// Animation tick while something runs in the background.
     Tick,
+    /// Watched files changed (coalesced, classified).
+    FilesChanged(crate::watch::Changes),
+    /// The file watcher could not start or failed.
+    WatchError(String),
+    /// A line of progress from rebuild `number`.
+    BuildProgress {
+        number: u64,
+        line: String,
+    },
+    /// Rebuild `number` (started at `generation`) finished.
+    Rebuilt {
+        number: u64,
+        generation: u64,
+        result: Result<Vec<(String, crate::session::BuiltModule)>, live::BuildFailure>,
+    },
+    /// The editor exited (or could not start).
+    EditorDone(Result<(), String>),
 }
 
 /// Work the app asks its runner to do outside `update`.
@@ -52,6 +69,12 @@ pub enum Cmd {
     Open(PathBuf),
     /// Post `Msg::RunChunk` after any input already waiting.
     RunChunk,
+    /// Watch these folders, posting `Msg::FilesChanged`.
+    Watch(crate::watch::WatchSpec),
+    /// Run a rebuild on a background thread, posting progress and `Rebuilt`.
+    Rebuild(live::RebuildCmd),
+    /// Hand the terminal to `$VISUAL`/`$EDITOR`, then post `EditorDone`.
+    Edit(crate::editor::EditRequest),
     Quit,
 }
 
@@ -227,6 +250,10 @@ pub struct App {
     pub flash: Option<Flash>,
     /// Steps taken by the `run until idle` in progress, if one is.
     pub running: Option<u64>,
+    /// Watching, rebuilding, re-running (live editing).
+    pub live: live::Live,
+    /// The governance view and the manifest pane.
+    pub govern: govern::Govern,
     pub quit: bool,
 }
 
@@ -258,6 +285,8 @@ impl App {
             overlay: Overlay::None,
             flash,
             running: None,
+            live: live::Live::default(),
+            govern: govern::Govern::default(),
             quit: false,
         }
     }
@@ -280,6 +309,8 @@ impl App {
             ..View::default()
         };
         self.build = Build::new();
+        self.live = live::Live::default();
+        self.govern = govern::Govern::default();
         self.build.phase = Phase::Opening {
             stage: "open".into(),
             message: format!("opening {}", path.display()),
@@ -352,6 +383,7 @@ impl App {
         self.refresh_effects();
         self.rebuild_tree();
         self.fetch_rows();
+        govern::refresh(self);
     }
 
     fn rebuild_tree(&mut self) {
@@ -468,7 +500,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             if !app.view.diagnostics.is_empty() {
                 app.focus = Pane::Build;
             }
-            vec![]
+            live::opened(app)
         }
         Msg::Opened(Err(e)) => {
             app.view.diagnostics = e
@@ -484,6 +516,24 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         Msg::RunChunk => run_chunk(app),
         Msg::Tick => {
             app.build.spinner = app.build.spinner.wrapping_add(1);
+            vec![]
+        }
+        Msg::FilesChanged(changes) => live::files_changed(app, changes),
+        Msg::WatchError(e) => {
+            live::watch_error(app, e);
+            vec![]
+        }
+        Msg::BuildProgress { number, line } => {
+            live::progress(app, number, line);
+            vec![]
+        }
+        Msg::Rebuilt {
+            number,
+            generation,
+            result,
+        } => live::rebuilt(app, number, generation, result),
+        Msg::EditorDone(result) => {
+            live::editor_done(app, result);
             vec![]
         }
     }
@@ -548,6 +598,9 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     }
     if app.screen == Screen::Picker {
         return picker_key(app, key);
+    }
+    if app.governing() {
+        return govern::key(app, key);
     }
     world_key(app, key)
 }
@@ -615,10 +668,11 @@ fn world_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             cycle_theme(app);
             return vec![];
         }
+        KeyCode::Char('v') => return govern::open(app),
         KeyCode::Esc => {
             if app.running.take().is_some() {
                 app.info("run stopped");
-            } else if !plans::esc(app) {
+            } else if !plans::esc(app) && !govern::manifest_esc(app) {
                 app.flash = None;
             }
             return vec![];
@@ -690,6 +744,8 @@ fn world_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
                     | 'C'
                     | 'p'
                     | 'o'
+                    | 'R'
+                    | 'E'
             ) | KeyCode::Left
                 | KeyCode::Right
         ) {
@@ -740,6 +796,8 @@ fn world_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             vec![]
         }
         KeyCode::Char('d' | 'D' | 'a' | 'c' | 'C') => effects::effects_key(app, code),
+        KeyCode::Char('R') => live::force_rebuild(app),
+        KeyCode::Char('E') => live::edit(app),
         KeyCode::Char('b') | KeyCode::Left => world_op(
             app,
             |s| s.step_back(),
@@ -859,6 +917,9 @@ fn pane_key(app: &mut App, code: KeyCode) -> Vec<Cmd> {
             app.state.move_to(target, len, rows);
         }
         Pane::Build => {
+            if live::build_key(app, code) {
+                return vec![];
+            }
             let rows = app.pane_rows(Pane::Build);
             let len = build_lines(app) as u64;
             let sel = app
@@ -880,18 +941,20 @@ fn pane_key(app: &mut App, code: KeyCode) -> Vec<Cmd> {
         }
         Pane::Effects => effects::pane_key(app, code),
         Pane::Plans => plans::pane_key(app, code),
+        Pane::Manifest => govern::manifest_key(app, code),
     }
     vec![]
 }
 
-/// Lines the build pane shows: diagnostics first (errors first, like bacon), then the log.
+/// Lines the build pane shows: compiler diagnostics (errors first, like
+/// bacon) and AIR news, open diagnostics, then the log.
 pub fn build_lines(app: &App) -> usize {
-    app.view.diagnostics.len() + app.build.log.len()
+    live::pane_lines(app).len() + app.view.diagnostics.len() + app.build.log.len()
 }
 
 /// Problems are shown from their start; otherwise the newest output.
 pub fn default_build_top(app: &App, rows: u64) -> u64 {
-    if app.view.diagnostics.is_empty() {
+    if app.view.diagnostics.is_empty() && live::pane_lines(app).is_empty() {
         (build_lines(app) as u64).saturating_sub(rows)
     } else {
         0
@@ -996,6 +1059,10 @@ fn on_mouse(app: &mut App, m: MouseEvent) {
         app.picker.move_by(delta as isize);
         return;
     }
+    if app.governing() {
+        govern::scroll(app, delta);
+        return;
+    }
     let areas = layout(app, app.area());
     let at = Position::new(m.column, m.row);
     let Some(pane) = Pane::ALL
@@ -1014,6 +1081,7 @@ fn on_mouse(app: &mut App, m: MouseEvent) {
         Pane::State => app.state.scroll(delta, app.view.tree.len() as u64, rows),
         Pane::Effects => effects::scroll(app, delta),
         Pane::Plans => plans::scroll(app, delta),
+        Pane::Manifest => govern::manifest_scroll(app, delta),
         Pane::Build => {
             let len = build_lines(app) as u64;
             let sel = app
@@ -1026,10 +1094,14 @@ fn on_mouse(app: &mut App, m: MouseEvent) {
 }
 
 mod effects;
+pub mod govern;
+pub mod live;
 pub mod plans;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_effects;
+#[cfg(test)]
+mod tests_govern;
 #[cfg(test)]
 mod tests_plans;

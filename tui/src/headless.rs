@@ -3,7 +3,7 @@
 
 use crate::app::{update, App, Cmd, Msg};
 use crate::keys::parse_keys;
-use crate::runtime::{spawn_open, OpenOptions};
+use crate::runtime::{spawn_open, spawn_rebuild, start_watch, OpenOptions};
 use crate::script::{self, parse_size, Command};
 use crate::theme::{no_color_from_env, search_dirs, ThemeSet};
 use crate::ui;
@@ -19,6 +19,11 @@ use std::time::{Duration, Instant};
 /// How long `wait build` (and the initial open) may take: a cold build of
 /// every reducer crate on a slow machine.
 pub const BUILD_TIMEOUT: Duration = Duration::from_secs(600);
+/// How long `wait build` waits for a rebuild that a change started.
+pub const REBUILD_TIMEOUT: Duration = Duration::from_secs(120);
+/// After a `shell` line, how long `wait build` gives the watcher to report
+/// a change before deciding the command changed nothing watched.
+pub const SETTLE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, clap::Args)]
 pub struct HeadlessArgs {
@@ -59,6 +64,10 @@ pub struct Headless {
     tx: Sender<Msg>,
     rx: Receiver<Msg>,
     pub open_options: OpenOptions,
+    /// Live editing: the file watcher, and the last `shell` line (when it
+    /// ended, and how many changes had been seen by then).
+    watcher: Option<crate::watch::WatchHandle>,
+    shell: Option<(Instant, u64)>,
 }
 
 impl Headless {
@@ -72,6 +81,8 @@ impl Headless {
             tx,
             rx,
             open_options: OpenOptions::default(),
+            watcher: None,
+            shell: None,
         }
     }
 
@@ -82,8 +93,16 @@ impl Headless {
         while let Some(m) = queue.pop_front() {
             for cmd in update(&mut self.app, m) {
                 match cmd {
-                    Cmd::Open(path) => spawn_open(path, self.open_options.clone(), self.tx.clone()),
+                    Cmd::Open(path) => {
+                        self.watcher = None;
+                        spawn_open(path, self.open_options.clone(), self.tx.clone())
+                    }
                     Cmd::RunChunk => queue.push_back(Msg::RunChunk),
+                    Cmd::Watch(spec) => self.watcher = start_watch(spec, &self.tx),
+                    Cmd::Rebuild(r) => spawn_rebuild(r, self.tx.clone()),
+                    Cmd::Edit(_) => queue.push_back(Msg::EditorDone(Err(
+                        "headless: there is no terminal to open an editor in".into(),
+                    ))),
                     Cmd::Quit => {}
                 }
             }
@@ -111,6 +130,90 @@ impl Headless {
             }
         }
         true
+    }
+
+    /// `wait build` after the open: waits until the rebuild a change
+    /// started has finished (or failed) and its re-run is shown. After a
+    /// `shell` line it first gives the watcher up to [`SETTLE`] to see a
+    /// change. Err names what is still going on at the timeout.
+    pub fn wait_rebuild(&mut self, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.drain();
+            let waiting = if self.app.is_opening() || self.app.live.busy() {
+                Some(deadline)
+            } else {
+                match self.shell {
+                    Some((at, seen)) if self.app.live.changes_seen == seen => {
+                        let settled = at + SETTLE;
+                        if Instant::now() >= settled {
+                            None
+                        } else {
+                            Some(settled.min(deadline))
+                        }
+                    }
+                    _ => None,
+                }
+            };
+            let Some(until) = waiting else {
+                self.shell = None;
+                return Ok(());
+            };
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() && until == deadline {
+                return Err(self.still_running(timeout));
+            }
+            match self.rx.recv_timeout(left) {
+                Ok(m) => self.send(m),
+                Err(RecvTimeoutError::Timeout) if until == deadline => {
+                    return Err(self.still_running(timeout))
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err("the app's channel closed".into())
+                }
+            }
+        }
+    }
+
+    fn still_running(&self, timeout: Duration) -> String {
+        let what = match &self.app.live.running {
+            Some(r) => format!(
+                "build #{} of {} is still running",
+                r.number,
+                r.modules.join(", ")
+            ),
+            None if self.app.is_opening() => "the world is still opening".to_string(),
+            None => "a rebuild is still queued".to_string(),
+        };
+        format!("wait build: {what} after {}s", timeout.as_secs())
+    }
+
+    /// `shell CMD`: runs `sh -c CMD` in the world's directory and waits for
+    /// it; Err carries its output when it exits non-zero.
+    pub fn shell(&mut self, command: &str) -> Result<(), String> {
+        let dir = self
+            .app
+            .world_path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("."));
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .current_dir(&dir)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| format!("shell: cannot run sh in {}: {e}", dir.display()))?;
+        self.shell = Some((Instant::now(), self.app.live.changes_seen));
+        if out.status.success() {
+            return Ok(());
+        }
+        Err(format!(
+            "shell {command:?} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
     }
 
     pub fn resize(&mut self, w: u16, h: u16) {
@@ -170,6 +273,15 @@ pub fn run(h: &mut Headless, lines: &[script::Line], out: &mut dyn Write) -> Res
                         ),
                         h.screen(),
                     ));
+                }
+                if let Err(e) = h.wait_rebuild(REBUILD_TIMEOUT) {
+                    return Err(fail(e, h.screen()));
+                }
+            }
+            Command::Shell(command) => {
+                h.drain();
+                if let Err(e) = h.shell(command) {
+                    return Err(fail(e, h.screen()));
                 }
             }
             Command::Expect(text) => {

@@ -34,6 +34,8 @@ pub const SECTIONS: &[(&str, &[Binding])] = &[
             b("a", "automatic / manual dispatch", Some("a auto")),
             b("c", "clock to the next timer", Some("c clock")),
             b("C", "clock + a duration (5s)", None),
+            b("R", "rebuild reducers now", None),
+            b("E", "$EDITOR at the error", None),
         ],
     ),
     (
@@ -48,6 +50,7 @@ pub const SECTIONS: &[(&str, &[Binding])] = &[
             b("Space", "open / close a state node", None),
             b("Enter → ←", "plans: into / out of steps", None),
             b("o", "plan entry → its instance", None),
+            b("v", "governance: proposals", None),
             b("wheel", "scroll pane under pointer", None),
         ],
     ),

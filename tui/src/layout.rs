@@ -4,7 +4,7 @@
 //! The right column stacks state, effects and build. The plans pane is a
 //! full-width band under both columns (its DAG needs the width); it shows
 //! when there are plan instances or when it is focused, and grows while
-//! focused. The manifest pane (DESIGN §5) joins as a further `Pane`.
+//! focused. The manifest pane (DESIGN §5) shows in the band while focused.
 
 use crate::app::{App, Phase, Screen};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -16,16 +16,18 @@ pub enum Pane {
     Effects,
     Build,
     Plans,
+    Manifest,
 }
 
 impl Pane {
     /// In number-key order (`1` focuses the first), which is also screen order.
-    pub const ALL: [Pane; 5] = [
+    pub const ALL: [Pane; 6] = [
         Pane::Journal,
         Pane::State,
         Pane::Effects,
         Pane::Build,
         Pane::Plans,
+        Pane::Manifest,
     ];
 
     pub fn title(self) -> &'static str {
@@ -35,6 +37,7 @@ impl Pane {
             Pane::Effects => "Effects",
             Pane::Build => "Build",
             Pane::Plans => "Plans",
+            Pane::Manifest => "Manifest",
         }
     }
 
@@ -56,6 +59,8 @@ pub struct Areas {
     pub effects: Option<Rect>,
     pub build: Option<Rect>,
     pub plans: Option<Rect>,
+    /// Only while focused, in the plans pane's place.
+    pub manifest: Option<Rect>,
     /// Build progress, errors and messages.
     pub status_line: Rect,
     /// Key hints and counts.
@@ -70,6 +75,7 @@ impl Areas {
             Pane::Effects => self.effects,
             Pane::Build => self.build,
             Pane::Plans => self.plans,
+            Pane::Manifest => self.manifest,
         }
     }
 }
@@ -105,6 +111,17 @@ fn plans_height(app: &App, body: u16, focused: bool) -> u16 {
     } else {
         want
     }
+}
+
+/// The manifest band's height: only while focused, then as the focused
+/// plans pane.
+fn manifest_height(app: &App, body: u16, focused: bool) -> u16 {
+    if app.session.is_none() || !focused {
+        return 0;
+    }
+    let room = body.saturating_sub(MIN_TOP);
+    let want = if body >= TALL { body * 3 / 5 } else { room };
+    want.min(room).max(3).min(body)
 }
 
 /// The effects pane's height: one line when empty, else the list plus room
@@ -148,14 +165,25 @@ pub fn layout_for(app: &App, area: Rect, focus: Pane) -> Areas {
         areas.build = Some(body);
         return areas;
     }
-    let plans_h = plans_height(app, body.height, focus == Pane::Plans);
-    let [top, plans] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(plans_h)]).areas(body);
+    // The manifest pane takes the plans band while it is focused.
+    let manifest_h = manifest_height(app, body.height, focus == Pane::Manifest);
+    let plans_h = match manifest_h {
+        0 => plans_height(app, body.height, focus == Pane::Plans),
+        _ => 0,
+    };
+    let [top, plans] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(plans_h + manifest_h),
+    ])
+    .areas(body);
     areas.plans = (plans_h > 0).then_some(plans);
+    areas.manifest = (manifest_h > 0).then_some(plans);
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(top);
     areas.journal = Some(left);
-    let problems = !app.view.diagnostics.is_empty();
+    let problems = !app.view.diagnostics.is_empty()
+        || !app.live.diagnostics.is_empty()
+        || !app.live.air.is_empty();
     let busy = matches!(app.build.phase, Phase::Opening { .. });
     let build_height = if problems {
         Some((right.height * 2 / 5).max(6))

@@ -5,6 +5,7 @@
 
 mod app;
 mod cli;
+mod editor;
 mod effects;
 mod headless;
 mod help;
@@ -22,6 +23,7 @@ mod theme;
 mod tree;
 mod ty;
 mod ui;
+mod watch;
 mod world_session;
 
 use app::{update, App, Cmd, Msg};
@@ -66,6 +68,7 @@ enum Command {
 
 /// The whole program: parses the command line and runs it.
 pub fn main() -> ExitCode {
+    restore_sigpipe();
     let args = Args::parse();
     match args.command {
         Some(Command::Cli(c)) => cli::run(c),
@@ -118,9 +121,15 @@ fn interactive(
         }
     };
     let (mut term, _guard) = terminal::init()?;
-    spawn_input(tx.clone());
+    let gate = std::sync::Arc::new(editor::InputGate::default());
+    spawn_input(tx.clone(), gate.clone());
     let mut pending: Vec<Msg> = Vec::new();
-    exec(&mut app, first, &tx, &open);
+    let mut bg = Background {
+        open,
+        gate,
+        watcher: None,
+    };
+    exec(&mut app, first, &tx, &mut bg, &mut term);
     loop {
         term.draw(|f| ui::draw(f, &app))?;
         let msg = if app.is_opening() {
@@ -142,7 +151,7 @@ fn interactive(
         }
         for m in pending.drain(..) {
             let cmds = update(&mut app, m);
-            exec(&mut app, cmds, &tx, &open);
+            exec(&mut app, cmds, &tx, &mut bg, &mut term);
         }
         if app.quit {
             break;
@@ -151,10 +160,39 @@ fn interactive(
     Ok(())
 }
 
-fn exec(app: &mut App, cmds: Vec<Cmd>, tx: &Sender<Msg>, open: &runtime::OpenOptions) {
+/// What the interactive runner keeps for the commands it runs.
+struct Background {
+    open: runtime::OpenOptions,
+    /// Keeps the input thread off the terminal while an editor has it.
+    gate: std::sync::Arc<editor::InputGate>,
+    watcher: Option<watch::WatchHandle>,
+}
+
+fn exec(
+    app: &mut App,
+    cmds: Vec<Cmd>,
+    tx: &Sender<Msg>,
+    bg: &mut Background,
+    term: &mut terminal::Term,
+) {
     for cmd in cmds {
         match cmd {
-            Cmd::Open(path) => runtime::spawn_open(path, open.clone(), tx.clone()),
+            Cmd::Open(path) => {
+                bg.watcher = None;
+                runtime::spawn_open(path, bg.open.clone(), tx.clone())
+            }
+            Cmd::Watch(spec) => bg.watcher = runtime::start_watch(spec, tx),
+            Cmd::Rebuild(r) => runtime::spawn_rebuild(r, tx.clone()),
+            Cmd::Edit(req) => {
+                let program = editor::editor_program(
+                    std::env::var("VISUAL").ok().as_deref(),
+                    std::env::var("EDITOR").ok().as_deref(),
+                );
+                let result = editor::edit_suspended(&bg.gate, &program, &req);
+                // The editor drew over everything: draw it all again.
+                let _ = term.clear();
+                let _ = tx.send(Msg::EditorDone(result));
+            }
             // Behind any input already queued, so keys are never starved.
             Cmd::RunChunk => {
                 let _ = tx.send(Msg::RunChunk);
@@ -165,9 +203,17 @@ fn exec(app: &mut App, cmds: Vec<Cmd>, tx: &Sender<Msg>, open: &runtime::OpenOpt
 }
 
 /// Terminal events become messages; only key presses (not repeats'
-/// releases) count.
-fn spawn_input(tx: Sender<Msg>) {
+/// releases) count. It reads only through `gate`, which the editor closes.
+fn spawn_input(tx: Sender<Msg>, gate: std::sync::Arc<editor::InputGate>) {
     std::thread::spawn(move || loop {
+        let Some(_reading) = gate.enter() else {
+            continue;
+        };
+        match event::poll(Duration::from_millis(50)) {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(_) => return,
+        }
         let msg = match event::read() {
             Ok(Event::Key(k)) if k.kind == KeyEventKind::Press => Msg::Key(k),
             Ok(Event::Mouse(m)) => Msg::Mouse(m),
@@ -179,4 +225,16 @@ fn spawn_input(tx: Sender<Msg>) {
             return;
         }
     });
+}
+
+/// Rust ignores SIGPIPE, so `aos journal W | head` would panic on the
+/// closed pipe; the default action ends the process quietly, as a Unix
+/// command-line tool is expected to.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists;
+    // setting a signal's disposition to its default has no other effect.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

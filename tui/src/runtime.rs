@@ -1,7 +1,9 @@
-//! Runs `Cmd`s: opening a world on a background thread that posts its
-//! progress and result as `Msg`s.
+//! Runs `Cmd`s: opening a world, rebuilding reducers and watching files on
+//! background threads that post their progress and results as `Msg`s.
 
+use crate::app::live::{BuildFailure, RebuildCmd};
 use crate::app::Msg;
+use crate::watch::{WatchHandle, WatchSpec};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::mpsc::Sender;
@@ -10,6 +12,8 @@ use std::thread;
 /// Name of the open thread; the panic hook leaves the terminal alone for it
 /// because its panics are caught and shown in the build pane.
 pub const OPEN_THREAD: &str = "aos-open";
+/// Name of the rebuild thread; its panics are caught and reported too.
+pub const BUILD_THREAD: &str = "aos-build";
 
 /// Where an opened world keeps its data and caches (defaults: `WORLD/.aos`),
 /// and how it dispatches effects.
@@ -53,6 +57,66 @@ pub fn spawn_open(path: PathBuf, options: OpenOptions, tx: Sender<Msg>) {
     }
 }
 
+/// Runs a rebuild off the UI thread: `BuildProgress` messages, then exactly
+/// one `Rebuilt`.
+pub fn spawn_rebuild(cmd: RebuildCmd, tx: Sender<Msg>) {
+    let RebuildCmd {
+        number,
+        generation,
+        task,
+    } = cmd;
+    let modules = task.modules.join(", ");
+    let crashed = {
+        let modules = modules.clone();
+        move |why: String| BuildFailure {
+            module: modules,
+            summary: why,
+            messages: Vec::new(),
+        }
+    };
+    let spawned = thread::Builder::new().name(BUILD_THREAD.into()).spawn({
+        let tx = tx.clone();
+        let crashed = crashed.clone();
+        move || {
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                let mut progress = |line: String| {
+                    let _ = tx.send(Msg::BuildProgress { number, line });
+                };
+                (task.run)(&mut progress)
+            }))
+            .unwrap_or_else(|payload| {
+                Err(crashed(format!(
+                    "the build crashed: {}",
+                    panic_text(&payload)
+                )))
+            });
+            let _ = tx.send(Msg::Rebuilt {
+                number,
+                generation,
+                result,
+            });
+        }
+    });
+    if let Err(e) = spawned {
+        let _ = tx.send(Msg::Rebuilt {
+            number,
+            generation,
+            result: Err(crashed(format!("cannot start the build thread: {e}"))),
+        });
+    }
+}
+
+/// Starts the file watcher; a failure is posted as `WatchError`.
+pub fn start_watch(spec: WatchSpec, tx: &Sender<Msg>) -> Option<WatchHandle> {
+    match crate::watch::spawn(spec, tx.clone()) {
+        Ok(h) => Some(h),
+        Err(e) => {
+            let _ = tx.send(Msg::WatchError(e));
+            None
+        }
+    }
+}
+
 fn panic_text(payload: &Box<dyn std::any::Any + Send>) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         s.to_string()
@@ -84,6 +148,81 @@ mod tests {
                 Msg::Opened(Ok(_)) => panic!("opened a missing world"),
                 _ => {}
             }
+        }
+    }
+
+    fn task(
+        run: impl Fn(
+                &mut dyn FnMut(String),
+            ) -> Result<Vec<(String, crate::session::BuiltModule)>, BuildFailure>
+            + Send
+            + Sync
+            + 'static,
+    ) -> RebuildCmd {
+        RebuildCmd {
+            number: 3,
+            generation: 7,
+            task: crate::app::live::RebuildTask {
+                modules: vec!["demo/Counter@1".into()],
+                run: std::sync::Arc::new(run),
+            },
+        }
+    }
+
+    #[test]
+    fn a_rebuild_posts_progress_then_its_result() {
+        let (tx, rx) = channel();
+        spawn_rebuild(
+            task(|p| {
+                p("compiling counter".into());
+                Ok(vec![])
+            }),
+            tx,
+        );
+        match rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+            Msg::BuildProgress { number, line } => {
+                assert_eq!((number, line.as_str()), (3, "compiling counter"))
+            }
+            _ => panic!("expected progress first"),
+        }
+        match rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+            Msg::Rebuilt {
+                number,
+                generation,
+                result,
+            } => {
+                assert_eq!((number, generation), (3, 7));
+                assert!(result.unwrap().is_empty());
+            }
+            _ => panic!("expected Rebuilt"),
+        }
+    }
+
+    #[test]
+    fn a_crashing_rebuild_is_a_failure_not_a_crash() {
+        let (tx, rx) = channel();
+        spawn_rebuild(task(|_| panic!("cargo went away")), tx);
+        match rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+            Msg::Rebuilt { result, .. } => {
+                let f = result.unwrap_err();
+                assert!(f.summary.contains("cargo went away"), "{f:?}");
+                assert_eq!(f.module, "demo/Counter@1");
+            }
+            _ => panic!("expected Rebuilt"),
+        }
+    }
+
+    #[test]
+    fn a_watcher_that_cannot_start_says_why() {
+        let (tx, rx) = channel();
+        let spec = WatchSpec {
+            air: vec!["/nonexistent/aos-runtime-test".into()],
+            modules: vec![],
+        };
+        assert!(start_watch(spec, &tx).is_none());
+        match rx.try_recv().unwrap() {
+            Msg::WatchError(e) => assert!(e.contains("aos-runtime-test"), "{e}"),
+            _ => panic!("expected WatchError"),
         }
     }
 

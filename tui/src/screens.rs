@@ -521,3 +521,116 @@ fn failed_instances_read_as_failures() {
     let y = row_of(&buf, "✗ await_charge");
     assert_eq!(buf[(col_of(&buf, y, "✗"), y)].fg, theme.palette.error);
 }
+
+/// 06 with three proposals (#3 applied, #9 rejected, #15 shadowed), the
+/// governance view open.
+fn gov_world(size: (u16, u16), no_color: bool) -> App {
+    let mut app = App::new(ThemeSet::builtin(), 0, no_color, size);
+    app.open(PathBuf::from("worlds/06-safe-upgrade"));
+    let fake = crate::app::govern::fake::with_history();
+    update(&mut app, Msg::Opened(Ok(Box::new(fake))));
+    keys(&mut app, "v");
+    app
+}
+
+#[test]
+fn governance_list() {
+    for size in SIZES {
+        let app = gov_world(size, false);
+        snap("governance_list", &app);
+    }
+}
+
+#[test]
+fn governance_review_with_diff_and_effects() {
+    for size in SIZES {
+        let mut app = gov_world(size, false);
+        keys(&mut app, "Enter");
+        snap("governance_review", &app);
+        keys(&mut app, "u Tab PageDown");
+        snap("governance_review_side", &app);
+        keys(&mut app, "a");
+        let text = buffer_text(&render(&app));
+        assert!(text.contains("approve proposal #15? y/n"), "{text}");
+    }
+}
+
+#[test]
+fn manifest_pane() {
+    for size in SIZES {
+        let mut app = gov_world(size, false);
+        keys(&mut app, "Esc 6 j j");
+        snap("manifest", &app);
+        keys(&mut app, "Enter j");
+        snap("manifest_json", &app);
+    }
+}
+
+#[test]
+fn diff_lines_are_green_and_red_and_headers_bold() {
+    let mut app = gov_world((120, 40), false);
+    keys(&mut app, "Enter End");
+    let buf = render(&app);
+    let theme = app.theme();
+    let y = row_of(&buf, "+ rules[0].when.origin_name");
+    let x = col_of(&buf, y, "+ rules[0]");
+    assert_eq!(buf[(x, y)].fg, theme.palette.added);
+    assert_eq!(buf[(x + 4, y)].fg, theme.palette.added);
+    assert!(!buf[(x, y)].modifier.contains(Modifier::BOLD));
+    let y = row_of(&buf, "- rules[0].when.origin_name");
+    let x = col_of(&buf, y, "- rules[0]");
+    assert_eq!(buf[(x, y)].fg, theme.palette.removed);
+    let y = row_of(&buf, "defpolicy demo/http-policy@1: changed");
+    let x = col_of(&buf, y, "defpolicy");
+    assert!(buf[(x, y)].modifier.contains(Modifier::BOLD));
+    // The new effect: + in the added colour.
+    let y = row_of(&buf, "✓ allowed http.request via cap_http_followup");
+    assert_eq!(buf[(col_of(&buf, y, "+ ✓"), y)].fg, theme.palette.added);
+    assert_eq!(buf[(col_of(&buf, y, "✓ allowed"), y)].fg, theme.palette.ok);
+    // Side by side keeps the colours on each side.
+    keys(&mut app, "u End");
+    let buf = render(&app);
+    let y = row_of(&buf, "- rules[0].when.origin_name");
+    assert_eq!(
+        buf[(col_of(&buf, y, "- rules"), y)].fg,
+        theme.palette.removed
+    );
+    assert_eq!(buf[(col_of(&buf, y, "+ rules"), y)].fg, theme.palette.added);
+
+    let mut plain = gov_world((120, 40), true);
+    keys(&mut plain, "Enter End");
+    let buf = render(&plain);
+    assert!(buf
+        .content()
+        .iter()
+        .all(|c| c.fg == Color::Reset && c.bg == Color::Reset));
+    let text = buffer_text(&buf);
+    for mark in [
+        "+ rules[0].when.origin_name",
+        "- rules[0].when.origin_name",
+        "+ ✓ allowed http.request via cap_http_followup",
+    ] {
+        assert!(text.contains(mark), "{mark:?} missing:\n{text}");
+    }
+    let y = row_of(&buf, "defpolicy demo/http-policy@1: changed");
+    assert!(buf[(col_of(&buf, y, "defpolicy"), y)]
+        .modifier
+        .contains(Modifier::BOLD));
+}
+
+#[test]
+fn proposal_statuses_keep_their_marks_and_colours() {
+    let app = gov_world((120, 40), false);
+    let buf = render(&app);
+    let theme = app.theme();
+    let y = row_of(&buf, "#9  ✗ rejected");
+    assert_eq!(buf[(col_of(&buf, y, "✗"), y)].fg, theme.palette.error);
+    let y = row_of(&buf, "#3  ● applied");
+    assert_eq!(buf[(col_of(&buf, y, "●"), y)].fg, theme.palette.ok);
+    let y = row_of(&buf, "›#15 ◐ shadowed");
+    assert_eq!(buf[(col_of(&buf, y, "◐"), y)].fg, theme.palette.warning);
+    assert_eq!(
+        buf[(col_of(&buf, y, "proposal/"), y)].bg,
+        theme.palette.selection
+    );
+}

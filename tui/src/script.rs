@@ -4,7 +4,9 @@
 //! # comment
 //! key n            press a key (see keys.rs for names)
 //! type {"target": 3}   type each character
-//! wait build       wait until the world has opened (or failed to)
+//! wait build       wait until the world has opened (or failed to), and
+//!                  until the rebuild a file change started is done
+//! shell sed -i ... run `sh -c` in the world's directory; fails on non-zero
 //! expect Done      the screen must contain the text
 //! expect-not panic the screen must not contain it
 //! print            print the current screen
@@ -19,6 +21,8 @@ pub enum Command {
     Key(KeyEvent),
     Type(String),
     WaitBuild,
+    /// Runs `sh -c` in the world's directory.
+    Shell(String),
     Expect(String),
     ExpectNot(String),
     Print,
@@ -97,6 +101,7 @@ pub fn parse(text: &str) -> Result<Vec<Line>, ScriptError> {
                 "build" => Command::WaitBuild,
                 _ => return Err(err(format!("unknown wait {arg:?}; only `wait build`"))),
             },
+            "shell" => Command::Shell(need_arg("a command")?),
             "expect" => Command::Expect(need_arg("the text to look for")?),
             "expect-not" => Command::ExpectNot(need_arg("the text that must be absent")?),
             "print" if arg.is_empty() => Command::Print,
@@ -107,7 +112,7 @@ pub fn parse(text: &str) -> Result<Vec<Line>, ScriptError> {
             }
             _ => {
                 return Err(err(format!(
-                    "unknown command {trimmed:?} (key, type, wait build, expect, expect-not, print, resize)"
+                    "unknown command {trimmed:?} (key, type, wait build, shell, expect, expect-not, print, resize)"
                 )))
             }
         };
@@ -135,6 +140,11 @@ mod tests {
         assert_eq!(cmds[5], &Command::ExpectNot("Error".into()));
         assert_eq!(cmds[6], &Command::Print);
         assert_eq!(cmds[7], &Command::Resize(80, 24));
+        let lines = parse("shell sed -i 's/a/b/' src/lib.rs").unwrap();
+        assert_eq!(
+            lines[0].command,
+            Command::Shell("sed -i 's/a/b/' src/lib.rs".into())
+        );
     }
 
     #[test]
@@ -161,6 +171,7 @@ mod tests {
             ("resize", 1, "needs a size"),
             ("resize 80by24", 1, "bad size"),
             ("resize 10x10", 1, "bad size"),
+            ("shell", 1, "needs a command"),
         ];
         for (text, line, fragment) in cases {
             let e = error_of(text);

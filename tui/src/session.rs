@@ -5,6 +5,7 @@ use crate::ty::Schemas;
 use aos_engine::diff::Change;
 use aos_engine::hash::Hash;
 use aos_engine::value::Value;
+use std::path::Path;
 
 /// One journal entry, decoded for display.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,8 +34,28 @@ pub use aos_engine::world::{EffectStatus, EffectView as Effect};
 /// Plan instances as the engine reports them (plain data too).
 pub use aos_engine::world::{PlanEdgeView, PlanStatus, PlanStepView, PlanView, StepMark};
 
+/// Live editing's plain data: the engine's reports and the app's tasks.
+pub use crate::app::live::RebuildTask;
+pub use crate::watch::WatchSpec;
+pub use aos_engine::build::BuiltModule;
+pub use aos_engine::world::{AirCheck, RerunReport};
+
+/// Governance as the engine reports it (plain data too).
+pub use aos_engine::air::{AirDiff, DiffLine, DiffLineKind};
+pub use aos_engine::world::{ProposalStatus, ProposalView, ShadowReport};
+
+/// What the manifest pane lists: the manifest's root hash and every
+/// definition (`$kind`, name, hash) by kind then name, the manifest last.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ManifestView {
+    pub root: Option<Hash>,
+    pub defs: Vec<(String, String, Hash)>,
+}
+
 /// Errors cross this boundary as display text: the app only shows them.
 pub type OpResult<T> = Result<T, String>;
+
+pub(crate) const NO_GOVERNANCE: &str = "this session has no governance";
 
 pub trait Session: Send {
     fn name(&self) -> String;
@@ -73,6 +94,66 @@ pub trait Session: Send {
     fn advance_clock_by(&mut self, ns: u64) -> OpResult<usize>;
     /// Every plan instance started up to the cursor, as of the cursor.
     fn plans(&mut self) -> OpResult<Vec<PlanView>>;
+
+    // Live editing (see `app::live`). A session without files to watch
+    // keeps these defaults.
+
+    /// What to watch for live edits; `None` when there is nothing on disk.
+    fn live_sources(&self) -> Option<WatchSpec> {
+        None
+    }
+    /// A rebuild of `modules` that runs on another thread; `force` skips
+    /// the fingerprint cache.
+    fn rebuild_task(&self, modules: &[String], force: bool) -> OpResult<RebuildTask> {
+        let _ = (modules, force);
+        Err("this session has no reducer sources to rebuild".into())
+    }
+    /// Swaps the rebuilt modules in and re-runs history with them.
+    fn swap_and_rerun(&mut self, built: Vec<(String, BuiltModule)>) -> OpResult<RerunReport> {
+        let _ = built;
+        Err("this session cannot swap modules".into())
+    }
+    /// The AIR on disk compared with the session's.
+    fn check_air(&self) -> AirCheck {
+        AirCheck::Unchanged
+    }
+
+    // Governance (see `app::govern`); the operations work at the head only.
+
+    /// Every proposal, oldest first.
+    fn proposals(&self) -> OpResult<Vec<ProposalView>> {
+        Ok(Vec::new())
+    }
+    /// Proposes an alternative AIR folder; the new proposal's id.
+    fn propose_dir(&mut self, dir: &Path, description: &str) -> OpResult<u64> {
+        let _ = (dir, description);
+        Err(NO_GOVERNANCE.into())
+    }
+    fn shadow(&mut self, id: u64) -> OpResult<ShadowReport> {
+        let _ = id;
+        Err(NO_GOVERNANCE.into())
+    }
+    fn approve(&mut self, id: u64) -> OpResult<()> {
+        let _ = id;
+        Err(NO_GOVERNANCE.into())
+    }
+    fn reject(&mut self, id: u64, reason: &str) -> OpResult<()> {
+        let _ = (id, reason);
+        Err(NO_GOVERNANCE.into())
+    }
+    /// Applies an approved proposal; the new manifest root.
+    fn apply(&mut self, id: u64) -> OpResult<Hash> {
+        let _ = id;
+        Err(NO_GOVERNANCE.into())
+    }
+    fn manifest(&self) -> ManifestView {
+        ManifestView::default()
+    }
+    /// A definition's JSON, pretty-printed (`kind` is its `$kind`).
+    fn def_json(&self, kind: &str, name: &str) -> Option<String> {
+        let _ = (kind, name);
+        None
+    }
 }
 
 /// An in-memory world for tests: a scripted journal of fixed entries, with
@@ -115,6 +196,16 @@ pub mod fake {
         pub plans: Vec<PlanView>,
         /// Makes reading the plans fail with this text.
         pub fail_read_plans: Option<String>,
+        /// Proposals and the manifest (off unless a test sets them up).
+        pub gov: crate::app::govern::fake::FakeGov,
+        /// Live editing: what to watch (None: nothing on disk).
+        pub live_spec: Option<WatchSpec>,
+        /// Modules of every swap, in order.
+        pub swapped: Vec<Vec<String>>,
+        /// Makes a swap fail with this text.
+        pub fail_swap: Option<String>,
+        /// What `check_air` answers.
+        pub air_check: AirCheck,
     }
 
     /// A synthetic intent; tests adjust the fields they care about.
@@ -482,7 +573,23 @@ pub mod fake {
                 fail_read_effects: None,
                 plans: vec![],
                 fail_read_plans: None,
+                gov: Default::default(),
+                live_spec: None,
+                swapped: vec![],
+                fail_swap: None,
+                air_check: AirCheck::Unchanged,
             }
+        }
+
+        /// The counter with live editing: one module whose crate is
+        /// `crate_dir`. A swap turns the head's state into `remaining: 8`.
+        pub fn with_live(crate_dir: std::path::PathBuf) -> FakeSession {
+            let mut f = FakeSession::counter();
+            f.live_spec = Some(WatchSpec {
+                air: vec![],
+                modules: vec![("demo/Counter@1".into(), vec![crate_dir])],
+            });
+            f
         }
 
         /// The counter with four intents, one per unit: a denied `http.request`,
@@ -798,6 +905,63 @@ pub mod fake {
                 .ok_or_else(|| format!("the clock would overflow adding {ns} ns"))?;
             Ok(self.fire_due())
         }
+        fn live_sources(&self) -> Option<WatchSpec> {
+            self.live_spec.clone()
+        }
+        fn rebuild_task(&self, modules: &[String], _force: bool) -> OpResult<RebuildTask> {
+            if self.live_spec.is_none() {
+                return Err("no sources".into());
+            }
+            Ok(RebuildTask {
+                modules: modules.to_vec(),
+                run: std::sync::Arc::new(|_: &mut dyn FnMut(String)| Ok(vec![])),
+            })
+        }
+        fn swap_and_rerun(&mut self, built: Vec<(String, BuiltModule)>) -> OpResult<RerunReport> {
+            if let Some(e) = &self.fail_swap {
+                return Err(e.clone());
+            }
+            let modules: Vec<String> = built.into_iter().map(|(m, _)| m).collect();
+            self.swapped.push(modules.clone());
+            let head = self.head;
+            let old = self.state_at(head).cloned();
+            let new = old.clone().map(|v| match v {
+                Value::Map(fields) => Value::Map(
+                    fields
+                        .into_iter()
+                        .map(|(k, x)| match k.as_text() {
+                            Some("remaining") => (k, Value::Int(8)),
+                            _ => (k, x),
+                        })
+                        .collect(),
+                ),
+                other => other,
+            });
+            if let Some(v) = &new {
+                self.states.insert(head, v.clone());
+            }
+            self.cursor = head;
+            Ok(RerunReport {
+                modules,
+                departed_at: Some(head.saturating_sub(1)),
+                old_len: head,
+                new_len: head,
+                inputs: 4,
+                dropped_receipts: 0,
+                states: vec![aos_engine::world::CellChange {
+                    reducer: "demo/Counter@1".into(),
+                    key: None,
+                    changes: aos_engine::diff::diff(old.as_ref(), new.as_ref()),
+                    old,
+                    new,
+                }],
+                old_journal: "/w/.aos/journal.old-1".into(),
+                elapsed: std::time::Duration::from_millis(3),
+            })
+        }
+        fn check_air(&self) -> AirCheck {
+            self.air_check.clone()
+        }
         fn plans(&mut self) -> OpResult<Vec<PlanView>> {
             if let Some(e) = &self.fail_read_plans {
                 return Err(e.clone());
@@ -808,6 +972,30 @@ pub mod fake {
                 .filter(|p| p.id < self.cursor)
                 .cloned()
                 .collect())
+        }
+        fn proposals(&self) -> OpResult<Vec<ProposalView>> {
+            self.gov.read()
+        }
+        fn propose_dir(&mut self, dir: &Path, description: &str) -> OpResult<u64> {
+            self.gov.propose_dir(dir, description)
+        }
+        fn shadow(&mut self, id: u64) -> OpResult<ShadowReport> {
+            self.gov.shadow(id)
+        }
+        fn approve(&mut self, id: u64) -> OpResult<()> {
+            self.gov.approve(id)
+        }
+        fn reject(&mut self, id: u64, reason: &str) -> OpResult<()> {
+            self.gov.reject(id, reason)
+        }
+        fn apply(&mut self, id: u64) -> OpResult<Hash> {
+            self.gov.apply(id)
+        }
+        fn manifest(&self) -> ManifestView {
+            self.gov.manifest.clone()
+        }
+        fn def_json(&self, kind: &str, name: &str) -> Option<String> {
+            self.gov.def_json(kind, name)
         }
     }
 }

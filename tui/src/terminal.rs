@@ -27,9 +27,13 @@ impl Drop for Guard {
 pub fn init() -> std::io::Result<(Term, Guard)> {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        // The open thread's panics are caught and shown in the UI, which
-        // keeps running: leave the screen alone for those.
-        if std::thread::current().name() == Some(crate::runtime::OPEN_THREAD) {
+        // The open and build threads' panics are caught and shown in the
+        // UI, which keeps running: leave the screen alone for those.
+        let name = std::thread::current().name().map(str::to_owned);
+        if matches!(
+            name.as_deref(),
+            Some(crate::runtime::OPEN_THREAD | crate::runtime::BUILD_THREAD)
+        ) {
             return;
         }
         restore();

@@ -1,14 +1,22 @@
 //! The real world behind the inspector: `aos_engine::world::World` as a
 //! [`Session`], and opening one with its progress turned into messages.
 
+use crate::app::live::BuildFailure;
 use crate::app::{Msg, Progress};
 use crate::runtime::OpenOptions;
-use crate::session::{Effect, Entry, OpResult, PlanView, Session, StateCell};
+use crate::session::{AirCheck, BuiltModule, RebuildTask, RerunReport, WatchSpec};
+use crate::session::{
+    Effect, Entry, ManifestView, OpResult, PlanView, ProposalView, Session, ShadowReport, StateCell,
+};
 use crate::ty::Schemas;
+use aos_engine::air::DefKind;
+use aos_engine::build::{BuildError, BuildProgress};
 use aos_engine::hash::Hash;
+use aos_engine::world::RebuildJob;
 use aos_engine::world::{EntryView, OpenEvent, StateView, World, WorldOptions};
 use std::path::Path;
 use std::sync::mpsc::Sender;
+use std::sync::Arc;
 
 pub struct WorldSession {
     world: World,
@@ -128,6 +136,76 @@ impl Session for WorldSession {
     fn plans(&mut self) -> OpResult<Vec<PlanView>> {
         Ok(self.world.plans())
     }
+    fn live_sources(&self) -> Option<WatchSpec> {
+        let air = ["air", "plans"]
+            .iter()
+            .filter_map(|f| self.world.dir().join(f).canonicalize().ok())
+            .collect();
+        let modules = self
+            .world
+            .reducer_sources()
+            .into_iter()
+            .filter(|s| !s.dirs.is_empty())
+            .map(|s| (s.module, s.dirs))
+            .collect();
+        Some(WatchSpec { air, modules })
+    }
+    fn rebuild_task(&self, modules: &[String], force: bool) -> OpResult<RebuildTask> {
+        let jobs = modules
+            .iter()
+            .map(|m| self.world.rebuild_job(m, force).map_err(text))
+            .collect::<OpResult<Vec<RebuildJob>>>()?;
+        Ok(RebuildTask {
+            modules: modules.to_vec(),
+            run: Arc::new(move |progress: &mut dyn FnMut(String)| run_jobs(&jobs, progress)),
+        })
+    }
+    fn swap_and_rerun(&mut self, built: Vec<(String, BuiltModule)>) -> OpResult<RerunReport> {
+        self.world.swap_and_rerun_all(built).map_err(text)
+    }
+    fn check_air(&self) -> AirCheck {
+        self.world.check_air()
+    }
+    fn proposals(&self) -> OpResult<Vec<ProposalView>> {
+        Ok(self.world.proposals())
+    }
+    fn propose_dir(&mut self, dir: &Path, description: &str) -> OpResult<u64> {
+        self.world.propose_dir(dir, description).map_err(text)
+    }
+    fn shadow(&mut self, id: u64) -> OpResult<ShadowReport> {
+        self.world.shadow(id).map_err(text)
+    }
+    fn approve(&mut self, id: u64) -> OpResult<()> {
+        self.world.approve(id, &approver()).map_err(text)
+    }
+    fn reject(&mut self, id: u64, reason: &str) -> OpResult<()> {
+        self.world.reject(id, &approver(), reason).map_err(text)
+    }
+    fn apply(&mut self, id: u64) -> OpResult<Hash> {
+        self.world.apply(id).map_err(text)
+    }
+    fn manifest(&self) -> ManifestView {
+        let air = self.world.air();
+        ManifestView {
+            root: air.manifest_hash(),
+            defs: air.lock(),
+        }
+    }
+    fn def_json(&self, kind: &str, name: &str) -> Option<String> {
+        let json = self
+            .world
+            .air()
+            .node_json(DefKind::from_kind(kind)?, name)?;
+        serde_json::to_string_pretty(&json).ok()
+    }
+}
+
+/// Who approves or rejects from the inspector: the user's login name.
+fn approver() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| "inspector".into())
 }
 
 fn progress(ev: OpenEvent) -> Progress {
@@ -179,4 +257,71 @@ pub fn open(
         }));
     }
     Ok(Box::new(WorldSession { world }))
+}
+
+/// Builds each job in turn; the first failure ends the rebuild.
+fn run_jobs(
+    jobs: &[RebuildJob],
+    progress: &mut dyn FnMut(String),
+) -> Result<Vec<(String, BuiltModule)>, BuildFailure> {
+    let mut out = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let module = job.module().to_string();
+        let built = job
+            .run(&mut |p| progress(format!("{module}: {}", describe_build(&p))))
+            .map_err(|e| build_failure(&module, e))?;
+        let how = if built.from_cache {
+            "unchanged (fingerprint cache)"
+        } else {
+            "built"
+        };
+        progress(format!("{module}: {how}, wasm {}", built.wasm_hash.short()));
+        out.push((module, built));
+    }
+    Ok(out)
+}
+
+fn build_failure(module: &str, e: BuildError) -> BuildFailure {
+    match e {
+        BuildError::Compile { messages, .. } => {
+            let errors = messages.iter().filter(|m| m.level == "error").count();
+            BuildFailure {
+                module: module.to_string(),
+                summary: format!(
+                    "does not compile ({errors} error{})",
+                    if errors == 1 { "" } else { "s" }
+                ),
+                messages,
+            }
+        }
+        other => BuildFailure {
+            module: module.to_string(),
+            summary: other
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+            messages: Vec::new(),
+        },
+    }
+}
+
+/// One line of build progress.
+fn describe_build(p: &BuildProgress) -> String {
+    match p {
+        BuildProgress::CacheHit { fingerprint } => {
+            format!("fingerprint cache hit {}", fingerprint.short())
+        }
+        BuildProgress::Started { crate_name } => format!("cargo build {crate_name}"),
+        BuildProgress::Compiling { unit, done, total } => match total {
+            Some(t) => format!("compiling {unit} ({done}/{t})"),
+            None => format!("compiling {unit} ({done})"),
+        },
+        BuildProgress::InstallingTarget { command } => format!("running {command}"),
+        BuildProgress::TargetInstalled { command, .. } => format!("{command}: done"),
+        BuildProgress::Finished { crate_name, millis } => {
+            format!("built {crate_name} in {:.1} s", *millis as f64 / 1000.0)
+        }
+    }
 }

@@ -199,6 +199,17 @@ fn rustc_version(dir: &Path) -> Result<String, BuildError> {
     Ok(v)
 }
 
+/// The directories a build of `info` reads sources from: the crate itself
+/// and its path dependencies (recursively), canonical, crate first.
+pub(crate) fn source_dirs(info: &CrateInfo) -> Result<Vec<PathBuf>, BuildError> {
+    let mut deps = BTreeSet::new();
+    collect_path_deps(&info.dir, &info.workspace_root, &mut deps)?;
+    deps.remove(&info.dir);
+    let mut out = vec![info.dir.clone()];
+    out.extend(deps);
+    Ok(out)
+}
+
 /// Adds the directories of `dir`'s path dependencies (recursively) to `out`.
 fn collect_path_deps(
     dir: &Path,
@@ -383,6 +394,19 @@ mod tests {
             msg.contains("find path dependency") && msg.contains("dep"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn source_dirs_are_the_crate_then_its_path_deps() {
+        for via_workspace in [false, true] {
+            let t = workspace(via_workspace);
+            let root = t.path().canonicalize().unwrap();
+            let info = crate_info(&root.join("a")).unwrap();
+            assert_eq!(
+                source_dirs(&info).unwrap(),
+                [root.join("a"), root.join("dep")]
+            );
+        }
     }
 
     #[test]

@@ -182,6 +182,22 @@ fn render(messages: &[CompilerMessage]) -> String {
         .join("\n")
 }
 
+/// The directories whose files a build of the crate at `source` reads: the
+/// crate and its path dependencies (e.g. the sdk), canonical, crate first.
+/// A `.wasm` source is its own (single) entry. What to watch for live edits.
+pub fn source_dirs(source: &Path) -> Result<Vec<PathBuf>, BuildError> {
+    let resolved = source.canonicalize().map_err(|source_err| BuildError::Io {
+        action: "resolve",
+        path: source.to_path_buf(),
+        source: source_err,
+    })?;
+    if resolved.is_file() {
+        return Ok(vec![resolved]);
+    }
+    let info = fingerprint::crate_info(&resolved)?;
+    fingerprint::source_dirs(&info)
+}
+
 /// Builds `req.source` (or takes it from the cache), reporting progress.
 pub fn build_reducer(
     req: &BuildRequest,

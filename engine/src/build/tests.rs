@@ -154,6 +154,26 @@ fn bad_sources_are_named() {
     }
 }
 
+#[test]
+fn source_dirs_of_a_reducer_include_the_sdk() {
+    let dir = reducers_dir();
+    let dirs = source_dirs(&dir.join("counter")).unwrap();
+    assert_eq!(dirs, [dir.join("counter"), dir.join("sdk")]);
+    let t = tempfile::tempdir().unwrap();
+    let wasm = t.path().join("m.wasm");
+    std::fs::write(&wasm, b"\0asm").unwrap();
+    let canonical = wasm.canonicalize().unwrap();
+    assert_eq!(source_dirs(&wasm).unwrap(), [canonical]);
+    let err = source_dirs(&t.path().join("missing")).unwrap_err();
+    assert!(
+        err.to_string().contains("cannot resolve") && err.to_string().contains("missing"),
+        "{err}"
+    );
+    std::fs::write(t.path().join("Cargo.toml"), "[workspace]\n").unwrap();
+    let err = source_dirs(t.path()).unwrap_err();
+    assert!(err.to_string().contains("no [package] name"), "{err}");
+}
+
 #[cfg(unix)]
 mod fake_tools {
     use super::*;

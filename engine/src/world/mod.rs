@@ -16,15 +16,21 @@
 //! Moving the cursor never changes the journal.
 
 mod effects;
+mod governance;
 mod open;
 mod plan_view;
 mod plans;
+mod rerun;
+mod shadow;
 mod source;
 mod view;
 
 pub use effects::{EffectStatus, EffectView};
+pub use governance::{ProposalStatus, ProposalView};
 pub use open::{prepare, OpenEvent, Prepared, Stage, WorldOptions};
 pub use plan_view::{PlanEdgeView, PlanStatus, PlanStepView, PlanView, StepMark};
+pub use rerun::{AirCheck, CellChange, RebuildJob, ReducerSource, RerunReport};
+pub use shadow::{CapNeed, PlanResultPreview, PredictedEffect, ShadowReport, StateDiff};
 pub use view::{EntryView, StateView};
 
 use crate::air::{Air, Diagnostic};
@@ -114,6 +120,12 @@ pub struct World {
     effect_index: Vec<(u64, Hash)>,
     /// Intent hash → seq of its `EffectReceipt` entry.
     receipt_index: std::collections::BTreeMap<Hash, u64>,
+    /// (first height, program): the program in force from that height on;
+    /// a new one follows every applied proposal. The last is `program`.
+    programs: Vec<(u64, Arc<Program>)>,
+    gov: governance::Governance,
+    /// What rebuilding and re-running need after the open.
+    live: rerun::Live,
 }
 
 impl World {
@@ -298,9 +310,10 @@ impl World {
         }
         let mut source = JournalSource::new(&self.journal);
         while state.height < target {
+            let program = self.program_at(state.height);
             replay_unit(
                 &mut state,
-                &self.program,
+                &program,
                 &mut self.reducers,
                 &mut source,
                 &mut self.scratch,
@@ -415,11 +428,17 @@ impl World {
     /// Saves the head state to the store and journals a `Snapshot` entry.
     pub fn snapshot(&mut self) -> Result<Hash, WorldError> {
         self.require_head()?;
+        let state_hash = self.append_snapshot()?;
+        self.journal.commit()?;
+        Ok(state_hash)
+    }
+
+    /// Stores the head state and journals its `Snapshot` entry (uncommitted).
+    fn append_snapshot(&mut self) -> Result<Hash, WorldError> {
         let bytes = self.head.encode();
-        let state_hash = Hash::of(&bytes);
+        let state_hash = self.head.hash();
         let blob = self.store.put(&bytes)?;
         self.append_input(Entry::Snapshot { state_hash, blob })?;
-        self.journal.commit()?;
         Ok(state_hash)
     }
 
@@ -430,9 +449,10 @@ impl World {
         let mut source = JournalSource::new(&self.journal);
         let head = self.head.height;
         while state.height < head {
+            let program = self.program_at(state.height);
             replay_unit(
                 &mut state,
-                &self.program,
+                &program,
                 &mut self.reducers,
                 &mut source,
                 &mut self.scratch,
@@ -473,5 +493,7 @@ mod tests;
 
 #[cfg(test)]
 mod tests_effects;
+#[cfg(test)]
+mod tests_governance;
 #[cfg(test)]
 mod tests_plans;

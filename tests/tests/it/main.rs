@@ -6,6 +6,9 @@ mod support;
 
 mod cli_bad_input;
 mod cli_counter;
+mod governance;
+mod live_edit;
+mod plans;
 mod reducer_crates;
 mod tui_effects;
 mod tui_headless;

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// What to measure: `counter` (steps, replay, seek, open) or `timer` (effects).
+    /// What to measure: `counter` (steps, replay, seek, open), `timer` (effects), `plans` (04's fan-out) or `rerun` (live editing).
     #[arg(default_value = "counter")]
     pub what: String,
     /// Events per run.
@@ -42,9 +42,21 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode, CliError> {
     match args.what.as_str() {
         "counter" => {}
         "timer" => return timer(args),
+        "rerun" => {
+            let tmp = tempdir()?;
+            let result = rerun::rerun(args, &tmp);
+            let _ = std::fs::remove_dir_all(&tmp);
+            return result;
+        }
+        "plans" => {
+            let tmp = tempdir()?;
+            let result = super::bench_plans::plans(args, &tmp);
+            let _ = std::fs::remove_dir_all(&tmp);
+            return result;
+        }
         other => {
             return Err(CliError::usage(format!(
-                "unknown benchmark {other:?} (try: counter, timer)"
+                "unknown benchmark {other:?} (try: counter, timer, plans, rerun)"
             )))
         }
     }
@@ -273,6 +285,8 @@ fn timer(args: &BenchArgs) -> Result<ExitCode, CliError> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+mod rerun;
 
 fn options(data: &Path, fsync: FsyncPolicy) -> WorldOptions {
     WorldOptions {

@@ -3,8 +3,10 @@
 //! when it found a problem in the world, 2 when it could not run.
 
 mod bench;
+mod bench_plans;
 mod check;
 mod common;
+mod govern;
 mod inspect;
 mod run;
 
@@ -77,6 +79,18 @@ pub enum CliCommand {
         #[command(flatten)]
         common: OpenArgs,
     },
+    /// Propose an AIR change: a patch document (JSON) or a whole alternative AIR folder.
+    Propose(govern::ProposeArgs),
+    /// List the proposals and their status.
+    Proposals(govern::ListArgs),
+    /// Run a proposal on an in-memory fork and print what it would change.
+    Shadow(govern::ProposalArgs),
+    /// Approve a proposal (journaled with the approver).
+    Approve(govern::ApproveArgs),
+    /// Reject a proposal with a reason.
+    Reject(govern::RejectArgs),
+    /// Apply an approved proposal: the manifest is swapped at the head.
+    Apply(govern::ProposalArgs),
     /// Measure the engine (medians of repeated runs).
     Bench(bench::BenchArgs),
     /// Print the built-in schemas (sys/...) as AIR JSON.
@@ -143,6 +157,12 @@ pub fn run(command: CliCommand) -> ExitCode {
         }
         CliCommand::State { world, at, common } => inspect::state(&world, at, &common),
         CliCommand::Build { world, common } => run::build(&world, &common),
+        CliCommand::Propose(args) => govern::propose(&args),
+        CliCommand::Proposals(args) => govern::list(&args),
+        CliCommand::Shadow(args) => govern::shadow(&args),
+        CliCommand::Approve(args) => govern::approve(&args),
+        CliCommand::Reject(args) => govern::reject(&args),
+        CliCommand::Apply(args) => govern::apply(&args),
         CliCommand::Bench(args) => bench::run(&args),
         CliCommand::Builtins => {
             common::print_json(&aos_engine::air::builtin_schemas_json());

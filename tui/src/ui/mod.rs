@@ -4,7 +4,9 @@
 mod bars;
 mod build;
 mod effects;
+mod govern;
 mod journal;
+mod manifest;
 mod overlay;
 mod picker;
 mod plans;
@@ -28,6 +30,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     bars::title(frame, app, &theme, areas.title);
     match app.screen {
         Screen::Picker => picker::draw(frame, app, &theme, areas.body),
+        Screen::World if app.governing() => govern::draw(frame, app, &theme, areas.body),
         Screen::World => {
             if let Some(r) = areas.journal {
                 journal::draw(frame, app, &theme, r);
@@ -44,10 +47,16 @@ pub fn draw(frame: &mut Frame, app: &App) {
             if let Some(r) = areas.plans {
                 plans::draw(frame, app, &theme, r);
             }
+            if let Some(r) = areas.manifest {
+                manifest::draw(frame, app, &theme, r);
+            }
         }
     }
     bars::status_line(frame, app, &theme, areas.status_line);
     bars::status_bar(frame, app, &theme, areas.status_bar);
+    if app.screen == Screen::World && app.governing() {
+        govern::bars(frame, app, &theme, areas.status_line, areas.status_bar);
+    }
     overlay::draw(frame, app, &theme, area);
 }
 

@@ -1,0 +1,522 @@
+//! Live editing in the app model: file changes become rebuilds, rebuilds
+//! become a swap and a re-run of history (or a bacon-like list of compiler
+//! errors), AIR edits are checked and reported, `R` forces a rebuild and
+//! `E` opens the editor. Free of I/O like the rest of `update`: the runner
+//! watches, builds and edits, and posts messages back.
+//!
+//! One build runs at a time. Every change bumps a generation; a build's
+//! result from an older generation is stale and dropped, and its modules
+//! are rebuilt with whatever changed meanwhile.
+
+use super::{App, Cmd, Level};
+use crate::editor::EditRequest;
+use crate::layout::Pane;
+use crate::session::{AirCheck, BuiltModule, RerunReport};
+use crate::watch::{Changes, WatchSpec};
+use aos_engine::build::CompilerMessage;
+use crossterm::event::KeyCode;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Runs a rebuild, reporting progress lines; what the runner calls on its
+/// build thread.
+pub type BuildFn = dyn Fn(&mut dyn FnMut(String)) -> Result<Vec<(String, BuiltModule)>, BuildFailure>
+    + Send
+    + Sync;
+
+/// A rebuild of some modules, ready to run anywhere.
+#[derive(Clone)]
+pub struct RebuildTask {
+    pub modules: Vec<String>,
+    pub run: Arc<BuildFn>,
+}
+
+/// Why a rebuild failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildFailure {
+    pub module: String,
+    /// One line.
+    pub summary: String,
+    /// Compiler diagnostics (empty when the failure was not the compiler's).
+    pub messages: Vec<CompilerMessage>,
+}
+
+/// The `Cmd::Rebuild` payload: the task, its number and its generation.
+#[derive(Clone)]
+pub struct RebuildCmd {
+    pub number: u64,
+    pub generation: u64,
+    pub task: RebuildTask,
+}
+
+impl fmt::Debug for RebuildCmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RebuildCmd")
+            .field("number", &self.number)
+            .field("generation", &self.generation)
+            .field("modules", &self.task.modules)
+            .finish()
+    }
+}
+
+impl PartialEq for RebuildCmd {
+    fn eq(&self, other: &Self) -> bool {
+        (self.number, self.generation, &self.task.modules)
+            == (other.number, other.generation, &other.task.modules)
+    }
+}
+
+impl Eq for RebuildCmd {}
+
+/// The build in flight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Running {
+    pub number: u64,
+    pub generation: u64,
+    pub modules: Vec<String>,
+}
+
+/// How the last rebuild ended, for the build pane's title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Rerun { number: u64 },
+    Failed { number: u64, errors: usize },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Live {
+    /// What is watched (set once the world opened).
+    pub spec: Option<WatchSpec>,
+    /// File changes seen so far (headless `wait build` counts them).
+    pub changes_seen: u64,
+    pub generation: u64,
+    /// Rebuilds started: build #N.
+    pub builds: u64,
+    pub running: Option<Running>,
+    /// Modules waiting for a rebuild.
+    pub queued: BTreeSet<String>,
+    /// The queued rebuild skips the fingerprint cache (key `R`).
+    pub force: bool,
+    /// The last failed build's diagnostics, errors first.
+    pub diagnostics: Vec<CompilerMessage>,
+    /// Index into `diagnostics` (`E` opens it; j/k in the build pane move).
+    pub selected: usize,
+    /// What the last AIR check found, as build pane lines.
+    pub air: Vec<String>,
+    pub outcome: Option<Outcome>,
+    /// The running build's latest progress.
+    pub progress: Option<String>,
+}
+
+impl Live {
+    /// A change is waiting for its rebuild, or one runs.
+    pub fn busy(&self) -> bool {
+        self.running.is_some() || !self.queued.is_empty()
+    }
+
+    fn errors(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.level == "error")
+            .count()
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// After the world opened: watch its files, if it has any.
+pub(super) fn opened(app: &mut App) -> Vec<Cmd> {
+    let Some(spec) = app.session.as_ref().and_then(|s| s.live_sources()) else {
+        return vec![];
+    };
+    let folders = spec.roots().len();
+    app.build.log(format!(
+        "watching {} for edits",
+        plural(folders, "folder", "folders")
+    ));
+    app.live = Live {
+        spec: Some(spec.clone()),
+        ..Live::default()
+    };
+    vec![Cmd::Watch(spec)]
+}
+
+pub(super) fn watch_error(app: &mut App, e: String) {
+    app.build.log(format!("✗ {e}"));
+    app.flash = Some(super::Flash {
+        level: Level::Warn,
+        text: format!("{e} (live editing is off; R still rebuilds)"),
+    });
+}
+
+pub(super) fn files_changed(app: &mut App, changes: Changes) -> Vec<Cmd> {
+    if app.session.is_none() {
+        return vec![];
+    }
+    app.live.changes_seen += 1;
+    let names: Vec<String> = changes.paths.iter().map(|p| short_path(app, p)).collect();
+    app.build.log(format!("changed: {}", names.join(", ")));
+    if changes.air {
+        check_air(app);
+    }
+    if changes.modules.is_empty() {
+        return vec![];
+    }
+    app.live.queued.extend(changes.modules);
+    app.live.generation += 1;
+    match &app.live.running {
+        Some(r) => {
+            app.build
+                .log(format!("build #{}: outdated, will build again", r.number));
+            vec![]
+        }
+        None => start(app),
+    }
+}
+
+fn check_air(app: &mut App) {
+    let Some(s) = app.session.as_ref() else {
+        return;
+    };
+    match s.check_air() {
+        AirCheck::Unchanged => {
+            app.live.air.clear();
+            app.build.log("AIR saved: no definition changed".into());
+        }
+        AirCheck::Invalid(diags) => {
+            let head = format!(
+                "AIR does not load: {} (the world keeps its manifest)",
+                plural(diags.len(), "problem", "problems")
+            );
+            app.error(head.clone());
+            app.live.air = std::iter::once(head)
+                .chain(diags.iter().map(|d| format!("  {d}")))
+                .collect();
+        }
+        AirCheck::Changed(defs) => {
+            let verb = if defs.len() == 1 { "differs" } else { "differ" };
+            let head = format!(
+                "AIR changed: {} {verb} — apply as a proposal (issue 5)",
+                plural(defs.len(), "definition", "definitions")
+            );
+            app.flash = Some(super::Flash {
+                level: Level::Warn,
+                text: format!("{head}; nothing was applied"),
+            });
+            app.live.air = std::iter::once(head)
+                .chain(defs.iter().map(|d| format!("  ~ {d}")))
+                .collect();
+        }
+    }
+}
+
+/// Starts a rebuild of the queued modules.
+fn start(app: &mut App) -> Vec<Cmd> {
+    let modules: Vec<String> = std::mem::take(&mut app.live.queued).into_iter().collect();
+    let force = std::mem::take(&mut app.live.force);
+    if modules.is_empty() {
+        return vec![];
+    }
+    let Some(s) = app.session.as_ref() else {
+        return vec![];
+    };
+    match s.rebuild_task(&modules, force) {
+        Ok(task) => {
+            app.live.builds += 1;
+            let number = app.live.builds;
+            app.build.log(format!(
+                "build #{number}: {}{}",
+                modules.join(", "),
+                if force { " (forced)" } else { "" }
+            ));
+            app.live.progress = None;
+            app.live.running = Some(Running {
+                number,
+                generation: app.live.generation,
+                modules,
+            });
+            vec![Cmd::Rebuild(RebuildCmd {
+                number,
+                generation: app.live.generation,
+                task,
+            })]
+        }
+        Err(e) => {
+            app.build.log(format!("✗ cannot rebuild: {e}"));
+            app.error(format!("cannot rebuild: {e}"));
+            vec![]
+        }
+    }
+}
+
+pub(super) fn progress(app: &mut App, number: u64, line: String) {
+    if app
+        .live
+        .running
+        .as_ref()
+        .is_some_and(|r| r.number == number)
+    {
+        app.build.log(format!("build #{number}: {line}"));
+        app.live.progress = Some(line);
+    }
+}
+
+pub(super) fn rebuilt(
+    app: &mut App,
+    number: u64,
+    generation: u64,
+    result: Result<Vec<(String, BuiltModule)>, BuildFailure>,
+) -> Vec<Cmd> {
+    match app.live.running.take() {
+        Some(r) if r.number == number => {
+            if generation != app.live.generation {
+                app.build.log(format!(
+                    "build #{number}: result dropped (the sources changed meanwhile)"
+                ));
+                app.live.queued.extend(r.modules);
+                return start(app);
+            }
+        }
+        other => {
+            // Not the build in flight (cannot happen: one runs at a time).
+            app.live.running = other;
+            return vec![];
+        }
+    }
+    match result {
+        Err(f) => failed(app, number, f),
+        Ok(built) => swap(app, number, built),
+    }
+    start(app)
+}
+
+fn failed(app: &mut App, number: u64, f: BuildFailure) {
+    let mut messages = f.messages;
+    // bacon's order: errors, then the rest; each group as the compiler said.
+    messages.sort_by_key(|m| m.level != "error");
+    app.live.diagnostics = messages;
+    app.live.selected = 0;
+    let errors = app.live.errors();
+    app.live.outcome = Some(Outcome::Failed { number, errors });
+    let what = if errors > 0 {
+        plural(errors, "error", "errors")
+    } else {
+        f.summary.clone()
+    };
+    app.build.log(format!(
+        "✗ build #{number} of {} failed: {}",
+        f.module, f.summary
+    ));
+    app.error(format!(
+        "build #{number} of {} failed: {what} — pane {} lists them, E opens the editor; the old code keeps running",
+        f.module,
+        Pane::Build.number()
+    ));
+}
+
+fn swap(app: &mut App, number: u64, built: Vec<(String, BuiltModule)>) {
+    app.live.diagnostics.clear();
+    app.live.selected = 0;
+    let Some(s) = app.session.as_mut() else {
+        return;
+    };
+    match s.swap_and_rerun(built) {
+        Ok(report) => show_rerun(app, number, &report),
+        Err(e) => {
+            app.build
+                .log(format!("✗ build #{number}: swap failed: {e}"));
+            app.error(format!(
+                "build #{number}: the new module was not swapped in: {e}"
+            ));
+        }
+    }
+}
+
+/// After a re-run: the state pane shows each cell before vs after the edit.
+fn show_rerun(app: &mut App, number: u64, report: &RerunReport) {
+    app.refresh();
+    for cell in &mut app.view.states {
+        if let Some(c) = report
+            .states
+            .iter()
+            .find(|c| c.reducer == cell.reducer && c.key == cell.key)
+        {
+            cell.changes = c.changes.clone();
+        }
+    }
+    app.rebuild_tree();
+    app.live.outcome = Some(Outcome::Rerun { number });
+    let summary = report.summary();
+    app.build.log(format!(
+        "✓ build #{number}: {summary} ({} ms; old journal kept as {})",
+        report.elapsed.as_millis(),
+        report
+            .old_journal
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    app.info(format!("{summary} · state: before vs after the edit"));
+}
+
+/// `R`: rebuild every reducer, skipping the fingerprint cache.
+pub(super) fn force_rebuild(app: &mut App) -> Vec<Cmd> {
+    let Some(spec) = &app.live.spec else {
+        app.info("nothing to rebuild: this world has no reducer sources");
+        return vec![];
+    };
+    let modules: Vec<String> = spec.modules.iter().map(|(m, _)| m.clone()).collect();
+    if modules.is_empty() {
+        app.info("nothing to rebuild: this world has no reducer sources");
+        return vec![];
+    }
+    app.live.queued.extend(modules);
+    app.live.force = true;
+    app.live.generation += 1;
+    match &app.live.running {
+        Some(r) => {
+            app.info(format!(
+                "build #{} is running; a forced rebuild follows it",
+                r.number
+            ));
+            vec![]
+        }
+        None => {
+            let cmds = start(app);
+            if !cmds.is_empty() {
+                app.info(format!("build #{}: forced rebuild…", app.live.builds));
+            }
+            cmds
+        }
+    }
+}
+
+/// `E`: the selected diagnostic's file at its line, else the first
+/// reducer's `src/lib.rs`.
+pub(super) fn edit(app: &mut App) -> Vec<Cmd> {
+    if let Some(d) = app.live.diagnostics.get(app.live.selected) {
+        if let Some(file) = &d.file {
+            return vec![Cmd::Edit(EditRequest {
+                file: file.clone(),
+                line: d.line,
+            })];
+        }
+    }
+    let first = app
+        .live
+        .spec
+        .as_ref()
+        .and_then(|s| s.modules.iter().find_map(|(_, dirs)| dirs.first()))
+        .filter(|d| d.is_dir());
+    match first {
+        Some(dir) => vec![Cmd::Edit(EditRequest {
+            file: dir.join("src").join("lib.rs"),
+            line: None,
+        })],
+        None => {
+            app.info("no reducer source to edit in this world");
+            vec![]
+        }
+    }
+}
+
+pub(super) fn editor_done(app: &mut App, result: Result<(), String>) {
+    match result {
+        Ok(()) => app.info("back from the editor; saved changes rebuild by themselves"),
+        Err(e) => app.error(e),
+    }
+}
+
+/// j/k and friends in the build pane move among the diagnostics when there
+/// are some; false when the key is not for them.
+pub(super) fn build_key(app: &mut App, code: KeyCode) -> bool {
+    let n = app.live.diagnostics.len();
+    if n == 0 {
+        return false;
+    }
+    let sel = app.live.selected as i128;
+    let Some(target) = super::movement(code, sel, 5, n as i128) else {
+        return false;
+    };
+    app.live.selected = target.clamp(0, n as i128 - 1) as usize;
+    app.build_top = None;
+    true
+}
+
+/// `path` for display: relative to the parent of a reducer crate (so it
+/// reads `counter/src/lib.rs`), else as it is.
+pub fn short_path(app: &App, path: &Path) -> String {
+    let Some(spec) = &app.live.spec else {
+        return path.display().to_string();
+    };
+    let world = spec
+        .air
+        .iter()
+        .filter_map(|a| a.parent().map(Path::to_path_buf));
+    world
+        .chain(spec.display_roots())
+        .find_map(|root| path.strip_prefix(&root).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// What a build pane line is, for its style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    Error,
+    Warning,
+    /// A compiler's full text under the selected diagnostic.
+    Detail,
+    Air,
+}
+
+/// The build pane's live lines, before the open diagnostics and the log:
+/// the compiler's diagnostics (the selected one with its full text), then
+/// what the last AIR check found.
+pub fn pane_lines(app: &App) -> Vec<(LineKind, bool, String)> {
+    let mut out = Vec::new();
+    for (i, d) in app.live.diagnostics.iter().enumerate() {
+        let selected = i == app.live.selected;
+        let at = match (&d.file, d.line, d.column) {
+            (Some(f), Some(l), Some(c)) => format!("{}:{l}:{c}: ", short_path(app, f)),
+            (Some(f), Some(l), None) => format!("{}:{l}: ", short_path(app, f)),
+            (Some(f), None, _) => format!("{}: ", short_path(app, f)),
+            (None, _, _) => String::new(),
+        };
+        let kind = if d.level == "error" {
+            LineKind::Error
+        } else {
+            LineKind::Warning
+        };
+        let mark = if selected { '▶' } else { '✗' };
+        out.push((
+            kind,
+            selected,
+            format!("{mark} {at}{}: {}", d.level, d.message),
+        ));
+        if selected {
+            for l in d.rendered.trim_end().lines().skip(1) {
+                out.push((LineKind::Detail, false, format!("    {l}")));
+            }
+        }
+    }
+    out.extend(
+        app.live
+            .air
+            .iter()
+            .map(|l| (LineKind::Air, false, l.clone())),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests;
