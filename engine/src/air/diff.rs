@@ -515,10 +515,10 @@ impl AirDiff {
             }
             for p in &d.paths {
                 if let Some(old) = &p.old {
-                    value_lines(&mut out, DiffLineKind::Removed, &p.path, old);
+                    out.extend(value_lines(DiffLineKind::Removed, &p.path, old));
                 }
                 if let Some(new) = &p.new {
-                    value_lines(&mut out, DiffLineKind::Added, &p.path, new);
+                    out.extend(value_lines(DiffLineKind::Added, &p.path, new));
                 }
             }
         }
@@ -526,7 +526,9 @@ impl AirDiff {
     }
 }
 
-fn value_lines(out: &mut Vec<DiffLine>, kind: DiffLineKind, path: &str, value: &str) {
+/// The lines of one added or removed value at `path`, marked `+` or `-`;
+/// a long JSON value is pretty-printed over several lines.
+pub fn value_lines(kind: DiffLineKind, path: &str, value: &str) -> Vec<DiffLine> {
     let mark = if kind == DiffLineKind::Added {
         '+'
     } else {
@@ -542,14 +544,17 @@ fn value_lines(out: &mut Vec<DiffLine>, kind: DiffLineKind, path: &str, value: &
         .flatten()
         .and_then(|j| serde_json::to_string_pretty(&j).ok());
     let text = pretty.unwrap_or_else(|| value.to_string());
-    for (i, line) in text.lines().enumerate() {
-        let text = if i == 0 {
-            format!("{mark} {label}{line}")
-        } else {
-            format!("{mark} {line}")
-        };
-        out.push(DiffLine { kind, text });
-    }
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| DiffLine {
+            kind,
+            text: if i == 0 {
+                format!("{mark} {label}{line}")
+            } else {
+                format!("{mark} {line}")
+            },
+        })
+        .collect()
 }
 
 #[cfg(test)]

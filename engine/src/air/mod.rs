@@ -41,7 +41,8 @@ pub use builtins::{builtin_schemas, builtin_schemas_json, BUILTIN_FILE};
 pub use caps::{effect_kinds, is_effect_kind, CapType, DefCap, MICRO_EFFECTS};
 pub use diag::Diagnostic;
 pub use diff::{
-    diff, AirDiff, ChangeKind, DefChange, DiffLine, DiffLineKind, PathChange, MANIFEST_NAME,
+    diff, value_lines, AirDiff, ChangeKind, DefChange, DiffLine, DiffLineKind, PathChange,
+    MANIFEST_NAME,
 };
 pub use grants::{Budget, CapGrant, Defaults, ModuleBindings};
 pub use load::SourceNode;

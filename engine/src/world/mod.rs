@@ -91,6 +91,17 @@ fn list(diags: &[Diagnostic]) -> String {
         .join("\n")
 }
 
+/// JSON typed by a person, or why it is not JSON.
+fn parse_json(json: &str) -> Result<serde_json::Value, WorldError> {
+    serde_json::from_str(json).map_err(|e| {
+        WorldError::Rejected(format!(
+            "not JSON (line {}, column {}): {e}",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
 pub struct World {
     dir: PathBuf,
     air: Arc<Air>,
@@ -373,13 +384,7 @@ impl World {
     /// not fit is rejected with the reason and nothing is written.
     pub fn inject(&mut self, schema: &str, json: &str) -> Result<u64, WorldError> {
         self.require_head()?;
-        let parsed: serde_json::Value = serde_json::from_str(json).map_err(|e| {
-            WorldError::Rejected(format!(
-                "not JSON (line {}, column {}): {e}",
-                e.line(),
-                e.column()
-            ))
-        })?;
+        let parsed = parse_json(json)?;
         let value = crate::kernel::event_from_json(&self.air, schema, &parsed)
             .map_err(WorldError::Rejected)?;
         let seq = self.append_input(Entry::DomainEvent {

@@ -40,13 +40,7 @@ impl World {
             .plans
             .get(plan)
             .ok_or_else(|| WorldError::Rejected(format!("no plan {plan} in the manifest")))?;
-        let parsed: serde_json::Value = serde_json::from_str(json).map_err(|e| {
-            WorldError::Rejected(format!(
-                "not JSON (line {}, column {}): {e}",
-                e.line(),
-                e.column()
-            ))
-        })?;
+        let parsed = super::parse_json(json)?;
         let air = self.air.as_ref();
         let value = types::from_json(&parsed, &def.input, air)
             .and_then(|v| types::conform_owned(v, &def.input, air))

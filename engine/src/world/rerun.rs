@@ -384,21 +384,7 @@ impl World {
         if !self.head.pending.contains_key(&hash) {
             return Ok(false);
         }
-        receipt
-            .verify_trusted(&self.program.trusted, &hash)
-            .map_err(|e| WorldError::Rejected(e.to_string()))?;
-        let Some(prepared) = self
-            .head
-            .prepare_receipt(&self.program, &receipt)
-            .map_err(WorldError::Rejected)?
-        else {
-            return Ok(false);
-        };
-        self.append_journaled(Entry::EffectReceipt { receipt }, |head, _| {
-            head.apply_prepared_receipt(prepared);
-            Ok(())
-        })?;
-        Ok(true)
+        self.ingest_receipt(receipt)
     }
 
     /// Puts the new journal where the old one was (which is kept aside as

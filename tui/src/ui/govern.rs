@@ -3,7 +3,7 @@
 //! hints while it is open. Every colour has a text mark beside it (`+`,
 //! `-`, `✓`, `✗`), so the screen reads the same under `NO_COLOR`.
 
-use super::{cut_spans, fit};
+use super::{cut_spans, fit, titled_block};
 use crate::app::govern::{
     diff_rows, diff_summary, header, inner, list_rows, report_rows, review_split, status_detail,
     status_mark, Action, DiffRow, Ink, Part, Prompt, Review, Segs,
@@ -14,9 +14,8 @@ use crate::theme::Theme;
 use aos_engine::air::ChangeKind;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
-use ratatui::symbols::border;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 pub fn ink(theme: &Theme, ink: Ink) -> Style {
@@ -43,25 +42,6 @@ pub fn diff_style(theme: &Theme, kind: DiffLineKind) -> Style {
             .remove_modifier(Modifier::BOLD),
         DiffLineKind::Context => theme.dim(),
     }
-}
-
-fn boxed<'a>(theme: &Theme, title: String, extra: String, focused: bool) -> Block<'a> {
-    let mut spans = vec![Span::styled(
-        format!(" {title} "),
-        theme.border(focused).add_modifier(Modifier::BOLD),
-    )];
-    if !extra.is_empty() {
-        spans.push(Span::styled(format!("· {extra} "), theme.dim()));
-    }
-    Block::new()
-        .borders(Borders::ALL)
-        .border_set(if focused {
-            border::THICK
-        } else {
-            border::PLAIN
-        })
-        .border_style(theme.border(focused))
-        .title(Line::from(spans))
 }
 
 fn segs_line(segs: Segs, width: usize, theme: &Theme) -> Line<'static> {
@@ -96,7 +76,7 @@ fn list(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         1 => format!("1 proposal · {open} open"),
         n => format!("{n} proposals · {open} open"),
     };
-    let block = boxed(theme, "Governance".into(), extra, true);
+    let block = titled_block(theme, "Governance".into(), extra, true);
     let body = block.inner(area);
     frame.render_widget(block, area);
     let width = body.width as usize;
@@ -206,7 +186,7 @@ fn review(frame: &mut Frame, theme: &Theme, area: Rect, r: Review, p: &ProposalV
         Some(_) => format!("{} · {mode}", diff_summary(p)),
         None => String::new(),
     };
-    let block = boxed(theme, "Manifest diff".into(), extra, r.part == Part::Diff);
+    let block = titled_block(theme, "Manifest diff".into(), extra, r.part == Part::Diff);
     let d = inner(split.diff);
     frame.render_widget(block, split.diff);
     let width = d.width as usize;
@@ -240,7 +220,7 @@ fn review(frame: &mut Frame, theme: &Theme, area: Rect, r: Review, p: &ProposalV
         .as_ref()
         .map(|rep| rep.workload.clone())
         .unwrap_or_default();
-    let block = boxed(theme, title.into(), extra, r.part == Part::Report);
+    let block = titled_block(theme, title.into(), extra, r.part == Part::Report);
     let b = inner(split.report);
     frame.render_widget(block, split.report);
     let rows = report_rows(p, b.width as usize);

@@ -63,13 +63,18 @@ pub fn draw(frame: &mut Frame, app: &App) {
 /// A pane's frame: numbered title, thick border when focused (readable
 /// without colour), focus colour from the theme.
 fn pane_block<'a>(app: &App, theme: &Theme, pane: Pane, extra: String) -> Block<'a> {
-    let focused = app.focus == pane;
-    let mut title = vec![Span::styled(
-        format!(" {} {} ", pane.number(), pane.title()),
+    let title = format!("{} {}", pane.number(), pane.title());
+    titled_block(theme, title, extra, app.focus == pane)
+}
+
+/// A frame titled `title · extra`, thick and in the focus colour when focused.
+fn titled_block<'a>(theme: &Theme, title: String, extra: String, focused: bool) -> Block<'a> {
+    let mut spans = vec![Span::styled(
+        format!(" {title} "),
         theme.border(focused).add_modifier(Modifier::BOLD),
     )];
     if !extra.is_empty() {
-        title.push(Span::styled(format!("· {extra} "), theme.dim()));
+        spans.push(Span::styled(format!("· {extra} "), theme.dim()));
     }
     Block::new()
         .borders(Borders::ALL)
@@ -79,10 +84,9 @@ fn pane_block<'a>(app: &App, theme: &Theme, pane: Pane, extra: String) -> Block<
             border::PLAIN
         })
         .border_style(theme.border(focused))
-        .title(Line::from(title))
+        .title(Line::from(spans))
 }
 
-/// Pads or cuts `s` to exactly `width` chars.
 /// Cuts a row of spans to `width` chars, marking the cut with `…`, and pads
 /// it so a selection background spans the pane.
 fn cut_spans(spans: Vec<Span<'static>>, width: usize) -> Vec<Span<'static>> {
@@ -108,6 +112,7 @@ fn cut_spans(spans: Vec<Span<'static>>, width: usize) -> Vec<Span<'static>> {
     keep
 }
 
+/// Pads or cuts `s` to exactly `width` chars.
 fn fit(s: &str, width: usize) -> String {
     let n = s.chars().count();
     if n > width {

@@ -4,7 +4,7 @@
 
 use crate::effects::Tone;
 use crate::session::{AirDiff, DiffLine, DiffLineKind, ProposalStatus, ProposalView, ShadowReport};
-use aos_engine::air::ChangeKind;
+use aos_engine::air::{value_lines, ChangeKind};
 
 /// How a piece of review text is coloured; `ui::govern` maps it to the theme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,9 +31,6 @@ pub enum DiffRow {
     Sides(Option<DiffLine>, Option<DiffLine>),
 }
 
-/// Values longer than this are pretty-printed over several lines (as the
-/// engine's unified rendering does).
-const INLINE_MAX: usize = 72;
 /// Continuation lines of a wrapped report line start this far in.
 const WRAP_INDENT: usize = 6;
 pub fn status_mark(s: &ProposalStatus) -> (&'static str, Tone) {
@@ -95,35 +92,6 @@ pub fn wrap(segs: Segs, width: usize, indent: usize) -> Vec<Segs> {
         first = false;
     }
     rows
-}
-
-fn value_lines(kind: DiffLineKind, path: &str, value: &str) -> Vec<DiffLine> {
-    let mark = if kind == DiffLineKind::Added {
-        '+'
-    } else {
-        '-'
-    };
-    let label = if path.is_empty() {
-        String::new()
-    } else {
-        format!("{path}: ")
-    };
-    let pretty = (value.len() > INLINE_MAX)
-        .then(|| serde_json::from_str::<serde_json::Value>(value).ok())
-        .flatten()
-        .and_then(|j| serde_json::to_string_pretty(&j).ok());
-    let text = pretty.unwrap_or_else(|| value.to_string());
-    text.lines()
-        .enumerate()
-        .map(|(i, line)| DiffLine {
-            kind,
-            text: if i == 0 {
-                format!("{mark} {label}{line}")
-            } else {
-                format!("{mark} {line}")
-            },
-        })
-        .collect()
 }
 
 /// The manifest diff as rows: unified lines wrapped to `width`, or old and
