@@ -20,6 +20,7 @@ mod governance;
 mod open;
 mod plan_view;
 mod plans;
+mod record;
 mod rerun;
 mod shadow;
 mod source;

@@ -303,6 +303,7 @@ pub(super) fn open(
     };
     world.programs.push((0, world.program.clone()));
 
+    super::record::save(&data_dir(&dir, &options), &world.air)?;
     if world.journal.is_empty() {
         world.append_input(Entry::Genesis { manifest_hash })?;
         if options.scripted_events {
@@ -317,8 +318,9 @@ pub(super) fn open(
             Stage::Replay,
             format!("replaying {} journal entries", world.journal.len()),
         );
+        let recorded = use_recorded_manifest(&mut world, &data_dir(&dir, &options))?;
         replay_all(&mut world)?;
-        note_manifest_change(&mut world, manifest_hash);
+        note_manifest_change(&mut world, manifest_hash, recorded);
         world.index_effects_from_journal()?;
     }
     // The virtual clock resumes where the journal left it.
@@ -536,22 +538,101 @@ pub(crate) fn events_from_json(
     Ok(out)
 }
 
-/// Tells the user when the journal began under another manifest (the code
-/// or the AIR changed since) even though its history still replays.
-fn note_manifest_change(world: &mut World, now: Hash) {
-    let genesis = world
-        .journal
-        .read(0)
-        .ok()
-        .and_then(|b| Entry::decode(&b).ok());
-    if let Some(Entry::Genesis { manifest_hash }) = genesis {
-        if manifest_hash != now {
-            world.notes.push(format!(
-                "the journal began under manifest {}; the world now has {} (its history still replays identically)",
-                manifest_hash.short(),
-                now.short()
-            ));
-        }
+/// The manifest the journal began under (its `Genesis`).
+fn genesis_manifest(world: &World) -> Option<Hash> {
+    match world.journal.read(0).ok().map(|b| Entry::decode(&b)) {
+        Some(Ok(Entry::Genesis { manifest_hash })) => Some(manifest_hash),
+        _ => None,
+    }
+}
+
+/// When the journal began under another manifest than the one on disk and
+/// that manifest was recorded, the world starts from it: history replays
+/// under its own definitions and code (reducer code from the store). True
+/// when it did.
+fn use_recorded_manifest(world: &mut World, data: &Path) -> Result<bool, WorldError> {
+    let Some(genesis) = genesis_manifest(world).filter(|g| *g != world.program.manifest_hash)
+    else {
+        return Ok(false);
+    };
+    let Some(mut air) = super::record::load(data, genesis, &world.dir)? else {
+        return Ok(false);
+    };
+    let mut reducers = BTreeMap::new();
+    let modules: Vec<(String, Option<Hash>, String, String)> = air
+        .modules
+        .values()
+        .filter(|m| m.module_kind == "reducer")
+        .map(|m| {
+            (
+                m.name.clone(),
+                m.wasm_hash,
+                m.state.clone(),
+                m.event.clone(),
+            )
+        })
+        .collect();
+    for (name, wasm_hash, state_schema, event_schema) in modules {
+        let missing = || WorldError::Module {
+            module: name.clone(),
+            message: format!(
+                "the journal's manifest {} needs its recorded code, which is not in the store",
+                genesis.short()
+            ),
+        };
+        let hash = wasm_hash.ok_or_else(missing)?;
+        let wasm = world.store.get(&hash)?.ok_or_else(missing)?;
+        let (module, _) =
+            world
+                .live
+                .runtime
+                .load(&wasm, hash)
+                .map_err(|source| WorldError::Wasm {
+                    module: name.clone(),
+                    source,
+                })?;
+        air.set_wasm_hash(&name, hash);
+        reducers.insert(
+            name.clone(),
+            ReducerDef {
+                name,
+                state_schema,
+                event_schema,
+                module,
+            },
+        );
+    }
+    let air = Arc::new(air);
+    let program = Arc::new(Program::new(
+        air.clone(),
+        genesis,
+        world.program.trusted.clone(),
+        reducers,
+    ));
+    world.air = air;
+    world.program = program.clone();
+    world.programs = vec![(0, program)];
+    world.reducers.reset();
+    Ok(true)
+}
+
+/// Tells the user when the world's manifest (as its journal has it) is not
+/// the one on disk: the AIR or the code changed since. Without a record
+/// (`recorded` false) an older journal replayed under the disk's manifest.
+fn note_manifest_change(world: &mut World, on_disk: Hash, recorded: bool) {
+    let running = world.program.manifest_hash;
+    if running != on_disk {
+        world.notes.push(format!(
+            "the world runs manifest {} (as its journal records it); the AIR and code on disk give {}: propose an AIR change (v, then P on this world's folder) or re-run history with changed reducer code (R)",
+            running.short(),
+            on_disk.short()
+        ));
+    } else if !recorded && genesis_manifest(world).is_some_and(|g| g != running) {
+        world.notes.push(format!(
+            "the journal began under manifest {}; the world now has {} (its history still replays identically)",
+            genesis_manifest(world).unwrap_or(Hash::ZERO).short(),
+            running.short()
+        ));
     }
 }
 

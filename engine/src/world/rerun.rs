@@ -333,7 +333,14 @@ impl World {
             }
             match entry {
                 Entry::Genesis { .. } => {
-                    self.append_input(entry)?;
+                    // The new history begins under the new manifest, which
+                    // is recorded so the journal replays under it.
+                    if let Some(data) = self.journal_dir().parent() {
+                        super::record::save(data, &self.air)?;
+                    }
+                    self.append_input(Entry::Genesis {
+                        manifest_hash: self.program.manifest_hash,
+                    })?;
                 }
                 Entry::Snapshot { .. } => {
                     // The old snapshot is of the old state: take it again.
@@ -454,11 +461,14 @@ fn input_at(source: &mut JournalSource<'_>, seq: u64) -> Result<Option<Entry>, W
 }
 
 /// The first height of `old` that `new` does not reproduce byte for byte.
+///
+/// The `Genesis` entries are not compared: they name the manifest each
+/// history began under, which differs whenever the code does.
 fn departure(old: &Journal, new: &Journal) -> Result<Option<u64>, WorldError> {
     const CHUNK: u64 = 4096;
     let (old_len, new_len) = (old.len(), new.len());
     let common = old_len.min(new_len);
-    let mut from = 0;
+    let mut from = 1.min(common);
     while from < common {
         let to = (from + CHUNK).min(common);
         let a = old.read_range(from, to)?;

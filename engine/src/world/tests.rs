@@ -151,14 +151,39 @@ fn a_rejected_event_writes_nothing() {
 }
 
 #[test]
-fn changed_routing_is_a_divergence_naming_the_height() {
+fn a_changed_manifest_on_disk_opens_under_the_recorded_one() {
+    let dir = counter_world(ROUTE);
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut w = open(dir.path(), data.path());
+    w.run_until_idle(100).expect("run");
+    let (hash, manifest) = (w.state_hash(), w.manifest_hash());
+    drop(w);
+    // The same journal with a manifest on disk that routes nothing: the
+    // journal's own manifest was recorded, so history replays under it.
+    let other = counter_world("");
+    let w = World::open(other.path(), options(data.path()), &mut |_| {}).expect("opens");
+    assert_eq!(w.state_hash(), hash);
+    assert_eq!(w.manifest_hash(), manifest, "runs the recorded manifest");
+    assert!(
+        w.notes()
+            .iter()
+            .any(|n| n.contains("as its journal records it")),
+        "{:?}",
+        w.notes()
+    );
+}
+
+#[test]
+fn changed_routing_without_a_record_is_a_divergence_naming_the_height() {
     let dir = counter_world(ROUTE);
     let data = tempfile::tempdir().expect("tempdir");
     open(dir.path(), data.path())
         .run_until_idle(100)
         .expect("run");
-    // The same journal under a manifest that routes nothing: the first step
-    // now drops the event instead of calling the reducer.
+    // A journal from before manifests were recorded: under a manifest that
+    // routes nothing, the first step drops the event instead of calling the
+    // reducer.
+    fs::remove_dir_all(data.path().join("manifests")).expect("remove the record");
     let other = counter_world("");
     let err = World::open(other.path(), options(data.path()), &mut |_| {})
         .err()
@@ -189,7 +214,9 @@ fn a_harmless_manifest_change_is_noted_not_fatal() {
     fs::write(dir.path().join("air/manifest.air.json"), m).expect("write");
     let w = open(dir.path(), data.path());
     assert!(
-        w.notes().iter().any(|n| n.contains("began under manifest")),
+        w.notes()
+            .iter()
+            .any(|n| n.contains("as its journal records it")),
         "{:?}",
         w.notes()
     );

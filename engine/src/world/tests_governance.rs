@@ -251,3 +251,35 @@ fn safe_upgrade_shadow_predicts_the_extra_call_and_the_next_run_uses_v2() {
     let w = World::open(&demo, options, &mut |_| {}).expect("reopen");
     assert_eq!(w.state_hash(), h);
 }
+
+#[test]
+fn an_edit_of_the_worlds_own_air_applied_as_a_proposal_survives_a_reopen() {
+    let world = plan_world(&[(fan_plan(), "demo/fan@1")], true);
+    let mut w = open(world.path(), true);
+    w.run_until_idle(200).expect("run v1");
+    // The person edits air/ and plans/ in place (what the live loop sees).
+    let edit = proposal_dir(world.path());
+    for sub in ["air", "plans"] {
+        fs::remove_dir_all(world.path().join(sub)).expect("rm");
+        fs::rename(edit.join(sub), world.path().join(sub)).expect("mv");
+    }
+    let id = w
+        .propose_dir(world.path(), "edit of air/")
+        .expect("propose");
+    w.approve(id, "ana").expect("approve");
+    let applied = w.apply(id).expect("apply");
+    let h = w.state_hash();
+    drop(w);
+    let w = open(world.path(), true);
+    assert_eq!(
+        w.state_hash(),
+        h,
+        "history replays under its recorded manifest"
+    );
+    assert_eq!(w.manifest_hash(), applied);
+    assert!(
+        w.notes().is_empty(),
+        "disk and world agree: {:?}",
+        w.notes()
+    );
+}

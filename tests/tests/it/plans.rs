@@ -189,14 +189,20 @@ fn check_json_names_the_plan_step_and_path_and_is_stable() {
     let plan = world.path().join("plans/fetch_plan.air.json");
     let text = std::fs::read_to_string(&plan).expect("read plan");
     let broken = text
-        .replace(r#""for": { "ref": "@var:fetch_handle" }"#, r#""for": { "ref": "@var:nope" }"#)
+        .replace(
+            r#""for": { "ref": "@var:fetch_handle" }"#,
+            r#""for": { "ref": "@var:nope" }"#,
+        )
         .replace(r#""kind": "http.request""#, r#""kind": "llm.generate""#);
     assert_ne!(broken, text, "the plan has the lines this test breaks");
     std::fs::write(&plan, broken).expect("write plan");
     let first = aos(&["check", path_str(world.path()), "--json"]);
     assert_eq!(first.code, 1, "{first:?}");
     let again = aos(&["check", path_str(world.path()), "--json"]);
-    assert_eq!(first.stdout, again.stdout, "the same world checks to the same bytes");
+    assert_eq!(
+        first.stdout, again.stdout,
+        "the same world checks to the same bytes"
+    );
     let j = first.json();
     let diags = j["diagnostics"].as_array().expect("diagnostics");
     let at = |path: &str| {
@@ -213,5 +219,8 @@ fn check_json_names_the_plan_step_and_path_and_is_stable() {
         "{message}"
     );
     let kind = at("$.steps[0].kind")["message"].as_str().expect("message");
-    assert!(kind.contains("allowed_effects") && kind.contains("fetch"), "{kind}");
+    assert!(
+        kind.contains("allowed_effects") && kind.contains("fetch"),
+        "{kind}"
+    );
 }

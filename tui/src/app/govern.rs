@@ -516,6 +516,12 @@ fn op<T>(app: &mut App, run: impl FnOnce(&mut dyn Session) -> OpResult<T>) -> Op
     }
 }
 
+/// Proposes the world's own `air/` and `plans/` after an edit of them (the
+/// live-editing loop); the id, or None with the error on the status line.
+pub(super) fn propose_edit(app: &mut App, world: &Path) -> Option<u64> {
+    op(app, |s| s.propose_dir(world, "edit of air/ and plans/"))
+}
+
 fn propose(app: &mut App, dir: PathBuf) -> bool {
     let description = describe(app.world_path.as_deref(), &dir);
     let Some(id) = op(app, |s| s.propose_dir(&dir, &description)) else {

@@ -202,11 +202,23 @@ fn check_air(app: &mut App) {
                 .collect();
         }
         AirCheck::Changed(defs) => {
+            // Never applied silently: the edit becomes a proposal to review,
+            // shadow and apply in the governance view.
             let verb = if defs.len() == 1 { "differs" } else { "differ" };
-            let head = format!(
-                "AIR changed: {} {verb} — apply as a proposal (issue 5)",
+            let changed = format!(
+                "AIR changed: {} {verb}",
                 plural(defs.len(), "definition", "definitions")
             );
+            let proposal = app
+                .world_path
+                .clone()
+                .and_then(|w| super::govern::propose_edit(app, &w));
+            let head = match proposal {
+                Some(id) => format!(
+                    "{changed} — proposal #{id}: v reviews it (s shadow, a approve, A apply)"
+                ),
+                None => format!("{changed} — it could not be proposed"),
+            };
             app.flash = Some(super::Flash {
                 level: Level::Warn,
                 text: format!("{head}; nothing was applied"),

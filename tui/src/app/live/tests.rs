@@ -283,11 +283,14 @@ fn r_forces_a_rebuild_or_queues_one() {
 }
 
 #[test]
-fn air_changes_are_reported_not_applied() {
+fn air_changes_become_a_proposal_not_applied() {
     let dir = tempfile::tempdir().unwrap();
     let mut f = FakeSession::with_live(dir.path().to_path_buf());
     f.air_check = AirCheck::Changed(vec!["defschema demo/CounterState@1".into()]);
+    f.gov.enabled = true;
+    f.gov.next_id = 1;
     let (mut a, _) = opened(f);
+    a.world_path = Some(dir.path().to_path_buf());
     let air = Msg::FilesChanged(Changes {
         air: true,
         modules: Default::default(),
@@ -297,9 +300,22 @@ fn air_changes_are_reported_not_applied() {
     assert_eq!(
         a.live.air,
         [
-            "AIR changed: 1 definition differs — apply as a proposal (issue 5)",
+            "AIR changed: 1 definition differs — proposal #1: v reviews it (s shadow, a approve, A apply)",
             "  ~ defschema demo/CounterState@1"
         ]
+    );
+    let proposals = a
+        .session
+        .as_ref()
+        .expect("session")
+        .proposals()
+        .expect("proposals");
+    assert_eq!(proposals.len(), 1, "the edit was proposed");
+    assert_eq!(proposals[0].description, "edit of air/ and plans/");
+    assert_eq!(
+        proposals[0].status,
+        crate::session::ProposalStatus::Proposed,
+        "and not applied"
     );
     let text = screen(&a);
     assert!(text.contains("AIR changed: 1 definition differs"), "{text}");
