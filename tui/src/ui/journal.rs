@@ -26,6 +26,11 @@ fn kind_label(kind: &str) -> &str {
         "PlanStarted" => "plan",
         "PlanStep" => "step",
         "PlanEnded" => "plan end",
+        "Proposed" => "proposal",
+        "ShadowReport" => "shadow",
+        "Approved" => "approved",
+        "Rejected" => "rejected",
+        "Applied" => "applied",
         other => other,
     }
 }
