@@ -23,6 +23,9 @@
 //!   and the guards decide where to go.
 //! - An instance ends when an `end` step runs, or when no step is pending or
 //!   enabled (failed if the plan declares an `output` no `end` produced).
+//! - After every step that succeeds, the plan's `invariants` are evaluated:
+//!   one that is false fails the instance (one that cannot be evaluated yet,
+//!   because it names a variable not bound so far, does not).
 //! - `await_event` waits only for events delivered after it was enabled; the
 //!   first delivered event of its schema whose `where` holds is captured (a
 //!   `where` that fails to evaluate does not match). Events are broadcast:
@@ -566,6 +569,16 @@ impl KernelState {
                 if let Some((var, v)) = bind {
                     inst.vars.insert(var, v);
                 }
+                if let Some(n) = broken_invariant(def, inst, program) {
+                    let outcome = PlanOutcome::Failed {
+                        step: Some(step.id.clone()),
+                        message: format!(
+                            "invariant #{n} ({}) no longer holds",
+                            def.invariants[n].render()
+                        ),
+                    };
+                    return self.end_plan(id, outcome, out);
+                }
                 if let Some(result) = ended {
                     let outcome = PlanOutcome::Completed {
                         result: result.as_ref().map(cbor::encode),
@@ -845,6 +858,20 @@ impl KernelState {
         };
         self.set_ready(instance, awaited);
     }
+}
+
+/// The first of the plan's invariants that evaluates to false after a step.
+/// One that cannot be evaluated yet (it names a variable no step has bound)
+/// is not broken.
+fn broken_invariant(def: &DefPlan, inst: &PlanInstance, program: &Program) -> Option<usize> {
+    let env = InstanceEnv {
+        inst,
+        def,
+        event: None,
+    };
+    def.invariants
+        .iter()
+        .position(|inv| matches!(expr::eval_bool(inv, &env, program.air.as_ref()), Ok(false)))
 }
 
 /// The event a `raise_event` step raises: (schema, value, key).

@@ -489,3 +489,24 @@ fn live_http_gets_a_signed_receipt_and_other_hosts_never_connect() {
         assert_eq!(w.verify_replay().expect("replay"), h);
     }
 }
+
+#[test]
+fn a_broken_invariant_fails_the_instance_at_the_step_that_broke_it() {
+    let guarded = fan_plan().replace(
+        r#""required_caps""#,
+        r#""invariants": [{"op": "lt", "args": [{"ref": "@var:sb"}, {"int": 400}]}], "required_caps""#,
+    );
+    assert_ne!(guarded, fan_plan());
+    let dir = plan_world(&[(guarded, "demo/fan@1")], true);
+    let mut w = open(dir.path(), true);
+    w.run_until_idle(200).expect("run");
+    match only_plan(&w).status {
+        PlanStatus::Failed { step, message } => {
+            assert_eq!(step.as_deref(), Some("status_b"), "{message}");
+            assert!(message.contains("invariant #0"), "{message}");
+        }
+        other => panic!("expected the invariant to fail the plan, got {other:?}"),
+    }
+    let h = w.state_hash();
+    assert_eq!(w.verify_replay().expect("replay"), h);
+}
