@@ -224,3 +224,34 @@ fn check_json_names_the_plan_step_and_path_and_is_stable() {
         "{kind}"
     );
 }
+
+#[test]
+fn a_plan_started_by_hand_from_the_cli_runs_and_bad_starts_are_refused() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let cache = shared_cache();
+    let common = [
+        "--cache-dir",
+        path_str(&cache),
+        "--data-dir",
+        path_str(data.path()),
+    ];
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", FETCH, "--until-idle"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&common);
+        aos(&args)
+    };
+    let r = run(&["--start", "demo/fetch_plan@1"]);
+    assert_eq!(r.code, 2, "no `=`: {r:?}");
+    let r = run(&["--start", r#"demo/fetch_plan@1={"request_id": "one"}"#]);
+    assert_eq!(r.code, 1, "input that does not fit: {r:?}");
+    assert!(r.stderr.contains("demo/fetch_plan@1"), "{r:?}");
+    let r = run(&[
+        "--start",
+        r#"demo/fetch_plan@1={"request_id": 9, "url": "https://example.com/data.json", "method": "GET"}"#,
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let journal = cli_json("journal", FETCH, &data, &[]).to_string();
+    assert!(journal.contains("started manually"), "{journal}");
+    replay_hash(FETCH, &data);
+}

@@ -41,6 +41,10 @@ pub enum CliCommand {
         /// Start a new journal; the old one is kept aside as .aos/journal.old-N.
         #[arg(long)]
         fresh: bool,
+        /// Start a plan by hand: PLAN=INPUT, the input as JSON in either lens
+        /// (repeatable; journaled after the events).
+        #[arg(long, value_name = "PLAN=JSON")]
+        start: Vec<String>,
         #[command(flatten)]
         common: OpenArgs,
     },
@@ -138,8 +142,18 @@ pub fn run(command: CliCommand) -> ExitCode {
             events,
             until_idle,
             fresh,
+            start,
             common,
-        } => run::run(&world, events.as_deref(), until_idle, fresh, &common),
+        } => run::run(
+            &world,
+            run::Inputs {
+                events: events.as_deref(),
+                starts: &start,
+            },
+            until_idle,
+            fresh,
+            &common,
+        ),
         CliCommand::Replay { world, common } => run::replay(&world, &common),
         CliCommand::Journal {
             world,

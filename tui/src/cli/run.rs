@@ -11,13 +11,33 @@ use std::process::ExitCode;
 /// must not hang a script.
 const MAX_STEPS: u64 = 100_000_000;
 
+/// What `aos run` journals before stepping.
+pub struct Inputs<'a> {
+    /// An events file.
+    pub events: Option<&'a Path>,
+    /// Manual plan starts, `PLAN=JSON`.
+    pub starts: &'a [String],
+}
+
 pub fn run(
     world_dir: &Path,
-    events: Option<&Path>,
+    inputs: Inputs<'_>,
     until_idle: bool,
     fresh: bool,
     args: &OpenArgs,
 ) -> Result<ExitCode, CliError> {
+    let starts = inputs
+        .starts
+        .iter()
+        .map(|s| {
+            s.split_once('=').ok_or_else(|| {
+                CliError::usage(format!(
+                    "--start {s:?}: expected PLAN=JSON, e.g. demo/fetch_plan@1={{\"request_id\": 1}}"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let events = inputs.events;
     if fresh {
         let data = args
             .data_dir
@@ -31,6 +51,10 @@ pub fn run(
         let text = std::fs::read_to_string(file)
             .map_err(|e| CliError::usage(format!("{}: {e}", file.display())))?;
         injected = world.inject_events(file, &text)?;
+    }
+    for (plan, input) in starts {
+        world.start_plan(plan, input)?;
+        injected += 1;
     }
     let steps = if until_idle {
         world.run_until_idle(MAX_STEPS)?
@@ -49,7 +73,7 @@ pub fn run(
         }));
     } else {
         println!(
-            "{}: {injected} event(s) journaled, {steps} step(s); height {}, inbox {}",
+            "{}: {injected} input(s) journaled, {steps} step(s); height {}, inbox {}",
             world.name(),
             world.head(),
             world.inbox_len()
