@@ -144,6 +144,9 @@ pub struct Program {
     /// The control planes of earlier manifests (applied proposals replaced
     /// them): plan instances started under one finish under it.
     pub pinned: BTreeMap<Hash, Arc<Air>>,
+    /// Event schemas some plan's `await_event` waits for (worked out on
+    /// first use, after `pinned` is set).
+    awaited: std::sync::OnceLock<std::collections::BTreeSet<String>>,
 }
 
 impl Program {
@@ -170,6 +173,7 @@ impl Program {
             routes,
             reducers,
             pinned: BTreeMap::new(),
+            awaited: std::sync::OnceLock::new(),
         }
     }
 
@@ -180,13 +184,19 @@ impl Program {
     /// Whether any plan (current or pinned) has an `await_event` step for
     /// events of `schema`.
     pub fn awaits(&self, schema: &str) -> bool {
-        std::iter::once(&self.air)
-            .chain(self.pinned.values())
-            .flat_map(|air| air.plans.values())
-            .flat_map(|plan| plan.steps.iter())
-            .any(|step| {
-                matches!(&step.op, crate::air::StepOp::AwaitEvent { event, .. } if event == schema)
+        self.awaited
+            .get_or_init(|| {
+                std::iter::once(&self.air)
+                    .chain(self.pinned.values())
+                    .flat_map(|air| air.plans.values())
+                    .flat_map(|plan| plan.steps.iter())
+                    .filter_map(|step| match &step.op {
+                        crate::air::StepOp::AwaitEvent { event, .. } => Some(event.clone()),
+                        _ => None,
+                    })
+                    .collect()
             })
+            .contains(schema)
     }
 
     /// The plan `name` as defined under manifest `manifest` (the current
