@@ -23,6 +23,17 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+/// What a shadow run feeds the two forks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// The scripted events, or the pending inbox when there are none.
+    Default,
+    /// The world's scripted events (`events.json`) on top of the head.
+    Scripted,
+    /// Only what is pending in the inbox at the head.
+    Inbox,
+}
+
 /// Where a proposal stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProposalStatus {
@@ -190,10 +201,16 @@ impl World {
         Ok(program)
     }
 
-    /// Runs proposal `id` in a shadow fork against the world's scripted
-    /// events (or, when there are none, the pending inbox) and journals the
-    /// report. The world's journal, store and state are otherwise untouched.
+    /// [`World::shadow_with`] the default workload: the world's scripted
+    /// events, or the pending inbox when it has none.
     pub fn shadow(&mut self, id: u64) -> Result<ShadowReport, WorldError> {
+        self.shadow_with(id, Workload::Default)
+    }
+
+    /// Runs proposal `id` in a shadow fork against `workload` and journals
+    /// the report. The world's journal, store and state are otherwise
+    /// untouched.
+    pub fn shadow_with(&mut self, id: u64, workload: Workload) -> Result<ShadowReport, WorldError> {
         self.require_head()?;
         let record = self.record(id)?;
         if matches!(
@@ -207,14 +224,27 @@ impl World {
         }
         let doc = record.doc.clone();
         let candidate = self.candidate(&doc).map_err(|r| rejected(r.join("; ")))?;
-        let mut workload = super::open::scripted_events(&self.dir, &self.air)?;
-        let workload_name = if workload.is_empty() {
+        // Scripted events are fed on top of the current state (whose
+        // pending inbox runs too); the inbox workload adds nothing.
+        let mut events = match workload {
+            Workload::Inbox => Vec::new(),
+            Workload::Default | Workload::Scripted => {
+                super::open::scripted_events(&self.dir, &self.air)?
+            }
+        };
+        events.retain(|e| matches!(e, Entry::DomainEvent { .. }));
+        if workload == Workload::Scripted && events.is_empty() {
+            return Err(rejected(format!(
+                "{} has no scripted events (events.json) to shadow with",
+                self.name()
+            )));
+        }
+        let workload_name = if events.is_empty() {
             format!("pending inbox ({})", self.head.inbox.len())
         } else {
-            format!("scripted events ({})", workload.len())
+            format!("scripted events ({})", events.len())
         };
-        // Scripted events are fed on top of the current state.
-        workload.retain(|e| matches!(e, Entry::DomainEvent { .. }));
+        let workload = events;
         let current = self.program.clone();
         let report = shadow::shadow(ShadowInput {
             proposal: id,

@@ -27,7 +27,7 @@ mod source;
 mod view;
 
 pub use effects::{EffectStatus, EffectView};
-pub use governance::{ProposalStatus, ProposalView};
+pub use governance::{ProposalStatus, ProposalView, Workload};
 pub use open::{prepare, OpenEvent, Prepared, Stage, WorldOptions};
 pub use plan_view::{PlanEdgeView, PlanStatus, PlanStepView, PlanView, StepMark};
 pub use rerun::{AirCheck, CellChange, RebuildJob, ReducerSource, RerunReport};

@@ -283,3 +283,20 @@ fn an_edit_of_the_worlds_own_air_applied_as_a_proposal_survives_a_reopen() {
         w.notes()
     );
 }
+
+#[test]
+fn a_scripted_shadow_of_a_world_without_scripted_events_is_refused() {
+    let world = plan_world(&[(fan_plan(), "demo/fan@1")], false);
+    let mut w = open(world.path(), true);
+    let id = w
+        .propose_dir(&proposal_dir(world.path()), "one request")
+        .expect("propose");
+    let head = w.head();
+    let err = w
+        .shadow_with(id, Workload::Scripted)
+        .expect_err("nothing scripted");
+    assert!(err.to_string().contains("no scripted events"), "{err}");
+    assert_eq!(w.head(), head, "nothing journaled");
+    let report = w.shadow_with(id, Workload::Inbox).expect("inbox shadow");
+    assert_eq!(report.workload, "pending inbox (0)");
+}

@@ -146,7 +146,21 @@ fn governance_from_the_cli_with_json_and_refusals() {
     let r = on(&["propose", "/nonexistent/patch.json"], w, d);
     assert_eq!(r.code, 2, "{r:?}");
 
-    let r = on(&["shadow", "--json"], w, d);
+    // The pending inbox is empty after the run: an inbox shadow runs
+    // nothing and predicts nothing.
+    let r = on(&["shadow", "--workload", "inbox", "--json"], w, d);
+    assert_eq!(r.code, 0, "{r:?}");
+    let inbox = r.json();
+    assert_eq!(inbox["workload"], "pending inbox (0)", "{inbox}");
+    assert_eq!(
+        inbox["effects"].as_array().map(Vec::len),
+        Some(0),
+        "{inbox}"
+    );
+    let r = on(&["shadow", "--workload", "everything"], w, d);
+    assert_eq!(r.code, 2, "an unknown workload is a usage error: {r:?}");
+
+    let r = on(&["shadow", "--workload", "scripted", "--json"], w, d);
     assert_eq!(r.code, 0, "{r:?}");
     let report = r.json();
     assert_eq!(report["proposal"].as_u64(), Some(id));

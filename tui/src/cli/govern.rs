@@ -7,7 +7,7 @@
 use super::common::{self, print_json, CliError};
 use super::OpenArgs;
 use aos_engine::air::{AirDiff, ChangeKind, PatchDoc};
-use aos_engine::world::{ProposalStatus, ProposalView, ShadowReport, World};
+use aos_engine::world::{ProposalStatus, ProposalView, ShadowReport, Workload, World};
 use serde_json::{json, Value as Json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -182,10 +182,26 @@ pub fn list(args: &ListArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn shadow(args: &ProposalArgs) -> Result<ExitCode, CliError> {
+#[derive(Debug, clap::Args)]
+pub struct ShadowArgs {
+    #[command(flatten)]
+    pub target: ProposalArgs,
+    /// What the forks run: `scripted` (events.json), `inbox` (what is
+    /// pending), or by default the scripted events when there are any.
+    #[arg(long, value_parser = ["scripted", "inbox"])]
+    pub workload: Option<String>,
+}
+
+pub fn shadow(shadow: &ShadowArgs) -> Result<ExitCode, CliError> {
+    let args = &shadow.target;
+    let workload = match shadow.workload.as_deref() {
+        Some("scripted") => Workload::Scripted,
+        Some("inbox") => Workload::Inbox,
+        _ => Workload::Default,
+    };
     let mut world = common::open(&args.world, &args.common)?;
     let id = target(&world, args.proposal)?;
-    let report = world.shadow(id)?;
+    let report = world.shadow_with(id, workload)?;
     if args.common.json {
         print_json(&report_json(&report));
     } else {

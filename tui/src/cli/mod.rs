@@ -88,7 +88,7 @@ pub enum CliCommand {
     /// List the proposals and their status.
     Proposals(govern::ListArgs),
     /// Run a proposal on an in-memory fork and print what it would change.
-    Shadow(govern::ProposalArgs),
+    Shadow(govern::ShadowArgs),
     /// Approve a proposal (journaled with the approver).
     Approve(govern::ApproveArgs),
     /// Reject a proposal with a reason.
