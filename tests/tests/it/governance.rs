@@ -5,12 +5,6 @@
 use crate::support::*;
 use std::path::Path;
 
-fn script(text: &str) -> tempfile::NamedTempFile {
-    let file = tempfile::NamedTempFile::new().expect("temp script");
-    std::fs::write(file.path(), text).expect("write script");
-    file
-}
-
 /// Runs `aos ARGS WORLD --cache-dir .. --data-dir DATA`.
 fn on(args: &[&str], world: &Path, data: &Path) -> Run {
     let cache = shared_cache();

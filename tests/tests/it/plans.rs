@@ -5,51 +5,6 @@
 
 use crate::support::*;
 
-fn script(text: &str) -> tempfile::NamedTempFile {
-    let file = tempfile::NamedTempFile::new().expect("temp script");
-    std::fs::write(file.path(), text).expect("write script");
-    file
-}
-
-fn headless(world: &str, data: &tempfile::TempDir, extra: &[&str]) -> Run {
-    let cache = shared_cache();
-    let mut args = vec![
-        "headless",
-        world,
-        "--cache-dir",
-        path_str(&cache),
-        "--data-dir",
-        path_str(data.path()),
-    ];
-    args.extend_from_slice(extra);
-    aos(&args)
-}
-
-/// `aos CMD WORLD --json` over the journal in `data`.
-fn cli_json(cmd: &str, world: &str, data: &tempfile::TempDir, extra: &[&str]) -> serde_json::Value {
-    let cache = shared_cache();
-    let mut args = vec![
-        cmd,
-        world,
-        "--json",
-        "--cache-dir",
-        path_str(&cache),
-        "--data-dir",
-        path_str(data.path()),
-    ];
-    args.extend_from_slice(extra);
-    let r = aos(&args);
-    assert_eq!(r.code, 0, "{r:?}");
-    r.json()
-}
-
-fn replay_hash(world: &str, data: &tempfile::TempDir) -> String {
-    cli_json("replay", world, data, &[])["state_hash"]
-        .as_str()
-        .expect("state_hash")
-        .to_string()
-}
-
 /// Kinds of every journal entry.
 fn kinds(world: &str, data: &tempfile::TempDir) -> Vec<String> {
     let json = cli_json("journal", world, data, &[]);

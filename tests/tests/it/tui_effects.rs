@@ -4,46 +4,6 @@
 
 use crate::support::*;
 
-fn script(text: &str) -> tempfile::NamedTempFile {
-    let file = tempfile::NamedTempFile::new().expect("temp script");
-    std::fs::write(file.path(), text).expect("write script");
-    file
-}
-
-/// `aos headless WORLD` on a fresh journal in `data`, with the test-wide cache.
-fn headless(world: &str, data: &tempfile::TempDir, extra: &[&str]) -> Run {
-    let cache = shared_cache();
-    let mut args = vec![
-        "headless",
-        world,
-        "--cache-dir",
-        path_str(&cache),
-        "--data-dir",
-        path_str(data.path()),
-    ];
-    args.extend_from_slice(extra);
-    aos(&args)
-}
-
-/// Replay-or-die over the journal in `data`; returns the state hash line.
-fn replay_hash(world: &str, data: &tempfile::TempDir) -> String {
-    let cache = shared_cache();
-    let r = aos(&[
-        "replay",
-        world,
-        "--cache-dir",
-        path_str(&cache),
-        "--data-dir",
-        path_str(data.path()),
-    ]);
-    assert_eq!(r.code, 0, "{r:?}");
-    r.stdout
-        .lines()
-        .find(|l| l.starts_with("state "))
-        .unwrap_or_else(|| panic!("no state hash: {r:?}"))
-        .to_string()
-}
-
 const TIMER: &str = "worlds/01-hello-timer";
 const BLOB: &str = "worlds/02-blob-echo";
 

@@ -18,12 +18,6 @@ fn headless(data: &tempfile::TempDir, extra: &[&str]) -> Run {
     aos(&args)
 }
 
-fn script(text: &str) -> tempfile::NamedTempFile {
-    let file = tempfile::NamedTempFile::new().expect("temp script");
-    std::fs::write(file.path(), text).expect("write script");
-    file
-}
-
 #[test]
 fn counter_steps_to_done_and_back() {
     let data = tempfile::tempdir().expect("tempdir");

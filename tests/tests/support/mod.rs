@@ -154,3 +154,56 @@ pub const FAULTY_MANIFEST: &str = r#"{
   "plans": [], "caps": [], "policies": [], "triggers": [],
   "routing": {"events": [{"event": "test/FaultyInput@1", "reducer": "test/Faulty@1"}]}
 }"#;
+
+/// A headless script in a temp file.
+pub fn script(text: &str) -> tempfile::NamedTempFile {
+    let file = tempfile::NamedTempFile::new().expect("temp script");
+    std::fs::write(file.path(), text).expect("write script");
+    file
+}
+
+/// `aos headless WORLD` on the journal in `data`, with the test-wide cache.
+pub fn headless(world: &str, data: &tempfile::TempDir, extra: &[&str]) -> Run {
+    let cache = shared_cache();
+    let mut args = vec![
+        "headless",
+        world,
+        "--cache-dir",
+        path_str(&cache),
+        "--data-dir",
+        path_str(data.path()),
+    ];
+    args.extend_from_slice(extra);
+    aos(&args)
+}
+
+/// `aos CMD WORLD --json` over the journal in `data`; it must succeed.
+pub fn cli_json(
+    cmd: &str,
+    world: &str,
+    data: &tempfile::TempDir,
+    extra: &[&str],
+) -> serde_json::Value {
+    let cache = shared_cache();
+    let mut args = vec![
+        cmd,
+        world,
+        "--json",
+        "--cache-dir",
+        path_str(&cache),
+        "--data-dir",
+        path_str(data.path()),
+    ];
+    args.extend_from_slice(extra);
+    let r = aos(&args);
+    assert_eq!(r.code, 0, "{r:?}");
+    r.json()
+}
+
+/// Replay-or-die over the journal in `data`; returns the state hash.
+pub fn replay_hash(world: &str, data: &tempfile::TempDir) -> String {
+    cli_json("replay", world, data, &[])["state_hash"]
+        .as_str()
+        .expect("state_hash")
+        .to_string()
+}
