@@ -527,9 +527,19 @@ impl ShadowReport {
                 _ => Err(bad(f)),
             }
         };
-        let list = |f: &str| -> Result<&[Value], String> {
-            v.get(f).and_then(Value::as_array).ok_or_else(|| bad(f))
-        };
+        // Each item of list `f`, read by `read`.
+        fn each<T>(
+            v: &Value,
+            f: &str,
+            read: impl Fn(&Value) -> Result<T, String>,
+        ) -> Result<Vec<T>, String> {
+            v.get(f)
+                .and_then(Value::as_array)
+                .ok_or_else(|| format!("malformed shadow report: {f}"))?
+                .iter()
+                .map(read)
+                .collect()
+        }
         let texts = |v: &Value, f: &str| -> Result<Vec<String>, String> {
             v.get(f)
                 .and_then(Value::as_array)
@@ -550,52 +560,40 @@ impl ShadowReport {
                 .and_then(Hash::from_slice)
                 .ok_or_else(|| bad("manifest_hash"))?,
             workload: text(v, "workload")?,
-            effects: list("effects")?
-                .iter()
-                .map(|e| {
-                    Ok(PredictedEffect {
-                        kind: text(e, "kind")?,
-                        params: text(e, "params")?,
-                        grant: text(e, "grant")?,
-                        origin: text(e, "origin")?,
-                        allowed: flag(e, "allowed")?,
-                        stage: text(e, "stage")?,
-                        reason: text(e, "reason")?,
-                        new: flag(e, "new")?,
-                    })
+            effects: each(v, "effects", |e| {
+                Ok(PredictedEffect {
+                    kind: text(e, "kind")?,
+                    params: text(e, "params")?,
+                    grant: text(e, "grant")?,
+                    origin: text(e, "origin")?,
+                    allowed: flag(e, "allowed")?,
+                    stage: text(e, "stage")?,
+                    reason: text(e, "reason")?,
+                    new: flag(e, "new")?,
                 })
-                .collect::<Result<_, String>>()?,
-            state_diffs: list("state_diffs")?
-                .iter()
-                .map(|d| {
-                    Ok(StateDiff {
-                        reducer: text(d, "reducer")?,
-                        changes: texts(d, "changes")?,
-                    })
+            })?,
+            state_diffs: each(v, "state_diffs", |d| {
+                Ok(StateDiff {
+                    reducer: text(d, "reducer")?,
+                    changes: texts(d, "changes")?,
                 })
-                .collect::<Result<_, String>>()?,
-            plan_results: list("plan_results")?
-                .iter()
-                .map(|p| {
-                    Ok(PlanResultPreview {
-                        plan: text(p, "plan")?,
-                        outcome: text(p, "outcome")?,
-                    })
+            })?,
+            plan_results: each(v, "plan_results", |p| {
+                Ok(PlanResultPreview {
+                    plan: text(p, "plan")?,
+                    outcome: text(p, "outcome")?,
                 })
-                .collect::<Result<_, String>>()?,
-            caps: list("caps")?
-                .iter()
-                .map(|c| {
-                    Ok(CapNeed {
-                        grant: text(c, "grant")?,
-                        cap: text(c, "cap")?,
-                        cap_type: text(c, "cap_type")?,
-                        params: text(c, "params")?,
-                        budget: text(c, "budget")?,
-                        new: flag(c, "new")?,
-                    })
+            })?,
+            caps: each(v, "caps", |c| {
+                Ok(CapNeed {
+                    grant: text(c, "grant")?,
+                    cap: text(c, "cap")?,
+                    cap_type: text(c, "cap_type")?,
+                    params: text(c, "params")?,
+                    budget: text(c, "budget")?,
+                    new: flag(c, "new")?,
                 })
-                .collect::<Result<_, String>>()?,
+            })?,
             notes: texts(v, "notes")?,
         })
     }

@@ -107,6 +107,15 @@ fn shadow_predicts_and_leaves_journal_store_and_state_alone() {
     );
     let h = w.state_hash();
     assert_eq!(w.verify_replay().expect("replay"), h);
+    drop(w);
+    let w = open(world.path(), true);
+    assert_eq!(
+        w.proposal(id).expect("listed").report.as_ref(),
+        Some(&report),
+        "the journaled report reads back whole"
+    );
+    let broken = ShadowReport::from_value(&crate::value::Value::Null).expect_err("not a report");
+    assert!(broken.contains("malformed shadow report"), "{broken}");
 }
 
 #[test]
