@@ -134,6 +134,23 @@ fn chain_comp_completes_or_compensates_and_leaves_nothing_behind() {
         assert!(!text.contains(absent), "{fixtures:?} took the wrong path");
         let state = cli_json("run", CHAIN, &data, &[]);
         assert_eq!(state["inbox"], 0, "{state}");
+        let plans = cli_json("state", CHAIN, &data, &[])["plans"].clone();
+        let plans = plans.as_array().expect("plans");
+        let names: Vec<&str> = plans.iter().filter_map(|p| p["plan"].as_str()).collect();
+        let third = if fixtures.is_some() {
+            "demo/refund_plan@1"
+        } else {
+            "demo/notify_plan@1"
+        };
+        assert_eq!(
+            names,
+            ["demo/charge_plan@1", "demo/reserve_plan@1", third],
+            "{plans:?}"
+        );
+        assert!(
+            plans.iter().all(|p| p["status"] == "completed"),
+            "no instance left waiting: {plans:?}"
+        );
         replay_hash(CHAIN, &data);
     }
 }

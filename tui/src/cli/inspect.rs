@@ -3,6 +3,7 @@
 use super::common::{self, print_json, CliError};
 use super::OpenArgs;
 use aos_engine::journal;
+use aos_engine::world::{PlanStatus, PlanView};
 use serde_json::json;
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -110,12 +111,14 @@ pub fn state(world_dir: &Path, at: Option<u64>, args: &OpenArgs) -> Result<ExitC
             json!({ "reducer": s.reducer, "key": s.key, "schema": s.schema, "state": value })
         })
         .collect();
+    let plans = world.plans();
     if args.json {
         print_json(&json!({
             "world": world.name(),
             "height": world.cursor(),
             "state_hash": world.state_hash().to_string(),
             "reducers": cells,
+            "plans": plans.iter().map(plan_json).collect::<Vec<_>>(),
         }));
     } else {
         println!("height {} of {}", world.cursor(), world.head());
@@ -127,7 +130,59 @@ pub fn state(world_dir: &Path, at: Option<u64>, args: &OpenArgs) -> Result<ExitC
             let text = serde_json::to_string_pretty(&c["state"]).unwrap_or_default();
             println!("{}{key}: {text}", c["reducer"].as_str().unwrap_or_default());
         }
+        for p in &plans {
+            println!("{}", plan_line(p));
+        }
         println!("state {}", world.state_hash());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One plan instance, e.g. `plan #4 demo/fetch_plan@1: completed (request_id = 1)`.
+fn plan_line(p: &PlanView) -> String {
+    let status = match &p.status {
+        PlanStatus::Failed { step, message } => match step {
+            Some(s) => format!("failed at {s}: {message}"),
+            None => format!("failed: {message}"),
+        },
+        other => other.label().to_string(),
+    };
+    let corr = p
+        .correlation
+        .as_ref()
+        .map(|c| format!(" ({c})"))
+        .unwrap_or_default();
+    let result = p
+        .result
+        .as_ref()
+        .map(|r| format!(" → {r}"))
+        .unwrap_or_default();
+    format!("plan #{} {}: {status}{corr}{result}", p.id, p.plan)
+}
+
+fn plan_json(p: &PlanView) -> serde_json::Value {
+    let (failed_step, error) = match &p.status {
+        PlanStatus::Failed { step, message } => (step.clone(), Some(message.clone())),
+        _ => (None, None),
+    };
+    json!({
+        "id": p.id,
+        "plan": p.plan,
+        "status": p.status.label(),
+        "failed_step": failed_step,
+        "error": error,
+        "started_by": p.started_by,
+        "correlation": p.correlation,
+        "input": p.input,
+        "result": p.result,
+        "steps": p.steps.iter().map(|s| json!({
+            "id": s.id,
+            "op": s.op,
+            "mark": s.mark.label(),
+            "bound": s.bound.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+            "consumed": s.consumed,
+            "seq": s.seq,
+            "error": s.error,
+        })).collect::<Vec<_>>(),
+    })
 }
