@@ -202,6 +202,18 @@ enum Ran {
     Failed(String),
 }
 
+/// The entry a step's own entry is followed by.
+enum Follow {
+    /// An `emit_effect`'s intent and the gate's decision.
+    Intent(Intent, Decision),
+    /// A `raise_event`'s event (canonical CBOR).
+    Event {
+        schema: String,
+        value: Vec<u8>,
+        key: Option<Vec<u8>>,
+    },
+}
+
 impl KernelState {
     /// The first ready plan step: (instance id, step index).
     pub(super) fn next_plan_step(&self, program: &Program) -> Option<(u64, usize)> {
@@ -371,18 +383,15 @@ impl KernelState {
         let Some(step) = def.steps.get(i) else {
             return;
         };
-        let seq = self.height;
         let env = InstanceEnv {
             inst: &inst,
             def,
             event: None,
         };
         let schemas = program.air.as_ref();
-        let mut follow: Vec<Entry> = Vec::new();
+        let mut follow: Option<Follow> = None;
         let mut bind: Option<(String, Value)> = None;
         let mut consumed = None;
-        let mut pending: Option<(Hash, PendingEffect)> = None;
-        let mut raised: Option<InboxItem> = None;
         let mut settle: Option<(String, u64)> = None;
         let mut ended: Option<Option<Value>> = None;
         let ran = match &step.op {
@@ -407,24 +416,7 @@ impl KernelState {
                     let hash = intent.intent_hash();
                     let allowed = decision.allowed;
                     let reason = decision.reason.clone();
-                    if allowed {
-                        pending = Some((
-                            hash,
-                            PendingEffect {
-                                seq: seq + 1,
-                                intent: intent.clone(),
-                                owner: super::Owner::Plan {
-                                    instance: id,
-                                    step: step.id.clone(),
-                                },
-                            },
-                        ));
-                    }
-                    follow.push(Entry::EffectIntent {
-                        intent,
-                        decision,
-                        call: seq,
-                    });
+                    follow = Some(Follow::Intent(intent, decision));
                     if allowed {
                         let handle = Value::Bytes(hash.0.to_vec());
                         bind = Some((var.clone(), handle.clone()));
@@ -477,22 +469,10 @@ impl KernelState {
             } => match raise(program, reducer, event, key.as_ref(), &env) {
                 Err(message) => Ran::Failed(message),
                 Ok((schema, value, key)) => {
-                    let bytes = cbor::encode(&value);
-                    raised = Some(InboxItem {
-                        seq: seq + 1,
-                        schema: schema.clone(),
-                        value: bytes.clone(),
-                        key: key.clone(),
-                        direct: None,
-                    });
-                    follow.push(Entry::DomainEvent {
+                    follow = Some(Follow::Event {
                         schema,
-                        value: bytes,
+                        value: cbor::encode(&value),
                         key,
-                        origin: Origin::Plan {
-                            name: def.name.clone(),
-                            instance: id,
-                        },
                     });
                     Ran::Ok(value)
                 }
@@ -539,16 +519,51 @@ impl KernelState {
                 outcome,
             },
         );
-        for entry in follow {
-            if let (Entry::EffectIntent { .. }, Some((hash, p))) = (&entry, pending.as_mut()) {
-                p.seq = self.height;
-                self.pending.insert_mut(*hash, p.clone());
+        // What the step asked for follows its `PlanStep` entry.
+        match follow {
+            Some(Follow::Intent(intent, decision)) => {
+                if decision.allowed {
+                    let owner = super::Owner::Plan {
+                        instance: id,
+                        step: step.id.clone(),
+                    };
+                    let pending = PendingEffect {
+                        seq: self.height,
+                        intent: intent.clone(),
+                        owner,
+                    };
+                    self.pending.insert_mut(intent.intent_hash(), pending);
+                }
+                let entry = Entry::EffectIntent {
+                    intent,
+                    decision,
+                    call: step_seq,
+                };
+                self.push(out, entry);
             }
-            if let (Entry::DomainEvent { .. }, Some(item)) = (&entry, raised.as_mut()) {
-                item.seq = self.height;
-                self.inbox.enqueue_mut(Arc::new(item.clone()));
+            Some(Follow::Event { schema, value, key }) => {
+                self.inbox.enqueue_mut(Arc::new(InboxItem {
+                    seq: self.height,
+                    schema: schema.clone(),
+                    value: value.clone(),
+                    key: key.clone(),
+                    direct: None,
+                }));
+                let origin = Origin::Plan {
+                    name: def.name.clone(),
+                    instance: id,
+                };
+                self.push(
+                    out,
+                    Entry::DomainEvent {
+                        schema,
+                        value,
+                        key,
+                        origin,
+                    },
+                );
             }
-            self.push(out, entry);
+            None => {}
         }
         let Some(inst) = self.plans.get_mut(&id).map(Arc::make_mut) else {
             return;
