@@ -265,3 +265,30 @@ fn keyed_routes_keep_one_cell_per_key_and_a_missing_key_fails_the_call() {
     let hash = w.state_hash();
     assert_eq!(w.verify_replay().expect("replay"), hash);
 }
+
+#[test]
+fn a_damaged_manifest_record_is_an_error_naming_it() {
+    let dir = counter_world(ROUTE);
+    let data = tempfile::tempdir().expect("tempdir");
+    let genesis = open(dir.path(), data.path()).manifest_hash();
+    let other = counter_world("");
+    let record = data
+        .path()
+        .join("manifests")
+        .join(format!("{}.json", genesis.to_hex()));
+    assert!(record.exists(), "the journal's manifest is recorded");
+    fs::write(&record, "{ not json").expect("damage it");
+    let err = World::open(other.path(), options(data.path()), &mut |_| {})
+        .err()
+        .expect("refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("recorded manifest") && text.contains(&genesis.to_hex()),
+        "{text}"
+    );
+    fs::write(&record, r#"{"nodes": []}"#).expect("empty it");
+    let err = World::open(other.path(), options(data.path()), &mut |_| {})
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("recorded manifest"), "{err}");
+}
