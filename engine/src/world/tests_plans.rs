@@ -510,3 +510,46 @@ fn a_broken_invariant_fails_the_instance_at_the_step_that_broke_it() {
     let h = w.state_hash();
     assert_eq!(w.verify_replay().expect("replay"), h);
 }
+
+#[test]
+fn a_guarded_edge_out_of_a_failed_step_handles_the_failure() {
+    let plan = format!(
+        r#"{{"$kind": "defplan", "name": "demo/handled@1", "input": "demo/Go@1",
+            "steps": [{},
+              {{"id": "compensate", "op": "assign", "expr": {{"ref": "@step:emit.error"}}, "bind": {{"as": "why"}}}},
+              {{"id": "proceed", "op": "end"}},
+              {{"id": "done", "op": "end"}}],
+            "edges": [
+              {{"from": "emit", "to": "compensate",
+                "when": {{"op": "eq", "args": [{{"ref": "@step:emit.status"}}, {{"text": "error"}}]}}}},
+              {{"from": "emit", "to": "proceed",
+                "when": {{"op": "ne", "args": [{{"ref": "@step:emit.status"}}, {{"text": "error"}}]}}}},
+              {{"from": "compensate", "to": "done"}}],
+            "required_caps": ["web"], "allowed_effects": ["http.request"]}}"#,
+        emit("emit", r#"{"text": "https://evil.example.org/x"}"#, "h")
+    );
+    let dir = plan_world(&[(plan, "demo/handled@1")], true);
+    let mut w = open(dir.path(), true);
+    w.run_until_idle(100).expect("run");
+    let plan = only_plan(&w);
+    assert_eq!(plan.status, PlanStatus::Completed, "{plan:?}");
+    let mark = |id: &str| {
+        plan.steps
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| (s.mark, s.bound.clone()))
+            .expect("step")
+    };
+    assert_eq!(mark("emit").0, StepMark::Failed);
+    let (m, bound) = mark("compensate");
+    assert_eq!(m, StepMark::Done);
+    assert!(
+        bound
+            .iter()
+            .any(|(k, v)| k == "why" && v.contains("denied")),
+        "{bound:?}"
+    );
+    assert_eq!(mark("proceed").0, StepMark::Skipped, "its guard is false");
+    let h = w.state_hash();
+    assert_eq!(w.verify_replay().expect("replay"), h);
+}
