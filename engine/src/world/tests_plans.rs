@@ -553,3 +553,20 @@ fn a_guarded_edge_out_of_a_failed_step_handles_the_failure() {
     let h = w.state_hash();
     assert_eq!(w.verify_replay().expect("replay"), h);
 }
+
+#[test]
+fn an_error_receipt_fails_its_await_and_the_instance() {
+    let plan = live_plan("https://example.com/missing").replace("demo/live@1", "demo/miss@1");
+    let dir = plan_world(&[(plan, "demo/miss@1")], true);
+    let mut w = open(dir.path(), true);
+    w.run_until_idle(100).expect("run");
+    match only_plan(&w).status {
+        PlanStatus::Failed { step, message } => {
+            assert_eq!(step.as_deref(), Some("wait"));
+            assert!(message.contains("status error"), "{message}");
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    let h = w.state_hash();
+    assert_eq!(w.verify_replay().expect("replay"), h);
+}
