@@ -570,3 +570,22 @@ fn an_error_receipt_fails_its_await_and_the_instance() {
     let h = w.state_hash();
     assert_eq!(w.verify_replay().expect("replay"), h);
 }
+
+#[test]
+fn a_snapshot_with_a_damaged_plan_instance_is_refused_with_the_reason() {
+    use crate::value::Value;
+    let dir = plan_world(&[(wait_plan(), "demo/wait@1")], true);
+    let mut w = open(dir.path(), true);
+    w.run_until_idle(100).expect("run");
+    let doc = crate::cbor::decode(&w.state().encode()).expect("cbor");
+    let Value::Map(mut fields) = doc else {
+        panic!("a state is a map")
+    };
+    for (k, v) in fields.iter_mut() {
+        if k.as_text() == Some("plans") {
+            *v = Value::Array(vec![Value::record([("id", Value::text("one"))])]);
+        }
+    }
+    let err = KernelState::decode(&crate::cbor::encode(&Value::Map(fields))).expect_err("damaged");
+    assert!(err.contains("malformed plan instance"), "{err}");
+}
