@@ -1,4 +1,4 @@
-//! The governance loop on a copy of 06-safe-upgrade (issue 5, Acceptance 1):
+//! The governance loop on a copy of 06-safe-upgrade (propose, shadow, approve, apply):
 //! headless through the inspector's keys, and through the CLI; replay-or-die
 //! passes after both.
 
