@@ -1,4 +1,4 @@
-//! Live editing through `aos headless` a copy of 00-counter whose
+//! Live editing through `aos headless`: a copy of 00-counter whose
 //! reducer crate is a copy too (so an edit never touches the repository),
 //! edited by `shell` lines while the inspector watches, rebuilds and
 //! re-runs history.
