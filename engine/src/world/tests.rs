@@ -18,10 +18,10 @@ fn manifest(routing: &str) -> String {
     )
 }
 
-const ROUTE: &str = r#"{"event": "demo/CounterEvent@1", "reducer": "demo/Counter@1"}"#;
+pub(super) const ROUTE: &str = r#"{"event": "demo/CounterEvent@1", "reducer": "demo/Counter@1"}"#;
 
 /// A counter world in a temp dir whose module source points into the repo.
-fn counter_world(routing: &str) -> tempfile::TempDir {
+pub(super) fn counter_world(routing: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let air = dir.path().join("air");
     fs::create_dir_all(&air).expect("mkdir");
@@ -38,7 +38,7 @@ fn counter_world(routing: &str) -> tempfile::TempDir {
     dir
 }
 
-fn options(data: &Path) -> WorldOptions {
+pub(super) fn options(data: &Path) -> WorldOptions {
     WorldOptions {
         data_dir: Some(data.to_path_buf()),
         cache_dir: Some(reducers_dir().join("target/aos-engine-tests")),
@@ -47,7 +47,7 @@ fn options(data: &Path) -> WorldOptions {
     }
 }
 
-fn open(world: &Path, data: &Path) -> World {
+pub(super) fn open(world: &Path, data: &Path) -> World {
     World::open(world, options(data), &mut |_| {}).unwrap_or_else(|e| panic!("open: {e}"))
 }
 

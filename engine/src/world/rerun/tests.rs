@@ -4,44 +4,16 @@
 use super::*;
 use crate::build::testing::{built, reducers_dir};
 use crate::build::{build_reducer, BuildError, BuildProgress, BuildRequest};
-use crate::world::{AirCheck, WorldOptions};
+use crate::world::tests::{self, open, options};
+use crate::world::AirCheck;
 use std::fs;
 use std::sync::Mutex;
 
-const SCHEMAS: &str = include_str!("../../../../worlds/00-counter/air/schemas.air.json");
-const MANIFEST: &str = include_str!("../../../../worlds/00-counter/air/manifest.air.json");
-const EVENTS: &str = include_str!("../../../../worlds/00-counter/events.json");
 const COUNTER: &str = "demo/Counter@1";
 
-/// The counter world in a temp dir, its module source pointing into the repo.
+/// The counter world in a temp dir, routed as in the repo.
 fn counter_world() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let air = dir.path().join("air");
-    fs::create_dir_all(&air).expect("mkdir");
-    fs::write(air.join("schemas.air.json"), SCHEMAS).expect("write");
-    fs::write(air.join("manifest.air.json"), MANIFEST).expect("write");
-    let module = format!(
-        r#"{{"$kind": "defmodule", "name": "demo/Counter@1", "module_kind": "reducer",
-            "source": "{}",
-            "abi": {{"reducer": {{"state": "demo/CounterState@1", "event": "demo/CounterEvent@1"}}}}}}"#,
-        reducers_dir().join("counter").display()
-    );
-    fs::write(air.join("module.air.json"), module).expect("write");
-    fs::write(dir.path().join("events.json"), EVENTS).expect("write");
-    dir
-}
-
-fn options(data: &Path) -> WorldOptions {
-    WorldOptions {
-        data_dir: Some(data.to_path_buf()),
-        cache_dir: Some(reducers_dir().join("target/aos-engine-tests")),
-        checkpoint_every: 2,
-        ..WorldOptions::default()
-    }
-}
-
-fn open(world: &Path, data: &Path) -> World {
-    World::open(world, options(data), &mut |_| {}).unwrap_or_else(|e| panic!("open: {e}"))
+    tests::counter_world(tests::ROUTE)
 }
 
 /// The counter with `Tick` counting down by two, built in a workspace of
