@@ -541,12 +541,7 @@ impl ShadowReport {
                 .collect()
         }
         let texts = |v: &Value, f: &str| -> Result<Vec<String>, String> {
-            v.get(f)
-                .and_then(Value::as_array)
-                .ok_or_else(|| bad(f))?
-                .iter()
-                .map(|x| x.as_text().map(str::to_owned).ok_or_else(|| bad(f)))
-                .collect()
+            each(v, f, |x| x.as_text().map(str::to_owned).ok_or_else(|| bad(f)))
         };
         Ok(ShadowReport {
             proposal: v
