@@ -11,6 +11,7 @@ pub mod diff;
 pub mod effects;
 pub mod entry;
 pub mod expr;
+pub mod fs;
 pub mod hash;
 pub mod journal;
 pub mod kernel;

@@ -3,10 +3,11 @@
 //! huge. Writes go to a temporary file that is renamed into place, so a
 //! crash never leaves a half-written object under its final name.
 
+use crate::fs::{self, Fs, Kind, OpenMode};
 use crate::hash::Hash;
-use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -23,23 +24,38 @@ pub enum StoreError {
         expected: Hash,
         actual: Hash,
     },
+    #[error("store {} is open read-only: nothing can be stored", .0.display())]
+    ReadOnly(PathBuf),
 }
 
 #[derive(Debug, Clone)]
 pub struct Store {
+    fs: Arc<dyn Fs>,
     dir: PathBuf,
+    read_only: bool,
+}
+
+fn io_err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
+    let path = path.to_path_buf();
+    move |source| StoreError::Io { op, path, source }
 }
 
 impl Store {
-    /// Opens (creating if needed) the store rooted at `dir`.
+    /// Opens (creating if needed) the store rooted at `dir` for writing.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-            op: "create",
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        Store::open_with(fs::real(), dir, false)
+    }
+
+    /// Opens the store through `fs`; a read-only store creates nothing (a
+    /// missing store reads as empty).
+    pub fn open_with(fs: Arc<dyn Fs>, dir: &Path, read_only: bool) -> Result<Store, StoreError> {
+        if !read_only {
+            fs.create_dir_all(dir).map_err(io_err("create", dir))?;
+        }
         Ok(Store {
+            fs,
             dir: dir.to_path_buf(),
+            read_only,
         })
     }
 
@@ -52,32 +68,52 @@ impl Store {
         self.dir.join(&hex[..2]).join(&hex[2..])
     }
 
-    /// Stores `bytes` and returns their hash. Storing the same bytes twice is
-    /// a no-op.
+    /// Stores `bytes` durably and returns their hash. Storing the same bytes
+    /// twice is a no-op. The object is written under a temporary name,
+    /// synced, renamed into place and its directory synced, so a crash never
+    /// leaves a half-written object under its final name, and an entry
+    /// journaled after `put` returns never names a missing object.
     pub fn put(&self, bytes: &[u8]) -> Result<Hash, StoreError> {
         let hash = Hash::of(bytes);
         let path = self.path_of(&hash);
-        if path.exists() {
-            return Ok(hash);
+        match self.fs.kind(&path).map_err(io_err("stat", &path))? {
+            Some(Kind::File) => return Ok(hash),
+            Some(_) => return Err(io_err("write", &path)(fs::not_regular(&path))),
+            None => {}
         }
-        let parent = path.parent().expect("object paths have a fan-out parent");
-        let io_err = |op, path: &Path| {
-            let path = path.to_path_buf();
-            move |source| StoreError::Io { op, path, source }
+        if self.read_only {
+            return Err(StoreError::ReadOnly(self.dir.clone()));
+        }
+        let Some(parent) = path.parent() else {
+            return Err(io_err("write", &path)(io::Error::other(
+                "object path has no parent",
+            )));
         };
-        fs::create_dir_all(parent).map_err(io_err("create", parent))?;
+        self.fs
+            .create_dir_all(parent)
+            .map_err(io_err("create", parent))?;
         let tmp = parent.join(format!(".{}.tmp", &hash.to_hex()[2..]));
-        let mut file = fs::File::create(&tmp).map_err(io_err("create", &tmp))?;
-        file.write_all(bytes).map_err(io_err("write", &tmp))?;
+        if self.fs.kind(&tmp).map_err(io_err("stat", &tmp))?.is_some() {
+            // Left by a crash before its rename: never a finished object.
+            self.fs.remove_file(&tmp).map_err(io_err("remove", &tmp))?;
+        }
+        let mut file = self
+            .fs
+            .open(&tmp, OpenMode::CreateNew)
+            .map_err(io_err("create", &tmp))?;
+        file.append(bytes).map_err(io_err("write", &tmp))?;
         file.sync_data().map_err(io_err("sync", &tmp))?;
-        fs::rename(&tmp, &path).map_err(io_err("rename", &path))?;
+        self.fs
+            .rename(&tmp, &path)
+            .map_err(io_err("rename", &path))?;
+        self.fs.sync_dir(parent).map_err(io_err("sync", parent))?;
         Ok(hash)
     }
 
     /// Reads an object, verifying its hash. `Ok(None)` when absent.
     pub fn get(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
         let path = self.path_of(hash);
-        let bytes = match fs::read(&path) {
+        let bytes = match self.fs.read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(source) => {
@@ -100,7 +136,7 @@ impl Store {
     }
 
     pub fn contains(&self, hash: &Hash) -> bool {
-        self.path_of(hash).exists()
+        matches!(self.fs.kind(&self.path_of(hash)), Ok(Some(Kind::File)))
     }
 }
 
@@ -121,11 +157,33 @@ mod tests {
     }
 
     #[test]
+    fn a_symlinked_object_is_refused_and_a_reader_stores_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let h = Hash::of(b"payload");
+        let target = dir.path().join("elsewhere");
+        std::fs::write(&target, b"payload").expect("write");
+        let obj = store.path_of(&h);
+        std::fs::create_dir_all(obj.parent().expect("parent")).expect("mkdir");
+        std::os::unix::fs::symlink(&target, &obj).expect("symlink");
+        assert!(store
+            .get(&h)
+            .expect_err("refused")
+            .to_string()
+            .contains("not a regular file"));
+        assert!(store.put(b"payload").is_err());
+        let reader =
+            Store::open_with(crate::fs::real(), &dir.path().join("new"), true).expect("open");
+        assert!(matches!(reader.put(b"x"), Err(StoreError::ReadOnly(_))));
+        assert!(!dir.path().join("new").exists());
+    }
+
+    #[test]
     fn damaged_object_is_reported_with_its_path() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(dir.path()).expect("open");
         let h = store.put(b"payload").expect("put");
-        fs::write(store.path_of(&h), b"tampered").expect("tamper");
+        std::fs::write(store.path_of(&h), b"tampered").expect("tamper");
         let err = store.get(&h).expect_err("damage detected");
         assert!(matches!(err, StoreError::Damaged { .. }));
         assert!(err.to_string().contains(&h.to_hex()[2..]));

@@ -245,12 +245,15 @@ pub fn open(
             auto_dispatch: options.auto_dispatch,
             fixtures: options.fixtures.clone(),
             live: options.live,
+            // A world on a full or read-only disk still opens, to look at.
+            read_only_fallback: true,
             ..WorldOptions::default()
         },
         &mut report,
     )
     .map_err(text)?;
-    for note in world.notes() {
+    let recovery = world.recovery().map(|r| r.line.clone());
+    for note in recovery.iter().chain(world.notes()) {
         let _ = tx.send(Msg::OpenProgress(Progress::Stage {
             stage: "note".into(),
             message: note.clone(),

@@ -54,7 +54,9 @@ fn to_hex(bytes: &[u8]) -> String {
 }
 
 fn read_hex32(path: &Path) -> Result<[u8; 32], KeyError> {
-    let text = fs::read_to_string(path).map_err(io_err("read", path))?;
+    // Never through a symlink or from a special file (see fs::RealFs).
+    let bytes = crate::fs::Fs::read(&crate::fs::RealFs, path).map_err(io_err("read", path))?;
+    let text = String::from_utf8_lossy(&bytes);
     let h = crate::hash::Hash::parse(text.trim()).ok_or_else(|| KeyError::BadKeyFile {
         path: path.to_path_buf(),
         problem: "expected 64 hex digits".into(),
@@ -73,12 +75,17 @@ fn read_pub(path: &Path) -> Result<VerifyingKey, KeyError> {
 /// so a crash never leaves a half-written key under its final name.
 fn write_file(path: &Path, text: &str, mode: u32) -> Result<(), KeyError> {
     let tmp = path.with_extension("tmp");
+    if let Ok(m) = fs::symlink_metadata(&tmp) {
+        if !m.file_type().is_file() {
+            return Err(io_err("create", &tmp)(crate::fs::not_regular(&tmp)));
+        }
+    }
     let mut opts = fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(mode);
+        opts.mode(mode).custom_flags(libc::O_NOFOLLOW);
     }
     #[cfg(not(unix))]
     let _ = mode;
@@ -181,6 +188,15 @@ impl Keyring {
             ring.ensure(id)?;
         }
         Ok(ring)
+    }
+
+    /// A keyring without keys that never writes: a read-only world
+    /// dispatches nothing.
+    pub fn none(dir: &Path) -> Keyring {
+        Keyring {
+            dir: dir.to_path_buf(),
+            keys: BTreeMap::new(),
+        }
     }
 
     pub fn dir(&self) -> &Path {

@@ -1,5 +1,11 @@
-//! One record: `len: u32 LE | crc32c(payload): u32 LE | payload`, where the
-//! payload is the canonical CBOR map `{"seq": <uint>, "entry": <item>}`.
+//! One record: `len: u32 LE | crc: u32 LE | payload`, where the payload is
+//! the canonical CBOR map `{"seq": <uint>, "entry": <item>}`.
+//!
+//! Bit 31 of `len` says the record **continues a unit**: more records of the
+//! same unit of work follow it. The last record of a unit (and every record
+//! of a journal written before units were marked) has it clear. The crc of a
+//! continuing record is seeded with one extra byte ([`CONTINUES_TAG`]), so a
+//! flipped flag bit is a crc mismatch like any other damage.
 //!
 //! Encoding works on a stack buffer so an append costs no allocation; the
 //! parser classifies what is wrong with a record, because the difference
@@ -17,6 +23,22 @@ const ENTRY_KEY: [u8; 6] = [0x65, b'e', b'n', b't', b'r', b'y'];
 
 /// The smallest payload: prefix, a one-byte seq, the key and a one-byte item.
 pub(crate) const MIN_PAYLOAD: u32 = (PREFIX.len() + 1 + ENTRY_KEY.len() + 1) as u32;
+
+/// The `len` bit that marks a record continuing its unit.
+pub(crate) const CONTINUES: u32 = 1 << 31;
+
+/// The byte a continuing record's crc starts from.
+const CONTINUES_TAG: u8 = 0xc7;
+
+/// The crc a record carries.
+fn record_crc(continues: bool, payload_head: &[u8], rest: &[u8]) -> u32 {
+    let seed = if continues {
+        crc32c::crc32c(&[CONTINUES_TAG])
+    } else {
+        0
+    };
+    crc32c::crc32c_append(crc32c::crc32c_append(seed, payload_head), rest)
+}
 
 /// Larger lengths are treated as damage; no entry the kernel writes comes
 /// near this, and it keeps a garbled length from asking for gigabytes.
@@ -44,9 +66,10 @@ pub(crate) fn payload_len(head_len: usize, entry_len: usize) -> Option<u32> {
     u32::try_from(total).ok().filter(|&n| n <= MAX_PAYLOAD)
 }
 
-/// Builds the head of record `seq` carrying `entry`; `Err` carries the
-/// payload size when it exceeds [`MAX_PAYLOAD`].
-pub(crate) fn record_head(seq: u64, entry: &[u8]) -> Result<RecordHead, u64> {
+/// Builds the head of record `seq` carrying `entry` (`continues`: more
+/// records of its unit follow); `Err` carries the payload size when it
+/// exceeds [`MAX_PAYLOAD`].
+pub(crate) fn record_head(seq: u64, entry: &[u8], continues: bool) -> Result<RecordHead, u64> {
     let mut bytes = [0u8; MAX_HEAD];
     let mut n = FRAME_HEADER;
     bytes[n..n + PREFIX.len()].copy_from_slice(&PREFIX);
@@ -57,8 +80,9 @@ pub(crate) fn record_head(seq: u64, entry: &[u8]) -> Result<RecordHead, u64> {
     let head_payload = n - FRAME_HEADER;
     let len =
         payload_len(head_payload, entry.len()).ok_or(head_payload as u64 + entry.len() as u64)?;
-    let crc = crc32c::crc32c_append(crc32c::crc32c(&bytes[FRAME_HEADER..n]), entry);
-    bytes[0..4].copy_from_slice(&len.to_le_bytes());
+    let crc = record_crc(continues, &bytes[FRAME_HEADER..n], entry);
+    let len_word = if continues { len | CONTINUES } else { len };
+    bytes[0..4].copy_from_slice(&len_word.to_le_bytes());
     bytes[4..8].copy_from_slice(&crc.to_le_bytes());
     Ok(RecordHead { bytes, len: n })
 }
@@ -149,6 +173,8 @@ pub(crate) struct Parsed {
     /// Where the entry item starts, counted from the record start.
     pub(crate) entry_start: usize,
     pub(crate) seq: u64,
+    /// More records of this record's unit follow it.
+    pub(crate) continues: bool,
 }
 
 /// Checks the record at the start of `bytes` (which may hold more after
@@ -160,7 +186,9 @@ pub(crate) fn parse_record(bytes: &[u8], expected_seq: Option<u64>) -> Result<Pa
             bytes.len()
         )));
     }
-    let len = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    let len_word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    let continues = len_word & CONTINUES != 0;
+    let len = len_word & !CONTINUES;
     let stored_crc = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
     if !(MIN_PAYLOAD..=MAX_PAYLOAD).contains(&len) {
         return Err(Defect::Damaged(format!(
@@ -175,7 +203,7 @@ pub(crate) fn parse_record(bytes: &[u8], expected_seq: Option<u64>) -> Result<Pa
         )));
     }
     let payload = &bytes[FRAME_HEADER..total];
-    let crc = crc32c::crc32c(payload);
+    let crc = record_crc(continues, payload, &[]);
     if crc != stored_crc {
         return Err(Defect::Damaged(format!(
             "crc mismatch (stored {stored_crc:08x}, computed {crc:08x})"
@@ -208,6 +236,7 @@ pub(crate) fn parse_record(bytes: &[u8], expected_seq: Option<u64>) -> Result<Pa
         total,
         entry_start: FRAME_HEADER + entry_at,
         seq,
+        continues,
     })
 }
 
@@ -230,7 +259,7 @@ mod tests {
     use crate::value::Value;
 
     fn record(seq: u64, entry: &[u8]) -> Vec<u8> {
-        let head = record_head(seq, entry).unwrap();
+        let head = record_head(seq, entry, false).unwrap();
         let mut out = head.as_bytes().to_vec();
         out.extend_from_slice(entry);
         out
@@ -404,5 +433,29 @@ mod tests {
         assert_eq!(find_valid_record(&bytes, at), Some(at));
         assert_eq!(find_valid_record(&bytes, at + 1), None);
         assert_eq!(find_valid_record(&bytes[..at + 5], 0), None);
+    }
+
+    #[test]
+    fn a_continuing_record_carries_its_flag_under_the_crc() {
+        let entry = [0x43, 1, 2, 3];
+        let head = record_head(4, &entry, true).unwrap();
+        let mut r = head.as_bytes().to_vec();
+        r.extend_from_slice(&entry);
+        let p = parse_record(&r, Some(4)).unwrap();
+        assert!(p.continues);
+        assert!(!parse_record(&record(4, &entry), Some(4)).unwrap().continues);
+        // The flag alone flipped, either way, is damage.
+        r[3] ^= 0x80;
+        let e = parse_record(&r, Some(4)).unwrap_err();
+        assert!(
+            matches!(&e, Defect::Damaged(m) if m.contains("crc")),
+            "{e:?}"
+        );
+        let mut plain = record(4, &entry);
+        plain[3] ^= 0x80;
+        assert!(matches!(
+            parse_record(&plain, Some(4)),
+            Err(Defect::Damaged(_))
+        ));
     }
 }

@@ -31,32 +31,45 @@
 //! segments, so a lost, duplicated or misplaced record shows as a seq
 //! mismatch. Payloads are at least 16 and at most 2^30 bytes.
 //!
-//! # Opening and damage
+//! Bit 31 of `len` marks a record that **continues its unit** (see
+//! `frame`): the records of one unit of work (a step, or a batch of inputs)
+//! are all-or-nothing on disk.
+//!
+//! # Opening, recovery and damage
 //!
 //! [`Journal::open`] parses and verifies every record (length bounds, crc,
 //! header, seq); the end of the log is where parsing ends, never the file
-//! size. A bad record in the last segment that a crash can leave (cut short,
-//! bad length, crc mismatch) with no valid record anywhere after it is a
-//! **torn tail**: its bytes are saved to
-//! `quarantine/<segment>.<offset>.torn`, the segment is truncated and
-//! fsynced, and [`OpenReport::torn_tail`] says so. Anything else (damage in
-//! an earlier segment, damage followed by valid records, an intact record
-//! with a wrong seq or header, a missing segment file) is
-//! [`JournalError::Corrupt`] and nothing on disk is touched; [`repair`] then
-//! moves everything from the first bad record on into `quarantine/`.
+//! size. The `head` file (see `head`) says how far the journal was synced.
+//! What lies past the last complete unit and past the synced point (records
+//! of an unfinished unit, a torn record, garbage an unsynced write left) was
+//! never promised: a writer ([`Mode::Write`]) saves those bytes to
+//! `quarantine/<segment>.<offset>.cut` and cuts them, a reader
+//! ([`Mode::Read`]) only leaves them out; either way
+//! [`OpenReport::recovery`] says what and where. Without a head (a journal
+//! written before heads existed, or with fsync `never`) only a bad last
+//! record with nothing valid after it counts as a crash artifact. Anything
+//! else (damage inside the synced part, damage followed by valid records
+//! before the synced point, an intact record with a wrong seq or header, a
+//! missing segment file) is [`JournalError::Corrupt`], and a journal holding
+//! fewer records than were synced is [`JournalError::Lost`]; nothing on disk
+//! is touched, and [`repair`] then moves everything from the first bad record
+//! on into `quarantine/` and accepts what is left.
 //!
 //! # Durability
 //!
 //! Appends go to a 64 KiB buffer. A record is durable only once fdatasync
-//! has returned: after each append with [`FsyncPolicy::EveryStep`], at
+//! has returned: at the end of each unit with [`FsyncPolicy::EveryStep`], at
 //! [`Journal::commit`] with [`FsyncPolicy::Batch`], never with
-//! [`FsyncPolicy::Never`]. A failed sync or write poisons the journal: the
-//! state of the file is unknown, so every later call fails with
-//! [`JournalError::Poisoned`] and nothing is retried. Dropping a journal
-//! hands buffered records to the OS, best effort; only committed records are
-//! promised.
+//! [`FsyncPolicy::Never`]; after each sync the head marker is written and
+//! synced. A failed sync or write poisons the journal: the state of the file
+//! is unknown, so every later call fails with [`JournalError::Poisoned`] and
+//! nothing is retried. Dropping a journal hands buffered records to the OS,
+//! best effort; only committed records are promised. Every file is opened
+//! through [`crate::fs::Fs`], which never follows a symlink.
 
 mod frame;
+mod head;
+mod recover;
 mod repair;
 mod scan;
 mod segment;
@@ -64,16 +77,16 @@ mod segment;
 #[cfg(test)]
 mod tests;
 
-pub use repair::{repair, Damage, MovedPart, RepairReport};
+pub use repair::{repair, repair_with, Damage, LostEntries, MovedPart, RepairReport};
 
+use crate::fs::{Fs, FsFile, Kind, OpenMode};
+use head::{HeadState, HeadWriter, Synced};
 use segment::{io_err, Tail};
 use std::fmt;
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::FileExt;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use thiserror::Error;
 
 /// Write buffer size; records larger than this bypass it.
@@ -109,6 +122,29 @@ pub enum JournalError {
     EmptyEntry { dir: PathBuf },
     #[error("journal {}: no segment number left after {}", dir.display(), segment::MAX_SEGMENT)]
     TooManySegments { dir: PathBuf },
+    #[error("journal {}: {synced} entries were synced but only {found} are readable ({detail}); acknowledged entries are missing", dir.display())]
+    Lost {
+        dir: PathBuf,
+        synced: u64,
+        found: u64,
+        detail: String,
+    },
+    #[error("journal {}: commit while a unit of work is still being written", dir.display())]
+    UnitOpen { dir: PathBuf },
+    #[error("journal {} is open read-only: {op} would change it", dir.display())]
+    ReadOnly { dir: PathBuf, op: &'static str },
+}
+
+/// Whether an open journal may change the files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// The one writer (it holds the world's lock): appends reach the disk and
+    /// recovery cuts what open finds past the last complete unit.
+    #[default]
+    Write,
+    /// A reader: nothing in the directory is created, changed or removed.
+    /// Appends stay in memory (a fresh world's genesis, say).
+    Read,
 }
 
 /// When appended records are made durable.
@@ -168,16 +204,65 @@ impl Default for JournalConfig {
 pub struct OpenReport {
     pub records: u64,
     pub segments: usize,
-    pub torn_tail: Option<TornTail>,
+    /// What was (or, read-only, would be) cut from the end.
+    pub recovery: Option<Recovery>,
+    /// Other things worth telling (a damaged head marker).
+    pub notes: Vec<String>,
 }
 
-/// A crash-cut last record that `open` removed.
+/// The end of a journal that never completed: records of a unit whose last
+/// record never reached the disk, and bytes no record could be read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TornTail {
+pub struct Recovery {
+    /// The first record left out: the journal's length without them.
+    pub from_seq: u64,
+    /// Complete records left out (they belong to the unfinished unit).
+    pub records: u64,
     pub segment: PathBuf,
     pub offset: u64,
-    pub bytes_cut: u64,
-    pub saved_to: PathBuf,
+    /// Bytes left out, over every segment.
+    pub bytes: u64,
+    /// What ended the journal there.
+    pub reason: String,
+    /// Where the bytes were saved; `None` when the journal was opened
+    /// read-only and nothing was changed.
+    pub saved_to: Option<PathBuf>,
+    /// The entry items of the first records left out (at most
+    /// [`RECOVERY_ITEMS`]), so the caller can say what they were.
+    pub items: Vec<Vec<u8>>,
+}
+
+/// How many left-out entries a [`Recovery`] carries.
+pub const RECOVERY_ITEMS: usize = 8;
+
+impl fmt::Display for Recovery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = if self.records > 0 {
+            format!(
+                "{} entr{} of an unfinished unit from #{} ({} byte(s))",
+                self.records,
+                if self.records == 1 { "y" } else { "ies" },
+                self.from_seq,
+                self.bytes
+            )
+        } else {
+            format!("{} byte(s) after entry #{}", self.bytes, self.from_seq)
+        };
+        let place = format!("{} at byte {}", self.segment.display(), self.offset);
+        match &self.saved_to {
+            Some(to) => write!(
+                f,
+                "journal recovery: cut {what} at {place} ({}); saved to {}",
+                self.reason,
+                to.display()
+            ),
+            None => write!(
+                f,
+                "journal recovery pending: {what} at {place} ({}) is left out; the next writer (aos run, the inspector) cuts it to quarantine; nothing was changed",
+                self.reason
+            ),
+        }
+    }
 }
 
 struct Segment {
@@ -189,73 +274,162 @@ struct Segment {
 }
 
 pub struct Journal {
+    fs: Arc<dyn Fs>,
     dir: PathBuf,
     config: JournalConfig,
+    mode: Mode,
     /// Never empty; the last one is being appended to.
     segments: Vec<Segment>,
     /// Start of each record within its segment, indexed by seq.
     offsets: Vec<u64>,
-    /// The last segment, opened for append and positioned reads.
-    file: File,
+    /// The last segment, opened for append (read-only: for reads; `None`
+    /// when a reader found no segment on disk).
+    file: Option<Box<dyn FsFile>>,
     buf: Vec<u8>,
     /// Offset in the last segment where `buf` begins (bytes already written).
     buf_start: u64,
     poisoned: bool,
+    /// A unit's records are being appended and its last one has not been.
+    unit_open: bool,
+    /// The crc field of the last record appended or found.
+    last_crc: u32,
+    /// The head marker (writers only).
+    head: Option<HeadWriter>,
     /// The older segment read last, kept open for runs of reads.
-    reader: Mutex<Option<(usize, File)>>,
+    reader: Mutex<Option<(usize, Box<dyn FsFile>)>>,
     #[cfg(test)]
     fail_syncs: bool,
 }
 
+/// Where the kept part of a scanned journal ends, and what follows it.
+struct Plan {
+    /// Records kept.
+    keep: u64,
+    /// Index (into the scanned segments) and offset where the cut starts,
+    /// when something is left out.
+    cut: Option<(usize, u64)>,
+    reason: String,
+}
+
 impl Journal {
-    /// Opens (creating if needed) the journal in `dir`, verifying every
-    /// record; see the module docs for how damage is handled.
+    /// Opens (creating if needed) the journal in `dir` on the real file
+    /// system as its writer; see the module docs for recovery and damage.
     pub fn open(dir: &Path, config: JournalConfig) -> Result<(Journal, OpenReport), JournalError> {
-        std::fs::create_dir_all(dir).map_err(io_err(dir, "create directory"))?;
-        let mut found = scan::scan(dir)?;
-        let torn_tail = match &found.problem {
-            Some(p) if p.kind == scan::ProblemKind::Torn => repair::cut_torn_tail(dir, &mut found)?,
+        Journal::open_with(crate::fs::real(), dir, config, Mode::Write)
+    }
+
+    /// Opens the journal in `dir` through `fs`, as a writer or a reader.
+    pub fn open_with(
+        fs: Arc<dyn Fs>,
+        dir: &Path,
+        config: JournalConfig,
+        mode: Mode,
+    ) -> Result<(Journal, OpenReport), JournalError> {
+        match fs.kind(dir).map_err(io_err(dir, "stat"))? {
+            Some(Kind::Dir) => {}
+            None if mode == Mode::Read => return Ok(Journal::empty_reader(fs, dir, config)),
+            None => fs
+                .create_dir_all(dir)
+                .map_err(io_err(dir, "create directory"))?,
             Some(_) => {
-                return Err(found
-                    .corrupt_error()
-                    .expect("a problem was found, so there is an error"));
+                return Err(io_err(dir, "open journal directory")(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "not a directory (a symlink or file is never read or written through)",
+                )))
             }
-            None => None,
+        }
+        let found = scan::scan(fs.as_ref(), dir)?;
+        let head_state = head::read(fs.as_ref(), dir)?;
+        let mut notes = Vec::new();
+        let synced = match head_state {
+            HeadState::Valid { synced, .. } => Some(synced),
+            HeadState::Damaged => {
+                notes.push(format!(
+                    "the journal's head marker {} is damaged: a lost end cannot be detected until the next sync rewrites it",
+                    head::head_path(dir).display()
+                ));
+                None
+            }
+            HeadState::Absent => None,
         };
+        let plan = recover::plan_recovery(fs.as_ref(), dir, &found, synced)?;
+        let recovery = match plan.cut {
+            None => None,
+            Some((index, offset)) => Some(recover::recover(
+                fs.as_ref(),
+                dir,
+                &found,
+                index,
+                offset,
+                &plan,
+                mode,
+            )?),
+        };
+        let keep = plan.keep;
         let mut segments = Vec::with_capacity(found.segments.len().max(1));
-        let mut offsets = Vec::with_capacity(found.records as usize);
-        for s in found.segments {
-            offsets.extend_from_slice(&s.offsets);
+        let mut offsets = Vec::with_capacity(keep as usize);
+        let cut_index = plan.cut.map(|(i, _)| i);
+        for (i, s) in found.segments.into_iter().enumerate() {
+            if cut_index.is_some_and(|c| i > c) {
+                break;
+            }
+            let len = match plan.cut {
+                Some((c, offset)) if c == i => offset,
+                _ => s.valid_len,
+            };
+            let in_seg = s.offsets.iter().take_while(|&&o| o < len).count();
+            offsets.extend_from_slice(&s.offsets[..in_seg]);
             segments.push(Segment {
                 number: s.number,
                 path: s.path,
                 first_seq: s.first_seq,
-                len: s.valid_len,
+                len,
             });
         }
-        let file = match segments.last() {
-            Some(last) => open_for_append(&last.path)?,
-            None => {
-                let (file, segment) = create_first_segment(dir)?;
-                segments.push(segment);
-                file
+        debug_assert_eq!(offsets.len() as u64, keep);
+        let file = match (segments.last(), mode) {
+            (Some(last), Mode::Write) => {
+                Some(open_segment(fs.as_ref(), &last.path, OpenMode::Append)?)
             }
+            (Some(last), Mode::Read) => {
+                Some(open_segment(fs.as_ref(), &last.path, OpenMode::Read)?)
+            }
+            (None, Mode::Write) => {
+                let (file, segment) = create_first_segment(fs.as_ref(), dir)?;
+                segments.push(segment);
+                Some(file)
+            }
+            (None, Mode::Read) => {
+                segments.push(virtual_first_segment(dir));
+                None
+            }
+        };
+        let head = match mode {
+            Mode::Write => Some(HeadWriter::open(fs.as_ref(), dir, &head_state)?),
+            Mode::Read => None,
         };
         let buf_start = segments.last().map_or(0, |s| s.len);
         let report = OpenReport {
             records: offsets.len() as u64,
             segments: segments.len(),
-            torn_tail,
+            recovery,
+            notes,
         };
+        let last_crc = found.crcs.last_complete;
         let journal = Journal {
+            fs,
             dir: dir.to_path_buf(),
             config,
+            mode,
             segments,
             offsets,
             file,
             buf: Vec::with_capacity(BUF_CAP),
             buf_start,
             poisoned: false,
+            unit_open: false,
+            last_crc,
+            head,
             reader: Mutex::new(None),
             #[cfg(test)]
             fail_syncs: false,
@@ -263,9 +437,50 @@ impl Journal {
         Ok((journal, report))
     }
 
-    /// Appends one record holding `entry_item` (one encoded CBOR item) and
-    /// returns its seq. Durable only as the fsync policy says.
+    /// A reader's view of a journal that does not exist yet.
+    fn empty_reader(fs: Arc<dyn Fs>, dir: &Path, config: JournalConfig) -> (Journal, OpenReport) {
+        let journal = Journal {
+            fs,
+            dir: dir.to_path_buf(),
+            config,
+            mode: Mode::Read,
+            segments: vec![virtual_first_segment(dir)],
+            offsets: Vec::new(),
+            file: None,
+            buf: Vec::new(),
+            buf_start: 0,
+            poisoned: false,
+            unit_open: false,
+            last_crc: 0,
+            head: None,
+            reader: Mutex::new(None),
+            #[cfg(test)]
+            fail_syncs: false,
+        };
+        let report = OpenReport {
+            records: 0,
+            segments: 0,
+            recovery: None,
+            notes: Vec::new(),
+        };
+        (journal, report)
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Appends one record holding `entry_item` (one encoded CBOR item) as a
+    /// unit of its own and returns its seq. Durable only as the fsync policy
+    /// says.
     pub fn append(&mut self, entry_item: &[u8]) -> Result<u64, JournalError> {
+        self.append_in_unit(entry_item, true)
+    }
+
+    /// Appends one record of a unit of work: `last` ends the unit. A unit's
+    /// records are all-or-nothing on disk: recovery leaves out a unit whose
+    /// last record never arrived.
+    pub fn append_in_unit(&mut self, entry_item: &[u8], last: bool) -> Result<u64, JournalError> {
         self.check_poisoned()?;
         if entry_item.is_empty() {
             return Err(JournalError::EmptyEntry {
@@ -273,12 +488,14 @@ impl Journal {
             });
         }
         let seq = self.offsets.len() as u64;
-        let head =
-            frame::record_head(seq, entry_item).map_err(|size| JournalError::RecordTooLarge {
+        let head = frame::record_head(seq, entry_item, !last).map_err(|size| {
+            JournalError::RecordTooLarge {
                 dir: self.dir.clone(),
                 size,
-            })?;
+            }
+        })?;
         let head = head.as_bytes();
+        let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
         let size = (head.len() + entry_item.len()) as u64;
         let current = self.current_len();
         if current > 0 && current + size > self.config.segment_max_bytes {
@@ -288,7 +505,7 @@ impl Journal {
         if self.buf.len() + size as usize > BUF_CAP {
             self.flush()?;
         }
-        if size as usize > BUF_CAP {
+        if size as usize > BUF_CAP && self.mode == Mode::Write {
             self.write_direct(head, entry_item)?;
         } else {
             self.buf.extend_from_slice(head);
@@ -296,26 +513,60 @@ impl Journal {
         }
         self.offsets.push(offset);
         self.last_segment_mut().len += size;
-        if self.config.fsync == FsyncPolicy::EveryStep {
+        self.last_crc = crc;
+        self.unit_open = !last;
+        if last && self.config.fsync == FsyncPolicy::EveryStep {
             self.flush()?;
             self.sync_data()?;
+            self.record_head()?;
         }
         Ok(seq)
     }
 
     /// Ends a batch: with `Batch` flushes and fdatasyncs, with `Never` only
-    /// hands the buffer to the OS, with `EveryStep` does nothing (each append
-    /// was already synced).
+    /// hands the buffer to the OS, with `EveryStep` does nothing (each unit
+    /// was already synced). Only between units. A reader's commit keeps its
+    /// records in memory.
     pub fn commit(&mut self) -> Result<(), JournalError> {
         self.check_poisoned()?;
+        if self.unit_open {
+            return Err(JournalError::UnitOpen {
+                dir: self.dir.clone(),
+            });
+        }
         match self.config.fsync {
             FsyncPolicy::EveryStep => Ok(()),
             FsyncPolicy::Batch => {
                 self.flush()?;
-                self.sync_data()
+                self.sync_data()?;
+                self.record_head()
             }
             FsyncPolicy::Never => self.flush(),
         }
+    }
+
+    /// Writes the head marker for everything appended so far (synced).
+    fn record_head(&mut self) -> Result<(), JournalError> {
+        let Some(last) = self.segments.last() else {
+            return Ok(());
+        };
+        let synced = Synced {
+            records: self.len(),
+            segment: last.number,
+            segment_len: last.len,
+            last_crc: self.last_crc,
+        };
+        let injected = self.injected_failure();
+        let Some(head) = self.head.as_mut() else {
+            return Ok(());
+        };
+        let result = injected
+            .map_err(io_err(head.path(), "write"))
+            .and_then(|()| head.record(synced));
+        if result.is_err() {
+            self.poisoned = true;
+        }
+        result
     }
 
     pub fn len(&self) -> u64 {
@@ -390,11 +641,14 @@ impl Journal {
         Ok(items)
     }
 
-    /// Drops records `len..` (for an explicit fork). What is cut is first
-    /// saved, as a stream of records, to one quarantine file whose path is
-    /// returned (an empty file when nothing is cut).
+    /// Drops records `len..` (for an explicit fork); `len` must be a unit
+    /// boundary. What is cut is first saved, as a stream of records, to one
+    /// quarantine file whose path is returned (an empty file when nothing is
+    /// cut). The head marker moves back first, so a crash part-way leaves
+    /// the longer journal, never a shorter one than the head promises.
     pub fn truncate(&mut self, len: u64) -> Result<PathBuf, JournalError> {
         self.check_poisoned()?;
+        self.check_writer("truncate")?;
         if len > self.len() {
             return Err(JournalError::OutOfRange {
                 dir: self.dir.clone(),
@@ -403,12 +657,21 @@ impl Journal {
                 len: self.len(),
             });
         }
+        if self.unit_open {
+            return Err(JournalError::UnitOpen {
+                dir: self.dir.clone(),
+            });
+        }
         self.flush()?;
         let (index, offset) = if len == self.len() {
             (self.segments.len() - 1, self.current_len())
         } else {
             let index = self.segment_of(len);
             (index, self.offsets[len as usize])
+        };
+        let last_crc = match len.checked_sub(1) {
+            Some(seq) => self.crc_of(seq)?,
+            None => 0,
         };
         let tails: Vec<Tail> = self.segments[index..]
             .iter()
@@ -419,32 +682,68 @@ impl Journal {
             })
             .collect();
         let name = segment::segment_file_name(self.segments[index].number).unwrap_or_default();
-        let saved = segment::save_copy(&self.dir, &format!("{name}.{offset}.cut"), &tails)?;
+        let saved = segment::save_copy(
+            self.fs.as_ref(),
+            &self.dir,
+            &format!("{name}.{offset}.cut"),
+            &tails,
+        )?;
         // From here on the files change; a failure leaves them unknown.
-        let result = self.cut_at(index, offset, len);
+        let synced = Synced {
+            records: len,
+            segment: self.segments[index].number,
+            segment_len: offset,
+            last_crc,
+        };
+        let result = match self.head.as_mut() {
+            Some(h) => h.record(synced),
+            None => Ok(()),
+        }
+        .and_then(|()| self.cut_at(index, offset, len));
         if result.is_err() {
             self.poisoned = true;
         }
+        self.last_crc = last_crc;
         result.map(|()| saved)
+    }
+
+    /// The crc field of record `seq`.
+    fn crc_of(&self, seq: u64) -> Result<u32, JournalError> {
+        let index = self.segment_of(seq);
+        let start = self.offsets[seq as usize];
+        let head = self.read_span(index, start, start + frame::FRAME_HEADER as u64)?;
+        Ok(u32::from_le_bytes([head[4], head[5], head[6], head[7]]))
     }
 
     fn cut_at(&mut self, index: usize, offset: u64, len: u64) -> Result<(), JournalError> {
         *self.reader.lock().unwrap_or_else(|e| e.into_inner()) = None;
         for seg in self.segments[index + 1..].iter().rev() {
-            std::fs::remove_file(&seg.path).map_err(io_err(&seg.path, "remove segment"))?;
+            self.fs
+                .remove_file(&seg.path)
+                .map_err(io_err(&seg.path, "remove segment"))?;
         }
         self.sync_dir()?;
         self.segments.truncate(index + 1);
         self.offsets.truncate(len as usize);
         let path = self.segments[index].path.clone();
-        let file = open_for_append(&path)?;
+        let mut file = open_segment(self.fs.as_ref(), &path, OpenMode::Append)?;
         file.set_len(offset)
             .map_err(io_err(&path, "truncate segment"))?;
-        self.file = file;
-        self.sync_file("fsync segment", |f| f.sync_all())?;
+        self.file = Some(file);
+        self.sync_data()?;
         self.segments[index].len = offset;
         self.buf_start = offset;
         Ok(())
+    }
+
+    fn check_writer(&self, op: &'static str) -> Result<(), JournalError> {
+        match self.mode {
+            Mode::Write => Ok(()),
+            Mode::Read => Err(JournalError::ReadOnly {
+                dir: self.dir.clone(),
+                op,
+            }),
+        }
     }
 
     fn check_poisoned(&self) -> Result<(), JournalError> {
@@ -479,11 +778,16 @@ impl Journal {
         self.segments.partition_point(|s| s.first_seq <= seq) - 1
     }
 
+    /// Hands the buffer to the OS. A reader keeps its records in memory.
     fn flush(&mut self) -> Result<(), JournalError> {
-        if self.buf.is_empty() {
+        if self.buf.is_empty() || self.mode == Mode::Read {
             return Ok(());
         }
-        if let Err(e) = self.file.write_all(&self.buf) {
+        let written = match self.file.as_mut() {
+            Some(f) => f.append(&self.buf),
+            None => Err(io::Error::other("no segment file is open")),
+        };
+        if let Err(e) = written {
             self.poisoned = true;
             return Err(io_err(self.current_path(), "write segment")(e));
         }
@@ -493,10 +797,10 @@ impl Journal {
     }
 
     fn write_direct(&mut self, head: &[u8], entry: &[u8]) -> Result<(), JournalError> {
-        let written = self
-            .file
-            .write_all(head)
-            .and_then(|()| self.file.write_all(entry));
+        let written = match self.file.as_mut() {
+            Some(f) => f.append(head).and_then(|()| f.append(entry)),
+            None => Err(io::Error::other("no segment file is open")),
+        };
         if let Err(e) = written {
             self.poisoned = true;
             return Err(io_err(self.current_path(), "write segment")(e));
@@ -505,22 +809,21 @@ impl Journal {
         Ok(())
     }
 
+    /// Syncs the current segment; any failure poisons the journal (after a
+    /// failed fsync the kernel may have dropped the dirty pages, so a retry
+    /// could report success for lost data). A reader has nothing to sync.
     fn sync_data(&mut self) -> Result<(), JournalError> {
-        self.sync_file("fdatasync segment", |f| f.sync_data())
-    }
-
-    /// Runs a sync of the current segment; any failure poisons the journal
-    /// (after a failed fsync the kernel may have dropped the dirty pages, so
-    /// a retry could report success for lost data).
-    fn sync_file(
-        &mut self,
-        op: &'static str,
-        sync: impl FnOnce(&File) -> io::Result<()>,
-    ) -> Result<(), JournalError> {
-        let result = self.injected_failure().and_then(|()| sync(&self.file));
+        if self.mode == Mode::Read {
+            return Ok(());
+        }
+        let injected = self.injected_failure();
+        let result = injected.and_then(|()| match self.file.as_mut() {
+            Some(f) => f.sync_data(),
+            None => Ok(()),
+        });
         result.map_err(|e| {
             self.poisoned = true;
-            io_err(self.current_path(), op)(e)
+            io_err(self.current_path(), "fdatasync segment")(e)
         })
     }
 
@@ -528,7 +831,7 @@ impl Journal {
         let result = self
             .injected_failure()
             .map_err(io_err(&self.dir, "fsync directory"))
-            .and_then(|()| segment::sync_dir(&self.dir));
+            .and_then(|()| segment::sync_dir(self.fs.as_ref(), &self.dir));
         if result.is_err() {
             self.poisoned = true;
         }
@@ -549,10 +852,14 @@ impl Journal {
     }
 
     fn rotate(&mut self) -> Result<(), JournalError> {
+        if self.mode == Mode::Read {
+            // A reader's records stay in memory, in its last segment.
+            return Ok(());
+        }
         self.flush()?;
         // Commit syncs only the current file, so a Batch's records in the
         // segment being left must be synced now.
-        if self.config.fsync == FsyncPolicy::Batch {
+        if self.config.fsync != FsyncPolicy::Never {
             self.sync_data()?;
         }
         let last = self
@@ -567,19 +874,14 @@ impl Journal {
             });
         }
         let path = segment_path(&self.dir, number);
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(io_err(&path, "create segment"))?;
+        let file = open_segment(self.fs.as_ref(), &path, OpenMode::CreateNew)?;
         self.segments.push(Segment {
             number,
             path,
             first_seq,
             len: 0,
         });
-        self.file = file;
+        self.file = Some(file);
         self.buf_start = 0;
         self.sync_dir()
     }
@@ -593,8 +895,10 @@ impl Journal {
             let file_end = end.min(self.buf_start);
             if start < file_end {
                 let n = (file_end - start) as usize;
-                self.file
-                    .read_exact_at(&mut out[..n], start)
+                let file = self.file.as_ref().ok_or_else(|| {
+                    io_err(&seg.path, "read segment")(io::Error::other("no segment file is open"))
+                })?;
+                file.read_exact_at(&mut out[..n], start)
                     .map_err(io_err(&seg.path, "read segment"))?;
             }
             if end > self.buf_start {
@@ -606,11 +910,19 @@ impl Journal {
             return Ok(out);
         }
         let mut cached = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        if cached.as_ref().is_none_or(|(i, _)| *i != index) {
-            let f = File::open(&seg.path).map_err(io_err(&seg.path, "open segment"))?;
+        let stale = match cached.as_ref() {
+            Some((i, _)) => *i != index,
+            None => true,
+        };
+        if stale {
+            let f = open_segment(self.fs.as_ref(), &seg.path, OpenMode::Read)?;
             *cached = Some((index, f));
         }
-        let (_, f) = cached.as_ref().expect("just filled");
+        let Some((_, f)) = cached.as_ref() else {
+            return Err(io_err(&seg.path, "read segment")(io::Error::other(
+                "segment reader missing",
+            )));
+        };
         f.read_exact_at(&mut out, start)
             .map_err(io_err(&seg.path, "read segment"))?;
         Ok(out)
@@ -631,28 +943,31 @@ fn segment_path(dir: &Path, number: u32) -> PathBuf {
     dir.join(segment::segment_file_name(number).expect("segment number checked by the caller"))
 }
 
-fn open_for_append(path: &Path) -> Result<File, JournalError> {
-    OpenOptions::new()
-        .read(true)
-        .append(true)
-        .open(path)
-        .map_err(io_err(path, "open segment"))
+fn open_segment(fs: &dyn Fs, path: &Path, mode: OpenMode) -> Result<Box<dyn FsFile>, JournalError> {
+    let op = if mode == OpenMode::CreateNew {
+        "create segment"
+    } else {
+        "open segment"
+    };
+    fs.open(path, mode).map_err(io_err(path, op))
 }
 
-fn create_first_segment(dir: &Path) -> Result<(File, Segment), JournalError> {
+fn create_first_segment(
+    fs: &dyn Fs,
+    dir: &Path,
+) -> Result<(Box<dyn FsFile>, Segment), JournalError> {
     let path = segment_path(dir, 0);
-    let file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create_new(true)
-        .open(&path)
-        .map_err(io_err(&path, "create segment"))?;
-    segment::sync_dir(dir)?;
-    let segment = Segment {
+    let file = open_segment(fs, &path, OpenMode::CreateNew)?;
+    segment::sync_dir(fs, dir)?;
+    Ok((file, virtual_first_segment(dir)))
+}
+
+/// Segment 0 as a journal starts it (for a reader, without a file).
+fn virtual_first_segment(dir: &Path) -> Segment {
+    Segment {
         number: 0,
-        path,
+        path: segment_path(dir, 0),
         first_seq: 0,
         len: 0,
-    };
-    Ok((file, segment))
+    }
 }

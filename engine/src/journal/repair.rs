@@ -1,9 +1,11 @@
 //! Cutting bad data off the end of the log. Every cut first saves a durable
 //! copy of what it removes under `quarantine/`, so nothing is ever lost.
 
+use super::head::{self, HeadWriter, Synced};
 use super::scan::{self, Scan};
 use super::segment::{self, Tail};
-use super::{JournalError, TornTail};
+use super::JournalError;
+use crate::fs::{Fs, OpenMode};
 use std::path::{Path, PathBuf};
 
 /// What `repair` found and what it moved.
@@ -11,11 +13,19 @@ use std::path::{Path, PathBuf};
 pub struct RepairReport {
     /// Records left in the journal.
     pub records_kept: u64,
-    /// The first bad record, or `None` when the journal was sound (then
-    /// nothing is moved).
+    /// The first bad record, or `None` when no record was damaged.
     pub damage: Option<Damage>,
     /// What was taken out, in log order.
     pub moved: Vec<MovedPart>,
+    /// Entries the head marker said were synced that are gone; repair
+    /// accepted their loss and moved the marker back to what is left.
+    pub lost: Option<LostEntries>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LostEntries {
+    pub synced: u64,
+    pub kept: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,39 +45,16 @@ pub struct MovedPart {
     pub saved_to: PathBuf,
 }
 
-/// Cuts the torn tail `scan` found in the last segment. Called by `open`.
-pub(crate) fn cut_torn_tail(dir: &Path, scan: &mut Scan) -> Result<Option<TornTail>, JournalError> {
-    let Some(problem) = scan.problem.take() else {
-        return Ok(None);
-    };
-    let seg = scan
-        .segments
-        .last_mut()
-        .expect("a scan problem always lies in a scanned segment");
-    let name = segment_name(&seg.path);
-    let saved_to = segment::save_copy(
-        dir,
-        &format!("{name}.{}.torn", problem.offset),
-        &[Tail {
-            path: &seg.path,
-            offset: problem.offset,
-        }],
-    )?;
-    segment::cut_segment(&seg.path, problem.offset)?;
-    let bytes_cut = seg.file_len - problem.offset;
-    seg.file_len = problem.offset;
-    Ok(Some(TornTail {
-        segment: seg.path.clone(),
-        offset: problem.offset,
-        bytes_cut,
-        saved_to,
-    }))
-}
-
 fn segment_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+/// [`repair_with`] on the real file system. The caller holds the world's
+/// lock: repair must never run beside a writer.
+pub fn repair(dir: &Path) -> Result<RepairReport, JournalError> {
+    repair_with(&crate::fs::RealFs, dir)
 }
 
 /// Moves everything from the first bad record to the end of the log into
@@ -77,22 +64,25 @@ fn segment_name(path: &Path) -> String {
 ///
 /// Later segments go first, last one first, so an interrupted repair leaves
 /// a gap-free prefix that a second run handles the same way.
-pub fn repair(dir: &Path) -> Result<RepairReport, JournalError> {
-    let scan = scan::scan(dir)?;
+pub fn repair_with(fs: &dyn Fs, dir: &Path) -> Result<RepairReport, JournalError> {
+    let scan = scan::scan(fs, dir)?;
     let (Some(problem), Some(seg)) = (&scan.problem, scan.problem_segment()) else {
+        let lost = accept_loss(fs, dir, &scan)?;
         return Ok(RepairReport {
             records_kept: scan.records,
             damage: None,
             moved: Vec::new(),
+            lost,
         });
     };
     let mut moved = Vec::new();
     for (_, path) in scan.rest.iter().rev() {
-        let bytes = std::fs::metadata(path)
-            .map_err(segment::io_err(path, "stat segment"))?
-            .len();
+        let bytes = fs
+            .open(path, OpenMode::Read)
+            .and_then(|f| f.len())
+            .map_err(segment::io_err(path, "stat segment"))?;
         let saved_to =
-            segment::move_to_quarantine(dir, path, &format!("{}.0.bad", segment_name(path)))?;
+            segment::move_to_quarantine(fs, dir, path, &format!("{}.0.bad", segment_name(path)))?;
         moved.push(MovedPart {
             from: path.clone(),
             offset: 0,
@@ -105,9 +95,10 @@ pub fn repair(dir: &Path) -> Result<RepairReport, JournalError> {
     // Damage at the very start moves the whole file rather than leaving an
     // empty one, so a segment after a numbering gap disappears with the gap.
     let saved_to = if problem.offset == 0 {
-        segment::move_to_quarantine(dir, &seg.path, &base)?
+        segment::move_to_quarantine(fs, dir, &seg.path, &base)?
     } else {
         let saved = segment::save_copy(
+            fs,
             dir,
             &base,
             &[Tail {
@@ -115,7 +106,7 @@ pub fn repair(dir: &Path) -> Result<RepairReport, JournalError> {
                 offset: problem.offset,
             }],
         )?;
-        segment::cut_segment(&seg.path, problem.offset)?;
+        segment::cut_segment(fs, &seg.path, problem.offset)?;
         saved
     };
     moved.push(MovedPart {
@@ -124,9 +115,12 @@ pub fn repair(dir: &Path) -> Result<RepairReport, JournalError> {
         bytes: seg.file_len - problem.offset,
         saved_to,
     });
-    segment::sync_dir(dir)?;
+    segment::sync_dir(fs, dir)?;
     moved.reverse();
+    let after = scan::scan(fs, dir)?;
+    let lost = accept_loss(fs, dir, &after)?;
     Ok(RepairReport {
+        lost,
         records_kept: scan.records,
         damage: Some(Damage {
             segment: seg.path.clone(),
@@ -135,4 +129,42 @@ pub fn repair(dir: &Path) -> Result<RepairReport, JournalError> {
         }),
         moved,
     })
+}
+
+/// Moves the head marker back to what the (now sound) journal holds, when
+/// it promised more: the loss is accepted and reported.
+fn accept_loss(fs: &dyn Fs, dir: &Path, scan: &Scan) -> Result<Option<LostEntries>, JournalError> {
+    let state = head::read(fs, dir)?;
+    let head::HeadState::Valid { synced, .. } = state else {
+        return Ok(None);
+    };
+    if super::recover::check_synced(fs, dir, scan, &synced).is_ok() {
+        return Ok(None);
+    }
+    let now = synced_now(scan);
+    HeadWriter::open(fs, dir, &state)?.record(now)?;
+    Ok(Some(LostEntries {
+        synced: synced.records,
+        kept: now.records,
+    }))
+}
+
+/// What a head marker says for the complete units of `scan`.
+fn synced_now(scan: &Scan) -> Synced {
+    let end = scan.segments.iter().rev().find_map(|s| {
+        let local = scan.complete.checked_sub(s.first_seq)?;
+        let offset = match s.offsets.get(local as usize) {
+            Some(&o) => o,
+            None if local as usize == s.offsets.len() => s.valid_len,
+            None => return None,
+        };
+        Some((s.number, offset))
+    });
+    let (segment, segment_len) = end.unwrap_or((0, 0));
+    Synced {
+        records: scan.complete,
+        segment,
+        segment_len,
+        last_crc: scan.crcs.last_complete,
+    }
 }

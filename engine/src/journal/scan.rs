@@ -5,7 +5,7 @@
 use super::frame::{self, Defect};
 use super::segment::{self, io_err};
 use super::JournalError;
-use std::fs;
+use crate::fs::Fs;
 use std::path::PathBuf;
 
 /// A segment read up to its last good record (or to the problem).
@@ -32,6 +32,9 @@ pub(crate) enum ProblemKind {
 #[derive(Debug, Clone)]
 pub(crate) struct Problem {
     pub(crate) kind: ProblemKind,
+    /// What a crash can leave (cut short, bad length, crc mismatch), as
+    /// opposed to an intact record in the wrong place.
+    pub(crate) crash_like: bool,
     pub(crate) offset: u64,
     pub(crate) reason: String,
 }
@@ -44,36 +47,42 @@ pub(crate) struct Scan {
     pub(crate) rest: Vec<(u32, PathBuf)>,
     /// Good records before the problem.
     pub(crate) records: u64,
+    /// Good records up to the end of the last complete unit: the records
+    /// after it continue a unit whose end never reached the disk.
+    pub(crate) complete: u64,
+    /// The crc field of each good record's last one, by record count
+    /// (`last_crc` of record `complete - 1` and `records - 1`).
+    pub(crate) crcs: Crcs,
+}
+
+/// The crc fields of the last good record and of the last record of the
+/// last complete unit (what a head marker is checked against).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Crcs {
+    pub(crate) last: u32,
+    pub(crate) last_complete: u32,
 }
 
 impl Scan {
     pub(crate) fn problem_segment(&self) -> Option<&ScannedSegment> {
         self.problem.as_ref().and(self.segments.last())
     }
-
-    pub(crate) fn corrupt_error(&self) -> Option<JournalError> {
-        let p = self.problem.as_ref()?;
-        let seg = self.segments.last()?;
-        Some(JournalError::Corrupt {
-            segment: seg.path.clone(),
-            offset: p.offset,
-            reason: p.reason.clone(),
-        })
-    }
 }
 
-pub(crate) fn scan(dir: &std::path::Path) -> Result<Scan, JournalError> {
-    let listed = segment::list_segments(dir)?;
+pub(crate) fn scan(fs: &dyn Fs, dir: &std::path::Path) -> Result<Scan, JournalError> {
+    let listed = segment::list_segments(fs, dir)?;
     let count = listed.len();
     let mut out = Scan {
         segments: Vec::with_capacity(count),
         problem: None,
         rest: Vec::new(),
         records: 0,
+        complete: 0,
+        crcs: Crcs::default(),
     };
     let mut listed = listed.into_iter().enumerate();
     for (index, (number, path)) in listed.by_ref() {
-        let data = fs::read(&path).map_err(io_err(&path, "read segment"))?;
+        let data = fs.read(&path).map_err(io_err(&path, "read segment"))?;
         let mut seg = ScannedSegment {
             number,
             path,
@@ -88,12 +97,13 @@ pub(crate) fn scan(dir: &std::path::Path) -> Result<Scan, JournalError> {
             let missing = segment::segment_file_name(index as u32).unwrap_or_default();
             out.problem = Some(Problem {
                 kind: ProblemKind::Corrupt,
+                crash_like: true,
                 offset: 0,
                 reason: format!("segment file {missing} is missing"),
             });
         } else {
             let is_last = index + 1 == count;
-            out.problem = verify_records(&data, &mut seg, &mut out.records, is_last);
+            out.problem = verify_records(&data, &mut seg, &mut out, is_last);
         }
         out.segments.push(seg);
         if out.problem.is_some() {
@@ -107,16 +117,23 @@ pub(crate) fn scan(dir: &std::path::Path) -> Result<Scan, JournalError> {
 fn verify_records(
     data: &[u8],
     seg: &mut ScannedSegment,
-    next_seq: &mut u64,
+    out: &mut Scan,
     is_last: bool,
 ) -> Option<Problem> {
     let mut at = 0usize;
     while at < data.len() {
-        match frame::parse_record(&data[at..], Some(*next_seq)) {
+        match frame::parse_record(&data[at..], Some(out.records)) {
             Ok(p) => {
                 seg.offsets.push(at as u64);
+                let crc =
+                    u32::from_le_bytes([data[at + 4], data[at + 5], data[at + 6], data[at + 7]]);
                 at += p.total;
-                *next_seq += 1;
+                out.records += 1;
+                out.crcs.last = crc;
+                if !p.continues {
+                    out.complete = out.records;
+                    out.crcs.last_complete = crc;
+                }
             }
             Err(defect) => {
                 seg.valid_len = at as u64;
@@ -143,6 +160,7 @@ fn classify(data: &[u8], at: usize, defect: &Defect, is_last: bool) -> Problem {
     };
     Problem {
         kind,
+        crash_like: defect.may_be_torn(),
         offset: at as u64,
         reason,
     }

@@ -2,8 +2,8 @@
 //! (directory listing, directory fsync, quarantine copies).
 
 use super::JournalError;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use crate::fs::{self, Fs, Kind, OpenMode};
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// Eight decimal digits name at most this many segments.
@@ -30,13 +30,17 @@ pub(crate) fn io_err(path: &Path, op: &'static str) -> impl FnOnce(io::Error) ->
 }
 
 /// The segment files of `dir`, in number order; other entries are ignored.
-pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(u32, PathBuf)>, JournalError> {
+/// A segment name that is not a regular file (a symlink, say) is refused:
+/// the journal never reads or writes through one.
+pub(crate) fn list_segments(fs: &dyn Fs, dir: &Path) -> Result<Vec<(u32, PathBuf)>, JournalError> {
     let mut found = Vec::new();
-    for item in fs::read_dir(dir).map_err(io_err(dir, "list directory"))? {
-        let item = item.map_err(io_err(dir, "list directory"))?;
-        let name = item.file_name();
-        if let Some(number) = name.to_str().and_then(parse_segment_name) {
-            found.push((number, item.path()));
+    for (name, kind) in fs.list(dir).map_err(io_err(dir, "list directory"))? {
+        if let Some(number) = parse_segment_name(&name) {
+            let path = dir.join(&name);
+            if kind != Kind::File {
+                return Err(io_err(&path, "open segment")(fs::not_regular(&path)));
+            }
+            found.push((number, path));
         }
     }
     found.sort();
@@ -44,11 +48,8 @@ pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(u32, PathBuf)>, JournalEr
 }
 
 /// Makes the directory entries of `dir` (new or removed files) durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), JournalError> {
-    File::open(dir)
-        .map_err(io_err(dir, "open directory"))?
-        .sync_all()
-        .map_err(io_err(dir, "fsync directory"))
+pub(crate) fn sync_dir(fs: &dyn Fs, dir: &Path) -> Result<(), JournalError> {
+    fs.sync_dir(dir).map_err(io_err(dir, "fsync directory"))
 }
 
 pub(crate) fn quarantine_dir(dir: &Path) -> PathBuf {
@@ -56,11 +57,21 @@ pub(crate) fn quarantine_dir(dir: &Path) -> PathBuf {
 }
 
 /// Creates the quarantine directory durably if it is missing.
-fn ensure_quarantine(dir: &Path) -> Result<PathBuf, JournalError> {
+fn ensure_quarantine(fs: &dyn Fs, dir: &Path) -> Result<PathBuf, JournalError> {
     let q = quarantine_dir(dir);
-    if !q.is_dir() {
-        fs::create_dir(&q).map_err(io_err(&q, "create directory"))?;
-        sync_dir(dir)?;
+    match fs.kind(&q).map_err(io_err(&q, "stat"))? {
+        Some(Kind::Dir) => {}
+        Some(_) => {
+            return Err(io_err(&q, "use quarantine directory")(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a directory (a symlink or file is never written through)",
+            )))
+        }
+        None => {
+            fs.create_dir_all(&q)
+                .map_err(io_err(&q, "create directory"))?;
+            sync_dir(fs, dir)?;
+        }
     }
     Ok(q)
 }
@@ -68,20 +79,26 @@ fn ensure_quarantine(dir: &Path) -> Result<PathBuf, JournalError> {
 /// Creates a file in the quarantine directory named `base`, or `base.N` when
 /// that is taken (the same crash can leave a tail at the same offset twice;
 /// no earlier copy is ever overwritten).
-fn create_unique(q: &Path, base: &str) -> Result<(File, PathBuf), JournalError> {
-    for n in 0u32.. {
+fn create_unique(
+    fs: &dyn Fs,
+    q: &Path,
+    base: &str,
+) -> Result<(Box<dyn fs::FsFile>, PathBuf), JournalError> {
+    for n in 0u32..u32::MAX {
         let path = if n == 0 {
             q.join(base)
         } else {
             q.join(format!("{base}.{n}"))
         };
-        match OpenOptions::new().write(true).create_new(true).open(&path) {
+        match fs.open(&path, OpenMode::CreateNew) {
             Ok(f) => return Ok((f, path)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(io_err(&path, "create quarantine file")(e)),
         }
     }
-    unreachable!("u32 range of quarantine names exhausted")
+    Err(io_err(q, "create quarantine file")(io::Error::other(
+        "every quarantine name is taken",
+    )))
 }
 
 /// A byte range of a segment file: from `offset` to its end.
@@ -92,66 +109,84 @@ pub(crate) struct Tail<'a> {
 
 /// Copies the tails, in order, into one new quarantine file named `base`
 /// and makes it durable before anything is cut. Returns the copy's path.
-pub(crate) fn save_copy(dir: &Path, base: &str, tails: &[Tail]) -> Result<PathBuf, JournalError> {
-    let q = ensure_quarantine(dir)?;
-    let (mut out, out_path) = create_unique(&q, base)?;
-    for tail in tails {
-        let mut src = File::open(tail.path).map_err(io_err(tail.path, "open segment"))?;
-        src.seek(SeekFrom::Start(tail.offset))
-            .map_err(io_err(tail.path, "seek segment"))?;
-        copy(&mut src, &mut out, tail.path, &out_path)?;
+/// When the copy cannot be made (a full disk, say) the partial copy is
+/// removed and nothing else has changed.
+pub(crate) fn save_copy(
+    fs: &dyn Fs,
+    dir: &Path,
+    base: &str,
+    tails: &[Tail],
+) -> Result<PathBuf, JournalError> {
+    let q = ensure_quarantine(fs, dir)?;
+    let (mut out, out_path) = create_unique(fs, &q, base)?;
+    let copied = copy_tails(fs, tails, out.as_mut(), &out_path).and_then(|()| {
+        out.sync_data()
+            .map_err(io_err(&out_path, "fsync quarantine file"))?;
+        sync_dir(fs, &q)
+    });
+    if let Err(e) = copied {
+        drop(out);
+        let _ = fs.remove_file(&out_path);
+        return Err(e);
     }
-    out.sync_all()
-        .map_err(io_err(&out_path, "fsync quarantine file"))?;
-    sync_dir(&q)?;
     Ok(out_path)
 }
 
-fn copy(
-    src: &mut File,
-    out: &mut File,
-    src_path: &Path,
+fn copy_tails(
+    fs: &dyn Fs,
+    tails: &[Tail],
+    out: &mut dyn fs::FsFile,
     out_path: &Path,
 ) -> Result<(), JournalError> {
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = match src.read(&mut buf) {
-            Ok(0) => return Ok(()),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(io_err(src_path, "read segment")(e)),
-        };
-        out.write_all(&buf[..n])
-            .map_err(io_err(out_path, "write quarantine file"))?;
+    const CHUNK: u64 = 1 << 20;
+    let mut buf = Vec::new();
+    for tail in tails {
+        let src = fs
+            .open(tail.path, OpenMode::Read)
+            .map_err(io_err(tail.path, "open segment"))?;
+        let len = src.len().map_err(io_err(tail.path, "stat segment"))?;
+        let mut at = tail.offset;
+        while at < len {
+            let n = CHUNK.min(len - at) as usize;
+            buf.resize(n, 0);
+            src.read_exact_at(&mut buf, at)
+                .map_err(io_err(tail.path, "read segment"))?;
+            out.append(&buf)
+                .map_err(io_err(out_path, "write quarantine file"))?;
+            at += n as u64;
+        }
     }
+    Ok(())
 }
 
 /// Moves a whole segment file into quarantine (renamed, not copied).
 pub(crate) fn move_to_quarantine(
+    fs: &dyn Fs,
     dir: &Path,
     segment: &Path,
     base: &str,
 ) -> Result<PathBuf, JournalError> {
-    let q = ensure_quarantine(dir)?;
+    let q = ensure_quarantine(fs, dir)?;
     // Reserve a unique name first so an earlier copy is never replaced.
-    let (_, target) = create_unique(&q, base)?;
-    fs::rename(segment, &target).map_err(io_err(segment, "move segment to quarantine"))?;
+    let (_, target) = create_unique(fs, &q, base)?;
+    fs.rename(segment, &target)
+        .map_err(io_err(segment, "move segment to quarantine"))?;
     Ok(target)
 }
 
 /// Truncates a segment to `len` bytes and makes the new length durable.
-pub(crate) fn cut_segment(path: &Path, len: u64) -> Result<(), JournalError> {
-    let f = OpenOptions::new()
-        .write(true)
-        .open(path)
+pub(crate) fn cut_segment(fs: &dyn Fs, path: &Path, len: u64) -> Result<(), JournalError> {
+    let mut f = fs
+        .open(path, OpenMode::Append)
         .map_err(io_err(path, "open segment"))?;
     f.set_len(len).map_err(io_err(path, "truncate segment"))?;
-    f.sync_all().map_err(io_err(path, "fsync segment"))
+    f.sync_data().map_err(io_err(path, "fsync segment"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn names_are_eight_digits() {
@@ -181,7 +216,7 @@ mod tests {
             fs::write(t.path().join(name), b"").unwrap();
         }
         fs::create_dir(t.path().join(QUARANTINE)).unwrap();
-        let got: Vec<u32> = list_segments(t.path())
+        let got: Vec<u32> = list_segments(&crate::fs::RealFs, t.path())
             .unwrap()
             .into_iter()
             .map(|(n, _)| n)
@@ -193,7 +228,7 @@ mod tests {
     fn listing_a_missing_directory_names_it() {
         let t = tempfile::tempdir().unwrap();
         let missing = t.path().join("nope");
-        let e = list_segments(&missing).unwrap_err();
+        let e = list_segments(&crate::fs::RealFs, &missing).unwrap_err();
         let msg = e.to_string();
         assert!(
             msg.contains("nope") && msg.contains("list directory"),
@@ -210,12 +245,12 @@ mod tests {
             path: &seg,
             offset: 2,
         }];
-        let a = save_copy(t.path(), "x.torn", &tail).unwrap();
-        let b = save_copy(t.path(), "x.torn", &tail).unwrap();
+        let a = save_copy(&crate::fs::RealFs, t.path(), "x.torn", &tail).unwrap();
+        let b = save_copy(&crate::fs::RealFs, t.path(), "x.torn", &tail).unwrap();
         assert_ne!(a, b);
         assert_eq!(fs::read(&a).unwrap(), b"cdef");
         assert_eq!(fs::read(&b).unwrap(), b"cdef");
-        let moved = move_to_quarantine(t.path(), &seg, "x.torn").unwrap();
+        let moved = move_to_quarantine(&crate::fs::RealFs, t.path(), &seg, "x.torn").unwrap();
         assert!(!seg.exists());
         assert_eq!(fs::read(moved).unwrap(), b"abcdef");
     }
@@ -225,6 +260,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let seg = t.path().join("00000005.seg");
         let e = save_copy(
+            &crate::fs::RealFs,
             t.path(),
             "y",
             &[Tail {
@@ -239,7 +275,7 @@ mod tests {
     #[test]
     fn cutting_a_missing_segment_names_it() {
         let t = tempfile::tempdir().unwrap();
-        let e = cut_segment(&t.path().join("00000009.seg"), 0).unwrap_err();
+        let e = cut_segment(&crate::fs::RealFs, &t.path().join("00000009.seg"), 0).unwrap_err();
         assert!(e.to_string().contains("00000009.seg"), "{e}");
     }
 }

@@ -28,7 +28,9 @@ mod view;
 
 pub use effects::{EffectStatus, EffectView};
 pub use governance::{ProposalStatus, ProposalView, Workload};
-pub use open::{prepare, OpenEvent, Prepared, Stage, WorldOptions};
+pub use open::{
+    lock_data_dir, prepare, OpenEvent, Prepared, RecoveryNote, Stage, WorldOptions, LOCK_FILE,
+};
 pub use plan_view::{PlanEdgeView, PlanStatus, PlanStepView, PlanView, StepMark};
 pub use rerun::{AirCheck, CellChange, RebuildJob, ReducerSource, RerunReport};
 pub use shadow::{CapNeed, PlanResultPreview, PredictedEffect, ShadowReport, StateDiff};
@@ -74,6 +76,8 @@ pub enum WorldError {
     NotAtHead { cursor: u64, head: u64 },
     #[error("{} is in use by another aos process (the world is already open)", .data.display())]
     Busy { data: PathBuf },
+    #[error("the world is open read-only ({0}): nothing can be journaled")]
+    ReadOnly(String),
     #[error("journal entry {seq} is unreadable: {message}")]
     BadEntry { seq: u64, message: String },
     #[error("{op} {path}: {source}")]
@@ -121,8 +125,11 @@ pub struct World {
     buf: Vec<u8>,
     /// Things worth telling the user that happened while opening.
     notes: Vec<String>,
-    /// Held while open: the data dir's lock file.
-    _lock: std::fs::File,
+    /// What open cut from (or, read-only, left out of) the journal's end.
+    recovery: Option<RecoveryNote>,
+    /// Held while open by a writer: the data dir's lock file. A reader
+    /// holds none.
+    _lock: Option<std::fs::File>,
     /// Adapters and their keys (never used by replay).
     dispatcher: crate::adapters::Dispatcher,
     auto_dispatch: bool,
@@ -170,6 +177,17 @@ impl World {
 
     pub fn notes(&self) -> &[String] {
         &self.notes
+    }
+
+    /// What open cut from the end of the journal (a writer), or would cut
+    /// (a reader), with one line describing it.
+    pub fn recovery(&self) -> Option<&RecoveryNote> {
+        self.recovery.as_ref()
+    }
+
+    /// Opened as a reader: nothing is written, steps are refused.
+    pub fn is_read_only(&self) -> bool {
+        self.journal.mode() == crate::journal::Mode::Read
     }
 
     pub fn store(&self) -> &Store {
@@ -245,10 +263,12 @@ impl World {
         for blob in self.reducers.take_blobs() {
             self.store.put(&blob)?;
         }
+        let last = self.scratch.len().saturating_sub(1);
         for (i, entry) in self.scratch.iter().enumerate() {
             self.buf.clear();
             entry.encode_into(&mut self.buf);
-            let seq = self.journal.append(&self.buf)?;
+            // One step is one unit on disk: all of its entries or none.
+            let seq = self.journal.append_in_unit(&self.buf, i == last)?;
             debug_assert_eq!(
                 seq,
                 before + i as u64,
@@ -336,7 +356,16 @@ impl World {
         Ok(state)
     }
 
+    /// Mutations happen at the head of a writable world.
     fn require_head(&self) -> Result<(), WorldError> {
+        if self.is_read_only() {
+            let why = if self.notes.iter().any(|n| n.starts_with("opened read-only")) {
+                "its data dir cannot be written"
+            } else {
+                "opened by a reading command"
+            };
+            return Err(WorldError::ReadOnly(why.into()));
+        }
         match &self.view {
             None => Ok(()),
             Some(v) => Err(WorldError::NotAtHead {
@@ -399,15 +428,29 @@ impl World {
     }
 
     /// Journals every event of an events file (`[{"schema", "value"}]`, either
-    /// lens). All are checked before any is written.
+    /// lens) as one unit: all are checked before any is written, and on disk
+    /// they are all there or none is, so a failed run can simply be run
+    /// again.
     pub fn inject_events(&mut self, file: &Path, text: &str) -> Result<usize, WorldError> {
         self.require_head()?;
         let entries = open::events_from_json(file, text, &self.air)?;
-        for entry in &entries {
-            self.append_input(entry.clone())?;
-        }
+        let n = entries.len();
+        self.append_inputs(entries)?;
         self.journal.commit()?;
-        Ok(entries.len())
+        Ok(n)
+    }
+
+    /// Journals input entries as one unit on disk (each still its own unit
+    /// of work for stepping and time travel) and applies them to the head.
+    fn append_inputs(&mut self, entries: Vec<Entry>) -> Result<(), WorldError> {
+        let last = entries.len().saturating_sub(1);
+        let program = self.program.clone();
+        for (i, entry) in entries.into_iter().enumerate() {
+            self.append_journaled_in_unit(entry, i == last, |head, e| {
+                head.apply_input(&program, e)
+            })?;
+        }
+        Ok(())
     }
 
     /// Journals an input entry and applies it to the head.
@@ -423,7 +466,18 @@ impl World {
         entry: Entry,
         apply: impl FnOnce(&mut KernelState, Entry) -> Result<(), String>,
     ) -> Result<u64, WorldError> {
-        let seq = self.journal.append(&entry.encode())?;
+        self.append_journaled_in_unit(entry, true, apply)
+    }
+
+    /// [`Self::append_journaled`] for one entry of a multi-entry unit on
+    /// disk (`last` ends it).
+    fn append_journaled_in_unit(
+        &mut self,
+        entry: Entry,
+        last: bool,
+        apply: impl FnOnce(&mut KernelState, Entry) -> Result<(), String>,
+    ) -> Result<u64, WorldError> {
+        let seq = self.journal.append_in_unit(&entry.encode(), last)?;
         self.index_effects(seq, std::slice::from_ref(&entry));
         apply(&mut self.head, entry).map_err(WorldError::Rejected)?;
         self.boundaries.push(self.head.height);

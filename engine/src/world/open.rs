@@ -16,7 +16,7 @@ use crate::build::{build_reducer, BuildProgress, BuildRequest};
 use crate::effects::Keyring;
 use crate::entry::{Entry, Origin};
 use crate::hash::Hash;
-use crate::journal::{FsyncPolicy, Journal, JournalConfig};
+use crate::journal::{FsyncPolicy, Journal, JournalConfig, Mode, Recovery};
 use crate::kernel::{
     event_from_json, replay_unit, EntrySource, KernelState, Program, ReducerDef, Reducers, UnitKind,
 };
@@ -77,6 +77,18 @@ pub struct WorldOptions {
     /// Real network requests (http to the hosts the grants allow; llm to the
     /// endpoint in `<world>/llm.config.json`) instead of fixtures.
     pub live: bool,
+    /// Open as a reader: nothing in the data dir is created, changed or
+    /// removed, no lock is taken, recovery is only reported, and steps stay
+    /// in memory (ARCHITECTURE.md, "Durability and recovery").
+    pub read_only: bool,
+    /// With a writer that cannot write (a full or read-only file system),
+    /// open read-only instead of failing, and say so in the notes.
+    pub read_only_fallback: bool,
+    /// Start over: once the lock is held, the journal is moved aside to
+    /// `journal.old-N` (nothing is deleted).
+    pub fresh: bool,
+    /// The file system the journal and store live on (tests use `fs::mem`).
+    pub fs: Arc<dyn crate::fs::Fs>,
 }
 
 impl Default for WorldOptions {
@@ -94,6 +106,10 @@ impl Default for WorldOptions {
             adapters: true,
             fixtures: None,
             live: false,
+            read_only: false,
+            read_only_fallback: false,
+            fresh: false,
+            fs: crate::fs::real(),
         }
     }
 }
@@ -126,7 +142,7 @@ pub fn prepare(
     }
     let data = data_dir(dir, options);
     let cache = cache_dir(dir, options);
-    let store = Store::open(&data.join("store"))?;
+    let store = Store::open_with(options.fs.clone(), &data.join("store"), options.read_only)?;
     let mut runtime_config = options.runtime.clone();
     runtime_config.cache_dir = Some(cache.join("wasmtime"));
     let runtime = Arc::new(
@@ -153,7 +169,9 @@ pub fn prepare(
             progress,
         )?;
         let wasm_hash = Hash::of(&wasm);
-        store.put(&wasm)?;
+        if !options.read_only {
+            store.put(&wasm)?;
+        }
         air.set_wasm_hash(&name, wasm_hash);
         say(progress, Stage::Compile, format!("loading {name}"));
         let (module, source) =
@@ -213,7 +231,64 @@ pub(super) fn open(
     options: WorldOptions,
     progress: &mut dyn FnMut(OpenEvent),
 ) -> Result<World, WorldError> {
+    if options.read_only || !options.read_only_fallback {
+        return open_as(dir, options, progress);
+    }
+    match open_as(dir, options.clone(), progress) {
+        Err(e) if cannot_write(&e) => {
+            let reason = e.to_string();
+            let mut reader = WorldOptions {
+                read_only: true,
+                fresh: false,
+                ..options
+            };
+            reader.read_only_fallback = false;
+            let mut world = open_as(dir, reader, progress)?;
+            world.notes.insert(
+                0,
+                format!("opened read-only: the data dir cannot be written ({reason})"),
+            );
+            Ok(world)
+        }
+        other => other,
+    }
+}
+
+/// Whether an open failed because the data dir cannot be written (a full or
+/// read-only file system, no permission), so a reader could still open.
+fn cannot_write(e: &WorldError) -> bool {
+    let io = match e {
+        WorldError::Io { source, .. } => source,
+        WorldError::Journal(crate::journal::JournalError::Io { source, .. }) => source,
+        WorldError::Store(crate::store::StoreError::Io { source, .. }) => source,
+        _ => return false,
+    };
+    matches!(
+        io.raw_os_error(),
+        Some(libc::ENOSPC | libc::EROFS | libc::EACCES | libc::EPERM | libc::EDQUOT)
+    )
+}
+
+fn open_as(
+    dir: &Path,
+    options: WorldOptions,
+    progress: &mut dyn FnMut(OpenEvent),
+) -> Result<World, WorldError> {
     let dir = dir.to_path_buf();
+    let data = data_dir(&dir, &options);
+    // A writer takes the lock before it touches anything (builds, the
+    // store, keys, the journal); a reader takes none and writes nothing.
+    let lock = if options.read_only {
+        None
+    } else {
+        Some(lock_data_dir(&data)?)
+    };
+    let mut notes = Vec::new();
+    if options.fresh {
+        if let Some(aside) = set_journal_aside(&data)? {
+            notes.push(format!("previous journal kept at {}", aside.display()));
+        }
+    }
     let Prepared {
         air,
         store,
@@ -221,23 +296,30 @@ pub(super) fn open(
         reducers,
         manifest_hash,
     } = prepare(&dir, &options, progress)?;
-    let data = data_dir(&dir, &options);
-    let keyring = Keyring::open(&data.join("keys"), &[TIMER_ID, BLOB_ID, HTTP_ID, LLM_ID])
-        .map_err(|e| {
-            WorldError::Rejected(format!(
-                "adapter keys in {}: {e}",
-                data.join("keys").display()
-            ))
+    let keys_dir = data.join("keys");
+    let (keyring, trusted) = if options.read_only {
+        let trusted = crate::effects::TrustedKeys::load(&keys_dir).map_err(|e| {
+            WorldError::Rejected(format!("adapter keys in {}: {e}", keys_dir.display()))
         })?;
-    let trusted = keyring.trusted();
+        (Keyring::none(&keys_dir), trusted)
+    } else {
+        let keyring =
+            Keyring::open(&keys_dir, &[TIMER_ID, BLOB_ID, HTTP_ID, LLM_ID]).map_err(|e| {
+                WorldError::Rejected(format!("adapter keys in {}: {e}", keys_dir.display()))
+            })?;
+        let trusted = keyring.trusted();
+        (keyring, trusted)
+    };
     let mut dispatcher = Dispatcher::new(keyring);
-    let blob_index = data.join("blob-index");
-    let blobs = BlobAdapter::open(store.clone(), &blob_index).map_err(|source| WorldError::Io {
-        op: "create",
-        path: blob_index,
-        source,
-    })?;
-    if options.adapters {
+    let adapters = options.adapters && !options.read_only;
+    if adapters {
+        let blob_index = data.join("blob-index");
+        let blobs =
+            BlobAdapter::open(store.clone(), &blob_index).map_err(|source| WorldError::Io {
+                op: "create",
+                path: blob_index,
+                source,
+            })?;
         let rejected = |e: crate::adapters::DispatchError| WorldError::Rejected(e.to_string());
         dispatcher.add(Box::new(blobs)).map_err(rejected)?;
         let (http, llm) = network_adapters(&dir, &air, &store, &options)?;
@@ -250,26 +332,28 @@ pub(super) fn open(
     let program = Arc::new(Program::new(air.clone(), manifest_hash, trusted, reducers));
 
     say(progress, Stage::Journal, "opening the journal".into());
-    let lock = lock_data_dir(&data_dir(&dir, &options))?;
-    let (journal, report) = Journal::open(
-        &data_dir(&dir, &options).join("journal"),
+    let mode = if options.read_only {
+        Mode::Read
+    } else {
+        Mode::Write
+    };
+    let (journal, report) = Journal::open_with(
+        options.fs.clone(),
+        &data.join("journal"),
         JournalConfig {
             fsync: options.fsync,
             ..JournalConfig::default()
         },
+        mode,
     )?;
-    let mut notes = Vec::new();
-    if let Some(torn) = &report.torn_tail {
-        let note = format!(
-            "the journal ended in a torn record: cut {} byte(s) at offset {} of {} (saved to {})",
-            torn.bytes_cut,
-            torn.offset,
-            torn.segment.display(),
-            torn.saved_to.display()
-        );
+    for note in &report.notes {
         say(progress, Stage::Journal, note.clone());
-        notes.push(note);
+        notes.push(note.clone());
     }
+    let recovery = report.recovery.map(|r| {
+        let line = describe_recovery(&r, options.read_only && writer_holds_lock(&data));
+        RecoveryNote { line, recovery: r }
+    });
 
     let mut world = World {
         dir: dir.clone(),
@@ -285,6 +369,7 @@ pub(super) fn open(
         scratch: Vec::new(),
         buf: Vec::with_capacity(256),
         notes,
+        recovery,
         _lock: lock,
         dispatcher,
         auto_dispatch: options.auto_dispatch,
@@ -303,13 +388,14 @@ pub(super) fn open(
     };
     world.programs.push((0, world.program.clone()));
 
-    super::record::save(&data_dir(&dir, &options), &world.air)?;
+    if !options.read_only {
+        super::record::save(&data, &world.air)?;
+    }
     if world.journal.is_empty() {
         world.append_input(Entry::Genesis { manifest_hash })?;
         if options.scripted_events {
-            for entry in scripted_events(&dir, &world.air)? {
-                world.append_input(entry)?;
-            }
+            let events = scripted_events(&dir, &world.air)?;
+            world.append_inputs(events)?;
         }
         world.journal.commit()?;
     } else {
@@ -318,19 +404,119 @@ pub(super) fn open(
             Stage::Replay,
             format!("replaying {} journal entries", world.journal.len()),
         );
-        let recorded = use_recorded_manifest(&mut world, &data_dir(&dir, &options))?;
+        let recorded = use_recorded_manifest(&mut world, &data)?;
         replay_all(&mut world)?;
         note_manifest_change(&mut world, manifest_hash, recorded);
         world.index_effects_from_journal()?;
     }
     // The virtual clock resumes where the journal left it.
-    if options.adapters {
+    if adapters {
         world
             .dispatcher
             .set_timer(TimerAdapter::virtual_at(world.head.clock_ns))
             .map_err(|e| WorldError::Rejected(e.to_string()))?;
     }
     Ok(world)
+}
+
+/// What open cut (or, read-only, left out) at the end of the journal.
+#[derive(Debug, Clone)]
+pub struct RecoveryNote {
+    /// One line for stderr or the status bar.
+    pub line: String,
+    pub recovery: Recovery,
+}
+
+/// One line saying what recovery cut or would cut, naming the entries.
+fn describe_recovery(r: &Recovery, writer_active: bool) -> String {
+    if writer_active && r.saved_to.is_none() {
+        return format!(
+            "another aos process is writing this world: its {} newest entr{} (from #{}) are not complete yet and are not shown",
+            r.records,
+            if r.records == 1 { "y" } else { "ies" },
+            r.from_seq
+        );
+    }
+    let mut line = r.to_string();
+    let kinds: Vec<String> = r
+        .items
+        .iter()
+        .map(|b| match Entry::decode(b) {
+            Ok(Entry::DomainEvent {
+                origin: Origin::External,
+                schema,
+                ..
+            }) => format!("external event {schema}"),
+            Ok(e) => e.kind_name().to_string(),
+            Err(_) => "an unreadable entry".to_string(),
+        })
+        .collect();
+    if !kinds.is_empty() {
+        let more = if r.records > kinds.len() as u64 {
+            format!(", and {} more", r.records - kinds.len() as u64)
+        } else {
+            String::new()
+        };
+        line.push_str(&format!(" [{}{more}]", kinds.join(", ")));
+    }
+    let inputs = r.items.iter().any(|b| {
+        matches!(
+            Entry::decode(b),
+            Ok(Entry::DomainEvent {
+                origin: Origin::External,
+                ..
+            })
+        )
+    });
+    if inputs {
+        line.push_str(
+            "; those inputs were never acknowledged: journal them again (run the same command)",
+        );
+    } else if r.records > 0 {
+        line.push_str("; the step is taken again when the world next steps");
+    }
+    line
+}
+
+/// Whether another process holds the data dir's lock (a writer is at
+/// work). Looks without creating or changing anything.
+fn writer_holds_lock(data: &Path) -> bool {
+    let path = data.join(LOCK_FILE);
+    if !std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()) {
+        return false;
+    }
+    use std::os::unix::fs::OpenOptionsExt;
+    let Ok(file) = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+    else {
+        return false;
+    };
+    matches!(
+        file.try_lock_shared(),
+        Err(std::fs::TryLockError::WouldBlock)
+    )
+}
+
+/// Moves `<data>/journal` to `<data>/journal.old-N` (never deletes history);
+/// the caller holds the lock. `None` when there was no journal.
+fn set_journal_aside(data: &Path) -> Result<Option<PathBuf>, WorldError> {
+    let journal = data.join("journal");
+    if std::fs::symlink_metadata(&journal).is_err() {
+        return Ok(None);
+    }
+    let mut n = 1;
+    while std::fs::symlink_metadata(data.join(format!("journal.old-{n}"))).is_ok() {
+        n += 1;
+    }
+    let aside = data.join(format!("journal.old-{n}"));
+    std::fs::rename(&journal, &aside).map_err(|source| WorldError::Io {
+        op: "move aside",
+        path: journal.clone(),
+        source,
+    })?;
+    Ok(Some(aside))
 }
 
 /// Where a world's live llm endpoint is configured.
@@ -398,21 +584,43 @@ fn granted_hosts(air: &Air) -> BTreeMap<String, std::collections::BTreeSet<Strin
         .collect()
 }
 
+/// The lock file in a data dir.
+pub const LOCK_FILE: &str = "lock";
+
 /// Takes the data dir's lock for as long as the world is open: two
-/// processes appending to one journal would corrupt it.
-fn lock_data_dir(data: &Path) -> Result<std::fs::File, WorldError> {
+/// processes appending to one journal would corrupt it, and repair or
+/// `--fresh` beside a writer would pull its journal away. The lock file is
+/// never opened through a symlink.
+pub fn lock_data_dir(data: &Path) -> Result<std::fs::File, WorldError> {
+    use std::os::unix::fs::OpenOptionsExt;
     let io = |op, path: &Path| {
         let path = path.to_path_buf();
         move |source| WorldError::Io { op, path, source }
     };
+    if std::fs::symlink_metadata(data).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(io("use", data)(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the data dir is a symlink; pass the real folder with --data-dir",
+        )));
+    }
     std::fs::create_dir_all(data).map_err(io("create", data))?;
-    let path = data.join("lock");
+    let path = data.join(LOCK_FILE);
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.file_type().is_file()) {
+        return Err(io("open", &path)(crate::fs::not_regular(&path)));
+    }
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(&path)
-        .map_err(io("open", &path))?;
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                io("open", &path)(crate::fs::not_regular(&path))
+            } else {
+                io("open", &path)(e)
+            }
+        })?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(WorldError::Busy {

@@ -541,7 +541,9 @@ impl ShadowReport {
                 .collect()
         }
         let texts = |v: &Value, f: &str| -> Result<Vec<String>, String> {
-            each(v, f, |x| x.as_text().map(str::to_owned).ok_or_else(|| bad(f)))
+            each(v, f, |x| {
+                x.as_text().map(str::to_owned).ok_or_else(|| bad(f))
+            })
         };
         Ok(ShadowReport {
             proposal: v

@@ -6,6 +6,7 @@ use aos_engine::journal::FsyncPolicy;
 use aos_engine::world::{OpenEvent, World, WorldError, WorldOptions};
 use std::fmt;
 use std::path::Path;
+use std::process::ExitCode;
 
 /// An error with the exit code it should produce: 1 when the world has a
 /// problem (invalid AIR, a divergence, a rejected event), 2 when the command
@@ -44,14 +45,19 @@ impl From<WorldError> for CliError {
             | WorldError::Events { .. }
             | WorldError::Build { .. }
             | WorldError::Module { .. }
-            | WorldError::Journal(aos_engine::journal::JournalError::Corrupt { .. }) => 1,
+            | WorldError::Journal(aos_engine::journal::JournalError::Corrupt { .. })
+            | WorldError::Journal(aos_engine::journal::JournalError::Lost { .. }) => 1,
             _ => 2,
         };
         let mut message = e.to_string();
-        if let WorldError::Journal(aos_engine::journal::JournalError::Corrupt { .. }) = e {
-            message.push_str(
+        match e {
+            WorldError::Journal(aos_engine::journal::JournalError::Corrupt { .. }) => message.push_str(
                 "\n  nothing was changed; `aos journal WORLD --repair` moves the damaged part to the journal's quarantine/ folder",
-            );
+            ),
+            WorldError::Journal(aos_engine::journal::JournalError::Lost { .. }) => message.push_str(
+                "\n  nothing was changed; restore the missing part from a backup, or accept the loss with `aos journal WORLD --repair`",
+            ),
+            _ => {}
         }
         CliError { message, code }
     }
@@ -108,10 +114,59 @@ pub fn progress_printer(verbose: bool) -> impl FnMut(OpenEvent) {
     }
 }
 
+/// Exit code of a command that did its work on a journal whose end needed
+/// recovery (cut by a writer, or left out by a reader): the line on stderr
+/// says what.
+pub const EXIT_RECOVERED: u8 = 3;
+
+/// Opens a world as its writer (takes the lock first).
 pub fn open(world: &Path, args: &OpenArgs) -> Result<World, CliError> {
-    let options = options(args)?;
-    let mut progress = progress_printer(args.verbose);
-    Ok(World::open(world, options, &mut progress)?)
+    open_options(world, options(args)?, args.verbose)
+}
+
+/// Opens a world as a reader: nothing in its data dir is created, changed
+/// or removed.
+pub fn open_reader(world: &Path, args: &OpenArgs) -> Result<World, CliError> {
+    let options = WorldOptions {
+        read_only: true,
+        ..options(args)?
+    };
+    open_options(world, options, args.verbose)
+}
+
+/// Opens a world with `options`, printing what recovery did on stderr.
+pub fn open_options(world: &Path, options: WorldOptions, verbose: bool) -> Result<World, CliError> {
+    let mut progress = progress_printer(verbose);
+    let world = World::open(world, options, &mut progress)?;
+    if let Some(r) = world.recovery() {
+        eprintln!("aos: {}", r.line);
+    }
+    Ok(world)
+}
+
+/// The data dir of `world` as the options give it.
+pub fn data_dir(world: &Path, args: &OpenArgs) -> std::path::PathBuf {
+    args.data_dir.clone().unwrap_or_else(|| world.join(".aos"))
+}
+
+/// Takes the world's lock, for commands that write without opening it.
+pub fn lock(world: &Path, args: &OpenArgs) -> Result<std::fs::File, CliError> {
+    if !world.join("air").is_dir() {
+        return Err(WorldError::NotAWorld {
+            dir: world.to_path_buf(),
+        }
+        .into());
+    }
+    Ok(aos_engine::world::lock_data_dir(&data_dir(world, args))?)
+}
+
+/// Success, or [`EXIT_RECOVERED`] when the journal needed recovery.
+pub fn success(world: &World) -> ExitCode {
+    if world.recovery().is_some() {
+        ExitCode::from(EXIT_RECOVERED)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 pub fn print_json(value: &serde_json::Value) {

@@ -157,7 +157,7 @@ fn target(world: &World, given: Option<u64>) -> Result<u64, CliError> {
 }
 
 pub fn list(args: &ListArgs) -> Result<ExitCode, CliError> {
-    let world = common::open(&args.world, &args.common)?;
+    let world = common::open_reader(&args.world, &args.common)?;
     let all = world.proposals();
     if args.common.json {
         print_json(&Json::Array(all.iter().map(proposal_json).collect()));

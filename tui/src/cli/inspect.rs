@@ -15,7 +15,7 @@ pub fn journal(
     to: Option<u64>,
     args: &OpenArgs,
 ) -> Result<ExitCode, CliError> {
-    let world = common::open(world_dir, args)?;
+    let world = common::open_reader(world_dir, args)?;
     let from = from.unwrap_or(0);
     let to = to.unwrap_or(world.head()).min(world.head());
     let entries = world.entries(from, to)?;
@@ -39,11 +39,13 @@ pub fn journal(
             println!("{:>6} {mark} {:<12} {}", e.seq, e.kind, e.summary);
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(common::success(&world))
 }
 
-pub fn repair(world_dir: &Path, yes: bool) -> Result<ExitCode, CliError> {
-    let dir = world_dir.join(".aos").join("journal");
+pub fn repair(world_dir: &Path, yes: bool, args: &OpenArgs) -> Result<ExitCode, CliError> {
+    let dir = common::data_dir(world_dir, args).join("journal");
+    // Repair never runs beside a writer: it would move the writer's records.
+    let _lock = common::lock(world_dir, args)?;
     if !yes {
         eprint!(
             "Quarantine the damaged part of {} (moved to its quarantine/ folder, nothing is deleted)? [y/N] ",
@@ -61,7 +63,20 @@ pub fn repair(world_dir: &Path, yes: bool) -> Result<ExitCode, CliError> {
         message: e.to_string(),
         code: 2,
     })?;
+    if let Some(lost) = &report.lost {
+        eprintln!(
+            "aos: accepted the loss of {} synced entr{}: the journal now ends at #{} (it had synced {})",
+            lost.synced - lost.kept,
+            if lost.synced - lost.kept == 1 { "y" } else { "ies" },
+            lost.kept,
+            lost.synced
+        );
+    }
     match &report.damage {
+        None if report.lost.is_some() => {
+            println!("{} records kept", report.records_kept);
+            return Ok(ExitCode::from(common::EXIT_RECOVERED));
+        }
         None => println!(
             "the journal is sound; nothing moved ({} records)",
             report.records_kept
@@ -83,13 +98,14 @@ pub fn repair(world_dir: &Path, yes: bool) -> Result<ExitCode, CliError> {
                 );
             }
             println!("{} record(s) kept", report.records_kept);
+            return Ok(ExitCode::from(common::EXIT_RECOVERED));
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn state(world_dir: &Path, at: Option<u64>, args: &OpenArgs) -> Result<ExitCode, CliError> {
-    let mut world = common::open(world_dir, args)?;
+    let mut world = common::open_reader(world_dir, args)?;
     if let Some(h) = at {
         if h > world.head() {
             return Err(CliError {
@@ -135,7 +151,7 @@ pub fn state(world_dir: &Path, at: Option<u64>, args: &OpenArgs) -> Result<ExitC
         }
         println!("state {}", world.state_hash());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(common::success(&world))
 }
 
 /// One plan instance, e.g. `plan #4 demo/fetch_plan@1: completed (request_id = 1)`.

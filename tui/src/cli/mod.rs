@@ -164,7 +164,7 @@ pub fn run(command: CliCommand) -> ExitCode {
             common,
         } => {
             if repair {
-                inspect::repair(&world, yes)
+                inspect::repair(&world, yes, &common)
             } else {
                 inspect::journal(&world, from, to, &common)
             }

@@ -38,14 +38,18 @@ pub fn run(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let events = inputs.events;
-    if fresh {
-        let data = args
-            .data_dir
-            .clone()
-            .unwrap_or_else(|| world_dir.join(".aos"));
-        set_journal_aside(&data)?;
+    // --fresh moves the journal aside only once the lock is held, so a
+    // writer already at work keeps its journal.
+    let options = aos_engine::world::WorldOptions {
+        fresh,
+        ..common::options(args)?
+    };
+    let mut world = common::open_options(world_dir, options, args.verbose)?;
+    for note in world.notes() {
+        if note.starts_with("previous journal kept at") {
+            eprintln!("{note}");
+        }
     }
-    let mut world = common::open(world_dir, args)?;
     let mut injected = 0;
     if let Some(file) = events {
         let text = std::fs::read_to_string(file)
@@ -80,28 +84,11 @@ pub fn run(
         );
         println!("state {hash}");
     }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Moves `.aos/journal` to `.aos/journal.old-N` (never deletes history).
-fn set_journal_aside(aos: &Path) -> Result<(), CliError> {
-    let journal = aos.join("journal");
-    if !journal.exists() {
-        return Ok(());
-    }
-    let mut n = 1;
-    while aos.join(format!("journal.old-{n}")).exists() {
-        n += 1;
-    }
-    let aside = aos.join(format!("journal.old-{n}"));
-    std::fs::rename(&journal, &aside)
-        .map_err(|e| CliError::usage(format!("moving {} aside: {e}", journal.display())))?;
-    eprintln!("previous journal kept at {}", aside.display());
-    Ok(())
+    Ok(common::success(&world))
 }
 
 pub fn replay(world_dir: &Path, args: &OpenArgs) -> Result<ExitCode, CliError> {
-    let mut world = common::open(world_dir, args)?;
+    let mut world = common::open_reader(world_dir, args)?;
     let hash = world.verify_replay()?;
     if args.json {
         print_json(&json!({
@@ -117,11 +104,13 @@ pub fn replay(world_dir: &Path, args: &OpenArgs) -> Result<ExitCode, CliError> {
         );
         println!("state {hash}");
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(common::success(&world))
 }
 
 pub fn build(world_dir: &Path, args: &OpenArgs) -> Result<ExitCode, CliError> {
     let options = common::options(args)?;
+    // Building writes the store and the caches: a writer's job.
+    let _lock = common::lock(world_dir, args)?;
     let mut modules = Vec::new();
     let mut printer = common::progress_printer(args.verbose);
     let mut progress = |event: OpenEvent| {
