@@ -57,6 +57,7 @@ pub trait Fs: Send + Sync + fmt::Debug {
 }
 
 pub trait FsFile: Send + Sync {
+    #[allow(clippy::len_without_is_empty)]
     fn len(&self) -> io::Result<u64>;
     /// Fills `buf` from `offset`; an error when the file is shorter.
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;

@@ -80,6 +80,8 @@ struct State {
     syncs: Vec<u64>,
     /// The operation after which everything fails.
     crash_after: Option<u64>,
+    /// Bytes the files may hold in all; a write past it fails with ENOSPC.
+    capacity: Option<u64>,
 }
 
 /// The in-memory file system; clones share one state.
@@ -213,8 +215,21 @@ impl MemFs {
                 ops: 0,
                 syncs: Vec::new(),
                 crash_after: None,
+                capacity: None,
             })),
         }
+    }
+
+    /// Makes the disk full at `bytes` in all (`None`: unlimited): writes
+    /// that would grow the files past it fail with ENOSPC, as a full disk
+    /// does.
+    pub fn set_capacity(&self, bytes: Option<u64>) {
+        self.lock().capacity = bytes;
+    }
+
+    /// Bytes held by the files now.
+    pub fn used(&self) -> u64 {
+        self.lock().used()
     }
 
     /// The current bytes of a file (for tests that damage or inspect one).
@@ -259,6 +274,23 @@ fn write_into(data: &mut Vec<u8>, offset: u64, bytes: &[u8]) {
 }
 
 impl State {
+    fn used(&self) -> u64 {
+        self.files.values().map(|f| f.data.len() as u64).sum()
+    }
+
+    /// Fails with ENOSPC when growing file `id` to `new_len` overflows the
+    /// capacity.
+    fn room_for(&self, id: u64, new_len: u64) -> io::Result<()> {
+        let Some(cap) = self.capacity else {
+            return Ok(());
+        };
+        let old = self.files.get(&id).map_or(0, |f| f.data.len() as u64);
+        if new_len > old && self.used() + (new_len - old) > cap {
+            return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+        }
+        Ok(())
+    }
+
     /// Counts a mutating operation; fails once the crash point is passed.
     fn tick(&mut self) -> io::Result<()> {
         self.ops += 1;
@@ -430,6 +462,9 @@ impl MemHandle {
     fn mutate(&mut self, op: FileOp) -> io::Result<()> {
         let mut s = self.fs.lock();
         s.tick()?;
+        if let FileOp::Write { offset, data } = &op {
+            s.room_for(self.id, offset + data.len() as u64)?;
+        }
         let f = s.file(self.id)?;
         match &op {
             FileOp::Write { offset, data } => write_into(&mut f.data, *offset, data),

@@ -144,6 +144,11 @@ impl HeadWriter {
     /// Records `synced` durably (the segment data must be synced first).
     /// Nothing is written when it is what the head already says.
     pub(crate) fn record(&mut self, synced: Synced) -> Result<(), JournalError> {
+        self.write(synced, true)
+    }
+
+    /// Writes the marker; `sync` false leaves it to the OS (fsync `never`).
+    pub(crate) fn write(&mut self, synced: Synced, sync: bool) -> Result<(), JournalError> {
         if self.last == Some(synced) {
             return Ok(());
         }
@@ -153,9 +158,11 @@ impl HeadWriter {
         self.file
             .write_at(&slot, at)
             .map_err(io_err(&self.path, "write"))?;
-        self.file
-            .sync_data()
-            .map_err(io_err(&self.path, "fdatasync"))?;
+        if sync {
+            self.file
+                .sync_data()
+                .map_err(io_err(&self.path, "fdatasync"))?;
+        }
         self.gen = gen;
         self.last = Some(synced);
         Ok(())

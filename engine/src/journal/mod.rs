@@ -39,10 +39,10 @@
 //!
 //! [`Journal::open`] parses and verifies every record (length bounds, crc,
 //! header, seq); the end of the log is where parsing ends, never the file
-//! size. The `head` file (see `head`) says how far the journal was synced.
-//! What lies past the last complete unit and past the synced point (records
-//! of an unfinished unit, a torn record, garbage an unsynced write left) was
-//! never promised: a writer ([`Mode::Write`]) saves those bytes to
+//! size. The `head` file (see `head`) says how far the journal was synced,
+//! which is how far it was acknowledged. What lies past it (records a
+//! command wrote but never committed, an unfinished unit, a torn record,
+//! garbage an unsynced write left) was never promised: a writer ([`Mode::Write`]) saves those bytes to
 //! `quarantine/<segment>.<offset>.cut` and cuts them, a reader
 //! ([`Mode::Read`]) only leaves them out; either way
 //! [`OpenReport::recovery`] says what and where. Without a head (a journal
@@ -61,10 +61,11 @@
 //! has returned: at the end of each unit with [`FsyncPolicy::EveryStep`], at
 //! [`Journal::commit`] with [`FsyncPolicy::Batch`], never with
 //! [`FsyncPolicy::Never`]; after each sync the head marker is written and
-//! synced. A failed sync or write poisons the journal: the state of the file
+//! synced (with `Never`, written at each commit without a sync). A failed sync or write poisons the journal: the state of the file
 //! is unknown, so every later call fails with [`JournalError::Poisoned`] and
 //! nothing is retried. Dropping a journal hands buffered records to the OS,
-//! best effort; only committed records are promised. Every file is opened
+//! best effort, but only committed records are acknowledged: the next writer
+//! cuts the rest. Every file is opened
 //! through [`crate::fs::Fs`], which never follows a symlink.
 
 mod frame;
@@ -541,7 +542,13 @@ impl Journal {
                 self.sync_data()?;
                 self.record_head()
             }
-            FsyncPolicy::Never => self.flush(),
+            FsyncPolicy::Never => {
+                // Nothing is promised, but the head still says how far this
+                // writer got, so the next open keeps it (unsynced: after a
+                // power loss it may claim more than survived).
+                self.flush()?;
+                self.record_head()
+            }
         }
     }
 
@@ -560,9 +567,10 @@ impl Journal {
         let Some(head) = self.head.as_mut() else {
             return Ok(());
         };
+        let sync = self.config.fsync != FsyncPolicy::Never;
         let result = injected
             .map_err(io_err(head.path(), "write"))
-            .and_then(|()| head.record(synced));
+            .and_then(|()| head.write(synced, sync));
         if result.is_err() {
             self.poisoned = true;
         }

@@ -68,7 +68,11 @@ pub(super) fn plan_recovery(
     if let Some(s) = synced {
         check_synced(fs, dir, scan, &s)?;
     }
-    let keep = scan.complete;
+    // What the head says was synced is what was acknowledged: anything
+    // after it belongs to a command that never finished, so a writer cuts it
+    // (the command is simply run again). Without a head, the last complete
+    // unit is the end.
+    let keep = synced.map_or(scan.complete, |s| s.records.min(scan.complete));
     let problem = scan.problem.as_ref();
     if keep < scan.records {
         let at = position_of(scan, keep).ok_or_else(|| JournalError::Corrupt {
@@ -76,7 +80,11 @@ pub(super) fn plan_recovery(
             offset: 0,
             reason: format!("record {keep} was scanned but cannot be located"),
         })?;
-        let mut reason = String::from("the unit's last entry never reached the disk");
+        let mut reason = if keep < scan.complete {
+            String::from("written after the last sync by a command that never finished")
+        } else {
+            String::from("the unit's last entry never reached the disk")
+        };
         if let Some(p) = problem {
             reason.push_str(&format!("; then {}", p.reason));
         }

@@ -435,8 +435,15 @@ impl World {
         self.require_head()?;
         let entries = open::events_from_json(file, text, &self.air)?;
         let n = entries.len();
-        self.append_inputs(entries)?;
-        self.journal.commit()?;
+        let journaled = self
+            .append_inputs(entries)
+            .and_then(|()| Ok(self.journal.commit()?));
+        journaled.map_err(|e| WorldError::Events {
+            file: file.to_path_buf(),
+            message: format!(
+                "{e}\n  none of its events was journaled (they are one unit on disk; the next open cuts what reached it): running the same command again is safe"
+            ),
+        })?;
         Ok(n)
     }
 
@@ -551,6 +558,8 @@ impl World {
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+mod tests_durability;
 #[cfg(test)]
 mod tests_effects;
 #[cfg(test)]

@@ -216,8 +216,17 @@ fn a_corrupt_journal_names_segment_and_offset_and_repair_keeps_the_cut() {
     );
 
     let repair = aos(&["journal", w, "--repair", "--yes"]);
-    assert_eq!(repair.code, 0, "{repair:?}");
+    assert_eq!(
+        repair.code, 3,
+        "exit 3: the journal was changed: {repair:?}"
+    );
     assert!(repair.stdout.contains("moved"), "{repair:?}");
+    assert!(
+        repair
+            .stderr
+            .contains("accepted the loss of 4 synced entries"),
+        "the loss of synced entries is said: {repair:?}"
+    );
     let after = aos(&["journal", w, "--json"]);
     assert_eq!(after.code, 0, "the world opens again: {after:?}");
     let kept = std::fs::read(&seg).expect("segment");

@@ -1,0 +1,120 @@
+//! A world on a full disk, read-only opens and atomic input batches
+//! (ARCHITECTURE.md, "Durability and recovery").
+
+use super::tests::{counter_world, options, ROUTE};
+use super::*;
+use crate::fs::mem::MemFs;
+
+fn mem_options(data: &Path, mem: &MemFs) -> WorldOptions {
+    WorldOptions {
+        fs: Arc::new(mem.clone()),
+        auto_dispatch: true,
+        ..options(data)
+    }
+}
+
+fn items(w: &World) -> Vec<Vec<u8>> {
+    w.journal.read_range(0, w.journal.len()).expect("read")
+}
+
+/// An events file of `n` Tick events.
+fn ticks(n: usize) -> String {
+    let one = r#"{"schema": "demo/CounterEvent@1", "value": "Tick"}"#;
+    format!("[{}]", vec![one; n].join(","))
+}
+
+#[test]
+fn a_full_disk_opens_read_only_and_a_failed_batch_leaves_the_journal_as_it_was() {
+    let dir = counter_world(ROUTE);
+    let data = tempfile::tempdir().expect("tempdir");
+    let mem = MemFs::new();
+    let mut w = World::open(dir.path(), mem_options(data.path(), &mem), &mut |_| {}).expect("open");
+    w.run_until_idle(1000).expect("run");
+    let before = items(&w);
+
+    // The disk fills up part-way through a large events file: the first
+    // buffer reaches the disk, a later one does not.
+    mem.set_capacity(Some(mem.used() + 100_000));
+    let file = Path::new("ticks.json");
+    let e = w.inject_events(file, &ticks(5000)).expect_err("disk full");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("ticks.json") && msg.contains("running the same command again is safe"),
+        "{msg}"
+    );
+    drop(w);
+
+    // Still full: a writer cannot cut the partial batch (its copy cannot be
+    // saved), so the inspector's open falls back to reading.
+    let fallback = WorldOptions {
+        read_only_fallback: true,
+        ..mem_options(data.path(), &mem)
+    };
+    let mut r = World::open(dir.path(), fallback, &mut |_| {}).expect("read-only open");
+    assert!(r.is_read_only());
+    assert!(
+        r.notes()[0].starts_with("opened read-only: the data dir cannot be written"),
+        "{:?}",
+        r.notes()
+    );
+    let pending = r.recovery().expect("pending recovery reported");
+    assert!(
+        pending.line.contains("journal recovery pending"),
+        "{}",
+        pending.line
+    );
+    assert!(
+        pending.line.contains("external event demo/CounterEvent@1"),
+        "{}",
+        pending.line
+    );
+    assert_eq!(items(&r), before, "the reader sees the journal as it was");
+    assert!(matches!(r.step(), Err(WorldError::ReadOnly(_))));
+    assert!(matches!(
+        r.inject("demo/CounterEvent@1", "\"Tick\""),
+        Err(WorldError::ReadOnly(_))
+    ));
+    drop(r);
+
+    // With room again, the writer cuts the partial batch and the retry
+    // journals every event exactly once.
+    mem.set_capacity(None);
+    let mut w = World::open(dir.path(), mem_options(data.path(), &mem), &mut |_| {}).expect("open");
+    let cut = w.recovery().expect("cut reported");
+    assert!(cut.recovery.saved_to.is_some());
+    assert!(cut.line.contains("journal them again"), "{}", cut.line);
+    assert_eq!(items(&w), before, "exactly as before the failed run");
+    assert_eq!(w.inject_events(file, &ticks(5000)).expect("retry"), 5000);
+    assert_eq!(w.journal.len(), before.len() as u64 + 5000);
+}
+
+#[test]
+fn a_reader_writes_nothing_and_refuses_to_step() {
+    let dir = counter_world(ROUTE);
+    let data = tempfile::tempdir().expect("tempdir");
+    let reader = WorldOptions {
+        read_only: true,
+        ..options(data.path())
+    };
+    // A world never run: the reader shows genesis and the scripted events
+    // from memory and creates nothing.
+    let mut r = World::open(dir.path(), reader.clone(), &mut |_| {}).expect("open");
+    assert_eq!(r.head(), 5);
+    assert!(matches!(r.run_until_idle(10), Err(WorldError::ReadOnly(_))));
+    drop(r);
+    let created: Vec<_> = std::fs::read_dir(data.path())
+        .expect("data dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert!(
+        created.iter().all(|n| n == "cache"),
+        "a reader created {created:?}"
+    );
+
+    // Beside a writer that holds the lock, a reader opens all the same.
+    let mut w = World::open(dir.path(), options(data.path()), &mut |_| {}).expect("open");
+    w.run_until_idle(100).expect("run");
+    let r = World::open(dir.path(), reader, &mut |_| {}).expect("reader beside a writer");
+    assert_eq!(r.head(), w.head());
+    assert_eq!(r.state_hash(), w.state_hash());
+}
