@@ -472,23 +472,19 @@ impl LlmAdapter {
                     )
                 }
             },
-            Route::Live { agent, url, key } => match call_live(
-                agent,
-                &url,
-                key.as_deref(),
-                &req,
-                &input,
-            ) {
-                Ok(g) => g,
-                Err(e) => {
-                    let status = if e.timeout {
-                        ReceiptStatus::Timeout
-                    } else {
-                        ReceiptStatus::Error
-                    };
-                    return fail(status, &e.message);
+            Route::Live { agent, url, key } => {
+                match call_live(agent, &url, key.as_deref(), &req, &input) {
+                    Ok(g) => g,
+                    Err(e) => {
+                        let status = if e.timeout {
+                            ReceiptStatus::Timeout
+                        } else {
+                            ReceiptStatus::Error
+                        };
+                        return fail(status, &e.message);
+                    }
                 }
-            },
+            }
         };
         let output_ref = match self.store.put(generated.output.as_bytes()) {
             Ok(h) => h,
@@ -670,7 +666,11 @@ mod tests {
                 "$.timeout_ms",
                 "positive",
             ),
-            (r#"{"base_url":"https://x","other":1}"#, "$.other", "unknown field"),
+            (
+                r#"{"base_url":"https://x","other":1}"#,
+                "$.other",
+                "unknown field",
+            ),
         ];
         for (doc, want_path, needle) in cases {
             match config(doc).unwrap_err() {

@@ -604,7 +604,11 @@ fn live_llm_never_contacts_a_host_its_grant_does_not_allow() {
         (llm_grant(&["api.example.com"], key), "llm", "not among"),
         (llm_grant(&[], key), "llm", "not among"),
         // The intent's grant is not an llm grant the config knows.
-        (llm_grant(&["127.0.0.1"], key), "other", "grant `other` allows no hosts"),
+        (
+            llm_grant(&["127.0.0.1"], key),
+            "other",
+            "grant `other` allows no hosts",
+        ),
     ];
     for (grants, grant, needle) in cases {
         let (mut a, read) = live_llm_env(&store, &base, grants, &env, 2_000);
@@ -627,7 +631,10 @@ fn live_llm_never_contacts_a_host_its_grant_does_not_allow() {
 #[test]
 fn live_llm_reads_and_sends_only_the_key_its_grant_names() {
     let (_tmp, store) = setup();
-    let env = [("AOS_GRANTED_KEY", "sk-granted"), ("AOS_OTHER_KEY", "sk-other")];
+    let env = [
+        ("AOS_GRANTED_KEY", "sk-granted"),
+        ("AOS_OTHER_KEY", "sk-other"),
+    ];
     let (base, server) = serve_once(json_response(
         "200 OK",
         r#"{"choices":[{"message":{"content":"ok"}}]}"#,

@@ -12,7 +12,9 @@ use crate::adapters::{
     LlmFixtures, LlmGrantEgress, TimerAdapter,
 };
 use crate::air::Air;
-use crate::build::{build_reducer, last_built, BuildMode, BuildProgress, BuildRequest, SourceTrust};
+use crate::build::{
+    build_reducer, last_built, BuildMode, BuildProgress, BuildRequest, SourceTrust,
+};
 use crate::effects::Keyring;
 use crate::entry::{Entry, Origin};
 use crate::hash::Hash;
