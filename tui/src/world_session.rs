@@ -245,6 +245,7 @@ pub fn open(
             auto_dispatch: options.auto_dispatch,
             fixtures: options.fixtures.clone(),
             live: options.live,
+            trusted_sources: options.trusted_sources.clone(),
             ..WorldOptions::default()
         },
         &mut report,

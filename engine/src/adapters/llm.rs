@@ -79,7 +79,9 @@ pub enum LlmConfigError {
 /// Reads an environment variable for the live adapter: the process
 /// environment, or in tests a stand-in that records what was asked.
 #[derive(Clone)]
-pub struct EnvLookup(Arc<dyn Fn(&str) -> Option<String> + Send + Sync>);
+pub struct EnvLookup(Arc<LookupFn>);
+
+type LookupFn = dyn Fn(&str) -> Option<String> + Send + Sync;
 
 impl EnvLookup {
     pub fn process() -> EnvLookup {

@@ -2,8 +2,9 @@
 //! stderr, and errors that carry their exit code.
 
 use super::OpenArgs;
+use aos_engine::build::BuildMode;
 use aos_engine::journal::FsyncPolicy;
-use aos_engine::world::{OpenEvent, World, WorldError, WorldOptions};
+use aos_engine::world::{OpenEvent, Stage, World, WorldError, WorldOptions};
 use std::fmt;
 use std::path::Path;
 
@@ -57,7 +58,9 @@ impl From<WorldError> for CliError {
     }
 }
 
-pub fn options(args: &OpenArgs) -> Result<WorldOptions, CliError> {
+/// The world options of `args`. Building reads the trusted folders (flags
+/// and record); `StoreOnly` never builds, so it needs none.
+pub fn options(args: &OpenArgs, build: BuildMode) -> Result<WorldOptions, CliError> {
     let fsync: FsyncPolicy = args.fsync.parse().map_err(|_| {
         CliError::usage(format!(
             "--fsync must be step, batch or never, not {:?}",
@@ -73,13 +76,27 @@ pub fn options(args: &OpenArgs) -> Result<WorldOptions, CliError> {
         auto_dispatch: true,
         fixtures: args.fixtures.clone(),
         live: args.live,
+        build,
+        trusted_sources: match build {
+            BuildMode::Cargo => super::trust::trusted_sources(&args.trust_source)?,
+            BuildMode::StoreOnly => Vec::new(),
+        },
         ..WorldOptions::default()
     })
 }
 
-/// Prints open progress on stderr when `verbose`.
+/// Prints open progress on stderr when `verbose`; what a live run may
+/// reach and read is printed always.
 pub fn progress_printer(verbose: bool) -> impl FnMut(OpenEvent) {
     move |event| {
+        if let OpenEvent::Progress {
+            stage: Stage::Live,
+            message,
+        } = &event
+        {
+            eprintln!("aos: {message}");
+            return;
+        }
         if !verbose {
             return;
         }
@@ -108,8 +125,19 @@ pub fn progress_printer(verbose: bool) -> impl FnMut(OpenEvent) {
     }
 }
 
+/// Opens a world, building its reducers (from cache when possible).
 pub fn open(world: &Path, args: &OpenArgs) -> Result<World, CliError> {
-    let options = options(args)?;
+    open_with(world, args, BuildMode::Cargo)
+}
+
+/// Opens a world for reading its history: reducer code only from the store,
+/// never built (ARCHITECTURE.md "Build trust").
+pub fn open_reading(world: &Path, args: &OpenArgs) -> Result<World, CliError> {
+    open_with(world, args, BuildMode::StoreOnly)
+}
+
+fn open_with(world: &Path, args: &OpenArgs, build: BuildMode) -> Result<World, CliError> {
+    let options = options(args, build)?;
     let mut progress = progress_printer(args.verbose);
     Ok(World::open(world, options, &mut progress)?)
 }

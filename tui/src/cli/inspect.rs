@@ -15,7 +15,7 @@ pub fn journal(
     to: Option<u64>,
     args: &OpenArgs,
 ) -> Result<ExitCode, CliError> {
-    let world = common::open(world_dir, args)?;
+    let world = common::open_reading(world_dir, args)?;
     let from = from.unwrap_or(0);
     let to = to.unwrap_or(world.head()).min(world.head());
     let entries = world.entries(from, to)?;
@@ -89,7 +89,7 @@ pub fn repair(world_dir: &Path, yes: bool) -> Result<ExitCode, CliError> {
 }
 
 pub fn state(world_dir: &Path, at: Option<u64>, args: &OpenArgs) -> Result<ExitCode, CliError> {
-    let mut world = common::open(world_dir, args)?;
+    let mut world = common::open_reading(world_dir, args)?;
     if let Some(h) = at {
         if h > world.head() {
             return Err(CliError {

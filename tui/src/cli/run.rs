@@ -121,7 +121,7 @@ pub fn replay(world_dir: &Path, args: &OpenArgs) -> Result<ExitCode, CliError> {
 }
 
 pub fn build(world_dir: &Path, args: &OpenArgs) -> Result<ExitCode, CliError> {
-    let options = common::options(args)?;
+    let options = common::options(args, aos_engine::build::BuildMode::Cargo)?;
     let mut modules = Vec::new();
     let mut printer = common::progress_printer(args.verbose);
     let mut progress = |event: OpenEvent| {
