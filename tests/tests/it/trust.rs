@@ -86,8 +86,45 @@ fn history_commands_never_build_and_take_the_code_from_the_store() {
     // Run the world on the (trusted) faulty reducer, then point the module
     // back at the marker crate.
     set_source(world.path(), path_str(&reducers().join("faulty")));
+    let build = ["build", w, "--cache-dir", path_str(&shared)];
     let r = aos(&["run", w, "--until-idle", "--cache-dir", path_str(&shared)]);
     assert_eq!(r.code, 0, "{r:?}");
+
+    // A damaged last-build record, then a wasm missing from the store: each
+    // is named, with the command that mends it.
+    let record = world.path().join(".aos/last-build.json");
+    let good = std::fs::read_to_string(&record).expect("last-build record");
+    std::fs::write(&record, "not json").expect("damage");
+    let r = aos(&["journal", w]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("last-build.json is not a last-build record")
+            && r.stderr
+                .contains(&format!("`aos build {w}` writes it again")),
+        "{r:?}"
+    );
+    assert_eq!(aos(&build).code, 0);
+    assert_eq!(std::fs::read_to_string(&record).expect("rewritten"), good);
+    let json: serde_json::Value = serde_json::from_str(&good).expect("record JSON");
+    let wasm = json["modules"]["test/Faulty@1"].as_str().expect("hash");
+    let hex = wasm.trim_start_matches("sha256:");
+    let object = world
+        .path()
+        .join(".aos/store")
+        .join(&hex[..2])
+        .join(&hex[2..]);
+    std::fs::remove_file(&object).expect("remove the wasm from the store");
+    let r = aos(&["state", w, "--json"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains(&format!(
+            "reducer test/Faulty@1: its wasm {wasm} (its last build) is not in the store, and this \
+             command never builds: run `aos build {w}` (or `aos run`) first"
+        )),
+        "{r:?}"
+    );
+    assert_eq!(aos(&build).code, 0);
     set_source(world.path(), "marker");
 
     let r = aos(&["journal", w, "--json"]);
@@ -225,6 +262,33 @@ fn sources_outside_the_project_are_refused_until_trusted() {
         r.stderr.contains("cannot trust /no/such/aos/folder"),
         "{r:?}"
     );
+    let nowhere = [
+        ("AOS_CONFIG_DIR", ""),
+        ("XDG_CONFIG_HOME", ""),
+        ("HOME", ""),
+    ];
+    let r = aos_env(&["trust", path_str(&reducers)], &nowhere);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("cannot find a config dir"), "{r:?}");
+    for args in [
+        &["build", w, "--trust-source", "/no/such/aos/folder"][..],
+        &[
+            "headless",
+            w,
+            "--keys",
+            "n",
+            "--trust-source",
+            "/no/such/aos/folder",
+        ],
+    ] {
+        let r = aos_env(args, &env);
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        assert!(
+            r.stderr
+                .contains("--trust-source /no/such/aos/folder: cannot resolve it"),
+            "{args:?}: {r:?}"
+        );
+    }
 }
 
 #[test]
