@@ -56,6 +56,10 @@ pub struct HeadlessArgs {
     /// Real network requests instead of fixtures.
     #[arg(long)]
     pub live: bool,
+    /// Build reducer crates from PATH although it lies outside the world's
+    /// project tree: its build scripts run on this machine (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub trust_source: Vec<PathBuf>,
 }
 
 pub struct Headless {
@@ -343,6 +347,10 @@ pub fn main(args: HeadlessArgs, theme: Option<&str>) -> ExitCode {
             Err(e) => return usage_error(format!("--keys: {e}")),
         }
     };
+    let trusted_sources = match crate::cli::trust::trusted_sources(&args.trust_source) {
+        Ok(t) => t,
+        Err(e) => return usage_error(e.message),
+    };
     let themes = ThemeSet::load(&search_dirs(Some(&args.world)));
     let theme_index = match theme.map(|t| themes.index_of(t)).transpose() {
         Ok(i) => i.unwrap_or(0),
@@ -357,6 +365,7 @@ pub fn main(args: HeadlessArgs, theme: Option<&str>) -> ExitCode {
         auto_dispatch: !args.manual,
         fixtures: args.fixtures.clone(),
         live: args.live,
+        trusted_sources,
     };
     let cmds = h.app.open(args.world.clone());
     for cmd in cmds {

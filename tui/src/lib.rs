@@ -51,9 +51,14 @@ struct Args {
     /// Mock adapters answer from WORLD/fixtures/SET/ instead of WORLD/fixtures/.
     #[arg(long, value_name = "SET")]
     fixtures: Option<String>,
-    /// Real network requests (http to granted hosts, llm per WORLD/llm.config.json).
+    /// Real network requests: http to granted hosts, llm to WORLD/llm.config.json's
+    /// endpoint when the grant lists its host (the key from the grant's api_key_env).
     #[arg(long)]
     live: bool,
+    /// Build reducer crates from PATH although it lies outside the world's
+    /// project tree: its build scripts run on this machine (repeatable).
+    #[arg(long, value_name = "PATH")]
+    trust_source: Vec<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -73,15 +78,20 @@ pub fn main() -> ExitCode {
     match args.command {
         Some(Command::Cli(c)) => cli::run(c),
         Some(Command::Headless(h)) => headless::main(h, args.theme.as_deref()),
-        None => match interactive(
-            args.world.as_deref(),
-            args.theme.as_deref(),
-            runtime::OpenOptions {
-                fixtures: args.fixtures.clone(),
-                live: args.live,
-                ..runtime::OpenOptions::default()
-            },
-        ) {
+        None => match cli::trust::trusted_sources(&args.trust_source)
+            .map_err(|e| color_eyre::eyre::eyre!(e.message))
+            .and_then(|trusted_sources| {
+                interactive(
+                    args.world.as_deref(),
+                    args.theme.as_deref(),
+                    runtime::OpenOptions {
+                        fixtures: args.fixtures.clone(),
+                        live: args.live,
+                        trusted_sources,
+                        ..runtime::OpenOptions::default()
+                    },
+                )
+            }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(report) => {
                 eprintln!("{report:?}");

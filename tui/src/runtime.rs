@@ -28,6 +28,9 @@ pub struct OpenOptions {
     pub fixtures: Option<String>,
     /// Live network adapters instead of fixtures.
     pub live: bool,
+    /// Folders outside the world's project tree the user trusts to build
+    /// from (`--trust-source` and the `aos trust` record).
+    pub trusted_sources: Vec<PathBuf>,
 }
 
 /// Opens `path` off the UI thread; the receiver gets `OpenProgress`

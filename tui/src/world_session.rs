@@ -245,6 +245,7 @@ pub fn open(
             auto_dispatch: options.auto_dispatch,
             fixtures: options.fixtures.clone(),
             live: options.live,
+            trusted_sources: options.trusted_sources.clone(),
             // A world on a full or read-only disk still opens, to look at.
             read_only_fallback: true,
             ..WorldOptions::default()

@@ -300,6 +300,18 @@ impl HttpAdapter {
 
 /// The URL `ureq` will connect to, if its host is one the grant allows.
 fn checked_url(config: &LiveHttpConfig, grant: &str, url: &str) -> Result<Url, String> {
+    allowed_url(url, grant, config.allowed_hosts.get(grant))
+}
+
+/// The URL `ureq` will connect to, if its host is among `allowed` (the
+/// hosts `grant` lists; `None` when the grant lists none, which allows
+/// nothing). Shared by the http and the llm adapter: every live connection
+/// is checked the same way (ARCHITECTURE.md "Adapters and fixtures").
+pub(crate) fn allowed_url(
+    url: &str,
+    grant: &str,
+    allowed: Option<&BTreeSet<String>>,
+) -> Result<Url, String> {
     let parsed = Url::parse(url).map_err(|e| format!("URL `{url}` does not parse: {e}"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(format!("URL `{url}` is not http or https"));
@@ -319,7 +331,7 @@ fn checked_url(config: &LiveHttpConfig, grant: &str, url: &str) -> Result<Url, S
             gate_host.unwrap_or_default()
         ));
     }
-    let allowed = config.allowed_hosts.get(grant).ok_or_else(|| {
+    let allowed = allowed.ok_or_else(|| {
         format!("grant `{grant}` allows no hosts for live requests (host `{host}`)")
     })?;
     if !allowed.iter().any(|h| h.eq_ignore_ascii_case(&host)) {

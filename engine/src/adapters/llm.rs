@@ -6,42 +6,52 @@
 //! The receipt schema has no error field, so a failed generation is an
 //! `error` (or `timeout`) receipt whose `output_ref` names a blob holding the
 //! error message, with zero token usage and cost.
+//!
+//! Live egress is granted, not configured (ARCHITECTURE.md "Adapters and
+//! fixtures"): the world's `llm.config.json` says where the endpoint is, but
+//! a request goes out only when the intent's grant lists the endpoint's host
+//! in its `hosts`, checked with the http adapter's URL check before any
+//! connection, and the API key comes only from the environment variable the
+//! grant names in `api_key_env`, read after the host passed.
 
 use super::fixtures::LlmFixtures;
-use super::http::{agent, is_timeout, read_capped, BodyError, MAX_BODY_BYTES};
+use super::http::{agent, allowed_url, is_timeout, read_capped, BodyError, MAX_BODY_BYTES};
 use super::{Adapter, AdapterOutcome};
 use crate::effects::{Intent, ReceiptStatus};
 use crate::hash::Hash;
 use crate::store::Store;
 use crate::value::Value;
 use serde_json::{json, Value as Json};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
+use url::Url;
 
 pub const LLM_ID: &str = "llm";
 /// The `provider_id` of mock receipts.
 pub const MOCK_PROVIDER: &str = "mock";
 
-#[derive(Clone, PartialEq, Eq)]
+/// What one `llm.basic` grant lets a live request do: read from its params
+/// `hosts` and `api_key_env`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LlmGrantEgress {
+    /// The hosts the endpoint may be on. Empty allows nothing.
+    pub hosts: BTreeSet<String>,
+    /// The environment variable holding the API key (sent as
+    /// `Authorization: Bearer <key>`); `None` sends no key.
+    pub api_key_env: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveLlmConfig {
     /// E.g. `https://api.openai.com/v1`; requests go to `{base_url}/chat/completions`.
     pub base_url: String,
-    /// Sent as `Authorization: Bearer <key>` when set.
-    pub api_key: Option<String>,
     pub timeout: Duration,
-}
-
-impl fmt::Debug for LiveLlmConfig {
-    // The key never reaches logs or error output.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LiveLlmConfig")
-            .field("base_url", &self.base_url)
-            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
-            .field("timeout", &self.timeout)
-            .finish()
-    }
+    /// Grant name → what it allows. A grant not listed allows nothing.
+    pub grants: BTreeMap<String, LlmGrantEgress>,
 }
 
 #[derive(Debug, Error)]
@@ -64,18 +74,40 @@ pub enum LlmConfigError {
         path: String,
         problem: String,
     },
-    #[error(
-        "llm config {file} names the API key variable `{var}`, which is not set in the environment"
-    )]
-    MissingKey { file: PathBuf, var: String },
+}
+
+/// Reads an environment variable for the live adapter: the process
+/// environment, or in tests a stand-in that records what was asked.
+#[derive(Clone)]
+pub struct EnvLookup(Arc<LookupFn>);
+
+type LookupFn = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+impl EnvLookup {
+    pub fn process() -> EnvLookup {
+        EnvLookup(Arc::new(|name| std::env::var(name).ok()))
+    }
+
+    pub fn new(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> EnvLookup {
+        EnvLookup(Arc::new(lookup))
+    }
+
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+    }
+}
+
+impl fmt::Debug for EnvLookup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EnvLookup")
+    }
 }
 
 impl LiveLlmConfig {
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
-    /// Reads `{"base_url": "...", "api_key_env": "NAME", "timeout_ms": N}`
-    /// (`api_key_env` and `timeout_ms` optional); the key itself is read from
-    /// the environment variable `NAME`, so it is never kept in a file.
+    /// Reads `{"base_url": "...", "timeout_ms": N}` (`timeout_ms`
+    /// optional). The grants are left empty: they come from the manifest.
     pub fn from_file(path: &Path) -> Result<LiveLlmConfig, LlmConfigError> {
         let bytes = std::fs::read(path).map_err(|source| LlmConfigError::Io {
             file: path.to_path_buf(),
@@ -87,16 +119,11 @@ impl LiveLlmConfig {
             column: e.column(),
             message: e.to_string(),
         })?;
-        Self::from_json(path, &doc, |var| std::env::var(var).ok())
+        Self::from_json(path, &doc)
     }
 
-    /// As [`from_file`](Self::from_file) for a parsed document, with the
-    /// environment given as a lookup function.
-    pub fn from_json(
-        file: &Path,
-        doc: &Json,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<LiveLlmConfig, LlmConfigError> {
+    /// As [`from_file`](Self::from_file) for a parsed document.
+    pub fn from_json(file: &Path, doc: &Json) -> Result<LiveLlmConfig, LlmConfigError> {
         let shape = |path: &str, problem: String| LlmConfigError::Shape {
             file: file.to_path_buf(),
             path: path.to_string(),
@@ -105,12 +132,16 @@ impl LiveLlmConfig {
         let Json::Object(obj) = doc else {
             return Err(shape("$", "expected an object".into()));
         };
-        const FIELDS: &[&str] = &["base_url", "api_key_env", "timeout_ms"];
+        const FIELDS: &[&str] = &["base_url", "timeout_ms"];
         if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-            let hint = if k == "api_key" {
-                "; keep the key in an environment variable and name it with `api_key_env`"
-            } else {
-                ""
+            // The key's variable is named where governance sees it: a file
+            // beside the world must not pick which secret leaves the machine.
+            let hint = match k.as_str() {
+                "api_key_env" | "api_key" => {
+                    "; name the API key's environment variable in the llm grant's params \
+                     (`api_key_env`) and list the endpoint's host in its `hosts`"
+                }
+                _ => "",
             };
             return Err(shape(
                 &format!("$.{k}"),
@@ -129,21 +160,6 @@ impl LiveLlmConfig {
             }
             None => return Err(shape("$", "the field `base_url` is missing".into())),
         };
-        let api_key = match obj.get("api_key_env") {
-            None => None,
-            Some(Json::String(var)) => {
-                Some(env(var).ok_or_else(|| LlmConfigError::MissingKey {
-                    file: file.to_path_buf(),
-                    var: var.clone(),
-                })?)
-            }
-            Some(_) => {
-                return Err(shape(
-                    "$.api_key_env",
-                    "expected the name of an environment variable".into(),
-                ))
-            }
-        };
         let timeout = match obj.get("timeout_ms") {
             None => Self::DEFAULT_TIMEOUT,
             Some(v) => Duration::from_millis(v.as_u64().filter(|n| *n > 0).ok_or_else(|| {
@@ -155,9 +171,14 @@ impl LiveLlmConfig {
         };
         Ok(LiveLlmConfig {
             base_url,
-            api_key,
             timeout,
+            grants: BTreeMap::new(),
         })
+    }
+
+    /// Where requests go: `{base_url}/chat/completions`.
+    pub fn endpoint(&self) -> String {
+        format!("{}/chat/completions", self.base_url.trim_end_matches('/'))
     }
 }
 
@@ -166,6 +187,18 @@ enum Mode {
     Live {
         config: LiveLlmConfig,
         agent: ureq::Agent,
+        env: EnvLookup,
+    },
+}
+
+/// Where one request is answered: by fixtures, or by the endpoint with the
+/// key its grant allows.
+enum Route<'a> {
+    Mock(&'a LlmFixtures),
+    Live {
+        agent: &'a ureq::Agent,
+        url: Url,
+        key: Option<String>,
     },
 }
 
@@ -272,9 +305,29 @@ fn quote(body: &[u8]) -> String {
         .collect()
 }
 
-fn call_live(
+/// The endpoint and the API key a live request under `grant` may use. The
+/// host is checked first, and only then is the grant's key variable read:
+/// a request refused here has read no secret and sent nothing.
+fn egress(
     config: &LiveLlmConfig,
+    env: &EnvLookup,
+    grant: &str,
+) -> Result<(Url, Option<String>), String> {
+    let allowed = config.grants.get(grant);
+    let url = allowed_url(&config.endpoint(), grant, allowed.map(|g| &g.hosts))?;
+    let key = match allowed.and_then(|g| g.api_key_env.as_deref()) {
+        None => None,
+        Some(var) => Some(env.get(var).ok_or_else(|| {
+            format!("grant `{grant}` names the API key variable `{var}`, which is not set")
+        })?),
+    };
+    Ok((url, key))
+}
+
+fn call_live(
     agent: &ureq::Agent,
+    url: &Url,
+    key: Option<&str>,
     req: &Request,
     input: &str,
 ) -> Result<Generated, LiveError> {
@@ -293,12 +346,11 @@ fn call_live(
         "max_tokens": req.max_tokens,
         "temperature": temperature,
     });
-    let url = format!("{}/chat/completions", config.base_url.trim_end_matches('/'));
     let mut call = agent
-        .post(&url)
+        .request_url("POST", url)
         .set("content-type", "application/json")
         .set("accept", "application/json");
-    if let Some(key) = &config.api_key {
+    if let Some(key) = key {
         call = call.set("authorization", &format!("Bearer {key}"));
     }
     let resp = match call.send_bytes(body.to_string().as_bytes()) {
@@ -358,11 +410,17 @@ impl LlmAdapter {
         }
     }
 
+    /// A live adapter reading API keys from the process environment.
     pub fn live(config: LiveLlmConfig, store: Store) -> LlmAdapter {
+        Self::live_with_env(config, store, EnvLookup::process())
+    }
+
+    /// A live adapter reading the variables the grants name through `env`.
+    pub fn live_with_env(config: LiveLlmConfig, store: Store, env: EnvLookup) -> LlmAdapter {
         let agent = agent(config.timeout);
         LlmAdapter {
             store,
-            mode: Mode::Live { config, agent },
+            mode: Mode::Live { config, agent, env },
         }
     }
 
@@ -384,6 +442,13 @@ impl LlmAdapter {
         };
         let provider = provider_of(Some(&req));
         let fail = |status, msg: &str| failure(&self.store, status, msg, &provider);
+        let route = match &self.mode {
+            Mode::Mock(fixtures) => Route::Mock(fixtures),
+            Mode::Live { config, agent, env } => match egress(config, env, &intent.grant) {
+                Ok((url, key)) => Route::Live { agent, url, key },
+                Err(e) => return fail(ReceiptStatus::Error, &format!("{e}; nothing was sent")),
+            },
+        };
         let input = match self.store.get(&req.input_ref) {
             Ok(Some(b)) => String::from_utf8_lossy(&b).into_owned(),
             Ok(None) => {
@@ -394,8 +459,8 @@ impl LlmAdapter {
             }
             Err(e) => return fail(ReceiptStatus::Error, &e.to_string()),
         };
-        let generated = match &self.mode {
-            Mode::Mock(fixtures) => match fixtures.find(&req.model, &input) {
+        let generated = match route {
+            Route::Mock(fixtures) => match fixtures.find(&req.model, &input) {
                 Some(f) => Generated {
                     output: f.output.clone(),
                     prompt_tokens: f.prompt_tokens,
@@ -409,17 +474,19 @@ impl LlmAdapter {
                     )
                 }
             },
-            Mode::Live { config, agent } => match call_live(config, agent, &req, &input) {
-                Ok(g) => g,
-                Err(e) => {
-                    let status = if e.timeout {
-                        ReceiptStatus::Timeout
-                    } else {
-                        ReceiptStatus::Error
-                    };
-                    return fail(status, &e.message);
+            Route::Live { agent, url, key } => {
+                match call_live(agent, &url, key.as_deref(), &req, &input) {
+                    Ok(g) => g,
+                    Err(e) => {
+                        let status = if e.timeout {
+                            ReceiptStatus::Timeout
+                        } else {
+                            ReceiptStatus::Error
+                        };
+                        return fail(status, &e.message);
+                    }
                 }
-            },
+            }
         };
         let output_ref = match self.store.put(generated.output.as_bytes()) {
             Ok(h) => h,
@@ -564,42 +631,23 @@ mod tests {
         }
     }
 
-    fn config(doc: &str, env: &[(&str, &str)]) -> Result<LiveLlmConfig, LlmConfigError> {
+    fn config(doc: &str) -> Result<LiveLlmConfig, LlmConfigError> {
         let doc: Json = serde_json::from_str(doc).unwrap();
-        LiveLlmConfig::from_json(Path::new("llm.config.json"), &doc, |var| {
-            env.iter()
-                .find(|(k, _)| *k == var)
-                .map(|(_, v)| v.to_string())
-        })
+        LiveLlmConfig::from_json(Path::new("llm.config.json"), &doc)
     }
 
     #[test]
-    fn config_reads_the_key_from_the_named_variable() {
-        let c = config(
-            r#"{"base_url":"https://llm.example/v1","api_key_env":"AOS_KEY","timeout_ms":1500}"#,
-            &[("AOS_KEY", "sk-secret")],
-        )
-        .unwrap();
-        assert_eq!(c.api_key.as_deref(), Some("sk-secret"));
+    fn config_reads_the_endpoint_and_timeout() {
+        let c = config(r#"{"base_url":"https://llm.example/v1/","timeout_ms":1500}"#).unwrap();
+        assert_eq!(c.endpoint(), "https://llm.example/v1/chat/completions");
         assert_eq!(c.timeout, Duration::from_millis(1500));
-        assert!(
-            !format!("{c:?}").contains("sk-secret"),
-            "Debug redacts the key"
-        );
-        let local = config(r#"{"base_url":"http://127.0.0.1:8080"}"#, &[]).unwrap();
-        assert_eq!(
-            (local.api_key, local.timeout),
-            (None, LiveLlmConfig::DEFAULT_TIMEOUT)
-        );
+        assert!(c.grants.is_empty(), "grants come from the manifest");
+        let local = config(r#"{"base_url":"http://127.0.0.1:8080"}"#).unwrap();
+        assert_eq!(local.timeout, LiveLlmConfig::DEFAULT_TIMEOUT);
     }
 
     #[test]
     fn config_errors_say_what_and_where() {
-        let e = config(r#"{"base_url":"https://x","api_key_env":"NOPE"}"#, &[]).unwrap_err();
-        assert!(
-            matches!(&e, LlmConfigError::MissingKey { var, .. } if var == "NOPE"),
-            "{e}"
-        );
         let cases = [
             (r#"[]"#, "$", "object"),
             (r#"{}"#, "$", "`base_url`"),
@@ -607,21 +655,27 @@ mod tests {
             (
                 r#"{"base_url":"https://x","api_key":"sk"}"#,
                 "$.api_key",
-                "api_key_env",
+                "llm grant's params (`api_key_env`)",
             ),
+            // The key's variable is the grant's to name, not this file's.
             (
-                r#"{"base_url":"https://x","api_key_env":3}"#,
+                r#"{"base_url":"https://x","api_key_env":"OPENAI_API_KEY"}"#,
                 "$.api_key_env",
-                "variable",
+                "llm grant's params (`api_key_env`)",
             ),
             (
                 r#"{"base_url":"https://x","timeout_ms":0}"#,
                 "$.timeout_ms",
                 "positive",
             ),
+            (
+                r#"{"base_url":"https://x","other":1}"#,
+                "$.other",
+                "unknown field",
+            ),
         ];
         for (doc, want_path, needle) in cases {
-            match config(doc, &[]).unwrap_err() {
+            match config(doc).unwrap_err() {
                 LlmConfigError::Shape { path, problem, .. } => {
                     assert_eq!(path, want_path, "{doc}");
                     assert!(problem.contains(needle), "{doc}: {problem}");

@@ -16,7 +16,7 @@ pub use fixtures::{
     fixture_sets, FixtureError, HttpFixture, HttpFixtures, LlmFixture, LlmFixtures,
 };
 pub use http::{HttpAdapter, LiveHttpConfig};
-pub use llm::{LiveLlmConfig, LlmAdapter, LlmConfigError};
+pub use llm::{EnvLookup, LiveLlmConfig, LlmAdapter, LlmConfigError, LlmGrantEgress};
 pub use timer::{TimerAdapter, TimerClock};
 
 use crate::effects::{Intent, KeyError, Keyring, Receipt, ReceiptStatus};

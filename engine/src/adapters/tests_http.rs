@@ -8,6 +8,7 @@ use crate::store::Store;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -422,15 +423,63 @@ pub(crate) fn llm_parts(
     )
 }
 
-fn live_llm(store: &Store, base: &str, key: Option<&str>, timeout_ms: u64) -> LlmAdapter {
-    LlmAdapter::live(
+/// The grant `llm` of the llm tests: which hosts it allows and which
+/// variable it names for the key.
+fn llm_grant(hosts: &[&str], key_var: Option<&str>) -> BTreeMap<String, LlmGrantEgress> {
+    [(
+        "llm".to_string(),
+        LlmGrantEgress {
+            hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            api_key_env: key_var.map(str::to_string),
+        },
+    )]
+    .into()
+}
+
+/// A live llm adapter at `base` under `grants`, whose environment is `env`;
+/// every variable it reads is logged in the returned list.
+fn live_llm_env(
+    store: &Store,
+    base: &str,
+    grants: BTreeMap<String, LlmGrantEgress>,
+    env: &[(&str, &str)],
+    timeout_ms: u64,
+) -> (LlmAdapter, Arc<Mutex<Vec<String>>>) {
+    let read = Arc::new(Mutex::new(Vec::new()));
+    let vars: BTreeMap<String, String> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let log = read.clone();
+    let lookup = EnvLookup::new(move |name| {
+        log.lock().unwrap().push(name.to_string());
+        vars.get(name).cloned()
+    });
+    let adapter = LlmAdapter::live_with_env(
         LiveLlmConfig {
             base_url: format!("{base}/v1/"),
-            api_key: key.map(str::to_string),
             timeout: Duration::from_millis(timeout_ms),
+            grants,
         },
         store.clone(),
+        lookup,
+    );
+    (adapter, read)
+}
+
+/// A live llm adapter whose grant allows 127.0.0.1 and, with `key`, names
+/// `AOS_TEST_KEY` holding it.
+fn live_llm(store: &Store, base: &str, key: Option<&str>, timeout_ms: u64) -> LlmAdapter {
+    let var = key.map(|_| "AOS_TEST_KEY");
+    let env: Vec<(&str, &str)> = key.map(|k| ("AOS_TEST_KEY", k)).into_iter().collect();
+    live_llm_env(
+        store,
+        base,
+        llm_grant(&["127.0.0.1"], var),
+        &env,
+        timeout_ms,
     )
+    .0
 }
 
 fn json_response(status: &str, body: &str) -> String {
@@ -542,6 +591,91 @@ fn live_llm_refuses_a_bad_temperature_before_connecting() {
     let (status, text, ..) = llm_parts(&store, a.execute(&i));
     assert_eq!(status, ReceiptStatus::Error);
     assert!(text.contains("temperature `warm`"), "{text}");
+    assert_no_connection(&l);
+}
+
+#[test]
+fn live_llm_never_contacts_a_host_its_grant_does_not_allow() {
+    let (_tmp, store) = setup();
+    let (l, base) = untouched();
+    let env = [("AOS_TEST_KEY", "sk-secret")];
+    let key = Some("AOS_TEST_KEY");
+    let cases = [
+        (llm_grant(&["api.example.com"], key), "llm", "not among"),
+        (llm_grant(&[], key), "llm", "not among"),
+        // The intent's grant is not an llm grant the config knows.
+        (
+            llm_grant(&["127.0.0.1"], key),
+            "other",
+            "grant `other` allows no hosts",
+        ),
+    ];
+    for (grants, grant, needle) in cases {
+        let (mut a, read) = live_llm_env(&store, &base, grants, &env, 2_000);
+        let mut i = llm_intent(&store, "m", "hi");
+        i.grant = grant.into();
+        let (status, text, ..) = llm_parts(&store, a.execute(&i));
+        assert_eq!(status, ReceiptStatus::Error, "{text}");
+        assert!(
+            text.contains(needle) && text.contains("nothing was sent"),
+            "{text}"
+        );
+        assert!(
+            read.lock().unwrap().is_empty(),
+            "no key variable is read for a refused host"
+        );
+    }
+    assert_no_connection(&l);
+}
+
+#[test]
+fn live_llm_reads_and_sends_only_the_key_its_grant_names() {
+    let (_tmp, store) = setup();
+    let env = [
+        ("AOS_GRANTED_KEY", "sk-granted"),
+        ("AOS_OTHER_KEY", "sk-other"),
+    ];
+    let (base, server) = serve_once(json_response(
+        "200 OK",
+        r#"{"choices":[{"message":{"content":"ok"}}]}"#,
+    ));
+    let grants = llm_grant(&["127.0.0.1"], Some("AOS_GRANTED_KEY"));
+    let (mut a, read) = live_llm_env(&store, &base, grants, &env, 5_000);
+    let (status, text, ..) = llm_parts(&store, a.execute(&llm_intent(&store, "m", "hi")));
+    let seen = server.join().unwrap();
+    assert_eq!(status, ReceiptStatus::Ok, "{text}");
+    let head = seen.head.to_ascii_lowercase();
+    assert!(head.contains("authorization: bearer sk-granted"), "{head}");
+    assert!(!head.contains("sk-other"), "{head}");
+    assert_eq!(*read.lock().unwrap(), ["AOS_GRANTED_KEY"]);
+
+    // A grant naming no variable sends no key and reads none.
+    let (base, server) = serve_once(json_response(
+        "200 OK",
+        r#"{"choices":[{"message":{"content":"ok"}}]}"#,
+    ));
+    let (mut a, read) = live_llm_env(&store, &base, llm_grant(&["127.0.0.1"], None), &env, 5_000);
+    let (status, ..) = llm_parts(&store, a.execute(&llm_intent(&store, "m", "hi")));
+    let seen = server.join().unwrap();
+    assert_eq!(status, ReceiptStatus::Ok);
+    assert!(!seen.head.to_ascii_lowercase().contains("authorization"));
+    assert!(read.lock().unwrap().is_empty());
+}
+
+#[test]
+fn live_llm_refuses_when_the_grants_key_variable_is_unset() {
+    let (_tmp, store) = setup();
+    let (l, base) = untouched();
+    let grants = llm_grant(&["127.0.0.1"], Some("AOS_UNSET_KEY"));
+    let (mut a, read) = live_llm_env(&store, &base, grants, &[("AOS_OTHER_KEY", "sk")], 2_000);
+    let (status, text, ..) = llm_parts(&store, a.execute(&llm_intent(&store, "m", "hi")));
+    assert_eq!(status, ReceiptStatus::Error);
+    assert!(
+        text.contains("grant `llm` names the API key variable `AOS_UNSET_KEY`, which is not set")
+            && text.contains("nothing was sent"),
+        "{text}"
+    );
+    assert_eq!(*read.lock().unwrap(), ["AOS_UNSET_KEY"]);
     assert_no_connection(&l);
 }
 

@@ -6,7 +6,7 @@ use super::diag::Sink;
 use super::json::to_value;
 use super::node::{bad_name, Fields};
 use super::validate::Ctx;
-use super::{is_valid_name, Air, DefKind, Manifest};
+use super::{is_valid_name, Air, CapType, DefKind, Manifest};
 use crate::types::{field_segment, from_json, json_kind};
 use crate::value::Value;
 use serde_json::Value as Json;
@@ -229,6 +229,9 @@ pub(super) fn check_defaults(cx: &mut Ctx<'_>, m: &Manifest, defaults_path: &str
                 format!("two cap grants are named {:?}", g.name),
             );
         }
+        if air_cap_type(cx, &g.cap) == Some(CapType::LlmBasic) {
+            check_llm_egress(cx, file, g);
+        }
         let path = format!("{}.cap", g.json_path);
         if !cx.defined(DefKind::Cap, &g.cap) {
             let msg = format!("the grant's cap {} is not defined", g.cap);
@@ -239,6 +242,55 @@ pub(super) fn check_defaults(cx: &mut Ctx<'_>, m: &Manifest, defaults_path: &str
                 g.cap
             );
             cx.sink.at(file, &path, msg);
+        }
+    }
+}
+
+fn air_cap_type(cx: &Ctx<'_>, cap: &str) -> Option<CapType> {
+    cx.air.caps.get(cap).map(|c| c.cap_type)
+}
+
+/// Whether `name` can be an environment variable's name (POSIX portable).
+fn is_env_var_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+}
+
+/// An `llm.basic` grant's live egress params (ARCHITECTURE.md "Adapters and
+/// fixtures"): `hosts`, the endpoint hosts it allows, is a list of text, and
+/// `api_key_env`, the only variable a live run reads the key from, names a
+/// variable. The cap's schema may leave either out.
+fn check_llm_egress(cx: &mut Ctx<'_>, file: &std::path::Path, g: &super::CapGrant) {
+    if let Some(hosts) = g.params.get("hosts") {
+        let texts = hosts
+            .as_array()
+            .is_some_and(|items| items.iter().all(|h| h.as_text().is_some()));
+        if !texts {
+            cx.sink.at(
+                file,
+                &format!("{}.params.hosts", g.json_path),
+                format!(
+                    "the `hosts` of llm grant {:?} must be a list of host names",
+                    g.name
+                ),
+            );
+        }
+    }
+    if let Some(var) = g.params.get("api_key_env") {
+        let valid = var.as_text().is_some_and(is_env_var_name);
+        if !valid {
+            cx.sink.at(
+                file,
+                &format!("{}.params.api_key_env", g.json_path),
+                format!(
+                    "the `api_key_env` of llm grant {:?} must name an environment variable \
+                     (letters, digits and _, not starting with a digit)",
+                    g.name
+                ),
+            );
         }
     }
 }

@@ -344,3 +344,64 @@ fn reducer_effects_and_slots() {
     assert_eq!(m.effects_emitted, ["timer.set", "blob.get"]);
     assert_eq!(m.cap_slots.len(), 1);
 }
+
+/// The caps world with an `llm.basic` cap of `schema` and a grant `ask`
+/// of `params`.
+fn llm_world(schema: &str, params: &str) -> Air {
+    let caps = CAPS.replace(
+        "\n]",
+        &format!(
+            r#",
+  {{"$kind": "defcap", "name": "demo/llm@1", "cap_type": "llm.basic", "schema": {schema}}}
+]"#
+        ),
+    );
+    let manifest = base_manifest()
+        .replace(
+            r#"{"name": "demo/http@1"}]"#,
+            r#"{"name": "demo/http@1"}, {"name": "demo/llm@1"}]"#,
+        )
+        .replace(
+            r#""params": {}},"#,
+            &format!(
+                r#""params": {{}}}}, {{"name": "ask", "cap": "demo/llm@1", "params": {params}}},"#
+            ),
+        );
+    caps_world(&[
+        ("air/caps.air.json", &caps),
+        ("air/manifest.air.json", &manifest),
+    ])
+}
+
+#[test]
+fn llm_grants_name_their_egress_hosts_and_key_variable() {
+    let schema = r#"{"record": {"hosts": {"set": {"text": {}}}, "api_key_env": {"text": {}}}}"#;
+    let good = llm_world(
+        schema,
+        r#"{"hosts": ["api.example.com"], "api_key_env": "OPENAI_API_KEY"}"#,
+    );
+    assert_eq!(diags(&good), Vec::<String>::new());
+    assert_eq!(
+        good.grant("ask").and_then(|g| g.params.get("api_key_env")),
+        Some(&crate::value::Value::text("OPENAI_API_KEY"))
+    );
+    for bad in ["1KEY", "OPENAI KEY", "A=B", ""] {
+        let air = llm_world(
+            schema,
+            &format!(r#"{{"hosts": [], "api_key_env": "{bad}"}}"#),
+        );
+        one(
+            &air,
+            &["$.defaults.cap_grants[1].params.api_key_env: the `api_key_env` of llm grant \"ask\" must name an environment variable"],
+        );
+    }
+    // A schema that types `hosts` otherwise still cannot make them non-hosts.
+    let loose = llm_world(
+        r#"{"record": {"hosts": {"list": {"nat": {}}}}}"#,
+        r#"{"hosts": [1]}"#,
+    );
+    one(
+        &loose,
+        &["$.defaults.cap_grants[1].params.hosts: the `hosts` of llm grant \"ask\" must be a list of host names"],
+    );
+}

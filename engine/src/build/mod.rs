@@ -13,6 +13,10 @@
 
 mod cargo;
 mod fingerprint;
+pub mod last_built;
+pub mod trust;
+
+pub use trust::{project_root, SourceTrust};
 
 use crate::hash::Hash;
 use std::fmt;
@@ -169,6 +173,29 @@ pub enum BuildError {
     NoArtifact { crate_name: String, hint: String },
     #[error("{}: {reason}", path.display())]
     BadSource { path: PathBuf, reason: String },
+    /// The source (or a part of its build) lies outside the world's
+    /// project tree and nobody trusted it ([`trust`]).
+    #[error("{}", trust::untrusted_message(path, part.as_ref(), project_root))]
+    Untrusted {
+        /// The module's source, resolved.
+        path: PathBuf,
+        part: Option<(trust::Part, PathBuf)>,
+        project_root: PathBuf,
+    },
+}
+
+/// How opening a world gets its reducers' code (ARCHITECTURE.md "Build
+/// trust").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BuildMode {
+    /// Build each module from its source (a fingerprint-cache hit skips
+    /// cargo); the source must be trusted.
+    #[default]
+    Cargo,
+    /// Never build: take each module's wasm from the world's store by the
+    /// hash it was last built to (or its declared `wasm_hash`). For
+    /// commands that only read history.
+    StoreOnly,
 }
 
 /// Errors first (warnings may follow them in `messages`).

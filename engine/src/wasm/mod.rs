@@ -39,6 +39,8 @@ pub struct RuntimeConfig {
     pub max_wasm_stack: usize,
     /// Where compiled modules are cached: `<world>/.aos/cache/wasmtime`.
     pub cache_dir: Option<PathBuf>,
+    /// Read the cache but never write it (a reader changes no file).
+    pub cache_read_only: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -48,6 +50,7 @@ impl Default for RuntimeConfig {
             memory_limit_bytes: 64 << 20,
             max_wasm_stack: 512 << 10,
             cache_dir: None,
+            cache_read_only: false,
         }
     }
 }
@@ -201,6 +204,7 @@ impl Runtime {
         instance::check_signatures(&module)?;
         let cache_error = cache_path
             .as_deref()
+            .filter(|_| !self.config.cache_read_only)
             .and_then(|path| write_cache(&module, path).err());
         Ok((
             ReducerModule { module, wasm_hash },

@@ -9,10 +9,12 @@ use crate::adapters::llm::LLM_ID;
 use crate::adapters::timer::TIMER_ID;
 use crate::adapters::{
     BlobAdapter, Dispatcher, HttpAdapter, HttpFixtures, LiveHttpConfig, LiveLlmConfig, LlmAdapter,
-    LlmFixtures, TimerAdapter,
+    LlmFixtures, LlmGrantEgress, TimerAdapter,
 };
 use crate::air::Air;
-use crate::build::{build_reducer, BuildProgress, BuildRequest};
+use crate::build::{
+    build_reducer, last_built, BuildMode, BuildProgress, BuildRequest, SourceTrust,
+};
 use crate::effects::Keyring;
 use crate::entry::{Entry, Origin};
 use crate::hash::Hash;
@@ -49,6 +51,8 @@ pub enum Stage {
     Compile,
     Journal,
     Replay,
+    /// What a live run may reach and read (printed even when not verbose).
+    Live,
 }
 
 #[derive(Debug, Clone)]
@@ -74,8 +78,17 @@ pub struct WorldOptions {
     /// The fixture set mock adapters answer from: `fixtures/<set>/` instead
     /// of `fixtures/`.
     pub fixtures: Option<String>,
-    /// Real network requests (http to the hosts the grants allow; llm to the
-    /// endpoint in `<world>/llm.config.json`) instead of fixtures.
+    /// How reducer code is had: built from source, or only taken from the
+    /// store (commands that read history never build; ARCHITECTURE.md
+    /// "Build trust").
+    pub build: BuildMode,
+    /// Folders the user trusts to build from although they lie outside the
+    /// world's project tree (`--trust-source`, `aos trust`). The caller reads
+    /// them; the engine never reads configuration.
+    pub trusted_sources: Vec<PathBuf>,
+    /// Real network requests instead of fixtures: http to the hosts the
+    /// grants allow; llm to the endpoint in `<world>/llm.config.json` when
+    /// the grant lists its host, with the key variable the grant names.
     pub live: bool,
     /// Open as a reader: nothing in the data dir is created, changed or
     /// removed, no lock is taken, recovery is only reported, and steps stay
@@ -105,6 +118,8 @@ impl Default for WorldOptions {
             auto_dispatch: false,
             adapters: true,
             fixtures: None,
+            build: BuildMode::Cargo,
+            trusted_sources: Vec::new(),
             live: false,
             read_only: false,
             read_only_fallback: false,
@@ -145,6 +160,7 @@ pub fn prepare(
     let store = Store::open_with(options.fs.clone(), &data.join("store"), options.read_only)?;
     let mut runtime_config = options.runtime.clone();
     runtime_config.cache_dir = Some(cache.join("wasmtime"));
+    runtime_config.cache_read_only = options.read_only;
     let runtime = Arc::new(
         Runtime::new(runtime_config).map_err(|source| WorldError::Wasm {
             module: "(engine)".into(),
@@ -152,6 +168,8 @@ pub fn prepare(
         })?,
     );
 
+    let code = ModuleCode::new(dir, options, &data, &cache, &store)?;
+    let mut built = BTreeMap::new();
     let mut reducers = BTreeMap::new();
     let module_names: Vec<String> = air.modules.keys().cloned().collect();
     for name in module_names {
@@ -159,19 +177,13 @@ pub fn prepare(
         if def.module_kind != "reducer" {
             continue;
         }
-        let (wasm, built_from_cache) = module_bytes(
-            &cache,
-            &name,
-            def.source.clone(),
-            def.wasm_hash,
-            &store,
-            options.force_build,
-            progress,
-        )?;
+        let (wasm, built_from_cache) =
+            module_bytes(&code, &name, def.source.as_deref(), def.wasm_hash, progress)?;
         let wasm_hash = Hash::of(&wasm);
         if !options.read_only {
             store.put(&wasm)?;
         }
+        built.insert(name.clone(), wasm_hash);
         air.set_wasm_hash(&name, wasm_hash);
         say(progress, Stage::Compile, format!("loading {name}"));
         let (module, source) =
@@ -200,6 +212,14 @@ pub fn prepare(
     }
     if !air.diagnostics.is_empty() {
         return Err(WorldError::Invalid(air.diagnostics.clone()));
+    }
+    if code.builds() && !options.read_only {
+        let file = last_built::file(&data);
+        last_built::record(&data, &built).map_err(|source| WorldError::Io {
+            op: "write",
+            path: file,
+            source,
+        })?;
     }
     let manifest_hash = air.manifest_hash().unwrap_or(Hash::ZERO);
     Ok(Prepared {
@@ -322,7 +342,7 @@ fn open_as(
             })?;
         let rejected = |e: crate::adapters::DispatchError| WorldError::Rejected(e.to_string());
         dispatcher.add(Box::new(blobs)).map_err(rejected)?;
-        let (http, llm) = network_adapters(&dir, &air, &store, &options)?;
+        let (http, llm) = network_adapters(&dir, &air, &store, &options, progress)?;
         dispatcher.add(Box::new(http)).map_err(rejected)?;
         if let Some(llm) = llm {
             dispatcher.add(Box::new(llm)).map_err(rejected)?;
@@ -524,12 +544,15 @@ pub const LLM_CONFIG_FILE: &str = "llm.config.json";
 
 /// The http and llm adapters: mock from the world's fixtures, or live. A
 /// live world without an llm config has no llm adapter (dispatching
-/// `llm.generate` then says so).
+/// `llm.generate` then says so). Live egress is what the grants allow
+/// (ARCHITECTURE.md "Adapters and fixtures"); it is reported once, as
+/// `Stage::Live` progress, before anything is sent.
 fn network_adapters(
     dir: &Path,
     air: &Air,
     store: &Store,
     options: &WorldOptions,
+    progress: &mut dyn FnMut(OpenEvent),
 ) -> Result<(HttpAdapter, Option<LlmAdapter>), WorldError> {
     let set = options.fixtures.as_deref();
     if !options.live {
@@ -544,42 +567,116 @@ fn network_adapters(
         timeout: std::time::Duration::from_secs(30),
         allowed_hosts: granted_hosts(air),
     };
-    let http = HttpAdapter::live(config, store.clone());
     let llm_config = dir.join(LLM_CONFIG_FILE);
-    let llm = if llm_config.exists() {
-        let config = LiveLlmConfig::from_file(&llm_config)
+    let llm_config = if llm_config.exists() {
+        let mut config = LiveLlmConfig::from_file(&llm_config)
             .map_err(|e| WorldError::Rejected(e.to_string()))?;
-        Some(LlmAdapter::live(config, store.clone()))
+        config.grants = granted_llm_egress(air);
+        Some(config)
     } else {
         None
     };
+    for line in live_egress_report(&config, llm_config.as_ref()) {
+        say(progress, Stage::Live, line);
+    }
+    let http = HttpAdapter::live(config, store.clone());
+    let llm = llm_config.map(|c| LlmAdapter::live(c, store.clone()));
     Ok((http, llm))
+}
+
+/// One line per grant saying which hosts a live run may reach and which
+/// environment variables it may read, so nothing leaves unannounced.
+fn live_egress_report(http: &LiveHttpConfig, llm: Option<&LiveLlmConfig>) -> Vec<String> {
+    let list = |hosts: &std::collections::BTreeSet<String>| {
+        hosts.iter().cloned().collect::<Vec<_>>().join(", ")
+    };
+    let mut lines: Vec<String> = http
+        .allowed_hosts
+        .iter()
+        .filter(|(_, hosts)| !hosts.is_empty())
+        .map(|(grant, hosts)| {
+            format!(
+                "live: http.request may reach {} (grant `{grant}`)",
+                list(hosts)
+            )
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push("live: no grant lists hosts, so every live http.request is refused".into());
+    }
+    let Some(llm) = llm else {
+        lines.push(format!(
+            "live: no {LLM_CONFIG_FILE}, so llm.generate has no live endpoint"
+        ));
+        return lines;
+    };
+    let endpoint = llm.endpoint();
+    let host = crate::effects::gate::url_host(&endpoint).unwrap_or_default();
+    let mut any = false;
+    for (grant, egress) in &llm.grants {
+        if !egress.hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
+            continue;
+        }
+        any = true;
+        let key = match &egress.api_key_env {
+            Some(var) => format!("with the API key in ${var}"),
+            None => "without an API key".into(),
+        };
+        lines.push(format!(
+            "live: llm.generate may reach {host} at {endpoint} (grant `{grant}`), {key}"
+        ));
+    }
+    if !any {
+        lines.push(format!(
+            "live: no llm grant lists host {host} of {endpoint} in its `hosts`, so every live llm.generate is refused"
+        ));
+    }
+    lines
+}
+
+/// The grants whose cap is of `cap_type`.
+fn grants_of_type(
+    air: &Air,
+    cap_type: crate::air::CapType,
+) -> impl Iterator<Item = &crate::air::CapGrant> {
+    air.manifest
+        .iter()
+        .flat_map(|m| m.defaults.cap_grants.iter())
+        .filter(move |g| air.caps.get(&g.cap).is_some_and(|c| c.cap_type == cap_type))
+}
+
+/// The text items of a grant's `hosts` param (none when it has no list).
+fn hosts_param(params: &crate::value::Value) -> std::collections::BTreeSet<String> {
+    params
+        .get("hosts")
+        .and_then(crate::value::Value::as_array)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|h| h.as_text().map(str::to_owned))
+        .collect()
 }
 
 /// Grant name → the hosts its `http.out` cap params allow.
 fn granted_hosts(air: &Air) -> BTreeMap<String, std::collections::BTreeSet<String>> {
-    let Some(manifest) = air.manifest.as_ref() else {
-        return BTreeMap::new();
-    };
-    manifest
-        .defaults
-        .cap_grants
-        .iter()
-        .filter(|g| {
-            air.caps
-                .get(&g.cap)
-                .is_some_and(|c| c.cap_type == crate::air::CapType::HttpOut)
-        })
+    grants_of_type(air, crate::air::CapType::HttpOut)
+        .map(|g| (g.name.clone(), hosts_param(&g.params)))
+        .collect()
+}
+
+/// Grant name → the endpoint hosts (`hosts`) and the API key variable
+/// (`api_key_env`) its `llm.basic` cap params allow.
+fn granted_llm_egress(air: &Air) -> BTreeMap<String, LlmGrantEgress> {
+    grants_of_type(air, crate::air::CapType::LlmBasic)
         .map(|g| {
-            let hosts = g
-                .params
-                .get("hosts")
-                .and_then(crate::value::Value::as_array)
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|h| h.as_text().map(str::to_owned))
-                .collect();
-            (g.name.clone(), hosts)
+            let egress = LlmGrantEgress {
+                hosts: hosts_param(&g.params),
+                api_key_env: g
+                    .params
+                    .get("api_key_env")
+                    .and_then(crate::value::Value::as_text)
+                    .map(str::to_owned),
+            };
+            (g.name.clone(), egress)
         })
         .collect()
 }
@@ -634,40 +731,117 @@ pub fn lock_data_dir(data: &Path) -> Result<std::fs::File, WorldError> {
     }
 }
 
-/// The wasm bytes of a reducer module: built from its source crate (or read
-/// from a `.wasm` file), else taken from the store by its declared hash.
+/// Where `prepare` takes reducer code from (ARCHITECTURE.md "Build trust").
+struct ModuleCode<'a> {
+    world: &'a Path,
+    from: CodeFrom,
+    cache: &'a Path,
+    store: &'a Store,
+}
+
+enum CodeFrom {
+    /// Build trusted sources (`BuildMode::Cargo`).
+    Build { trust: SourceTrust, force: bool },
+    /// Never build: the hashes modules were last built to
+    /// (`BuildMode::StoreOnly`).
+    Store { last_built: BTreeMap<String, Hash> },
+}
+
+impl<'a> ModuleCode<'a> {
+    fn new(
+        world: &'a Path,
+        options: &WorldOptions,
+        data: &Path,
+        cache: &'a Path,
+        store: &'a Store,
+    ) -> Result<ModuleCode<'a>, WorldError> {
+        let from = match options.build {
+            BuildMode::Cargo => CodeFrom::Build {
+                trust: SourceTrust::for_world(world, &options.trusted_sources).map_err(|e| {
+                    WorldError::Rejected(format!("finding the world's project root: {e}"))
+                })?,
+                force: options.force_build,
+            },
+            BuildMode::StoreOnly => CodeFrom::Store {
+                last_built: last_built::load(data).map_err(|e| {
+                    WorldError::Rejected(format!(
+                        "{e}; `aos build {}` writes it again",
+                        world.display()
+                    ))
+                })?,
+            },
+        };
+        Ok(ModuleCode {
+            world,
+            from,
+            cache,
+            store,
+        })
+    }
+
+    fn builds(&self) -> bool {
+        matches!(self.from, CodeFrom::Build { .. })
+    }
+}
+
+/// The wasm bytes of a reducer module. Building: from its source crate (or
+/// `.wasm` file) once the source is trusted, else from the store by its
+/// declared hash. Store only: never reads the source; the wasm it was last
+/// built to, else its declared hash, from the store.
 fn module_bytes(
-    cache: &Path,
+    code: &ModuleCode<'_>,
     name: &str,
-    source: Option<PathBuf>,
+    source: Option<&Path>,
     declared: Option<Hash>,
-    store: &Store,
-    force: bool,
     progress: &mut dyn FnMut(OpenEvent),
 ) -> Result<(Vec<u8>, bool), WorldError> {
-    if let Some(source) = source {
-        let mut request = BuildRequest::new(source, cache.join("modules"));
-        request.force = force;
-        let mut forward = |p: BuildProgress| {
-            progress(OpenEvent::Progress {
-                stage: Stage::Build,
-                message: format!("{name}: {}", describe_build(&p)),
-            })
-        };
-        let built = build_reducer(&request, &mut forward).map_err(|source| WorldError::Build {
-            module: name.to_string(),
-            source,
-        })?;
-        return Ok((built.wasm, built.from_cache));
-    }
-    let Some(hash) = declared else {
-        return Err(WorldError::Module {
-            module: name.to_string(),
-            message: "has neither a source nor a wasm_hash".into(),
+    let last = match (&code.from, source) {
+        (CodeFrom::Build { trust, force }, Some(source)) => {
+            let build_error = |source| WorldError::Build {
+                module: name.to_string(),
+                source,
+            };
+            trust.check(source).map_err(build_error)?;
+            let mut request = BuildRequest::new(source, code.cache.join("modules"));
+            request.force = *force;
+            let mut forward = |p: BuildProgress| {
+                progress(OpenEvent::Progress {
+                    stage: Stage::Build,
+                    message: format!("{name}: {}", describe_build(&p)),
+                })
+            };
+            let built = build_reducer(&request, &mut forward).map_err(build_error)?;
+            return Ok((built.wasm, built.from_cache));
+        }
+        (CodeFrom::Build { .. }, None) => None,
+        (CodeFrom::Store { last_built }, _) => last_built.get(name).copied(),
+    };
+    let never_builds = |what: String| WorldError::Module {
+        module: name.to_string(),
+        message: format!(
+            "{what}, and this command never builds: run `aos build {}` (or `aos run`) first",
+            code.world.display()
+        ),
+    };
+    let Some(hash) = last.or(declared) else {
+        return Err(match source {
+            Some(_) => never_builds("has not been built into this world's store".into()),
+            None => WorldError::Module {
+                module: name.to_string(),
+                message: "has neither a source nor a wasm_hash".into(),
+            },
         });
     };
-    match store.get(&hash)? {
+    match code.store.get(&hash)? {
         Some(bytes) => Ok((bytes, true)),
+        None if source.is_some() => Err(never_builds(format!(
+            "its wasm {hash} ({}) is not in the store",
+            if last.is_some() {
+                "its last build"
+            } else {
+                "its declared wasm_hash"
+            }
+        ))),
         None => Err(WorldError::Module {
             module: name.to_string(),
             message: format!("has no source and its wasm {hash} is not in the store"),

@@ -42,6 +42,7 @@ pub(super) fn options(data: &Path) -> WorldOptions {
     WorldOptions {
         data_dir: Some(data.to_path_buf()),
         cache_dir: Some(reducers_dir().join("target/aos-engine-tests")),
+        trusted_sources: vec![reducers_dir()],
         checkpoint_every: 2,
         ..WorldOptions::default()
     }

@@ -14,6 +14,7 @@ fn options(data: &Path, auto: bool) -> WorldOptions {
     WorldOptions {
         data_dir: Some(data.to_path_buf()),
         cache_dir: Some(reducers_dir().join("target/aos-engine-tests")),
+        trusted_sources: vec![reducers_dir()],
         auto_dispatch: auto,
         ..WorldOptions::default()
     }

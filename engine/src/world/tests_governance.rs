@@ -44,6 +44,7 @@ fn proposal_dir(world: &Path) -> std::path::PathBuf {
 fn open(dir: &Path, auto: bool) -> World {
     let options = WorldOptions {
         cache_dir: Some(reducers_dir().join("target/aos-engine-tests")),
+        trusted_sources: vec![reducers_dir()],
         auto_dispatch: auto,
         ..WorldOptions::default()
     };
@@ -223,6 +224,7 @@ fn safe_upgrade_shadow_predicts_the_extra_call_and_the_next_run_uses_v2() {
     let options = WorldOptions {
         data_dir: Some(data.path().to_path_buf()),
         cache_dir: Some(reducers_dir().join("target/aos-engine-tests")),
+        trusted_sources: vec![reducers_dir()],
         auto_dispatch: true,
         ..WorldOptions::default()
     };

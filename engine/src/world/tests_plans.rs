@@ -182,6 +182,7 @@ pub(super) fn plan_world(plans: &[(String, &str)], trigger: bool) -> tempfile::T
 fn open(dir: &Path, auto: bool) -> World {
     let options = WorldOptions {
         cache_dir: Some(reducers_dir().join("target/aos-engine-tests")),
+        trusted_sources: vec![reducers_dir()],
         auto_dispatch: auto,
         ..WorldOptions::default()
     };
@@ -443,6 +444,7 @@ fn live_http_gets_a_signed_receipt_and_other_hosts_never_connect() {
         .expect("write");
         let options = WorldOptions {
             cache_dir: Some(reducers_dir().join("target/aos-engine-tests")),
+            trusted_sources: vec![reducers_dir()],
             auto_dispatch: true,
             live: true,
             ..WorldOptions::default()

@@ -156,6 +156,14 @@ fn check_is_clean_and_lock_lists_every_definition() {
     let r = aos(&["check", "worlds/00-counter"]);
     assert_eq!(r.code, 0, "{r:?}");
     let cache = shared_cache();
+    // `check --lock` never builds: the wasm hashes are the last build's.
+    let build = aos(&[
+        "build",
+        "worlds/00-counter",
+        "--cache-dir",
+        path_str(&cache),
+    ]);
+    assert_eq!(build.code, 0, "{build:?}");
     let lock = aos(&[
         "check",
         "worlds/00-counter",

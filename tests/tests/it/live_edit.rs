@@ -69,17 +69,21 @@ fn live_world(tag: &str) -> LiveWorld {
 }
 
 /// Runs `script` headless on `w`, with builds in the reducers' own target
-/// dir (so only the copied crate compiles).
+/// dir (so only the copied crate compiles). The copied crate lies beside
+/// the world, outside its project tree, so it is trusted explicitly.
 fn headless(w: &LiveWorld, script: &str) -> Run {
     let file = tempfile::NamedTempFile::new().expect("temp script");
     std::fs::write(file.path(), script).expect("write script");
     let target = repo_root().join("reducers/target");
+    let copied = w.world.with_file_name("reducers");
     aos_env(
         &[
             "headless",
             path_str(&w.world),
             "--script",
             path_str(file.path()),
+            "--trust-source",
+            path_str(&copied),
         ],
         &[("CARGO_TARGET_DIR", path_str(&target))],
     )

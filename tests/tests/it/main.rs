@@ -11,5 +11,6 @@ mod governance;
 mod live_edit;
 mod plans;
 mod reducer_crates;
+mod trust;
 mod tui_effects;
 mod tui_headless;

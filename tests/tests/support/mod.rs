@@ -54,11 +54,33 @@ pub fn aos(args: &[&str]) -> Run {
     aos_env(args, &[])
 }
 
+/// A config dir whose trusted-sources record trusts the repo's `reducers/`:
+/// the copies of worlds in temp dirs build from there, outside their own
+/// project tree (ARCHITECTURE.md "Build trust"). Every `aos` run uses it
+/// unless a test sets `AOS_CONFIG_DIR` itself.
+pub fn trusting_config_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = repo_root().join("target").join("aos-test-config");
+        std::fs::create_dir_all(&dir).expect("mkdir test config");
+        let reducers = repo_root()
+            .join("reducers")
+            .canonicalize()
+            .expect("reducers/");
+        // Written aside and renamed: test processes may start at once.
+        let tmp = dir.join(format!("trusted-sources.{}.tmp", std::process::id()));
+        std::fs::write(&tmp, format!("{}\n", reducers.display())).expect("write trust record");
+        std::fs::rename(&tmp, dir.join("trusted-sources")).expect("rename trust record");
+        dir
+    })
+}
+
 pub fn aos_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(aos_bin());
     cmd.args(args)
         .current_dir(repo_root())
-        .env_remove("AOS_CARGO");
+        .env_remove("AOS_CARGO")
+        .env("AOS_CONFIG_DIR", trusting_config_dir());
     for (k, v) in env {
         cmd.env(k, v);
     }

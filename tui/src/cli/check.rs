@@ -2,6 +2,7 @@
 
 use super::common::{print_json, progress_printer, CliError};
 use aos_engine::air::Air;
+use aos_engine::build::BuildMode;
 use aos_engine::world::{prepare, WorldError, WorldOptions};
 use serde_json::json;
 use std::path::Path;
@@ -20,9 +21,12 @@ pub fn run(
         )));
     }
     let air = if lock {
-        // The lock needs real wasm hashes, so build (from cache when possible).
+        // The lock needs real wasm hashes: those of the last build, from
+        // the store. Checking never builds (ARCHITECTURE.md "Build trust").
         let options = WorldOptions {
             cache_dir,
+            build: BuildMode::StoreOnly,
+            read_only: true,
             ..WorldOptions::default()
         };
         match prepare(world, &options, &mut progress_printer(false)) {

@@ -2,8 +2,9 @@
 //! stderr, and errors that carry their exit code.
 
 use super::OpenArgs;
+use aos_engine::build::BuildMode;
 use aos_engine::journal::FsyncPolicy;
-use aos_engine::world::{OpenEvent, World, WorldError, WorldOptions};
+use aos_engine::world::{OpenEvent, Stage, World, WorldError, WorldOptions};
 use std::fmt;
 use std::path::Path;
 use std::process::ExitCode;
@@ -63,7 +64,9 @@ impl From<WorldError> for CliError {
     }
 }
 
-pub fn options(args: &OpenArgs) -> Result<WorldOptions, CliError> {
+/// The world options of `args`. Building reads the trusted folders (flags
+/// and record); `StoreOnly` never builds, so it needs none.
+pub fn options(args: &OpenArgs, build: BuildMode) -> Result<WorldOptions, CliError> {
     let fsync: FsyncPolicy = args.fsync.parse().map_err(|_| {
         CliError::usage(format!(
             "--fsync must be step, batch or never, not {:?}",
@@ -79,13 +82,27 @@ pub fn options(args: &OpenArgs) -> Result<WorldOptions, CliError> {
         auto_dispatch: true,
         fixtures: args.fixtures.clone(),
         live: args.live,
+        build,
+        trusted_sources: match build {
+            BuildMode::Cargo => super::trust::trusted_sources(&args.trust_source)?,
+            BuildMode::StoreOnly => Vec::new(),
+        },
         ..WorldOptions::default()
     })
 }
 
-/// Prints open progress on stderr when `verbose`.
+/// Prints open progress on stderr when `verbose`; what a live run may
+/// reach and read is printed always.
 pub fn progress_printer(verbose: bool) -> impl FnMut(OpenEvent) {
     move |event| {
+        if let OpenEvent::Progress {
+            stage: Stage::Live,
+            message,
+        } = &event
+        {
+            eprintln!("aos: {message}");
+            return;
+        }
         if !verbose {
             return;
         }
@@ -119,17 +136,19 @@ pub fn progress_printer(verbose: bool) -> impl FnMut(OpenEvent) {
 /// says what.
 pub const EXIT_RECOVERED: u8 = 3;
 
-/// Opens a world as its writer (takes the lock first).
+/// Opens a world as its writer (takes the lock first), building its
+/// reducers (from cache when possible).
 pub fn open(world: &Path, args: &OpenArgs) -> Result<World, CliError> {
-    open_options(world, options(args)?, args.verbose)
+    open_options(world, options(args, BuildMode::Cargo)?, args.verbose)
 }
 
-/// Opens a world as a reader: nothing in its data dir is created, changed
-/// or removed.
+/// Opens a world as a reader of its history: nothing in its data dir is
+/// created, changed or removed, and reducer code comes only from the store,
+/// never built (ARCHITECTURE.md "Durability and recovery", "Build trust").
 pub fn open_reader(world: &Path, args: &OpenArgs) -> Result<World, CliError> {
     let options = WorldOptions {
         read_only: true,
-        ..options(args)?
+        ..options(args, BuildMode::StoreOnly)?
     };
     open_options(world, options, args.verbose)
 }

@@ -9,6 +9,7 @@ mod common;
 mod govern;
 mod inspect;
 mod run;
+pub(crate) mod trust;
 
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -25,7 +26,7 @@ pub enum CliCommand {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
-        /// Print every definition's name and hash (builds reducers to know their wasm hash).
+        /// Print every definition's name and hash (wasm hashes from the last build; never builds).
         #[arg(long)]
         lock: bool,
     },
@@ -54,7 +55,7 @@ pub enum CliCommand {
         #[command(flatten)]
         common: OpenArgs,
     },
-    /// List journal entries.
+    /// List journal entries. Never builds: the code comes from the world's store.
     Journal {
         world: PathBuf,
         #[arg(long)]
@@ -69,7 +70,8 @@ pub enum CliCommand {
         #[command(flatten)]
         common: OpenArgs,
     },
-    /// Print reducer state (at the head, or at a height).
+    /// Print reducer state (at the head, or at a height). Never builds: the
+    /// code comes from the world's store.
     State {
         world: PathBuf,
         #[arg(long)]
@@ -95,6 +97,9 @@ pub enum CliCommand {
     Reject(govern::RejectArgs),
     /// Apply an approved proposal: the manifest is swapped at the head.
     Apply(govern::ProposalArgs),
+    /// Trust folders outside a world's project tree to build reducer crates
+    /// from (their build scripts run on this machine); without PATH, list them.
+    Trust(trust::TrustArgs),
     /// Measure the engine (medians of repeated runs).
     Bench(bench::BenchArgs),
     /// Print the built-in schemas (sys/...) as AIR JSON.
@@ -124,9 +129,14 @@ pub struct OpenArgs {
     /// Mock adapters answer from WORLD/fixtures/SET/ instead of WORLD/fixtures/.
     #[arg(long, value_name = "SET")]
     pub fixtures: Option<String>,
-    /// Real network requests (http to granted hosts, llm per WORLD/llm.config.json).
+    /// Real network requests: http to granted hosts, llm to WORLD/llm.config.json's
+    /// endpoint when the grant lists its host (the key from the grant's api_key_env).
     #[arg(long)]
     pub live: bool,
+    /// Build reducer crates from PATH although it lies outside the world's
+    /// project tree: its build scripts run on this machine (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub trust_source: Vec<PathBuf>,
 }
 
 pub fn run(command: CliCommand) -> ExitCode {
@@ -177,6 +187,7 @@ pub fn run(command: CliCommand) -> ExitCode {
         CliCommand::Approve(args) => govern::approve(&args),
         CliCommand::Reject(args) => govern::reject(&args),
         CliCommand::Apply(args) => govern::apply(&args),
+        CliCommand::Trust(args) => trust::run(&args),
         CliCommand::Bench(args) => bench::run(&args),
         CliCommand::Builtins => {
             common::print_json(&aos_engine::air::builtin_schemas_json());

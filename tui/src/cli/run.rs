@@ -42,7 +42,7 @@ pub fn run(
     // writer already at work keeps its journal.
     let options = aos_engine::world::WorldOptions {
         fresh,
-        ..common::options(args)?
+        ..common::options(args, aos_engine::build::BuildMode::Cargo)?
     };
     let mut world = common::open_options(world_dir, options, args.verbose)?;
     for note in world.notes() {
@@ -108,7 +108,7 @@ pub fn replay(world_dir: &Path, args: &OpenArgs) -> Result<ExitCode, CliError> {
 }
 
 pub fn build(world_dir: &Path, args: &OpenArgs) -> Result<ExitCode, CliError> {
-    let options = common::options(args)?;
+    let options = common::options(args, aos_engine::build::BuildMode::Cargo)?;
     // Building writes the store and the caches: a writer's job.
     let _lock = common::lock(world_dir, args)?;
     let mut modules = Vec::new();
