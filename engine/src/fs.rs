@@ -56,8 +56,9 @@ pub trait Fs: Send + Sync + fmt::Debug {
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
 }
 
+// A file handle's length is a query on the file, not a collection size.
+#[allow(clippy::len_without_is_empty)]
 pub trait FsFile: Send + Sync {
-    #[allow(clippy::len_without_is_empty)]
     fn len(&self) -> io::Result<u64>;
     /// Fills `buf` from `offset`; an error when the file is shorter.
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
