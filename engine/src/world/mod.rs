@@ -16,6 +16,7 @@
 //! Moving the cursor never changes the journal.
 
 mod effects;
+mod events;
 mod governance;
 mod open;
 mod plan_view;
@@ -402,7 +403,7 @@ impl World {
     /// lens). All are checked before any is written.
     pub fn inject_events(&mut self, file: &Path, text: &str) -> Result<usize, WorldError> {
         self.require_head()?;
-        let entries = open::events_from_json(file, text, &self.air)?;
+        let entries = events::events_from_json(file, text, &self.air)?;
         for entry in &entries {
             self.append_input(entry.clone())?;
         }
