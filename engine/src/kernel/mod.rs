@@ -776,7 +776,7 @@ pub fn event_from_json(
 ) -> Result<Vec<u8>, String> {
     let ty = air
         .schema_type(schema)
-        .ok_or_else(|| format!("unknown schema {schema}"))?;
+        .ok_or_else(|| format!("unknown schema {}", crate::clip::clip(schema)))?;
     let value = types::from_json(json, ty, air).map_err(|e| e.to_string())?;
     let value = types::conform_owned(value, ty, air).map_err(|e| e.to_string())?;
     Ok(cbor::encode(&value))
