@@ -17,7 +17,7 @@ mod caps;
 mod diag;
 mod diff;
 mod grants;
-mod json;
+pub(crate) mod json;
 mod load;
 mod node;
 mod patch;

@@ -3,6 +3,7 @@
 //! --events` journals. Both are an array of `{"schema", "value"}` objects.
 
 use super::WorldError;
+use crate::air::json::parse_strict;
 use crate::air::Air;
 use crate::entry::{Entry, Origin};
 use crate::kernel::event_from_json;
@@ -35,8 +36,9 @@ pub(crate) fn events_from_json(
         file: file.to_path_buf(),
         message,
     };
-    let json: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| err(format!("{}:{}: {e}", e.line(), e.column())))?;
+    // Strict: a key written twice is refused (serde_json keeps the last).
+    let json = parse_strict(text.as_bytes())
+        .map_err(|e| err(format!("{}:{}: {}", e.line, e.column, e.message)))?;
     let items = json
         .as_array()
         .ok_or_else(|| err("expected an array of {\"schema\", \"value\"} objects".into()))?;

@@ -93,13 +93,13 @@ fn list(diags: &[Diagnostic]) -> String {
         .join("\n")
 }
 
-/// JSON typed by a person, or why it is not JSON.
+/// JSON typed by a person, or why it is not JSON (read strictly: a key
+/// written twice is refused with its path).
 fn parse_json(json: &str) -> Result<serde_json::Value, WorldError> {
-    serde_json::from_str(json).map_err(|e| {
+    crate::air::json::parse_strict(json.as_bytes()).map_err(|e| {
         WorldError::Rejected(format!(
-            "not JSON (line {}, column {}): {e}",
-            e.line(),
-            e.column()
+            "bad JSON (line {}, column {}): {}",
+            e.line, e.column, e.message
         ))
     })
 }
