@@ -457,6 +457,10 @@ impl KernelState {
                 self.push(out, call_entry(route, key, item, outcome));
             }
             Ok(output) => {
+                if let Some(outcome) = input::oversized_state(&output, def, program) {
+                    // Nothing of the call counts: no state, events or effects.
+                    return self.push(out, call_entry(route, key, item, outcome));
+                }
                 let state_hash = match &output.state {
                     Some(bytes) => Hash::of(bytes),
                     None => Hash::ZERO,
