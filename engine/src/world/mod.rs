@@ -411,9 +411,12 @@ impl World {
         Ok(entries.len())
     }
 
-    /// Journals an input entry and applies it to the head.
+    /// Journals an input entry and applies it to the head. An input the
+    /// kernel refuses (a forged receipt result, a genesis under an unknown
+    /// manifest) is refused before anything is written.
     fn append_input(&mut self, entry: Entry) -> Result<u64, WorldError> {
         let program = self.program.clone();
+        crate::kernel::admit_input(&program, &entry).map_err(WorldError::Rejected)?;
         self.append_journaled(entry, |head, e| head.apply_input(&program, e))
     }
 
@@ -502,5 +505,7 @@ mod tests;
 mod tests_effects;
 #[cfg(test)]
 mod tests_governance;
+#[cfg(test)]
+mod tests_inputs;
 #[cfg(test)]
 mod tests_plans;
