@@ -7,6 +7,7 @@ pub mod adapters;
 pub mod air;
 pub mod build;
 pub mod cbor;
+pub mod clip;
 pub mod diff;
 pub mod effects;
 pub mod entry;

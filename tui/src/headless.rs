@@ -220,6 +220,18 @@ impl Headless {
         ))
     }
 
+    /// Why no world is open once opening has finished (None when one is):
+    /// the first line of the open error.
+    pub fn open_failure(&self) -> Option<String> {
+        if self.app.session.is_some() || self.app.is_opening() {
+            return None;
+        }
+        Some(match &self.app.build.phase {
+            crate::app::Phase::Failed(e) => e.clone(),
+            _ => "no world was opened".to_string(),
+        })
+    }
+
     pub fn resize(&mut self, w: u16, h: u16) {
         self.term.backend_mut().resize(w, h);
         self.send(Msg::Resize(w, h));
@@ -319,7 +331,10 @@ fn usage_error(message: String) -> ExitCode {
 }
 
 /// The `aos headless` command: exit 0 with the final screen on stdout, 1 on a
-/// failed expectation (with the screen), 2 on a bad script or arguments.
+/// failed expectation or when the world did not open (with the screen), 2
+/// on a bad script or arguments. A world that fails to open still runs the
+/// script and expectations (they may look at its diagnostics) before the
+/// exit says it failed.
 pub fn main(args: HeadlessArgs, theme: Option<&str>) -> ExitCode {
     let (w, hgt) = match parse_size(&args.size) {
         Ok(s) => s,
@@ -409,6 +424,16 @@ pub fn main(args: HeadlessArgs, theme: Option<&str>) -> ExitCode {
             );
         }
     }
+    if let Some(why) = h.open_failure() {
+        return report(
+            Failure {
+                line: None,
+                what: format!("the world did not open: {why}"),
+                screen,
+            },
+            &mut stdout,
+        );
+    }
     let _ = write!(stdout, "{screen}");
     ExitCode::SUCCESS
 }
@@ -478,8 +503,11 @@ mod tests {
         assert!(!h.wait_build(Duration::from_millis(10)));
         let f = run(&mut h, &[], &mut Vec::new());
         assert!(f.is_ok());
+        assert_eq!(h.open_failure(), None, "still opening");
         h.tx.send(Msg::Opened(Err("boom".into()))).unwrap();
         assert!(h.wait_build(Duration::from_millis(10)));
         assert!(h.screen().contains("open failed: boom"));
+        assert_eq!(h.open_failure().as_deref(), Some("boom"));
+        assert_eq!(headless().open_failure(), None, "an open world");
     }
 }

@@ -85,6 +85,9 @@ pub(super) fn module_node(m: &DefModule) -> Value {
     if let Some(k) = &m.key_schema {
         node.push(("key_schema", text(k)));
     }
+    if let Some(limits) = m.limits.node() {
+        node.push(("limits", limits));
+    }
     Value::record(node)
 }
 

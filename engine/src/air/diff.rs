@@ -108,6 +108,9 @@ pub(super) fn node_json(air: &Air, kind: DefKind, name: &str, form: Form) -> Opt
             if let Some(k) = &m.key_schema {
                 node.insert("key_schema".into(), json!(k));
             }
+            if let Some(limits) = m.limits.json() {
+                node.insert("limits".into(), limits);
+            }
             if let (Form::Source, Some(src)) = (form, &m.source) {
                 node.insert("source".into(), json!(src.to_string_lossy()));
             }

@@ -1,24 +1,30 @@
-//! Reading AIR JSON strictly (a duplicate object key is a syntax error with
-//! its line and column, not a silently dropped value) and turning JSON into
-//! the [`Value`] a node is hashed as.
+//! Reading JSON strictly (a duplicate object key is a syntax error with its
+//! line, column and JSON path, not a silently dropped value) and turning
+//! JSON into the [`Value`] a node is hashed as. AIR files, events files and
+//! injected events all read through [`parse_strict`].
 
+use crate::clip::clip_quoted;
 use crate::types::field_segment;
 use crate::value::Value;
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value as Json};
+use std::cell::RefCell;
 use std::fmt;
 
 /// A syntax error: 1-based line and column, and what is wrong.
 #[derive(Debug)]
-pub(super) struct SyntaxError {
+pub(crate) struct SyntaxError {
     pub line: usize,
     pub column: usize,
     pub message: String,
 }
 
-pub(super) fn parse_strict(bytes: &[u8]) -> Result<Json, SyntaxError> {
+pub(crate) fn parse_strict(bytes: &[u8]) -> Result<Json, SyntaxError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let result = Strict::deserialize(&mut de).and_then(|v| de.end().map(|()| v.0));
+    let path = RefCell::new(Vec::new());
+    let result = Strict { path: &path }
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|()| v));
     result.map_err(|e| {
         // serde_json appends " at line L column C"; the diagnostic has its own.
         let full = e.to_string();
@@ -31,17 +37,39 @@ pub(super) fn parse_strict(bytes: &[u8]) -> Result<Json, SyntaxError> {
     })
 }
 
-struct Strict(Json);
+/// One step into the document; the stack of them is the JSON path of the
+/// value being read, rendered only when a duplicate key is found.
+enum Seg {
+    Key(String),
+    Index(usize),
+}
 
-impl<'de> Deserialize<'de> for Strict {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Strict, D::Error> {
-        d.deserialize_any(StrictVisitor).map(Strict)
+fn render(path: &[Seg]) -> String {
+    let mut out = String::from("$");
+    for seg in path {
+        match seg {
+            Seg::Key(k) => out.push_str(&field_segment(k)),
+            Seg::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// Reads one JSON value, keeping the path stack up to date.
+#[derive(Clone, Copy)]
+struct Strict<'p> {
+    path: &'p RefCell<Vec<Seg>>,
+}
+
+impl<'de> DeserializeSeed<'de> for Strict<'_> {
+    type Value = Json;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
+        d.deserialize_any(self)
     }
 }
 
-struct StrictVisitor;
-
-impl<'de> Visitor<'de> for StrictVisitor {
+impl<'de> Visitor<'de> for Strict<'_> {
     type Value = Json;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -72,19 +100,34 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
         let mut out = Vec::new();
-        while let Some(Strict(v)) = seq.next_element()? {
-            out.push(v);
+        loop {
+            self.path.borrow_mut().push(Seg::Index(out.len()));
+            let item = seq.next_element_seed(self);
+            self.path.borrow_mut().pop();
+            match item? {
+                Some(v) => out.push(v),
+                None => return Ok(Json::Array(out)),
+            }
         }
-        Ok(Json::Array(out))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if out.contains_key(&key) {
-                return Err(de::Error::custom(format!("duplicate key {key:?}")));
+                let mut path = self.path.borrow_mut();
+                path.push(Seg::Key(key.clone()));
+                let at = render(&path);
+                path.pop();
+                return Err(de::Error::custom(format!(
+                    "duplicate key {} at {}",
+                    clip_quoted(&key),
+                    crate::clip::clip(&at)
+                )));
             }
-            let Strict(v) = map.next_value()?;
-            out.insert(key, v);
+            self.path.borrow_mut().push(Seg::Key(key.clone()));
+            let value = map.next_value_seed(self);
+            self.path.borrow_mut().pop();
+            out.insert(key, value?);
         }
         Ok(Json::Object(out))
     }
@@ -141,7 +184,19 @@ mod tests {
     fn duplicate_keys_are_syntax_errors_with_position() {
         let text = b"{\n  \"a\": 1,\n  \"a\": 2\n}";
         let e = parse_strict(text).expect_err("duplicate key rejected");
-        assert_eq!((e.line, e.message.as_str()), (3, "duplicate key \"a\""));
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (3, "duplicate key \"a\" at $.a")
+        );
+        let nested = br#"[{"value": {"Start": {"target": 1, "target": 2}}}]"#;
+        let e = parse_strict(nested).expect_err("nested duplicate rejected");
+        assert_eq!(
+            e.message,
+            "duplicate key \"target\" at $[0].value.Start.target"
+        );
+        let odd = br#"{"a b": [0, {"x": 1, "x": 1}]}"#;
+        let e = parse_strict(odd).expect_err("duplicate rejected");
+        assert_eq!(e.message, "duplicate key \"x\" at $[\"a b\"][1].x");
     }
 
     #[test]

@@ -17,7 +17,8 @@ mod caps;
 mod diag;
 mod diff;
 mod grants;
-mod json;
+pub(crate) mod json;
+mod limits;
 mod load;
 mod node;
 mod patch;
@@ -33,6 +34,8 @@ mod tests_caps;
 #[cfg(test)]
 mod tests_diff;
 #[cfg(test)]
+mod tests_limits;
+#[cfg(test)]
 mod tests_patch;
 #[cfg(test)]
 mod tests_plans;
@@ -45,6 +48,7 @@ pub use diff::{
     MANIFEST_NAME,
 };
 pub use grants::{Budget, CapGrant, Defaults, ModuleBindings};
+pub use limits::{ModuleLimits, DEFAULT_MAX_STATE_BYTES, MAX_STATE_BYTES_CEILING};
 pub use load::SourceNode;
 pub use patch::{apply, apply_in, patch_from_dirs, ManifestRef, Patch, PatchDoc, PatchError};
 pub use plan::{DefPlan, PlanEdge, PlanStep, StepOp, Trigger, STEP_OPS};
@@ -134,6 +138,8 @@ pub struct DefModule {
     pub effects_emitted: Vec<String>,
     /// Slot name → the cap type a grant bound to it must have.
     pub cap_slots: BTreeMap<String, CapType>,
+    /// `limits` (our extension): the reducer's state-size limit.
+    pub limits: ModuleLimits,
     pub hash: Hash,
     pub file: PathBuf,
     pub json_path: String,

@@ -5,6 +5,7 @@
 use super::caps::{self, is_effect_kind, CapType, DefCap, MICRO_EFFECTS};
 use super::diag::Sink;
 use super::json::to_value;
+use super::limits;
 use super::plan::{self, DefPlan};
 use super::policy::{self, unknown_effect_kind, DefPolicy};
 use super::{canon, grants, is_valid_name, DefKind, DefModule, DefSchema, Manifest, Routing};
@@ -277,8 +278,10 @@ fn module(mut f: Fields<'_, '_>, name: &str, world_dir: &Path) -> Option<DefModu
         "abi",
         "key_schema",
         "source",
+        "limits",
     ]);
     let kind = f.str("module_kind", true);
+    let limits = limits::parse(&mut f);
     let wasm_hash = hash_field(&mut f, "wasm_hash");
     let key_schema = f.name("key_schema", false).map(str::to_string);
     let source = f.str("source", false).map(|s| world_dir.join(s));
@@ -357,6 +360,7 @@ fn module(mut f: Fields<'_, '_>, name: &str, world_dir: &Path) -> Option<DefModu
         source,
         effects_emitted,
         cap_slots,
+        limits,
         hash: Hash::ZERO,
         file,
         json_path,

@@ -34,6 +34,17 @@ pub fn result_event_schema(kind: &str) -> Option<&'static str> {
     })
 }
 
+/// Whether `schema` is a built-in receipt result: a receipt payload
+/// (`sys/TimerSetReceipt@1`, `sys/HttpRequestReceipt@1`, ...) or the event a
+/// receipt reaches its reducer as (`sys/TimerFired@1`, ...). Values of these
+/// come only from signed receipts the kernel verified, never from outside
+/// (ARCHITECTURE.md, "Effects, capabilities, policy, receipts").
+pub fn is_receipt_result(schema: &str) -> bool {
+    crate::air::effect_kinds().any(|kind| {
+        receipt_schema(kind) == Some(schema) || result_event_schema(kind) == Some(schema)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,5 +72,28 @@ mod tests {
             assert!(names.iter().any(|n| n == s), "{s}");
         }
         assert_eq!(params_schema("fly.away"), None);
+    }
+
+    #[test]
+    fn receipt_results_are_the_receipts_and_result_events_of_every_kind() {
+        for schema in [
+            "sys/TimerFired@1",
+            "sys/BlobPutResult@1",
+            "sys/BlobGetResult@1",
+            "sys/TimerSetReceipt@1",
+            "sys/BlobPutReceipt@1",
+            "sys/BlobGetReceipt@1",
+            "sys/HttpRequestReceipt@1",
+            "sys/LlmGenerateReceipt@1",
+        ] {
+            assert!(is_receipt_result(schema), "{schema}");
+        }
+        for schema in [
+            "sys/TimerSetParams@1",
+            "sys/HttpRequestParams@1",
+            "demo/CounterEvent@1",
+        ] {
+            assert!(!is_receipt_result(schema), "{schema}");
+        }
     }
 }

@@ -4,7 +4,9 @@
 //! decoded by `wasm::doc`.)
 
 use super::{Program, ReducerDef};
+use crate::air::DEFAULT_MAX_STATE_BYTES;
 use crate::cbor;
+use crate::entry::Outcome;
 use crate::types;
 use crate::value::Value;
 use crate::wasm::{decode_output, CallError, OutputEffect};
@@ -78,6 +80,30 @@ fn canonical(
     let value = types::conform_owned(raw, ty, program.air.as_ref())
         .map_err(|e| CallError::BadResult(format!("{what} does not fit {schema}: {e}")))?;
     Ok(cbor::encode(&value))
+}
+
+/// A `state_too_large` failure when the new state is over the module's
+/// `limits.max_state_bytes` (default 1 MiB; see `air::limits`). Measured on
+/// the canonical bytes, which are what the cell would keep and feed back
+/// to every later call, so the outcome is the same in every replay.
+pub(super) fn oversized_state(
+    output: &Output,
+    def: &ReducerDef,
+    program: &Program,
+) -> Option<Outcome> {
+    let size = output.state.as_ref()?.len() as u64;
+    let limit = program
+        .air
+        .modules
+        .get(&def.name)
+        .map_or(DEFAULT_MAX_STATE_BYTES, |m| m.limits.max_state_bytes());
+    (size > limit).then(|| Outcome::Failed {
+        kind: "state_too_large".into(),
+        message: format!(
+            "the new state is {size} bytes, over {}'s limit of {limit} bytes (limits.max_state_bytes); the cell keeps its previous state",
+            def.name
+        ),
+    })
 }
 
 /// The key of an event for a keyed route: the canonical CBOR of the record

@@ -23,6 +23,7 @@
 //! it offers the event to the waiting `await_event` steps. An item nothing
 //! takes is journaled as `Unrouted`.
 
+mod admit;
 pub mod builtin;
 mod effects;
 mod input;
@@ -30,6 +31,7 @@ mod plan_codec;
 mod plans;
 mod replay;
 
+pub use admit::{admit_input, refuse_receipt_results};
 pub use effects::PreparedReceipt;
 pub use plans::{Arrived, Consumed, Ended, PlanInstance, StepState, StepStatus};
 pub use replay::{describe, replay_unit, Divergence, EntrySource, UnitKind};
@@ -147,6 +149,9 @@ pub struct Program {
     /// Event schemas some plan's `await_event` waits for (worked out on
     /// first use, after `pinned` is set).
     awaited: std::sync::OnceLock<std::collections::BTreeSet<String>>,
+    /// Schemas whose values can hold a receipt result (worked out on first
+    /// use): external events of these are looked into (see `admit`).
+    receipt_carriers: std::sync::OnceLock<std::collections::BTreeSet<String>>,
 }
 
 impl Program {
@@ -174,7 +179,18 @@ impl Program {
             reducers,
             pinned: BTreeMap::new(),
             awaited: std::sync::OnceLock::new(),
+            receipt_carriers: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Whether a value of `schema` can be, or hold, a built-in receipt
+    /// result.
+    pub fn may_carry_receipt(&self, schema: &str) -> bool {
+        builtin::is_receipt_result(schema)
+            || self
+                .receipt_carriers
+                .get_or_init(|| admit::receipt_carriers(&self.air))
+                .contains(schema)
     }
 
     pub fn schema(&self, name: &str) -> Option<&Type> {
@@ -316,7 +332,9 @@ impl KernelState {
     /// Applies an input entry (one that comes from outside the kernel). A
     /// receipt must already be verified; one for an unknown intent is an
     /// error (a duplicate is accepted and changes nothing but the height).
+    /// Inputs [`admit_input`] refuses change nothing.
     pub fn apply_input(&mut self, program: &Program, entry: Entry) -> Result<(), String> {
+        admit_input(program, &entry)?;
         match entry {
             Entry::DomainEvent {
                 schema,
@@ -457,6 +475,10 @@ impl KernelState {
                 self.push(out, call_entry(route, key, item, outcome));
             }
             Ok(output) => {
+                if let Some(outcome) = input::oversized_state(&output, def, program) {
+                    // Nothing of the call counts: no state, events or effects.
+                    return self.push(out, call_entry(route, key, item, outcome));
+                }
                 let state_hash = match &output.state {
                     Some(bytes) => Hash::of(bytes),
                     None => Hash::ZERO,
@@ -768,7 +790,8 @@ fn call_entry(route: &Route, key: Option<Vec<u8>>, item: &InboxItem, outcome: Ou
 }
 
 /// Parses an event typed by a person or a script (either JSON lens) against
-/// `schema` and returns its canonical CBOR.
+/// `schema` and returns its canonical CBOR. A receipt result in it is
+/// refused here already (the kernel refuses it anyway; see `admit`).
 pub fn event_from_json(
     air: &Air,
     schema: &str,
@@ -776,8 +799,9 @@ pub fn event_from_json(
 ) -> Result<Vec<u8>, String> {
     let ty = air
         .schema_type(schema)
-        .ok_or_else(|| format!("unknown schema {schema}"))?;
+        .ok_or_else(|| format!("unknown schema {}", crate::clip::clip(schema)))?;
     let value = types::from_json(json, ty, air).map_err(|e| e.to_string())?;
     let value = types::conform_owned(value, ty, air).map_err(|e| e.to_string())?;
+    refuse_receipt_results(air, schema, &value)?;
     Ok(cbor::encode(&value))
 }

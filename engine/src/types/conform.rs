@@ -6,6 +6,7 @@ use super::path::Fail;
 use super::scalar::{check_dec128, check_range, INT_MAX, INT_MIN, NAT_MAX};
 use super::{resolve, Schemas, Type, TypeError, MAX_TYPE_DEPTH};
 use crate::cbor::encode_item;
+use crate::clip::{clip, clip_quoted};
 use crate::value::Value;
 
 /// Checks `value` against `ty` and returns the canonical value (sets sorted
@@ -176,7 +177,8 @@ pub(crate) fn finish_record(
 pub(crate) fn unknown_field(name: &str, fields: &[(String, Type)]) -> Fail {
     let known: Vec<&str> = fields.iter().map(|(f, _)| f.as_str()).collect();
     Fail::new(format!(
-        "unknown field `{name}` (the record has: {})",
+        "unknown field `{}` (the record has: {})",
+        clip(name),
         known.join(", ")
     ))
 }
@@ -184,7 +186,8 @@ pub(crate) fn unknown_field(name: &str, fields: &[(String, Type)]) -> Fail {
 pub(crate) fn unknown_tag(tag: &str, alts: &[(String, Type)]) -> Fail {
     let known: Vec<&str> = alts.iter().map(|(t, _)| t.as_str()).collect();
     Fail::new(format!(
-        "unknown variant tag `{tag}` (expected one of: {})",
+        "unknown variant tag `{}` (expected one of: {})",
+        clip(tag),
         known.join(", ")
     ))
 }
@@ -265,8 +268,8 @@ pub(crate) fn sort_map(entries: Vec<(Value, Value)>) -> Result<Vec<(Value, Value
 
 pub(crate) fn render_key(k: &Value) -> String {
     match k {
-        Value::Text(t) => serde_json::Value::String(t.clone()).to_string(),
-        other => format!("{other:?}"),
+        Value::Text(t) => clip_quoted(t),
+        other => clip(&format!("{other:?}")).into_owned(),
     }
 }
 

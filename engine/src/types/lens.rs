@@ -32,6 +32,7 @@ use super::scalar::{
     INT_MAX, INT_MIN, NAT_MAX,
 };
 use super::{json_kind, resolve, Schemas, Type, TypeError, MAX_TYPE_DEPTH};
+use crate::clip::{clip, clip_quoted};
 use crate::hash::{Hash, HASH_PREFIX};
 use crate::value::Value;
 use serde_json::{json, Map, Value as Json};
@@ -246,7 +247,8 @@ fn scalar(j: &Json, ty: &Type) -> Result<Value, Fail> {
             match t.strip_prefix(HASH_PREFIX).and(Hash::parse(t)) {
                 Some(h) => Ok(Value::Bytes(h.0.to_vec())),
                 None => Err(Fail::new(format!(
-                    "expected a hash (\"sha256:\" and 64 hex digits), found {t:?}"
+                    "expected a hash (\"sha256:\" and 64 hex digits), found {}",
+                    clip_quoted(t)
                 ))),
             }
         }
@@ -254,7 +256,12 @@ fn scalar(j: &Json, ty: &Type) -> Result<Value, Fail> {
             let t = text("a uuid string")?;
             parse_uuid(t)
                 .map(|b| Value::Bytes(b.to_vec()))
-                .ok_or_else(|| Fail::new(format!("expected an RFC 4122 uuid, found {t:?}")))
+                .ok_or_else(|| {
+                    Fail::new(format!(
+                        "expected an RFC 4122 uuid, found {}",
+                        clip_quoted(t)
+                    ))
+                })
         }
         other => Err(Fail::new(format!("internal: {other} is not a scalar type"))),
     }
@@ -340,7 +347,8 @@ fn tagged_variant(
     };
     if let Some(extra) = o.keys().find(|k| *k != "tag" && *k != "value") {
         return Err(Fail::new(format!(
-            "unknown field `{extra}` in a tagged variant (it has `tag` and `value`)"
+            "unknown field `{}` in a tagged variant (it has `tag` and `value`)",
+            clip(extra)
         ))
         .field(extra));
     }

@@ -2,6 +2,7 @@
 //! never formats or allocates a path.
 
 use super::TypeError;
+use crate::clip::clip;
 
 /// One step of a path.
 enum Seg {
@@ -44,7 +45,8 @@ impl Fail {
         let mut path = String::from("$");
         for seg in self.segs.iter().rev() {
             match seg {
-                Seg::Field(name) => path.push_str(&field_segment(name)),
+                // A field name comes from the checked document: clipped.
+                Seg::Field(name) => path.push_str(&field_segment(&clip(name))),
                 Seg::Index(i) => path.push_str(&format!("[{i}]")),
                 Seg::Key(k) => path.push_str(&format!("[{k}]")),
             }

@@ -3,6 +3,7 @@
 
 use super::json_kind;
 use super::path::Fail;
+use crate::clip::clip_quoted;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
@@ -44,7 +45,8 @@ pub(crate) fn json_int(json: &Json, min: i128, max: i128, what: &str) -> Result<
         }
         Json::String(s) => parse_int_text(s).ok_or_else(|| {
             Fail::new(format!(
-                "expected {what}, found the non-integer string {s:?}"
+                "expected {what}, found the non-integer string {}",
+                clip_quoted(s)
             ))
         })?,
         other => {
@@ -78,7 +80,12 @@ fn parse_int_text(s: &str) -> Option<i128> {
 /// fraction, optional exponent; at most 34 significant digits; exponent
 /// within decimal128's range.
 pub(crate) fn check_dec128(s: &str) -> Result<(), Fail> {
-    let bad = |why: &str| Err(Fail::new(format!("invalid dec128 {s:?}: {why}")));
+    let bad = |why: &str| {
+        Err(Fail::new(format!(
+            "invalid dec128 {}: {why}",
+            clip_quoted(s)
+        )))
+    };
     let b = s.as_bytes();
     let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
     let digits_from = |i: &mut usize| {
@@ -174,7 +181,12 @@ pub(crate) fn format_uuid(bytes: &[u8]) -> String {
 /// (`2024-05-01T12:00:00.5Z`, `2024-05-01T14:00:00+02:00`). Leap seconds
 /// and more than 9 fractional digits are rejected rather than rounded.
 pub(crate) fn parse_rfc3339_ns(s: &str) -> Result<i128, Fail> {
-    let bad = || Fail::new(format!("expected an RFC 3339 time, found {s:?}"));
+    let bad = || {
+        Fail::new(format!(
+            "expected an RFC 3339 time, found {}",
+            clip_quoted(s)
+        ))
+    };
     let b = s.as_bytes();
     let num = |from: usize, len: usize| -> Result<i64, Fail> {
         let part = b.get(from..from + len).ok_or_else(bad)?;

@@ -229,7 +229,7 @@ impl World {
         let mut events = match workload {
             Workload::Inbox => Vec::new(),
             Workload::Default | Workload::Scripted => {
-                super::open::scripted_events(&self.dir, &self.air)?
+                super::events::scripted_events(&self.dir, &self.air)?
             }
         };
         events.retain(|e| matches!(e, Entry::DomainEvent { .. }));

@@ -16,6 +16,7 @@
 //! Moving the cursor never changes the journal.
 
 mod effects;
+mod events;
 mod governance;
 mod open;
 mod plan_view;
@@ -96,13 +97,13 @@ fn list(diags: &[Diagnostic]) -> String {
         .join("\n")
 }
 
-/// JSON typed by a person, or why it is not JSON.
+/// JSON typed by a person, or why it is not JSON (read strictly: a key
+/// written twice is refused with its path).
 fn parse_json(json: &str) -> Result<serde_json::Value, WorldError> {
-    serde_json::from_str(json).map_err(|e| {
+    crate::air::json::parse_strict(json.as_bytes()).map_err(|e| {
         WorldError::Rejected(format!(
-            "not JSON (line {}, column {}): {e}",
-            e.line(),
-            e.column()
+            "bad JSON (line {}, column {}): {}",
+            e.line, e.column, e.message
         ))
     })
 }
@@ -433,7 +434,7 @@ impl World {
     /// again.
     pub fn inject_events(&mut self, file: &Path, text: &str) -> Result<usize, WorldError> {
         self.require_head()?;
-        let entries = open::events_from_json(file, text, &self.air)?;
+        let entries = events::events_from_json(file, text, &self.air)?;
         let n = entries.len();
         let journaled = self
             .append_inputs(entries)
@@ -452,6 +453,10 @@ impl World {
     fn append_inputs(&mut self, entries: Vec<Entry>) -> Result<(), WorldError> {
         let last = entries.len().saturating_sub(1);
         let program = self.program.clone();
+        // Every input is admitted before any is written.
+        for entry in &entries {
+            crate::kernel::admit_input(&program, entry).map_err(WorldError::Rejected)?;
+        }
         for (i, entry) in entries.into_iter().enumerate() {
             self.append_journaled_in_unit(entry, i == last, |head, e| {
                 head.apply_input(&program, e)
@@ -460,9 +465,12 @@ impl World {
         Ok(())
     }
 
-    /// Journals an input entry and applies it to the head.
+    /// Journals an input entry and applies it to the head. An input the
+    /// kernel refuses (a forged receipt result, a genesis under an unknown
+    /// manifest) is refused before anything is written.
     fn append_input(&mut self, entry: Entry) -> Result<u64, WorldError> {
         let program = self.program.clone();
+        crate::kernel::admit_input(&program, &entry).map_err(WorldError::Rejected)?;
         self.append_journaled(entry, |head, e| head.apply_input(&program, e))
     }
 
@@ -564,5 +572,7 @@ mod tests_durability;
 mod tests_effects;
 #[cfg(test)]
 mod tests_governance;
+#[cfg(test)]
+mod tests_inputs;
 #[cfg(test)]
 mod tests_plans;

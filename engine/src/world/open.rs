@@ -2,6 +2,7 @@
 //! journal (writing genesis and the scripted events on a fresh one), then
 //! replay it to rebuild the head, the unit boundaries and the checkpoints.
 
+use super::events::scripted_events;
 use super::{World, WorldError};
 use crate::adapters::blob::BLOB_ID;
 use crate::adapters::http::HTTP_ID;
@@ -20,7 +21,7 @@ use crate::entry::{Entry, Origin};
 use crate::hash::Hash;
 use crate::journal::{FsyncPolicy, Journal, JournalConfig, Mode, Recovery};
 use crate::kernel::{
-    event_from_json, replay_unit, EntrySource, KernelState, Program, ReducerDef, Reducers, UnitKind,
+    replay_unit, EntrySource, KernelState, Program, ReducerDef, Reducers, UnitKind,
 };
 use crate::snapshot::Checkpoints;
 use crate::store::Store;
@@ -865,59 +866,6 @@ fn describe_build(p: &BuildProgress) -> String {
         #[allow(unreachable_patterns)]
         other => format!("{other:?}"),
     }
-}
-
-/// Reads `events.json`: an array of `{"schema": NAME, "value": VALUE}` with
-/// the value in either lens. Every problem names the file and the index.
-pub(super) fn scripted_events(dir: &Path, air: &Air) -> Result<Vec<Entry>, WorldError> {
-    let file = dir.join("events.json");
-    let text = match std::fs::read_to_string(&file) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => {
-            return Err(WorldError::Io {
-                op: "read",
-                path: file,
-                source,
-            })
-        }
-    };
-    events_from_json(&file, &text, air)
-}
-
-pub(crate) fn events_from_json(
-    file: &Path,
-    text: &str,
-    air: &Air,
-) -> Result<Vec<Entry>, WorldError> {
-    let err = |message: String| WorldError::Events {
-        file: file.to_path_buf(),
-        message,
-    };
-    let json: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| err(format!("{}:{}: {e}", e.line(), e.column())))?;
-    let items = json
-        .as_array()
-        .ok_or_else(|| err("expected an array of {\"schema\", \"value\"} objects".into()))?;
-    let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let schema = item
-            .get("schema")
-            .and_then(|s| s.as_str())
-            .ok_or_else(|| err(format!("$[{i}].schema: missing or not a string")))?;
-        let value = item
-            .get("value")
-            .ok_or_else(|| err(format!("$[{i}].value: missing")))?;
-        let value =
-            event_from_json(air, schema, value).map_err(|m| err(format!("$[{i}].value: {m}")))?;
-        out.push(Entry::DomainEvent {
-            schema: schema.to_string(),
-            value,
-            key: None,
-            origin: Origin::External,
-        });
-    }
-    Ok(out)
 }
 
 /// The manifest the journal began under (its `Genesis`).

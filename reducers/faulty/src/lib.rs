@@ -6,6 +6,10 @@ use std::hint::black_box;
 #[derive(Serialize, Deserialize, Default, Debug, Clone, PartialEq, Eq)]
 pub struct State {
     pub count: u64,
+    /// Padding `Grow` makes the state big with; absent otherwise, so the
+    /// state fits a `{count}` schema too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pad: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
@@ -24,6 +28,9 @@ pub enum Event {
     Emit { n: u64 },
     /// refuses the event with a reducer error
     Refuse,
+    /// count + 1 and a state of at least `bytes` bytes (`pad` holds them):
+    /// the host's state-size limit tests
+    Grow { bytes: u64 },
     /// emits `count` effects of `kind` through `slot` (timer.set params,
     /// blob.put params with `namespace`, or empty params for other kinds):
     /// the host's denial tests
@@ -42,6 +49,7 @@ pub fn step(state: State, event: Event, ctx: &mut Ctx) -> Result<State, ReducerE
     match event {
         Event::Ok => Ok(State {
             count: state.count + 1,
+            ..state
         }),
         Event::Trap => panic!("faulty reducer asked to trap"),
         Event::Loop => {
@@ -51,7 +59,10 @@ pub fn step(state: State, event: Event, ctx: &mut Ctx) -> Result<State, ReducerE
             while black_box(true) {
                 i = black_box(i.wrapping_add(1));
             }
-            Ok(State { count: i })
+            Ok(State {
+                count: i,
+                pad: None,
+            })
         }
         Event::Alloc => {
             // Capacity only: filling the blocks would burn the fuel first.
@@ -75,6 +86,10 @@ pub fn step(state: State, event: Event, ctx: &mut Ctx) -> Result<State, ReducerE
             Ok(state)
         }
         Event::Refuse => Err(ReducerError::new("faulty reducer refuses this event")),
+        Event::Grow { bytes } => Ok(State {
+            count: state.count + 1,
+            pad: Some("x".repeat(bytes as usize)),
+        }),
         Event::EmitEffect {
             kind,
             slot,
@@ -109,8 +124,24 @@ mod tests {
 
     #[test]
     fn ok_counts() {
-        let s = step(State { count: 4 }, Event::Ok, &mut ctx()).unwrap();
+        let s = step(
+            State {
+                count: 4,
+                pad: None,
+            },
+            Event::Ok,
+            &mut ctx(),
+        )
+        .unwrap();
         assert_eq!(s.count, 5);
+    }
+
+    #[test]
+    fn grow_pads_the_state_and_an_unpadded_state_has_no_pad_field() {
+        let s = step(State::default(), Event::Grow { bytes: 1000 }, &mut ctx()).unwrap();
+        assert_eq!((s.count, s.pad.as_ref().map(String::len)), (1, Some(1000)));
+        // {"count": 0}: no `pad` key at all.
+        assert_eq!(to_cbor(&State::default()).unwrap(), b"\xa1\x65count\x00");
     }
 
     #[test]

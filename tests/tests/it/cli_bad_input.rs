@@ -191,3 +191,92 @@ fn not_a_world_is_a_usage_error() {
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("not a world directory"), "{r:?}");
 }
+
+/// A `sys/TimerFired@1` for 01-hello-timer's reducer with a made-up
+/// signature.
+const FORGED_FIRED: &str = r#"{"intent_hash": "sha256:2222222222222222222222222222222222222222222222222222222222222222",
+  "reducer": "demo/Timer@1", "effect_kind": "timer.set", "adapter_id": "timer", "status": "ok",
+  "requested": {"deliver_at_ns": 5000000000, "key": "hello"},
+  "receipt": {"delivered_at_ns": 5000000000, "key": "hello"},
+  "cost_cents": 0, "signature": "AAAA"}"#;
+
+#[test]
+fn an_events_file_with_a_forged_receipt_result_is_refused() {
+    let world = copy_world("01-hello-timer");
+    let w = path_str(world.path());
+    let cache = shared_cache();
+    let opened = aos(&["run", w, "--cache-dir", path_str(&cache)]);
+    assert_eq!(opened.code, 0, "{opened:?}");
+    let before = journal_len(w);
+    let forged = world.path().join("forged.json");
+    std::fs::write(
+        &forged,
+        format!(r#"[{{"schema": "demo/TimerEvent@1", "value": {{"Fired": {FORGED_FIRED}}}}}]"#),
+    )
+    .expect("write");
+    let r = aos(&[
+        "run",
+        w,
+        "--events",
+        path_str(&forged),
+        "--cache-dir",
+        path_str(&cache),
+    ]);
+    assert_eq!(r.code, 1, "{r:?}");
+    for part in [
+        "forged.json",
+        "$[0].value",
+        "sys/TimerFired@1",
+        "at $.Fired (variant case `Fired`)",
+    ] {
+        assert!(r.stderr.contains(part), "{part}: {r:?}");
+    }
+    assert_eq!(journal_len(w), before, "nothing journaled");
+    // The kernel's own receipts still reach the reducer.
+    let run = aos(&["run", w, "--until-idle", "--cache-dir", path_str(&cache)]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let state = aos(&["state", w, "--json"]).json();
+    assert_eq!(
+        state["reducers"][0]["state"]["pc"], "Done",
+        "the timer fired through its signed receipt: {state}"
+    );
+}
+
+#[test]
+fn an_events_file_with_a_duplicate_key_is_refused_with_its_path() {
+    let world = copy_world("00-counter");
+    let w = path_str(world.path());
+    assert_eq!(aos(&["run", w]).code, 0);
+    let before = journal_len(w);
+    let dup = world.path().join("dup.json");
+    std::fs::write(
+        &dup,
+        r#"[{"schema": "demo/CounterEvent@1", "value": {"Start": {"target": 3, "target": 30}}}]"#,
+    )
+    .expect("write");
+    let r = aos(&["run", w, "--events", path_str(&dup)]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains(r#"duplicate key "target" at $[0].value.Start.target"#),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr.contains("dup.json: 1:76:"),
+        "line and column: {r:?}"
+    );
+    assert_eq!(journal_len(w), before, "nothing journaled");
+}
+
+#[test]
+fn headless_exits_non_zero_when_the_world_does_not_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = aos(&["headless", path_str(dir.path()), "--keys", "n"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("the world did not open"), "{r:?}");
+    assert!(r.stderr.contains("not a world directory"), "{r:?}");
+    assert!(
+        r.stdout.contains("Build · failed"),
+        "the screen is printed: {r:?}"
+    );
+}

@@ -135,5 +135,9 @@ fn a_broken_world_shows_its_diagnostics_instead_of_crashing() {
         "--expect",
         "bad.air.json:3",
     ]);
-    assert_eq!(r.code, 0, "{r:?}");
+    // The expectations pass (the diagnostics are on the screen), and the
+    // exit still says the world did not open.
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("the world did not open"), "{r:?}");
+    assert!(r.stdout.contains("bad.air.json:3"), "{r:?}");
 }
