@@ -242,6 +242,7 @@ pub fn open(
         WorldOptions {
             data_dir: options.data_dir.clone(),
             cache_dir: options.cache_dir.clone(),
+            compile_cache: crate::cli::compile_cache(options.cache_dir.as_deref()),
             auto_dispatch: options.auto_dispatch,
             fixtures: options.fixtures.clone(),
             live: options.live,

@@ -68,8 +68,13 @@ pub struct WorldOptions {
     pub checkpoint_cap_bytes: usize,
     /// Where the journal and store live (default `<world>/.aos`).
     pub data_dir: Option<PathBuf>,
-    /// Where build and compile caches live (default `<world>/.aos/cache`).
+    /// Where build caches live (default `<world>/.aos/cache`).
     pub cache_dir: Option<PathBuf>,
+    /// Where compiled native code is cached. Loading it runs it, so it must
+    /// be a folder only this user writes, never one that came with a world:
+    /// `None` uses `<cache_dir>/wasmtime` when the caller chose `cache_dir`,
+    /// else compiles in memory (ARCHITECTURE.md "Build trust").
+    pub compile_cache: Option<PathBuf>,
     /// Dispatch effects and advance the virtual clock without a person
     /// (scripts and headless runs); the inspector starts manual.
     pub auto_dispatch: bool,
@@ -116,6 +121,7 @@ impl Default for WorldOptions {
             checkpoint_cap_bytes: 256 << 20,
             data_dir: None,
             cache_dir: None,
+            compile_cache: None,
             auto_dispatch: false,
             adapters: true,
             fixtures: None,
@@ -160,7 +166,10 @@ pub fn prepare(
     let cache = cache_dir(dir, options);
     let store = Store::open_with(options.fs.clone(), &data.join("store"), options.read_only)?;
     let mut runtime_config = options.runtime.clone();
-    runtime_config.cache_dir = Some(cache.join("wasmtime"));
+    runtime_config.cache_dir = options
+        .compile_cache
+        .clone()
+        .or_else(|| options.cache_dir.as_ref().map(|c| c.join("wasmtime")));
     runtime_config.cache_read_only = options.read_only;
     let runtime = Arc::new(
         Runtime::new(runtime_config).map_err(|source| WorldError::Wasm {

@@ -69,6 +69,10 @@ fn a_full_disk_opens_read_only_and_a_failed_batch_leaves_the_journal_as_it_was()
         pending.line
     );
     assert_eq!(items(&r), before, "the reader sees the journal as it was");
+    // The writer's failed attempt left no empty copy behind.
+    let quarantine = data.path().join("journal").join("quarantine");
+    let left: Vec<_> = crate::fs::Fs::list(&mem, &quarantine).unwrap_or_default();
+    assert!(left.is_empty(), "partial quarantine copies left: {left:?}");
     assert!(matches!(r.step(), Err(WorldError::ReadOnly(_))));
     assert!(matches!(
         r.inject("demo/CounterEvent@1", "\"Tick\""),

@@ -282,3 +282,34 @@ fn lost_synced_entries_are_reported_never_opened_silently() {
     );
     assert_eq!(std::fs::read(&seg).expect("segment"), bytes, "nothing cut");
 }
+
+#[test]
+fn compiled_native_code_is_cached_for_the_user_never_inside_a_world() {
+    // A compile cache a world could carry with it is never read or written.
+    let world = copy_world("00-counter");
+    let user_cache = tempfile::tempdir().expect("tempdir");
+    let planted = world.path().join(".aos/cache/wasmtime");
+    std::fs::create_dir_all(&planted).expect("mkdir");
+    std::fs::write(planted.join("planted.cwasm"), b"not code").expect("write");
+    let r = aos_env(
+        &["run", path_str(world.path()), "--until-idle"],
+        &[("AOS_CACHE_DIR", path_str(user_cache.path()))],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let inside: Vec<_> = std::fs::read_dir(&planted)
+        .expect("planted dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(
+        inside,
+        vec!["planted.cwasm"],
+        "nothing compiled into the world"
+    );
+    let cached = files(&user_cache.path().join("wasmtime"));
+    assert!(
+        cached
+            .keys()
+            .any(|p| p.extension().is_some_and(|e| e == "cwasm")),
+        "compiled code cached for the user: {cached:?}"
+    );
+}

@@ -80,7 +80,9 @@ pub fn aos_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     cmd.args(args)
         .current_dir(repo_root())
         .env_remove("AOS_CARGO")
-        .env("AOS_CONFIG_DIR", trusting_config_dir());
+        .env("AOS_CONFIG_DIR", trusting_config_dir())
+        // Compiled code is cached per user; the tests keep theirs in target/.
+        .env("AOS_CACHE_DIR", shared_cache().join("user"));
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -134,6 +134,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode, CliError> {
         warm.push(t.elapsed().as_secs_f64() * 1000.0);
         let mut options = options(&data, FsyncPolicy::Batch);
         options.cache_dir = Some(tmp.join(format!("cold-cache-{run}")));
+        options.compile_cache = super::common::compile_cache(options.cache_dir.as_deref());
         let t = Instant::now();
         drop(World::open(&args.world, options, &mut |_| {})?);
         cold.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -292,6 +293,7 @@ fn options(data: &Path, fsync: FsyncPolicy) -> WorldOptions {
     WorldOptions {
         fsync,
         data_dir: Some(data.to_path_buf()),
+        compile_cache: super::common::compile_cache(None),
         scripted_events: false,
         ..WorldOptions::default()
     }

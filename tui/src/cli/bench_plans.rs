@@ -34,6 +34,7 @@ pub fn plans(args: &BenchArgs, tmp: &Path) -> Result<ExitCode, CliError> {
         let options = WorldOptions {
             fsync: FsyncPolicy::Batch,
             data_dir: Some(tmp.join(format!("plans-{run}"))),
+            compile_cache: super::common::compile_cache(None),
             scripted_events: false,
             auto_dispatch: true,
             ..WorldOptions::default()

@@ -24,6 +24,7 @@ pub fn run(
         // The lock needs real wasm hashes: those of the last build, from
         // the store. Checking never builds (ARCHITECTURE.md "Build trust").
         let options = WorldOptions {
+            compile_cache: super::common::compile_cache(cache_dir.as_deref()),
             cache_dir,
             build: BuildMode::StoreOnly,
             read_only: true,

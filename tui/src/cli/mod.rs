@@ -12,6 +12,7 @@ mod run;
 pub(crate) mod trust;
 
 use clap::{Args, Subcommand};
+pub use common::compile_cache;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
