@@ -241,6 +241,7 @@ impl World {
             self.seek(next)?;
             return Ok(true);
         }
+        self.require_head()?;
         let mut stepped = self.step_head()?;
         if !stepped && self.auto_progress()? {
             stepped = self.step_head()?;

@@ -104,7 +104,13 @@ fn a_reader_writes_nothing_and_refuses_to_step() {
     // from memory and creates nothing.
     let mut r = World::open(dir.path(), reader.clone(), &mut |_| {}).expect("open");
     assert_eq!(r.head(), 5);
+    assert_eq!(r.inbox_len(), 4);
+    assert!(matches!(r.step(), Err(WorldError::ReadOnly(_))));
     assert!(matches!(r.run_until_idle(10), Err(WorldError::ReadOnly(_))));
+    // Time travel still works for a reader.
+    r.seek(2).expect("seek");
+    assert_eq!(r.cursor(), 2);
+    assert!(r.step().expect("forward through history"));
     drop(r);
     let created: Vec<_> = std::fs::read_dir(data.path())
         .expect("data dir")
