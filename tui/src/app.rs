@@ -103,12 +103,18 @@ pub struct ModuleInfo {
     pub compiled_from_cache: bool,
 }
 
+/// The open-progress stage of a message the status line keeps showing.
+pub const ATTENTION: &str = "attention";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Build {
     pub phase: Phase,
     pub log: Vec<String>,
     pub modules: Vec<ModuleInfo>,
     pub spinner: usize,
+    /// What open said that the user must see (a journal recovery, a
+    /// read-only fallback): kept in the status line once ready.
+    pub attention: Vec<String>,
 }
 
 impl Build {
@@ -118,6 +124,7 @@ impl Build {
             log: Vec::new(),
             modules: Vec::new(),
             spinner: 0,
+            attention: Vec::new(),
         }
     }
 
@@ -466,6 +473,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             match p {
                 Progress::Stage { stage, message } => {
                     app.build.log(format!("{stage}: {message}"));
+                    if stage == ATTENTION {
+                        app.build.attention.push(message.clone());
+                    }
                     app.build.phase = Phase::Opening { stage, message };
                 }
                 Progress::ModuleReady {

@@ -254,8 +254,24 @@ pub fn open(
         &mut report,
     )
     .map_err(text)?;
+    // What recovery did and a read-only fallback need the user's eye: they
+    // go to the status line, the rest to the build pane's log.
     let recovery = world.recovery().map(|r| r.line.clone());
-    for note in recovery.iter().chain(world.notes()) {
+    let read_only = world
+        .notes()
+        .iter()
+        .filter(|n| n.starts_with("opened read-only"));
+    for message in read_only.chain(recovery.iter()) {
+        let _ = tx.send(Msg::OpenProgress(Progress::Stage {
+            stage: crate::app::ATTENTION.into(),
+            message: message.clone(),
+        }));
+    }
+    for note in world
+        .notes()
+        .iter()
+        .filter(|n| !n.starts_with("opened read-only"))
+    {
         let _ = tx.send(Msg::OpenProgress(Progress::Stage {
             stage: "note".into(),
             message: note.clone(),

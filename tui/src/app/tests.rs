@@ -654,3 +654,30 @@ fn problems_show_from_the_top() {
     let a = opened(Box::new(fake));
     assert_eq!(default_build_top(&a, 1), 0);
 }
+
+#[test]
+fn a_journal_recovery_stays_in_the_status_line_once_ready() {
+    let mut a = app((120, 40));
+    a.open(PathBuf::from("w"));
+    let line = "journal recovery: cut 1 entry of an unfinished unit from #2";
+    update(
+        &mut a,
+        Msg::OpenProgress(Progress::Stage {
+            stage: ATTENTION.into(),
+            message: line.into(),
+        }),
+    );
+    update(&mut a, Msg::Opened(Ok(Box::new(FakeSession::counter()))));
+    assert_eq!(a.build.attention, [line]);
+    let mut term =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).expect("terminal");
+    term.draw(|f| crate::ui::draw(f, &a)).expect("draw");
+    let screen: String = term
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(screen.contains(&format!("⚠ {line}")), "{screen}");
+}

@@ -121,6 +121,9 @@ fn build_status(app: &App, theme: &Theme) -> Line<'static> {
                 format!("ready · built {modules}")
             };
             let mut spans = vec![Span::styled(format!(" ✓ {how}"), theme.ok())];
+            for message in &app.build.attention {
+                spans.push(Span::styled(format!(" · ⚠ {message}"), theme.error()));
+            }
             if let Some(steps) = app.running {
                 spans.push(Span::styled(
                     format!(" · running… {steps} steps"),
