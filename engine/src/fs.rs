@@ -219,9 +219,63 @@ impl FsFile for RealFile {
     }
 }
 
+/// Writes `bytes` to `path` through a temporary file beside it that is
+/// synced and renamed into place, so a crash never leaves half a file, and
+/// neither the temporary nor the final name is ever written through a
+/// symlink (an existing non-regular file there is refused).
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if let Ok(m) = std::fs::symlink_metadata(path) {
+        if !m.file_type().is_file() {
+            return Err(not_regular(path));
+        }
+    }
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(name);
+    if let Ok(m) = std::fs::symlink_metadata(&tmp) {
+        if !m.file_type().is_file() {
+            return Err(not_regular(&tmp));
+        }
+        std::fs::remove_file(&tmp)?;
+    }
+    let mut file = RealFile::open(&tmp, OpenMode::CreateNew)?;
+    let written = file
+        .append(bytes)
+        .and_then(|()| file.sync_data())
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written?;
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => RealFs.sync_dir(dir),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_atomic_write_never_follows_a_link_at_either_name() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let victim = t.path().join("victim");
+        std::fs::write(&victim, b"keep").expect("write");
+        let path = t.path().join("record.json");
+        std::os::unix::fs::symlink(&victim, &path).expect("symlink");
+        assert!(write_file_atomic(&path, b"x").is_err());
+        std::fs::remove_file(&path).expect("rm");
+        let tmp = t
+            .path()
+            .join(format!("record.json.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &tmp).expect("symlink");
+        assert!(write_file_atomic(&path, b"x").is_err());
+        std::fs::remove_file(&tmp).expect("rm");
+        write_file_atomic(&path, b"new").expect("write");
+        assert_eq!(std::fs::read(&path).expect("read"), b"new");
+        assert_eq!(std::fs::read(&victim).expect("read"), b"keep");
+    }
 
     #[test]
     fn a_symlink_is_never_opened_or_written_through() {

@@ -85,7 +85,7 @@ impl BlobAdapter {
         let published = marker
             .parent()
             .map_or(Ok(()), fs::create_dir_all)
-            .and_then(|()| fs::write(&marker, b""));
+            .and_then(|()| crate::fs::write_file_atomic(&marker, b""));
         match published {
             Ok(()) => receipt(ReceiptStatus::Ok, r, size),
             Err(_) => receipt(ReceiptStatus::Error, r, 0),

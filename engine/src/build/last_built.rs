@@ -21,7 +21,7 @@ pub fn file(data: &Path) -> PathBuf {
 /// cannot be read or parsed is an error naming the file.
 pub fn load(data: &Path) -> Result<BTreeMap<String, Hash>, String> {
     let path = file(data);
-    let bytes = match std::fs::read(&path) {
+    let bytes = match crate::fs::Fs::read(&crate::fs::RealFs, &path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
@@ -61,12 +61,7 @@ pub fn record(data: &Path, built: &BTreeMap<String, Hash>) -> std::io::Result<()
     let text =
         serde_json::to_vec_pretty(&json!({ "modules": modules })).map_err(std::io::Error::other)?;
     std::fs::create_dir_all(data)?;
-    let path = file(data);
-    let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, &path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    crate::fs::write_file_atomic(&file(data), &text)
 }
 
 #[cfg(test)]

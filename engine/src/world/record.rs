@@ -57,11 +57,8 @@ pub(super) fn save(data: &Path, air: &Air) -> Result<(), WorldError> {
     let dir = data.join(DIR);
     std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
     // Written aside and renamed, so a crash never leaves half a record.
-    let tmp = path.with_extension("json.tmp");
     let bytes = serde_json::to_vec_pretty(&doc).map_err(|e| WorldError::Rejected(e.to_string()))?;
-    std::fs::write(&tmp, bytes).map_err(io("write", &tmp))?;
-    std::fs::rename(&tmp, &path).map_err(io("rename", &tmp))?;
-    Ok(())
+    crate::fs::write_file_atomic(&path, &bytes).map_err(io("write", &path))
 }
 
 fn names(air: &Air, kind: DefKind) -> Vec<String> {
@@ -79,7 +76,7 @@ fn names(air: &Air, kind: DefKind) -> Vec<String> {
 /// A record that does not rebuild to exactly `hash` is an error naming it.
 pub(super) fn load(data: &Path, hash: Hash, world_dir: &Path) -> Result<Option<Air>, WorldError> {
     let path = file(data, hash);
-    let bytes = match std::fs::read(&path) {
+    let bytes = match crate::fs::Fs::read(&crate::fs::RealFs, &path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io("read", &path)(e)),
