@@ -62,3 +62,10 @@ pub(crate) fn events_from_json(
     }
     Ok(out)
 }
+
+/// The inject parser: `json` typed by a person (strict JSON, either lens)
+/// as the canonical value of an external event of `schema`.
+pub(crate) fn inject_value(air: &Air, schema: &str, json: &str) -> Result<Vec<u8>, WorldError> {
+    let parsed = super::parse_json(json)?;
+    event_from_json(air, schema, &parsed).map_err(WorldError::Rejected)
+}

@@ -17,6 +17,8 @@
 
 mod effects;
 mod events;
+#[doc(hidden)]
+pub mod fuzz;
 mod governance;
 mod open;
 mod plan_view;
@@ -416,9 +418,7 @@ impl World {
     /// not fit is rejected with the reason and nothing is written.
     pub fn inject(&mut self, schema: &str, json: &str) -> Result<u64, WorldError> {
         self.require_head()?;
-        let parsed = parse_json(json)?;
-        let value = crate::kernel::event_from_json(&self.air, schema, &parsed)
-            .map_err(WorldError::Rejected)?;
+        let value = events::inject_value(&self.air, schema, json)?;
         let seq = self.append_input(Entry::DomainEvent {
             schema: schema.to_string(),
             value,
