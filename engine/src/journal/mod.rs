@@ -61,12 +61,13 @@
 //! has returned: at the end of each unit with [`FsyncPolicy::EveryStep`], at
 //! [`Journal::commit`] with [`FsyncPolicy::Batch`], never with
 //! [`FsyncPolicy::Never`]; after each sync the head marker is written and
-//! synced (with `Never`, written at each commit without a sync). A failed sync or write poisons the journal: the state of the file
-//! is unknown, so every later call fails with [`JournalError::Poisoned`] and
-//! nothing is retried. Dropping a journal hands buffered records to the OS,
-//! best effort, but only committed records are acknowledged: the next writer
-//! cuts the rest. Every file is opened
-//! through [`crate::fs::Fs`], which never follows a symlink.
+//! synced (with `Never`, written at each commit without a sync). A failed
+//! sync or write poisons the journal: the state of the file is unknown, so
+//! every later call fails with [`JournalError::Poisoned`] and nothing is
+//! retried. Dropping a journal hands buffered records to the OS, best
+//! effort, but only committed records are acknowledged: the next writer cuts
+//! the rest. Every file is opened through [`crate::fs::Fs`], which never
+//! follows a symlink.
 
 mod frame;
 mod head;
@@ -140,7 +141,7 @@ pub enum JournalError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
     /// The one writer (it holds the world's lock): appends reach the disk and
-    /// recovery cuts what open finds past the last complete unit.
+    /// recovery cuts what open finds past the acknowledged end.
     #[default]
     Write,
     /// A reader: nothing in the directory is created, changed or removed.
@@ -211,13 +212,14 @@ pub struct OpenReport {
     pub notes: Vec<String>,
 }
 
-/// The end of a journal that never completed: records of a unit whose last
-/// record never reached the disk, and bytes no record could be read from.
+/// The end of a journal that no command acknowledged: records written after
+/// the last sync or of a unit whose last record never reached the disk, and
+/// bytes no record could be read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recovery {
     /// The first record left out: the journal's length without them.
     pub from_seq: u64,
-    /// Complete records left out (they belong to the unfinished unit).
+    /// Complete records left out.
     pub records: u64,
     pub segment: PathBuf,
     pub offset: u64,
@@ -240,7 +242,7 @@ impl fmt::Display for Recovery {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = if self.records > 0 {
             format!(
-                "{} entr{} of an unfinished unit from #{} ({} byte(s))",
+                "{} unacknowledged entr{} from #{} ({} byte(s))",
                 self.records,
                 if self.records == 1 { "y" } else { "ies" },
                 self.from_seq,

@@ -886,7 +886,10 @@ fn a_unit_cut_short_by_a_crash_is_left_out_whole_and_reported() {
     assert_eq!((cut.from_seq, cut.records), (10, 3));
     let saved = cut.saved_to.clone().expect("saved");
     assert!(saved.starts_with(segment::quarantine_dir(dir)));
-    assert!(cut.to_string().contains("cut 3 entries"), "{cut}");
+    assert!(
+        cut.to_string().contains("cut 3 unacknowledged entries"),
+        "{cut}"
+    );
     assert_records(&w, 10);
     unit(&mut w, 10, 4);
     w.commit().unwrap();

@@ -131,7 +131,7 @@ fn a_crash_inside_a_step_leaves_a_world_that_opens_and_steps_again() {
     assert_eq!(r.code, 3, "{r:?}");
     assert!(
         r.stderr
-            .contains("journal recovery: cut 1 entry of an unfinished unit from #2")
+            .contains("journal recovery: cut 1 unacknowledged entry from #2")
             && r.stderr.contains("quarantine"),
         "{r:?}"
     );

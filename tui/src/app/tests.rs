@@ -659,7 +659,7 @@ fn problems_show_from_the_top() {
 fn a_journal_recovery_stays_in_the_status_line_once_ready() {
     let mut a = app((120, 40));
     a.open(PathBuf::from("w"));
-    let line = "journal recovery: cut 1 entry of an unfinished unit from #2";
+    let line = "journal recovery: cut 1 unacknowledged entry from #2";
     update(
         &mut a,
         Msg::OpenProgress(Progress::Stage {
