@@ -35,6 +35,9 @@ pub enum Progress {
 
 pub enum Msg {
     Key(KeyEvent),
+    /// Text pasted into the terminal (bracketed paste): it goes into the
+    /// open prompt, and never runs as keys.
+    Paste(String),
     Mouse(MouseEvent),
     Resize(u16, u16),
     OpenProgress(Progress),
@@ -458,6 +461,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             cmds
         }
         Msg::Key(_) => vec![],
+        Msg::Paste(text) => {
+            paste(app, &text);
+            vec![]
+        }
         Msg::Mouse(m) => {
             on_mouse(app, m);
             vec![]
@@ -986,11 +993,29 @@ fn open_details(app: &mut App) {
     }
 }
 
+/// Pasted text goes into whichever text field is open.
+fn paste(app: &mut App, text: &str) {
+    let input = match &mut app.overlay {
+        Overlay::Jump(input) | Overlay::Advance(input) => Some(input),
+        Overlay::Inject(p) if p.editing => Some(&mut p.input),
+        _ => match &mut app.govern.prompt {
+            Some(govern::Prompt::Reason { input, .. } | govern::Prompt::Folder(input)) => {
+                Some(input)
+            }
+            _ => None,
+        },
+    };
+    match input {
+        Some(input) => input.insert_str(text),
+        None => app.info("paste ignored: no text field is open (i inject, : jump)"),
+    }
+}
+
 fn jump_key(app: &mut App, mut input: TextInput, key: KeyEvent) -> Vec<Cmd> {
     match input.key(key) {
         Edit::Cancel => {}
         Edit::Submit => {
-            let text = input.text.trim().to_string();
+            let text = input.text().trim().to_string();
             match text.parse::<u64>() {
                 Ok(h) => {
                     world_op(app, |s| s.seek(h), |_| None);
@@ -1036,7 +1061,7 @@ fn inject_key(app: &mut App, mut prompt: InjectPrompt, key: KeyEvent) -> Vec<Cmd
         Edit::Submit => {
             let schema = prompt.schema().unwrap_or_default().to_string();
             let result = match app.session.as_mut() {
-                Some(s) => s.inject(&schema, &prompt.input.text),
+                Some(s) => s.inject(&schema, &prompt.input.text()),
                 None => Err("the world is not open".to_string()),
             };
             match result {

@@ -5,9 +5,6 @@
 //! left, the editor runs to its end, and the inspector's terminal is set up
 //! again, also when the editor could not start.
 
-use crossterm::event::EnableMouseCapture;
-use crossterm::execute;
-use crossterm::terminal::{enable_raw_mode, EnterAlternateScreen};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -134,8 +131,7 @@ pub fn edit_suspended(
 }
 
 fn resume() -> std::io::Result<()> {
-    enable_raw_mode()?;
-    execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture)
+    crate::terminal::enter()
 }
 
 #[cfg(test)]

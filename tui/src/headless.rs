@@ -280,6 +280,27 @@ pub fn run(h: &mut Headless, lines: &[script::Line], out: &mut dyn Write) -> Res
                     )));
                 }
             }
+            Command::Paste(text) => {
+                h.drain();
+                h.send(Msg::Paste(text.clone()));
+            }
+            Command::PasteFile(path) => {
+                h.drain();
+                let dir = h
+                    .app
+                    .world_path
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("."));
+                match std::fs::read_to_string(dir.join(path)) {
+                    Ok(text) => h.send(Msg::Paste(text)),
+                    Err(e) => {
+                        return Err(fail(
+                            format!("paste-file: cannot read {path}: {e}"),
+                            h.screen(),
+                        ))
+                    }
+                }
+            }
             Command::WaitBuild => {
                 if !h.wait_build(BUILD_TIMEOUT) {
                     return Err(fail(

@@ -228,6 +228,7 @@ fn spawn_input(tx: Sender<Msg>, gate: std::sync::Arc<editor::InputGate>) {
             Ok(Event::Key(k)) if k.kind == KeyEventKind::Press => Msg::Key(k),
             Ok(Event::Mouse(m)) => Msg::Mouse(m),
             Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+            Ok(Event::Paste(text)) => Msg::Paste(text),
             Ok(_) => continue,
             Err(_) => return,
         };

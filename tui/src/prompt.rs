@@ -2,11 +2,22 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-/// A single-line text field with a cursor (in chars).
+/// A single-line text field with a cursor.
+///
+/// Stored as a gap: the text before the cursor, and the text after it with
+/// its characters reversed, so typing, deleting and moving the cursor cost
+/// the same whatever the length, and drawing reads only the [`window`]
+/// around the cursor. A pasted megabyte is handled in one linear pass.
+///
+/// [`window`]: TextInput::window
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TextInput {
-    pub text: String,
-    pub cursor: usize,
+    before: String,
+    /// The characters after the cursor, last one first.
+    after_reversed: String,
+    /// Characters in `before` (the cursor position) and in all.
+    cursor: usize,
+    chars: usize,
 }
 
 /// What a key did to a text field.
@@ -18,22 +29,121 @@ pub enum Edit {
     Ignored,
 }
 
+/// The part of a field that fits on screen: text before the cursor, the
+/// character under it (`None` at the end), text after it, and whether text
+/// was left out on either side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    pub before: String,
+    pub at: Option<char>,
+    pub after: String,
+    pub clipped_left: bool,
+    pub clipped_right: bool,
+}
+
 impl TextInput {
-    fn byte_at(&self, char_idx: usize) -> usize {
-        self.text
-            .char_indices()
-            .nth(char_idx)
-            .map_or(self.text.len(), |(i, _)| i)
+    /// The whole text (costs its length; for submitting, not per key).
+    pub fn text(&self) -> String {
+        let mut text = String::with_capacity(self.before.len() + self.after_reversed.len());
+        text.push_str(&self.before);
+        text.extend(self.after_reversed.chars().rev());
+        text
     }
 
-    fn len(&self) -> usize {
-        self.text.chars().count()
+    /// The cursor, in characters from the start.
+    #[cfg(test)]
+    pub fn cursor(&self) -> usize {
+        self.cursor
+    }
+
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.chars
     }
 
     pub fn insert(&mut self, c: char) {
-        let at = self.byte_at(self.cursor);
-        self.text.insert(at, c);
+        self.before.push(c);
         self.cursor += 1;
+        self.chars += 1;
+    }
+
+    /// Inserts pasted text at the cursor. The field is one line: line
+    /// breaks and tabs become spaces, other control characters are dropped.
+    pub fn insert_str(&mut self, text: &str) {
+        self.before.reserve(text.len());
+        for c in text.chars() {
+            match c {
+                '\n' | '\r' | '\t' => self.insert(' '),
+                c if c.is_control() => {}
+                c => self.insert(c),
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        *self = TextInput::default();
+    }
+
+    fn left(&mut self) {
+        if let Some(c) = self.before.pop() {
+            self.after_reversed.push(c);
+            self.cursor -= 1;
+        }
+    }
+
+    fn right(&mut self) {
+        if let Some(c) = self.after_reversed.pop() {
+            self.before.push(c);
+            self.cursor += 1;
+        }
+    }
+
+    fn home(&mut self) {
+        self.after_reversed.extend(self.before.chars().rev());
+        self.before.clear();
+        self.cursor = 0;
+    }
+
+    fn end(&mut self) {
+        self.before.extend(self.after_reversed.chars().rev());
+        self.after_reversed.clear();
+        self.cursor = self.chars;
+    }
+
+    /// At most `width` characters around the cursor (the cursor cell
+    /// included), keeping the cursor visible with some text before it.
+    /// Costs `width`, not the length of the text.
+    pub fn window(&self, width: usize) -> Window {
+        let width = width.max(1);
+        let at = self.after_reversed.chars().next_back();
+        let room = width - 1;
+        let after_chars = self.chars - self.cursor - usize::from(at.is_some());
+        // Text before the cursor gets what the text after it leaves, and
+        // at least two thirds of the room when both are longer.
+        let take_before = self
+            .cursor
+            .min(room.saturating_sub(after_chars).max(room * 2 / 3));
+        let take_after = after_chars.min(room - take_before);
+        let start = match take_before.checked_sub(1) {
+            Some(n) => self
+                .before
+                .char_indices()
+                .rev()
+                .nth(n)
+                .map_or(0, |(i, _)| i),
+            None => self.before.len(),
+        };
+        let mut rest = self.after_reversed.chars().rev();
+        if at.is_some() {
+            rest.next();
+        }
+        Window {
+            before: self.before[start..].to_string(),
+            at,
+            after: rest.take(take_after).collect(),
+            clipped_left: take_before < self.cursor,
+            clipped_right: take_after < after_chars,
+        }
     }
 
     pub fn key(&mut self, key: KeyEvent) -> Edit {
@@ -42,16 +152,15 @@ impl TextInput {
             KeyCode::Enter => Edit::Submit,
             KeyCode::Esc => Edit::Cancel,
             KeyCode::Char('u') if ctrl => {
-                self.text.clear();
-                self.cursor = 0;
+                self.clear();
                 Edit::Changed
             }
             KeyCode::Char('a') if ctrl => {
-                self.cursor = 0;
+                self.home();
                 Edit::Changed
             }
             KeyCode::Char('e') if ctrl => {
-                self.cursor = self.len();
+                self.end();
                 Edit::Changed
             }
             KeyCode::Char(_) if ctrl => Edit::Ignored,
@@ -59,31 +168,29 @@ impl TextInput {
                 self.insert(c);
                 Edit::Changed
             }
-            KeyCode::Backspace if self.cursor > 0 => {
+            KeyCode::Backspace if self.before.pop().is_some() => {
                 self.cursor -= 1;
-                let at = self.byte_at(self.cursor);
-                self.text.remove(at);
+                self.chars -= 1;
                 Edit::Changed
             }
-            KeyCode::Delete if self.cursor < self.len() => {
-                let at = self.byte_at(self.cursor);
-                self.text.remove(at);
+            KeyCode::Delete if self.after_reversed.pop().is_some() => {
+                self.chars -= 1;
                 Edit::Changed
             }
             KeyCode::Left => {
-                self.cursor = self.cursor.saturating_sub(1);
+                self.left();
                 Edit::Changed
             }
             KeyCode::Right => {
-                self.cursor = (self.cursor + 1).min(self.len());
+                self.right();
                 Edit::Changed
             }
             KeyCode::Home => {
-                self.cursor = 0;
+                self.home();
                 Edit::Changed
             }
             KeyCode::End => {
-                self.cursor = self.len();
+                self.end();
                 Edit::Changed
             }
             _ => Edit::Ignored,
@@ -149,16 +256,80 @@ mod tests {
                 "Delete",
             ],
         );
-        assert_eq!(t.text, "xéc");
-        assert_eq!(t.cursor, 3);
+        assert_eq!(t.text(), "xéc");
+        assert_eq!(t.cursor(), 3);
         keys(&mut t, &["Home", "Delete", "C-e", "!"]);
-        assert_eq!(t.text, "éc!");
+        assert_eq!(t.text(), "éc!");
         assert_eq!(keys(&mut t, &["C-u"]), [Edit::Changed]);
-        assert_eq!(t.text, "");
+        assert_eq!(t.text(), "");
         assert_eq!(
             keys(&mut t, &["Backspace", "Enter", "Esc", "F1"]),
             [Edit::Ignored, Edit::Submit, Edit::Cancel, Edit::Ignored]
         );
+    }
+
+    #[test]
+    fn a_megabyte_typed_or_pasted_in_the_middle_is_linear() {
+        // Quadratic editing (a char index walked per key, a string shifted
+        // per insert) would take minutes here; the gap makes it linear.
+        let mut t = TextInput::default();
+        t.insert_str("[]");
+        t.key(parse_key("Left").unwrap());
+        for _ in 0..500_000 {
+            t.key(parse_key("é").unwrap());
+        }
+        let paste = "ab\ncd\t".repeat(100_000);
+        t.insert_str(&paste);
+        assert_eq!(t.len(), 2 + 500_000 + 600_000);
+        assert_eq!(t.cursor(), 1 + 500_000 + 600_000);
+        let text = t.text();
+        assert!(text.starts_with("[éé"));
+        assert!(
+            text.ends_with("ab cd ]"),
+            "line breaks and tabs pasted as spaces"
+        );
+        let w = t.window(10);
+        assert_eq!(
+            (w.before.as_str(), w.at, w.after.as_str()),
+            ("cd ab cd ", Some(']'), "")
+        );
+        assert!(w.clipped_left && !w.clipped_right);
+    }
+
+    #[test]
+    fn the_window_keeps_the_cursor_in_view() {
+        let mut t = TextInput::default();
+        t.insert_str("0123456789");
+        let w = t.window(4);
+        assert_eq!(
+            (w.before.as_str(), w.at, w.after.as_str()),
+            ("789", None, "")
+        );
+        assert!(w.clipped_left && !w.clipped_right);
+        t.key(parse_key("Home").unwrap());
+        let w = t.window(4);
+        assert_eq!(
+            (w.before.as_str(), w.at, w.after.as_str()),
+            ("", Some('0'), "123")
+        );
+        assert!(!w.clipped_left && w.clipped_right);
+        for _ in 0..5 {
+            t.key(parse_key("Right").unwrap());
+        }
+        let w = t.window(4);
+        assert_eq!(
+            (w.before.as_str(), w.at, w.after.as_str()),
+            ("34", Some('5'), "6")
+        );
+        assert!(w.clipped_left && w.clipped_right);
+        let w = t.window(100);
+        assert_eq!(
+            (w.before.as_str(), w.at, w.after.as_str()),
+            ("01234", Some('5'), "6789")
+        );
+        assert!(!w.clipped_left && !w.clipped_right);
+        t.insert_str("\u{7}x");
+        assert_eq!(t.text(), "01234x56789", "control characters are dropped");
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! # comment
 //! key n            press a key (see keys.rs for names)
 //! type {"target": 3}   type each character
+//! paste {"target": 3}  paste the text (one bracketed-paste event)
+//! paste-file big.json  paste a file's text (path from the world's folder)
 //! wait build       wait until the world has opened (or failed to), and
 //!                  until the rebuild a file change started is done
 //! shell sed -i ... run `sh -c` in the world's directory; fails on non-zero
@@ -20,6 +22,8 @@ use crossterm::event::KeyEvent;
 pub enum Command {
     Key(KeyEvent),
     Type(String),
+    Paste(String),
+    PasteFile(String),
     WaitBuild,
     /// Runs `sh -c` in the world's directory.
     Shell(String),
@@ -97,6 +101,12 @@ pub fn parse(text: &str) -> Result<Vec<Line>, ScriptError> {
             } else {
                 rest.to_string()
             }),
+            "paste" => Command::Paste(if rest.is_empty() {
+                return Err(err("`paste` needs text".into()));
+            } else {
+                rest.to_string()
+            }),
+            "paste-file" => Command::PasteFile(need_arg("a file to paste")?),
             "wait" => match arg {
                 "build" => Command::WaitBuild,
                 _ => return Err(err(format!("unknown wait {arg:?}; only `wait build`"))),
@@ -112,7 +122,7 @@ pub fn parse(text: &str) -> Result<Vec<Line>, ScriptError> {
             }
             _ => {
                 return Err(err(format!(
-                    "unknown command {trimmed:?} (key, type, wait build, shell, expect, expect-not, print, resize)"
+                    "unknown command {trimmed:?} (key, type, paste, paste-file, wait build, shell, expect, expect-not, print, resize)"
                 )))
             }
         };
@@ -128,7 +138,7 @@ mod tests {
 
     #[test]
     fn a_full_script_parses() {
-        let text = "# step the counter\n\nkey n\nkey Right\ntype {\"target\": 3}\nwait build\nexpect remaining: 0\nexpect-not Error\nprint\nresize 80x24\n";
+        let text = "# step the counter\n\nkey n\nkey Right\ntype {\"target\": 3}\nwait build\nexpect remaining: 0\nexpect-not Error\nprint\nresize 80x24\npaste  a b\npaste-file big.json\n";
         let lines = parse(text).unwrap();
         let cmds: Vec<&Command> = lines.iter().map(|l| &l.command).collect();
         assert_eq!(lines[0].number, 3);
@@ -138,6 +148,8 @@ mod tests {
         assert_eq!(cmds[3], &Command::WaitBuild);
         assert_eq!(cmds[4], &Command::Expect("remaining: 0".into()));
         assert_eq!(cmds[5], &Command::ExpectNot("Error".into()));
+        assert_eq!(cmds[8], &Command::Paste(" a b".into()));
+        assert_eq!(cmds[9], &Command::PasteFile("big.json".into()));
         assert_eq!(cmds[6], &Command::Print);
         assert_eq!(cmds[7], &Command::Resize(80, 24));
         let lines = parse("shell sed -i 's/a/b/' src/lib.rs").unwrap();

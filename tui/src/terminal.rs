@@ -1,7 +1,9 @@
 //! Entering and leaving the interactive terminal. Restoring happens on every
 //! exit path: normal return (guard drop), error, and panic (hook).
 
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
 use crossterm::execute;
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
@@ -40,16 +42,29 @@ pub fn init() -> std::io::Result<(Term, Guard)> {
         previous(info);
     }));
     let guard = Guard;
-    enable_raw_mode()?;
-    execute!(stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+    enter()?;
     let term = Terminal::new(CrosstermBackend::new(stdout()))?;
     Ok((term, guard))
+}
+
+/// Raw mode, the alternate screen, mouse reports, and pastes delivered as
+/// one event (so pasted text never runs as keys, and a megabyte arrives in
+/// one piece).
+pub fn enter() -> std::io::Result<()> {
+    enable_raw_mode()?;
+    execute!(
+        stdout(),
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        EnableBracketedPaste
+    )
 }
 
 /// Safe to call more than once.
 pub fn restore() {
     let _ = execute!(
         stdout(),
+        DisableBracketedPaste,
         DisableMouseCapture,
         LeaveAlternateScreen,
         crossterm::cursor::Show

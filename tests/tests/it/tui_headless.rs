@@ -141,3 +141,39 @@ fn a_broken_world_shows_its_diagnostics_instead_of_crashing() {
     assert!(r.stderr.contains("the world did not open"), "{r:?}");
     assert!(r.stdout.contains("bad.air.json:3"), "{r:?}");
 }
+
+#[test]
+fn a_megabyte_pasted_into_the_inject_prompt_is_shown_clipped_and_refused_briefly() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let big = tempfile::NamedTempFile::new().expect("temp file");
+    let value = format!("{{\"Start\": {{\"target\": \"{}\"}}}}", "x".repeat(1 << 20));
+    std::fs::write(big.path(), value).expect("write paste");
+    let s = script(&format!(
+        "key N\n\
+         key i\n\
+         paste-file {}\n\
+         expect > …xxxx\n\
+         key Enter\n\
+         expect Inject an event\n\
+         expect ✗\n\
+         key C-u\n\
+         paste {{\"Start\":\n\
+         type  {{\"target\": 2}}}}\n\
+         key Enter\n\
+         expect-not Inject an event\n\
+         key n\n\
+         expect remaining: 2\n\
+         paste n n n\n\
+         expect paste ignored\n\
+         expect remaining: 2\n",
+        big.path().display()
+    ));
+    let r = headless(&data, &["--script", path_str(s.path())]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.len() + r.stderr.len() < 20_000,
+        "nothing echoes the megabyte: {} + {} bytes",
+        r.stdout.len(),
+        r.stderr.len()
+    );
+}

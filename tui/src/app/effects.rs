@@ -231,7 +231,7 @@ fn op<T>(
 pub(super) fn advance_key(app: &mut App, mut input: TextInput, key: KeyEvent) -> Vec<Cmd> {
     match input.key(key) {
         Edit::Cancel => {}
-        Edit::Submit => match parse_duration(&input.text) {
+        Edit::Submit => match parse_duration(&input.text()) {
             Ok(ns) => op(app, |s| s.advance_clock_by(ns), clock_moved),
             Err(e) => {
                 app.error(e.to_string());

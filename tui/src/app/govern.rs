@@ -607,13 +607,13 @@ fn prompt_key(app: &mut App, prompt: Prompt, key: KeyEvent) {
         },
         Prompt::Reason { id, mut input } => match input.key(key) {
             Edit::Cancel => app.info(format!("did not reject #{id}")),
-            Edit::Submit if input.text.trim().is_empty() => {
+            Edit::Submit if input.text().trim().is_empty() => {
                 app.error(format!("type why #{id} is rejected (Esc cancels)"));
                 app.govern.prompt = Some(Prompt::Reason { id, input });
             }
             Edit::Submit => {
                 app.flash = None;
-                let reason = input.text.trim().to_string();
+                let reason = input.text().trim().to_string();
                 if op(app, |s| s.reject(id, &reason)).is_some() {
                     app.info(format!("rejected #{id}: {reason}"));
                 }
@@ -622,12 +622,12 @@ fn prompt_key(app: &mut App, prompt: Prompt, key: KeyEvent) {
         },
         Prompt::Folder(mut input) => match input.key(key) {
             Edit::Cancel => app.info("nothing proposed"),
-            Edit::Submit if input.text.trim().is_empty() => {
+            Edit::Submit if input.text().trim().is_empty() => {
                 app.error("type the path of an AIR folder (with air/ and plans/), or Esc");
                 app.govern.prompt = Some(Prompt::Folder(input));
             }
             Edit::Submit => {
-                let dir = PathBuf::from(input.text.trim());
+                let dir = PathBuf::from(input.text().trim());
                 if !dir.is_dir() {
                     app.error(format!("{} is not a folder", dir.display()));
                     app.govern.prompt = Some(Prompt::Folder(input));

@@ -120,7 +120,7 @@ fn jumps_to_start_end_and_heights() {
     assert_eq!(a.flash.as_ref().map(|f| f.level), Some(Level::Error));
     keys(&mut a, ": x Enter");
     assert!(flash(&a).starts_with("not a height"));
-    assert!(matches!(&a.overlay, Overlay::Jump(t) if t.text == "x"));
+    assert!(matches!(&a.overlay, Overlay::Jump(t) if t.text() == "x"));
     keys(&mut a, "Esc");
     assert_eq!(a.overlay, Overlay::None);
 }
@@ -137,7 +137,7 @@ fn inject_keeps_bad_text_with_the_error_and_accepts_good_text() {
     let Overlay::Inject(p) = &a.overlay else {
         panic!("prompt closed")
     };
-    assert_eq!(p.input.text, "oops");
+    assert_eq!(p.input.text(), "oops");
     assert!(p.error.as_ref().unwrap().contains("expected a JSON object"));
     // Typing q or n inside the prompt types; it does not quit or step.
     keys(&mut a, "C-u { q n } Enter");
@@ -162,7 +162,7 @@ fn inject_with_several_schemas_asks_which_first() {
     assert!(!p.editing);
     assert_eq!(p.schema(), Some("b/B@1"));
     keys(&mut a, "Enter {");
-    assert!(matches!(&a.overlay, Overlay::Inject(p) if p.editing && p.input.text == "{"));
+    assert!(matches!(&a.overlay, Overlay::Inject(p) if p.editing && p.input.text() == "{"));
     keys(&mut a, "Tab k");
     assert!(matches!(&a.overlay, Overlay::Inject(p) if !p.editing && p.selected == 0));
     keys(&mut a, "Esc");

@@ -150,7 +150,7 @@ fn capital_c_prompts_for_a_duration() {
 fn a_bad_duration_keeps_the_prompt_with_the_error() {
     let mut a = at_end();
     keys(&mut a, "C s o o n Enter");
-    assert!(matches!(&a.overlay, Overlay::Advance(t) if t.text == "soon"));
+    assert!(matches!(&a.overlay, Overlay::Advance(t) if t.text() == "soon"));
     let (level, text) = flash(&a);
     assert_eq!(level, Some(Level::Error));
     assert!(text.contains("not a duration"), "{text}");

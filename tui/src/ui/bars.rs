@@ -50,20 +50,14 @@ pub fn status_line(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         _ => None,
     };
     let line = if let Some((label, input, help)) = prompt {
-        let (before, after) = split_at_char(&input.text, input.cursor);
-        let mut cur = after.chars();
-        let at = cur.next().map_or(" ".to_string(), |c| c.to_string());
-        let mut spans = vec![
-            Span::styled(label, theme.accent()),
-            Span::styled(before.to_string(), theme.text()),
-            Span::styled(
-                at,
-                theme
-                    .selected()
-                    .add_modifier(ratatui::style::Modifier::REVERSED),
-            ),
-            Span::styled(cur.as_str().to_string(), theme.text()),
-        ];
+        let room = (area.width as usize).saturating_sub(label.chars().count());
+        let mut spans = vec![Span::styled(label, theme.accent())];
+        spans.extend(super::input_spans(
+            input,
+            room,
+            theme.text(),
+            theme.selected(),
+        ));
         // A bad entry keeps the prompt open; its error replaces the help.
         match app.flash.as_ref().filter(|f| f.level == Level::Error) {
             Some(f) => spans.push(Span::styled(format!("   ✗ {}", f.text), theme.error())),
@@ -81,11 +75,6 @@ pub fn status_line(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         build_status(app, theme)
     };
     frame.render_widget(Paragraph::new(line), area);
-}
-
-fn split_at_char(s: &str, n: usize) -> (&str, &str) {
-    let at = s.char_indices().nth(n).map_or(s.len(), |(i, _)| i);
-    s.split_at(at)
 }
 
 fn build_status(app: &App, theme: &Theme) -> Line<'static> {

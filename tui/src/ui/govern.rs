@@ -266,7 +266,10 @@ fn diff_line(row: DiffRow, width: usize, theme: &Theme) -> Line<'static> {
 /// message stays), and its keys on the status bar.
 pub fn bars(frame: &mut Frame, app: &App, theme: &Theme, line: Rect, bar: Rect) {
     if let Some(prompt) = &app.govern.prompt {
-        frame.render_widget(Paragraph::new(prompt_line(app, prompt, theme)), line);
+        frame.render_widget(
+            Paragraph::new(prompt_line(app, prompt, theme, line.width as usize)),
+            line,
+        );
     }
     let hints: &[&str] = match (&app.govern.prompt, app.govern.review) {
         (Some(Prompt::Confirm { .. }), _) => &["y yes", "n no"],
@@ -310,7 +313,7 @@ pub fn bars(frame: &mut Frame, app: &App, theme: &Theme, line: Rect, bar: Rect) 
     frame.render_widget(Paragraph::new(line), bar);
 }
 
-fn prompt_line(app: &App, prompt: &Prompt, theme: &Theme) -> Line<'static> {
+fn prompt_line(app: &App, prompt: &Prompt, theme: &Theme, width: usize) -> Line<'static> {
     let (label, input) = match prompt {
         Prompt::Confirm { action, id } => {
             let text = match action {
@@ -324,20 +327,14 @@ fn prompt_line(app: &App, prompt: &Prompt, theme: &Theme) -> Line<'static> {
         Prompt::Reason { id, input } => (format!(" reject proposal #{id}, reason: "), input),
         Prompt::Folder(input) => (" propose the AIR folder: ".to_string(), input),
     };
-    let at = input
-        .text
-        .char_indices()
-        .nth(input.cursor)
-        .map_or(input.text.len(), |(i, _)| i);
-    let (before, after) = input.text.split_at(at);
-    let mut rest = after.chars();
-    let cur = rest.next().map_or(" ".to_string(), |c| c.to_string());
-    let mut spans = vec![
-        Span::styled(label, theme.accent()),
-        Span::styled(before.to_string(), theme.text()),
-        Span::styled(cur, theme.selected().add_modifier(Modifier::REVERSED)),
-        Span::styled(rest.as_str().to_string(), theme.text()),
-    ];
+    let room = width.saturating_sub(label.chars().count());
+    let mut spans = vec![Span::styled(label, theme.accent())];
+    spans.extend(super::input_spans(
+        input,
+        room,
+        theme.text(),
+        theme.selected(),
+    ));
     match app.flash.as_ref().filter(|f| f.level == Level::Error) {
         Some(f) => spans.push(Span::styled(format!("   ✗ {}", f.text), theme.error())),
         None => spans.push(Span::styled("   Enter ok · Esc cancel", theme.dim())),

@@ -124,6 +124,29 @@ fn fit(s: &str, width: usize) -> String {
     }
 }
 
+/// A text field as spans: the part around the cursor that fits in
+/// `width` cells, "…" where text is left out, the cursor cell reversed.
+fn input_spans(
+    input: &crate::prompt::TextInput,
+    width: usize,
+    text: ratatui::style::Style,
+    cursor: ratatui::style::Style,
+) -> Vec<Span<'static>> {
+    let w = input.window(width.saturating_sub(2).max(1));
+    let mut spans = Vec::with_capacity(5);
+    if w.clipped_left {
+        spans.push(Span::styled("…", text));
+    }
+    spans.push(Span::styled(w.before, text));
+    let at = w.at.map_or(" ".to_string(), String::from);
+    spans.push(Span::styled(at, cursor.add_modifier(Modifier::REVERSED)));
+    spans.push(Span::styled(w.after, text));
+    if w.clipped_right {
+        spans.push(Span::styled("…", text));
+    }
+    spans
+}
+
 /// A rectangle of at most `w`×`h` centred in `area`.
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);

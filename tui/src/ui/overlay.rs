@@ -161,21 +161,14 @@ fn inject(frame: &mut Frame, theme: &Theme, area: Rect, p: &InjectPrompt) {
                 theme.dim(),
             ),
         ]));
-        let t = &p.input;
-        let at = t
-            .text
-            .char_indices()
-            .nth(t.cursor)
-            .map_or(t.text.len(), |(i, _)| i);
-        let (before, after) = t.text.split_at(at);
-        let mut rest = after.chars();
-        let cur = rest.next().map_or(" ".to_string(), |c| c.to_string());
-        lines.push(Line::from(vec![
-            Span::styled("> ", theme.accent()),
-            Span::styled(before.to_string(), theme.text()),
-            Span::styled(cur, theme.text().add_modifier(Modifier::REVERSED)),
-            Span::styled(rest.as_str().to_string(), theme.text()),
-        ]));
+        let mut spans = vec![Span::styled("> ", theme.accent())];
+        spans.extend(super::input_spans(
+            &p.input,
+            (inner.width as usize).saturating_sub(2),
+            theme.text(),
+            theme.text(),
+        ));
+        lines.push(Line::from(spans));
         if let Some(e) = &p.error {
             lines.push(Line::from(""));
             for (i, l) in e.lines().enumerate() {
