@@ -238,6 +238,8 @@ pub struct Reducers {
     /// Blob bytes reducers handed over with `blob.put` since the last
     /// [`Reducers::take_blobs`]: the world puts them in the store.
     blobs: Vec<Vec<u8>>,
+    /// Reducer calls made, for tests and benchmarks counting work.
+    calls: u64,
 }
 
 impl Reducers {
@@ -249,7 +251,13 @@ impl Reducers {
             output: Vec::with_capacity(256),
             cell: (String::new(), None),
             blobs: Vec::new(),
+            calls: 0,
         }
+    }
+
+    /// How many reducer calls these instances have made.
+    pub fn calls(&self) -> u64 {
+        self.calls
     }
 
     /// The blobs reducers produced since the last call.
@@ -263,6 +271,7 @@ impl Reducers {
     }
 
     fn call(&mut self, def: &ReducerDef) -> Result<(), CallFailure> {
+        self.calls += 1;
         if self
             .instances
             .get(&def.name)

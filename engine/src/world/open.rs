@@ -393,6 +393,7 @@ fn open_as(
         store,
         journal,
         head: KernelState::default(),
+        replayed_to: 0,
         view: None,
         boundaries: vec![0],
         checkpoints: Checkpoints::new(options.checkpoint_every, options.checkpoint_cap_bytes),
@@ -436,6 +437,7 @@ fn open_as(
         );
         let recorded = use_recorded_manifest(&mut world, &data)?;
         replay_all(&mut world)?;
+        world.replayed_to = world.head.height;
         note_manifest_change(&mut world, manifest_hash, recorded);
         world.index_effects_from_journal()?;
     }

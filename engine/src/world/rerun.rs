@@ -130,6 +130,7 @@ struct Saved {
     program: Arc<Program>,
     programs: Vec<(u64, Arc<Program>)>,
     head: KernelState,
+    replayed_to: u64,
     view: Option<KernelState>,
     boundaries: Vec<u64>,
     checkpoints: Checkpoints,
@@ -274,6 +275,7 @@ impl World {
             programs: std::mem::replace(&mut self.programs, vec![(0, program.clone())]),
             program: std::mem::replace(&mut self.program, program),
             head: std::mem::take(&mut self.head),
+            replayed_to: std::mem::take(&mut self.replayed_to),
             view: self.view.take(),
             boundaries: std::mem::replace(&mut self.boundaries, vec![0]),
             checkpoints: std::mem::replace(
@@ -294,6 +296,7 @@ impl World {
         self.program = saved.program;
         self.programs = saved.programs;
         self.head = saved.head;
+        self.replayed_to = saved.replayed_to;
         self.view = saved.view;
         self.boundaries = saved.boundaries;
         self.checkpoints = saved.checkpoints;

@@ -118,6 +118,29 @@ fn reopening_replays_to_the_same_state_and_snapshots_verify() {
 }
 
 #[test]
+fn verify_replay_after_open_reuses_the_open_replay_until_something_is_appended() {
+    let dir = counter_world(ROUTE);
+    let data = tempfile::tempdir().expect("tempdir");
+    {
+        let mut w = open(dir.path(), data.path());
+        w.run_until_idle(100).expect("run");
+    }
+    let mut w = open(dir.path(), data.path());
+    let after_open = w.reducers.calls();
+    assert!(after_open > 0, "open replayed the reducer calls");
+    let hash = w.verify_replay().expect("replay");
+    assert_eq!(hash, w.state_hash());
+    assert_eq!(w.reducers.calls(), after_open, "one replay pass, not two");
+
+    // Once something is appended the journal is replayed again in full.
+    w.inject("demo/CounterEvent@1", "\"Tick\"").expect("inject");
+    w.run_until_idle(100).expect("run");
+    let before = w.reducers.calls();
+    assert_eq!(w.verify_replay().expect("replay"), w.state_hash());
+    assert!(w.reducers.calls() >= before + after_open, "replayed from genesis");
+}
+
+#[test]
 fn a_second_open_of_the_same_data_is_refused_while_the_first_lives() {
     let dir = counter_world(ROUTE);
     let data = tempfile::tempdir().expect("tempdir");
