@@ -137,7 +137,10 @@ fn verify_replay_after_open_reuses_the_open_replay_until_something_is_appended()
     w.run_until_idle(100).expect("run");
     let before = w.reducers.calls();
     assert_eq!(w.verify_replay().expect("replay"), w.state_hash());
-    assert!(w.reducers.calls() >= before + after_open, "replayed from genesis");
+    assert!(
+        w.reducers.calls() >= before + after_open,
+        "replayed from genesis"
+    );
 }
 
 #[test]

@@ -308,3 +308,42 @@ fn timer_and_blob_worlds_run_to_done_from_the_cli_and_replay() {
         );
     }
 }
+
+#[test]
+fn bench_scale_measures_a_world_from_outside_and_names_a_failing_step() {
+    let r = aos(&["bench", "scale", "--events", "300", "--runs", "1", "--json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let j = r.json();
+    assert_eq!(j["events"], 300);
+    // Start + 299 ticks, each a DomainEvent and a ReducerCall, plus genesis
+    // and the world's scripted events.
+    let entries = j["entries"].as_u64().expect("entries");
+    assert!(entries >= 600, "{j}");
+    for key in ["open_ms", "tail_ms", "state_at_ms", "run_ms"] {
+        assert!(j[key].as_f64().expect(key) > 0.0, "{key}: {j}");
+    }
+    for key in ["rss_open_mb", "rss_run_mb"] {
+        let mb = j[key].as_f64().expect(key);
+        assert!(mb > 1.0 && mb < 4096.0, "{key}: {j}");
+    }
+    assert!(
+        j["replay_entries_per_s"].as_f64().expect("replay") > 0.0,
+        "{j}"
+    );
+    let per_entry = j["bytes_per_entry"].as_f64().expect("bytes_per_entry");
+    assert!(per_entry > 20.0 && per_entry < 1000.0, "{j}");
+
+    let bad = aos(&[
+        "bench",
+        "scale",
+        "--events",
+        "10",
+        "--runs",
+        "1",
+        "--world",
+        "worlds/no-such-world",
+    ]);
+    assert_ne!(bad.code, 0, "{bad:?}");
+    assert!(bad.stderr.contains("aos run"), "{bad:?}");
+    assert!(bad.stderr.contains("no-such-world"), "{bad:?}");
+}

@@ -14,12 +14,12 @@ use std::time::Instant;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// What to measure: `counter` (steps, replay, seek, open), `timer` (effects), `plans` (04's fan-out) or `rerun` (live editing).
+    /// What to measure: `counter` (steps, replay, seek, open), `timer` (effects), `plans` (04's fan-out), `rerun` (live editing) or `scale` (a large world from outside: open, tail, state, replay, peak memory).
     #[arg(default_value = "counter")]
     pub what: String,
-    /// Events per run.
-    #[arg(long, default_value_t = 100_000)]
-    pub events: u64,
+    /// Events per run (default: 100,000; 10,000 for `rerun`; 1,000,000 for `scale`).
+    #[arg(long)]
+    pub events: Option<u64>,
     /// Only this fsync policy (default: all three).
     #[arg(long)]
     pub fsync: Option<String>,
@@ -35,13 +35,28 @@ pub struct BenchArgs {
 
 const SCHEMA: &str = "demo/CounterEvent@1";
 
+impl BenchArgs {
+    /// `--events`, or the benchmark's own default.
+    pub fn events_or(&self, default: u64) -> u64 {
+        self.events.unwrap_or(default)
+    }
+}
+
+pub(super) const DEFAULT_EVENTS: u64 = 100_000;
+
 pub fn run(args: &BenchArgs) -> Result<ExitCode, CliError> {
-    if args.events == 0 || args.runs == 0 {
+    if args.events == Some(0) || args.runs == 0 {
         return Err(CliError::usage("--events and --runs must be at least 1"));
     }
     match args.what.as_str() {
         "counter" => {}
         "timer" => return timer(args),
+        "scale" => {
+            let tmp = tempdir()?;
+            let result = scale::scale(args, &tmp);
+            let _ = std::fs::remove_dir_all(&tmp);
+            return result;
+        }
         "rerun" => {
             let tmp = tempdir()?;
             let result = rerun::rerun(args, &tmp);
@@ -56,7 +71,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode, CliError> {
         }
         other => {
             return Err(CliError::usage(format!(
-                "unknown benchmark {other:?} (try: counter, timer, plans, rerun)"
+                "unknown benchmark {other:?} (try: counter, timer, plans, rerun, scale)"
             )))
         }
     }
@@ -70,15 +85,16 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode, CliError> {
             FsyncPolicy::Never,
         ],
     };
+    let events = args.events_or(DEFAULT_EVENTS);
     let tmp = tempdir()?;
     let mut step_rates = serde_json::Map::new();
     let mut batch_rate = None;
     for policy in &policies {
         // fsync per step costs a disk flush per entry: fewer events keep it bounded.
         let n = if *policy == FsyncPolicy::EveryStep {
-            args.events.min(2_000)
+            events.min(2_000)
         } else {
-            args.events
+            events
         };
         let mut rates = Vec::new();
         for run in 0..args.runs {
@@ -99,13 +115,13 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode, CliError> {
     // Replay and seek over one journal of `events` events.
     let data = tmp.join("replay");
     let mut world = open(&args.world, &data, FsyncPolicy::Never)?;
-    inject(&mut world, args.events)?;
+    inject(&mut world, events)?;
     world.run_until_idle(u64::MAX)?;
     let mut replay_rates = Vec::new();
     for _ in 0..args.runs {
         let t = Instant::now();
         world.verify_replay()?;
-        replay_rates.push(args.events as f64 / t.elapsed().as_secs_f64());
+        replay_rates.push(events as f64 / t.elapsed().as_secs_f64());
     }
     let head = world.head();
     let mut seeks = Vec::new();
@@ -140,7 +156,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode, CliError> {
         cold.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let report = json!({
-        "events": args.events,
+        "events": events,
         "runs": args.runs,
         "step_events_per_s": batch_rate.map(f64::round),
         "step_events_per_s_by_fsync": step_rates,
@@ -157,7 +173,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode, CliError> {
     } else {
         println!(
             "aos bench counter: {} events, median of {} runs",
-            args.events, args.runs
+            events, args.runs
         );
         for (policy, rate) in &step_rates {
             println!("  step (fsync {policy:<5})  {:>12} events/s", rate);
@@ -189,7 +205,7 @@ fn timer(args: &BenchArgs) -> Result<ExitCode, CliError> {
         args.world.clone()
     };
     let tmp = tempdir()?;
-    let n = args.events;
+    let n = args.events_or(DEFAULT_EVENTS);
     let mut rates = Vec::new();
     let mut step_rates = Vec::new();
     for run in 0..args.runs {
@@ -288,6 +304,7 @@ fn timer(args: &BenchArgs) -> Result<ExitCode, CliError> {
 }
 
 mod rerun;
+mod scale;
 
 fn options(data: &Path, fsync: FsyncPolicy) -> WorldOptions {
     WorldOptions {

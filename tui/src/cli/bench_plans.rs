@@ -17,7 +17,7 @@ pub fn plans(args: &BenchArgs, tmp: &Path) -> Result<ExitCode, CliError> {
     } else {
         args.world.clone()
     };
-    let n = args.events;
+    let n = args.events_or(super::bench::DEFAULT_EVENTS);
     let start = first_event(&world_dir)?;
     let mut events = String::from("[");
     for i in 0..n {

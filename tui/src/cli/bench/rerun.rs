@@ -13,16 +13,11 @@ use std::time::Instant;
 
 const MODULE: &str = "demo/Counter@1";
 
-/// `--events` keeps its default of 100,000 for the other benchmarks; this
-/// one measures the 10,000-event history the live-editing target names.
+/// The 10,000-event history the live-editing target names.
 const DEFAULT_EVENTS: u64 = 10_000;
 
 pub fn rerun(args: &super::BenchArgs, tmp: &Path) -> Result<ExitCode, CliError> {
-    let n = if args.events == 100_000 {
-        DEFAULT_EVENTS
-    } else {
-        args.events
-    };
+    let n = args.events_or(DEFAULT_EVENTS);
     let mut world = open(&args.world, &tmp.join("rerun"), FsyncPolicy::Batch)?;
     inject(&mut world, n)?;
     world.run_until_idle(u64::MAX)?;
