@@ -320,4 +320,22 @@ mod tests {
         };
         admit_input(&p, &from_reducer).expect("the kernel's own events pass");
     }
+
+    #[test]
+    fn inbox_items_are_small_and_share_their_schema_name() {
+        // Checkpoints keep every item queued while they were taken: at a
+        // million queued events each byte here is a megabyte.
+        use crate::kernel::InboxItem;
+        assert!(std::mem::size_of::<InboxItem>() <= 64);
+        let p = program();
+        let a = InboxItem::new(&p, 1, "t/Plain@1", vec![1], None, None);
+        let b = InboxItem::new(&p, 2, "t/Plain@1", vec![2], Some(vec![3]), None);
+        assert!(Arc::ptr_eq(&a.schema, &b.schema), "one copy of the name");
+        assert_eq!(&*b.schema, "t/Plain@1");
+        assert_eq!(b.key.as_deref(), Some(&[3u8][..]));
+        let fired = InboxItem::new(&p, 3, "sys/TimerFired@1", vec![], None, None);
+        assert!(Arc::ptr_eq(&fired.schema, &p.intern("sys/TimerFired@1")));
+        let unknown = InboxItem::new(&p, 4, "t/Unknown@1", vec![], None, None);
+        assert_eq!(&*unknown.schema, "t/Unknown@1");
+    }
 }

@@ -206,10 +206,10 @@ impl KernelState {
                 direct,
             } => self.inbox.enqueue_mut(Arc::new(InboxItem {
                 seq: self.height,
-                schema,
-                value,
-                key,
-                direct: Some(direct),
+                schema: Arc::from(schema.as_str()),
+                value: value.into_boxed_slice(),
+                key: key.map(Vec::into_boxed_slice),
+                direct: Some(Box::new(direct)),
             })),
             Target::Plan { instance, arrived } => {
                 self.receipt_for_plan(instance, p.hash, arrived);

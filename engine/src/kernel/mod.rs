@@ -52,16 +52,40 @@ use std::sync::Arc;
 /// (canonical CBOR of the key field's value).
 pub type CellId = (String, Option<Vec<u8>>);
 
+/// An event waiting in the inbox. Kept small (64 bytes, the schema name
+/// shared): the in-memory checkpoints share every item queued while they
+/// were taken, so at a million queued events each byte here is a megabyte
+/// (ARCHITECTURE.md, "Heights, units and scheduling").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboxItem {
     pub seq: u64,
-    pub schema: String,
+    pub schema: Arc<str>,
     /// Canonical CBOR (tagged) of the event value.
-    pub value: Vec<u8>,
-    pub key: Option<Vec<u8>>,
+    pub value: Box<[u8]>,
+    pub key: Option<Box<[u8]>>,
     /// A receipt's result event goes straight to the reducer that asked for
     /// the effect (not through routing), and settles the grant's budget.
-    pub direct: Option<Direct>,
+    pub direct: Option<Box<Direct>>,
+}
+
+impl InboxItem {
+    /// An item whose schema name is shared with the program's copy.
+    pub fn new(
+        program: &Program,
+        seq: u64,
+        schema: &str,
+        value: Vec<u8>,
+        key: Option<Vec<u8>>,
+        direct: Option<Direct>,
+    ) -> Arc<InboxItem> {
+        Arc::new(InboxItem {
+            seq,
+            schema: program.intern(schema),
+            value: value.into_boxed_slice(),
+            key: key.map(Vec::into_boxed_slice),
+            direct: direct.map(Box::new),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +176,8 @@ pub struct Program {
     /// Schemas whose values can hold a receipt result (worked out on first
     /// use): external events of these are looked into (see `admit`).
     receipt_carriers: std::sync::OnceLock<std::collections::BTreeSet<String>>,
+    /// One shared copy of each schema name, for inbox items.
+    names: std::collections::BTreeSet<Arc<str>>,
 }
 
 impl Program {
@@ -171,10 +197,18 @@ impl Program {
                 });
             }
         }
+        let mut names: std::collections::BTreeSet<Arc<str>> =
+            air.schemas.keys().map(|n| Arc::from(n.as_str())).collect();
+        names.extend(
+            crate::air::effect_kinds()
+                .filter_map(builtin::result_event_schema)
+                .map(Arc::from),
+        );
         Program {
             manifest_hash,
             trusted,
             air,
+            names,
             routes,
             reducers,
             pinned: BTreeMap::new(),
@@ -191,6 +225,15 @@ impl Program {
                 .receipt_carriers
                 .get_or_init(|| admit::receipt_carriers(&self.air))
                 .contains(schema)
+    }
+
+    /// The shared copy of a schema name (a fresh one for a name the
+    /// program does not define).
+    pub fn intern(&self, name: &str) -> Arc<str> {
+        self.names
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Arc::from(name))
     }
 
     pub fn schema(&self, name: &str) -> Option<&Type> {
@@ -351,13 +394,14 @@ impl KernelState {
                 key,
                 origin: Origin::External,
             } => {
-                self.inbox.enqueue_mut(Arc::new(InboxItem {
-                    seq: self.height,
-                    schema,
+                self.inbox.enqueue_mut(InboxItem::new(
+                    program,
+                    self.height,
+                    &schema,
                     value,
                     key,
-                    direct: None,
-                }));
+                    None,
+                ));
             }
             Entry::Clock { now_ns } => self.clock_ns = self.clock_ns.max(now_ns),
             Entry::EffectReceipt { receipt } => {
@@ -402,7 +446,7 @@ impl KernelState {
             self.deliver(program, reducers, &route, &item, out);
             return StepResult::Stepped;
         }
-        let routes = program.routes.get(&item.schema).map(Vec::as_slice);
+        let routes = program.routes.get(&*item.schema).map(Vec::as_slice);
         let mut taken = false;
         for route in routes.unwrap_or_default() {
             self.deliver(program, reducers, route, &item, out);
@@ -449,7 +493,7 @@ impl KernelState {
             return self.push(out, call_entry(route, None, item, outcome));
         };
         let key = match route.key_field.as_deref() {
-            None => item.key.clone(),
+            None => item.key.as_deref().map(<[u8]>::to_vec),
             Some(field) => match input::key_of(&item.value, field) {
                 Ok(k) => Some(k),
                 Err(message) => {
@@ -510,13 +554,14 @@ impl KernelState {
                 reducers.blobs.extend(output.blobs);
                 for ev in output.events {
                     let seq = self.height;
-                    self.inbox.enqueue_mut(Arc::new(InboxItem {
+                    self.inbox.enqueue_mut(InboxItem::new(
+                        program,
                         seq,
-                        schema: ev.schema.clone(),
-                        value: ev.value.clone(),
-                        key: ev.key.clone(),
-                        direct: None,
-                    }));
+                        &ev.schema,
+                        ev.value.clone(),
+                        ev.key.clone(),
+                        None,
+                    ));
                     self.push(
                         out,
                         Entry::DomainEvent {
@@ -567,11 +612,11 @@ impl KernelState {
             .map(|i| {
                 Value::Array(vec![
                     Value::Int(i.seq as i128),
-                    Value::text(i.schema.clone()),
-                    Value::Bytes(i.value.clone()),
+                    Value::text(i.schema.to_string()),
+                    Value::Bytes(i.value.to_vec()),
                     i.key
                         .as_ref()
-                        .map_or(Value::Null, |k| Value::Bytes(k.clone())),
+                        .map_or(Value::Null, |k| Value::Bytes(k.to_vec())),
                     i.direct.as_ref().map_or(Value::Null, |d| {
                         Value::Array(vec![
                             Value::text(d.reducer.clone()),
@@ -693,10 +738,10 @@ impl KernelState {
                     };
                     state.inbox.enqueue_mut(Arc::new(InboxItem {
                         seq: u64::try_from(*seq).map_err(|_| "bad inbox seq")?,
-                        schema: schema.clone(),
-                        value: value.clone(),
-                        key: opt_bytes(key)?,
-                        direct,
+                        schema: Arc::from(schema.as_str()),
+                        value: value.clone().into_boxed_slice(),
+                        key: opt_bytes(key)?.map(Vec::into_boxed_slice),
+                        direct: direct.map(Box::new),
                     }))
                 }
                 _ => return Err("malformed inbox item in snapshot".into()),

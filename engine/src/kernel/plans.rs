@@ -241,7 +241,11 @@ impl KernelState {
             return false;
         };
         let mut started = false;
-        for trigger in manifest.triggers.iter().filter(|t| t.event == item.schema) {
+        for trigger in manifest
+            .triggers
+            .iter()
+            .filter(|t| *t.event == *item.schema)
+        {
             let Some(def) = program.air.plans.get(&trigger.plan) else {
                 continue;
             };
@@ -256,7 +260,7 @@ impl KernelState {
             let entry = Entry::PlanStarted {
                 plan: def.name.clone(),
                 manifest_hash: program.manifest_hash,
-                input: item.value.clone(),
+                input: item.value.to_vec(),
                 event: Some(item.seq),
                 correlation: correlation.as_ref().map(|(_, v)| cbor::encode(v)),
             };
@@ -542,13 +546,14 @@ impl KernelState {
                 self.push(out, entry);
             }
             Some(Follow::Event { schema, value, key }) => {
-                self.inbox.enqueue_mut(Arc::new(InboxItem {
-                    seq: self.height,
-                    schema: schema.clone(),
-                    value: value.clone(),
-                    key: key.clone(),
-                    direct: None,
-                }));
+                self.inbox.enqueue_mut(InboxItem::new(
+                    program,
+                    self.height,
+                    &schema,
+                    value.clone(),
+                    key.clone(),
+                    None,
+                ));
                 let origin = Origin::Plan {
                     name: def.name.clone(),
                     instance: id,
@@ -816,7 +821,7 @@ impl KernelState {
             let waiting = def.steps.iter().enumerate().find(|(i, s)| {
                 inst.steps[*i].status == StepStatus::Enabled
                     && inst.steps[*i].captured.is_none()
-                    && matches!(&s.op, StepOp::AwaitEvent { event, .. } if *event == item.schema)
+                    && matches!(&s.op, StepOp::AwaitEvent { event, .. } if **event == *item.schema)
             });
             let Some((i, step)) = waiting else {
                 continue;
