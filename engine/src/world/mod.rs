@@ -20,6 +20,7 @@ mod events;
 #[doc(hidden)]
 pub mod fuzz;
 mod governance;
+mod journal_view;
 mod open;
 mod plan_view;
 mod plans;
@@ -31,6 +32,7 @@ mod view;
 
 pub use effects::{EffectStatus, EffectView};
 pub use governance::{ProposalStatus, ProposalView, Workload};
+pub use journal_view::JournalView;
 pub use open::{
     lock_data_dir, prepare, OpenEvent, Prepared, RecoveryNote, Stage, WorldOptions, LOCK_FILE,
 };

@@ -256,15 +256,25 @@ fn cache_dir(dir: &Path, options: &WorldOptions) -> PathBuf {
         .unwrap_or_else(|| dir.join(".aos").join("cache"))
 }
 
+/// How much of the history an open recomputes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum History {
+    /// Replay every entry from genesis, comparing bytes (replay-or-die).
+    Replay,
+    /// Only follow governance, so entries show under the control plane they
+    /// were written under; the state stays at genesis (see `JournalView`).
+    EntriesOnly,
+}
+
 pub(super) fn open(
     dir: &Path,
     options: WorldOptions,
     progress: &mut dyn FnMut(OpenEvent),
 ) -> Result<World, WorldError> {
     if options.read_only || !options.read_only_fallback {
-        return open_as(dir, options, progress);
+        return open_as(dir, options, progress, History::Replay);
     }
-    match open_as(dir, options.clone(), progress) {
+    match open_as(dir, options.clone(), progress, History::Replay) {
         Err(e) if cannot_write(&e) => {
             let reason = e.to_string();
             let mut reader = WorldOptions {
@@ -273,7 +283,7 @@ pub(super) fn open(
                 ..options
             };
             reader.read_only_fallback = false;
-            let mut world = open_as(dir, reader, progress)?;
+            let mut world = open_as(dir, reader, progress, History::Replay)?;
             world.notes.insert(
                 0,
                 format!("opened read-only: the data dir cannot be written ({reason})"),
@@ -299,10 +309,11 @@ fn cannot_write(e: &WorldError) -> bool {
     )
 }
 
-fn open_as(
+pub(super) fn open_as(
     dir: &Path,
     options: WorldOptions,
     progress: &mut dyn FnMut(OpenEvent),
+    history: History,
 ) -> Result<World, WorldError> {
     let dir = dir.to_path_buf();
     let data = data_dir(&dir, &options);
@@ -429,6 +440,10 @@ fn open_as(
             world.append_inputs(events)?;
         }
         world.journal.commit()?;
+    } else if history == History::EntriesOnly {
+        let recorded = use_recorded_manifest(&mut world, &data)?;
+        follow_governance(&mut world)?;
+        note_manifest_change(&mut world, manifest_hash, recorded);
     } else {
         say(
             progress,
@@ -975,6 +990,28 @@ fn note_manifest_change(world: &mut World, on_disk: Hash, recorded: bool) {
             running.short()
         ));
     }
+}
+
+/// Applies the journal's governance records (proposals and the programs
+/// they installed) without replaying anything else: what reading entries
+/// needs. Only the first bytes of each entry are looked at.
+fn follow_governance(world: &mut World) -> Result<(), WorldError> {
+    let len = world.journal.len();
+    let mut governance = Vec::new();
+    {
+        let mut source = super::JournalSource::new(&world.journal);
+        for seq in 0..len {
+            match source.entry(seq) {
+                Ok(Some(b)) if super::governance::is_governance(b) => governance.push(seq),
+                Ok(_) => {}
+                Err(message) => return Err(WorldError::BadEntry { seq, message }),
+            }
+        }
+    }
+    for seq in governance {
+        world.observe_governance(seq)?;
+    }
+    Ok(())
 }
 
 /// Rebuilds the head, the boundaries and the checkpoints from the journal,

@@ -4,7 +4,7 @@
 use super::OpenArgs;
 use aos_engine::build::BuildMode;
 use aos_engine::journal::FsyncPolicy;
-use aos_engine::world::{OpenEvent, Stage, World, WorldError, WorldOptions};
+use aos_engine::world::{JournalView, OpenEvent, Stage, World, WorldError, WorldOptions};
 use std::fmt;
 use std::path::Path;
 use std::process::ExitCode;
@@ -174,6 +174,18 @@ pub fn open_reader(world: &Path, args: &OpenArgs) -> Result<World, CliError> {
     open_options(world, options, args.verbose)
 }
 
+/// Opens a world's entries without replaying it (`aos journal`), printing
+/// what recovery would cut on stderr.
+pub fn open_journal_view(world: &Path, args: &OpenArgs) -> Result<JournalView, CliError> {
+    let options = options(args, BuildMode::StoreOnly)?;
+    let mut progress = progress_printer(args.verbose);
+    let view = JournalView::open(world, options, &mut progress)?;
+    if let Some(r) = view.recovery() {
+        eprintln!("aos: {}", r.line);
+    }
+    Ok(view)
+}
+
 /// Opens a world with `options`, printing what recovery did on stderr.
 pub fn open_options(world: &Path, options: WorldOptions, verbose: bool) -> Result<World, CliError> {
     let mut progress = progress_printer(verbose);
@@ -202,7 +214,12 @@ pub fn lock(world: &Path, args: &OpenArgs) -> Result<std::fs::File, CliError> {
 
 /// Success, or [`EXIT_RECOVERED`] when the journal needed recovery.
 pub fn success(world: &World) -> ExitCode {
-    if world.recovery().is_some() {
+    success_unless_recovered(world.recovery().is_some())
+}
+
+/// Exit 0, or `EXIT_RECOVERED` when the journal's end was (or would be) cut.
+pub fn success_unless_recovered(recovered: bool) -> ExitCode {
+    if recovered {
         ExitCode::from(EXIT_RECOVERED)
     } else {
         ExitCode::SUCCESS

@@ -15,9 +15,9 @@ pub fn journal(
     to: Option<u64>,
     args: &OpenArgs,
 ) -> Result<ExitCode, CliError> {
-    let world = common::open_reader(world_dir, args)?;
+    let world = common::open_journal_view(world_dir, args)?;
     let from = from.unwrap_or(0);
-    let to = to.unwrap_or(world.head()).min(world.head());
+    let to = to.unwrap_or(world.len()).min(world.len());
     let entries = world.entries(from, to)?;
     if args.json {
         let list: Vec<_> = entries
@@ -32,14 +32,14 @@ pub fn journal(
                 })
             })
             .collect();
-        print_json(&json!({ "world": world.name(), "head": world.head(), "entries": list }));
+        print_json(&json!({ "world": world.name(), "head": world.len(), "entries": list }));
     } else {
         for e in &entries {
             let mark = if e.is_error { '!' } else { ' ' };
             println!("{:>6} {mark} {:<12} {}", e.seq, e.kind, e.summary);
         }
     }
-    Ok(common::success(&world))
+    Ok(common::success_unless_recovered(world.recovery().is_some()))
 }
 
 pub fn repair(world_dir: &Path, yes: bool, args: &OpenArgs) -> Result<ExitCode, CliError> {
