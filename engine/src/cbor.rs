@@ -128,14 +128,23 @@ pub fn write_head(out: &mut Vec<u8>, major: u8, arg: u64) {
     }
 }
 
-/// Writes an integer; values outside the CBOR range are clamped by the
-/// caller's type checks (the value model never holds them).
+/// The integers CBOR can hold: -2^64 ..= 2^64-1.
+pub const INT_RANGE: std::ops::RangeInclusive<i128> = -(1i128 << 64)..=(u64::MAX as i128);
+
+/// Writes an integer. Every way a value enters the engine (the decoder,
+/// the JSON lenses, plan expressions) keeps integers inside [`INT_RANGE`];
+/// one outside it is a bug, stopped here rather than wrapped into another
+/// number.
 pub fn write_int(out: &mut Vec<u8>, i: i128) {
-    if i >= 0 {
-        write_head(out, 0, i as u64);
+    let arg = if i >= 0 {
+        u64::try_from(i)
     } else {
-        write_head(out, 1, (-1 - i) as u64);
-    }
+        u64::try_from(-1 - i)
+    };
+    let Ok(arg) = arg else {
+        panic!("integer {i} is outside CBOR's range (-2^64 ..= 2^64-1)");
+    };
+    write_head(out, if i >= 0 { 0 } else { 1 }, arg);
 }
 
 pub fn write_text(out: &mut Vec<u8>, s: &str) {
@@ -174,6 +183,22 @@ pub fn decode_prefix(bytes: &[u8]) -> Result<(Value, usize), CborError> {
 pub fn is_canonical(bytes: &[u8]) -> bool {
     match decode(bytes) {
         Ok(v) => encode(&v) == bytes,
+        Err(_) => false,
+    }
+}
+
+/// True when `bytes` is exactly the canonical encoding of one item without
+/// the self-describe tag (how journal entries are stored).
+pub fn is_canonical_item(bytes: &[u8]) -> bool {
+    if bytes.starts_with(&SELF_DESCRIBE) {
+        return false;
+    }
+    match decode(bytes) {
+        Ok(v) => {
+            let mut out = Vec::with_capacity(bytes.len());
+            encode_item(&v, &mut out);
+            out == bytes
+        }
         Err(_) => false,
     }
 }
@@ -269,15 +294,15 @@ impl Decoder<'_> {
             5 => {
                 let n = self.count(info, at)?;
                 let mut entries: Vec<(Value, Value)> = Vec::with_capacity(n);
+                let mut keys = KeyCheck::default();
                 for _ in 0..n {
                     let key_at = self.pos;
                     let k = self.item(depth + 1)?;
-                    if entries.iter().any(|(existing, _)| *existing == k) {
-                        return Err(CborError::DuplicateKey(key_at));
-                    }
+                    keys.add(&k, key_at)?;
                     let v = self.item(depth + 1)?;
                     entries.push((k, v));
                 }
+                keys.finish(&entries)?;
                 Ok(Value::Map(entries))
             }
             6 => Err(CborError::Unsupported {
@@ -287,7 +312,11 @@ impl Decoder<'_> {
             _ => match info {
                 20 => Ok(Value::Bool(false)),
                 21 => Ok(Value::Bool(true)),
-                22 | 23 => Ok(Value::Null),
+                22 => Ok(Value::Null),
+                23 => Err(CborError::Unsupported {
+                    offset: at,
+                    what: "undefined (only null is supported)",
+                }),
                 25..=27 => Err(CborError::Unsupported {
                     offset: at,
                     what: "floating-point number",
@@ -297,6 +326,60 @@ impl Decoder<'_> {
                     what: "simple value",
                 }),
             },
+        }
+    }
+}
+
+/// Finds duplicate map keys in O(n log n): keys are compared by their
+/// canonical encoding (equal values, equal bytes). Keys that arrive in
+/// canonical order, as they do from every canonical encoder, are checked
+/// against their predecessor only; otherwise all keys are encoded and
+/// sorted once the map is read.
+#[derive(Default)]
+struct KeyCheck {
+    prev: Vec<u8>,
+    scratch: Vec<u8>,
+    out_of_order: bool,
+    /// Where each key starts, for the error.
+    offsets: Vec<usize>,
+}
+
+impl KeyCheck {
+    fn add(&mut self, key: &Value, at: usize) -> Result<(), CborError> {
+        self.offsets.push(at);
+        if self.out_of_order {
+            return Ok(());
+        }
+        self.scratch.clear();
+        encode_item(key, &mut self.scratch);
+        if self.offsets.len() == 1 || self.scratch > self.prev {
+            std::mem::swap(&mut self.prev, &mut self.scratch);
+        } else if self.scratch == self.prev {
+            return Err(CborError::DuplicateKey(at));
+        } else {
+            self.out_of_order = true;
+        }
+        Ok(())
+    }
+
+    fn finish(self, entries: &[(Value, Value)]) -> Result<(), CborError> {
+        if !self.out_of_order {
+            return Ok(());
+        }
+        let mut keys: Vec<(Vec<u8>, usize)> = entries
+            .iter()
+            .zip(&self.offsets)
+            .map(|((k, _), &at)| {
+                let mut bytes = Vec::new();
+                encode_item(k, &mut bytes);
+                (bytes, at)
+            })
+            .collect();
+        // Sorting by (bytes, offset) puts a duplicate after its first use.
+        keys.sort_unstable();
+        match keys.windows(2).find(|w| w[0].0 == w[1].0) {
+            Some(w) => Err(CborError::DuplicateKey(w[1].1)),
+            None => Ok(()),
         }
     }
 }
@@ -385,6 +468,85 @@ mod tests {
         );
         // A huge declared length must not allocate.
         assert!(decode(&[0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).is_err());
+    }
+
+    #[test]
+    fn rejects_undefined_and_other_simple_values() {
+        assert!(matches!(
+            decode(&[0xf7]),
+            Err(CborError::Unsupported { what, .. }) if what.contains("undefined")
+        ));
+        assert!(matches!(
+            decode(&[0xf8, 0x20]),
+            Err(CborError::Unsupported { .. })
+        ));
+        assert!(matches!(
+            decode(&[0xe0]),
+            Err(CborError::Unsupported { .. })
+        ));
+        assert_eq!(decode(&[0xf6]), Ok(Value::Null));
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_in_any_order_and_encoding() {
+        // {"b":1, "a":2, "b":3}: out of order, the second "b" at byte 7.
+        let bytes = [0xa3, 0x61, b'b', 1, 0x61, b'a', 2, 0x61, b'b', 3];
+        assert_eq!(decode(&bytes), Err(CborError::DuplicateKey(7)));
+        // Keys 1 and 1-with-a-long-head are one value.
+        let bytes = [0xa2, 0x01, 0x00, 0x18, 0x01, 0x00];
+        assert_eq!(decode(&bytes), Err(CborError::DuplicateKey(3)));
+        // Out of order without duplicates is fine.
+        let bytes = [0xa3, 0x61, b'c', 1, 0x61, b'a', 2, 0x61, b'b', 3];
+        assert!(decode(&bytes).is_ok());
+    }
+
+    #[test]
+    fn a_map_of_a_hundred_thousand_keys_is_checked_in_n_log_n() {
+        // Quadratic checking would take minutes here; in either order the
+        // map decodes, and one repeated key among them is found.
+        let n = 100_000u64;
+        for reversed in [false, true] {
+            let mut bytes = Vec::new();
+            write_head(&mut bytes, 5, n);
+            let keys: Vec<u64> = if reversed {
+                (0..n).rev().collect()
+            } else {
+                (0..n).collect()
+            };
+            for k in &keys {
+                write_int(&mut bytes, *k as i128);
+                bytes.push(0xf6);
+            }
+            let Ok(Value::Map(m)) = decode(&bytes) else {
+                panic!("decodes")
+            };
+            assert_eq!(m.len() as u64, n);
+            let mut dup = Vec::new();
+            write_head(&mut dup, 5, n + 1);
+            for k in &keys {
+                write_int(&mut dup, *k as i128);
+                dup.push(0xf6);
+            }
+            write_int(&mut dup, 500);
+            dup.push(0xf6);
+            assert!(matches!(decode(&dup), Err(CborError::DuplicateKey(_))));
+        }
+    }
+
+    #[test]
+    fn integers_at_the_edges_of_the_range_encode_exactly() {
+        let mut out = Vec::new();
+        write_int(&mut out, u64::MAX as i128);
+        write_int(&mut out, -(1i128 << 64));
+        assert_eq!(hex(&out), "1bffffffffffffffff3bffffffffffffffff");
+        assert_eq!(decode(&out[..9]), Ok(Value::Int(u64::MAX as i128)));
+        assert_eq!(decode(&out[9..]), Ok(Value::Int(-(1i128 << 64))));
+    }
+
+    #[test]
+    #[should_panic(expected = "outside CBOR's range")]
+    fn an_integer_outside_the_range_is_never_wrapped() {
+        write_int(&mut Vec::new(), 1i128 << 64);
     }
 
     #[test]

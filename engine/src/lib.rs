@@ -13,6 +13,7 @@ pub mod effects;
 pub mod entry;
 pub mod expr;
 pub mod fs;
+pub mod fuzz;
 pub mod hash;
 pub mod journal;
 pub mod kernel;

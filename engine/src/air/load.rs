@@ -38,19 +38,31 @@ impl Air {
 
 pub(super) fn load(world_dir: &Path) -> Air {
     let mut sink = Sink::default();
-    let mut nodes = Vec::new();
+    let mut files = Vec::new();
     for rel in discover(world_dir, &mut sink) {
-        let bytes = match fs::read(world_dir.join(&rel)) {
-            Ok(b) => b,
-            Err(e) => {
-                sink.at(&rel, "", format!("cannot read the file: {e}"));
-                continue;
-            }
-        };
-        let json = match parse_strict(&bytes) {
+        match fs::read(world_dir.join(&rel)) {
+            Ok(bytes) => files.push((rel, bytes)),
+            Err(e) => sink.at(&rel, "", format!("cannot read the file: {e}")),
+        }
+    }
+    from_files(&files, world_dir, sink)
+}
+
+impl Air {
+    /// Builds an `Air` from AIR files already in memory, (path relative to
+    /// the world, bytes), exactly as [`Air::load`] does from the disk.
+    pub fn from_files(files: &[(PathBuf, Vec<u8>)], world_dir: &Path) -> Air {
+        from_files(files, world_dir, Sink::default())
+    }
+}
+
+fn from_files(files: &[(PathBuf, Vec<u8>)], world_dir: &Path, mut sink: Sink) -> Air {
+    let mut nodes = Vec::new();
+    for (rel, bytes) in files {
+        let json = match parse_strict(bytes) {
             Ok(j) => j,
             Err(e) => {
-                sink.syntax(&rel, e.line, e.column, e.message);
+                sink.syntax(rel, e.line, e.column, e.message);
                 continue;
             }
         };
@@ -63,7 +75,7 @@ pub(super) fn load(world_dir: &Path) -> Air {
                 }))
             }
             node => nodes.push(SourceNode {
-                file: rel,
+                file: rel.clone(),
                 json_path: "$".to_string(),
                 node,
             }),
