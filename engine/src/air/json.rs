@@ -25,16 +25,76 @@ pub(crate) fn parse_strict(bytes: &[u8]) -> Result<Json, SyntaxError> {
     let result = Strict { path: &path }
         .deserialize(&mut de)
         .and_then(|v| de.end().map(|()| v));
-    result.map_err(|e| {
-        // serde_json appends " at line L column C"; the diagnostic has its own.
-        let full = e.to_string();
-        let suffix = format!(" at line {} column {}", e.line(), e.column());
-        SyntaxError {
-            line: e.line(),
-            column: e.column(),
-            message: full.strip_suffix(&suffix).unwrap_or(&full).to_string(),
+    result.map_err(|e| syntax_error(&e))
+}
+
+/// Reads a top-level JSON array from `reader` one element at a time, each
+/// read strictly and handed to `each` with its index, so memory holds one
+/// element, never the document. An error from `each` stops the reading and
+/// is returned as it is (`Err(Ok(e))`); a syntax error is `Err(Err(_))`.
+pub(crate) fn for_each_array_element<R: std::io::Read, E>(
+    reader: R,
+    mut each: impl FnMut(usize, Json) -> Result<(), E>,
+) -> Result<usize, Result<E, SyntaxError>> {
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let path = RefCell::new(Vec::new());
+    let stopped = RefCell::new(None);
+    let seed = Elements {
+        strict: Strict { path: &path },
+        each: &mut each,
+        stopped: &stopped,
+    };
+    let result = de.deserialize_seq(seed).and_then(|n| de.end().map(|()| n));
+    if let Some(e) = stopped.into_inner() {
+        return Err(Ok(e));
+    }
+    result.map_err(|e| Err(syntax_error(&e)))
+}
+
+fn syntax_error(e: &serde_json::Error) -> SyntaxError {
+    // serde_json appends " at line L column C"; the diagnostic has its own.
+    let full = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    SyntaxError {
+        line: e.line(),
+        column: e.column(),
+        message: full.strip_suffix(&suffix).unwrap_or(&full).to_string(),
+    }
+}
+
+/// The visitor of [`for_each_array_element`]'s top-level array.
+struct Elements<'a, 'p, F, E> {
+    strict: Strict<'p>,
+    each: &'a mut F,
+    stopped: &'a RefCell<Option<E>>,
+}
+
+impl<'de, F, E> Visitor<'de> for Elements<'_, '_, F, E>
+where
+    F: FnMut(usize, Json) -> Result<(), E>,
+{
+    type Value = usize;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+        let mut index = 0;
+        loop {
+            self.strict.path.borrow_mut().push(Seg::Index(index));
+            let item = seq.next_element_seed(self.strict);
+            self.strict.path.borrow_mut().pop();
+            let Some(item) = item? else {
+                return Ok(index);
+            };
+            if let Err(e) = (self.each)(index, item) {
+                *self.stopped.borrow_mut() = Some(e);
+                return Err(de::Error::custom("stopped"));
+            }
+            index += 1;
         }
-    })
+    }
 }
 
 /// One step into the document; the stack of them is the JSON path of the

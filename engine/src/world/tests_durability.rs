@@ -128,3 +128,74 @@ fn a_reader_writes_nothing_and_refuses_to_step() {
     assert_eq!(r.head(), w.head());
     assert_eq!(r.state_hash(), w.state_hash());
 }
+
+#[test]
+fn events_files_stream_as_a_json_array_or_ndjson_and_a_bad_one_writes_nothing() {
+    let dir = counter_world(ROUTE);
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut w = World::open(dir.path(), options(data.path()), &mut |_| {}).expect("open");
+    let one = r#"{"schema": "demo/CounterEvent@1", "value": "Tick"}"#;
+    let file = Path::new("ev.ndjson");
+
+    // NDJSON (blank lines skipped) journals what the array form does.
+    let before = w.head();
+    let ndjson = format!("{one}\n\n{one}\r\n  {one}\n");
+    assert_eq!(w.inject_events(file, &ndjson).expect("ndjson"), 3);
+    let from_lines = w.journal.read_range(before, w.head()).expect("read");
+    let before = w.head();
+    assert_eq!(w.inject_events(file, &ticks(3)).expect("array"), 3);
+    let from_array = w.journal.read_range(before, w.head()).expect("read");
+    assert_eq!(from_lines, from_array);
+
+    // A bad event in the middle: its place is named, nothing is journaled.
+    let (head, inbox) = (w.head(), w.inbox_len());
+    let mut items = vec![one.to_string(); 1000];
+    items[500] = r#"{"schema": "demo/CounterEvent@1", "value": "Tock"}"#.into();
+    let err = w
+        .inject_events(file, &format!("[{}]", items.join(",\n")))
+        .expect_err("bad event");
+    assert!(err.to_string().contains("$[500].value"), "{err}");
+    let lines = format!("{one}\n{one}\n{{\"schema\": 1}}\n{one}\n");
+    let err = w.inject_events(file, &lines).expect_err("bad line");
+    assert!(err.to_string().contains("line 3: $.schema"), "{err}");
+    let err = w
+        .inject_events(file, &format!("{one}\n{one}\n{{\"schema\": \n"))
+        .expect_err("bad syntax");
+    assert!(err.to_string().contains("ev.ndjson: 3:"), "{err}");
+    let err = w
+        .inject_events(file, &format!("[{one},\n {{\"schema\": \"demo"))
+        .expect_err("truncated");
+    assert!(err.to_string().contains("ev.ndjson: 2:"), "{err}");
+    let err = w.inject_events(file, "  \n").expect_err("empty");
+    assert!(err.to_string().contains("the file is empty"), "{err}");
+    let err = w.inject_events(file, "\"Tick\"").expect_err("not events");
+    assert!(err.to_string().contains("NDJSON"), "{err}");
+    assert_eq!(w.inject_events(file, " [ ] ").expect("empty array"), 0);
+    assert_eq!(
+        (w.head(), w.inbox_len()),
+        (head, inbox),
+        "nothing journaled"
+    );
+}
+
+#[test]
+fn an_events_file_on_disk_is_read_as_it_is_journaled() {
+    let dir = counter_world(ROUTE);
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut w = World::open(dir.path(), options(data.path()), &mut |_| {}).expect("open");
+    let path = data.path().join("ticks.ndjson");
+    let one = r#"{"schema": "demo/CounterEvent@1", "value": "Tick"}"#;
+    std::fs::write(&path, format!("{one}\n").repeat(20_000)).expect("write");
+    let before = w.head();
+    assert_eq!(w.inject_events_file(&path).expect("journaled"), 20_000);
+    assert_eq!(w.head(), before + 20_000);
+    drop(w);
+    // One unit on disk, acknowledged: it reopens whole.
+    let w = World::open(dir.path(), options(data.path()), &mut |_| {}).expect("reopen");
+    assert_eq!(w.head(), before + 20_000);
+    assert!(w.recovery().is_none());
+    let missing = data.path().join("missing.json");
+    let mut w = w;
+    let err = w.inject_events_file(&missing).expect_err("missing");
+    assert!(err.to_string().contains("missing.json"), "{err}");
+}

@@ -7,6 +7,7 @@
 
 use crate::support::*;
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -168,7 +169,9 @@ fn sigkill_at_random_moments_never_loses_an_acknowledged_entry() {
         // What a writer opened and committed is acknowledged from here on.
         acknowledged = now;
     }
-    println!(
+    // Straight to stderr, past the test harness's capture: CI logs show it.
+    let _ = writeln!(
+        std::io::stderr(),
         "kill loop: {cycles} cycles ({killed} killed, {finished} finished, {recovered} recoveries) in {:.1} s",
         started.elapsed().as_secs_f64()
     );

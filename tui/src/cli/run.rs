@@ -52,9 +52,11 @@ pub fn run(
     }
     let mut injected = 0;
     if let Some(file) = events {
-        let text = std::fs::read_to_string(file)
+        // Checked up front so an unreadable file is a usage error; the file
+        // is then read as it is journaled (twice, never whole in memory).
+        std::fs::File::open(file)
             .map_err(|e| CliError::usage(format!("{}: {e}", file.display())))?;
-        injected = world.inject_events(file, &text)?;
+        injected = world.inject_events_file(file)?;
     }
     for (plan, input) in starts {
         world.start_plan(plan, input)?;
