@@ -50,14 +50,7 @@ pub fn status_line(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         _ => None,
     };
     let line = if let Some((label, input, help)) = prompt {
-        let room = (area.width as usize).saturating_sub(label.chars().count());
-        let mut spans = vec![Span::styled(label, theme.accent())];
-        spans.extend(super::input_spans(
-            input,
-            room,
-            theme.text(),
-            theme.selected(),
-        ));
+        let mut spans = super::labelled_input(label.into(), input, area.width as usize, theme);
         // A bad entry keeps the prompt open; its error replaces the help.
         match app.flash.as_ref().filter(|f| f.level == Level::Error) {
             Some(f) => spans.push(Span::styled(format!("   ✗ {}", f.text), theme.error())),

@@ -327,14 +327,7 @@ fn prompt_line(app: &App, prompt: &Prompt, theme: &Theme, width: usize) -> Line<
         Prompt::Reason { id, input } => (format!(" reject proposal #{id}, reason: "), input),
         Prompt::Folder(input) => (" propose the AIR folder: ".to_string(), input),
     };
-    let room = width.saturating_sub(label.chars().count());
-    let mut spans = vec![Span::styled(label, theme.accent())];
-    spans.extend(super::input_spans(
-        input,
-        room,
-        theme.text(),
-        theme.selected(),
-    ));
+    let mut spans = super::labelled_input(label, input, width, theme);
     match app.flash.as_ref().filter(|f| f.level == Level::Error) {
         Some(f) => spans.push(Span::styled(format!("   ✗ {}", f.text), theme.error())),
         None => spans.push(Span::styled("   Enter ok · Esc cancel", theme.dim())),

@@ -147,6 +147,20 @@ fn input_spans(
     spans
 }
 
+/// A status-line prompt: `label` in the accent colour, then the field in
+/// what is left of `width`.
+fn labelled_input(
+    label: String,
+    input: &crate::prompt::TextInput,
+    width: usize,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
+    let room = width.saturating_sub(label.chars().count());
+    let mut spans = vec![Span::styled(label, theme.accent())];
+    spans.extend(input_spans(input, room, theme.text(), theme.selected()));
+    spans
+}
+
 /// A rectangle of at most `w`×`h` centred in `area`.
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
