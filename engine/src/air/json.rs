@@ -20,35 +20,18 @@ pub(crate) struct SyntaxError {
 }
 
 pub(crate) fn parse_strict(bytes: &[u8]) -> Result<Json, SyntaxError> {
+    parse_strict_at(bytes, Vec::new())
+}
+
+/// [`parse_strict`] of a value found at `path` in a larger document (so a
+/// duplicate key is named by its whole path).
+fn parse_strict_at(bytes: &[u8], path: Vec<Seg>) -> Result<Json, SyntaxError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let path = RefCell::new(Vec::new());
+    let path = RefCell::new(path);
     let result = Strict { path: &path }
         .deserialize(&mut de)
         .and_then(|v| de.end().map(|()| v));
     result.map_err(|e| syntax_error(&e))
-}
-
-/// Reads a top-level JSON array from `reader` one element at a time, each
-/// read strictly and handed to `each` with its index, so memory holds one
-/// element, never the document. An error from `each` stops the reading and
-/// is returned as it is (`Err(Ok(e))`); a syntax error is `Err(Err(_))`.
-pub(crate) fn for_each_array_element<R: std::io::Read, E>(
-    reader: R,
-    mut each: impl FnMut(usize, Json) -> Result<(), E>,
-) -> Result<usize, Result<E, SyntaxError>> {
-    let mut de = serde_json::Deserializer::from_reader(reader);
-    let path = RefCell::new(Vec::new());
-    let stopped = RefCell::new(None);
-    let seed = Elements {
-        strict: Strict { path: &path },
-        each: &mut each,
-        stopped: &stopped,
-    };
-    let result = de.deserialize_seq(seed).and_then(|n| de.end().map(|()| n));
-    if let Some(e) = stopped.into_inner() {
-        return Err(Ok(e));
-    }
-    result.map_err(|e| Err(syntax_error(&e)))
 }
 
 fn syntax_error(e: &serde_json::Error) -> SyntaxError {
@@ -62,37 +45,146 @@ fn syntax_error(e: &serde_json::Error) -> SyntaxError {
     }
 }
 
-/// The visitor of [`for_each_array_element`]'s top-level array.
-struct Elements<'a, 'p, F, E> {
-    strict: Strict<'p>,
-    each: &'a mut F,
-    stopped: &'a RefCell<Option<E>>,
+/// Reads a top-level JSON array from `reader` one element at a time: the
+/// bytes of each element are found by a small scanner (nesting, strings,
+/// escapes), then read strictly from a slice and handed to `each` with
+/// their index, so memory holds one element, never the document. Positions
+/// in errors are the document's. An error from `each` stops the reading and
+/// is returned as it is (`Err(Ok(e))`); a syntax error is `Err(Err(_))`.
+pub(crate) fn for_each_array_element<R: std::io::BufRead, E>(
+    mut reader: R,
+    mut each: impl FnMut(usize, Json) -> Result<(), E>,
+) -> Result<usize, Result<E, SyntaxError>> {
+    let mut scan = Scanner::default();
+    let mut element = Vec::new();
+    // Where the current element starts (line, column), 1-based.
+    let mut at = (1, 1);
+    let (mut index, mut started, mut closed) = (0, false, false);
+    loop {
+        let buf = reader
+            .fill_buf()
+            .map_err(|e| Err(scan.error((scan.line, scan.column), &format!("cannot read: {e}"))))?;
+        if buf.is_empty() {
+            break;
+        }
+        let n = buf.len();
+        for &b in buf {
+            let place = (scan.line, scan.column);
+            let outer = scan.depth == 0 && !scan.in_string;
+            scan.advance(b);
+            if closed {
+                if !b.is_ascii_whitespace() {
+                    return Err(Err(scan.error(place, "trailing characters")));
+                }
+                continue;
+            }
+            if !started {
+                match b {
+                    b'[' => {
+                        // Depth counts nesting inside the elements.
+                        started = true;
+                        scan.depth = 0;
+                    }
+                    _ if b.is_ascii_whitespace() => {}
+                    _ => return Err(Err(scan.error(place, "expected `[`"))),
+                }
+                continue;
+            }
+            // A `,` or `]` read outside every element ends the current one.
+            if !(outer && matches!(b, b',' | b']')) {
+                if element.is_empty() {
+                    if b.is_ascii_whitespace() {
+                        continue;
+                    }
+                    at = place;
+                }
+                element.push(b);
+                continue;
+            }
+            if element.is_empty() {
+                if b == b']' && index == 0 {
+                    closed = true;
+                    continue;
+                }
+                return Err(Err(scan.error(place, "expected a value")));
+            }
+            let json = parse_strict_at(&element, vec![Seg::Index(index)]).map_err(|e| {
+                Err(SyntaxError {
+                    line: at.0 + e.line - 1,
+                    column: if e.line == 1 {
+                        at.1 + e.column - 1
+                    } else {
+                        e.column
+                    },
+                    message: e.message,
+                })
+            })?;
+            element.clear();
+            each(index, json).map_err(Ok)?;
+            index += 1;
+            closed = b == b']';
+        }
+        reader.consume(n);
+    }
+    if !closed {
+        let place = (scan.line, scan.column);
+        return Err(Err(scan.error(place, "EOF while parsing a list")));
+    }
+    Ok(index)
 }
 
-impl<'de, F, E> Visitor<'de> for Elements<'_, '_, F, E>
-where
-    F: FnMut(usize, Json) -> Result<(), E>,
-{
-    type Value = usize;
+/// Where a byte stream is: line and column, nesting, strings.
+struct Scanner {
+    line: usize,
+    column: usize,
+    /// Open `[` and `{` inside the outer array's elements.
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+}
 
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array")
+impl Default for Scanner {
+    fn default() -> Self {
+        Scanner {
+            line: 1,
+            column: 1,
+            depth: 0,
+            in_string: false,
+            escaped: false,
+        }
+    }
+}
+
+impl Scanner {
+    fn advance(&mut self, b: u8) {
+        if b == b'\n' {
+            self.line += 1;
+            self.column = 1;
+        } else {
+            self.column += 1;
+        }
+        if self.in_string {
+            match (self.escaped, b) {
+                (true, _) => self.escaped = false,
+                (false, b'\\') => self.escaped = true,
+                (false, b'"') => self.in_string = false,
+                _ => {}
+            }
+            return;
+        }
+        match b {
+            b'"' => self.in_string = true,
+            b'[' | b'{' => self.depth += 1,
+            b']' | b'}' => self.depth = self.depth.saturating_sub(1),
+            _ => {}
+        }
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
-        let mut index = 0;
-        loop {
-            self.strict.path.borrow_mut().push(Seg::Index(index));
-            let item = seq.next_element_seed(self.strict);
-            self.strict.path.borrow_mut().pop();
-            let Some(item) = item? else {
-                return Ok(index);
-            };
-            if let Err(e) = (self.each)(index, item) {
-                *self.stopped.borrow_mut() = Some(e);
-                return Err(de::Error::custom("stopped"));
-            }
-            index += 1;
+    fn error(&self, (line, column): (usize, usize), message: &str) -> SyntaxError {
+        SyntaxError {
+            line,
+            column,
+            message: message.to_string(),
         }
     }
 }
@@ -267,6 +359,76 @@ mod tests {
         let e = parse_strict(b"{} x").expect_err("trailing garbage");
         assert_eq!(e.line, 1);
         assert!(parse_strict(b"").is_err());
+    }
+
+    fn elements(text: &str) -> Result<Vec<Json>, SyntaxError> {
+        let mut out = Vec::new();
+        let r = for_each_array_element(text.as_bytes(), |_, j| {
+            out.push(j);
+            Ok::<(), ()>(())
+        });
+        match r {
+            Ok(n) => {
+                assert_eq!(n, out.len());
+                Ok(out)
+            }
+            Err(Err(e)) => Err(e),
+            Err(Ok(())) => unreachable!("each never fails here"),
+        }
+    }
+
+    #[test]
+    fn array_elements_stream_with_document_positions() {
+        let text = "[\n {\"a\": [1, {\"b\": \"],}[\\\"\"}]},\n 2 ,\"x,]\" , [] ]  \n";
+        let got = elements(text).expect("reads");
+        assert_eq!(
+            got,
+            vec![
+                json!({"a": [1, {"b": "],}[\""}]}),
+                json!(2),
+                json!("x,]"),
+                json!([])
+            ]
+        );
+        assert_eq!(elements(" [ ] ").expect("empty"), Vec::<Json>::new());
+        // Errors carry the document's line and column, and the element's path.
+        let e = elements("[1,\n  {\"k\": 1, \"k\": 2}]").expect_err("duplicate");
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (2, "duplicate key \"k\" at $[1].k")
+        );
+        // The same place the whole-document parser names.
+        for text in [
+            "[1,\n  {\"k\": tru}]",
+            "[1,\n  {\"k\":\n [1 2]}]",
+            "[\"a\", 1.5e999]",
+        ] {
+            let e = elements(text).expect_err(text);
+            let whole = parse_strict(text.as_bytes()).expect_err(text);
+            assert_eq!((e.line, e.column), (whole.line, whole.column), "{text}");
+        }
+        for (bad, why) in [
+            ("[1,]", "expected a value"),
+            ("[,1]", "expected a value"),
+            ("[1 2]", "trailing characters"),
+            ("[1] x", "trailing characters"),
+            ("{}", "expected `[`"),
+            ("[1, 2", "EOF while parsing a list"),
+            ("", "EOF while parsing a list"),
+        ] {
+            let e = elements(bad).expect_err(bad);
+            assert!(e.message.contains(why), "{bad}: {}", e.message);
+        }
+        // A huge element is read whole, a byte at a time across buffers.
+        let big = format!("[\"{}\"]", "y".repeat(200_000));
+        let reader = std::io::BufReader::with_capacity(7, big.as_bytes());
+        let mut len = 0;
+        for_each_array_element(reader, |_, j| {
+            len = j.as_str().map_or(0, str::len);
+            Ok::<(), ()>(())
+        })
+        .expect("reads");
+        assert_eq!(len, 200_000);
     }
 
     #[test]

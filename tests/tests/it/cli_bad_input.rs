@@ -261,9 +261,8 @@ fn an_events_file_with_a_duplicate_key_is_refused_with_its_path() {
             .contains(r#"duplicate key "target" at $[0].value.Start.target"#),
         "{r:?}"
     );
-    // The file is read as a stream: the place is just past the key.
     assert!(
-        r.stderr.contains("dup.json: 1:77:"),
+        r.stderr.contains("dup.json: 1:76:"),
         "line and column: {r:?}"
     );
     assert_eq!(journal_len(w), before, "nothing journaled");
