@@ -233,6 +233,9 @@ pub struct Recovery {
     /// The entry items of the first records left out (at most
     /// [`RECOVERY_ITEMS`]), so the caller can say what they were.
     pub items: Vec<Vec<u8>>,
+    /// Entries a head written under fsync `never` recorded, when a power
+    /// loss kept fewer (`from_seq`): they are gone, and this says so.
+    pub unsynced_lost: Option<u64>,
 }
 
 /// How many left-out entries a [`Recovery`] carries.
@@ -251,6 +254,10 @@ impl fmt::Display for Recovery {
         } else {
             format!("{} byte(s) after entry #{}", self.bytes, self.from_seq)
         };
+        if self.records == 0 && self.bytes == 0 {
+            // Nothing left to cut: only the loss a head recorded.
+            return write!(f, "journal recovery: {}", self.reason);
+        }
         let place = format!("{} at byte {}", self.segment.display(), self.offset);
         match &self.saved_to {
             Some(to) => write!(
@@ -312,6 +319,8 @@ struct Plan {
     /// when something is left out.
     cut: Option<(usize, u64)>,
     reason: String,
+    /// See [`Recovery::unsynced_lost`].
+    unsynced_lost: Option<u64>,
 }
 
 impl Journal {
@@ -357,7 +366,6 @@ impl Journal {
         };
         let plan = recover::plan_recovery(fs.as_ref(), dir, &found, synced)?;
         let recovery = match plan.cut {
-            None => None,
             Some((index, offset)) => Some(recover::recover(
                 fs.as_ref(),
                 dir,
@@ -367,6 +375,20 @@ impl Journal {
                 &plan,
                 mode,
             )?),
+            None => plan.unsynced_lost.map(|_| Recovery {
+                from_seq: plan.keep,
+                records: 0,
+                segment: found
+                    .segments
+                    .last()
+                    .map_or_else(|| dir.to_path_buf(), |s| s.path.clone()),
+                offset: found.segments.last().map_or(0, |s| s.valid_len),
+                bytes: 0,
+                reason: plan.reason.clone(),
+                saved_to: None,
+                items: Vec::new(),
+                unsynced_lost: plan.unsynced_lost,
+            }),
         };
         let keep = plan.keep;
         let mut segments = Vec::with_capacity(found.segments.len().max(1));
@@ -407,8 +429,42 @@ impl Journal {
                 None
             }
         };
+        // The journal ends at the last complete unit or at what the head
+        // recorded (verified against the scan), whichever comes first.
+        let last_crc = match synced {
+            Some(s) if s.records == keep && keep != found.complete => s.last_crc,
+            _ => found.crcs.last_complete,
+        };
         let head = match mode {
-            Mode::Write => Some(HeadWriter::open(fs.as_ref(), dir, &head_state)?),
+            Mode::Write => {
+                let mut head = HeadWriter::open(fs.as_ref(), dir, &head_state)?;
+                let last = segments.last();
+                let start = Synced {
+                    records: keep,
+                    segment: last.map_or(0, |s| s.number),
+                    segment_len: last.map_or(0, |s| s.len),
+                    last_crc,
+                    durable: false,
+                };
+                let durable_head =
+                    matches!(head_state, HeadState::Valid { synced, .. } if synced.durable);
+                if config.fsync == FsyncPolicy::Never {
+                    // A synced marker that this journal is written without
+                    // syncs, so open can tell a power loss's damage from
+                    // corruption even when no later marker survived. It
+                    // also stops a reported loss being reported again.
+                    head.mark_unsynced(start)?;
+                    segment::sync_dir(fs.as_ref(), dir)?;
+                } else if !durable_head && keep > 0 {
+                    // Written under fsync `never` (or before heads): the
+                    // first synced marker will promise these records.
+                    for s in &segments {
+                        segment::sync_segment(fs.as_ref(), &s.path)?;
+                    }
+                    segment::sync_dir(fs.as_ref(), dir)?;
+                }
+                Some(head)
+            }
             Mode::Read => None,
         };
         let buf_start = segments.last().map_or(0, |s| s.len);
@@ -418,7 +474,6 @@ impl Journal {
             recovery,
             notes,
         };
-        let last_crc = found.crcs.last_complete;
         let journal = Journal {
             fs,
             dir: dir.to_path_buf(),
@@ -554,7 +609,8 @@ impl Journal {
         }
     }
 
-    /// Writes the head marker for everything appended so far (synced).
+    /// Writes the head marker for everything appended so far (marked
+    /// synced unless the policy is `never`).
     fn record_head(&mut self) -> Result<(), JournalError> {
         let Some(last) = self.segments.last() else {
             return Ok(());
@@ -564,15 +620,15 @@ impl Journal {
             segment: last.number,
             segment_len: last.len,
             last_crc: self.last_crc,
+            durable: self.config.fsync != FsyncPolicy::Never,
         };
         let injected = self.injected_failure();
         let Some(head) = self.head.as_mut() else {
             return Ok(());
         };
-        let sync = self.config.fsync != FsyncPolicy::Never;
         let result = injected
             .map_err(io_err(head.path(), "write"))
-            .and_then(|()| head.write(synced, sync));
+            .and_then(|()| head.record(synced));
         if result.is_err() {
             self.poisoned = true;
         }
@@ -704,6 +760,7 @@ impl Journal {
             segment: self.segments[index].number,
             segment_len: offset,
             last_crc,
+            durable: self.config.fsync != FsyncPolicy::Never,
         };
         let result = match self.head.as_mut() {
             Some(h) => h.record(synced),

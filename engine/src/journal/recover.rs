@@ -38,16 +38,58 @@ fn record_at(fs: &dyn Fs, path: &Path, offset: u64, seq: u64) -> Option<(u32, Ve
     Some((crc, bytes[p.entry_start..p.total].to_vec()))
 }
 
+/// Whether the journal holds what a head recorded, intact.
+fn holds(fs: &dyn Fs, dir: &Path, scan: &Scan, s: &Synced) -> bool {
+    let damage_before = match (&scan.problem, scan.segments.last()) {
+        (Some(p), Some(seg)) => (seg.number, p.offset) < (s.segment, s.segment_len),
+        _ => false,
+    };
+    !damage_before && check_synced(fs, dir, scan, s).is_ok()
+}
+
 pub(super) fn plan_recovery(
     fs: &dyn Fs,
     dir: &Path,
     scan: &Scan,
     synced: Option<Synced>,
 ) -> Result<Plan, JournalError> {
+    // A head written under fsync `never` promised nothing past a power
+    // loss: when the journal no longer holds what it recorded, the loss is
+    // reported and the journal ends at its last complete unit.
+    let (synced, unsynced_lost) = match synced {
+        Some(s) if !s.durable && !holds(fs, dir, scan, &s) => (None, Some(s.records)),
+        other => (other, None),
+    };
+    let mut plan = plan_against(fs, dir, scan, synced, unsynced_lost.is_some())?;
+    if let Some(written) = unsynced_lost {
+        plan.unsynced_lost = Some(written);
+        let lost = format!(
+            "the journal was written with fsync never and a power loss or OS crash kept {} of the {written} entries it had written",
+            plan.keep
+        );
+        plan.reason = if plan.reason.is_empty() {
+            lost
+        } else {
+            format!("{lost}; {}", plan.reason)
+        };
+    }
+    Ok(plan)
+}
+
+/// The plan when `synced` (if any) is a promise the journal must keep;
+/// `after_power_loss`: any crash-like damage may be an unsynced write's.
+fn plan_against(
+    fs: &dyn Fs,
+    dir: &Path,
+    scan: &Scan,
+    synced: Option<Synced>,
+    after_power_loss: bool,
+) -> Result<Plan, JournalError> {
     if let (Some(p), Some(seg)) = (&scan.problem, scan.segments.last()) {
         let past_synced = synced.map(|s| (seg.number, p.offset) >= (s.segment, s.segment_len));
         let crash_artifact = match past_synced {
             Some(past) => p.crash_like && past,
+            None if after_power_loss => p.crash_like,
             None => p.kind == ProblemKind::Torn,
         };
         if !crash_artifact {
@@ -92,12 +134,14 @@ pub(super) fn plan_recovery(
             keep,
             cut: Some(at),
             reason,
+            unsynced_lost: None,
         });
     }
     Ok(Plan {
         keep,
         cut: problem.map(|p| (scan.segments.len() - 1, p.offset)),
         reason: problem.map(|p| p.reason.clone()).unwrap_or_default(),
+        unsynced_lost: None,
     })
 }
 
@@ -204,5 +248,6 @@ pub(super) fn recover(
         reason: plan.reason.clone(),
         saved_to,
         items,
+        unsynced_lost: plan.unsynced_lost,
     })
 }

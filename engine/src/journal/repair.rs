@@ -141,6 +141,11 @@ fn accept_loss(fs: &dyn Fs, dir: &Path, scan: &Scan) -> Result<Option<LostEntrie
     if super::recover::check_synced(fs, dir, scan, &synced).is_ok() {
         return Ok(None);
     }
+    // The head about to be written says its records were synced: make it
+    // true, whatever policy wrote them.
+    for seg in &scan.segments {
+        segment::sync_segment(fs, &seg.path)?;
+    }
     let now = synced_now(scan);
     HeadWriter::open(fs, dir, &state)?.record(now)?;
     Ok(Some(LostEntries {
@@ -166,5 +171,6 @@ fn synced_now(scan: &Scan) -> Synced {
         segment,
         segment_len,
         last_crc: scan.crcs.last_complete,
+        durable: true,
     }
 }

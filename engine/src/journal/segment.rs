@@ -183,6 +183,14 @@ pub(crate) fn cut_segment(fs: &dyn Fs, path: &Path, len: u64) -> Result<(), Jour
     f.sync_data().map_err(io_err(path, "fsync segment"))
 }
 
+/// Makes a segment's contents durable.
+pub(crate) fn sync_segment(fs: &dyn Fs, path: &Path) -> Result<(), JournalError> {
+    fs.open(path, OpenMode::Append)
+        .map_err(io_err(path, "open segment"))?
+        .sync_data()
+        .map_err(io_err(path, "fsync segment"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

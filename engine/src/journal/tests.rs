@@ -1078,3 +1078,147 @@ fn truncate_moves_the_head_back_first() {
     assert_eq!(report.recovery, None);
     assert_records(&j, 12);
 }
+
+/// A journal of `n` records written and committed under fsync `never`.
+fn filled_never(dir: &Path, n: u64) -> Journal {
+    let (mut j, _) = Journal::open(dir, config(1 << 20, FsyncPolicy::Never)).unwrap();
+    for i in 0..n {
+        j.append(&entry(i)).unwrap();
+    }
+    j.commit().unwrap();
+    j
+}
+
+#[test]
+fn a_never_head_whose_records_a_power_loss_tore_is_a_reported_loss() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let j = filled_never(dir, 10);
+    let (at5, at6) = (j.offsets[5] as usize, j.offsets[6] as usize);
+    drop(j);
+    // A power loss kept the head but not the page holding record 5: zeros
+    // from inside it on, as a lost page leaves.
+    let seg = seg_path(dir, 0);
+    let mut bytes = fs::read(&seg).unwrap();
+    bytes[at5 + 3..at6].fill(0);
+    fs::write(&seg, &bytes).unwrap();
+
+    let before = files(dir);
+    let (r, report) = Journal::open_with(
+        crate::fs::real(),
+        dir,
+        config(1 << 20, FsyncPolicy::Never),
+        Mode::Read,
+    )
+    .unwrap();
+    assert_records(&r, 5);
+    let pending = report.recovery.expect("the loss is reported");
+    assert_eq!(pending.unsynced_lost, Some(10));
+    assert!(
+        pending.to_string().contains("kept 5 of the 10 entries"),
+        "{pending}"
+    );
+    drop(r);
+    assert_eq!(files(dir), before, "a reader wrote");
+
+    let (w, report) = Journal::open(dir, config(1 << 20, FsyncPolicy::Never)).unwrap();
+    let cut = report.recovery.expect("reported");
+    assert!(cut.saved_to.is_some(), "{cut}");
+    assert_records(&w, 5);
+    drop(w);
+    // The writer moved the head back: nothing is reported twice.
+    let (w, report) = Journal::open(dir, config(1 << 20, FsyncPolicy::Never)).unwrap();
+    assert_eq!(report.recovery, None);
+    assert_records(&w, 5);
+
+    // The same damage under a synced head is corruption, refused.
+    let t2 = tempfile::tempdir().unwrap();
+    let j = filled(t2.path(), 10, 1 << 20);
+    let at5 = j.offsets[5] as usize;
+    drop(j);
+    let seg = seg_path(t2.path(), 0);
+    let mut bytes = fs::read(&seg).unwrap();
+    bytes[at5 + 3..at6].fill(0);
+    fs::write(&seg, &bytes).unwrap();
+    assert!(open(t2.path(), 1 << 20).is_err());
+}
+
+#[test]
+fn a_never_head_past_a_shortened_journal_is_a_reported_loss_with_nothing_to_cut() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let j = filled_never(dir, 10);
+    let at7 = j.offsets[7] as usize;
+    drop(j);
+    let seg = seg_path(dir, 0);
+    let bytes = fs::read(&seg).unwrap();
+    fs::write(&seg, &bytes[..at7]).unwrap();
+
+    let (w, report) = Journal::open(dir, config(1 << 20, FsyncPolicy::Never)).unwrap();
+    let loss = report.recovery.expect("the loss is reported");
+    assert_eq!(
+        (loss.from_seq, loss.records, loss.saved_to.clone()),
+        (7, 0, None)
+    );
+    assert!(
+        loss.to_string().contains("kept 7 of the 10 entries"),
+        "{loss}"
+    );
+    assert_records(&w, 7);
+    drop(w);
+    let (w, report) = Journal::open(dir, config(1 << 20, FsyncPolicy::Never)).unwrap();
+    assert_eq!(report.recovery, None);
+    assert_records(&w, 7);
+}
+
+#[test]
+fn a_cut_past_the_head_then_a_commit_of_nothing_keeps_a_head_that_matches() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let mut j = filled(dir, 4, 1 << 20);
+    unit(&mut j, 4, 2);
+    j.flush().unwrap();
+    // Complete units past the head: a command that never committed.
+    drop(j);
+    let (mut w, report) = open(dir, 1 << 20).unwrap();
+    assert_eq!(report.recovery.map(|r| r.from_seq), Some(4));
+    w.commit().unwrap();
+    drop(w);
+    let (w, report) = open(dir, 1 << 20).expect("the head matches the journal");
+    assert_eq!(report.recovery, None);
+    assert_records(&w, 4);
+}
+
+#[test]
+fn a_synced_writer_after_an_unsynced_one_syncs_what_it_will_promise() {
+    use crate::fs::mem::MemFs;
+    let mem = MemFs::new();
+    let fs: Arc<dyn crate::fs::Fs> = Arc::new(mem.clone());
+    let dir = Path::new("/j");
+    let (mut j, _) = Journal::open_with(
+        fs.clone(),
+        dir,
+        config(100, FsyncPolicy::Never),
+        Mode::Write,
+    )
+    .unwrap();
+    for i in 0..10 {
+        j.append(&entry(i)).unwrap();
+    }
+    j.commit().unwrap();
+    drop(j);
+    // Sealed segments of a `never` writer were never synced; the next
+    // writer syncs per batch: its first synced head promises the
+    // ten records the `never` writer left to the OS.
+    let (mut j, _) =
+        Journal::open_with(fs, dir, config(100, FsyncPolicy::Batch), Mode::Write).unwrap();
+    j.append(&entry(10)).unwrap();
+    j.commit().unwrap();
+    drop(j);
+    for seed in 0..40 {
+        let image: Arc<dyn crate::fs::Fs> = Arc::new(mem.crash_image(seed));
+        let (j, _) = Journal::open_with(image, dir, config(100, FsyncPolicy::Batch), Mode::Read)
+            .unwrap_or_else(|e| panic!("image {seed}: {e}"));
+        assert_records(&j, 11);
+    }
+}
