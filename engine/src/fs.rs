@@ -253,6 +253,33 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     }
 }
 
+/// [`write_file_atomic`] on any [`Fs`]: a temporary beside `path`, synced,
+/// renamed into place, the directory synced. A non-regular file at either
+/// name is refused, never written through.
+pub fn write_atomic_with(fs: &dyn Fs, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
+    for p in [path, tmp.as_path()] {
+        match fs.kind(p)? {
+            None | Some(Kind::File) => {}
+            Some(_) => return Err(not_regular(p)),
+        }
+    }
+    if fs.kind(&tmp)?.is_some() {
+        fs.remove_file(&tmp)?;
+    }
+    let mut file = fs.open(&tmp, OpenMode::CreateNew)?;
+    file.append(bytes)?;
+    file.sync_data()?;
+    drop(file);
+    fs.rename(&tmp, path)?;
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => fs.sync_dir(dir),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

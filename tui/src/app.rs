@@ -63,6 +63,16 @@ pub enum Msg {
     },
     /// The editor exited (or could not start).
     EditorDone(Result<(), String>),
+    /// Background verification `id` replayed up to this height.
+    VerifyProgress {
+        id: u64,
+        done: u64,
+    },
+    /// Background verification `id` ended.
+    Verified {
+        id: u64,
+        result: Result<verify::VerifyOutcome, String>,
+    },
 }
 
 /// Work the app asks its runner to do outside `update`.
@@ -78,6 +88,9 @@ pub enum Cmd {
     Rebuild(live::RebuildCmd),
     /// Hand the terminal to `$VISUAL`/`$EDITOR`, then post `EditorDone`.
     Edit(crate::editor::EditRequest),
+    /// Verify history below a snapshot on a background thread, posting
+    /// `VerifyProgress` and `Verified`.
+    Verify(verify::VerifyTask),
     Quit,
 }
 
@@ -264,6 +277,10 @@ pub struct App {
     pub live: live::Live,
     /// The governance view and the manifest pane.
     pub govern: govern::Govern,
+    /// The background verification of the open world, if it owes one.
+    pub verify: Option<verify::Verify>,
+    verify_id: u64,
+    verify_cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     pub quit: bool,
 }
 
@@ -297,6 +314,9 @@ impl App {
             running: None,
             live: live::Live::default(),
             govern: govern::Govern::default(),
+            verify: None,
+            verify_id: 0,
+            verify_cancel: None,
             quit: false,
         }
     }
@@ -517,7 +537,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             if !app.view.diagnostics.is_empty() {
                 app.focus = Pane::Build;
             }
-            live::opened(app)
+            let mut cmds = live::opened(app);
+            cmds.extend(verify::opened(app));
+            cmds
         }
         Msg::Opened(Err(e)) => {
             app.view.diagnostics = e
@@ -551,6 +573,14 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         } => live::rebuilt(app, number, generation, result),
         Msg::EditorDone(result) => {
             live::editor_done(app, result);
+            vec![]
+        }
+        Msg::VerifyProgress { id, done } => {
+            verify::progress(app, id, done);
+            vec![]
+        }
+        Msg::Verified { id, result } => {
+            verify::finished(app, id, result);
             vec![]
         }
     }
@@ -1140,3 +1170,4 @@ mod tests_effects;
 mod tests_govern;
 #[cfg(test)]
 mod tests_plans;
+pub mod verify;

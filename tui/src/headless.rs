@@ -1,6 +1,7 @@
 //! `aos headless`: the interactive app's `update` and `draw`, driven by a
 //! script (or a key list) into an off-screen `TestBackend` (DESIGN §6).
 
+use crate::app::verify::VerifyOutcome;
 use crate::app::{update, App, Cmd, Msg};
 use crate::keys::parse_keys;
 use crate::runtime::{spawn_open, spawn_rebuild, start_watch, OpenOptions};
@@ -60,6 +61,11 @@ pub struct HeadlessArgs {
     /// project tree: its build scripts run on this machine (repeatable).
     #[arg(long, value_name = "PATH")]
     pub trust_source: Vec<PathBuf>,
+    /// Skip verifying the history below the snapshot the world opens from
+    /// (by default it runs before the script, as the inspector runs it in
+    /// the background); what open replays is verified regardless.
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 pub struct Headless {
@@ -72,6 +78,8 @@ pub struct Headless {
     /// ended, and how many changes had been seen by then).
     watcher: Option<crate::watch::WatchHandle>,
     shell: Option<(Instant, u64)>,
+    /// Run background verifications (inline, for the same frames each run).
+    pub verify: bool,
 }
 
 impl Headless {
@@ -85,6 +93,7 @@ impl Headless {
             tx,
             rx,
             open_options: OpenOptions::default(),
+            verify: true,
             watcher: None,
             shell: None,
         }
@@ -104,6 +113,14 @@ impl Headless {
                     Cmd::RunChunk => queue.push_back(Msg::RunChunk),
                     Cmd::Watch(spec) => self.watcher = start_watch(spec, &self.tx),
                     Cmd::Rebuild(r) => spawn_rebuild(r, self.tx.clone()),
+                    // Inline, so a script sees the same frames every run.
+                    Cmd::Verify(task) => queue.push_back(Msg::Verified {
+                        id: task.id,
+                        result: match self.verify {
+                            true => (task.run)(&mut |_| true),
+                            false => Ok(VerifyOutcome::Stopped),
+                        },
+                    }),
                     Cmd::Edit(_) => queue.push_back(Msg::EditorDone(Err(
                         "headless: there is no terminal to open an editor in".into(),
                     ))),
@@ -394,6 +411,7 @@ pub fn main(args: HeadlessArgs, theme: Option<&str>) -> ExitCode {
     };
     let app = App::new(themes, theme_index, no_color_from_env(), (w, hgt));
     let mut h = Headless::new(app);
+    h.verify = !args.no_verify;
     h.open_options = OpenOptions {
         data_dir: args.data_dir.clone(),
         cache_dir: args.cache_dir.clone(),

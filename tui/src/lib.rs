@@ -193,6 +193,7 @@ fn exec(
             }
             Cmd::Watch(spec) => bg.watcher = runtime::start_watch(spec, tx),
             Cmd::Rebuild(r) => runtime::spawn_rebuild(r, tx.clone()),
+            Cmd::Verify(task) => runtime::spawn_verify(task, tx.clone()),
             Cmd::Edit(req) => {
                 let program = editor::editor_program(
                     std::env::var("VISUAL").ok().as_deref(),

@@ -2,10 +2,12 @@
 //! background threads that post their progress and results as `Msg`s.
 
 use crate::app::live::{BuildFailure, RebuildCmd};
+use crate::app::verify::VerifyTask;
 use crate::app::Msg;
 use crate::watch::{WatchHandle, WatchSpec};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::Sender;
 use std::thread;
 
@@ -105,6 +107,41 @@ pub fn spawn_rebuild(cmd: RebuildCmd, tx: Sender<Msg>) {
             number,
             generation,
             result: Err(crashed(format!("cannot start the build thread: {e}"))),
+        });
+    }
+}
+
+/// Name of the background verification thread.
+pub const VERIFY_THREAD: &str = "aos-verify";
+
+/// Runs a verification off the UI thread: `VerifyProgress` messages, then
+/// exactly one `Verified`. It stops when its cancel flag is set or nobody
+/// listens any more.
+pub fn spawn_verify(task: VerifyTask, tx: Sender<Msg>) {
+    let id = task.id;
+    let spawned = thread::Builder::new().name(VERIFY_THREAD.into()).spawn({
+        let tx = tx.clone();
+        move || {
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                let mut progress = |done: u64| {
+                    !task.cancel.load(Ordering::Relaxed)
+                        && tx.send(Msg::VerifyProgress { id, done }).is_ok()
+                };
+                (task.run)(&mut progress)
+            }))
+            .unwrap_or_else(|payload| {
+                Err(format!(
+                    "the verification crashed: {}",
+                    panic_text(&payload)
+                ))
+            });
+            let _ = tx.send(Msg::Verified { id, result });
+        }
+    });
+    if let Err(e) = spawned {
+        let _ = tx.send(Msg::Verified {
+            id,
+            result: Err(format!("cannot start the verification thread: {e}")),
         });
     }
 }

@@ -36,6 +36,7 @@ pub use aos_engine::world::{PlanEdgeView, PlanStatus, PlanStepView, PlanView, St
 
 /// Live editing's plain data: the engine's reports and the app's tasks.
 pub use crate::app::live::RebuildTask;
+pub use crate::app::verify::{VerifyOutcome, VerifyTask};
 pub use crate::watch::WatchSpec;
 pub use aos_engine::build::BuiltModule;
 pub use aos_engine::world::{AirCheck, RerunReport};
@@ -112,6 +113,11 @@ pub trait Session: Send {
     fn swap_and_rerun(&mut self, built: Vec<(String, BuiltModule)>) -> OpResult<RerunReport> {
         let _ = built;
         Err("this session cannot swap modules".into())
+    }
+    /// The verification of history below the snapshot the world opened
+    /// from, to run in the background (`None`: nothing is owed).
+    fn verification(&self) -> Option<VerifyTask> {
+        None
     }
     /// The AIR on disk compared with the session's.
     fn check_air(&self) -> AirCheck {
@@ -206,6 +212,8 @@ pub mod fake {
         pub fail_swap: Option<String>,
         /// What `check_air` answers.
         pub air_check: AirCheck,
+        /// The verification `verification` hands out.
+        pub verify: Option<VerifyTask>,
     }
 
     /// A synthetic intent; tests adjust the fields they care about.
@@ -578,6 +586,7 @@ pub mod fake {
                 swapped: vec![],
                 fail_swap: None,
                 air_check: AirCheck::Unchanged,
+                verify: None,
             }
         }
 
@@ -961,6 +970,9 @@ pub mod fake {
         }
         fn check_air(&self) -> AirCheck {
             self.air_check.clone()
+        }
+        fn verification(&self) -> Option<VerifyTask> {
+            self.verify.clone()
         }
         fn plans(&mut self) -> OpResult<Vec<PlanView>> {
             if let Some(e) = &self.fail_read_plans {

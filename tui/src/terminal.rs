@@ -34,7 +34,11 @@ pub fn init() -> std::io::Result<(Term, Guard)> {
         let name = std::thread::current().name().map(str::to_owned);
         if matches!(
             name.as_deref(),
-            Some(crate::runtime::OPEN_THREAD | crate::runtime::BUILD_THREAD)
+            Some(
+                crate::runtime::OPEN_THREAD
+                    | crate::runtime::BUILD_THREAD
+                    | crate::runtime::VERIFY_THREAD
+            )
         ) {
             return;
         }

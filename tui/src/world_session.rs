@@ -8,12 +8,13 @@ use crate::session::{AirCheck, BuiltModule, RebuildTask, RerunReport, WatchSpec}
 use crate::session::{
     Effect, Entry, ManifestView, OpResult, PlanView, ProposalView, Session, ShadowReport, StateCell,
 };
+use crate::session::{VerifyOutcome, VerifyTask};
 use crate::ty::Schemas;
 use aos_engine::air::DefKind;
 use aos_engine::build::{BuildError, BuildProgress};
 use aos_engine::hash::Hash;
-use aos_engine::world::RebuildJob;
 use aos_engine::world::{EntryView, OpenEvent, StateView, World, WorldOptions};
+use aos_engine::world::{RebuildJob, Verified};
 use std::path::Path;
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
@@ -165,6 +166,27 @@ impl Session for WorldSession {
     }
     fn check_air(&self) -> AirCheck {
         self.world.check_air()
+    }
+    fn verification(&self) -> Option<VerifyTask> {
+        let verifier = std::sync::Mutex::new(Some(self.world.verifier()?));
+        let target = verifier
+            .lock()
+            .ok()
+            .and_then(|v| v.as_ref().map(|v| v.target()))?;
+        Some(VerifyTask {
+            id: 0,
+            target,
+            cancel: Default::default(),
+            run: Arc::new(move |progress: &mut dyn FnMut(u64) -> bool| {
+                let taken = verifier.lock().map_err(|e| e.to_string())?.take();
+                let verifier = taken.ok_or("this verification already ran")?;
+                match verifier.run(progress).map_err(text)? {
+                    None => Ok(VerifyOutcome::Stopped),
+                    Some(Verified::Agrees { to }) => Ok(VerifyOutcome::Agrees { to }),
+                    Some(Verified::Diverged(d)) => Ok(VerifyOutcome::Diverged(d.to_string())),
+                }
+            }),
+        })
     }
     fn proposals(&self) -> OpResult<Vec<ProposalView>> {
         Ok(self.world.proposals())

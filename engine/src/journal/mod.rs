@@ -656,6 +656,23 @@ impl Journal {
     /// The entry items of records `from..to`. Records are verified again
     /// (crc, seq) since the disk may have changed since open.
     pub fn read_range(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>, JournalError> {
+        let mut items = Vec::with_capacity(to.saturating_sub(from) as usize);
+        self.for_each_record(from, to, |_, item, _| {
+            items.push(item.to_vec());
+            Ok(())
+        })?;
+        Ok(items)
+    }
+
+    /// Calls `f(seq, entry item, ends_unit)` for records `from..to`, in
+    /// order, without copying them; records are verified as in
+    /// [`Journal::read_range`]. `ends_unit`: the record is its unit's last.
+    pub fn for_each_record(
+        &self,
+        from: u64,
+        to: u64,
+        mut f: impl FnMut(u64, &[u8], bool) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError> {
         self.check_poisoned()?;
         if from > to || to > self.len() {
             return Err(JournalError::OutOfRange {
@@ -665,7 +682,6 @@ impl Journal {
                 len: self.len(),
             });
         }
-        let mut items = Vec::with_capacity((to - from) as usize);
         let mut seq = from;
         while seq < to {
             let index = self.segment_of(seq);
@@ -699,12 +715,12 @@ impl Journal {
                 if start + (at + p.total) as u64 != record_end {
                     return Err(corrupt("record length changed since open".into()));
                 }
-                items.push(bytes[at + p.entry_start..at + p.total].to_vec());
+                f(s, &bytes[at + p.entry_start..at + p.total], !p.continues)?;
                 at += p.total;
             }
             seq = last;
         }
-        Ok(items)
+        Ok(())
     }
 
     /// Drops records `len..` (for an explicit fork); `len` must be a unit

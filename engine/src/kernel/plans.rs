@@ -585,7 +585,10 @@ impl KernelState {
             Ran::Ok(v) => {
                 let state = &mut inst.steps[i];
                 state.status = StepStatus::Done;
-                state.output = Some(v);
+                // No output (an `end`) is `None`, never `Some(null)`: the
+                // state document writes both as null, and a snapshot must
+                // decode to the state that was saved.
+                state.output = (v != Value::Null).then_some(v);
                 if let Some((var, v)) = bind {
                     inst.vars.insert(var, v);
                 }

@@ -215,7 +215,7 @@ impl World {
         match self.dispatcher.dispatch(&intent).map_err(dispatch_err)? {
             Some(receipt) => {
                 self.ingest_receipt(receipt)?;
-                self.journal.commit()?;
+                self.commit()?;
                 Ok(true)
             }
             None => {
@@ -251,7 +251,7 @@ impl World {
                 n += 1;
             }
         }
-        self.journal.commit()?;
+        self.commit()?;
         Ok(n)
     }
 
@@ -295,7 +295,7 @@ impl World {
                 n += 1;
             }
         }
-        self.journal.commit()?;
+        self.commit()?;
         Ok(n)
     }
 

@@ -161,7 +161,7 @@ impl World {
             })?;
             self.observe_governance(seq)?;
         }
-        self.journal.commit()?;
+        self.commit()?;
         Ok(id)
     }
 
@@ -263,7 +263,7 @@ impl World {
             report: cbor::encode(&report.to_value()),
         })?;
         self.observe_governance(seq)?;
-        self.journal.commit()?;
+        self.commit()?;
         Ok(report)
     }
 
@@ -281,7 +281,7 @@ impl World {
             approver: approver.to_string(),
         })?;
         self.observe_governance(seq)?;
-        self.journal.commit()?;
+        self.commit()?;
         Ok(())
     }
 
@@ -303,7 +303,7 @@ impl World {
             reasons: vec![reason.to_string()],
         })?;
         self.observe_governance(seq)?;
-        self.journal.commit()?;
+        self.commit()?;
         Ok(())
     }
 
@@ -328,7 +328,7 @@ impl World {
                     manifest_hash: hash,
                 })?;
                 self.observe_governance(seq)?;
-                self.journal.commit()?;
+                self.commit()?;
                 return Ok(hash);
             }
             Err(reasons) => reasons,
@@ -339,7 +339,7 @@ impl World {
             reasons: reasons.clone(),
         })?;
         self.observe_governance(seq)?;
-        self.journal.commit()?;
+        self.commit()?;
         Err(rejected(format!(
             "proposal #{id} no longer applies: {}",
             reasons.join("; ")

@@ -27,7 +27,9 @@ mod plans;
 mod record;
 mod rerun;
 mod shadow;
+mod snapshots;
 mod source;
+mod verify;
 mod view;
 
 pub use effects::{EffectStatus, EffectView};
@@ -39,6 +41,7 @@ pub use open::{
 pub use plan_view::{PlanEdgeView, PlanStatus, PlanStepView, PlanView, StepMark};
 pub use rerun::{AirCheck, CellChange, RebuildJob, ReducerSource, RerunReport};
 pub use shadow::{CapNeed, PlanResultPreview, PredictedEffect, ShadowReport, StateDiff};
+pub use verify::{Verified, Verifier};
 pub use view::{EntryView, StateView};
 
 use crate::air::{Air, Diagnostic};
@@ -112,6 +115,9 @@ fn parse_json(json: &str) -> Result<serde_json::Value, WorldError> {
     })
 }
 
+/// At most this many entries are replayed to show what a unit changed.
+const STATES_REPLAY_MAX: u64 = 65_536;
+
 pub struct World {
     dir: PathBuf,
     air: Arc<Air>,
@@ -154,6 +160,29 @@ pub struct World {
     gov: governance::Governance,
     /// What rebuilding and re-running need after the open.
     live: rerun::Live,
+    /// The file system the journal, store and snapshot list live on.
+    fs: Arc<dyn crate::fs::Fs>,
+    /// The persisted snapshots listed beside the journal, ascending.
+    snapshots: Vec<snapshots::Listed>,
+    /// Save a snapshot when this many entries followed the newest (0: never).
+    snapshot_every: u64,
+    /// The snapshot height the open started from (`None`: from genesis).
+    opened_from: Option<u64>,
+    /// Set once the open succeeded: only a fully opened writer saves a
+    /// snapshot when it closes.
+    snapshot_at_close: bool,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        // A snapshot is a cache: failing to save one at close loses
+        // nothing, it only makes the next open replay more.
+        let due = self.newest_snapshot() + snapshots::AT_CLOSE_MIN;
+        let quiet = self.head.inbox.len() <= snapshots::INBOX_MAX;
+        if self.snapshot_at_close && quiet && self.head.height >= due {
+            let _ = self.save_snapshot();
+        }
+    }
 }
 
 impl World {
@@ -255,9 +284,17 @@ impl World {
             stepped = self.step_head()?;
         }
         if stepped {
-            self.journal.commit()?;
+            self.commit()?;
         }
         Ok(stepped)
+    }
+
+    /// Commits the journal (the end of a batch), then saves a snapshot
+    /// when one is due.
+    fn commit(&mut self) -> Result<(), WorldError> {
+        self.journal.commit()?;
+        self.snapshot_if_due();
+        Ok(())
     }
 
     fn step_head(&mut self) -> Result<bool, WorldError> {
@@ -306,7 +343,7 @@ impl World {
                 break;
             }
         }
-        self.journal.commit()?;
+        self.commit()?;
         Ok(steps)
     }
 
@@ -348,6 +385,11 @@ impl World {
         if let Some(view) = &self.view {
             if view.height <= target && view.height > state.height {
                 state = view.clone();
+            }
+        }
+        if target - state.height > self.checkpoints.interval() {
+            if let Some(listed) = self.listed_state(state.height, target) {
+                state = listed;
             }
         }
         let mut source = JournalSource::new(&self.journal);
@@ -431,7 +473,7 @@ impl World {
             key: None,
             origin: crate::entry::Origin::External,
         })?;
-        self.journal.commit()?;
+        self.commit()?;
         Ok(seq)
     }
 
@@ -487,7 +529,7 @@ impl World {
             Ok(())
         })
         .and_then(|count| match count == n {
-            true => Ok(self.journal.commit()?),
+            true => Ok(self.commit()?),
             false => Err(WorldError::Rejected(format!(
                 "it changed while it was read ({n} events, then {count})"
             ))),
@@ -558,7 +600,7 @@ impl World {
     pub fn snapshot(&mut self) -> Result<Hash, WorldError> {
         self.require_head()?;
         let state_hash = self.append_snapshot()?;
-        self.journal.commit()?;
+        self.commit()?;
         Ok(state_hash)
     }
 
@@ -611,12 +653,25 @@ impl World {
     }
 
     /// Every reducer cell at the cursor, with what the last unit changed.
+    /// When nothing near the unit before is kept (a world just opened from
+    /// a snapshot), the changes are left out rather than replaying history
+    /// to find them.
     pub fn states(&mut self) -> Result<Vec<StateView>, WorldError> {
         let cursor = self.cursor();
         let prev = if cursor == 0 {
             KernelState::default()
         } else {
-            self.state_at(self.prev_boundary(cursor))?
+            let prev = self.prev_boundary(cursor);
+            let nearest = self.checkpoints.at_or_below(prev).height;
+            let near = prev - nearest <= STATES_REPLAY_MAX
+                || self
+                    .view
+                    .as_ref()
+                    .is_some_and(|v| v.height <= prev && prev - v.height <= STATES_REPLAY_MAX);
+            match near {
+                true => self.state_at(prev)?,
+                false => self.state().clone(),
+            }
         };
         Ok(view::states(self, &prev))
     }
@@ -637,3 +692,5 @@ mod tests_governance;
 mod tests_inputs;
 #[cfg(test)]
 mod tests_plans;
+#[cfg(test)]
+mod tests_snapshots;

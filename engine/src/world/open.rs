@@ -1,6 +1,8 @@
 //! Opening a world: load and validate AIR, build and load reducers, open the
 //! journal (writing genesis and the scripted events on a fresh one), then
-//! replay it to rebuild the head, the unit boundaries and the checkpoints.
+//! replay it to rebuild the head, the unit boundaries and the checkpoints:
+//! from genesis, or from the newest valid persisted snapshot (see
+//! `snapshots`).
 
 use super::events::scripted_events;
 use super::{World, WorldError};
@@ -108,6 +110,13 @@ pub struct WorldOptions {
     pub fresh: bool,
     /// The file system the journal and store live on (tests use `fs::mem`).
     pub fs: Arc<dyn crate::fs::Fs>,
+    /// Start from the newest valid persisted snapshot and replay only the
+    /// journal after it (`false`: replay from genesis, as `aos replay`
+    /// verifies). ARCHITECTURE.md, "Snapshots".
+    pub from_snapshot: bool,
+    /// A writer saves a snapshot when this many entries followed the newest
+    /// one (0: only at close).
+    pub snapshot_every: u64,
 }
 
 impl Default for WorldOptions {
@@ -132,6 +141,8 @@ impl Default for WorldOptions {
             read_only_fallback: false,
             fresh: false,
             fs: crate::fs::real(),
+            from_snapshot: true,
+            snapshot_every: 100_000,
         }
     }
 }
@@ -427,6 +438,11 @@ pub(super) fn open_as(
             checkpoint_every: options.checkpoint_every,
             checkpoint_cap_bytes: options.checkpoint_cap_bytes,
         },
+        fs: options.fs.clone(),
+        snapshots: Vec::new(),
+        snapshot_every: options.snapshot_every,
+        opened_from: None,
+        snapshot_at_close: false,
     };
     world.programs.push((0, world.program.clone()));
 
@@ -451,11 +467,30 @@ pub(super) fn open_as(
             format!("replaying {} journal entries", world.journal.len()),
         );
         let recorded = use_recorded_manifest(&mut world, &data)?;
-        replay_all(&mut world)?;
-        world.replayed_to = world.head.height;
+        let start = match options.from_snapshot {
+            true => super::snapshots::start_from_snapshot(&mut world, progress)?,
+            false => None,
+        };
+        match start {
+            Some(state) => {
+                world.opened_from = Some(state.height);
+                replay_from(&mut world, state)?;
+            }
+            None => {
+                replay_from(&mut world, KernelState::default())?;
+                world.replayed_to = world.head.height;
+                world.index_effects_from_journal()?;
+            }
+        }
         note_manifest_change(&mut world, manifest_hash, recorded);
-        world.index_effects_from_journal()?;
     }
+    if !world.is_read_only() && world.opened_from.is_none() {
+        // The list as this open found it, for the snapshots to come.
+        let journal_dir = world.journal.dir().to_path_buf();
+        world.snapshots = super::snapshots::read(world.fs.as_ref(), &journal_dir).items;
+        world.snapshots.retain(|s| s.height <= world.head.height);
+    }
+    world.snapshot_at_close = true;
     // The virtual clock resumes where the journal left it.
     if adapters {
         world
@@ -1014,11 +1049,12 @@ fn follow_governance(world: &mut World) -> Result<(), WorldError> {
     Ok(())
 }
 
-/// Rebuilds the head, the boundaries and the checkpoints from the journal,
+/// Rebuilds the head, the boundaries and the checkpoints from `state` (at
+/// a unit boundary: genesis or a snapshot) to the end of the journal,
 /// comparing every recomputed entry with the journaled one.
-fn replay_all(world: &mut World) -> Result<(), WorldError> {
+fn replay_from(world: &mut World, mut state: KernelState) -> Result<(), WorldError> {
     let len = world.journal.len();
-    let mut state = KernelState::default();
+    world.checkpoints.offer(&state);
     let mut source = super::JournalSource::new(&world.journal);
     while state.height < len {
         let start = state.height;

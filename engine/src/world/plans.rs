@@ -52,7 +52,7 @@ impl World {
             event: None,
             correlation: None,
         })?;
-        self.journal.commit()?;
+        self.commit()?;
         Ok(seq)
     }
 }

@@ -347,3 +347,69 @@ fn bench_scale_measures_a_world_from_outside_and_names_a_failing_step() {
     assert!(bad.stderr.contains("aos run"), "{bad:?}");
     assert!(bad.stderr.contains("no-such-world"), "{bad:?}");
 }
+
+/// A counter history long enough to be snapshotted at close.
+fn long_counter(data: &tempfile::TempDir, ticks: usize) -> tempfile::NamedTempFile {
+    let mut events = vec![serde_json::json!({
+        "schema": "demo/CounterEvent@1", "value": {"Start": {"target": ticks}}
+    })];
+    events.extend(
+        std::iter::repeat(serde_json::json!({"schema": "demo/CounterEvent@1", "value": "Tick"}))
+            .take(ticks),
+    );
+    let file = script(&serde_json::to_string(&events).expect("json"));
+    let r = cli_json(
+        "run",
+        "worlds/00-counter",
+        data,
+        &["--events", path_str(file.path()), "--until-idle"],
+    );
+    assert_eq!(r["inbox"], 0, "{r}");
+    file
+}
+
+#[test]
+fn a_long_history_reopens_from_its_snapshot_and_the_inspector_verifies_below_it() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let _events = long_counter(&data, 5000);
+    let list = std::fs::read_to_string(data.path().join("journal/snapshots"))
+        .expect("a snapshot was saved at close");
+    assert!(list.starts_with("aos-snapshots 1\n"), "{list}");
+    let state = cli_json("state", "worlds/00-counter", &data, &[]);
+    let replayed = crate::support::replay_hash("worlds/00-counter", &data);
+    assert_eq!(
+        state["state_hash"].as_str(),
+        Some(replayed.as_str()),
+        "{state}"
+    );
+
+    let shown = headless("worlds/00-counter", &data, &["--keys", "4"]);
+    assert_eq!(shown.code, 0, "{shown:?}");
+    assert!(
+        shown.stdout.contains("history verified from genesis to #"),
+        "{}",
+        shown.stdout
+    );
+
+    // A damaged snapshot is ignored: the world opens from genesis, the same.
+    let object = list
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split(' ').nth(2))
+        .expect("object hash")
+        .to_string();
+    let path = data
+        .path()
+        .join("store")
+        .join(&object[..2])
+        .join(&object[2..]);
+    std::fs::write(&path, b"not a state").expect("garble");
+    let again = cli_json("state", "worlds/00-counter", &data, &[]);
+    assert_eq!(again["state_hash"], state["state_hash"]);
+    let shown = headless("worlds/00-counter", &data, &["--keys", "4"]);
+    assert!(
+        shown.stdout.contains("is damaged"),
+        "the build pane reports it: {}",
+        shown.stdout
+    );
+}

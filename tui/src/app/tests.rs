@@ -681,3 +681,126 @@ fn a_journal_recovery_stays_in_the_status_line_once_ready() {
         .collect();
     assert!(screen.contains(&format!("⚠ {line}")), "{screen}");
 }
+
+fn screen_text(a: &App) -> String {
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(a.size.0, a.size.1))
+        .expect("terminal");
+    term.draw(|f| crate::ui::draw(f, a)).expect("draw");
+    term.backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect()
+}
+
+/// A counter session that opened from a snapshot at #8 and whose
+/// verification answers `outcome`.
+fn opened_from_snapshot(outcome: verify::VerifyOutcome) -> (App, verify::VerifyTask) {
+    let mut s = FakeSession::counter();
+    s.verify = Some(verify::VerifyTask {
+        id: 0,
+        target: 8,
+        cancel: Default::default(),
+        run: Arc::new(move |progress: &mut dyn FnMut(u64) -> bool| {
+            progress(4);
+            Ok(outcome.clone())
+        }),
+    });
+    let mut a = app((120, 40));
+    a.open(PathBuf::from("worlds/00-counter"));
+    let cmds = update(&mut a, Msg::Opened(Ok(Box::new(s))));
+    let task = cmds
+        .into_iter()
+        .find_map(|c| match c {
+            Cmd::Verify(t) => Some(t),
+            _ => None,
+        })
+        .expect("a verification is started");
+    (a, task)
+}
+
+#[test]
+fn history_below_a_snapshot_is_verified_in_the_background_with_its_progress_shown() {
+    let (mut a, task) = opened_from_snapshot(verify::VerifyOutcome::Agrees { to: 8 });
+    assert_eq!(task.target, 8);
+    update(
+        &mut a,
+        Msg::VerifyProgress {
+            id: task.id,
+            done: 4,
+        },
+    );
+    assert!(
+        screen_text(&a).contains("verified to #4 of 8"),
+        "{}",
+        screen_text(&a)
+    );
+    // Keys work meanwhile, and an earlier world's messages change nothing.
+    keys(&mut a, "N");
+    update(
+        &mut a,
+        Msg::VerifyProgress {
+            id: task.id + 1,
+            done: 6,
+        },
+    );
+    assert_eq!(
+        a.verify,
+        Some(verify::Verify::Running { done: 4, target: 8 })
+    );
+    update(
+        &mut a,
+        Msg::Verified {
+            id: task.id,
+            result: Ok(verify::VerifyOutcome::Agrees { to: 8 }),
+        },
+    );
+    assert_eq!(a.verify, Some(verify::Verify::Agrees { to: 8 }));
+    assert!(!screen_text(&a).contains("verified to #"));
+    assert!(a
+        .build
+        .log
+        .iter()
+        .any(|l| l == "✓ history verified from genesis to #8"));
+}
+
+#[test]
+fn a_divergence_found_in_the_background_is_shown_as_a_failed_open_shows_it() {
+    let text = "replay diverged at entry #3\n  journaled: ReducerCall a\n  replayed: ReducerCall b";
+    let (mut a, task) = opened_from_snapshot(verify::VerifyOutcome::Diverged(text.to_string()));
+    update(
+        &mut a,
+        Msg::Verified {
+            id: task.id,
+            result: Ok(verify::VerifyOutcome::Diverged(text.to_string())),
+        },
+    );
+    assert_eq!(a.focus, Pane::Build);
+    assert_eq!(a.view.diagnostics[0], "replay diverged at entry #3");
+    assert_eq!(a.view.diagnostics.len(), 3);
+    let screen = screen_text(&a);
+    assert!(
+        screen.contains("replay diverged at entry #3 (details in pane"),
+        "{screen}"
+    );
+    assert!(screen.contains("replayed: ReducerCall b"), "{screen}");
+}
+
+#[test]
+fn opening_another_world_stops_the_verification_still_running() {
+    let (mut a, task) = opened_from_snapshot(verify::VerifyOutcome::Agrees { to: 8 });
+    assert!(!task.cancel.load(Ordering::Relaxed));
+    update(&mut a, Msg::Opened(Ok(Box::new(FakeSession::counter()))));
+    assert!(task.cancel.load(Ordering::Relaxed), "told to stop");
+    assert_eq!(a.verify, None);
+    // Its late answer is dropped.
+    update(
+        &mut a,
+        Msg::Verified {
+            id: task.id,
+            result: Ok(verify::VerifyOutcome::Stopped),
+        },
+    );
+    assert_eq!(a.verify, None);
+}

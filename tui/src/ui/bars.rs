@@ -106,6 +106,9 @@ fn build_status(app: &App, theme: &Theme) -> Line<'static> {
             for message in &app.build.attention {
                 spans.push(Span::styled(format!(" · ⚠ {message}"), theme.error()));
             }
+            if let Some(words) = crate::app::verify::status(app) {
+                spans.push(Span::styled(format!(" · {words}"), theme.dim()));
+            }
             if let Some(steps) = app.running {
                 spans.push(Span::styled(
                     format!(" · running… {steps} steps"),

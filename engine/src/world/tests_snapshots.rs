@@ -1,0 +1,316 @@
+//! Persisted snapshots: every demo world reopens from one to the state,
+//! boundaries, effects, plans and proposals a replay from genesis gives;
+//! reopening reads only the tail; a damaged snapshot is ignored with a
+//! note; background verification finds a divergence below the snapshot,
+//! and open finds one above it.
+
+use super::*;
+use crate::build::testing::reducers_dir;
+use std::fs;
+
+fn demo(name: &str) -> PathBuf {
+    reducers_dir().join("../worlds").join(name)
+}
+
+fn options(data: &Path, fixtures: Option<&str>) -> WorldOptions {
+    WorldOptions {
+        data_dir: Some(data.to_path_buf()),
+        cache_dir: Some(reducers_dir().join("target/aos-engine-tests")),
+        trusted_sources: vec![reducers_dir()],
+        auto_dispatch: true,
+        fixtures: fixtures.map(str::to_string),
+        // Every commit saves one: snapshots at many heights.
+        snapshot_every: 1,
+        ..WorldOptions::default()
+    }
+}
+
+fn open(world: &Path, opts: WorldOptions) -> World {
+    World::open(world, opts, &mut |_| {}).unwrap_or_else(|e| panic!("{}: {e}", world.display()))
+}
+
+/// Runs `name` to idle (06: the whole propose, shadow, approve, apply loop
+/// and a second run under the new manifest).
+fn run_demo(name: &str, data: &Path, fixtures: Option<&str>) -> World {
+    let dir = demo(name);
+    let mut w = open(&dir, options(data, fixtures));
+    w.run_until_idle(10_000).expect("run");
+    if name == "06-safe-upgrade" {
+        let id = w
+            .propose_dir(&dir.join("proposal"), "fetch_plan@2")
+            .expect("propose");
+        w.shadow(id).expect("shadow");
+        w.approve(id, "ana").expect("approve");
+        w.apply(id).expect("apply");
+        let events = dir.join("events.json");
+        let text = fs::read_to_string(&events).expect("events");
+        w.inject_events(&events, &text).expect("second run");
+        w.run_until_idle(10_000).expect("run v2");
+    }
+    w
+}
+
+/// What a world shows, for comparing two opens of one journal.
+fn looks(
+    w: &World,
+) -> (
+    KernelState,
+    Vec<u64>,
+    Vec<EffectView>,
+    Vec<PlanView>,
+    Vec<String>,
+) {
+    let proposals = w
+        .proposals()
+        .iter()
+        .map(|p| format!("{} {:?} {:?}", p.id, p.status, p.diff.is_some()))
+        .collect();
+    (
+        w.head.clone(),
+        w.boundaries.clone(),
+        w.effects().expect("effects"),
+        w.plans(),
+        proposals,
+    )
+}
+
+#[test]
+fn every_demo_world_reopens_from_its_snapshot_as_a_replay_from_genesis_does() {
+    let worlds = [
+        ("00-counter", None),
+        ("01-hello-timer", None),
+        ("02-blob-echo", None),
+        ("03-fetch-notify", None),
+        ("04-aggregator", None),
+        ("05-chain-comp", None),
+        ("05-chain-comp", Some("reserve-fails")),
+        ("06-safe-upgrade", None),
+    ];
+    for (name, fixtures) in worlds {
+        let data = tempfile::tempdir().expect("tempdir");
+        let w = run_demo(name, data.path(), fixtures);
+        let ran = looks(&w);
+        assert!(w.newest_snapshot() > 0, "{name}: a snapshot was saved");
+        // The boundaries one pass over the records derives are the ones
+        // replay finds.
+        let head = w.head();
+        drop(w);
+
+        let genesis = open(
+            &demo(name),
+            WorldOptions {
+                from_snapshot: false,
+                ..options(data.path(), fixtures)
+            },
+        );
+        assert_eq!(genesis.opened_from_snapshot(), None);
+        assert_eq!(looks(&genesis), ran, "{name}: replayed from genesis");
+        drop(genesis);
+
+        let mut w = open(&demo(name), options(data.path(), fixtures));
+        assert_eq!(w.opened_from_snapshot(), Some(head), "{name}");
+        assert_eq!(looks(&w), ran, "{name}: opened from the snapshot");
+        assert_eq!(w.reducers.calls(), 0, "{name}: nothing was replayed");
+        let verifier = w.verifier().expect("a verification is owed");
+        assert_eq!(
+            verifier.run(&mut |_| true).expect("verify"),
+            Some(Verified::Agrees { to: head }),
+            "{name}"
+        );
+        assert_eq!(w.verify_replay().expect("replay"), w.state_hash(), "{name}");
+        // Time travel below the snapshot still works.
+        let middle = w.boundaries()[w.boundaries().len() / 2];
+        w.seek(middle).expect("seek");
+        assert_eq!(w.cursor(), middle);
+    }
+}
+
+#[test]
+fn index_pass_boundaries_match_replay_for_a_multi_event_input_unit() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let dir = demo("00-counter");
+    let mut w = open(&dir, options(data.path(), None));
+    let events = dir.join("events.json");
+    let text = fs::read_to_string(&events).expect("events");
+    w.inject_events(&events, &text)
+        .expect("one unit of four events");
+    w.run_until_idle(100).expect("run");
+    let replayed = w.boundaries.clone();
+    let indexed = super::snapshots::index_boundaries(&mut w).expect("index");
+    assert_eq!(indexed, replayed);
+}
+
+/// The counter world run in two halves with a snapshot between them.
+fn counter_with_snapshot(data: &Path) -> (u64, u64) {
+    let dir = demo("00-counter");
+    let opts = WorldOptions {
+        snapshot_every: 0,
+        ..options(data, None)
+    };
+    let mut w = open(&dir, opts.clone());
+    w.run_until_idle(100).expect("run");
+    assert!(w.save_snapshot().expect("snapshot"));
+    let snapshot = w.head();
+    let events = dir.join("events.json");
+    let text = fs::read_to_string(&events).expect("events");
+    w.inject_events(&events, &text).expect("more events");
+    let calls_before = w.reducers.calls();
+    w.run_until_idle(100).expect("run");
+    let tail_calls = w.reducers.calls() - calls_before;
+    // As a kill leaves it: no snapshot at close.
+    w.snapshot_at_close = false;
+    drop(w);
+    (snapshot, tail_calls)
+}
+
+#[test]
+fn reopening_after_a_kill_replays_only_the_entries_after_the_snapshot() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let (snapshot, tail_calls) = counter_with_snapshot(data.path());
+    let opts = WorldOptions {
+        snapshot_every: 0,
+        ..options(data.path(), None)
+    };
+    let w = open(&demo("00-counter"), opts);
+    assert_eq!(w.opened_from_snapshot(), Some(snapshot));
+    assert!(tail_calls > 0);
+    assert_eq!(w.reducers.calls(), tail_calls, "only the tail's calls ran");
+}
+
+#[test]
+fn a_damaged_snapshot_is_ignored_with_a_note_and_the_world_still_opens() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let (snapshot, _) = counter_with_snapshot(data.path());
+    let dir = demo("00-counter");
+    let genesis = open(
+        &dir,
+        WorldOptions {
+            from_snapshot: false,
+            ..options(data.path(), None)
+        },
+    );
+    let want = genesis.state_hash();
+    drop(genesis);
+    let list = snapshots::read(crate::fs::real().as_ref(), &data.path().join("journal"));
+    let object = list.items.last().expect("listed").object;
+    let hex = object.to_hex();
+    let path = data.path().join("store").join(&hex[..2]).join(&hex[2..]);
+    let mut bytes = fs::read(&path).expect("object");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    fs::write(&path, &bytes).expect("garble");
+
+    let w = open(&dir, options(data.path(), None));
+    assert_eq!(w.opened_from_snapshot(), None, "fell back to genesis");
+    assert_eq!(w.state_hash(), want);
+    assert!(
+        w.notes()
+            .iter()
+            .any(|n| n.starts_with(&format!("snapshot at #{snapshot} ignored"))),
+        "{:?}",
+        w.notes()
+    );
+    drop(w);
+    // The writer dropped it from the list: said once.
+    let w = open(&dir, options(data.path(), None));
+    assert!(
+        !w.notes().iter().any(|n| n.contains("ignored")),
+        "{:?}",
+        w.notes()
+    );
+
+    // A garbled list is noted, and the world opens from genesis.
+    drop(w);
+    fs::write(data.path().join("journal/snapshots"), "junk\n").expect("write");
+    let w = open(&dir, options(data.path(), None));
+    assert_eq!(w.state_hash(), want);
+    assert!(
+        w.notes().iter().any(|n| n.contains("not a snapshot list")),
+        "{:?}",
+        w.notes()
+    );
+}
+
+/// Rewrites the journal of `data` with the entry at `seq` changed (its
+/// last byte flipped), records and units framed afresh so every crc holds.
+fn plant_divergence(data: &Path, seq: u64) {
+    let dir = data.join("journal");
+    let (old, _) = Journal::open(&dir, crate::journal::JournalConfig::default()).expect("open");
+    let mut records = Vec::new();
+    old.for_each_record(0, old.len(), |s, item, ends| {
+        let mut item = item.to_vec();
+        if s == seq {
+            let last = item.len() - 1;
+            item[last] ^= 1;
+        }
+        records.push((item, ends));
+        Ok(())
+    })
+    .expect("read");
+    drop(old);
+    let list = fs::read(dir.join("snapshots")).expect("list");
+    fs::remove_dir_all(&dir).expect("remove");
+    let (mut new, _) =
+        Journal::open(&dir, crate::journal::JournalConfig::default()).expect("create");
+    for (item, ends) in &records {
+        new.append_in_unit(item, *ends).expect("append");
+    }
+    new.commit().expect("commit");
+    drop(new);
+    // The snapshot names the entry before it, which stays as it was.
+    fs::write(dir.join("snapshots"), list).expect("list");
+}
+
+#[test]
+fn background_verification_finds_a_divergence_below_the_snapshot() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let (snapshot, _) = counter_with_snapshot(data.path());
+    let dir = demo("00-counter");
+    // A reducer call's output, well below the snapshot.
+    let w = open(&dir, options(data.path(), None));
+    let call = (0..snapshot)
+        .find(|&s| {
+            matches!(
+                w.journal.read(s).map(|b| Entry::decode(&b)),
+                Ok(Ok(Entry::ReducerCall { .. }))
+            )
+        })
+        .expect("a reducer call");
+    drop(w);
+    plant_divergence(data.path(), call);
+
+    let w = open(&dir, options(data.path(), None));
+    assert_eq!(w.opened_from_snapshot(), Some(snapshot), "open trusts it");
+    let found = w
+        .verifier()
+        .expect("owed")
+        .run(&mut |_| true)
+        .expect("verify");
+    match found {
+        Some(Verified::Diverged(d)) => assert_eq!(d.seq, call, "{d}"),
+        other => panic!("expected a divergence at #{call}: {other:?}"),
+    }
+}
+
+#[test]
+fn a_divergence_above_the_snapshot_stops_the_open() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let (snapshot, _) = counter_with_snapshot(data.path());
+    let dir = demo("00-counter");
+    let w = open(&dir, options(data.path(), None));
+    let call = (snapshot..w.head())
+        .find(|&s| {
+            matches!(
+                w.journal.read(s).map(|b| Entry::decode(&b)),
+                Ok(Ok(Entry::ReducerCall { .. }))
+            )
+        })
+        .expect("a reducer call after the snapshot");
+    drop(w);
+    plant_divergence(data.path(), call);
+    match World::open(&dir, options(data.path(), None), &mut |_| {}) {
+        Err(WorldError::Diverged(d)) => assert_eq!(d.seq, call),
+        Err(e) => panic!("expected a divergence at #{call}: {e}"),
+        Ok(_) => panic!("expected a divergence at #{call}"),
+    }
+}
