@@ -353,10 +353,10 @@ fn long_counter(data: &tempfile::TempDir, ticks: usize) -> tempfile::NamedTempFi
     let mut events = vec![serde_json::json!({
         "schema": "demo/CounterEvent@1", "value": {"Start": {"target": ticks}}
     })];
-    events.extend(
-        std::iter::repeat(serde_json::json!({"schema": "demo/CounterEvent@1", "value": "Tick"}))
-            .take(ticks),
-    );
+    events.extend(std::iter::repeat_n(
+        serde_json::json!({"schema": "demo/CounterEvent@1", "value": "Tick"}),
+        ticks,
+    ));
     let file = script(&serde_json::to_string(&events).expect("json"));
     let r = cli_json(
         "run",
