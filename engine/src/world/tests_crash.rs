@@ -33,6 +33,9 @@ fn options(data: &Path, mem: &MemFs, fsync: FsyncPolicy, fixtures: Option<&str>)
         fsync,
         fixtures: fixtures.map(str::to_string),
         fs: Arc::new(mem.clone()),
+        // Snapshots saved along the way, so images also hold snapshot
+        // objects and lists cut at every point, and reopen from them.
+        snapshot_every: 8,
         ..WorldOptions::default()
     }
 }
@@ -113,6 +116,8 @@ struct Counts {
     /// Images where open reported entries a power loss took from a journal
     /// written with fsync `never`.
     unsynced_losses: u64,
+    /// Images the writer opened from a persisted snapshot.
+    from_snapshot: u64,
 }
 
 struct Workload {
@@ -263,6 +268,9 @@ fn check_image(
     if w.recovery().is_some() {
         counts.recovered += 1;
     }
+    if w.opened_from_snapshot().is_some() {
+        counts.from_snapshot += 1;
+    }
     // Some images go on: the recovered world steps to idle and replays.
     if seed == 0 {
         w.run_until_idle(10_000)
@@ -369,6 +377,7 @@ fn suite(
         all.readers += c.readers;
         all.recovery_crashes += c.recovery_crashes;
         all.unsynced_losses += c.unsynced_losses;
+        all.from_snapshot += c.from_snapshot;
     }
     let name = match fixtures {
         Some(set) => format!("{world} --fixtures {set}"),
@@ -378,8 +387,8 @@ fn suite(
     // counts of every run.
     let _ = writeln!(
         std::io::stderr(),
-        "crash suite {name}: {} stops, {} crash images, {} recoveries reported, {} continued and replayed, {} entries compared, {} read-only opens that wrote nothing, {} images of a recovery stopped part-way; 0 reopen failures, 0 lost acknowledged entries with fsync every-step or batch; {} losses of unsynced entries reported with fsync never",
-        all.stops, all.images, all.recovered, all.continued, all.entries_checked, all.readers, all.recovery_crashes, all.unsynced_losses
+        "crash suite {name}: {} stops, {} crash images ({} opened from a snapshot), {} recoveries reported, {} continued and replayed, {} entries compared, {} read-only opens that wrote nothing, {} images of a recovery stopped part-way; 0 reopen failures, 0 lost acknowledged entries with fsync every-step or batch; {} losses of unsynced entries reported with fsync never",
+        all.stops, all.images, all.from_snapshot, all.recovered, all.continued, all.entries_checked, all.readers, all.recovery_crashes, all.unsynced_losses
     );
     all
 }
