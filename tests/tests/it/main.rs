@@ -12,6 +12,7 @@ mod kill_loop;
 mod live_edit;
 mod plans;
 mod reducer_crates;
+mod scenarios;
 mod trust;
 mod tui_effects;
 mod tui_headless;

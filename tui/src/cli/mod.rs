@@ -9,6 +9,7 @@ mod common;
 mod govern;
 mod inspect;
 mod run;
+mod test;
 pub(crate) mod trust;
 
 use clap::{Args, Subcommand};
@@ -103,6 +104,9 @@ pub enum CliCommand {
     Trust(trust::TrustArgs),
     /// Measure the engine (medians of repeated runs).
     Bench(bench::BenchArgs),
+    /// Run the scenarios in each world's tests/ folder (default: every world
+    /// under ./worlds), on scratch data, ending each with replay-or-die.
+    Test(test::TestArgs),
     /// Print the built-in schemas (sys/...) as AIR JSON.
     Builtins,
 }
@@ -190,6 +194,7 @@ pub fn run(command: CliCommand) -> ExitCode {
         CliCommand::Apply(args) => govern::apply(&args),
         CliCommand::Trust(args) => trust::run(&args),
         CliCommand::Bench(args) => bench::run(&args),
+        CliCommand::Test(args) => test::run(&args),
         CliCommand::Builtins => {
             common::print_json(&aos_engine::air::builtin_schemas_json());
             Ok(ExitCode::SUCCESS)
