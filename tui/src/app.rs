@@ -94,6 +94,15 @@ pub enum Cmd {
     Quit,
 }
 
+/// A scenario run ahead into the session's journal: its name and, when an
+/// expectation failed, the height and what failed (shown in the status line
+/// when the cursor is there).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioMark {
+    pub name: String,
+    pub failure: Option<(u64, String)>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
     Picker,
@@ -277,6 +286,8 @@ pub struct App {
     pub live: live::Live,
     /// The governance view and the manifest pane.
     pub govern: govern::Govern,
+    /// The scenario this session replays (`aos WORLD --scenario FILE`).
+    pub scenario: Option<ScenarioMark>,
     /// The background verification of the open world, if it owes one.
     pub verify: Option<verify::Verify>,
     verify_id: u64,
@@ -314,6 +325,7 @@ impl App {
             running: None,
             live: live::Live::default(),
             govern: govern::Govern::default(),
+            scenario: None,
             verify: None,
             verify_id: 0,
             verify_cancel: None,

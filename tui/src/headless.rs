@@ -66,6 +66,10 @@ pub struct HeadlessArgs {
     /// the background); what open replays is verified regardless.
     #[arg(long)]
     pub no_verify: bool,
+    /// Replay a scenario of WORLD (e.g. tests/NAME.json) on scratch data
+    /// first, as `aos WORLD --scenario` does (replaces --data-dir).
+    #[arg(long, value_name = "FILE", conflicts_with = "data_dir")]
+    pub scenario: Option<PathBuf>,
 }
 
 pub struct Headless {
@@ -409,7 +413,22 @@ pub fn main(args: HeadlessArgs, theme: Option<&str>) -> ExitCode {
         Ok(i) => i.unwrap_or(0),
         Err(e) => return usage_error(e.to_string()),
     };
-    let app = App::new(themes, theme_index, no_color_from_env(), (w, hgt));
+    let scenario = match &args.scenario {
+        Some(file) => match crate::scenario_file(&args.world, file).and_then(|f| {
+            crate::cli::test::prepare_scenario(
+                &args.world,
+                &f,
+                args.cache_dir.as_deref(),
+                &trusted_sources,
+            )
+        }) {
+            Ok(run) => Some(run),
+            Err(e) => return usage_error(format!("--scenario: {e}")),
+        },
+        None => None,
+    };
+    let mut app = App::new(themes, theme_index, no_color_from_env(), (w, hgt));
+    app.scenario = scenario.as_ref().map(crate::scenario_mark);
     let mut h = Headless::new(app);
     h.verify = !args.no_verify;
     h.open_options = OpenOptions {
@@ -421,6 +440,11 @@ pub fn main(args: HeadlessArgs, theme: Option<&str>) -> ExitCode {
         live: args.live,
         trusted_sources,
     };
+    if let Some(run) = &scenario {
+        h.open_options.data_dir = Some(run.data.path().to_path_buf());
+        h.open_options.cache_dir = Some(run.cache.clone());
+        h.open_options.fixtures = run.fixtures.clone();
+    }
     let cmds = h.app.open(args.world.clone());
     for cmd in cmds {
         if let Cmd::Open(p) = cmd {

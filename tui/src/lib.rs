@@ -59,6 +59,10 @@ struct Args {
     /// project tree: its build scripts run on this machine (repeatable).
     #[arg(long, value_name = "PATH")]
     trust_source: Vec<PathBuf>,
+    /// Replay a scenario of WORLD (e.g. tests/NAME.json) on scratch data and
+    /// step through it; a failed expectation shows when its height is reached.
+    #[arg(long, value_name = "FILE", requires = "world")]
+    scenario: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -81,15 +85,32 @@ pub fn main() -> ExitCode {
         None => match cli::trust::trusted_sources(&args.trust_source)
             .map_err(|e| color_eyre::eyre::eyre!(e.message))
             .and_then(|trusted_sources| {
+                let scenario = match (&args.world, &args.scenario) {
+                    (Some(world), Some(file)) => Some(
+                        scenario_file(world, file)
+                            .and_then(|f| {
+                                cli::test::prepare_scenario(world, &f, None, &trusted_sources)
+                            })
+                            .map_err(|e| color_eyre::eyre::eyre!(e))?,
+                    ),
+                    _ => None,
+                };
+                let mut open = runtime::OpenOptions {
+                    fixtures: args.fixtures.clone(),
+                    live: args.live,
+                    trusted_sources,
+                    ..runtime::OpenOptions::default()
+                };
+                if let Some(run) = &scenario {
+                    open.data_dir = Some(run.data.path().to_path_buf());
+                    open.cache_dir = Some(run.cache.clone());
+                    open.fixtures = run.fixtures.clone();
+                }
                 interactive(
                     args.world.as_deref(),
                     args.theme.as_deref(),
-                    runtime::OpenOptions {
-                        fixtures: args.fixtures.clone(),
-                        live: args.live,
-                        trusted_sources,
-                        ..runtime::OpenOptions::default()
-                    },
+                    open,
+                    scenario.as_ref().map(scenario_mark),
                 )
             }) {
             Ok(()) => ExitCode::SUCCESS,
@@ -101,6 +122,29 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// A scenario named on the command line: as given, or relative to the world
+/// (`tests/NAME`, `.json` optional).
+pub(crate) fn scenario_file(world: &Path, file: &Path) -> Result<PathBuf, String> {
+    let mut candidates = vec![file.to_path_buf(), world.join(file)];
+    for c in candidates.clone() {
+        candidates.push(c.with_extension("json"));
+    }
+    candidates.into_iter().find(|c| c.is_file()).ok_or_else(|| {
+        format!(
+            "no scenario file {} (nor in {})",
+            file.display(),
+            world.display()
+        )
+    })
+}
+
+pub(crate) fn scenario_mark(run: &cli::test::ScenarioRun) -> app::ScenarioMark {
+    app::ScenarioMark {
+        name: run.name.clone(),
+        failure: run.failure.clone(),
+    }
+}
+
 /// Ticks animate the build spinner; nothing redraws on a timer otherwise.
 const TICK: Duration = Duration::from_millis(120);
 
@@ -108,6 +152,7 @@ fn interactive(
     world: Option<&Path>,
     theme: Option<&str>,
     open: runtime::OpenOptions,
+    scenario: Option<app::ScenarioMark>,
 ) -> color_eyre::Result<()> {
     color_eyre::install()?;
     let themes = ThemeSet::load(&search_dirs(world));
@@ -122,6 +167,7 @@ fn interactive(
     }
     let (cols, rows) = crossterm::terminal::size()?;
     let mut app = App::new(themes, theme_index, no_color_from_env(), (cols, rows));
+    app.scenario = scenario;
     let (tx, rx) = channel();
     let first = match world {
         Some(w) => app.open(w.to_path_buf()),

@@ -136,3 +136,59 @@ fn a_malformed_scenario_fails_with_exit_2_naming_the_file_and_json_path() {
         r.stderr
     );
 }
+
+#[test]
+fn the_inspector_replays_a_scenario_and_shows_its_failed_expectation_at_its_height() {
+    let world = counter_with(
+        r#"{"steps": [
+            {"run": "idle"},
+            {"expect": {"state": "demo/Counter@1", "path": "remaining", "equals": 1}}
+        ]}"#,
+    );
+    let trust = repo_root().join("reducers");
+    let cache = shared_cache();
+    let look = |keys: &str| {
+        aos(&[
+            "headless",
+            path_str(world.path()),
+            "--scenario",
+            "tests/mine",
+            "--trust-source",
+            path_str(&trust),
+            "--cache-dir",
+            path_str(&cache),
+            "--keys",
+            keys,
+        ])
+    };
+    let start = look("g");
+    assert_eq!(start.code, 0, "{start:?}");
+    assert!(
+        start.stdout.contains("scenario mine fails at #9 (: 9)"),
+        "{}",
+        start.stdout
+    );
+    assert!(start.stdout.contains("cursor 0"), "{}", start.stdout);
+    let there = look("g : 9 Enter");
+    assert!(
+        there.stdout.contains(
+            "✗ scenario mine fails here: $.steps[1] demo/Counter@1.remaining: expected 1, found 0"
+        ),
+        "{}",
+        there.stdout
+    );
+    assert!(!world.path().join(".aos").exists(), "scratch data only");
+    let missing = look_missing(&world);
+    assert_eq!(missing.code, 2, "{missing:?}");
+}
+
+fn look_missing(world: &tempfile::TempDir) -> Run {
+    aos(&[
+        "headless",
+        path_str(world.path()),
+        "--scenario",
+        "tests/none",
+        "--keys",
+        "g",
+    ])
+}

@@ -9,7 +9,7 @@ mod common;
 mod govern;
 mod inspect;
 mod run;
-mod test;
+pub(crate) mod test;
 pub(crate) mod trust;
 
 use clap::{Args, Subcommand};

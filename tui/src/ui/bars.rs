@@ -106,6 +106,9 @@ fn build_status(app: &App, theme: &Theme) -> Line<'static> {
             for message in &app.build.attention {
                 spans.push(Span::styled(format!(" · ⚠ {message}"), theme.error()));
             }
+            if let Some(mark) = &app.scenario {
+                spans.push(scenario_span(mark, app.view.cursor, theme));
+            }
             if let Some(words) = crate::app::verify::status(app) {
                 spans.push(Span::styled(format!(" · {words}"), theme.dim()));
             }
@@ -127,6 +130,22 @@ fn build_status(app: &App, theme: &Theme) -> Line<'static> {
             }
             Line::from(spans)
         }
+    }
+}
+
+/// Where the scenario being replayed stands: the failed expectation when
+/// the cursor is at its height, else where to go to see it.
+fn scenario_span(mark: &crate::app::ScenarioMark, cursor: u64, theme: &Theme) -> Span<'static> {
+    match &mark.failure {
+        Some((height, what)) if *height == cursor => Span::styled(
+            format!(" · ✗ scenario {} fails here: {what}", mark.name),
+            theme.error(),
+        ),
+        Some((height, _)) => Span::styled(
+            format!(" · scenario {} fails at #{height} (: {height})", mark.name),
+            theme.warning(),
+        ),
+        None => Span::styled(format!(" · scenario {} passed", mark.name), theme.ok()),
     }
 }
 

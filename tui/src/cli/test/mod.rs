@@ -181,6 +181,50 @@ fn scenario_files(world: &Path) -> Result<Vec<PathBuf>, CliError> {
     Ok(files)
 }
 
+/// A scenario run ahead into a scratch data dir, for the inspector to open
+/// (`aos WORLD --scenario FILE`): history to step through with the keys.
+pub struct ScenarioRun {
+    /// Holds the scratch data dir while the inspector runs.
+    pub data: tempfile::TempDir,
+    /// The build cache the run used (the inspector reuses it).
+    pub cache: PathBuf,
+    pub name: String,
+    pub fixtures: Option<String>,
+    /// Where the scenario failed (height) and how, if it did.
+    pub failure: Option<(u64, String)>,
+}
+
+/// Runs `file` (a scenario of `world`) into a scratch data dir.
+pub fn prepare_scenario(
+    world: &Path,
+    file: &Path,
+    cache_dir: Option<&Path>,
+    trusted: &[PathBuf],
+) -> Result<ScenarioRun, String> {
+    let s = scenario::load(file).map_err(|e| e.to_string())?;
+    let data = tempfile::tempdir().map_err(|e| format!("cannot make a scratch data dir: {e}"))?;
+    let cache = match cache_dir {
+        Some(c) => c.to_path_buf(),
+        None => default_cache().map_err(|e| e.message)?,
+    };
+    let setup = run::Setup {
+        cache_dir: &cache,
+        trusted_sources: trusted,
+    };
+    let outcome = run::run_in(world, &s, &setup, data.path());
+    let failure = outcome.result.err().map(|f| {
+        let step = f.step.map(|i| format!("$.steps[{i}] ")).unwrap_or_default();
+        (f.height, format!("{step}{}", f.message))
+    });
+    Ok(ScenarioRun {
+        data,
+        cache,
+        name: s.name,
+        fixtures: s.fixtures,
+        failure,
+    })
+}
+
 /// The user's aos cache (as the compile cache uses), else a folder in the
 /// system's temporary directory.
 fn default_cache() -> Result<PathBuf, CliError> {

@@ -60,7 +60,31 @@ pub struct Setup<'a> {
 
 pub fn run(world_dir: &Path, scenario: &Scenario, setup: &Setup) -> Outcome {
     let started = Instant::now();
-    let result = run_steps(world_dir, scenario, setup);
+    let result = match tempfile::tempdir() {
+        Ok(scratch) => run_steps(world_dir, scenario, setup, scratch.path()),
+        Err(e) => Err(Failure::error(
+            None,
+            0,
+            format!("cannot make a scratch data dir: {e}"),
+        )),
+    };
+    outcome(world_dir, scenario, started, result)
+}
+
+/// [`run`] with the journal and store kept in `data` (for the inspector to
+/// open afterwards).
+pub fn run_in(world_dir: &Path, scenario: &Scenario, setup: &Setup, data: &Path) -> Outcome {
+    let started = Instant::now();
+    let result = run_steps(world_dir, scenario, setup, data);
+    outcome(world_dir, scenario, started, result)
+}
+
+fn outcome(
+    world_dir: &Path,
+    scenario: &Scenario,
+    started: Instant,
+    result: Result<Passed, Failure>,
+) -> Outcome {
     Outcome {
         world: world_name(world_dir),
         scenario: scenario.name.clone(),
@@ -76,11 +100,14 @@ pub fn world_name(dir: &Path) -> String {
         .unwrap_or_else(|| dir.display().to_string())
 }
 
-fn run_steps(world_dir: &Path, s: &Scenario, setup: &Setup) -> Result<Passed, Failure> {
-    let scratch = tempfile::tempdir()
-        .map_err(|e| Failure::error(None, 0, format!("cannot make a scratch data dir: {e}")))?;
+fn run_steps(
+    world_dir: &Path,
+    s: &Scenario,
+    setup: &Setup,
+    data: &Path,
+) -> Result<Passed, Failure> {
     let options = WorldOptions {
-        data_dir: Some(scratch.path().to_path_buf()),
+        data_dir: Some(data.to_path_buf()),
         cache_dir: Some(setup.cache_dir.to_path_buf()),
         compile_cache: Some(setup.cache_dir.join("wasmtime")),
         scripted_events: s.scripted_events,
