@@ -221,6 +221,17 @@ impl Cx<'_> {
                 missing("`@event` is only available inside an await_event `where`".into())
             })?,
         };
+        // `@step:ID.status` routes a step's outcome: a failed step that is
+        // handled reads `{status: "error", error}`; one that ran reads "ok"
+        // unless its output has a `status` of its own (ARCHITECTURE.md,
+        // "Plans").
+        if matches!(r.root, RefRoot::Step(_))
+            && r.path.len() == 1
+            && r.path[0] == "status"
+            && root.get("status").is_none()
+        {
+            return Ok(Value::text("ok"));
+        }
         let mut cur = root;
         for (i, seg) in r.path.iter().enumerate() {
             cur = step_into(cur, seg, r, i)?;

@@ -10,6 +10,7 @@ mod durability;
 mod governance;
 mod kill_loop;
 mod live_edit;
+mod llm_world;
 mod plans;
 mod reducer_crates;
 mod scenarios;

@@ -19,7 +19,7 @@ fn aos_test(worlds: &[&str], extra: &[&str]) -> Run {
     aos(&refs)
 }
 
-const ALL: [&str; 7] = [
+const ALL: [&str; 8] = [
     "worlds/00-counter",
     "worlds/01-hello-timer",
     "worlds/02-blob-echo",
@@ -27,6 +27,7 @@ const ALL: [&str; 7] = [
     "worlds/04-aggregator",
     "worlds/05-chain-comp",
     "worlds/06-safe-upgrade",
+    "worlds/07-llm-summarizer",
 ];
 
 #[test]
@@ -59,7 +60,7 @@ fn every_demo_world_passes_its_scenarios_and_the_junit_report_parses() {
         .descendants()
         .filter(|n| n.has_tag_name("testcase"))
         .count();
-    assert!(cases >= 9, "{cases} test cases");
+    assert!(cases >= 11, "{cases} test cases");
     assert_eq!(root.attribute("failures"), Some("0"));
 }
 

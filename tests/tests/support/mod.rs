@@ -3,8 +3,13 @@
 
 #![allow(dead_code)]
 
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -230,4 +235,58 @@ pub fn replay_hash(world: &str, data: &tempfile::TempDir) -> String {
         .as_str()
         .expect("state_hash")
         .to_string()
+}
+
+/// A 127.0.0.1 server that answers every request with a chat completion
+/// and records each request's head, until stopped (at most 60 s).
+pub struct Recorder {
+    pub base: String,
+    stop: Arc<AtomicBool>,
+    handle: std::thread::JoinHandle<Vec<String>>,
+}
+
+impl Recorder {
+    pub fn start() -> Recorder {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let mut heads = Vec::new();
+            while !flag.load(Ordering::SeqCst) && Instant::now() < deadline {
+                match listener.accept() {
+                    Ok((mut s, _)) => {
+                        s.set_nonblocking(false).expect("blocking");
+                        s.set_read_timeout(Some(Duration::from_secs(5)))
+                            .expect("timeout");
+                        let mut buf = [0u8; 8192];
+                        let n = s.read(&mut buf).unwrap_or(0);
+                        heads.push(String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase());
+                        let body = r#"{"choices":[{"message":{"content":"hi"}}]}"#;
+                        let _ = s.write_all(
+                            format!(
+                                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                                body.len()
+                            )
+                            .as_bytes(),
+                        );
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(10))
+                    }
+                    Err(e) => panic!("accept: {e}"),
+                }
+            }
+            heads
+        });
+        Recorder { base, stop, handle }
+    }
+
+    pub fn stop(self) -> Vec<String> {
+        self.stop.store(true, Ordering::SeqCst);
+        self.handle.join().expect("recorder thread")
+    }
 }
