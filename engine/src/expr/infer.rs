@@ -202,6 +202,15 @@ impl Tx<'_> {
         let Some(mut cur) = root else {
             return Ok(None);
         };
+        // As evaluation reads it: `@step:ID.status` is "ok" for a step that
+        // ran unless its output has a `status` of its own.
+        if matches!(r.root, RefRoot::Step(_)) && r.path.len() == 1 && r.path[0] == "status" {
+            match some_type(&cur, self.schemas).map(|(_, t)| t) {
+                Some(Type::Record(fields)) if fields.iter().any(|(f, _)| f == "status") => {}
+                Some(Type::Map { .. }) | None => return Ok(None),
+                _ => return Ok(Some(Type::Text)),
+            }
+        }
         for (i, seg) in r.path.iter().enumerate() {
             let so_far = Ref {
                 root: r.root.clone(),
