@@ -24,6 +24,7 @@ mod tree;
 mod ty;
 mod ui;
 mod watch;
+mod width;
 mod world_session;
 
 use app::{update, App, Cmd, Msg};

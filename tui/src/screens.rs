@@ -634,3 +634,35 @@ fn proposal_statuses_keep_their_marks_and_colours() {
         theme.palette.selection
     );
 }
+
+/// Wide characters (CJK, emoji) are cut by the cells they take: every row
+/// keeps its pane borders in place and a cut row ends in `…`.
+#[test]
+fn wide_characters_keep_the_layout() {
+    for size in SIZES {
+        let mut f = fake();
+        f.entries[2].summary = "demo/CounterEvent@1 {\"note\":\"日本語のテキストと絵文字🦀🦀🦀が長く続く行はセルの幅で切られる\"}".into();
+        let mut app = App::new(ThemeSet::builtin(), 0, false, size);
+        app.open(PathBuf::from("worlds/00-counter"));
+        update(&mut app, Msg::Opened(Ok(Box::new(f))));
+        keys(&mut app, "n n n n");
+        let buf = render(&app);
+        // The journal pane's right border stays in one column on every row.
+        let area = buf.area;
+        let border_x: Vec<u16> = (area.top() + 1..area.top() + 6)
+            .filter_map(|y| {
+                (area.left()..area.right())
+                    .skip(2)
+                    .find(|&x| matches!(buf[(x, y)].symbol(), "│" | "┃"))
+            })
+            .collect();
+        assert!(
+            border_x.windows(2).all(|w| w[0] == w[1]),
+            "{size:?}: borders at {border_x:?}\n{}",
+            buffer_text(&buf)
+        );
+        let text = buffer_text(&buf);
+        assert!(text.contains("…"), "{text}");
+        snap("wide_characters", &app);
+    }
+}

@@ -93,7 +93,7 @@ fn cut_spans(spans: Vec<Span<'static>>, width: usize) -> Vec<Span<'static>> {
     let mut used = 0;
     let mut keep = Vec::with_capacity(spans.len() + 1);
     for s in spans {
-        let n = s.content.chars().count();
+        let n = crate::width::cells(&s.content);
         if used + n <= width {
             used += n;
             keep.push(s);
@@ -112,16 +112,9 @@ fn cut_spans(spans: Vec<Span<'static>>, width: usize) -> Vec<Span<'static>> {
     keep
 }
 
-/// Pads or cuts `s` to exactly `width` chars.
+/// Pads or cuts `s` to exactly `width` cells.
 fn fit(s: &str, width: usize) -> String {
-    let n = s.chars().count();
-    if n > width {
-        let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
-        out.push('…');
-        out
-    } else {
-        format!("{s}{}", " ".repeat(width - n))
-    }
+    crate::width::fit(s, width)
 }
 
 /// A text field as spans: the part around the cursor that fits in
@@ -155,7 +148,7 @@ fn labelled_input(
     width: usize,
     theme: &Theme,
 ) -> Vec<Span<'static>> {
-    let room = width.saturating_sub(label.chars().count());
+    let room = width.saturating_sub(crate::width::cells(&label));
     let mut spans = vec![Span::styled(label, theme.accent())];
     spans.extend(input_spans(input, room, theme.text(), theme.selected()));
     spans

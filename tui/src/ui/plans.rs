@@ -267,23 +267,10 @@ fn field(label: &str, text: &str, width: usize, style: Style, theme: &Theme) -> 
         .collect()
 }
 
-/// Splits `text` into lines of at most `width` chars, at spaces where it
+/// Splits `text` into lines of at most `width` cells, at spaces where it
 /// can, inside long words where it must.
 fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest: Vec<char> = text.chars().collect();
-    while rest.len() > width {
-        let at = rest[..=width]
-            .iter()
-            .rposition(|c| *c == ' ')
-            .filter(|i| *i > 0)
-            .unwrap_or(width);
-        out.push(rest[..at].iter().collect());
-        let skip = if rest.get(at) == Some(&' ') { 1 } else { 0 };
-        rest.drain(..at + skip);
-    }
-    out.push(rest.into_iter().collect());
-    out
+    crate::width::wrap(text, width)
 }
 
 /// `── #1 demo/aggregator_plan@1 · ◷ waiting ─────`, the plan's name only
@@ -324,9 +311,9 @@ fn step_rule(s: &PlanStepView, width: usize, theme: &Theme) -> Line<'static> {
             tone.map_or(theme.dim(), |t| theme.tone(t)),
         ),
     ];
-    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    let used: usize = spans.iter().map(|s| crate::width::cells(&s.content)).sum();
     let more = " · Enter shows all";
-    if used + more.chars().count() + 5 <= width {
+    if used + crate::width::cells(more) + 5 <= width {
         spans.push(Span::styled(more, theme.dim()));
     }
     rule_line(spans, width, theme)
@@ -337,7 +324,7 @@ fn rule_line(spans: Vec<Span<'static>>, width: usize, theme: &Theme) -> Line<'st
     let mut all = vec![Span::styled("── ", theme.dim())];
     all.extend(spans);
     all.push(Span::styled(" ", theme.dim()));
-    let used: usize = all.iter().map(|s| s.content.chars().count()).sum();
+    let used: usize = all.iter().map(|s| crate::width::cells(&s.content)).sum();
     let mut all = cut(all, width);
     if used < width {
         all.pop();

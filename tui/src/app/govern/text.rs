@@ -63,7 +63,7 @@ pub fn diff_summary(p: &ProposalView) -> String {
     }
 }
 
-/// Splits a line into rows of `width` chars; continuation rows start with
+/// Splits a line into rows of `width` cells; continuation rows start with
 /// `indent` spaces. Colours carry over the cut.
 pub fn wrap(segs: Segs, width: usize, indent: usize) -> Vec<Segs> {
     let width = width.max(indent + 8);
@@ -71,12 +71,19 @@ pub fn wrap(segs: Segs, width: usize, indent: usize) -> Vec<Segs> {
         .iter()
         .flat_map(|(ink, s)| s.chars().map(move |c| (*ink, c)))
         .collect();
+    let cells = |c: char| unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
     let mut rows = Vec::new();
     let mut at = 0;
     let mut first = true;
     while first || at < chars.len() {
         let room = if first { width } else { width - indent };
-        let end = (at + room).min(chars.len());
+        // As many chars as fit in `room` cells (always at least one).
+        let mut end = at;
+        let mut used = 0;
+        while end < chars.len() && (end == at || used + cells(chars[end].1) <= room) {
+            used += cells(chars[end].1);
+            end += 1;
+        }
         let mut row: Segs = Vec::new();
         if !first {
             row.push((Ink::Text, " ".repeat(indent)));
