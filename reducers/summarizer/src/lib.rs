@@ -198,7 +198,13 @@ mod tests {
         };
         assert_eq!(ev.schema, SUMMARIZE_REQUEST);
         let req: Request = from_cbor(&ev.value).unwrap();
-        assert_eq!(req, Request { request_id: 1, url: "a".into() });
+        assert_eq!(
+            req,
+            Request {
+                request_id: 1,
+                url: "a".into()
+            }
+        );
 
         let (s, ctx) = run(s, summarize("b"));
         assert!(ctx.emitted().is_empty(), "b waits");
@@ -207,7 +213,13 @@ mod tests {
         let (s, ctx) = run(s, ready(1, 3));
         assert_eq!(s.summaries.len(), 1);
         assert_eq!(s.total_cost_cents, 3);
-        assert_eq!(s.current, Some(Request { request_id: 2, url: "b".into() }));
+        assert_eq!(
+            s.current,
+            Some(Request {
+                request_id: 2,
+                url: "b".into()
+            })
+        );
         assert_eq!(ctx.emitted().len(), 1, "b starts");
 
         let (s, _) = run(
@@ -218,7 +230,13 @@ mod tests {
             },
         );
         assert_eq!((s.pc, s.current.clone()), (Pc::Idle, None));
-        assert_eq!(s.denied, [Denied { url: "b".into(), reason: "budget".into() }]);
+        assert_eq!(
+            s.denied,
+            [Denied {
+                url: "b".into(),
+                reason: "budget".into()
+            }]
+        );
     }
 
     #[test]
