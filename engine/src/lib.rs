@@ -1,7 +1,12 @@
 //! aos-engine: the deterministic, event-sourced world runtime.
 //!
 //! One module per component (see `docs/ARCHITECTURE.md`). The inspector and
-//! the CLI talk only to [`world::World`].
+//! the CLI work through [`world::World`]; beside it they use plain data types
+//! (`hash`, `value`, `diff`, `types`, the AIR diff and patch documents) and a
+//! few operations that must not open a world: `air::Air::load` (`aos check`
+//! validates AIR that may not load), `journal::repair` (repairs a journal a
+//! world refuses to open), `build` (`aos build`, live rebuilds) and
+//! `effects::Keyring` (the timer benchmark signs receipts without a world).
 
 pub mod adapters;
 pub mod air;

@@ -1,5 +1,5 @@
 //! `aos headless`: the interactive app's `update` and `draw`, driven by a
-//! script (or a key list) into an off-screen `TestBackend` (DESIGN §6).
+//! script (or a key list) into an off-screen `TestBackend` (ARCHITECTURE.md, "Inspector, headless mode and CLI").
 
 use crate::app::verify::VerifyOutcome;
 use crate::app::{update, App, Cmd, Msg};

@@ -4,7 +4,7 @@
 //! The right column stacks state, effects and build. The plans pane is a
 //! full-width band under both columns (its DAG needs the width); it shows
 //! when there are plan instances or when it is focused, and grows while
-//! focused. The manifest pane (DESIGN §5) shows in the band while focused.
+//! focused. The manifest pane (ARCHITECTURE.md, "Governance") shows in the band while focused.
 
 use crate::app::{App, Phase, Screen};
 use ratatui::layout::{Constraint, Layout, Rect};

@@ -24,7 +24,7 @@ pub struct OpenOptions {
     pub data_dir: Option<PathBuf>,
     pub cache_dir: Option<PathBuf>,
     /// Dispatch effects and advance the virtual clock while stepping. Off by
-    /// default: a person at the inspector dispatches (DESIGN §3.6).
+    /// default: a person at the inspector dispatches (ARCHITECTURE.md, "Effects, capabilities, policy, receipts").
     pub auto_dispatch: bool,
     /// Fixture set for the mock adapters (`WORLD/fixtures/SET/`).
     pub fixtures: Option<String>,

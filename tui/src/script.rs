@@ -1,4 +1,4 @@
-//! The headless script language (DESIGN §6): one command per line.
+//! The headless script language (README, "Command line"): one command per line.
 //!
 //! ```text
 //! # comment

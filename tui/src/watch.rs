@@ -1,4 +1,4 @@
-//! Watching a world's files for live editing (DESIGN §5): `notify` with the
+//! Watching a world's files for live editing (ARCHITECTURE.md, "Live editing"): `notify` with the
 //! full debouncer (which keeps each event's kind: inotify also reports a
 //! file merely being opened, and a build reads every source file, so only
 //! writes, creations, renames and removals count), a filter for noise (the

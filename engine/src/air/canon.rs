@@ -1,5 +1,5 @@
 //! Canonical forms of nodes and their hashes: `sha256` of the canonical CBOR
-//! of the node's canonical JSON form (DESIGN §3.1).
+//! of the node's canonical JSON form (ARCHITECTURE.md, "AIR").
 //!
 //! What "canonical" normalizes, so that equivalent files hash alike:
 //! - a `defschema`'s type is re-rendered from the parsed [`Type`];

@@ -1,4 +1,4 @@
-//! A structural diff of two AIRs (DESIGN §3.9): which definitions were
+//! A structural diff of two AIRs (ARCHITECTURE.md, "Governance"): which definitions were
 //! added, removed or changed, and for a changed one which JSON paths
 //! changed, with their old and new values.
 //!

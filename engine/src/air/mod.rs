@@ -1,5 +1,5 @@
 //! AIR, a world's control plane: every `*.air.json` file under `<world>/air/`
-//! and `<world>/plans/`, loaded, validated and hashed (DESIGN §3.2).
+//! and `<world>/plans/`, loaded, validated and hashed (ARCHITECTURE.md, "AIR").
 //!
 //! A file holds one node or an array of nodes, each with a `$kind`.
 //! `defschema`, `defmodule`, `defcap`, `defpolicy`, `defplan` and the

@@ -1,4 +1,4 @@
-//! Patch documents (AIR v1 §14, DESIGN §3.9): changes to a world's control
+//! Patch documents (AIR v1 §14; ARCHITECTURE.md, "Governance"): changes to a world's control
 //! plane against a base manifest hash, applied transactionally and
 //! re-validated as a whole; and the patch that turns one AIR into another.
 //!

@@ -1,4 +1,4 @@
-//! The enqueue gate (DESIGN §3.7) and the reducer rules. Inputs are small
+//! The enqueue gate (ARCHITECTURE.md, "Effects, capabilities, policy, receipts") and the reducer rules. Inputs are small
 //! views so the kernel can adapt its typed caps, grants and policies to them
 //! in a few lines; the gate itself reads nothing but its arguments.
 

@@ -1,5 +1,5 @@
 //! The effects core: intents, the enqueue gate, budgets, signed receipts and
-//! the per-world adapter keys (DESIGN §3.7).
+//! the per-world adapter keys (ARCHITECTURE.md, "Effects, capabilities, policy, receipts").
 //!
 //! Everything here except [`keys`] (OS randomness, files) is deterministic:
 //! the gate takes logical time from its caller and the ledger keeps its state

@@ -3,7 +3,7 @@
 //! lenses values are written in ([`from_json`], [`to_sugar`], [`to_tagged`]).
 //!
 //! Values are carried as [`Value`](crate::value::Value) in the CBOR shapes
-//! serde uses by default (DESIGN §3.1), so a reducer's
+//! serde uses by default (ARCHITECTURE.md, "AIR"), so a reducer's
 //! `#[derive(Serialize, Deserialize)]` types read and write them directly:
 //!
 //! | type | CBOR shape |

@@ -1,4 +1,4 @@
-//! The governance loop (DESIGN §3.9): propose a patch (or a whole
+//! The governance loop (ARCHITECTURE.md, "Governance"): propose a patch (or a whole
 //! alternative AIR folder), shadow it, approve or reject it, apply it.
 //!
 //! Every step is an input entry (`Proposed`, `ShadowReport`, `Approved`,

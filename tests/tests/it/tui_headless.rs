@@ -1,4 +1,4 @@
-//! The inspector driven headless on 00-counter, as CI would (DESIGN §6):
+//! The inspector driven headless on 00-counter, as CI would (ARCHITECTURE.md, "Inspector, headless mode and CLI"):
 //! the same app and screens as the interactive `aos`.
 
 use crate::support::*;

@@ -1,4 +1,4 @@
-//! Governance in the inspector (DESIGN §3.9, §5): the governance view (`v`)
+//! Governance in the inspector (ARCHITECTURE.md, "Governance"): the governance view (`v`)
 //! lists the proposals; the review screen shows one proposal's manifest
 //! diff and shadow report; keys propose, shadow, approve, reject and apply
 //! (with a confirm or a reason). Also the manifest pane (`6`): the root,

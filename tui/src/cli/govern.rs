@@ -1,5 +1,5 @@
 //! `aos propose`, `proposals`, `shadow`, `approve`, `reject`, `apply`: the
-//! governance loop (DESIGN §3.9) for scripts. Each opens the world, does
+//! governance loop (ARCHITECTURE.md, "Governance") for scripts. Each opens the world, does
 //! one step at the head and prints what happened (JSON with `--json`).
 //! Exit 1 when the world refuses (a rejected patch, apply before approve,
 //! an unknown proposal), 2 when the command cannot run.

@@ -1,4 +1,4 @@
-//! Non-interactive subcommands for scripts and CI (DESIGN §6). Each prints
+//! Non-interactive subcommands for scripts and CI (ARCHITECTURE.md, "Inspector, headless mode and CLI"). Each prints
 //! human-readable text, or JSON with `--json`, and exits 0 on success, 1
 //! when it found a problem in the world, 2 when it could not run.
 
