@@ -65,7 +65,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode, CliError> {
         }
         "plans" => {
             let tmp = tempdir()?;
-            let result = super::bench_plans::plans(args, &tmp);
+            let result = plans::plans(args, &tmp);
             let _ = std::fs::remove_dir_all(&tmp);
             return result;
         }
@@ -303,6 +303,7 @@ fn timer(args: &BenchArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
+mod plans;
 mod rerun;
 mod scale;
 

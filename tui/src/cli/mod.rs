@@ -3,7 +3,6 @@
 //! when it found a problem in the world, 2 when it could not run.
 
 mod bench;
-mod bench_plans;
 mod check;
 mod common;
 mod govern;

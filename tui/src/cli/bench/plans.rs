@@ -2,8 +2,8 @@
 //! out three HTTP requests and joins), with automatic mock dispatch. The
 //! journal and store live in a temporary directory.
 
-use super::bench::BenchArgs;
-use super::common::{print_json, CliError};
+use super::BenchArgs;
+use crate::cli::common::{print_json, CliError};
 use aos_engine::journal::FsyncPolicy;
 use aos_engine::world::{World, WorldOptions};
 use serde_json::json;
@@ -17,7 +17,7 @@ pub fn plans(args: &BenchArgs, tmp: &Path) -> Result<ExitCode, CliError> {
     } else {
         args.world.clone()
     };
-    let n = args.events_or(super::bench::DEFAULT_EVENTS);
+    let n = args.events_or(super::DEFAULT_EVENTS);
     let start = first_event(&world_dir)?;
     let mut events = String::from("[");
     for i in 0..n {
@@ -34,7 +34,7 @@ pub fn plans(args: &BenchArgs, tmp: &Path) -> Result<ExitCode, CliError> {
         let options = WorldOptions {
             fsync: FsyncPolicy::Batch,
             data_dir: Some(tmp.join(format!("plans-{run}"))),
-            compile_cache: super::common::compile_cache(None),
+            compile_cache: crate::cli::common::compile_cache(None),
             scripted_events: false,
             auto_dispatch: true,
             ..WorldOptions::default()
