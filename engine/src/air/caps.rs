@@ -2,7 +2,7 @@
 //! a `defcap` node.
 
 use super::canon;
-use super::node::Fields;
+use super::fields::Fields;
 use crate::hash::Hash;
 use crate::types::{parse_type, type_to_json, Type};
 use crate::value::Value;
@@ -138,6 +138,12 @@ pub(super) fn parse(mut f: Fields<'_, '_>, name: &str) -> Option<DefCap> {
         file: f.file.to_path_buf(),
         json_path: f.path.clone(),
     })
+}
+
+/// Why an effect kind is refused, naming the known ones.
+pub(super) fn unknown_effect_kind(kind: &str) -> String {
+    let known: Vec<&str> = effect_kinds().collect();
+    format!("unknown effect kind {kind:?} (known: {})", known.join(", "))
 }
 
 #[cfg(test)]

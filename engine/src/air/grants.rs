@@ -2,10 +2,10 @@
 //! `module_bindings`: reading their shape, typing grant params through the
 //! cap's schema, and checking them against the definitions.
 
+use super::ctx::Ctx;
 use super::diag::Sink;
+use super::fields::{bad_name, Fields};
 use super::json::to_value;
-use super::node::{bad_name, Fields};
-use super::validate::Ctx;
 use super::{is_valid_name, Air, CapType, DefKind, Manifest};
 use crate::types::{field_segment, from_json, json_kind};
 use crate::value::Value;

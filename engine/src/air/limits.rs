@@ -8,7 +8,7 @@
 //! limit is part of the module's node, hence of the manifest hash: replay
 //! enforces the same limit.
 
-use super::node::Fields;
+use super::fields::Fields;
 use crate::types::json_kind;
 use crate::value::Value;
 use serde_json::{json, Value as Json};

@@ -2,10 +2,11 @@
 //! definitions together (duplicates, the one manifest), then validating and
 //! hashing.
 
+use super::ctx::{Seen, SeenMap};
 use super::diag::Sink;
 use super::json::parse_strict;
 use super::node::{self, ManifestSrc, Node};
-use super::validate::{self, Seen, SeenMap};
+use super::validate;
 use super::{canon, grants, Air, DefKind};
 use serde_json::Value as Json;
 use std::fs;

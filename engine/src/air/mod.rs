@@ -14,8 +14,10 @@
 mod builtins;
 mod canon;
 mod caps;
+mod ctx;
 mod diag;
 mod diff;
+mod fields;
 mod grants;
 pub(crate) mod json;
 mod limits;

@@ -8,8 +8,8 @@
 //! manifest and triggers that name it report nothing more).
 
 use super::diag::Sink;
+use super::fields::{bad_name, Fields};
 use super::json::to_value;
-use super::node::{bad_name, Fields};
 use super::{canon, is_valid_name};
 use crate::expr::{parse_expr, parse_expr_or_value, Expr, ExprError};
 use crate::hash::Hash;

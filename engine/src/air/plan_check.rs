@@ -9,10 +9,11 @@
 //! unknown, and nothing is reported about its uses.
 
 use super::caps::is_effect_kind;
+use super::caps::unknown_effect_kind;
+use super::ctx::{has_key_field, Ctx};
+use super::fields::bad_name;
 use super::plan::{DefPlan, PlanStep, StepOp, Trigger};
-use super::policy::unknown_effect_kind;
-use super::validate::{has_key_field, Ctx};
-use super::{is_valid_name, node::bad_name, Air, DefKind, Manifest};
+use super::{is_valid_name, Air, DefKind, Manifest};
 use crate::expr::{check, infer, Expr, RefRoot, TypeEnv, VarType};
 use crate::kernel::builtin::{params_schema, receipt_schema};
 use crate::types::Type;

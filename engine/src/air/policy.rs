@@ -1,8 +1,8 @@
 //! `defpolicy`: ordered allow/deny rules, and deciding an effect against
 //! them (first match wins, no match denies).
 
-use super::caps::is_effect_kind;
-use super::node::{bad_name, Fields};
+use super::caps::{is_effect_kind, unknown_effect_kind};
+use super::fields::{bad_name, Fields};
 use super::{canon, is_valid_name};
 use crate::hash::Hash;
 use crate::types::json_kind;
@@ -277,11 +277,6 @@ fn rule(json: &serde_json::Value, path: &str, parent: &mut Fields<'_, '_>) -> Op
         when: m,
         decision: decision.filter(|_| ok)?,
     })
-}
-
-pub(super) fn unknown_effect_kind(kind: &str) -> String {
-    let known: Vec<&str> = super::caps::effect_kinds().collect();
-    format!("unknown effect kind {kind:?} (known: {})", known.join(", "))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod cli_bad_input;
 mod cli_counter;
 mod durability;
 mod governance;
+mod imports;
 mod kill_loop;
 mod live_edit;
 mod llm_world;
