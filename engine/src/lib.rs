@@ -14,6 +14,7 @@ pub mod build;
 pub mod cbor;
 pub mod clip;
 pub mod diff;
+pub mod effect_kind;
 pub mod effects;
 pub mod entry;
 pub mod expr;

@@ -1,5 +1,5 @@
-//! `defcap`: capability types, the effect kinds each one allows, and reading
-//! a `defcap` node.
+//! `defcap`: reading a `defcap` node. Capability types and the effect kinds
+//! each one allows are in the effect-kind catalog (`effect_kind`).
 
 use super::canon;
 use super::fields::Fields;
@@ -7,82 +7,21 @@ use crate::hash::Hash;
 use crate::types::{parse_type, type_to_json, Type};
 use crate::value::Value;
 use serde_json::Value as Json;
-use std::fmt;
 use std::path::PathBuf;
 
-/// The built-in capability types of AIR v1 (the spec's `secret` type has no
-/// effect kind in our catalog yet, so it is not accepted).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum CapType {
-    HttpOut,
-    Blob,
-    Timer,
-    LlmBasic,
-}
-
-/// Every effect kind the runtime knows, with the cap type that allows it.
-const CATALOG: [(&str, CapType); 5] = [
-    ("blob.get", CapType::Blob),
-    ("blob.put", CapType::Blob),
-    ("http.request", CapType::HttpOut),
-    ("llm.generate", CapType::LlmBasic),
-    ("timer.set", CapType::Timer),
-];
+pub use crate::effect_kind::CapType;
 
 /// The effect kinds a reducer may emit itself; the rest need a plan.
-pub const MICRO_EFFECTS: [&str; 3] = ["timer.set", "blob.put", "blob.get"];
+pub const MICRO_EFFECTS: [&str; 3] = crate::effect_kind::MICRO;
 
 /// Every known effect kind, sorted.
 pub fn effect_kinds() -> impl Iterator<Item = &'static str> {
-    CATALOG.iter().map(|(k, _)| *k)
+    crate::effect_kind::names()
 }
 
 /// Whether `kind` is in the effect catalog.
 pub fn is_effect_kind(kind: &str) -> bool {
-    effect_kinds().any(|k| k == kind)
-}
-
-impl CapType {
-    pub const ALL: [CapType; 4] = [
-        CapType::HttpOut,
-        CapType::Blob,
-        CapType::Timer,
-        CapType::LlmBasic,
-    ];
-
-    /// The text form written in AIR.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CapType::HttpOut => "http.out",
-            CapType::Blob => "blob",
-            CapType::Timer => "timer",
-            CapType::LlmBasic => "llm.basic",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<CapType> {
-        CapType::ALL.into_iter().find(|t| t.as_str() == text)
-    }
-
-    /// Whether a grant of this type may be used for an effect of `effect_kind`.
-    pub fn allows(self, effect_kind: &str) -> bool {
-        CATALOG.iter().any(|(k, t)| *k == effect_kind && *t == self)
-    }
-
-    /// The diagnostic for a cap type that is not built in.
-    pub(super) fn unknown(text: &str) -> String {
-        let known: Vec<&str> = CapType::ALL.iter().map(|t| t.as_str()).collect();
-        format!(
-            "unknown cap type {text:?} (built-in cap types: {})",
-            known.join(", ")
-        )
-    }
-}
-
-impl fmt::Display for CapType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+    crate::effect_kind::get(kind).is_some()
 }
 
 /// A capability: a cap type and the schema its grants' params conform to.

@@ -14,8 +14,8 @@ use super::ctx::{has_key_field, Ctx};
 use super::fields::bad_name;
 use super::plan::{DefPlan, PlanStep, StepOp, Trigger};
 use super::{is_valid_name, Air, DefKind, Manifest};
+use crate::effect_kind::{params_schema, receipt_schema};
 use crate::expr::{check, infer, Expr, RefRoot, TypeEnv, VarType};
-use crate::kernel::builtin::{params_schema, receipt_schema};
 use crate::types::Type;
 use std::collections::{BTreeMap, BTreeSet};
 

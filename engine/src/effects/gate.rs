@@ -195,13 +195,7 @@ impl PolicyView for Vec<PolicyRule> {
 
 /// The cap type an effect kind needs.
 pub fn cap_type_for(kind: &str) -> Option<&'static str> {
-    match kind {
-        "timer.set" => Some("timer"),
-        "blob.put" | "blob.get" => Some("blob"),
-        "http.request" => Some("http.out"),
-        "llm.generate" => Some("llm.basic"),
-        _ => None,
-    }
+    crate::effect_kind::get(kind).map(|k| k.cap_type.as_str())
 }
 
 /// Conservative cost estimate for the budget pre-check. Only what is known
@@ -441,7 +435,7 @@ pub fn enqueue_gate(
 }
 
 /// The effect kinds a reducer may emit.
-pub const REDUCER_EFFECTS: [&str; 3] = ["timer.set", "blob.put", "blob.get"];
+pub const REDUCER_EFFECTS: [&str; 3] = crate::effect_kind::MICRO;
 
 /// One effect a reducer step emitted, through the cap slot it named.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,11 +15,11 @@
 //! The world checks before journaling; [`super::KernelState::apply_input`]
 //! checks again, so replaying a hand-made journal refuses the same inputs.
 
-use super::builtin::is_receipt_result;
 use super::Program;
 use crate::air::Air;
 use crate::cbor;
 use crate::clip::clip;
+use crate::effect_kind::is_receipt_result;
 use crate::entry::{Entry, Origin};
 use crate::hash::Hash;
 use crate::types::{field_segment, Type, MAX_TYPE_DEPTH};

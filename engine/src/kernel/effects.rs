@@ -8,11 +8,11 @@
 //! settles the cost (`BudgetExceeded` when that used the budget up), then
 //! journals the `ReducerCall`.
 
-use super::builtin::{params_schema, receipt_schema, result_event_schema};
 use super::plans::{receipt_payload, Arrived};
 use super::{CellId, Direct, InboxItem, KernelState, Owner, PendingEffect, Program};
 use crate::air::PolicyDecision;
 use crate::cbor;
+use crate::effect_kind::{params_schema, receipt_schema, result_event_schema};
 use crate::effects::{
     enqueue_gate, reducer_rules, Budget, Decision, GrantView, Intent, Origin, OriginKind,
     PolicyQuery, PolicyVerdict, Receipt, ReducerEmit, Stage,

@@ -24,7 +24,6 @@
 //! takes is journaled as `Unrouted`.
 
 mod admit;
-pub mod builtin;
 mod effects;
 mod input;
 mod plan_codec;
@@ -201,7 +200,7 @@ impl Program {
             air.schemas.keys().map(|n| Arc::from(n.as_str())).collect();
         names.extend(
             crate::air::effect_kinds()
-                .filter_map(builtin::result_event_schema)
+                .filter_map(crate::effect_kind::result_event_schema)
                 .map(Arc::from),
         );
         Program {
@@ -220,7 +219,7 @@ impl Program {
     /// Whether a value of `schema` can be, or hold, a built-in receipt
     /// result.
     pub fn may_carry_receipt(&self, schema: &str) -> bool {
-        builtin::is_receipt_result(schema)
+        crate::effect_kind::is_receipt_result(schema)
             || self
                 .receipt_carriers
                 .get_or_init(|| admit::receipt_carriers(&self.air))

@@ -34,11 +34,11 @@
 use super::{KernelState, PendingEffect, Program};
 use crate::air::{DefPlan, StepOp};
 use crate::cbor;
+use crate::effect_kind::{params_schema, receipt_schema};
 use crate::effects::{Decision, Intent, Origin as IntentOrigin, OriginKind, ReceiptStatus, Stage};
 use crate::entry::{Entry, Origin, PlanOutcome, StepOutcome};
 use crate::expr::{self, Env, Expr};
 use crate::hash::Hash;
-use crate::kernel::builtin::{params_schema, receipt_schema};
 use crate::kernel::InboxItem;
 use crate::types::{self, Type};
 use crate::value::Value;

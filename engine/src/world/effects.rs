@@ -4,10 +4,10 @@
 
 use super::{World, WorldError};
 use crate::adapters::DispatchError;
+use crate::effect_kind;
 use crate::effects::{Intent, Receipt, ReceiptStatus};
 use crate::entry::Entry;
 use crate::hash::Hash;
-use crate::kernel::builtin;
 
 /// Where an effect stands, as of the cursor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,7 +137,7 @@ impl World {
                 }
                 (None, _) => EffectStatus::Queued,
             };
-            let params = match builtin::params_schema(&intent.kind) {
+            let params = match effect_kind::params_schema(&intent.kind) {
                 Some(schema) => super::view::sugar_text(self, schema, &intent.params),
                 None => format!("{:?}", crate::cbor::decode(&intent.params)),
             };
@@ -327,7 +327,7 @@ impl World {
 }
 
 fn receipt_lines(world: &World, kind: &str, r: &Receipt) -> Vec<String> {
-    let payload = match builtin::receipt_schema(kind) {
+    let payload = match effect_kind::receipt_schema(kind) {
         Some(schema) => super::view::sugar_text(world, schema, &r.payload),
         None => format!("{:?}", crate::cbor::decode(&r.payload)),
     };

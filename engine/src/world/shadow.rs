@@ -10,10 +10,11 @@ use crate::adapters::{Adapter, AdapterOutcome, BlobAdapter, HttpAdapter, HttpFix
 use crate::adapters::{LlmAdapter, LlmFixtures};
 use crate::cbor;
 use crate::diff::{self, PathDisplay};
+use crate::effect_kind::{self, CapType};
 use crate::effects::{Intent, Receipt, ReceiptStatus};
 use crate::entry::{Entry, PlanOutcome};
 use crate::hash::Hash;
-use crate::kernel::{builtin, KernelState, Program, Reducers, StepResult};
+use crate::kernel::{KernelState, Program, Reducers, StepResult};
 use crate::store::Store;
 use crate::types;
 use crate::value::Value;
@@ -127,8 +128,9 @@ impl Stubs {
     fn answer(&mut self, intent: &Intent) -> (Option<u64>, Receipt) {
         let hash = intent.intent_hash();
         let params = cbor::decode(&intent.params).unwrap_or(Value::Null);
-        let (clock, outcome) = match intent.kind.as_str() {
-            "timer.set" => {
+        let cap_type = effect_kind::get(&intent.kind).map(|k| k.cap_type);
+        let (clock, outcome) = match cap_type {
+            Some(CapType::Timer) => {
                 let at = params
                     .get("deliver_at_ns")
                     .and_then(Value::as_int)
@@ -148,10 +150,10 @@ impl Stubs {
                     },
                 )
             }
-            "blob.put" | "blob.get" => (None, self.blob.execute(intent)),
-            "http.request" => (None, self.http.execute(intent)),
-            "llm.generate" => (None, self.llm.execute(intent)),
-            _ => (
+            Some(CapType::Blob) => (None, self.blob.execute(intent)),
+            Some(CapType::HttpOut) => (None, self.http.execute(intent)),
+            Some(CapType::LlmBasic) => (None, self.llm.execute(intent)),
+            None => (
                 None,
                 AdapterOutcome::Done {
                     status: ReceiptStatus::Error,
@@ -308,7 +310,7 @@ fn intents(entries: &[Entry]) -> impl Iterator<Item = (&Intent, &crate::effects:
 
 fn params_text(program: &Program, intent: &Intent) -> String {
     let value = cbor::decode(&intent.params).unwrap_or(Value::Null);
-    match builtin::params_schema(&intent.kind).and_then(|s| program.schema(s)) {
+    match effect_kind::params_schema(&intent.kind).and_then(|s| program.schema(s)) {
         Some(ty) => types::to_sugar(&value, ty, program.air.as_ref()).to_string(),
         None => super::plans::value_text(&value),
     }

@@ -4,8 +4,9 @@
 use super::{World, WorldError};
 use crate::cbor;
 use crate::diff::{self, Change};
+use crate::effect_kind;
 use crate::entry::{Entry, Origin, Outcome};
-use crate::kernel::{builtin, KernelState};
+use crate::kernel::KernelState;
 use crate::types;
 use crate::value::Value;
 
@@ -164,7 +165,7 @@ fn entry_view(world: &World, seq: u64, entry: Entry) -> EntryView {
             call,
         } => {
             is_error = !decision.allowed;
-            let params = match builtin::params_schema(&intent.kind) {
+            let params = match effect_kind::params_schema(&intent.kind) {
                 Some(schema) => sugar_text(world, schema, &intent.params),
                 None => format!("{:?}", cbor::decode(&intent.params)),
             };
