@@ -14,10 +14,10 @@ use std::time::Instant;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// What to measure: `counter` (steps, replay, seek, open), `timer` (effects), `plans` (04's fan-out), `rerun` (live editing) or `scale` (a large world from outside: open, tail, state, replay, peak memory).
+    /// What to measure: `counter` (steps, replay, seek, open), `timer` (effects), `plans` (04's fan-out), `rerun` (live editing), `scale` (a large world from outside: open, tail, state, replay, peak memory) or `cbor` (decoding large maps).
     #[arg(default_value = "counter")]
     pub what: String,
-    /// Events per run (default: 100,000; 10,000 for `rerun`; 1,000,000 for `scale`).
+    /// Events per run (default: 100,000; 10,000 for `rerun`; 1,000,000 for `scale`; map keys for `cbor`: 32,000).
     #[arg(long)]
     pub events: Option<u64>,
     /// Only this fsync policy (default: all three).
@@ -51,6 +51,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode, CliError> {
     match args.what.as_str() {
         "counter" => {}
         "timer" => return timer(args),
+        "cbor" => return cbor::cbor(args),
         "scale" => {
             let tmp = tempdir()?;
             let result = scale::scale(args, &tmp);
@@ -71,7 +72,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode, CliError> {
         }
         other => {
             return Err(CliError::usage(format!(
-                "unknown benchmark {other:?} (try: counter, timer, plans, rerun, scale)"
+                "unknown benchmark {other:?} (try: counter, timer, plans, rerun, scale, cbor)"
             )))
         }
     }
@@ -303,6 +304,7 @@ fn timer(args: &BenchArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
+mod cbor;
 mod plans;
 mod rerun;
 mod scale;
