@@ -94,6 +94,23 @@ pub enum Cmd {
     Quit,
 }
 
+/// How the world was opened, as the title row says it: the fixture set the
+/// mock adapters answer from, live requests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenMode {
+    pub fixtures: Option<String>,
+    pub live: bool,
+}
+
+impl OpenMode {
+    pub fn of(options: &crate::runtime::OpenOptions) -> OpenMode {
+        OpenMode {
+            fixtures: options.fixtures.clone(),
+            live: options.live,
+        }
+    }
+}
+
 /// A scenario run ahead into the session's journal: its name and, when an
 /// expectation failed, the height and what failed (shown in the status line
 /// when the cursor is there).
@@ -288,6 +305,7 @@ pub struct App {
     pub govern: govern::Govern,
     /// The scenario this session replays (`aos WORLD --scenario FILE`).
     pub scenario: Option<ScenarioMark>,
+    pub mode: OpenMode,
     /// The background verification of the open world, if it owes one.
     pub verify: Option<verify::Verify>,
     verify_id: u64,
@@ -326,6 +344,7 @@ impl App {
             live: live::Live::default(),
             govern: govern::Govern::default(),
             scenario: None,
+            mode: OpenMode::default(),
             verify: None,
             verify_id: 0,
             verify_cancel: None,

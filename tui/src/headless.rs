@@ -68,8 +68,11 @@ pub struct HeadlessArgs {
     pub no_verify: bool,
     /// Replay a scenario of WORLD (e.g. tests/NAME.json) on scratch data
     /// first, as `aos WORLD --scenario` does (replaces --data-dir).
-    #[arg(long, value_name = "FILE", conflicts_with = "data_dir")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["data_dir", "fresh"])]
     pub scenario: Option<PathBuf>,
+    /// Start a new journal; the old one is kept aside as journal.old-N.
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 pub struct Headless {
@@ -112,7 +115,8 @@ impl Headless {
                 match cmd {
                     Cmd::Open(path) => {
                         self.watcher = None;
-                        spawn_open(path, self.open_options.clone(), self.tx.clone())
+                        spawn_open(path, self.open_options.clone(), self.tx.clone());
+                        self.open_options.fresh = false;
                     }
                     Cmd::RunChunk => queue.push_back(Msg::RunChunk),
                     Cmd::Watch(spec) => self.watcher = start_watch(spec, &self.tx),
@@ -439,16 +443,19 @@ pub fn main(args: HeadlessArgs, theme: Option<&str>) -> ExitCode {
         fixtures: args.fixtures.clone(),
         live: args.live,
         trusted_sources,
+        fresh: args.fresh,
     };
     if let Some(run) = &scenario {
         h.open_options.data_dir = Some(run.data.path().to_path_buf());
         h.open_options.cache_dir = Some(run.cache.clone());
         h.open_options.fixtures = run.fixtures.clone();
     }
+    h.app.mode = crate::app::OpenMode::of(&h.open_options);
     let cmds = h.app.open(args.world.clone());
     for cmd in cmds {
         if let Cmd::Open(p) = cmd {
             spawn_open(p, h.open_options.clone(), h.tx.clone());
+            h.open_options.fresh = false;
         }
     }
     let mut stdout = std::io::stdout().lock();

@@ -62,8 +62,14 @@ struct Args {
     trust_source: Vec<PathBuf>,
     /// Replay a scenario of WORLD (e.g. tests/NAME.json) on scratch data and
     /// step through it; a failed expectation shows when its height is reached.
-    #[arg(long, value_name = "FILE", requires = "world")]
+    #[arg(long, value_name = "FILE", requires = "world", conflicts_with_all = ["data_dir", "fresh"])]
     scenario: Option<PathBuf>,
+    /// Keep the journal and store here instead of WORLD/.aos.
+    #[arg(long, requires = "world")]
+    data_dir: Option<PathBuf>,
+    /// Start a new journal; the old one is kept aside as journal.old-N.
+    #[arg(long, requires = "world")]
+    fresh: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -97,9 +103,11 @@ pub fn main() -> ExitCode {
                     _ => None,
                 };
                 let mut open = runtime::OpenOptions {
+                    data_dir: args.data_dir.clone(),
                     fixtures: args.fixtures.clone(),
                     live: args.live,
                     trusted_sources,
+                    fresh: args.fresh,
                     ..runtime::OpenOptions::default()
                 };
                 if let Some(run) = &scenario {
@@ -169,6 +177,7 @@ fn interactive(
     let (cols, rows) = crossterm::terminal::size()?;
     let mut app = App::new(themes, theme_index, no_color_from_env(), (cols, rows));
     app.scenario = scenario;
+    app.mode = app::OpenMode::of(&open);
     let (tx, rx) = channel();
     let first = match world {
         Some(w) => app.open(w.to_path_buf()),
@@ -236,7 +245,8 @@ fn exec(
         match cmd {
             Cmd::Open(path) => {
                 bg.watcher = None;
-                runtime::spawn_open(path, bg.open.clone(), tx.clone())
+                runtime::spawn_open(path, bg.open.clone(), tx.clone());
+                bg.open.fresh = false;
             }
             Cmd::Watch(spec) => bg.watcher = runtime::start_watch(spec, tx),
             Cmd::Rebuild(r) => runtime::spawn_rebuild(r, tx.clone()),

@@ -33,6 +33,9 @@ pub struct OpenOptions {
     /// Folders outside the world's project tree the user trusts to build
     /// from (`--trust-source` and the `aos trust` record).
     pub trusted_sources: Vec<PathBuf>,
+    /// Start a new journal, the old one kept aside (`--fresh`); the runner
+    /// clears it after the first open so no later reopen starts over.
+    pub fresh: bool,
 }
 
 /// Opens `path` off the UI thread; the receiver gets `OpenProgress`

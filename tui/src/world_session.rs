@@ -269,6 +269,7 @@ pub fn open(
             fixtures: options.fixtures.clone(),
             live: options.live,
             trusted_sources: options.trusted_sources.clone(),
+            fresh: options.fresh,
             // A world on a full or read-only disk still opens, to look at.
             read_only_fallback: true,
             ..WorldOptions::default()

@@ -177,3 +177,27 @@ fn a_megabyte_pasted_into_the_inject_prompt_is_shown_clipped_and_refused_briefly
         r.stderr.len()
     );
 }
+
+#[test]
+fn fresh_starts_a_new_journal_keeping_the_old_and_the_title_names_the_fixture_set() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let first = crate::support::headless("worlds/05-chain-comp", &data, &["--keys", "N"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    assert!(first.stdout.contains("Completed"), "{}", first.stdout);
+    let again = crate::support::headless(
+        "worlds/05-chain-comp",
+        &data,
+        &["--fixtures", "reserve-fails", "--fresh", "--keys", "N"],
+    );
+    assert_eq!(again.code, 0, "{again:?}");
+    let title = again.stdout.lines().next().unwrap_or_default();
+    assert!(
+        title.contains("05-chain-comp · fixtures reserve-fails"),
+        "{title}"
+    );
+    assert!(again.stdout.contains("Refunded"), "{}", again.stdout);
+    assert!(
+        data.path().join("journal.old-1").is_dir(),
+        "the old journal is kept"
+    );
+}

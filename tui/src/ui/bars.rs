@@ -19,6 +19,11 @@ pub fn title(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         Screen::Picker => spans.push(Span::styled("· pick a world", theme.text())),
         Screen::World => {
             spans.push(Span::styled(format!("· {}", app.view.name), theme.text()));
+            if app.mode.live {
+                spans.push(Span::styled(" · live", theme.warning()));
+            } else if let Some(set) = &app.mode.fixtures {
+                spans.push(Span::styled(format!(" · fixtures {set}"), theme.accent()));
+            }
             if app.session.is_some() && app.view.cursor < app.view.head {
                 spans.push(Span::styled(
                     format!(
@@ -31,8 +36,8 @@ pub fn title(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         }
     }
     let right = format!("theme {} ", app.theme().name);
-    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
-    let pad = (area.width as usize).saturating_sub(used + right.chars().count());
+    let used: usize = spans.iter().map(|s| crate::width::cells(&s.content)).sum();
+    let pad = (area.width as usize).saturating_sub(used + crate::width::cells(&right));
     spans.push(Span::raw(" ".repeat(pad)));
     spans.push(Span::styled(right, theme.dim()));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
