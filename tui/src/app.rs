@@ -1058,7 +1058,11 @@ fn open_details(app: &mut App) {
 fn paste(app: &mut App, text: &str) {
     let input = match &mut app.overlay {
         Overlay::Jump(input) | Overlay::Advance(input) => Some(input),
-        Overlay::Inject(p) if p.editing => Some(&mut p.input),
+        // A paste while choosing is the value: it starts editing.
+        Overlay::Inject(p) if p.editing || p.schema().is_some() => {
+            p.editing = true;
+            Some(&mut p.input)
+        }
         _ => match &mut app.govern.prompt {
             Some(govern::Prompt::Reason { input, .. } | govern::Prompt::Folder(input)) => {
                 Some(input)
@@ -1102,11 +1106,21 @@ fn inject_key(app: &mut App, mut prompt: InjectPrompt, key: KeyEvent) -> Vec<Cmd
     if !prompt.editing {
         match key.code {
             KeyCode::Esc => return vec![],
-            KeyCode::Up | KeyCode::Char('k') => prompt.selected = prompt.selected.saturating_sub(1),
-            KeyCode::Down | KeyCode::Char('j') => {
-                prompt.selected = (prompt.selected + 1).min(prompt.schemas.len().saturating_sub(1))
+            KeyCode::Up => prompt.selected = prompt.selected.saturating_sub(1),
+            KeyCode::Down => {
+                prompt.selected = (prompt.selected + 1).min(prompt.shown().len().saturating_sub(1))
             }
-            KeyCode::Enter | KeyCode::Tab => prompt.editing = true,
+            KeyCode::Enter | KeyCode::Tab if prompt.schema().is_some() => prompt.editing = true,
+            KeyCode::Backspace => prompt.erase_filter(),
+            // JSON typed straight away (an events-file entry, or a value for
+            // the selected schema) starts the value.
+            KeyCode::Char(c @ ('{' | '"' | '[')) if prompt.schema().is_some() => {
+                prompt.editing = true;
+                prompt.input.insert_str(&c.to_string());
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                prompt.type_filter(c)
+            }
             _ => {}
         }
         app.overlay = Overlay::Inject(prompt);
@@ -1120,9 +1134,9 @@ fn inject_key(app: &mut App, mut prompt: InjectPrompt, key: KeyEvent) -> Vec<Cmd
     match prompt.input.key(key) {
         Edit::Cancel => {}
         Edit::Submit => {
-            let schema = prompt.schema().unwrap_or_default().to_string();
+            let (schema, value) = prompt.submission().unwrap_or_default();
             let result = match app.session.as_mut() {
-                Some(s) => s.inject(&schema, &prompt.input.text()),
+                Some(s) => s.inject(&schema, &value),
                 None => Err("the world is not open".to_string()),
             };
             match result {

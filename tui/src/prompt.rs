@@ -203,7 +203,10 @@ impl TextInput {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InjectPrompt {
     pub schemas: Vec<String>,
+    /// Index into [`InjectPrompt::shown`].
     pub selected: usize,
+    /// Typed while choosing: only schemas containing it are shown.
+    pub filter: String,
     /// False while choosing the schema.
     pub editing: bool,
     pub input: TextInput,
@@ -216,14 +219,53 @@ impl InjectPrompt {
         InjectPrompt {
             schemas,
             selected: 0,
+            filter: String::new(),
             editing,
             input: TextInput::default(),
             error: None,
         }
     }
 
+    /// The schemas the filter lets through (case-insensitive substring).
+    pub fn shown(&self) -> Vec<&str> {
+        let f = self.filter.to_lowercase();
+        self.schemas
+            .iter()
+            .map(String::as_str)
+            .filter(|s| s.to_lowercase().contains(&f))
+            .collect()
+    }
+
     pub fn schema(&self) -> Option<&str> {
-        self.schemas.get(self.selected).map(|s| s.as_str())
+        self.shown().get(self.selected).copied()
+    }
+
+    /// Narrows the list by one typed char; the selection goes to the top.
+    pub fn type_filter(&mut self, c: char) {
+        self.filter.push(c);
+        self.selected = 0;
+    }
+
+    pub fn erase_filter(&mut self) {
+        self.filter.pop();
+        self.selected = 0;
+    }
+
+    /// What to inject for the typed text: the picked schema and the text as
+    /// its value, or — when the text is an events-file entry `{"schema": S,
+    /// "value": V}` naming one of the schemas — S and V.
+    pub fn submission(&self) -> Option<(String, String)> {
+        let text = self.input.text();
+        if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(&text) {
+            if let (2, Some(serde_json::Value::String(schema)), Some(value)) =
+                (map.len(), map.get("schema"), map.get("value"))
+            {
+                if self.schemas.iter().any(|s| s == schema) {
+                    return Some((schema.clone(), value.to_string()));
+                }
+            }
+        }
+        Some((self.schema()?.to_string(), text))
     }
 }
 
@@ -335,6 +377,22 @@ mod tests {
     #[test]
     fn inject_skips_the_schema_choice_when_there_is_one() {
         assert!(InjectPrompt::new(vec!["a".into()]).editing);
+        let mut f = InjectPrompt::new(vec!["demo/Start@1".into(), "demo/Data@1".into()]);
+        f.type_filter('j');
+        assert!(f.shown().is_empty(), "typing filters, it does not move");
+        f.erase_filter();
+        f.type_filter('d');
+        f.type_filter('a');
+        assert_eq!(f.schema(), Some("demo/Data@1"));
+        f.input
+            .insert_str(r#"{"schema": "demo/Start@1", "value": {"n": 1}}"#);
+        assert_eq!(
+            f.submission(),
+            Some(("demo/Start@1".into(), r#"{"n":1}"#.into()))
+        );
+        f.input = TextInput::default();
+        f.input.insert_str(r#"{"schema": "other/X@1", "value": 1}"#);
+        assert_eq!(f.submission().map(|(s, _)| s), Some("demo/Data@1".into()));
         let p = InjectPrompt::new(vec!["a".into(), "b".into()]);
         assert!(!p.editing);
         assert_eq!(p.schema(), Some("a"));

@@ -201,3 +201,25 @@ fn fresh_starts_a_new_journal_keeping_the_old_and_the_title_names_the_fixture_se
         "the old journal is kept"
     );
 }
+
+/// 06's README: `i`, then the events-file entry it gives, is injected.
+#[test]
+fn the_safe_upgrade_readme_inject_text_is_accepted() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let readme = std::fs::read_to_string(repo_root().join("worlds/06-safe-upgrade/README.md"))
+        .expect("README");
+    let text = readme
+        .lines()
+        .find_map(|l| l.strip_prefix("| `i` | inject `"))
+        .and_then(|rest| rest.split('`').next())
+        .expect("the README's inject row");
+    let file = script(&format!(
+        "key i\ntype {text}\nkey Enter\nexpect injected demo/SafeUpgradeEvent@1\n"
+    ));
+    let r = crate::support::headless(
+        "worlds/06-safe-upgrade",
+        &data,
+        &["--script", path_str(file.path())],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+}

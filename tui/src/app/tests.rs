@@ -155,7 +155,7 @@ fn inject_with_several_schemas_asks_which_first() {
     let mut fake = FakeSession::counter();
     fake.injectable = vec!["a/A@1".into(), "b/B@1".into()];
     let mut a = opened(Box::new(fake));
-    keys(&mut a, "i j");
+    keys(&mut a, "i Down");
     let Overlay::Inject(p) = &a.overlay else {
         panic!()
     };
@@ -163,10 +163,31 @@ fn inject_with_several_schemas_asks_which_first() {
     assert_eq!(p.schema(), Some("b/B@1"));
     keys(&mut a, "Enter {");
     assert!(matches!(&a.overlay, Overlay::Inject(p) if p.editing && p.input.text() == "{"));
-    keys(&mut a, "Tab k");
+    keys(&mut a, "Tab Up");
     assert!(matches!(&a.overlay, Overlay::Inject(p) if !p.editing && p.selected == 0));
     keys(&mut a, "Esc");
     assert_eq!(a.overlay, Overlay::None);
+}
+
+#[test]
+fn typing_in_the_schema_list_filters_it_and_an_events_file_entry_is_accepted() {
+    let mut fake = FakeSession::counter();
+    fake.injectable = vec!["demo/Job@1".into(), "demo/Other@1".into()];
+    let mut a = opened(Box::new(fake));
+    // `j` filters (it used to move the selection): only demo/Job@1 is left.
+    keys(&mut a, "i j");
+    assert!(matches!(&a.overlay, Overlay::Inject(p) if p.shown() == ["demo/Job@1"] && !p.editing));
+    keys(&mut a, "Backspace Esc");
+    // The text an events file holds, typed right after `i`, names its own
+    // schema: it goes in as that schema's value.
+    update(&mut a, Msg::Key(parse_key("i").unwrap()));
+    update(
+        &mut a,
+        Msg::Paste(r#"{"schema": "demo/Other@1", "value": "Tick"}"#.into()),
+    );
+    keys(&mut a, "Enter");
+    assert_eq!(a.overlay, Overlay::None, "{}", flash(&a));
+    assert!(flash(&a).contains("injected demo/Other@1"), "{}", flash(&a));
 }
 
 #[test]

@@ -122,20 +122,29 @@ fn inject(frame: &mut Frame, theme: &Theme, area: Rect, p: &InjectPrompt) {
             .map(|l| (l.chars().count() + 2).div_ceil(text_w) as u16)
             .sum::<u16>()
     });
+    let shown = p.shown();
     let body = if p.editing {
         4 + err_lines
     } else {
-        p.schemas.len() as u16 + 2
+        shown.len().max(1) as u16 + 2
     };
     let rect = centered(area, w, (body + 2).min(area.height.saturating_sub(2)));
     let inner = boxed(frame, theme, rect, "Inject an event");
     let mut lines: Vec<Line> = Vec::new();
     if !p.editing {
-        lines.push(Line::from(Span::styled(
-            "Pick the event schema (Enter):",
-            theme.text(),
-        )));
-        for (i, s) in p.schemas.iter().enumerate() {
+        let prompt = if p.filter.is_empty() {
+            "Pick the event schema (type to filter, Enter):".to_string()
+        } else {
+            format!("Pick the event schema: {}▏", p.filter)
+        };
+        lines.push(Line::from(Span::styled(prompt, theme.text())));
+        if shown.is_empty() {
+            lines.push(Line::from(Span::styled(
+                "  no schema matches (Backspace)",
+                theme.dim(),
+            )));
+        }
+        for (i, s) in shown.iter().enumerate() {
             let sel = i == p.selected;
             let line = Line::from(Span::styled(
                 format!("{} {s}", if sel { "▶" } else { " " }),
@@ -148,7 +157,7 @@ fn inject(frame: &mut Frame, theme: &Theme, area: Rect, p: &InjectPrompt) {
             });
         }
         lines.push(Line::from(Span::styled(
-            "j/k choose · Enter next · Esc cancel",
+            "↑/↓ choose · Enter next · { or paste: the value · Esc cancel",
             theme.dim(),
         )));
     } else {
