@@ -74,6 +74,7 @@ mod head;
 mod recover;
 mod repair;
 mod scan;
+pub use scan::Visit;
 mod segment;
 
 #[cfg(test)]
@@ -337,6 +338,21 @@ impl Journal {
         config: JournalConfig,
         mode: Mode,
     ) -> Result<(Journal, OpenReport), JournalError> {
+        Self::open_visiting(fs, dir, config, mode, &mut |_, _, _| {})
+    }
+
+    /// [`Journal::open_with`], showing each good record to `visit` as the
+    /// open's scan reads it (seq, entry item, ends its unit), so a caller
+    /// indexes the journal without reading it again. Records the open then
+    /// leaves out (recovery) were seen too: keep what is below
+    /// [`Journal::len`].
+    pub fn open_visiting(
+        fs: Arc<dyn Fs>,
+        dir: &Path,
+        config: JournalConfig,
+        mode: Mode,
+        visit: Visit<'_>,
+    ) -> Result<(Journal, OpenReport), JournalError> {
         match fs.kind(dir).map_err(io_err(dir, "stat"))? {
             Some(Kind::Dir) => {}
             None if mode == Mode::Read => return Ok(Journal::empty_reader(fs, dir, config)),
@@ -350,7 +366,7 @@ impl Journal {
                 )))
             }
         }
-        let found = scan::scan(fs.as_ref(), dir)?;
+        let found = scan::scan_visiting(fs.as_ref(), dir, visit)?;
         let head_state = head::read(fs.as_ref(), dir)?;
         let mut notes = Vec::new();
         let synced = match head_state {

@@ -5,7 +5,7 @@
 use super::frame::{self, Defect};
 use super::segment::{self, io_err};
 use super::JournalError;
-use crate::fs::Fs;
+use crate::fs::{Fs, OpenMode};
 use std::path::PathBuf;
 
 /// A segment read up to its last good record (or to the problem).
@@ -69,7 +69,21 @@ impl Scan {
     }
 }
 
+/// Sees each good record as the scan reads it: its seq, its entry item and
+/// whether it ends its unit (records a recovery later cuts are seen too).
+pub type Visit<'a> = &'a mut dyn FnMut(u64, &[u8], bool);
+
 pub(crate) fn scan(fs: &dyn Fs, dir: &std::path::Path) -> Result<Scan, JournalError> {
+    scan_visiting(fs, dir, &mut |_, _, _| {})
+}
+
+/// [`scan`], showing every good record to `visit`: one read of the journal
+/// serves open and whatever its caller indexes.
+pub(crate) fn scan_visiting(
+    fs: &dyn Fs,
+    dir: &std::path::Path,
+    visit: Visit<'_>,
+) -> Result<Scan, JournalError> {
     let listed = segment::list_segments(fs, dir)?;
     let count = listed.len();
     let mut out = Scan {
@@ -81,19 +95,24 @@ pub(crate) fn scan(fs: &dyn Fs, dir: &std::path::Path) -> Result<Scan, JournalEr
         crcs: Crcs::default(),
     };
     let mut listed = listed.into_iter().enumerate();
+    // One buffer for every segment: memory does not grow with the journal.
+    let mut buf = Vec::new();
     for (index, (number, path)) in listed.by_ref() {
-        let data = fs.read(&path).map_err(io_err(&path, "read segment"))?;
         let mut seg = ScannedSegment {
             number,
             path,
             first_seq: out.records,
             offsets: Vec::new(),
             valid_len: 0,
-            file_len: data.len() as u64,
+            file_len: 0,
         };
         if number as usize != index {
             // Segments are numbered from 0 without gaps, so a missing number
             // means a lost file even when it held no records.
+            seg.file_len = fs
+                .open(&seg.path, OpenMode::Read)
+                .and_then(|f| f.len())
+                .map_err(io_err(&seg.path, "stat segment"))?;
             let missing = segment::segment_file_name(index as u32).unwrap_or_default();
             out.problem = Some(Problem {
                 kind: ProblemKind::Corrupt,
@@ -103,7 +122,7 @@ pub(crate) fn scan(fs: &dyn Fs, dir: &std::path::Path) -> Result<Scan, JournalEr
             });
         } else {
             let is_last = index + 1 == count;
-            out.problem = verify_records(&data, &mut seg, &mut out, is_last);
+            out.problem = verify_segment(fs, &mut seg, &mut out, is_last, visit, &mut buf)?;
         }
         out.segments.push(seg);
         if out.problem.is_some() {
@@ -114,19 +133,44 @@ pub(crate) fn scan(fs: &dyn Fs, dir: &std::path::Path) -> Result<Scan, JournalEr
     Ok(out)
 }
 
-fn verify_records(
-    data: &[u8],
+/// Bytes read at a time while verifying a segment.
+const CHUNK: usize = 4 << 20;
+
+/// Verifies one segment's records, reading it in chunks into `buf`; at the
+/// first defect the whole file is read once to tell a torn tail from damage
+/// with valid records after it.
+fn verify_segment(
+    fs: &dyn Fs,
     seg: &mut ScannedSegment,
     out: &mut Scan,
     is_last: bool,
-) -> Option<Problem> {
-    let mut at = 0usize;
-    while at < data.len() {
-        match frame::parse_record(&data[at..], Some(out.records)) {
+    visit: Visit<'_>,
+    buf: &mut Vec<u8>,
+) -> Result<Option<Problem>, JournalError> {
+    let path = seg.path.clone();
+    let file = fs
+        .open(&path, OpenMode::Read)
+        .map_err(io_err(&path, "read segment"))?;
+    let len = file.len().map_err(io_err(&path, "read segment"))?;
+    seg.file_len = len;
+    buf.clear();
+    // File offset of buf[0], and the position in buf.
+    let (mut base, mut at) = (0u64, 0usize);
+    loop {
+        let end = base + buf.len() as u64;
+        if at == buf.len() && end == len {
+            seg.valid_len = len;
+            return Ok(None);
+        }
+        match frame::parse_record(&buf[at..], Some(out.records)) {
             Ok(p) => {
-                seg.offsets.push(at as u64);
-                let crc =
-                    u32::from_le_bytes([data[at + 4], data[at + 5], data[at + 6], data[at + 7]]);
+                visit(
+                    out.records,
+                    &buf[at + p.entry_start..at + p.total],
+                    !p.continues,
+                );
+                seg.offsets.push(base + at as u64);
+                let crc = u32::from_le_bytes([buf[at + 4], buf[at + 5], buf[at + 6], buf[at + 7]]);
                 at += p.total;
                 out.records += 1;
                 out.crcs.last = crc;
@@ -135,14 +179,25 @@ fn verify_records(
                     out.crcs.last_complete = crc;
                 }
             }
+            // The record goes on past what was read: read more.
+            Err(Defect::Incomplete(_)) if end < len => {
+                buf.drain(..at);
+                base += at as u64;
+                at = 0;
+                let more = (len - end).min(CHUNK as u64) as usize;
+                let from = buf.len();
+                buf.resize(from + more, 0);
+                file.read_exact_at(&mut buf[from..], end)
+                    .map_err(io_err(&path, "read segment"))?;
+            }
             Err(defect) => {
-                seg.valid_len = at as u64;
-                return Some(classify(data, at, &defect, is_last));
+                let offset = base + at as u64;
+                seg.valid_len = offset;
+                let data = fs.read(&path).map_err(io_err(&path, "read segment"))?;
+                return Ok(Some(classify(&data, offset as usize, &defect, is_last)));
             }
         }
     }
-    seg.valid_len = at as u64;
-    None
 }
 
 fn classify(data: &[u8], at: usize, defect: &Defect, is_last: bool) -> Problem {

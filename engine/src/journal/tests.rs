@@ -1222,3 +1222,43 @@ fn a_synced_writer_after_an_unsynced_one_syncs_what_it_will_promise() {
         assert_records(&j, 11);
     }
 }
+
+/// A segment larger than the scan's read chunk: records straddle chunk
+/// edges, and damage beyond the first chunk is still found and placed.
+#[test]
+fn a_segment_bigger_than_a_read_chunk_scans_across_chunk_edges() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let item = |i: u64| {
+        let mut out = Vec::new();
+        let body: Vec<u8> = (0..4000 + (i % 97) as usize)
+            .map(|b| (b as u64 + i) as u8)
+            .collect();
+        cbor::write_bytes(&mut out, &body);
+        out
+    };
+    let (mut j, _) = Journal::open(dir, config(1 << 30, FsyncPolicy::Batch)).unwrap();
+    for i in 0..2600 {
+        j.append(&item(i)).unwrap();
+    }
+    j.commit().unwrap();
+    let at = j.offsets[2000];
+    drop(j);
+    let (j, report) = Journal::open(dir, config(1 << 30, FsyncPolicy::Batch)).unwrap();
+    assert_eq!(report.recovery, None);
+    assert_eq!(j.len(), 2600);
+    assert_eq!(j.read(1999).unwrap(), item(1999));
+    assert_eq!(j.read(2599).unwrap(), item(2599));
+    drop(j);
+    let seg = seg_path(dir, 0);
+    let mut bytes = fs::read(&seg).unwrap();
+    assert!(
+        bytes.len() > 2 * (4 << 20),
+        "spans chunks: {} bytes",
+        bytes.len()
+    );
+    bytes[at as usize + 100] ^= 0x01;
+    fs::write(&seg, &bytes).unwrap();
+    let reason = expect_corrupt(dir, &seg, at);
+    assert!(reason.contains("crc mismatch"), "{reason}");
+}

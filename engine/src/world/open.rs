@@ -389,15 +389,37 @@ pub(super) fn open_as(
     } else {
         Mode::Write
     };
-    let (journal, report) = Journal::open_with(
+    // What open will index as the journal's scan reads it: governance for
+    // reading entries; everything a snapshot start needs when there is a
+    // snapshot list (ARCHITECTURE.md, "Snapshots").
+    let journal_dir = data.join("journal");
+    let snapshot_list = (history == History::Replay && options.from_snapshot)
+        .then(|| super::snapshots::read(options.fs.as_ref(), &journal_dir));
+    let mut indexer = match (history, &snapshot_list) {
+        (History::EntriesOnly, _) => Some(super::snapshots::Indexer::new(true)),
+        (History::Replay, Some(list)) if !list.items.is_empty() => {
+            Some(super::snapshots::Indexer::new(false))
+        }
+        _ => None,
+    };
+    let (journal, report) = Journal::open_visiting(
         options.fs.clone(),
-        &data.join("journal"),
+        &journal_dir,
         JournalConfig {
             fsync: options.fsync,
             ..JournalConfig::default()
         },
         mode,
+        &mut |seq, item, ends| {
+            if let Some(ix) = indexer.as_mut() {
+                ix.visit(seq, item, ends);
+            }
+        },
     )?;
+    let indexed = match indexer {
+        Some(ix) => Some(ix.finish(journal.len())?),
+        None => None,
+    };
     for note in &report.notes {
         say(progress, Stage::Journal, note.clone());
         notes.push(note.clone());
@@ -458,7 +480,10 @@ pub(super) fn open_as(
         world.journal.commit()?;
     } else if history == History::EntriesOnly {
         let recorded = use_recorded_manifest(&mut world, &data)?;
-        follow_governance(&mut world)?;
+        let governance = indexed.map(|i| i.governance).unwrap_or_default();
+        for seq in governance {
+            world.observe_governance(seq)?;
+        }
         note_manifest_change(&mut world, manifest_hash, recorded);
     } else {
         say(
@@ -467,9 +492,11 @@ pub(super) fn open_as(
             format!("replaying {} journal entries", world.journal.len()),
         );
         let recorded = use_recorded_manifest(&mut world, &data)?;
-        let start = match options.from_snapshot {
-            true => super::snapshots::start_from_snapshot(&mut world, progress)?,
-            false => None,
+        let start = match snapshot_list {
+            Some(list) => {
+                super::snapshots::start_from_snapshot(&mut world, list, indexed, progress)?
+            }
+            None => None,
         };
         match start {
             Some(state) => {
@@ -1025,28 +1052,6 @@ fn note_manifest_change(world: &mut World, on_disk: Hash, recorded: bool) {
             running.short()
         ));
     }
-}
-
-/// Applies the journal's governance records (proposals and the programs
-/// they installed) without replaying anything else: what reading entries
-/// needs. Only the first bytes of each entry are looked at.
-fn follow_governance(world: &mut World) -> Result<(), WorldError> {
-    let len = world.journal.len();
-    let mut governance = Vec::new();
-    {
-        let mut source = super::JournalSource::new(&world.journal);
-        for seq in 0..len {
-            match source.entry(seq) {
-                Ok(Some(b)) if super::governance::is_governance(b) => governance.push(seq),
-                Ok(_) => {}
-                Err(message) => return Err(WorldError::BadEntry { seq, message }),
-            }
-        }
-    }
-    for seq in governance {
-        world.observe_governance(seq)?;
-    }
-    Ok(())
 }
 
 /// Rebuilds the head, the boundaries and the checkpoints from `state` (at

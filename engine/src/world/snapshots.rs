@@ -214,85 +214,119 @@ impl World {
 }
 
 /// What one pass over the journal's records yields without replaying.
-struct Indexed {
+pub(super) struct Indexed {
     /// Unit boundaries from 0: each input entry is a unit of its own; a
     /// step's entries are one unit on disk.
-    boundaries: Vec<u64>,
+    pub(super) boundaries: Vec<u64>,
     /// Seqs of governance entries.
-    governance: Vec<u64>,
+    pub(super) governance: Vec<u64>,
+    /// Effect intents and receipts, decoded, for the effects index.
+    effects: Vec<(u64, Entry)>,
 }
 
-/// Reads every record once (no entry decoded but a unit's first when it
-/// may be an input, and effect intents and receipts): the boundaries, the
-/// governance entries and the effects index.
-fn index_journal(world: &mut World) -> Result<Indexed, WorldError> {
+/// Indexes records as the journal's open scan reads them (see
+/// [`crate::journal::Journal::open_visiting`]): no entry is decoded but the
+/// first of a unit that may be an input, and effect intents and receipts.
+pub(super) struct Indexer {
+    out: Indexed,
+    /// Whether the unit being read is an input unit (`None` between units).
+    input_unit: Option<bool>,
+    /// Governance only (reading entries needs nothing else).
+    governance_only: bool,
+    bad: Option<WorldError>,
+}
+
+const INTENT: &[u8] = b"\xa1\x6cEffectIntent";
+const RECEIPT: &[u8] = b"\xa1\x6dEffectReceipt";
+
+impl Indexer {
+    pub(super) fn new(governance_only: bool) -> Indexer {
+        Indexer {
+            out: Indexed {
+                boundaries: vec![0],
+                governance: Vec::new(),
+                effects: Vec::new(),
+            },
+            input_unit: None,
+            governance_only,
+            bad: None,
+        }
+    }
+
+    pub(super) fn visit(&mut self, seq: u64, item: &[u8], ends_unit: bool) {
+        if super::governance::is_governance(item) {
+            self.out.governance.push(seq);
+        }
+        if self.governance_only {
+            return;
+        }
+        let bad_entry = |message: String| WorldError::BadEntry { seq, message };
+        let input = match self.input_unit {
+            Some(input) => input,
+            None => {
+                let input = match Entry::peek_is_input(item) {
+                    Some(known) => known,
+                    None => match Entry::decode(item) {
+                        Ok(e) => e.is_input(),
+                        Err(e) => {
+                            self.bad.get_or_insert(bad_entry(e.to_string()));
+                            false
+                        }
+                    },
+                };
+                self.input_unit = Some(input);
+                input
+            }
+        };
+        if input || ends_unit {
+            self.out.boundaries.push(seq + 1);
+        }
+        if ends_unit {
+            self.input_unit = None;
+        }
+        if item.starts_with(INTENT) || item.starts_with(RECEIPT) {
+            match Entry::decode(item) {
+                Ok(e) => self.out.effects.push((seq, e)),
+                Err(e) => {
+                    self.bad.get_or_insert(bad_entry(e.to_string()));
+                }
+            }
+        }
+    }
+
+    /// What was indexed below `len` (the journal as open kept it).
+    pub(super) fn finish(self, len: u64) -> Result<Indexed, WorldError> {
+        let mut out = self.out;
+        out.boundaries.retain(|&b| b <= len);
+        out.governance.retain(|&g| g < len);
+        out.effects.retain(|(s, _)| *s < len);
+        match self.bad {
+            Some(WorldError::BadEntry { seq, .. }) if seq >= len => Ok(out),
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+}
+
+/// Reads every record once, as the open's scan would have shown them.
+fn index_journal(world: &World) -> Result<Indexed, WorldError> {
     const CHUNK: u64 = 16_384;
-    const INTENT: &[u8] = b"\xa1\x6cEffectIntent";
-    const RECEIPT: &[u8] = b"\xa1\x6dEffectReceipt";
     let len = world.journal.len();
-    let mut out = Indexed {
-        boundaries: vec![0],
-        governance: Vec::new(),
-    };
-    let mut effects = Vec::new();
-    let mut bad: Option<WorldError> = None;
-    // Whether the unit being read is an input unit (`None` between units).
-    let mut input_unit: Option<bool> = None;
+    let mut indexer = Indexer::new(false);
     let mut from = 0;
     while from < len {
         let to = (from + CHUNK).min(len);
-        world
-            .journal
-            .for_each_record(from, to, |seq, item, ends_unit| {
-                let bad_entry = |message: String| WorldError::BadEntry { seq, message };
-                let input = match input_unit {
-                    Some(input) => input,
-                    None => {
-                        let input = match Entry::peek_is_input(item) {
-                            Some(known) => known,
-                            None => match Entry::decode(item) {
-                                Ok(e) => e.is_input(),
-                                Err(e) => {
-                                    bad.get_or_insert(bad_entry(e.to_string()));
-                                    false
-                                }
-                            },
-                        };
-                        input_unit = Some(input);
-                        input
-                    }
-                };
-                if input || ends_unit {
-                    out.boundaries.push(seq + 1);
-                }
-                if ends_unit {
-                    input_unit = None;
-                }
-                if super::governance::is_governance(item) {
-                    out.governance.push(seq);
-                } else if item.starts_with(INTENT) || item.starts_with(RECEIPT) {
-                    match Entry::decode(item) {
-                        Ok(e) => effects.push((seq, e)),
-                        Err(e) => {
-                            bad.get_or_insert(bad_entry(e.to_string()));
-                        }
-                    }
-                }
-                Ok(())
-            })?;
-        if let Some(e) = bad.take() {
-            return Err(e);
-        }
+        world.journal.for_each_record(from, to, |seq, item, ends| {
+            indexer.visit(seq, item, ends);
+            Ok(())
+        })?;
         from = to;
     }
-    for (seq, entry) in effects {
-        world.index_effects(seq, std::slice::from_ref(&entry));
-    }
-    Ok(out)
+    indexer.finish(len)
 }
 
 #[cfg(test)]
-pub(super) fn index_boundaries(world: &mut World) -> Result<Vec<u64>, WorldError> {
+pub(super) fn index_boundaries(world: &World) -> Result<Vec<u64>, WorldError> {
     index_journal(world).map(|i| i.boundaries)
 }
 
@@ -341,16 +375,20 @@ fn load_listed(world: &World, s: &Listed, boundaries: &[u64]) -> Result<KernelSt
 /// genesis as before. A writer drops refused snapshots from the list.
 pub(super) fn start_from_snapshot(
     world: &mut World,
+    list: List,
+    indexed: Option<Indexed>,
     progress: &mut dyn FnMut(OpenEvent),
 ) -> Result<Option<KernelState>, WorldError> {
     let journal_dir = world.journal.dir().to_path_buf();
-    let list = read(world.fs.as_ref(), &journal_dir);
     world.notes.extend(list.problems);
     world.snapshots = list.items;
     if world.snapshots.is_empty() {
         return Ok(None);
     }
-    let indexed = index_journal(world)?;
+    let indexed = match indexed {
+        Some(i) => i,
+        None => index_journal(world)?,
+    };
     let mut chosen = None;
     let mut refused = Vec::new();
     for s in world.snapshots.iter().rev() {
@@ -379,8 +417,6 @@ pub(super) fn start_from_snapshot(
         }
     }
     let Some(state) = chosen else {
-        world.effect_index.clear();
-        world.receipt_index.clear();
         return Ok(None);
     };
     let height = state.height;
@@ -402,9 +438,10 @@ pub(super) fn start_from_snapshot(
         (world.air, world.program, world.programs) = before;
         world.gov = Default::default();
         world.reducers.reset();
-        world.effect_index.clear();
-        world.receipt_index.clear();
         return Ok(None);
+    }
+    for (seq, entry) in &indexed.effects {
+        world.index_effects(*seq, std::slice::from_ref(entry));
     }
     world.boundaries = indexed.boundaries;
     world.boundaries.retain(|&b| b <= height);
