@@ -146,9 +146,43 @@ pub fn parse_duration(text: &str) -> Result<u64, DurationError> {
     u64::try_from(ns).map_err(|_| too_long())
 }
 
+/// What tells one intent from another of its kind, for its row: an HTTP
+/// request's method, host and path, an LLM call's model, a blob or timer's
+/// key. Read from the params (sugar JSON); `None` when there is nothing.
+pub fn target(e: &Effect) -> Option<String> {
+    let params: serde_json::Value = serde_json::from_str(&e.params).ok()?;
+    let text = |k: &str| params.get(k).and_then(serde_json::Value::as_str);
+    if let Some(url) = text("url") {
+        let rest = url.split_once("://").map_or(url, |(_, r)| r);
+        let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+        return Some(match text("method") {
+            Some(m) => format!("{m} {rest}"),
+            None => rest.to_string(),
+        });
+    }
+    if let Some(model) = text("model") {
+        return Some(model.to_string());
+    }
+    text("key").map(|k| format!("key {k}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_intent_row_names_what_sets_it_apart() {
+        let mut e = crate::session::fake::effect(1, 3, "http.request", EffectStatus::Queued);
+        e.params =
+            r#"{"method":"GET","url":"https://example.com/a/b.json?x=1","headers":{}}"#.into();
+        assert_eq!(target(&e).as_deref(), Some("GET example.com/a/b.json"));
+        e.params = r#"{"provider":"openai","model":"gpt-4o-mini"}"#.into();
+        assert_eq!(target(&e).as_deref(), Some("gpt-4o-mini"));
+        e.params = r#"{"deliver_at_ns":5,"key":"hello"}"#.into();
+        assert_eq!(target(&e).as_deref(), Some("key hello"));
+        e.params = "not json".into();
+        assert_eq!(target(&e), None);
+    }
     use crate::session::fake::effect;
 
     #[test]

@@ -183,7 +183,7 @@ fn typing_in_the_schema_list_filters_it_and_an_events_file_entry_is_accepted() {
     update(&mut a, Msg::Key(parse_key("i").unwrap()));
     update(
         &mut a,
-        Msg::Paste(r#"{"schema": "demo/Other@1", "value": "Tick"}"#.into()),
+        Msg::Paste(r#"{"schema": "demo/Other@1", "value": {"n": 1}}"#.into()),
     );
     keys(&mut a, "Enter");
     assert_eq!(a.overlay, Overlay::None, "{}", flash(&a));

@@ -106,9 +106,13 @@ fn row(
         .rule
         .clone()
         .unwrap_or_else(|| format!("gate {}", e.stage));
+    let target = crate::effects::target(e)
+        .map(|t| format!("{t} "))
+        .unwrap_or_default();
     let spans = vec![
         Span::styled(head, style),
         Span::styled(kind, theme.text()),
+        Span::styled(target, theme.accent()),
         Span::styled(verdict, verdict_style),
         Span::styled(format!("{} · {grant} · ", e.origin), theme.text()),
         Span::styled(rule, verdict_style),
