@@ -80,6 +80,8 @@ pub enum Msg {
 pub enum Cmd {
     /// Open the world on a background thread, posting progress and `Opened`.
     Open(PathBuf),
+    /// [`Cmd::Open`] on a new journal, the current one kept aside.
+    StartOver(PathBuf),
     /// Post `Msg::RunChunk` after any input already waiting.
     RunChunk,
     /// Watch these folders, posting `Msg::FilesChanged`.
@@ -306,6 +308,8 @@ pub struct App {
     /// The scenario this session replays (`aos WORLD --scenario FILE`).
     pub scenario: Option<ScenarioMark>,
     pub mode: OpenMode,
+    /// `O` was pressed once: a second `O` starts the world over.
+    start_over_armed: bool,
     /// The background verification of the open world, if it owes one.
     pub verify: Option<verify::Verify>,
     verify_id: u64,
@@ -345,6 +349,7 @@ impl App {
             govern: govern::Govern::default(),
             scenario: None,
             mode: OpenMode::default(),
+            start_over_armed: false,
             verify: None,
             verify_id: 0,
             verify_cancel: None,
@@ -732,8 +737,11 @@ fn cycle_theme(app: &mut App) {
 
 fn world_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     let code = key.code;
+    // `O` asks to be pressed twice; any other key calls it off.
+    let start_over_armed = std::mem::take(&mut app.start_over_armed);
     // Keys that work whether or not the world is open.
     match code {
+        KeyCode::Char('O') => return start_over(app, start_over_armed),
         KeyCode::Char('q') => {
             app.quit = true;
             return vec![Cmd::Quit];
@@ -1157,6 +1165,30 @@ fn inject_key(app: &mut App, mut prompt: InjectPrompt, key: KeyEvent) -> Vec<Cmd
         }
     }
     vec![]
+}
+
+/// `O` `O`: the world starts over on a new journal; the current one is
+/// kept aside (as `aos run --fresh` does), nothing is deleted.
+fn start_over(app: &mut App, armed: bool) -> Vec<Cmd> {
+    let Some(path) = app.world_path.clone() else {
+        return vec![];
+    };
+    if !armed {
+        app.start_over_armed = true;
+        app.flash = Some(Flash {
+            level: Level::Warn,
+            text: "press O again to start this world over on a new journal (the current one is kept as journal.old-N)".into(),
+        });
+        return vec![];
+    }
+    verify::stop(app);
+    app.open(path)
+        .into_iter()
+        .map(|c| match c {
+            Cmd::Open(p) => Cmd::StartOver(p),
+            other => other,
+        })
+        .collect()
 }
 
 fn on_mouse(app: &mut App, m: MouseEvent) {

@@ -118,6 +118,14 @@ impl Headless {
                         spawn_open(path, self.open_options.clone(), self.tx.clone());
                         self.open_options.fresh = false;
                     }
+                    Cmd::StartOver(path) => {
+                        self.watcher = None;
+                        let fresh = OpenOptions {
+                            fresh: true,
+                            ..self.open_options.clone()
+                        };
+                        spawn_open(path, fresh, self.tx.clone());
+                    }
                     Cmd::RunChunk => queue.push_back(Msg::RunChunk),
                     Cmd::Watch(spec) => self.watcher = start_watch(spec, &self.tx),
                     Cmd::Rebuild(r) => spawn_rebuild(r, self.tx.clone()),

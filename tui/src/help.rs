@@ -36,6 +36,7 @@ pub const SECTIONS: &[(&str, &[Binding])] = &[
             b("C", "clock + a duration (5s)", None),
             b("R", "rebuild reducers now", None),
             b("E", "$EDITOR at the error", None),
+            b("O O", "start over (journal kept)", None),
         ],
     ),
     (

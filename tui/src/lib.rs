@@ -248,6 +248,14 @@ fn exec(
                 runtime::spawn_open(path, bg.open.clone(), tx.clone());
                 bg.open.fresh = false;
             }
+            Cmd::StartOver(path) => {
+                bg.watcher = None;
+                let fresh = runtime::OpenOptions {
+                    fresh: true,
+                    ..bg.open.clone()
+                };
+                runtime::spawn_open(path, fresh, tx.clone());
+            }
             Cmd::Watch(spec) => bg.watcher = runtime::start_watch(spec, tx),
             Cmd::Rebuild(r) => runtime::spawn_rebuild(r, tx.clone()),
             Cmd::Verify(task) => runtime::spawn_verify(task, tx.clone()),

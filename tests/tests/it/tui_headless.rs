@@ -223,3 +223,22 @@ fn the_safe_upgrade_readme_inject_text_is_accepted() {
     );
     assert_eq!(r.code, 0, "{r:?}");
 }
+
+#[test]
+fn o_o_starts_the_world_over_keeping_the_old_journal() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let first = crate::support::headless("worlds/00-counter", &data, &["--keys", "N"]);
+    assert!(first.stdout.contains("height 9"), "{}", first.stdout);
+    let file =
+        script("key O\nexpect press O again\nkey O\nwait build\nexpect height 5 · cursor 5\n");
+    let r = crate::support::headless(
+        "worlds/00-counter",
+        &data,
+        &["--script", path_str(file.path())],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        data.path().join("journal.old-1").is_dir(),
+        "the old journal is kept"
+    );
+}
