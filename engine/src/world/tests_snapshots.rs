@@ -261,6 +261,16 @@ fn plant_divergence(data: &Path, seq: u64) {
     fs::write(dir.join("snapshots"), list).expect("list");
 }
 
+/// The first `ReducerCall` entry in `range`.
+fn first_call(w: &World, mut range: std::ops::Range<u64>) -> Option<u64> {
+    range.find(|&s| {
+        matches!(
+            w.journal.read(s).map(|b| Entry::decode(&b)),
+            Ok(Ok(Entry::ReducerCall { .. }))
+        )
+    })
+}
+
 #[test]
 fn background_verification_finds_a_divergence_below_the_snapshot() {
     let data = tempfile::tempdir().expect("tempdir");
@@ -268,14 +278,7 @@ fn background_verification_finds_a_divergence_below_the_snapshot() {
     let dir = demo("00-counter");
     // A reducer call's output, well below the snapshot.
     let w = open(&dir, options(data.path(), None));
-    let call = (0..snapshot)
-        .find(|&s| {
-            matches!(
-                w.journal.read(s).map(|b| Entry::decode(&b)),
-                Ok(Ok(Entry::ReducerCall { .. }))
-            )
-        })
-        .expect("a reducer call");
+    let call = first_call(&w, 0..snapshot).expect("a reducer call");
     drop(w);
     plant_divergence(data.path(), call);
 
@@ -298,14 +301,7 @@ fn a_divergence_above_the_snapshot_stops_the_open() {
     let (snapshot, _) = counter_with_snapshot(data.path());
     let dir = demo("00-counter");
     let w = open(&dir, options(data.path(), None));
-    let call = (snapshot..w.head())
-        .find(|&s| {
-            matches!(
-                w.journal.read(s).map(|b| Entry::decode(&b)),
-                Ok(Ok(Entry::ReducerCall { .. }))
-            )
-        })
-        .expect("a reducer call after the snapshot");
+    let call = first_call(&w, snapshot..w.head()).expect("a reducer call after the snapshot");
     drop(w);
     plant_divergence(data.path(), call);
     match World::open(&dir, options(data.path(), None), &mut |_| {}) {
