@@ -2,7 +2,7 @@
 //! written into the world's own `.aos/`), ending with replay-or-die.
 
 use super::scenario::{Expect, Scenario, Step};
-use aos_engine::world::{World, WorldOptions};
+use aos_engine::world::{EffectStatus, World, WorldOptions};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -140,6 +140,18 @@ fn run_steps(
             }
             Step::DispatchAll => {
                 w.dispatch_all().map_err(|e| fail(&w, e.to_string()))?;
+            }
+            Step::DispatchNext(kind) => {
+                let effects = w.effects().map_err(|e| fail(&w, e.to_string()))?;
+                let next = effects.iter().find(|e| {
+                    e.status == EffectStatus::Queued && kind.as_ref().is_none_or(|k| &e.kind == k)
+                });
+                let Some(next) = next else {
+                    let what = kind.as_deref().unwrap_or("effect");
+                    return Err(fail(&w, format!("no queued {what} intent to dispatch")));
+                };
+                w.dispatch(next.intent_hash)
+                    .map_err(|e| fail(&w, e.to_string()))?;
             }
             Step::Clock(by) => {
                 let r = match by {

@@ -31,6 +31,8 @@ pub enum Step {
     /// Step until idle (`None`) or this many steps.
     Run(Option<u64>),
     DispatchAll,
+    /// Dispatch the oldest queued intent (of this kind, when given).
+    DispatchNext(Option<String>),
     /// Advance the virtual clock by a duration (ns), or to the next timer.
     Clock(Option<u64>),
     StartPlan {
@@ -314,7 +316,14 @@ fn step(v: &Value, path: &str) -> Result<Step, Bad> {
             extra(&[])?;
             match arg.as_str() {
                 Some("all") => Step::DispatchAll,
-                _ => return Err((at, "expected \"all\"".into())),
+                Some("next") => Step::DispatchNext(None),
+                Some(kind) if kind.contains('.') => Step::DispatchNext(Some(kind.to_string())),
+                _ => {
+                    return Err((
+                        at,
+                        "expected \"all\", \"next\" or an effect kind (\"http.request\")".into(),
+                    ))
+                }
             }
         }
         "clock" => {
@@ -491,6 +500,7 @@ mod tests {
                 {"inject": {"schema": "a/B@1", "value": "Tick"}},
                 {"events": "events.json"}, {"run": "idle"}, {"run": 3},
                 {"dispatch": "all"}, {"clock": "5s"}, {"clock": "next"},
+                {"dispatch": "next"}, {"dispatch": "timer.set"},
                 {"start": {"plan": "p", "input": {}}},
                 {"propose": "proposal", "description": "x"}, {"shadow": "last"},
                 {"approve": "ana"}, {"apply": "last"},
@@ -501,7 +511,8 @@ mod tests {
         }))
         .expect("parses");
         assert!(!s.auto_dispatch);
-        assert_eq!(s.steps.len(), 15);
+        assert_eq!(s.steps.len(), 17);
+        assert_eq!(s.steps[8], Step::DispatchNext(Some("timer.set".into())));
         assert_eq!(s.steps[3], Step::Run(Some(3)));
         assert_eq!(s.steps[5], Step::Clock(Some(5_000_000_000)));
     }
