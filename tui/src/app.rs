@@ -310,6 +310,8 @@ pub struct App {
     pub mode: OpenMode,
     /// `O` was pressed once: a second `O` starts the world over.
     start_over_armed: bool,
+    /// First row shown of a details overlay.
+    pub overlay_scroll: u16,
     /// The background verification of the open world, if it owes one.
     pub verify: Option<verify::Verify>,
     verify_id: u64,
@@ -350,6 +352,7 @@ impl App {
             scenario: None,
             mode: OpenMode::default(),
             start_over_armed: false,
+            overlay_scroll: 0,
             verify: None,
             verify_id: 0,
             verify_cancel: None,
@@ -666,11 +669,23 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     match std::mem::replace(&mut app.overlay, Overlay::None) {
         Overlay::None => {}
         overlay @ (Overlay::Help | Overlay::Details(_)) => {
+            // Details scroll (a long entry at 80×24 has rows below the box).
+            let by: i32 = match key.code {
+                KeyCode::Down | KeyCode::Char('j') => 1,
+                KeyCode::Up | KeyCode::Char('k') => -1,
+                KeyCode::PageDown | KeyCode::Char(' ') => 10,
+                KeyCode::PageUp => -10,
+                KeyCode::Home => -i32::from(u16::MAX),
+                _ => 0,
+            };
+            app.overlay_scroll = (i32::from(app.overlay_scroll) + by).clamp(0, 10_000) as u16;
             // q closes too, rather than quitting by surprise.
-            if !matches!(
+            if matches!(
                 key.code,
                 KeyCode::Esc | KeyCode::Char('q' | '?') | KeyCode::Enter | KeyCode::F(1)
             ) {
+                app.overlay_scroll = 0;
+            } else {
                 app.overlay = overlay;
             }
             return vec![];

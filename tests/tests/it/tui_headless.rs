@@ -242,3 +242,26 @@ fn o_o_starts_the_world_over_keeping_the_old_journal() {
         "the old journal is kept"
     );
 }
+
+/// 04's effect details fit an 80×24 box (its height counts wrapped rows);
+/// in a shorter terminal, j scrolls to the grant and status rows.
+#[test]
+fn a_long_details_overlay_fits_or_scrolls() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let r = crate::support::headless(
+        "worlds/04-aggregator",
+        &data,
+        &["--keys", "N e Enter", "--size", "80x24"],
+    );
+    assert!(r.stdout.contains("status   ✓ ok"), "{}", r.stdout);
+    let keys = "e Enter j j j j j j j j j j";
+    let r = crate::support::headless(
+        "worlds/04-aggregator",
+        &data,
+        &["--keys", keys, "--size", "80x16"],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("j/k scroll"), "{}", r.stdout);
+    assert!(r.stdout.contains("grant    http_grant"), "{}", r.stdout);
+    assert!(r.stdout.contains("status   ✓ ok"), "{}", r.stdout);
+}

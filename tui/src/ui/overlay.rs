@@ -16,7 +16,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     match &app.overlay {
         Overlay::None | Overlay::Jump(_) | Overlay::Advance(_) => {}
         Overlay::Help => help(frame, theme, area),
-        Overlay::Details(e) => details(frame, theme, area, e),
+        Overlay::Details(e) => details(frame, theme, area, e, app.overlay_scroll),
         Overlay::Inject(p) => inject(frame, theme, area, p),
     }
 }
@@ -84,17 +84,8 @@ fn help(frame: &mut Frame, theme: &Theme, area: Rect) {
     }
 }
 
-fn details(frame: &mut Frame, theme: &Theme, area: Rect, e: &Entry) {
+fn details(frame: &mut Frame, theme: &Theme, area: Rect, e: &Entry, scroll: u16) {
     let w = area.width.saturating_sub(8).min(100);
-    let h = (e.details.len() as u16 + 5).min(area.height.saturating_sub(2));
-    let rect = centered(area, w, h);
-    let mark = if e.is_error { "✗ " } else { "" };
-    let inner = boxed(
-        frame,
-        theme,
-        rect,
-        &format!("{mark}#{} {} · Esc closes", e.seq, e.kind),
-    );
     let mut lines = vec![Line::from(Span::styled(
         e.summary.clone(),
         if e.is_error {
@@ -109,7 +100,42 @@ fn details(frame: &mut Frame, theme: &Theme, area: Rect, e: &Entry) {
             .iter()
             .map(|d| Line::from(Span::styled(d.clone(), theme.text()))),
     );
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    // Rows after wrapping inside the box's borders.
+    let width = usize::from(w.saturating_sub(2).max(1));
+    let wrapped: usize = lines
+        .iter()
+        .map(|l| {
+            let cells: usize = l
+                .spans
+                .iter()
+                .map(|s| crate::width::cells(&s.content))
+                .sum();
+            cells.div_ceil(width).max(1)
+        })
+        .sum();
+    let wrapped = u16::try_from(wrapped).unwrap_or(u16::MAX);
+    let h = wrapped.saturating_add(2).min(area.height.saturating_sub(2));
+    let rect = centered(area, w, h);
+    let mark = if e.is_error { "✗ " } else { "" };
+    // When the rows do not fit, the title says how to reach the rest.
+    let more = if wrapped + 2 > h {
+        " · j/k scroll"
+    } else {
+        ""
+    };
+    let inner = boxed(
+        frame,
+        theme,
+        rect,
+        &format!("{mark}#{} {}{more} · Esc closes", e.seq, e.kind),
+    );
+    let last = wrapped.saturating_sub(inner.height);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll.min(last), 0)),
+        inner,
+    );
 }
 
 fn inject(frame: &mut Frame, theme: &Theme, area: Rect, p: &InjectPrompt) {
