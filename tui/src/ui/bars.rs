@@ -72,6 +72,8 @@ pub fn status_line(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     } else {
         build_status(app, theme)
     };
+    // Cut with `…` rather than mid-word at the edge.
+    let line = Line::from(super::cut_spans(line.spans, area.width as usize));
     frame.render_widget(Paragraph::new(line), area);
 }
 
