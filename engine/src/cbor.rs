@@ -389,9 +389,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
+    use crate::hash::hex;
 
     #[test]
     fn worked_example_empty_map() {

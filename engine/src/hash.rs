@@ -5,6 +5,16 @@ use std::fmt;
 
 /// A SHA-256 digest. The all-zero hash means "not yet known" in AIR files
 /// (authors write names; the loader resolves hashes).
+/// Lowercase hex of `bytes`: the one hex encoder of the crate.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(HEX[(b >> 4) as usize] as char);
+        s.push(HEX[(b & 15) as usize] as char);
+    }
+    s
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Hash(pub [u8; 32]);
 
@@ -33,12 +43,7 @@ impl Hash {
 
     /// Lowercase hex without the `sha256:` prefix.
     pub fn to_hex(&self) -> String {
-        let mut s = String::with_capacity(64);
-        for b in self.0 {
-            s.push(HEX[(b >> 4) as usize] as char);
-            s.push(HEX[(b & 15) as usize] as char);
-        }
-        s
+        hex(&self.0)
     }
 
     /// The first 12 hex digits, for compact display.

@@ -6,6 +6,7 @@
 use crate::session::StateCell;
 use crate::ty::{Schemas, Type};
 use aos_engine::diff::{Change, ChangeKind, PathDisplay, PathSeg};
+use aos_engine::hash::hex;
 use aos_engine::value::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -687,11 +688,10 @@ fn is_scalar(v: &Value) -> bool {
 fn scalar(v: &Value, ty: Option<&Type>) -> String {
     match (ty, v) {
         (Some(Type::Hash), Value::Bytes(b)) if b.len() == 32 => {
-            let hex: String = b.iter().take(6).map(|x| format!("{x:02x}")).collect();
-            format!("sha256:{hex}…")
+            format!("sha256:{}…", hex(&b[..6]))
         }
         (Some(Type::Uuid), Value::Bytes(b)) if b.len() == 16 => {
-            let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            let h = hex(b);
             format!(
                 "{}-{}-{}-{}-{}",
                 &h[0..8],
@@ -741,15 +741,11 @@ fn scalar_untyped(v: &Value) -> String {
             }
         }
         Value::Bytes(b) => {
-            let hex: String = b
-                .iter()
-                .take(MAX_BYTES)
-                .map(|x| format!("{x:02x}"))
-                .collect();
+            let digits = hex(&b[..b.len().min(MAX_BYTES)]);
             if b.len() > MAX_BYTES {
-                format!("h'{hex}…' ({} bytes)", b.len())
+                format!("h'{digits}…' ({} bytes)", b.len())
             } else {
-                format!("h'{hex}'")
+                format!("h'{digits}'")
             }
         }
         other => compact(other),

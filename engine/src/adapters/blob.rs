@@ -19,7 +19,7 @@
 
 use super::{Adapter, AdapterOutcome};
 use crate::effects::{Intent, ReceiptStatus};
-use crate::hash::Hash;
+use crate::hash::{hex, Hash};
 use crate::store::Store;
 use crate::value::Value;
 use std::fs;
@@ -43,10 +43,6 @@ fn receipt(status: ReceiptStatus, blob_ref: Hash, size: u64) -> AdapterOutcome {
         ]),
         cost_cents: 0,
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl BlobAdapter {

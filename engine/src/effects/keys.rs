@@ -3,7 +3,7 @@
 //! public key (hex). Replay needs only the `.pub` files ([`TrustedKeys`]).
 //! Not deterministic: new keys come from OS randomness.
 
-use crate::hash::Hash;
+use crate::hash::{hex, Hash};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use std::collections::BTreeMap;
 use std::fs;
@@ -47,10 +47,6 @@ fn check_id(id: &str) -> Result<(), KeyError> {
     } else {
         Err(KeyError::BadAdapterId(id.to_string()))
     }
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn read_hex32(path: &Path) -> Result<[u8; 32], KeyError> {
@@ -217,7 +213,7 @@ impl Keyring {
         } else {
             write_file(
                 &pub_path,
-                &format!("{}\n", to_hex(key.verifying_key().as_bytes())),
+                &format!("{}\n", hex(key.verifying_key().as_bytes())),
                 0o644,
             )?;
         }
@@ -245,10 +241,10 @@ impl Keyring {
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).map_err(|e| KeyError::Random(e.to_string()))?;
         let key = SigningKey::from_bytes(&seed);
-        write_file(&key_path, &format!("{}\n", to_hex(&seed)), 0o600)?;
+        write_file(&key_path, &format!("{}\n", hex(&seed)), 0o600)?;
         write_file(
             &pub_path,
-            &format!("{}\n", to_hex(key.verifying_key().as_bytes())),
+            &format!("{}\n", hex(key.verifying_key().as_bytes())),
             0o644,
         )?;
         self.keys.insert(adapter_id.to_string(), key);

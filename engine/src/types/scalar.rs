@@ -172,7 +172,7 @@ pub(crate) fn format_uuid(bytes: &[u8]) -> String {
         if matches!(i, 4 | 6 | 8 | 10) {
             s.push('-');
         }
-        s.push_str(&format!("{b:02x}"));
+        s.push_str(&crate::hash::hex(&[*b]));
     }
     s
 }

@@ -224,7 +224,7 @@ pub fn value_text(v: &Value) -> String {
         Value::Int(i) => i.to_string(),
         Value::Text(t) => format!("{t:?}"),
         Value::Bytes(b) if b.len() == 32 => {
-            let hex: String = b.iter().take(6).map(|x| format!("{x:02x}")).collect();
+            let hex = crate::hash::hex(&b[..6]);
             format!("sha256:{hex}…")
         }
         Value::Bytes(b) => format!("<{} bytes>", b.len()),

@@ -74,7 +74,7 @@ pub fn clock_text(ns: u64) -> String {
 }
 
 fn hex_prefix(bytes: &[u8]) -> String {
-    bytes.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    crate::hash::hex(&bytes[..bytes.len().min(8)])
 }
 
 fn key_text(bytes: &[u8]) -> String {
