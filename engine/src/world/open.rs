@@ -393,14 +393,13 @@ pub(super) fn open_as(
     // reading entries; everything a snapshot start needs when there is a
     // snapshot list (ARCHITECTURE.md, "Snapshots").
     let journal_dir = data.join("journal");
-    let snapshot_list = (history == History::Replay && options.from_snapshot)
-        .then(|| super::snapshots::read(options.fs.as_ref(), &journal_dir));
-    let mut indexer = match (history, &snapshot_list) {
-        (History::EntriesOnly, _) => Some(super::snapshots::Indexer::new(true)),
-        (History::Replay, Some(list)) if !list.items.is_empty() => {
-            Some(super::snapshots::Indexer::new(false))
-        }
-        _ => None,
+    let snapshot_list = super::snapshots::read(options.fs.as_ref(), &journal_dir);
+    let start_from_snapshot =
+        history == History::Replay && options.from_snapshot && !snapshot_list.items.is_empty();
+    let mut indexer = match history {
+        History::EntriesOnly => Some(super::snapshots::Indexer::new(true)),
+        History::Replay if start_from_snapshot => Some(super::snapshots::Indexer::new(false)),
+        History::Replay => None,
     };
     let (journal, report) = Journal::open_visiting(
         options.fs.clone(),
@@ -492,11 +491,16 @@ pub(super) fn open_as(
             format!("replaying {} journal entries", world.journal.len()),
         );
         let recorded = use_recorded_manifest(&mut world, &data)?;
-        let start = match snapshot_list {
-            Some(list) => {
-                super::snapshots::start_from_snapshot(&mut world, list, indexed, progress)?
+        let start = match indexed {
+            Some(indexed) if start_from_snapshot => {
+                super::snapshots::start_from_snapshot(&mut world, snapshot_list, indexed, progress)?
             }
-            None => None,
+            _ => {
+                // The list as this open found it, for the snapshots to come.
+                world.notes.extend(snapshot_list.problems);
+                world.snapshots = snapshot_list.items;
+                None
+            }
         };
         match start {
             Some(state) => {
@@ -511,12 +515,10 @@ pub(super) fn open_as(
         }
         note_manifest_change(&mut world, manifest_hash, recorded);
     }
-    if !world.is_read_only() && world.opened_from.is_none() {
-        // The list as this open found it, for the snapshots to come.
-        let journal_dir = world.journal.dir().to_path_buf();
-        world.snapshots = super::snapshots::read(world.fs.as_ref(), &journal_dir).items;
-        world.snapshots.retain(|s| s.height <= world.head.height);
-    }
+    // Listed snapshots past the head belong to a longer journal: a new one
+    // must not be skipped because of them.
+    let head = world.head.height;
+    world.snapshots.retain(|s| s.height <= head);
     world.snapshot_at_close = true;
     // The virtual clock resumes where the journal left it.
     if adapters {

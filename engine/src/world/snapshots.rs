@@ -308,7 +308,9 @@ impl Indexer {
     }
 }
 
-/// Reads every record once, as the open's scan would have shown them.
+/// Reads every record once, as the open's scan shows them to an
+/// [`Indexer`] (tests compare its boundaries with replay's).
+#[cfg(test)]
 fn index_journal(world: &World) -> Result<Indexed, WorldError> {
     const CHUNK: u64 = 16_384;
     let len = world.journal.len();
@@ -368,27 +370,20 @@ fn load_listed(world: &World, s: &Listed, boundaries: &[u64]) -> Result<KernelSt
     Ok(state)
 }
 
-/// Opens from the newest listed snapshot that checks out: the journal
-/// indexed in one pass, governance followed up to the snapshot, and its
+/// Opens from the newest listed snapshot that checks out (`indexed`: what
+/// the open's scan collected), governance followed up to the snapshot, and its
 /// state returned for the tail to be replayed onto. `None`: no usable
 /// snapshot (each one tried and refused is noted), so open replays from
 /// genesis as before. A writer drops refused snapshots from the list.
 pub(super) fn start_from_snapshot(
     world: &mut World,
     list: List,
-    indexed: Option<Indexed>,
+    indexed: Indexed,
     progress: &mut dyn FnMut(OpenEvent),
 ) -> Result<Option<KernelState>, WorldError> {
     let journal_dir = world.journal.dir().to_path_buf();
     world.notes.extend(list.problems);
     world.snapshots = list.items;
-    if world.snapshots.is_empty() {
-        return Ok(None);
-    }
-    let indexed = match indexed {
-        Some(i) => i,
-        None => index_journal(world)?,
-    };
     let mut chosen = None;
     let mut refused = Vec::new();
     for s in world.snapshots.iter().rev() {
