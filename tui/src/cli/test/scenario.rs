@@ -173,6 +173,13 @@ impl<'a> Fields<'a> {
             .ok_or_else(|| (self.at(key), "missing (a string)".into()))
     }
 
+    /// Any JSON value, which must be there.
+    fn required(&mut self, key: &'static str) -> Result<Value, Bad> {
+        self.get(key)
+            .cloned()
+            .ok_or_else(|| (self.at(key), "missing".to_string()))
+    }
+
     fn count(&mut self, key: &'static str) -> Result<Option<u64>, Bad> {
         match self.get(key) {
             None => Ok(None),
@@ -259,75 +266,73 @@ fn parse(doc: &Value) -> Result<Scenario, Bad> {
     })
 }
 
-const STEPS: &str =
-    "inject, events, run, dispatch, clock, start, propose, shadow, approve, apply, expect";
+const STEP_NAMES: [&str; 11] = [
+    "inject", "events", "run", "dispatch", "clock", "start", "propose", "shadow", "approve",
+    "apply", "expect",
+];
 
 fn step(v: &Value, path: &str) -> Result<Step, Bad> {
+    let steps = STEP_NAMES.join(", ");
     let map = v
         .as_object()
         .filter(|m| !m.is_empty())
-        .ok_or_else(|| (path.to_string(), format!("expected a step, one of {STEPS}")))?;
-    let (name, arg) = map
-        .iter()
-        .next()
-        .ok_or_else(|| (path.to_string(), "empty step".into()))?;
-    let at = format!("{path}.{name}");
-    let extra = |allowed: &[&str]| -> Result<(), Bad> {
-        match map
-            .keys()
-            .find(|k| k.as_str() != name && !allowed.contains(&k.as_str()))
-        {
-            Some(k) => Err((
-                format!("{path}.{k}"),
-                format!("unknown key beside `{name}`"),
-            )),
-            None => Ok(()),
-        }
+        .ok_or_else(|| (path.to_string(), format!("expected a step, one of {steps}")))?;
+    // The step is the key that names one (whatever order the keys come in).
+    let Some((name, arg)) = map.iter().find(|(k, _)| STEP_NAMES.contains(&k.as_str())) else {
+        let k = map.keys().next().map(String::as_str).unwrap_or_default();
+        return Err((
+            format!("{path}.{k}"),
+            format!("unknown step `{k}` (one of {steps})"),
+        ));
     };
+    let at = format!("{path}.{name}");
+    // Only `propose` takes a second key.
+    let allowed: &[&str] = if name == "propose" {
+        &["description"]
+    } else {
+        &[]
+    };
+    if let Some(k) = map
+        .keys()
+        .find(|k| *k != name && !allowed.contains(&k.as_str()))
+    {
+        return Err((
+            format!("{path}.{k}"),
+            format!("unknown key beside `{name}`"),
+        ));
+    }
     let s = match name.as_str() {
         "inject" => {
-            extra(&[])?;
             let mut f = Fields::of(arg, &at)?;
             let schema = f.required_string("schema")?;
-            let value = f
-                .get("value")
-                .cloned()
-                .ok_or_else(|| (f.at("value"), "missing".to_string()))?;
+            let value = f.required("value")?;
             f.done()?;
             Step::Inject { schema, value }
         }
-        "events" => {
-            extra(&[])?;
-            Step::Events(PathBuf::from(text(arg, &at)?))
-        }
-        "run" => {
-            extra(&[])?;
-            match arg {
-                Value::String(s) if s == "idle" => Step::Run(None),
-                v => Step::Run(Some(v.as_u64().ok_or_else(|| {
-                    (
-                        at.clone(),
-                        "expected \"idle\" or a number of steps".to_string(),
-                    )
-                })?)),
+        "events" => Step::Events(PathBuf::from(text(arg, &at)?)),
+        "run" => match arg {
+            Value::String(s) if s == "idle" => Step::Run(None),
+            v => Step::Run(Some(v.as_u64().ok_or_else(|| {
+                (
+                    at.clone(),
+                    "expected \"idle\" or a number of steps".to_string(),
+                )
+            })?)),
+        },
+        "dispatch" => match arg.as_str() {
+            Some("all") => Step::DispatchAll,
+            Some("next") => Step::DispatchNext(None),
+            Some(kind) if aos_engine::effect_kind::get(kind).is_some() => {
+                Step::DispatchNext(Some(kind.to_string()))
             }
-        }
-        "dispatch" => {
-            extra(&[])?;
-            match arg.as_str() {
-                Some("all") => Step::DispatchAll,
-                Some("next") => Step::DispatchNext(None),
-                Some(kind) if kind.contains('.') => Step::DispatchNext(Some(kind.to_string())),
-                _ => {
-                    return Err((
-                        at,
-                        "expected \"all\", \"next\" or an effect kind (\"http.request\")".into(),
-                    ))
-                }
+            _ => {
+                return Err((
+                    at,
+                    "expected \"all\", \"next\" or an effect kind (\"http.request\")".into(),
+                ))
             }
-        }
+        },
         "clock" => {
-            extra(&[])?;
             let t = text(arg, &at)?;
             if t == "next" {
                 Step::Clock(None)
@@ -338,18 +343,13 @@ fn step(v: &Value, path: &str) -> Result<Step, Bad> {
             }
         }
         "start" => {
-            extra(&[])?;
             let mut f = Fields::of(arg, &at)?;
             let plan = f.required_string("plan")?;
-            let input = f
-                .get("input")
-                .cloned()
-                .ok_or_else(|| (f.at("input"), "missing".to_string()))?;
+            let input = f.required("input")?;
             f.done()?;
             Step::StartPlan { plan, input }
         }
         "propose" => {
-            extra(&["description"])?;
             let description = match map.get("description") {
                 None => String::from("proposed by a scenario"),
                 Some(d) => text(d, &format!("{path}.description"))?,
@@ -360,7 +360,6 @@ fn step(v: &Value, path: &str) -> Result<Step, Bad> {
             }
         }
         "shadow" | "apply" => {
-            extra(&[])?;
             last(arg, &at)?;
             if name == "shadow" {
                 Step::Shadow
@@ -368,15 +367,9 @@ fn step(v: &Value, path: &str) -> Result<Step, Bad> {
                 Step::Apply
             }
         }
-        "approve" => {
-            extra(&[])?;
-            Step::Approve(text(arg, &at)?)
-        }
-        "expect" => {
-            extra(&[])?;
-            Step::Expect(expect(arg, &at)?)
-        }
-        other => return Err((at, format!("unknown step `{other}` (one of {STEPS})"))),
+        "approve" => Step::Approve(text(arg, &at)?),
+        "expect" => Step::Expect(expect(arg, &at)?),
+        other => return Err((at, format!("unknown step `{other}`"))),
     };
     Ok(s)
 }
@@ -522,6 +515,17 @@ mod tests {
         assert_eq!(bad(json!({})).0, "$.steps");
         assert_eq!(bad(json!({"steps": [], "fixture": "x"})).0, "$.fixture");
         assert_eq!(bad(json!({"steps": [{"jump": 1}]})).0, "$.steps[0].jump");
+        // The step key is found whatever the key order; a second key is
+        // refused beside any step but `propose`.
+        assert_eq!(
+            bad(json!({"steps": [{"description": "x", "run": "idle"}]})).0,
+            "$.steps[0].description"
+        );
+        assert!(parse(&json!({"steps": [{"description": "x", "propose": "p"}]})).is_ok());
+        assert_eq!(
+            bad(json!({"steps": [{"dispatch": "fly.away"}]})).0,
+            "$.steps[0].dispatch"
+        );
         assert_eq!(bad(json!({"steps": [{"run": "soon"}]})).0, "$.steps[0].run");
         assert_eq!(
             bad(json!({"steps": [{"run": 1}, {"expect": {"stat": "r"}}]})).0,
