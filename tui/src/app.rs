@@ -581,12 +581,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             cmds
         }
         Msg::Opened(Err(e)) => {
-            app.view.diagnostics = e
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(str::to_string)
-                .collect();
+            app.view.diagnostics = diagnostic_lines(&e);
             app.build.phase = Phase::Failed(e.lines().next().unwrap_or("failed").to_string());
             app.focus = Pane::Build;
             vec![]
@@ -623,6 +618,15 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             vec![]
         }
     }
+}
+
+/// An error's text as build-pane diagnostics: one per non-empty line.
+fn diagnostic_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 fn run_chunk(app: &mut App) -> Vec<Cmd> {

@@ -310,3 +310,20 @@ fn a_divergence_above_the_snapshot_stops_the_open() {
         Ok(_) => panic!("expected a divergence at #{call}"),
     }
 }
+
+#[test]
+fn a_journal_shorter_than_its_snapshot_fails_verification_not_the_process() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let (snapshot, _) = counter_with_snapshot(data.path());
+    let w = open(&demo("00-counter"), options(data.path(), None));
+    let verifier = w.verifier().expect("owed");
+    // The journal goes away between the open and the verification.
+    fs::remove_dir_all(data.path().join("journal")).expect("remove");
+    match verifier.run(&mut |_| true).expect("runs") {
+        Some(Verified::Diverged(d)) => {
+            assert_eq!(d.seq, 0, "{d}");
+            assert!(d.replayed.contains(&format!("#{snapshot}")), "{d}");
+        }
+        other => panic!("expected a divergence: {other:?}"),
+    }
+}

@@ -64,6 +64,12 @@ fn every_demo_world_passes_its_scenarios_and_the_junit_report_parses() {
     assert_eq!(root.attribute("failures"), Some("0"));
 }
 
+/// Runs the counter to idle, then expects `remaining: 1` (it is 0).
+const WRONG_REMAINING: &str = r#"{"steps": [
+    {"run": "idle"},
+    {"expect": {"state": "demo/Counter@1", "path": "remaining", "equals": 1}}
+]}"#;
+
 /// A copy of 00-counter whose only scenario is `scenario`.
 fn counter_with(scenario: &str) -> tempfile::TempDir {
     let world = copy_world("00-counter");
@@ -83,12 +89,7 @@ fn trust_repo() -> Vec<String> {
 
 #[test]
 fn a_wrong_expectation_fails_with_the_scenario_height_path_and_both_values() {
-    let world = counter_with(
-        r#"{"steps": [
-            {"run": "idle"},
-            {"expect": {"state": "demo/Counter@1", "path": "remaining", "equals": 1}}
-        ]}"#,
-    );
+    let world = counter_with(WRONG_REMAINING);
     let trust = trust_repo();
     let mut extra: Vec<&str> = trust.iter().map(String::as_str).collect();
     extra.push("--json");
@@ -140,12 +141,7 @@ fn a_malformed_scenario_fails_with_exit_2_naming_the_file_and_json_path() {
 
 #[test]
 fn the_inspector_replays_a_scenario_and_shows_its_failed_expectation_at_its_height() {
-    let world = counter_with(
-        r#"{"steps": [
-            {"run": "idle"},
-            {"expect": {"state": "demo/Counter@1", "path": "remaining", "equals": 1}}
-        ]}"#,
-    );
+    let world = counter_with(WRONG_REMAINING);
     let trust = repo_root().join("reducers");
     let cache = shared_cache();
     let look = |keys: &str| {
@@ -192,4 +188,27 @@ fn look_missing(world: &tempfile::TempDir) -> Run {
         "--keys",
         "g",
     ])
+}
+
+/// Steps that cannot be carried out fail the scenario at their step, saying
+/// why: nothing queued to dispatch, governance before any proposal.
+#[test]
+fn a_step_that_cannot_run_fails_its_scenario_at_that_step() {
+    for (scenario, want) in [
+        (
+            r#"{"steps": [{"run": "idle"}, {"dispatch": "next"}]}"#,
+            "$.steps[1] at height 9: no queued effect intent to dispatch",
+        ),
+        (
+            r#"{"steps": [{"approve": "ana"}]}"#,
+            "$.steps[0] at height 5: no proposal was made before this step",
+        ),
+    ] {
+        let world = counter_with(scenario);
+        let trust = trust_repo();
+        let extra: Vec<&str> = trust.iter().map(String::as_str).collect();
+        let r = aos_test(&[path_str(world.path())], &extra);
+        assert_eq!(r.code, 1, "{r:?}");
+        assert!(r.stdout.contains(want), "{}", r.stdout);
+    }
 }

@@ -825,3 +825,21 @@ fn opening_another_world_stops_the_verification_still_running() {
     );
     assert_eq!(a.verify, None);
 }
+
+#[test]
+fn a_verification_that_cannot_run_is_said_in_the_status_line() {
+    let (mut a, task) = opened_from_snapshot(verify::VerifyOutcome::Agrees { to: 8 });
+    update(
+        &mut a,
+        Msg::Verified {
+            id: task.id,
+            result: Err("journal /w/.aos/journal: read segment: gone".into()),
+        },
+    );
+    assert!(matches!(&a.verify, Some(verify::Verify::Failed(e)) if e.contains("gone")));
+    assert!(
+        screen_text(&a).contains("history not verified: journal /w/.aos/journal"),
+        "{}",
+        screen_text(&a)
+    );
+}

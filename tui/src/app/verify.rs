@@ -117,12 +117,7 @@ pub(super) fn finished(app: &mut App, id: u64, result: Result<VerifyOutcome, Str
         Ok(VerifyOutcome::Diverged(text)) => {
             let first = text.lines().next().unwrap_or("replay diverged").to_string();
             app.build.log(format!("✗ {first}"));
-            app.view.diagnostics = text
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(str::to_string)
-                .collect();
+            app.view.diagnostics = super::diagnostic_lines(&text);
             app.build.attention.push(format!(
                 "history below the snapshot diverges (pane {})",
                 Pane::Build.number()
