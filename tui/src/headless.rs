@@ -120,11 +120,7 @@ impl Headless {
                     }
                     Cmd::StartOver(path) => {
                         self.watcher = None;
-                        let fresh = OpenOptions {
-                            fresh: true,
-                            ..self.open_options.clone()
-                        };
-                        spawn_open(path, fresh, self.tx.clone());
+                        spawn_open(path, self.open_options.starting_over(), self.tx.clone());
                     }
                     Cmd::RunChunk => queue.push_back(Msg::RunChunk),
                     Cmd::Watch(spec) => self.watcher = start_watch(spec, &self.tx),
@@ -454,9 +450,7 @@ pub fn main(args: HeadlessArgs, theme: Option<&str>) -> ExitCode {
         fresh: args.fresh,
     };
     if let Some(run) = &scenario {
-        h.open_options.data_dir = Some(run.data.path().to_path_buf());
-        h.open_options.cache_dir = Some(run.cache.clone());
-        h.open_options.fixtures = run.fixtures.clone();
+        h.open_options.use_scenario(run);
     }
     h.app.mode = crate::app::OpenMode::of(&h.open_options);
     let cmds = h.app.open(args.world.clone());

@@ -111,9 +111,7 @@ pub fn main() -> ExitCode {
                     ..runtime::OpenOptions::default()
                 };
                 if let Some(run) = &scenario {
-                    open.data_dir = Some(run.data.path().to_path_buf());
-                    open.cache_dir = Some(run.cache.clone());
-                    open.fixtures = run.fixtures.clone();
+                    open.use_scenario(run);
                 }
                 interactive(
                     args.world.as_deref(),
@@ -250,11 +248,7 @@ fn exec(
             }
             Cmd::StartOver(path) => {
                 bg.watcher = None;
-                let fresh = runtime::OpenOptions {
-                    fresh: true,
-                    ..bg.open.clone()
-                };
-                runtime::spawn_open(path, fresh, tx.clone());
+                runtime::spawn_open(path, bg.open.starting_over(), tx.clone());
             }
             Cmd::Watch(spec) => bg.watcher = runtime::start_watch(spec, tx),
             Cmd::Rebuild(r) => runtime::spawn_rebuild(r, tx.clone()),

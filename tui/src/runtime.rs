@@ -38,6 +38,24 @@ pub struct OpenOptions {
     pub fresh: bool,
 }
 
+impl OpenOptions {
+    /// These options, starting over on a new journal (`O O`).
+    pub fn starting_over(&self) -> OpenOptions {
+        OpenOptions {
+            fresh: true,
+            ..self.clone()
+        }
+    }
+
+    /// Open the scratch data a scenario ran into, with its fixture set and
+    /// the build cache it used.
+    pub fn use_scenario(&mut self, run: &crate::cli::test::ScenarioRun) {
+        self.data_dir = Some(run.data.path().to_path_buf());
+        self.cache_dir = Some(run.cache.clone());
+        self.fixtures = run.fixtures.clone();
+    }
+}
+
 /// Opens `path` off the UI thread; the receiver gets `OpenProgress`
 /// messages and finally exactly one `Opened`.
 pub fn spawn_open(path: PathBuf, options: OpenOptions, tx: Sender<Msg>) {
