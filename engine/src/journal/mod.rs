@@ -71,10 +71,11 @@
 
 mod frame;
 mod head;
+mod index;
 mod recover;
 mod repair;
 mod scan;
-pub use scan::Visit;
+pub use scan::{Indexing, NoIndexing};
 mod segment;
 
 #[cfg(test)]
@@ -84,6 +85,7 @@ pub use repair::{repair, repair_with, Damage, LostEntries, MovedPart, RepairRepo
 
 use crate::fs::{Fs, FsFile, Kind, OpenMode};
 use head::{HeadState, HeadWriter, Synced};
+use index::{Offsets, SegmentIndex};
 use segment::{io_err, Tail};
 use std::fmt;
 use std::io;
@@ -282,6 +284,19 @@ struct Segment {
     first_seq: u64,
     /// Logical length, including bytes still in the write buffer.
     len: u64,
+    records: u64,
+    /// Dense for the segment being appended to; sparse (one per
+    /// [`index::STRIDE`] records) once sealed, so memory does not grow with
+    /// the history (docs/ARCHITECTURE.md, "The segment index").
+    offsets: Offsets,
+    /// Its index file is known to describe it.
+    indexed: bool,
+}
+
+impl Segment {
+    fn end_seq(&self) -> u64 {
+        self.first_seq + self.records
+    }
 }
 
 pub struct Journal {
@@ -291,8 +306,8 @@ pub struct Journal {
     mode: Mode,
     /// Never empty; the last one is being appended to.
     segments: Vec<Segment>,
-    /// Start of each record within its segment, indexed by seq.
-    offsets: Vec<u64>,
+    /// Records in all segments.
+    records: u64,
     /// The last segment, opened for append (read-only: for reads; `None`
     /// when a reader found no segment on disk).
     file: Option<Box<dyn FsFile>>,
@@ -338,20 +353,21 @@ impl Journal {
         config: JournalConfig,
         mode: Mode,
     ) -> Result<(Journal, OpenReport), JournalError> {
-        Self::open_visiting(fs, dir, config, mode, &mut |_, _, _| {})
+        Self::open_indexed(fs, dir, config, mode, &mut NoIndexing)
     }
 
-    /// [`Journal::open_with`], showing each good record to `visit` as the
-    /// open's scan reads it (seq, entry item, ends its unit), so a caller
-    /// indexes the journal without reading it again. Records the open then
-    /// leaves out (recovery) were seen too: keep what is below
-    /// [`Journal::len`].
-    pub fn open_visiting(
+    /// [`Journal::open_with`], showing each good record to `indexing` as
+    /// the open's scan reads it (seq, entry item, ends its unit), and the
+    /// stored summary of each sealed segment it takes from its index file
+    /// instead, so a caller indexes the journal without reading it again.
+    /// Records the open then leaves out (recovery) were seen too: keep what
+    /// is below [`Journal::len`].
+    pub fn open_indexed(
         fs: Arc<dyn Fs>,
         dir: &Path,
         config: JournalConfig,
         mode: Mode,
-        visit: Visit<'_>,
+        indexing: &mut dyn Indexing,
     ) -> Result<(Journal, OpenReport), JournalError> {
         match fs.kind(dir).map_err(io_err(dir, "stat"))? {
             Some(Kind::Dir) => {}
@@ -366,8 +382,17 @@ impl Journal {
                 )))
             }
         }
-        let found = scan::scan_visiting(fs.as_ref(), dir, visit)?;
         let head_state = head::read(fs.as_ref(), dir)?;
+        // Index files are believed only below what a synced head promises:
+        // past it, and under fsync `never`, the records are read.
+        let trust = match head_state {
+            HeadState::Valid { synced, .. } if synced.durable => Some(scan::TrustIndexes {
+                segment: synced.segment,
+                records: synced.records,
+            }),
+            _ => None,
+        };
+        let found = scan::scan_indexed(fs.as_ref(), dir, indexing, trust)?;
         let mut notes = Vec::new();
         let synced = match head_state {
             HeadState::Valid { synced, .. } => Some(synced),
@@ -408,26 +433,38 @@ impl Journal {
         };
         let keep = plan.keep;
         let mut segments = Vec::with_capacity(found.segments.len().max(1));
-        let mut offsets = Vec::with_capacity(keep as usize);
         let cut_index = plan.cut.map(|(i, _)| i);
         for (i, s) in found.segments.into_iter().enumerate() {
             if cut_index.is_some_and(|c| i > c) {
                 break;
             }
-            let len = match plan.cut {
-                Some((c, offset)) if c == i => offset,
-                _ => s.valid_len,
+            let (len, records) = match plan.cut {
+                Some((c, offset)) if c == i => (offset, keep - s.first_seq),
+                _ => (s.valid_len, s.records),
             };
-            let in_seg = s.offsets.iter().take_while(|&&o| o < len).count();
-            offsets.extend_from_slice(&s.offsets[..in_seg]);
+            let mut offsets = s.offsets;
+            if let Offsets::Dense(v) = &mut offsets {
+                v.truncate(records as usize);
+            }
             segments.push(Segment {
                 number: s.number,
                 path: s.path,
                 first_seq: s.first_seq,
                 len,
+                records,
+                offsets,
+                indexed: s.indexed && plan.cut.is_none_or(|(c, _)| c != i),
             });
         }
-        debug_assert_eq!(offsets.len() as u64, keep);
+        debug_assert_eq!(segments.last().map_or(0, Segment::end_seq), keep);
+        // The segment appended to keeps every offset.
+        if let Some(last) = segments.last_mut() {
+            if let Offsets::Sparse(_) = last.offsets {
+                last.offsets =
+                    Offsets::Dense(segment::record_offsets(fs.as_ref(), &last.path, last.len)?);
+                last.indexed = false;
+            }
+        }
         let file = match (segments.last(), mode) {
             (Some(last), Mode::Write) => {
                 Some(open_segment(fs.as_ref(), &last.path, OpenMode::Append)?)
@@ -485,7 +522,7 @@ impl Journal {
         };
         let buf_start = segments.last().map_or(0, |s| s.len);
         let report = OpenReport {
-            records: offsets.len() as u64,
+            records: keep,
             segments: segments.len(),
             recovery,
             notes,
@@ -496,7 +533,7 @@ impl Journal {
             config,
             mode,
             segments,
-            offsets,
+            records: keep,
             file,
             buf: Vec::with_capacity(BUF_CAP),
             buf_start,
@@ -519,7 +556,7 @@ impl Journal {
             config,
             mode: Mode::Read,
             segments: vec![virtual_first_segment(dir)],
-            offsets: Vec::new(),
+            records: 0,
             file: None,
             buf: Vec::new(),
             buf_start: 0,
@@ -561,7 +598,7 @@ impl Journal {
                 dir: self.dir.clone(),
             });
         }
-        let seq = self.offsets.len() as u64;
+        let seq = self.records;
         let head = frame::record_head(seq, entry_item, !last).map_err(|size| {
             JournalError::RecordTooLarge {
                 dir: self.dir.clone(),
@@ -585,8 +622,13 @@ impl Journal {
             self.buf.extend_from_slice(head);
             self.buf.extend_from_slice(entry_item);
         }
-        self.offsets.push(offset);
-        self.last_segment_mut().len += size;
+        let segment = self.last_segment_mut();
+        if let Offsets::Dense(v) = &mut segment.offsets {
+            v.push(offset);
+        }
+        segment.len += size;
+        segment.records += 1;
+        self.records += 1;
         self.last_crc = crc;
         self.unit_open = !last;
         if last && self.config.fsync == FsyncPolicy::EveryStep {
@@ -652,11 +694,11 @@ impl Journal {
     }
 
     pub fn len(&self) -> u64 {
-        self.offsets.len() as u64
+        self.records
     }
 
     pub fn is_empty(&self) -> bool {
-        self.offsets.is_empty()
+        self.records == 0
     }
 
     pub fn dir(&self) -> &Path {
@@ -702,20 +744,21 @@ impl Journal {
         while seq < to {
             let index = self.segment_of(seq);
             let seg = &self.segments[index];
-            let seg_end_seq = self
-                .segments
-                .get(index + 1)
-                .map_or(self.len(), |next| next.first_seq);
-            let last = to.min(seg_end_seq);
-            let start = self.offsets[seq as usize];
-            let end = if last < seg_end_seq {
-                self.offsets[last as usize]
-            } else {
-                seg.len
+            let last = to.min(seg.end_seq());
+            let (start, mut skip) = seg.offsets.locate(seq - seg.first_seq);
+            // The span ends at the next stored offset, or the segment's end.
+            let end = match &seg.offsets {
+                _ if last == seg.end_seq() => seg.len,
+                Offsets::Dense(v) => v[(last - seg.first_seq) as usize],
+                Offsets::Sparse(p) => p
+                    .get((last - seg.first_seq).div_ceil(index::STRIDE) as usize)
+                    .copied()
+                    .unwrap_or(seg.len),
             };
             let bytes = self.read_span(index, start, end)?;
             let mut at = 0usize;
-            for s in seq..last {
+            let mut s = seq - skip;
+            while s < last {
                 let corrupt = |reason: String| JournalError::Corrupt {
                     segment: seg.path.clone(),
                     offset: start + at as u64,
@@ -723,16 +766,37 @@ impl Journal {
                 };
                 let p = frame::parse_record(&bytes[at..], Some(s))
                     .map_err(|d| corrupt(d.reason().to_string()))?;
-                let record_end = if s + 1 < last {
-                    self.offsets[s as usize + 1]
-                } else {
-                    end
-                };
-                if start + (at + p.total) as u64 != record_end {
-                    return Err(corrupt("record length changed since open".into()));
+                if let Some(expected) = seg.offsets.exact(s + 1 - seg.first_seq) {
+                    if start + (at + p.total) as u64 != expected {
+                        return Err(corrupt("record length changed since open".into()));
+                    }
                 }
-                f(s, &bytes[at + p.entry_start..at + p.total], !p.continues)?;
+                if skip > 0 {
+                    skip -= 1;
+                } else {
+                    f(s, &bytes[at + p.entry_start..at + p.total], !p.continues)?;
+                }
                 at += p.total;
+                s += 1;
+            }
+            // The span ends where open found a record (or the segment's
+            // end): lengths that no longer lead there mean the file changed.
+            let mut walk = at;
+            while walk + frame::FRAME_HEADER <= bytes.len() {
+                let len = u32::from_le_bytes([
+                    bytes[walk],
+                    bytes[walk + 1],
+                    bytes[walk + 2],
+                    bytes[walk + 3],
+                ]) & !frame::CONTINUES;
+                walk += frame::FRAME_HEADER + len as usize;
+            }
+            if walk != bytes.len() {
+                return Err(JournalError::Corrupt {
+                    segment: seg.path.clone(),
+                    offset: start + at as u64,
+                    reason: "record length changed since open".into(),
+                });
             }
             seq = last;
         }
@@ -765,7 +829,7 @@ impl Journal {
             (self.segments.len() - 1, self.current_len())
         } else {
             let index = self.segment_of(len);
-            (index, self.offsets[len as usize])
+            (index, self.offset_of(len)?)
         };
         let last_crc = match len.checked_sub(1) {
             Some(seq) => self.crc_of(seq)?,
@@ -809,13 +873,76 @@ impl Journal {
     /// The crc field of record `seq`.
     fn crc_of(&self, seq: u64) -> Result<u32, JournalError> {
         let index = self.segment_of(seq);
-        let start = self.offsets[seq as usize];
+        let start = self.offset_of(seq)?;
         let head = self.read_span(index, start, start + frame::FRAME_HEADER as u64)?;
         Ok(u32::from_le_bytes([head[4], head[5], head[6], head[7]]))
     }
 
+    /// Where record `seq` (< len) starts in its segment, parsing forward
+    /// from the stored offset below it in a sealed segment.
+    fn offset_of(&self, seq: u64) -> Result<u64, JournalError> {
+        let index = self.segment_of(seq);
+        let seg = &self.segments[index];
+        let (mut at, skip) = seg.offsets.locate(seq - seg.first_seq);
+        for _ in 0..skip {
+            let head = self.read_span(index, at, at + frame::FRAME_HEADER as u64)?;
+            let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) & !frame::CONTINUES;
+            at += frame::FRAME_HEADER as u64 + u64::from(len);
+        }
+        Ok(at)
+    }
+
+    /// Writes the index file of every sealed segment that lacks one, with
+    /// `summarize(journal, first, end)` giving the caller's summary of its records
+    /// (docs/ARCHITECTURE.md, "The segment index"); returns how many were
+    /// written. A reader writes nothing.
+    pub fn write_indexes(
+        &mut self,
+        summarize: &mut dyn FnMut(&Journal, u64, u64) -> Result<Vec<u8>, JournalError>,
+    ) -> Result<usize, JournalError> {
+        if self.mode == Mode::Read {
+            return Ok(0);
+        }
+        let mut written = 0;
+        for i in 0..self.segments.len().saturating_sub(1) {
+            let seg = &self.segments[i];
+            if seg.indexed || seg.records == 0 {
+                continue;
+            }
+            let last_offset = self.offset_of(seg.end_seq() - 1)?;
+            let index = SegmentIndex {
+                number: seg.number,
+                first_seq: seg.first_seq,
+                records: seg.records,
+                len: seg.len,
+                last_offset,
+                last_crc: self.crc_of(seg.end_seq() - 1)?,
+                points: seg.offsets.sparse(),
+                summary: summarize(self, seg.first_seq, seg.end_seq())?,
+            };
+            index::write(self.fs.as_ref(), &self.dir, &index)?;
+            let seg = &mut self.segments[i];
+            seg.indexed = true;
+            seg.offsets.make_sparse();
+            written += 1;
+        }
+        Ok(written)
+    }
+
+    /// Sealed segments whose index file is not known to describe them.
+    pub fn unindexed_segments(&self) -> usize {
+        let sealed = &self.segments[..self.segments.len().saturating_sub(1)];
+        sealed
+            .iter()
+            .filter(|s| !s.indexed && s.records > 0)
+            .count()
+    }
+
     fn cut_at(&mut self, index: usize, offset: u64, len: u64) -> Result<(), JournalError> {
         *self.reader.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        for seg in self.segments[index..].iter().rev() {
+            index::remove(self.fs.as_ref(), &self.dir, seg.number)?;
+        }
         for seg in self.segments[index + 1..].iter().rev() {
             self.fs
                 .remove_file(&seg.path)
@@ -823,7 +950,14 @@ impl Journal {
         }
         self.sync_dir()?;
         self.segments.truncate(index + 1);
-        self.offsets.truncate(len as usize);
+        let offsets =
+            segment::record_offsets(self.fs.as_ref(), &self.segments[index].path, offset)?;
+        let seg = &mut self.segments[index];
+        seg.records = len - seg.first_seq;
+        debug_assert_eq!(offsets.len() as u64, seg.records);
+        seg.offsets = Offsets::Dense(offsets);
+        seg.indexed = false;
+        self.records = len;
         let path = self.segments[index].path.clone();
         let mut file = open_segment(self.fs.as_ref(), &path, OpenMode::Append)?;
         file.set_len(offset)
@@ -974,11 +1108,17 @@ impl Journal {
         }
         let path = segment_path(&self.dir, number);
         let file = open_segment(self.fs.as_ref(), &path, OpenMode::CreateNew)?;
+        if let Some(sealed) = self.segments.last_mut() {
+            sealed.offsets.make_sparse();
+        }
         self.segments.push(Segment {
             number,
             path,
             first_seq,
             len: 0,
+            records: 0,
+            offsets: Offsets::Dense(Vec::new()),
+            indexed: false,
         });
         self.file = Some(file);
         self.buf_start = 0;
@@ -1068,5 +1208,8 @@ fn virtual_first_segment(dir: &Path) -> Segment {
         path: segment_path(dir, 0),
         first_seq: 0,
         len: 0,
+        records: 0,
+        offsets: Offsets::Dense(Vec::new()),
+        indexed: false,
     }
 }

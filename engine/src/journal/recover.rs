@@ -18,11 +18,13 @@ fn segment_name(path: &Path) -> String {
 }
 
 /// (segment index, offset) of record `seq` (< `scan.records`).
-fn position_of(scan: &Scan, seq: u64) -> Option<(usize, u64)> {
-    scan.segments.iter().enumerate().find_map(|(i, s)| {
-        let local = seq.checked_sub(s.first_seq)?;
-        s.offsets.get(local as usize).map(|&o| (i, o))
-    })
+fn position_of(fs: &dyn Fs, scan: &Scan, seq: u64) -> Option<(usize, u64)> {
+    let i = scan
+        .segments
+        .iter()
+        .position(|s| seq >= s.first_seq && seq - s.first_seq < s.records)?;
+    let s = &scan.segments[i];
+    s.position(fs, seq - s.first_seq).map(|o| (i, o))
 }
 
 /// The bytes of the record at `offset` of `path`, if one can be read there.
@@ -117,7 +119,7 @@ fn plan_against(
     let keep = synced.map_or(scan.complete, |s| s.records.min(scan.complete));
     let problem = scan.problem.as_ref();
     if keep < scan.records {
-        let at = position_of(scan, keep).ok_or_else(|| JournalError::Corrupt {
+        let at = position_of(fs, scan, keep).ok_or_else(|| JournalError::Corrupt {
             segment: dir.to_path_buf(),
             offset: 0,
             reason: format!("record {keep} was scanned but cannot be located"),
@@ -175,7 +177,7 @@ pub(super) fn check_synced(
     if s.records == 0 {
         return Ok(());
     }
-    let crc = position_of(scan, s.records - 1)
+    let crc = position_of(fs, scan, s.records - 1)
         .and_then(|(i, o)| record_at(fs, &scan.segments[i].path, o, s.records - 1))
         .map(|(crc, _)| crc);
     if crc != Some(s.last_crc) {
@@ -214,7 +216,7 @@ pub(super) fn recover(
     }
     let items = (plan.keep..scan.records.min(plan.keep + RECOVERY_ITEMS as u64))
         .filter_map(|seq| {
-            let (i, o) = position_of(scan, seq)?;
+            let (i, o) = position_of(fs, scan, seq)?;
             record_at(fs, &scan.segments[i].path, o, seq).map(|(_, item)| item)
         })
         .collect();
@@ -229,6 +231,10 @@ pub(super) fn recover(
             .collect();
             let base = format!("{}.{offset}.cut", segment_name(&first.path));
             let saved = segment::save_copy(fs, dir, &base, &tails)?;
+            let numbers = scan.segments[index..].iter().map(|s| s.number);
+            for number in numbers.chain(scan.rest.iter().map(|(n, _)| *n)) {
+                super::index::remove(fs, dir, number)?;
+            }
             // Later files first, so an interrupted cut leaves no gap.
             for path in later.iter().rev() {
                 fs.remove_file(path)

@@ -75,6 +75,10 @@ pub fn repair_with(fs: &dyn Fs, dir: &Path) -> Result<RepairReport, JournalError
             lost,
         });
     };
+    // Indexes of what changes go first (a stale one is refused anyway).
+    for number in scan.rest.iter().map(|(n, _)| *n).chain([seg.number]) {
+        super::index::remove(fs, dir, number)?;
+    }
     let mut moved = Vec::new();
     for (_, path) in scan.rest.iter().rev() {
         let bytes = fs
@@ -146,7 +150,7 @@ fn accept_loss(fs: &dyn Fs, dir: &Path, scan: &Scan) -> Result<Option<LostEntrie
     for seg in &scan.segments {
         segment::sync_segment(fs, &seg.path)?;
     }
-    let now = synced_now(scan);
+    let now = synced_now(fs, scan);
     HeadWriter::open(fs, dir, &state)?.record(now)?;
     Ok(Some(LostEntries {
         synced: synced.records,
@@ -155,13 +159,13 @@ fn accept_loss(fs: &dyn Fs, dir: &Path, scan: &Scan) -> Result<Option<LostEntrie
 }
 
 /// What a head marker says for the complete units of `scan`.
-fn synced_now(scan: &Scan) -> Synced {
+fn synced_now(fs: &dyn Fs, scan: &Scan) -> Synced {
     let end = scan.segments.iter().rev().find_map(|s| {
         let local = scan.complete.checked_sub(s.first_seq)?;
-        let offset = match s.offsets.get(local as usize) {
-            Some(&o) => o,
-            None if local as usize == s.offsets.len() => s.valid_len,
-            None => return None,
+        let offset = if local == s.records {
+            s.valid_len
+        } else {
+            s.position(fs, local)?
         };
         Some((s.number, offset))
     });

@@ -3,6 +3,7 @@
 //! start here; neither trusts file sizes, only parsed records.
 
 use super::frame::{self, Defect};
+use super::index::{self, Offsets};
 use super::segment::{self, io_err};
 use super::JournalError;
 use crate::fs::{Fs, OpenMode};
@@ -13,11 +14,37 @@ pub(crate) struct ScannedSegment {
     pub(crate) number: u32,
     pub(crate) path: PathBuf,
     pub(crate) first_seq: u64,
-    /// Start offset of each good record.
-    pub(crate) offsets: Vec<u64>,
+    /// Good records.
+    pub(crate) records: u64,
+    /// Start offset of each good record (sparse when read from an index).
+    pub(crate) offsets: Offsets,
     /// Bytes of good records (where the problem starts, if it is here).
     pub(crate) valid_len: u64,
     pub(crate) file_len: u64,
+    /// Its records were not read: its index file described it.
+    pub(crate) indexed: bool,
+}
+
+impl ScannedSegment {
+    /// The offset of local record `i` (< `records`), parsing forward from
+    /// the stored offset below it when the offsets are sparse.
+    pub(crate) fn position(&self, fs: &dyn Fs, i: u64) -> Option<u64> {
+        if i >= self.records {
+            return None;
+        }
+        let (mut at, skip) = self.offsets.locate(i);
+        if skip == 0 {
+            return Some(at);
+        }
+        let file = fs.open(&self.path, OpenMode::Read).ok()?;
+        for _ in 0..skip {
+            let mut head = [0u8; frame::FRAME_HEADER];
+            file.read_exact_at(&mut head, at).ok()?;
+            let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) & !frame::CONTINUES;
+            at += frame::FRAME_HEADER as u64 + u64::from(len);
+        }
+        Some(at)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,20 +96,54 @@ impl Scan {
     }
 }
 
-/// Sees each good record as the scan reads it: its seq, its entry item and
-/// whether it ends its unit (records a recovery later cuts are seen too).
-pub type Visit<'a> = &'a mut dyn FnMut(u64, &[u8], bool);
+/// What a caller indexes as open reads the journal: each good record the
+/// scan reads, and the stored summary of each sealed segment it does not
+/// read because its index file describes it (docs/ARCHITECTURE.md, "The
+/// segment index").
+pub trait Indexing {
+    /// A good record: its seq, its entry item and whether it ends its unit
+    /// (records a recovery later cuts are seen too).
+    fn visit(&mut self, seq: u64, item: &[u8], ends_unit: bool);
 
-pub(crate) fn scan(fs: &dyn Fs, dir: &std::path::Path) -> Result<Scan, JournalError> {
-    scan_visiting(fs, dir, &mut |_, _, _| {})
+    /// The summary stored for records `first..end`, in order with the
+    /// visits (`last_continues`: record `end - 1` does not end its unit);
+    /// `false` when it cannot be used (the segment is then read and its
+    /// records visited instead). Nothing may change before a `false`.
+    fn load(&mut self, first: u64, end: u64, last_continues: bool, summary: &[u8]) -> bool;
 }
 
-/// [`scan`], showing every good record to `visit`: one read of the journal
-/// serves open and whatever its caller indexes.
-pub(crate) fn scan_visiting(
+/// Indexes nothing, so any segment index will do.
+pub struct NoIndexing;
+
+impl Indexing for NoIndexing {
+    fn visit(&mut self, _: u64, _: &[u8], _: bool) {}
+
+    fn load(&mut self, _: u64, _: u64, _: bool, _: &[u8]) -> bool {
+        true
+    }
+}
+
+/// Which segments open may take from their index files instead of reading
+/// them: those numbered below `segment` whose records all lie below
+/// `records` (what a synced head promises).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TrustIndexes {
+    pub(crate) segment: u32,
+    pub(crate) records: u64,
+}
+
+pub(crate) fn scan(fs: &dyn Fs, dir: &std::path::Path) -> Result<Scan, JournalError> {
+    scan_indexed(fs, dir, &mut NoIndexing, None)
+}
+
+/// [`scan`], showing every good record to `indexing`, and taking sealed
+/// segments that `trust` allows from their index files: one read of the
+/// journal serves open and whatever its caller indexes.
+pub(crate) fn scan_indexed(
     fs: &dyn Fs,
     dir: &std::path::Path,
-    visit: Visit<'_>,
+    indexing: &mut dyn Indexing,
+    mut trust: Option<TrustIndexes>,
 ) -> Result<Scan, JournalError> {
     let listed = segment::list_segments(fs, dir)?;
     let count = listed.len();
@@ -102,10 +163,23 @@ pub(crate) fn scan_visiting(
             number,
             path,
             first_seq: out.records,
-            offsets: Vec::new(),
+            records: 0,
+            offsets: Offsets::Dense(Vec::new()),
             valid_len: 0,
             file_len: 0,
+            indexed: false,
         };
+        let sealed = index + 1 < count;
+        if let Some(t) = trust.filter(|t| sealed && number as usize == index && number < t.segment)
+        {
+            if take_from_index(fs, dir, &mut seg, &mut out, t, indexing) {
+                out.segments.push(seg);
+                continue;
+            }
+            // Once a segment is read, the ones after it are read too: the
+            // caller's visits and loads stay in journal order.
+            trust = None;
+        }
         if number as usize != index {
             // Segments are numbered from 0 without gaps, so a missing number
             // means a lost file even when it held no records.
@@ -122,7 +196,11 @@ pub(crate) fn scan_visiting(
             });
         } else {
             let is_last = index + 1 == count;
-            out.problem = verify_segment(fs, &mut seg, &mut out, is_last, visit, &mut buf)?;
+            out.problem = verify_segment(fs, &mut seg, &mut out, is_last, indexing, &mut buf)?;
+            if !is_last && out.problem.is_none() {
+                // A sealed segment's offsets are kept one per stride.
+                seg.offsets.make_sparse();
+            }
         }
         out.segments.push(seg);
         if out.problem.is_some() {
@@ -131,6 +209,38 @@ pub(crate) fn scan_visiting(
     }
     out.rest = listed.map(|(_, s)| s).collect();
     Ok(out)
+}
+
+/// Takes `seg` from its index file, if it has a valid one within `trust`
+/// whose summary the caller accepts.
+fn take_from_index(
+    fs: &dyn Fs,
+    dir: &std::path::Path,
+    seg: &mut ScannedSegment,
+    out: &mut Scan,
+    trust: TrustIndexes,
+    indexing: &mut dyn Indexing,
+) -> bool {
+    let Some((ix, crc, continues)) = index::read_valid(fs, dir, seg.number, &seg.path, out.records)
+    else {
+        return false;
+    };
+    let end = out.records + ix.records;
+    if end > trust.records || !indexing.load(out.records, end, continues, &ix.summary) {
+        return false;
+    }
+    seg.records = ix.records;
+    seg.offsets = Offsets::Sparse(ix.points);
+    seg.valid_len = ix.len;
+    seg.file_len = ix.len;
+    seg.indexed = true;
+    out.records = end;
+    out.crcs.last = crc;
+    if !continues {
+        out.complete = end;
+        out.crcs.last_complete = crc;
+    }
+    true
 }
 
 /// Bytes read at a time while verifying a segment.
@@ -144,7 +254,7 @@ fn verify_segment(
     seg: &mut ScannedSegment,
     out: &mut Scan,
     is_last: bool,
-    visit: Visit<'_>,
+    indexing: &mut dyn Indexing,
     buf: &mut Vec<u8>,
 ) -> Result<Option<Problem>, JournalError> {
     let path = seg.path.clone();
@@ -164,12 +274,15 @@ fn verify_segment(
         }
         match frame::parse_record(&buf[at..], Some(out.records)) {
             Ok(p) => {
-                visit(
+                indexing.visit(
                     out.records,
                     &buf[at + p.entry_start..at + p.total],
                     !p.continues,
                 );
-                seg.offsets.push(base + at as u64);
+                if let Offsets::Dense(v) = &mut seg.offsets {
+                    v.push(base + at as u64);
+                }
+                seg.records += 1;
                 let crc = u32::from_le_bytes([buf[at + 4], buf[at + 5], buf[at + 6], buf[at + 7]]);
                 at += p.total;
                 out.records += 1;

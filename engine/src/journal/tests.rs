@@ -221,7 +221,7 @@ fn torn_tail_at_every_byte_of_the_last_record() {
     let j = filled_unsynced_last(dir, 30, 300);
     let n = j.len();
     let seg = j.segments.last().unwrap().path.clone();
-    let start = j.offsets[n as usize - 1];
+    let start = j.offset_of(n - 1).unwrap();
     assert!(start > 0, "the last record shares its segment");
     drop(j);
     let pristine = fs::read(&seg).unwrap();
@@ -334,7 +334,7 @@ fn flipped_byte_in_the_middle_is_corruption_then_repair() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path();
     let j = filled(dir, 10, 1 << 20);
-    let offsets = j.offsets.clone();
+    let offsets: Vec<u64> = (0..j.len()).map(|s| j.offset_of(s).unwrap()).collect();
     drop(j);
     let seg = seg_path(dir, 0);
     let mut bytes = fs::read(&seg).unwrap();
@@ -375,7 +375,7 @@ fn flipped_byte_in_the_middle_is_corruption_then_repair() {
 fn garbled_length_with_records_after_is_corruption() {
     let t = tempfile::tempdir().unwrap();
     let j = filled(t.path(), 6, 1 << 20);
-    let at = j.offsets[2] as usize;
+    let at = j.offset_of(2).unwrap() as usize;
     drop(j);
     let seg = seg_path(t.path(), 0);
     let mut bytes = fs::read(&seg).unwrap();
@@ -389,7 +389,10 @@ fn garbled_length_with_records_after_is_corruption() {
 fn duplicated_record_is_a_seq_mismatch() {
     let t = tempfile::tempdir().unwrap();
     let j = filled(t.path(), 8, 1 << 20);
-    let (o3, o4) = (j.offsets[3] as usize, j.offsets[4] as usize);
+    let (o3, o4) = (
+        j.offset_of(3).unwrap() as usize,
+        j.offset_of(4).unwrap() as usize,
+    );
     drop(j);
     let seg = seg_path(t.path(), 0);
     let pristine = fs::read(&seg).unwrap();
@@ -406,7 +409,7 @@ fn duplicated_record_is_a_seq_mismatch() {
     let o7 = {
         fs::write(&seg, &pristine).unwrap();
         let (j, _) = open(t.path(), 1 << 20).unwrap();
-        j.offsets[7] as usize
+        j.offset_of(7).unwrap() as usize
     };
     let mut bytes = pristine.clone();
     bytes.extend_from_slice(&pristine[o7..]);
@@ -423,7 +426,7 @@ fn damage_in_an_earlier_segment_is_corruption_not_truncation() {
     let segs = j.segments.len();
     assert!(segs >= 3);
     let first_of_1 = j.segments[1].first_seq;
-    let last_of_0 = j.offsets[first_of_1 as usize - 1];
+    let last_of_0 = j.offset_of(first_of_1 - 1).unwrap();
     drop(j);
     // The last record of segment 0: nothing valid follows it in that file.
     let seg0 = seg_path(dir, 0);
@@ -794,7 +797,7 @@ fn reads_verify_records_again() {
     assert!(j.segments.len() > 2);
     let seg0 = seg_path(t.path(), 0);
     let pristine = fs::read(&seg0).unwrap();
-    let (o1, o2) = (j.offsets[1], j.offsets[2]);
+    let (o1, o2) = (j.offset_of(1).unwrap(), j.offset_of(2).unwrap());
 
     let mut bytes = pristine.clone();
     bytes[o1 as usize + 12] ^= 0x10;
@@ -817,7 +820,10 @@ fn reads_verify_records_again() {
     fs::write(&seg0, &bytes).unwrap();
     let e = j.read(1).unwrap_err();
     assert!(e.to_string().contains("record length changed"), "{e}");
-    assert_eq!(j.read(0).unwrap(), entry(0));
+    // A sealed segment is read from one stored offset to the next, so the
+    // change is seen from any record of the stretch.
+    let e = j.read(0).unwrap_err();
+    assert!(e.to_string().contains("record length changed"), "{e}");
 
     fs::write(&seg0, &pristine[..o1 as usize]).unwrap();
     let e = j.read(1).unwrap_err();
@@ -850,7 +856,7 @@ fn a_unit_cut_short_by_a_crash_is_left_out_whole_and_reported() {
     j.flush().unwrap();
     // The crash lands after record 12: records 10..12 of a 4-record unit
     // are whole on disk, record 13 never arrived.
-    let (seg13, at13) = (j.segment_of(13), j.offsets[13]);
+    let (seg13, at13) = (j.segment_of(13), j.offset_of(13).unwrap());
     drop(j);
     // Without a head (an older journal) the unit flag alone says where the
     // promised part ends.
@@ -988,7 +994,7 @@ fn a_flipped_bit_in_the_last_synced_record_is_corruption_not_a_torn_tail() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path();
     let j = filled(dir, 6, 1 << 20);
-    let start = j.offsets[5] as usize;
+    let start = j.offset_of(5).unwrap() as usize;
     drop(j);
     let seg = seg_path(dir, 0);
     let mut bytes = fs::read(&seg).unwrap();
@@ -1094,7 +1100,10 @@ fn a_never_head_whose_records_a_power_loss_tore_is_a_reported_loss() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path();
     let j = filled_never(dir, 10);
-    let (at5, at6) = (j.offsets[5] as usize, j.offsets[6] as usize);
+    let (at5, at6) = (
+        j.offset_of(5).unwrap() as usize,
+        j.offset_of(6).unwrap() as usize,
+    );
     drop(j);
     // A power loss kept the head but not the page holding record 5: zeros
     // from inside it on, as a lost page leaves.
@@ -1134,7 +1143,7 @@ fn a_never_head_whose_records_a_power_loss_tore_is_a_reported_loss() {
     // The same damage under a synced head is corruption, refused.
     let t2 = tempfile::tempdir().unwrap();
     let j = filled(t2.path(), 10, 1 << 20);
-    let at5 = j.offsets[5] as usize;
+    let at5 = j.offset_of(5).unwrap() as usize;
     drop(j);
     let seg = seg_path(t2.path(), 0);
     let mut bytes = fs::read(&seg).unwrap();
@@ -1148,7 +1157,7 @@ fn a_never_head_past_a_shortened_journal_is_a_reported_loss_with_nothing_to_cut(
     let t = tempfile::tempdir().unwrap();
     let dir = t.path();
     let j = filled_never(dir, 10);
-    let at7 = j.offsets[7] as usize;
+    let at7 = j.offset_of(7).unwrap() as usize;
     drop(j);
     let seg = seg_path(dir, 0);
     let bytes = fs::read(&seg).unwrap();
@@ -1242,7 +1251,7 @@ fn a_segment_bigger_than_a_read_chunk_scans_across_chunk_edges() {
         j.append(&item(i)).unwrap();
     }
     j.commit().unwrap();
-    let at = j.offsets[2000];
+    let at = j.offset_of(2000).unwrap();
     drop(j);
     let (j, report) = Journal::open(dir, config(1 << 30, FsyncPolicy::Batch)).unwrap();
     assert_eq!(report.recovery, None);
@@ -1261,4 +1270,166 @@ fn a_segment_bigger_than_a_read_chunk_scans_across_chunk_edges() {
     fs::write(&seg, &bytes).unwrap();
     let reason = expect_corrupt(dir, &seg, at);
     assert!(reason.contains("crc mismatch"), "{reason}");
+}
+
+/// Counts what an open's scan shows: records visited, segments loaded from
+/// their index (with the summary each carried).
+#[derive(Default)]
+struct Counting {
+    visited: Vec<u64>,
+    loaded: Vec<(u64, u64, Vec<u8>)>,
+    refuse: bool,
+}
+
+impl Indexing for Counting {
+    fn visit(&mut self, seq: u64, _: &[u8], _: bool) {
+        self.visited.push(seq);
+    }
+
+    fn load(&mut self, first: u64, end: u64, _: bool, summary: &[u8]) -> bool {
+        if self.refuse {
+            return false;
+        }
+        self.loaded.push((first, end, summary.to_vec()));
+        true
+    }
+}
+
+fn open_counting(dir: &Path, max: u64, mode: Mode, counting: &mut Counting) -> Journal {
+    let fs = crate::fs::real();
+    Journal::open_indexed(fs, dir, config(max, FsyncPolicy::Batch), mode, counting)
+        .unwrap()
+        .0
+}
+
+/// 2,000 records over many segments, every sealed one indexed with a
+/// summary naming its records.
+fn indexed(dir: &Path) -> Journal {
+    let mut j = filled(dir, 2000, 4096);
+    let written = j
+        .write_indexes(&mut |_, first, end| Ok(format!("{first}..{end}").into_bytes()))
+        .unwrap();
+    assert_eq!(written, j.segments.len() - 1);
+    assert_eq!(j.unindexed_segments(), 0);
+    j
+}
+
+#[test]
+fn an_indexed_journal_opens_reading_only_its_last_segment() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let j = indexed(dir);
+    let last_first = j.segments.last().unwrap().first_seq;
+    let sealed = j.segments.len() - 1;
+    drop(j);
+    for mode in [Mode::Read, Mode::Write] {
+        let mut c = Counting::default();
+        let j = open_counting(dir, 4096, mode, &mut c);
+        assert_eq!(
+            c.visited,
+            (last_first..2000).collect::<Vec<_>>(),
+            "{mode:?}"
+        );
+        assert_eq!(c.loaded.len(), sealed);
+        let (first, end, summary) = &c.loaded[3];
+        assert_eq!(summary, format!("{first}..{end}").as_bytes());
+        // Reads through the sparse offsets give every record back.
+        assert_records(&j, 2000);
+        for seq in [0, 63, 64, 65, 1234, 1999] {
+            assert_eq!(j.read(seq).unwrap(), entry(seq));
+        }
+    }
+}
+
+#[test]
+fn a_damaged_or_stale_index_or_a_refused_summary_means_the_segment_is_read() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let sealed = {
+        let j = indexed(dir);
+        j.segments.len() - 1
+    };
+    // A refused summary: everything is read.
+    let mut c = Counting {
+        refuse: true,
+        ..Counting::default()
+    };
+    open_counting(dir, 4096, Mode::Read, &mut c);
+    assert_eq!(c.visited.len(), 2000);
+
+    // Index 2 damaged: 0 and 1 come from their indexes, the rest is read.
+    let idx = index::index_path(dir, 2);
+    let mut bytes = fs::read(&idx).unwrap();
+    bytes[30] ^= 1;
+    fs::write(&idx, &bytes).unwrap();
+    let mut c = Counting::default();
+    let j = open_counting(dir, 4096, Mode::Read, &mut c);
+    assert_eq!(c.loaded.len(), 2);
+    assert_eq!(c.visited.first(), Some(&j.segments[2].first_seq));
+    drop(j);
+
+    // A writer rewrites it; then segment 1 is replaced by one of the same
+    // length whose last record differs: its index no longer describes it.
+    let mut c = Counting::default();
+    let mut j = open_counting(dir, 4096, Mode::Write, &mut c);
+    assert_eq!(j.unindexed_segments(), sealed - 2);
+    j.write_indexes(&mut |_, _, _| Ok(Vec::new())).unwrap();
+    let (seg1, last1) = (j.segments[1].path.clone(), j.segments[2].first_seq - 1);
+    let at = j.offset_of(last1).unwrap() as usize;
+    drop(j);
+    let mut bytes = fs::read(&seg1).unwrap();
+    bytes[at + 4] ^= 0xff; // the crc field of its last record
+    fs::write(&seg1, &bytes).unwrap();
+    let mut c = Counting::default();
+    let result = Journal::open_indexed(
+        crate::fs::real(),
+        dir,
+        config(4096, FsyncPolicy::Batch),
+        Mode::Read,
+        &mut c,
+    );
+    assert_eq!(c.loaded.len(), 1, "segment 0 only");
+    assert!(
+        matches!(result, Err(JournalError::Corrupt { ref segment, .. }) if *segment == seg1),
+        "the damage is found by reading: {:?}",
+        result.err()
+    );
+}
+
+#[test]
+fn a_reader_writes_no_index_and_a_truncate_removes_the_ones_it_invalidates() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    drop(filled(dir, 500, 4096));
+    let (mut r, _) = Journal::open_with(
+        crate::fs::real(),
+        dir,
+        config(4096, FsyncPolicy::Batch),
+        Mode::Read,
+    )
+    .unwrap();
+    assert!(r.unindexed_segments() > 0);
+    assert_eq!(r.write_indexes(&mut |_, _, _| Ok(Vec::new())).unwrap(), 0);
+    assert!(!index::index_path(dir, 0).exists());
+    drop(r);
+
+    let dir = &t.path().join("second");
+    let mut j = indexed(dir);
+    let cut_segment = j.segment_of(300);
+    let cut = j.segments[cut_segment].first_seq + 3;
+    j.truncate(cut).unwrap();
+    for n in cut_segment as u32..cut_segment as u32 + 3 {
+        assert!(!index::index_path(dir, n).exists(), "index {n} removed");
+    }
+    assert!(index::index_path(dir, 0).exists());
+    for i in cut..cut + 200 {
+        assert_eq!(j.append(&entry(i)).unwrap(), i);
+    }
+    j.commit().unwrap();
+    j.write_indexes(&mut |_, _, _| Ok(Vec::new())).unwrap();
+    drop(j);
+    let mut c = Counting::default();
+    let j = open_counting(dir, 4096, Mode::Read, &mut c);
+    assert!(c.visited.len() < 100, "{}", c.visited.len());
+    assert_records(&j, cut + 200);
 }

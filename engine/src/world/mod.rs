@@ -20,6 +20,7 @@ mod events;
 #[doc(hidden)]
 pub mod fuzz;
 mod governance;
+mod index;
 mod journal_view;
 mod open;
 mod plan_view;
@@ -294,6 +295,7 @@ impl World {
     fn commit(&mut self) -> Result<(), WorldError> {
         self.journal.commit()?;
         self.snapshot_if_due();
+        self.index_sealed_segments();
         Ok(())
     }
 

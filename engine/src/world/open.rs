@@ -21,7 +21,7 @@ use crate::build::{
 use crate::effects::Keyring;
 use crate::entry::{Entry, Origin};
 use crate::hash::Hash;
-use crate::journal::{FsyncPolicy, Journal, JournalConfig, Mode, Recovery};
+use crate::journal::{FsyncPolicy, Journal, JournalConfig, Mode, NoIndexing, Recovery};
 use crate::kernel::{
     replay_unit, EntrySource, KernelState, Program, ReducerDef, Reducers, UnitKind,
 };
@@ -397,11 +397,12 @@ pub(super) fn open_as(
     let start_from_snapshot =
         history == History::Replay && options.from_snapshot && !snapshot_list.items.is_empty();
     let mut indexer = match history {
-        History::EntriesOnly => Some(super::snapshots::Indexer::new(true)),
-        History::Replay if start_from_snapshot => Some(super::snapshots::Indexer::new(false)),
+        History::EntriesOnly => Some(super::index::Indexer::new(true)),
+        History::Replay if start_from_snapshot => Some(super::index::Indexer::new(false)),
         History::Replay => None,
     };
-    let (journal, report) = Journal::open_visiting(
+    let mut no_indexing = NoIndexing;
+    let (journal, report) = Journal::open_indexed(
         options.fs.clone(),
         &journal_dir,
         JournalConfig {
@@ -409,14 +410,17 @@ pub(super) fn open_as(
             ..JournalConfig::default()
         },
         mode,
-        &mut |seq, item, ends| {
-            if let Some(ix) = indexer.as_mut() {
-                ix.visit(seq, item, ends);
-            }
+        match indexer.as_mut() {
+            Some(ix) => ix,
+            None => &mut no_indexing,
         },
     )?;
     let indexed = match indexer {
-        Some(ix) => Some(ix.finish(journal.len())?),
+        Some(ix) => {
+            let mut indexed = ix.finish(journal.len())?;
+            indexed.read_effects(&journal)?;
+            Some(indexed)
+        }
         None => None,
     };
     for note in &report.notes {
@@ -520,6 +524,9 @@ pub(super) fn open_as(
     let head = world.head.height;
     world.snapshots.retain(|s| s.height <= head);
     world.snapshot_at_close = true;
+    if history == History::Replay {
+        world.index_sealed_segments();
+    }
     // The virtual clock resumes where the journal left it.
     if adapters {
         world

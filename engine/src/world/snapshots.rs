@@ -16,7 +16,6 @@
 //! ```
 
 use super::{OpenEvent, Stage, World, WorldError};
-use crate::entry::Entry;
 use crate::fs::{Fs, Kind};
 use crate::hash::Hash;
 use crate::kernel::KernelState;
@@ -213,125 +212,6 @@ impl World {
     }
 }
 
-/// What one pass over the journal's records yields without replaying.
-pub(super) struct Indexed {
-    /// Unit boundaries from 0: each input entry is a unit of its own; a
-    /// step's entries are one unit on disk.
-    pub(super) boundaries: Vec<u64>,
-    /// Seqs of governance entries.
-    pub(super) governance: Vec<u64>,
-    /// Effect intents and receipts, decoded, for the effects index.
-    effects: Vec<(u64, Entry)>,
-}
-
-/// Indexes records as the journal's open scan reads them (see
-/// [`crate::journal::Journal::open_visiting`]): no entry is decoded but the
-/// first of a unit that may be an input, and effect intents and receipts.
-pub(super) struct Indexer {
-    out: Indexed,
-    /// Whether the unit being read is an input unit (`None` between units).
-    input_unit: Option<bool>,
-    /// Governance only (reading entries needs nothing else).
-    governance_only: bool,
-    bad: Option<WorldError>,
-}
-
-const INTENT: &[u8] = b"\xa1\x6cEffectIntent";
-const RECEIPT: &[u8] = b"\xa1\x6dEffectReceipt";
-
-impl Indexer {
-    pub(super) fn new(governance_only: bool) -> Indexer {
-        Indexer {
-            out: Indexed {
-                boundaries: vec![0],
-                governance: Vec::new(),
-                effects: Vec::new(),
-            },
-            input_unit: None,
-            governance_only,
-            bad: None,
-        }
-    }
-
-    pub(super) fn visit(&mut self, seq: u64, item: &[u8], ends_unit: bool) {
-        if super::governance::is_governance(item) {
-            self.out.governance.push(seq);
-        }
-        if self.governance_only {
-            return;
-        }
-        let bad_entry = |message: String| WorldError::BadEntry { seq, message };
-        let input = match self.input_unit {
-            Some(input) => input,
-            None => {
-                let input = match Entry::peek_is_input(item) {
-                    Some(known) => known,
-                    None => match Entry::decode(item) {
-                        Ok(e) => e.is_input(),
-                        Err(e) => {
-                            self.bad.get_or_insert(bad_entry(e.to_string()));
-                            false
-                        }
-                    },
-                };
-                self.input_unit = Some(input);
-                input
-            }
-        };
-        if input || ends_unit {
-            self.out.boundaries.push(seq + 1);
-        }
-        if ends_unit {
-            self.input_unit = None;
-        }
-        if item.starts_with(INTENT) || item.starts_with(RECEIPT) {
-            match Entry::decode(item) {
-                Ok(e) => self.out.effects.push((seq, e)),
-                Err(e) => {
-                    self.bad.get_or_insert(bad_entry(e.to_string()));
-                }
-            }
-        }
-    }
-
-    /// What was indexed below `len` (the journal as open kept it).
-    pub(super) fn finish(self, len: u64) -> Result<Indexed, WorldError> {
-        let mut out = self.out;
-        out.boundaries.retain(|&b| b <= len);
-        out.governance.retain(|&g| g < len);
-        out.effects.retain(|(s, _)| *s < len);
-        match self.bad {
-            Some(WorldError::BadEntry { seq, .. }) if seq >= len => Ok(out),
-            Some(e) => Err(e),
-            None => Ok(out),
-        }
-    }
-}
-
-/// Reads every record once, as the open's scan shows them to an
-/// [`Indexer`] (tests compare its boundaries with replay's).
-#[cfg(test)]
-fn index_journal(world: &World) -> Result<Indexed, WorldError> {
-    const CHUNK: u64 = 16_384;
-    let len = world.journal.len();
-    let mut indexer = Indexer::new(false);
-    let mut from = 0;
-    while from < len {
-        let to = (from + CHUNK).min(len);
-        world.journal.for_each_record(from, to, |seq, item, ends| {
-            indexer.visit(seq, item, ends);
-            Ok(())
-        })?;
-        from = to;
-    }
-    indexer.finish(len)
-}
-
-#[cfg(test)]
-pub(super) fn index_boundaries(world: &World) -> Result<Vec<u64>, WorldError> {
-    index_journal(world).map(|i| i.boundaries)
-}
-
 /// Why a listed snapshot cannot start this journal, or its state.
 fn load_listed(world: &World, s: &Listed, boundaries: &[u64]) -> Result<KernelState, String> {
     let len = world.journal.len();
@@ -378,7 +258,7 @@ fn load_listed(world: &World, s: &Listed, boundaries: &[u64]) -> Result<KernelSt
 pub(super) fn start_from_snapshot(
     world: &mut World,
     list: List,
-    indexed: Indexed,
+    indexed: super::index::Indexed,
     progress: &mut dyn FnMut(OpenEvent),
 ) -> Result<Option<KernelState>, WorldError> {
     let journal_dir = world.journal.dir().to_path_buf();

@@ -136,7 +136,7 @@ fn index_pass_boundaries_match_replay_for_a_multi_event_input_unit() {
         .expect("one unit of four events");
     w.run_until_idle(100).expect("run");
     let replayed = w.boundaries.clone();
-    let indexed = super::snapshots::index_boundaries(&w).expect("index");
+    let indexed = super::index::index_boundaries(&w).expect("index");
     assert_eq!(indexed, replayed);
 }
 
