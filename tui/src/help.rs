@@ -19,6 +19,56 @@ pub fn sections(app: &App) -> Vec<&'static Section> {
     contexts.iter().flat_map(|c| c.sections().iter()).collect()
 }
 
+/// A help column: the keys, then what they do.
+pub const COL_W: usize = KEY_W + DESC_W;
+
+/// How the help lies on a screen: two columns (the sections before `split`
+/// on the left) or one, its rows of content, and its box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    pub split: Option<usize>,
+    pub rows: u16,
+    pub width: u16,
+    pub height: u16,
+}
+
+/// Rows of sections stacked with a blank row between them.
+fn column_rows(sections: &[&Section]) -> usize {
+    let rows: usize = sections.iter().map(|s| 1 + s.bindings.len()).sum();
+    rows + sections.len().saturating_sub(1)
+}
+
+/// The help's shape on a `size` screen: two columns when they fit, split
+/// where they come out most even; the box at most two rows short of the
+/// screen (the keys scroll inside it).
+pub fn shape(app: &App, size: (u16, u16)) -> Shape {
+    let sections = sections(app);
+    let two = usize::from(size.0) >= COL_W * 2 + 5 && sections.len() > 1;
+    let (split, body) = if two {
+        let height = |i: usize| column_rows(&sections[..i]).max(column_rows(&sections[i..]));
+        let split = (1..sections.len()).min_by_key(|&i| height(i)).unwrap_or(1);
+        (Some(split), height(split))
+    } else {
+        (None, column_rows(&sections))
+    };
+    let notes = notes(app).len();
+    let rows = body + if notes > 0 { notes + 1 } else { 0 };
+    let rows = u16::try_from(rows).unwrap_or(u16::MAX);
+    let width = if two { COL_W * 2 + 5 } else { COL_W + 3 };
+    Shape {
+        split,
+        rows,
+        width: width as u16,
+        height: rows.saturating_add(2).min(size.1.saturating_sub(2).max(3)),
+    }
+}
+
+/// How far the help scrolls on the app's screen: to its last row.
+pub fn max_scroll(app: &App) -> u16 {
+    let s = shape(app, app.size);
+    s.rows.saturating_sub(s.height.saturating_sub(2))
+}
+
 /// Lines under the help that are not keys.
 pub fn notes(app: &App) -> &'static [&'static str] {
     match app.screen {

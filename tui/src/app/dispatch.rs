@@ -47,7 +47,13 @@ fn read_key(app: &mut App, overlay: Overlay, action: Option<Action>) {
         Some(Action::Move(Move::Home)) => -i32::from(u16::MAX),
         _ => 0,
     };
-    app.overlay_scroll = (i32::from(app.overlay_scroll) + by).clamp(0, 10_000) as u16;
+    // The help knows its height, so it stops at its last row (a j/k past
+    // it would not show); details still clamp when drawn.
+    let most = match overlay {
+        Overlay::Help => i32::from(crate::help::max_scroll(app)),
+        _ => 10_000,
+    };
+    app.overlay_scroll = (i32::from(app.overlay_scroll) + by).clamp(0, most) as u16;
     if action == Some(Action::Close) {
         app.overlay_scroll = 0;
     } else {

@@ -96,6 +96,10 @@ fn help_taller_than_the_terminal_scrolls_and_says_so() {
     assert!(!bottom.contains("Journal pane"), "{bottom}");
     keys(&mut app, "Home");
     assert_eq!(screen(&app), top);
+    // Past the end it stays at the end: the first key back moves it.
+    keys(&mut app, "PageDown PageDown PageDown PageDown k");
+    assert_eq!(app.overlay_scroll, max_scroll(&app) - 1);
+    assert_ne!(screen(&app), bottom);
     let mut big = world((200, 60));
     keys(&mut big, "?");
     assert!(

@@ -2,7 +2,7 @@
 
 use super::{centered, fit};
 use crate::app::{App, Overlay};
-use crate::help::{self, DESC_W, KEY_W};
+use crate::help::{self, COL_W, DESC_W, KEY_W};
 use crate::keymap::Section;
 use crate::prompt::InjectPrompt;
 use crate::session::Entry;
@@ -33,8 +33,6 @@ fn boxed(frame: &mut Frame, theme: &Theme, rect: Rect, title: &str) -> Rect {
     inner
 }
 
-const COL_W: usize = KEY_W + DESC_W;
-
 /// One section's rows, each exactly `COL_W` cells.
 fn section_rows(section: &Section, theme: &Theme) -> Vec<Line<'static>> {
     let title = crate::width::clip(section.title, COL_W);
@@ -64,40 +62,37 @@ fn column(sections: &[&Section], theme: &Theme) -> Vec<Line<'static>> {
     lines
 }
 
-/// The help's rows: the sections in one column, or two when there is
-/// room (split where the columns come out most even), then the notes.
-fn help_lines(app: &App, theme: &Theme, two: bool) -> Vec<Line<'static>> {
+/// The help's rows: the sections in one column, or two (as
+/// `help::shape` splits them), then the notes.
+fn help_lines(app: &App, theme: &Theme, split: Option<usize>) -> Vec<Line<'static>> {
     let sections = help::sections(app);
-    let mut lines: Vec<Line<'static>> = if two && sections.len() > 1 {
-        let height = |ss: &[&Section]| column(ss, theme).len();
-        let split = (1..sections.len())
-            .min_by_key(|&i| height(&sections[..i]).max(height(&sections[i..])))
-            .unwrap_or(1);
-        let left = column(&sections[..split], theme);
-        let right = column(&sections[split..], theme);
-        (0..left.len().max(right.len()))
-            .map(|i| {
-                let mut spans = vec![Span::raw(" ")];
-                match left.get(i) {
-                    Some(l) => spans.extend(l.spans.iter().cloned()),
-                    None => spans.push(Span::raw(" ".repeat(COL_W))),
-                }
-                spans.push(Span::raw(" "));
-                if let Some(r) = right.get(i) {
-                    spans.extend(r.spans.iter().cloned());
-                }
-                Line::from(spans)
-            })
-            .collect()
-    } else {
-        column(&sections, theme)
+    let mut lines: Vec<Line<'static>> = match split {
+        Some(split) => {
+            let left = column(&sections[..split], theme);
+            let right = column(&sections[split..], theme);
+            (0..left.len().max(right.len()))
+                .map(|i| {
+                    let mut spans = vec![Span::raw(" ")];
+                    match left.get(i) {
+                        Some(l) => spans.extend(l.spans.iter().cloned()),
+                        None => spans.push(Span::raw(" ".repeat(COL_W))),
+                    }
+                    spans.push(Span::raw(" "));
+                    if let Some(r) = right.get(i) {
+                        spans.extend(r.spans.iter().cloned());
+                    }
+                    Line::from(spans)
+                })
+                .collect()
+        }
+        None => column(&sections, theme)
             .into_iter()
             .map(|l| {
                 let mut spans = vec![Span::raw(" ")];
                 spans.extend(l.spans);
                 Line::from(spans)
             })
-            .collect()
+            .collect(),
     };
     let notes = help::notes(app);
     if !notes.is_empty() {
@@ -112,17 +107,16 @@ fn help_lines(app: &App, theme: &Theme, two: bool) -> Vec<Line<'static>> {
 /// The keys of the screen under the overlay, from the key table; scrolls
 /// (j/k, PgUp/PgDn, Home) when taller than the terminal.
 fn help(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
-    let two = usize::from(area.width) >= COL_W * 2 + 5;
-    let lines = help_lines(app, theme, two);
-    let w = if two { COL_W * 2 + 5 } else { COL_W + 3 };
-    let rows = u16::try_from(lines.len()).unwrap_or(u16::MAX);
-    let h = rows
-        .saturating_add(2)
-        .min(area.height.saturating_sub(2).max(3));
-    let rect = centered(area, w as u16, h);
-    let more = if rows + 2 > h { " · j/k scroll" } else { "" };
+    let shape = help::shape(app, (area.width, area.height));
+    let lines = help_lines(app, theme, shape.split);
+    let rect = centered(area, shape.width, shape.height);
+    let more = if shape.rows + 2 > shape.height {
+        " · j/k scroll"
+    } else {
+        ""
+    };
     let inner = boxed(frame, theme, rect, &format!("Keys{more} · Esc closes"));
-    let last = rows.saturating_sub(inner.height);
+    let last = shape.rows.saturating_sub(inner.height);
     frame.render_widget(
         Paragraph::new(lines).scroll((app.overlay_scroll.min(last), 0)),
         inner,
