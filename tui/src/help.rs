@@ -124,6 +124,15 @@ pub fn screen_hints(app: &App) -> Vec<Hint> {
     hints
 }
 
+/// A prompt's own line of hints, in table order: "Enter ok · Esc cancel".
+pub fn footer(context: Context) -> String {
+    hints(&[context])
+        .iter()
+        .map(|h| h.label)
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 /// The hint text for `room` cells: the most important hints first and help
 /// and quit/back last, where the eye finds them. When they do not all fit,
 /// the lowest priority goes first (the later of equals); help and quit/back

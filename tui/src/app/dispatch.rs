@@ -86,19 +86,12 @@ fn apply_picker(app: &mut App, action: Option<Action>) -> Vec<Cmd> {
     vec![]
 }
 
-/// Keys the panes take: they move or open, and never clear the message.
-fn taken_by_panes(code: KeyCode) -> bool {
-    matches!(
-        code,
-        KeyCode::Up
-            | KeyCode::Down
-            | KeyCode::Char('j' | 'k' | ' ')
-            | KeyCode::PageUp
-            | KeyCode::PageDown
-            | KeyCode::Home
-            | KeyCode::End
-            | KeyCode::Enter
-    )
+/// Keys some pane takes (it moves or opens) never clear the message, even
+/// in a pane that has no use for them.
+fn taken_by_panes(key: &KeyEvent) -> bool {
+    Pane::ALL
+        .iter()
+        .any(|p| keymap::find(&[Context::Pane(*p)], key).is_some())
 }
 
 fn world_key(app: &mut App, key: KeyEvent, action: Option<Action>) -> Vec<Cmd> {
@@ -108,7 +101,7 @@ fn world_key(app: &mut App, key: KeyEvent, action: Option<Action>) -> Vec<Cmd> {
         Some(action) => apply_world(app, action, armed),
         None => {
             // Any other key, like every world key, clears the message.
-            if app.session.is_some() && !taken_by_panes(key.code) {
+            if app.session.is_some() && !taken_by_panes(&key) {
                 app.flash = None;
             }
             vec![]

@@ -192,3 +192,21 @@ fn waiting_intents_lift_dispatch_and_clock() {
         last_line(&app)
     );
 }
+
+#[test]
+fn prompt_footers_come_from_the_table() {
+    assert_eq!(footer(Context::TextField), "Enter ok · Esc cancel");
+    let mut app = world((120, 40));
+    app.overlay = crate::app::Overlay::Inject(crate::prompt::InjectPrompt::new(vec![
+        "demo/A@1".into(),
+        "demo/B@1".into(),
+    ]));
+    let text = screen(&app);
+    assert!(
+        text.contains("↑/↓ choose · Enter next · { or paste: the value · Esc cancel"),
+        "{text}"
+    );
+    let mut gov = governance((120, 40));
+    keys(&mut gov, "x");
+    assert!(screen(&gov).contains("Enter ok · Esc cancel"));
+}

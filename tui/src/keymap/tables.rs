@@ -642,21 +642,33 @@ const TEXT_FIELD: &[Section] = &[Section {
     ],
 }];
 
+// Its hints are the prompt's footer, which has room for all of them.
 const INJECT_SCHEMA: &[Section] = &[Section {
     title: "Inject: the schema",
     bindings: &[
-        b("↓ ↑", &[Code(Down), Code(Up)], LINE, "choose a schema"),
-        b(
+        h(
+            "↓ ↑",
+            &[Code(Down), Code(Up)],
+            LINE,
+            "choose a schema",
+            "↑/↓ choose",
+            MAIN,
+        ),
+        h(
             "Enter Tab",
             &[Code(Enter), Code(Tab)],
             Action::StartValue,
             "type its value",
+            "Enter next",
+            MAIN,
         ),
-        b(
+        h(
             "{ \" [",
             &[Code(Char('{')), Code(Char('"')), Code(Char('['))],
             Action::ValueChar('{'),
             "start the value (JSON)",
+            "{ or paste: the value",
+            MAIN,
         ),
         b(
             "Backspace",
@@ -664,7 +676,14 @@ const INJECT_SCHEMA: &[Section] = &[Section {
             Action::EraseFilter,
             "erase the filter",
         ),
-        b("Esc", &[Code(Esc)], Action::Cancel, "cancel"),
+        h(
+            "Esc",
+            &[Code(Esc)],
+            Action::Cancel,
+            "cancel",
+            "Esc cancel",
+            MUST,
+        ),
     ],
 }];
 

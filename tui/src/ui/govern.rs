@@ -290,7 +290,13 @@ fn prompt_line(app: &App, prompt: &Prompt, theme: &Theme, width: usize) -> Line<
     let mut spans = super::labelled_input(label, input, width, theme);
     match app.flash.as_ref().filter(|f| f.level == Level::Error) {
         Some(f) => spans.push(Span::styled(format!("   ✗ {}", f.text), theme.error())),
-        None => spans.push(Span::styled("   Enter ok · Esc cancel", theme.dim())),
+        None => spans.push(Span::styled(
+            format!(
+                "   {}",
+                crate::help::footer(crate::keymap::Context::TextField)
+            ),
+            theme.dim(),
+        )),
     }
     Line::from(spans)
 }

@@ -222,7 +222,7 @@ fn inject(frame: &mut Frame, theme: &Theme, area: Rect, p: &InjectPrompt) {
             });
         }
         lines.push(Line::from(Span::styled(
-            "↑/↓ choose · Enter next · { or paste: the value · Esc cancel",
+            help::footer(crate::keymap::Context::InjectSchema),
             theme.dim(),
         )));
     } else {
