@@ -356,7 +356,8 @@ pub(super) fn key(app: &mut App, key: KeyEvent, action: Option<Act>) -> Vec<Cmd>
     }
 }
 
-/// The governance view's actions (the list's, the review's, and theirs).
+/// The governance view's actions: the list's, the review's, and the
+/// keys both share.
 fn apply(app: &mut App, action: Act) -> Vec<Cmd> {
     match action {
         Act::Quit => {
