@@ -2,13 +2,14 @@
 //! the inspector does, free of terminal I/O. The interactive loop, headless
 //! mode and the tests all drive this same function.
 
+use crate::keymap::Move;
 use crate::layout::{layout, layout_for, Pane};
 use crate::picker::Picker;
-use crate::prompt::{Edit, InjectPrompt, TextInput};
+use crate::prompt::{InjectPrompt, TextInput};
 use crate::session::{Effect, Entry, PlanView, Session, StateCell};
 use crate::theme::{Theme, ThemeSet};
-use crate::tree::{render_cells, Expansion, LineKind, TreeLine};
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
+use crate::tree::{render_cells, Expansion, TreeLine};
+use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 use std::path::PathBuf;
 
@@ -513,7 +514,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         Msg::Key(key) if key.kind == KeyEventKind::Press => {
             // Focus can resize panes (the plans pane grows when focused).
             let before = layout(app, app.area());
-            let cmds = on_key(app, key);
+            let cmds = dispatch::on_key(app, key);
             if app.session.is_some() && layout(app, app.area()) != before {
                 app.relayout();
             }
@@ -664,279 +665,10 @@ fn run_chunk(app: &mut App) -> Vec<Cmd> {
     }
 }
 
-fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    if ctrl && key.code == KeyCode::Char('c') {
-        app.quit = true;
-        return vec![Cmd::Quit];
-    }
-    match std::mem::replace(&mut app.overlay, Overlay::None) {
-        Overlay::None => {}
-        overlay @ (Overlay::Help | Overlay::Details(_)) => {
-            // Details scroll (a long entry at 80×24 has rows below the box).
-            let by: i32 = match key.code {
-                KeyCode::Down | KeyCode::Char('j') => 1,
-                KeyCode::Up | KeyCode::Char('k') => -1,
-                KeyCode::PageDown | KeyCode::Char(' ') => 10,
-                KeyCode::PageUp => -10,
-                KeyCode::Home => -i32::from(u16::MAX),
-                _ => 0,
-            };
-            app.overlay_scroll = (i32::from(app.overlay_scroll) + by).clamp(0, 10_000) as u16;
-            // q closes too, rather than quitting by surprise.
-            if matches!(
-                key.code,
-                KeyCode::Esc | KeyCode::Char('q' | '?') | KeyCode::Enter | KeyCode::F(1)
-            ) {
-                app.overlay_scroll = 0;
-            } else {
-                app.overlay = overlay;
-            }
-            return vec![];
-        }
-        Overlay::Jump(input) => return jump_key(app, input, key),
-        Overlay::Inject(prompt) => return inject_key(app, prompt, key),
-        Overlay::Advance(input) => return effects::advance_key(app, input, key),
-    }
-    if app.screen == Screen::Picker {
-        return picker_key(app, key);
-    }
-    if app.governing() {
-        return govern::key(app, key);
-    }
-    world_key(app, key)
-}
-
-fn picker_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
-    match key.code {
-        KeyCode::Char('q') | KeyCode::Esc => {
-            app.quit = true;
-            vec![Cmd::Quit]
-        }
-        KeyCode::Char('j') | KeyCode::Down => {
-            app.picker.move_by(1);
-            vec![]
-        }
-        KeyCode::Char('k') | KeyCode::Up => {
-            app.picker.move_by(-1);
-            vec![]
-        }
-        KeyCode::Home | KeyCode::Char('g') => {
-            app.picker.move_by(isize::MIN / 2);
-            vec![]
-        }
-        KeyCode::End | KeyCode::Char('G') => {
-            app.picker.move_by(isize::MAX / 2);
-            vec![]
-        }
-        KeyCode::Enter => match app.picker.selected_entry() {
-            Some(e) => {
-                let path = e.path.clone();
-                app.open(path)
-            }
-            None => vec![],
-        },
-        KeyCode::Char('?') | KeyCode::F(1) => {
-            app.overlay = Overlay::Help;
-            vec![]
-        }
-        KeyCode::Char('t') => {
-            cycle_theme(app);
-            vec![]
-        }
-        _ => vec![],
-    }
-}
-
 fn cycle_theme(app: &mut App) {
     app.theme_index = (app.theme_index + 1) % app.themes.themes.len().max(1);
     let name = app.theme().name;
     app.info(format!("theme: {name}"));
-}
-
-fn world_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
-    let code = key.code;
-    // `O` asks to be pressed twice; any other key calls it off.
-    let start_over_armed = std::mem::take(&mut app.start_over_armed);
-    // Keys that work whether or not the world is open.
-    match code {
-        KeyCode::Char('O') => return start_over(app, start_over_armed),
-        KeyCode::Char('q') => {
-            app.quit = true;
-            return vec![Cmd::Quit];
-        }
-        KeyCode::Char('?') | KeyCode::F(1) => {
-            app.overlay = Overlay::Help;
-            return vec![];
-        }
-        KeyCode::Char('t') => {
-            cycle_theme(app);
-            return vec![];
-        }
-        KeyCode::Char('v') => return govern::open(app),
-        KeyCode::Esc => {
-            if app.running.take().is_some() {
-                app.info("run stopped");
-            } else if !plans::esc(app) && !govern::manifest_esc(app) {
-                app.flash = None;
-            }
-            return vec![];
-        }
-        KeyCode::Tab | KeyCode::BackTab => {
-            let panes = app.focusable();
-            if let Some(i) = panes.iter().position(|p| *p == app.focus) {
-                let n = panes.len();
-                let next = if code == KeyCode::Tab {
-                    (i + 1) % n
-                } else {
-                    (i + n - 1) % n
-                };
-                app.focus = panes[next];
-            } else if let Some(p) = panes.first() {
-                app.focus = *p;
-            }
-            return vec![];
-        }
-        KeyCode::Char(c @ '1'..='9') => {
-            let n = c as usize - '1' as usize;
-            match Pane::ALL.get(n) {
-                Some(p) if app.can_focus(*p) => app.focus = *p,
-                _ => app.info(format!("no pane {c} at this size")),
-            }
-            return vec![];
-        }
-        _ => {}
-    }
-    if matches!(
-        code,
-        KeyCode::Up
-            | KeyCode::Down
-            | KeyCode::Char('j' | 'k')
-            | KeyCode::PageUp
-            | KeyCode::PageDown
-            | KeyCode::Home
-            | KeyCode::End
-            | KeyCode::Enter
-            | KeyCode::Char(' ')
-    ) {
-        return pane_key(app, code);
-    }
-    if app.focus == Pane::Plans
-        && matches!(code, KeyCode::Left | KeyCode::Right)
-        && plans::arrow(app, code)
-    {
-        return vec![];
-    }
-    if app.session.is_none() {
-        let why = match &app.build.phase {
-            Phase::Failed(_) => "the world did not open; see the build pane",
-            _ => "the world is still opening",
-        };
-        if matches!(
-            code,
-            KeyCode::Char(
-                'n' | 'N'
-                    | 'b'
-                    | 'g'
-                    | 'G'
-                    | ':'
-                    | 'i'
-                    | 'e'
-                    | 'd'
-                    | 'D'
-                    | 'a'
-                    | 'c'
-                    | 'C'
-                    | 'p'
-                    | 'o'
-                    | 'R'
-                    | 'E'
-            ) | KeyCode::Left
-                | KeyCode::Right
-        ) {
-            app.info(why);
-        }
-        return vec![];
-    }
-    app.flash = None;
-    match code {
-        KeyCode::Char('n') | KeyCode::Right => {
-            let Some(s) = app.session.as_mut() else {
-                return vec![];
-            };
-            let result = s.step();
-            app.refresh();
-            match result {
-                Ok(true) => {}
-                Ok(false) => {
-                    let note = app.pending_note();
-                    app.info(format!("idle: nothing to run{note}"));
-                }
-                Err(e) => app.error(e),
-            }
-            vec![]
-        }
-        KeyCode::Char('e') => {
-            if app.can_focus(Pane::Effects) {
-                app.focus = Pane::Effects;
-            } else {
-                app.info("no room for the effects pane at this size");
-            }
-            vec![]
-        }
-        KeyCode::Char('p') => {
-            if app.can_focus(Pane::Plans) {
-                app.focus = Pane::Plans;
-            } else {
-                app.info("no room for the plans pane at this size");
-            }
-            vec![]
-        }
-        KeyCode::Char('o') => {
-            if app.focus == Pane::Journal {
-                plans::open_from_journal(app, true);
-            } else {
-                app.info("o opens the plan instance of the selected journal entry (1 focuses the journal)");
-            }
-            vec![]
-        }
-        KeyCode::Char('d' | 'D' | 'a' | 'c' | 'C') => effects::effects_key(app, code),
-        KeyCode::Char('R') => live::force_rebuild(app),
-        KeyCode::Char('E') => live::edit(app),
-        KeyCode::Char('b') | KeyCode::Left => world_op(
-            app,
-            |s| s.step_back(),
-            |moved| if moved { None } else { Some("at genesis") },
-        ),
-        KeyCode::Char('g') => world_op(app, |s| s.seek(0), |_| None),
-        KeyCode::Char('G') => world_op(app, |s| s.seek(s.head()), |_| None),
-        KeyCode::Char('N') => {
-            app.running = Some(0);
-            app.info("running…");
-            vec![Cmd::RunChunk]
-        }
-        KeyCode::Char(':') => {
-            app.overlay = Overlay::Jump(TextInput::default());
-            vec![]
-        }
-        KeyCode::Char('i') => {
-            let schemas = app
-                .session
-                .as_ref()
-                .map(|s| s.injectable_schemas())
-                .unwrap_or_default();
-            if schemas.is_empty() {
-                app.info("this world routes no events that could be injected");
-            } else if app.view.cursor < app.view.head {
-                // New input is appended at the end of history, never into the past.
-                app.info("viewing the past: press G to go to the end, then i to inject");
-            } else {
-                app.overlay = Overlay::Inject(InjectPrompt::new(schemas));
-            }
-            vec![]
-        }
-        _ => vec![],
-    }
 }
 
 /// Runs an operation on the world, then refreshes the view; errors become a flash.
@@ -961,94 +693,17 @@ fn world_op<T>(
     vec![]
 }
 
-/// Where a list-movement key (j/k, arrows, PageUp/PageDown, Home/End) takes
-/// a selection in a list of `len` rows showing `rows` at a time; `None` for
-/// any other key.
-pub(crate) fn movement(code: KeyCode, selected: i128, rows: i128, len: i128) -> Option<i128> {
-    Some(match code {
-        KeyCode::Up | KeyCode::Char('k') => selected - 1,
-        KeyCode::Down | KeyCode::Char('j') => selected + 1,
-        KeyCode::PageUp => selected - rows,
-        KeyCode::PageDown => selected + rows,
-        KeyCode::Home => 0,
-        KeyCode::End => len - 1,
-        _ => return None,
-    })
-}
-
-fn pane_key(app: &mut App, code: KeyCode) -> Vec<Cmd> {
-    match app.focus {
-        Pane::Journal => {
-            let rows = app.pane_rows(Pane::Journal);
-            let len = app.view.head;
-            let sel = app.journal.selected as i128;
-            let target = match code {
-                KeyCode::Enter => {
-                    if !plans::open_from_journal(app, false) {
-                        open_details(app);
-                    }
-                    return vec![];
-                }
-                _ => match movement(code, sel, rows as i128, len as i128) {
-                    Some(t) => t,
-                    None => return vec![],
-                },
-            };
-            app.journal.move_to(target, len, rows);
-            app.fetch_rows();
-        }
-        Pane::State => {
-            let rows = app.pane_rows(Pane::State);
-            let len = app.view.tree.len() as u64;
-            let sel = app.state.selected as i128;
-            let target = match code {
-                KeyCode::Enter | KeyCode::Char(' ') => {
-                    if let Some(line) = app.view.tree.get(app.state.selected as usize).cloned() {
-                        match line.kind {
-                            LineKind::More { .. } if code == KeyCode::Enter => {
-                                app.expansion.more(&line)
-                            }
-                            _ => app.expansion.toggle(&line),
-                        }
-                        app.rebuild_tree();
-                    }
-                    return vec![];
-                }
-                _ => match movement(code, sel, rows as i128, len as i128) {
-                    Some(t) => t,
-                    None => return vec![],
-                },
-            };
-            app.state.move_to(target, len, rows);
-        }
-        Pane::Build => {
-            if live::build_key(app, code) {
-                return vec![];
-            }
-            let rows = app.pane_rows(Pane::Build);
-            let len = build_lines(app) as u64;
-            let sel = app
-                .build_top
-                .unwrap_or_else(|| default_build_top(app, rows)) as i128;
-            let target = match code {
-                KeyCode::Up | KeyCode::Char('k') => sel - 1,
-                KeyCode::Down | KeyCode::Char('j') => sel + 1,
-                KeyCode::PageUp => sel - rows as i128,
-                KeyCode::PageDown => sel + rows as i128,
-                KeyCode::Home => 0,
-                KeyCode::End => {
-                    app.build_top = None;
-                    return vec![];
-                }
-                _ => return vec![],
-            };
-            app.build_top = Some(target.clamp(0, len.saturating_sub(rows) as i128) as u64);
-        }
-        Pane::Effects => effects::pane_key(app, code),
-        Pane::Plans => plans::pane_key(app, code),
-        Pane::Manifest => govern::manifest_key(app, code),
+/// Where a move takes a selection in a list of `len` rows showing `rows`
+/// at a time (unclamped: `Nav::move_to` keeps it inside).
+pub(crate) fn movement(m: Move, selected: i128, rows: i128, len: i128) -> i128 {
+    match m {
+        Move::Up => selected - 1,
+        Move::Down => selected + 1,
+        Move::PageUp => selected - rows,
+        Move::PageDown => selected + rows,
+        Move::Home => 0,
+        Move::End => len - 1,
     }
-    vec![]
 }
 
 /// Lines the build pane shows: compiler diagnostics (errors first, like
@@ -1063,21 +718,6 @@ pub fn default_build_top(app: &App, rows: u64) -> u64 {
         (build_lines(app) as u64).saturating_sub(rows)
     } else {
         0
-    }
-}
-
-fn open_details(app: &mut App) {
-    let Some(s) = app.session.as_ref() else {
-        return;
-    };
-    let seq = app.journal.selected;
-    if seq >= app.view.head {
-        return;
-    }
-    match s.entries(seq, seq + 1) {
-        Ok(mut rows) if !rows.is_empty() => app.overlay = Overlay::Details(rows.remove(0)),
-        Ok(_) => app.error(format!("entry #{seq} not found")),
-        Err(e) => app.error(e),
     }
 }
 
@@ -1101,113 +741,6 @@ fn paste(app: &mut App, text: &str) {
         Some(input) => input.insert_str(text),
         None => app.info("paste ignored: no text field is open (i inject, : jump)"),
     }
-}
-
-fn jump_key(app: &mut App, mut input: TextInput, key: KeyEvent) -> Vec<Cmd> {
-    match input.key(key) {
-        Edit::Cancel => {}
-        Edit::Submit => {
-            let text = input.text().trim().to_string();
-            match text.parse::<u64>() {
-                Ok(h) => {
-                    world_op(app, |s| s.seek(h), |_| None);
-                    if app.flash.is_none() && app.view.cursor != h {
-                        app.info(format!(
-                            "height {h} is inside a unit; at its start, {}",
-                            app.view.cursor
-                        ));
-                    }
-                }
-                Err(_) => {
-                    app.error(format!("not a height: {text:?} (type a number)"));
-                    app.overlay = Overlay::Jump(input);
-                }
-            }
-        }
-        Edit::Changed | Edit::Ignored => app.overlay = Overlay::Jump(input),
-    }
-    vec![]
-}
-
-fn inject_key(app: &mut App, mut prompt: InjectPrompt, key: KeyEvent) -> Vec<Cmd> {
-    if !prompt.editing {
-        match key.code {
-            KeyCode::Esc => return vec![],
-            KeyCode::Up => prompt.selected = prompt.selected.saturating_sub(1),
-            KeyCode::Down => {
-                prompt.selected = (prompt.selected + 1).min(prompt.shown().len().saturating_sub(1))
-            }
-            KeyCode::Enter | KeyCode::Tab if prompt.schema().is_some() => prompt.editing = true,
-            KeyCode::Backspace => prompt.erase_filter(),
-            // JSON typed straight away (an events-file entry, or a value for
-            // the selected schema) starts the value.
-            KeyCode::Char(c @ ('{' | '"' | '[')) if prompt.schema().is_some() => {
-                prompt.editing = true;
-                prompt.input.insert_str(&c.to_string());
-            }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                prompt.type_filter(c)
-            }
-            _ => {}
-        }
-        app.overlay = Overlay::Inject(prompt);
-        return vec![];
-    }
-    if key.code == KeyCode::Tab && prompt.schemas.len() > 1 {
-        prompt.editing = false;
-        app.overlay = Overlay::Inject(prompt);
-        return vec![];
-    }
-    match prompt.input.key(key) {
-        Edit::Cancel => {}
-        Edit::Submit => {
-            let (schema, value) = prompt.submission().unwrap_or_default();
-            let result = match app.session.as_mut() {
-                Some(s) => s.inject(&schema, &value),
-                None => Err("the world is not open".to_string()),
-            };
-            match result {
-                Ok(seq) => {
-                    app.refresh();
-                    app.info(format!(
-                        "injected {schema} as #{seq}; press n to deliver it"
-                    ));
-                }
-                Err(e) => {
-                    prompt.error = Some(e);
-                    app.overlay = Overlay::Inject(prompt);
-                }
-            }
-        }
-        Edit::Changed | Edit::Ignored => {
-            app.overlay = Overlay::Inject(prompt);
-        }
-    }
-    vec![]
-}
-
-/// `O` `O`: the world starts over on a new journal; the current one is
-/// kept aside (as `aos run --fresh` does), nothing is deleted.
-fn start_over(app: &mut App, armed: bool) -> Vec<Cmd> {
-    let Some(path) = app.world_path.clone() else {
-        return vec![];
-    };
-    if !armed {
-        app.start_over_armed = true;
-        app.flash = Some(Flash {
-            level: Level::Warn,
-            text: "press O again to start this world over on a new journal (the current one is kept as journal.old-N)".into(),
-        });
-        return vec![];
-    }
-    verify::stop(app);
-    app.open(path)
-        .into_iter()
-        .map(|c| match c {
-            Cmd::Open(p) => Cmd::StartOver(p),
-            other => other,
-        })
-        .collect()
 }
 
 fn on_mouse(app: &mut App, m: MouseEvent) {
@@ -1254,6 +787,7 @@ fn on_mouse(app: &mut App, m: MouseEvent) {
     }
 }
 
+mod dispatch;
 mod effects;
 pub mod govern;
 pub mod live;

@@ -1,89 +1,172 @@
-//! Every key binding, in one table: the help overlay and the status-bar hints
-//! both read it, so they cannot drift apart from each other.
+//! What `?` shows and what the hint bar says, both generated from the key
+//! table (ARCHITECTURE.md, "Inspector, headless mode and CLI": the key
+//! table), so neither can drift from what the keys do.
 
-pub struct Binding {
-    pub keys: &'static str,
-    pub action: &'static str,
-    /// Short form for the status bar, if it earns a place there.
-    pub hint: Option<&'static str>,
+use crate::app::{App, Screen};
+use crate::keymap::{self, Action, Context, Section, MUST};
+use crate::width::{cells, clip};
+
+/// Help columns: the keys, then what they do (a test keeps every table
+/// entry inside these widths, so nothing is cut).
+pub const KEY_W: usize = 10;
+pub const DESC_W: usize = 27;
+
+/// The help sections for the screen as it is: the focused pane's or the
+/// screen's own keys first, then the wider ones, then Ctrl-C.
+pub fn sections(app: &App) -> Vec<&'static Section> {
+    let mut contexts = keymap::screen(app);
+    contexts.push(Context::Anywhere);
+    contexts.iter().flat_map(|c| c.sections().iter()).collect()
 }
 
-const fn b(keys: &'static str, action: &'static str, hint: Option<&'static str>) -> Binding {
-    Binding { keys, action, hint }
+/// A help column: the keys, then what they do.
+pub const COL_W: usize = KEY_W + DESC_W;
+
+/// How the help lies on a screen: two columns (the sections before `split`
+/// on the left) or one, its rows of content, and its box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    pub split: Option<usize>,
+    pub rows: u16,
+    pub width: u16,
+    pub height: u16,
 }
 
-pub const SECTIONS: &[(&str, &[Binding])] = &[
-    (
-        "Time",
-        &[
-            b("n  →", "step forward one unit", Some("n step")),
-            b("N", "run until idle (Esc stops)", Some("N run")),
-            b("b  ←", "step back (future is kept)", Some("b back")),
-            b("g  G", "jump to start / end", Some("g/G ends")),
-            b(":", "jump to a height", Some(": jump")),
-        ],
-    ),
-    (
-        "World",
-        &[
-            b("i", "inject an event (JSON)", Some("i inject")),
-            b("e", "focus the effects pane", None),
-            b("p", "focus the plans pane", None),
-            b("d", "dispatch selected effect", Some("d dispatch")),
-            b("D", "dispatch all queued effects", None),
-            b("a", "automatic / manual dispatch", Some("a auto")),
-            b("c", "clock to the next timer", Some("c clock")),
-            b("C", "clock + a duration (5s)", None),
-            b("R", "rebuild reducers now", None),
-            b("E", "$EDITOR at the error", None),
-            b("O O", "start over (journal kept)", None),
-        ],
-    ),
-    (
-        "Panes",
-        &[
-            b("Tab S-Tab", "next / previous pane", Some("Tab pane")),
-            b("1 .. 9", "focus pane by number", None),
-            b("j k  ↓ ↑", "move in the focused pane", None),
-            b("PgUp PgDn", "move a page", None),
-            b("Home End", "first / last row", None),
-            b("Enter", "details · open node · more", None),
-            b("Space", "open / close a state node", None),
-            b("Enter → ←", "plans: into / out of steps", None),
-            b("o", "plan entry → its instance", None),
-            b("v", "governance: proposals", None),
-            b("wheel", "scroll pane under pointer", None),
-        ],
-    ),
-    (
-        "Other",
-        &[
-            b("t", "cycle colour themes", Some("t theme")),
-            b("?  F1", "this help", Some("? help")),
-            b("Esc", "close overlay · stop a run", None),
-            b("q  C-c", "quit", Some("q quit")),
-        ],
-    ),
-];
+/// Rows of sections stacked with a blank row between them.
+fn column_rows(sections: &[&Section]) -> usize {
+    let rows: usize = sections.iter().map(|s| 1 + s.bindings.len()).sum();
+    rows + sections.len().saturating_sub(1)
+}
 
-/// Status-bar hints in table order.
-pub fn hints() -> Vec<&'static str> {
-    SECTIONS
+/// The help's shape on a `size` screen: two columns when they fit, split
+/// where they come out most even; the box at most two rows short of the
+/// screen (the keys scroll inside it).
+pub fn shape(app: &App, size: (u16, u16)) -> Shape {
+    let sections = sections(app);
+    let two = usize::from(size.0) >= COL_W * 2 + 5 && sections.len() > 1;
+    let (split, body) = if two {
+        let height = |i: usize| column_rows(&sections[..i]).max(column_rows(&sections[i..]));
+        let split = (1..sections.len()).min_by_key(|&i| height(i)).unwrap_or(1);
+        (Some(split), height(split))
+    } else {
+        (None, column_rows(&sections))
+    };
+    let notes = notes(app).len();
+    let rows = body + if notes > 0 { notes + 1 } else { 0 };
+    let rows = u16::try_from(rows).unwrap_or(u16::MAX);
+    let width = if two { COL_W * 2 + 5 } else { COL_W + 3 };
+    Shape {
+        split,
+        rows,
+        width: width as u16,
+        height: rows.saturating_add(2).min(size.1.saturating_sub(2).max(3)),
+    }
+}
+
+/// How far the help scrolls on the app's screen: to its last row.
+pub fn max_scroll(app: &App) -> u16 {
+    let s = shape(app, app.size);
+    s.rows.saturating_sub(s.height.saturating_sub(2))
+}
+
+/// Lines under the help that are not keys.
+pub fn notes(app: &App) -> &'static [&'static str] {
+    match app.screen {
+        Screen::World if !app.governing() => &[
+            "In the past, n re-follows the recorded journal; nothing is lost.",
+            "The mouse wheel scrolls the pane under the pointer.",
+        ],
+        _ => &[],
+    }
+}
+
+/// A hint on the bar: its label and how hard it holds its place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hint {
+    pub label: &'static str,
+    pub priority: u8,
+    pub action: Action,
+}
+
+/// Every hint of these contexts, in table order (a label once).
+pub fn hints(contexts: &[Context]) -> Vec<Hint> {
+    let mut out: Vec<Hint> = Vec::new();
+    for b in contexts.iter().flat_map(|c| c.bindings()) {
+        if let Some(label) = b.hint {
+            if !out.iter().any(|h| h.label == label) {
+                out.push(Hint {
+                    label,
+                    priority: b.priority,
+                    action: b.action,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The hints of the screen as it is now. With intents waiting on a person
+/// (manual dispatch), their keys are the ones to show.
+pub fn screen_hints(app: &App) -> Vec<Hint> {
+    let mut hints = hints(&keymap::screen(app));
+    let waiting = app
+        .view
+        .effects
         .iter()
-        .flat_map(|(_, bs)| bs.iter())
-        .filter_map(|b| b.hint)
-        .collect()
+        .any(|e| crate::effects::is_pending(e.status));
+    if app.screen == Screen::World && waiting && !app.view.auto_dispatch {
+        for h in &mut hints {
+            if matches!(h.action, Action::Dispatch | Action::ClockNext) {
+                h.priority = MUST - 1;
+            }
+        }
+    }
+    hints
+}
+
+/// A prompt's own line of hints, in table order: "Enter ok · Esc cancel".
+pub fn footer(context: Context) -> String {
+    hints(&[context])
+        .iter()
+        .map(|h| h.label)
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// The hint text for `room` cells: the most important hints first and help
+/// and quit/back last, where the eye finds them. When they do not all fit,
+/// the lowest priority goes first (the later of equals); help and quit/back
+/// never go, and the text is cut with `…` if even they do not fit.
+pub fn bar(hints: &[Hint], room: usize) -> String {
+    let mut shown: Vec<Hint> = hints
+        .iter()
+        .filter(|h| h.priority < MUST)
+        .copied()
+        .collect();
+    shown.sort_by_key(|h| std::cmp::Reverse(h.priority));
+    shown.extend(hints.iter().filter(|h| h.priority >= MUST));
+    let width = |hs: &[Hint]| 1 + hs.iter().map(|h| cells(h.label) + 2).sum::<usize>();
+    while width(&shown) > room {
+        let drop = shown
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.priority < MUST)
+            .min_by_key(|(i, h)| (h.priority, std::cmp::Reverse(*i)))
+            .map(|(i, _)| i);
+        match drop {
+            Some(i) => {
+                shown.remove(i);
+            }
+            None => break,
+        }
+    }
+    let mut text = String::from(" ");
+    for h in &shown {
+        text.push_str(h.label);
+        text.push_str("  ");
+    }
+    clip(text.trim_end(), room)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hints_cover_the_main_keys() {
-        let h = hints().join(" ");
-        for k in ["n step", "N run", "b back", "i inject", "? help", "q quit"] {
-            assert!(h.contains(k), "{h}");
-        }
-    }
-}
+mod tests;

@@ -9,6 +9,7 @@ mod editor;
 mod effects;
 mod headless;
 mod help;
+mod keymap;
 mod keys;
 mod layout;
 mod picker;

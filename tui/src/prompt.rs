@@ -1,5 +1,6 @@
 //! Line editing for the `:` jump and `i` inject prompts.
 
+use crate::keymap::{self, Action, Context};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// A single-line text field with a cursor.
@@ -146,55 +147,37 @@ impl TextInput {
         }
     }
 
+    /// A key, through the text-field table; a character no entry takes is typed.
     pub fn key(&mut self, key: KeyEvent) -> Edit {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Enter => Edit::Submit,
-            KeyCode::Esc => Edit::Cancel,
-            KeyCode::Char('u') if ctrl => {
-                self.clear();
-                Edit::Changed
-            }
-            KeyCode::Char('a') if ctrl => {
-                self.home();
-                Edit::Changed
-            }
-            KeyCode::Char('e') if ctrl => {
-                self.end();
-                Edit::Changed
-            }
-            KeyCode::Char(_) if ctrl => Edit::Ignored,
-            KeyCode::Char(c) => {
-                self.insert(c);
-                Edit::Changed
-            }
-            KeyCode::Backspace if self.before.pop().is_some() => {
+        match keymap::lookup(&[Context::TextField], &key) {
+            Some(action) => self.apply(action),
+            None => match key.code {
+                KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                    self.insert(c);
+                    Edit::Changed
+                }
+                _ => Edit::Ignored,
+            },
+        }
+    }
+
+    fn apply(&mut self, action: Action) -> Edit {
+        match action {
+            Action::Submit => return Edit::Submit,
+            Action::Cancel => return Edit::Cancel,
+            Action::Clear => self.clear(),
+            Action::CursorHome => self.home(),
+            Action::CursorEnd => self.end(),
+            Action::CursorLeft => self.left(),
+            Action::CursorRight => self.right(),
+            Action::EraseBack if self.before.pop().is_some() => {
                 self.cursor -= 1;
                 self.chars -= 1;
-                Edit::Changed
             }
-            KeyCode::Delete if self.after_reversed.pop().is_some() => {
-                self.chars -= 1;
-                Edit::Changed
-            }
-            KeyCode::Left => {
-                self.left();
-                Edit::Changed
-            }
-            KeyCode::Right => {
-                self.right();
-                Edit::Changed
-            }
-            KeyCode::Home => {
-                self.home();
-                Edit::Changed
-            }
-            KeyCode::End => {
-                self.end();
-                Edit::Changed
-            }
-            _ => Edit::Ignored,
+            Action::EraseForward if self.after_reversed.pop().is_some() => self.chars -= 1,
+            _ => return Edit::Ignored,
         }
+        Edit::Changed
     }
 }
 

@@ -127,6 +127,33 @@ fn help_overlay() {
         let mut app = world(size, false);
         keys(&mut app, "?");
         snap("help", &app);
+        // Taller than 80×24: it scrolls, and its title says so.
+        keys(&mut app, "PageDown");
+        snap("help_scrolled", &app);
+    }
+}
+
+/// Help is the screen's: the focused pane's keys first, the governance
+/// view's and the picker's own.
+#[test]
+fn help_overlay_per_context() {
+    for size in SIZES {
+        let mut app = world(size, false);
+        keys(&mut app, "2 ?");
+        snap("help_state", &app);
+        let mut app = gov_world(size, false);
+        keys(&mut app, "?");
+        snap("help_governance", &app);
+        keys(&mut app, "Esc Enter ?");
+        snap("help_review", &app);
+        let mut app = App::new(ThemeSet::builtin(), 0, false, size).with_picker(Picker {
+            dir: "worlds".into(),
+            entries: vec![],
+            selected: 0,
+            error: None,
+        });
+        keys(&mut app, "?");
+        snap("help_picker", &app);
     }
 }
 

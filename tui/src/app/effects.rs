@@ -5,10 +5,11 @@ use super::{App, Cmd, Nav, Overlay};
 use crate::effects::{
     clock_text, detail_lines, is_pending, list_rows, parse_duration, status_label,
 };
+use crate::keymap::{Action, Move};
 use crate::layout::Pane;
 use crate::prompt::{Edit, TextInput};
 use crate::session::{Effect, EffectStatus, Entry, Session};
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 
 fn plural(n: usize, one: &str) -> String {
     if n == 1 {
@@ -96,11 +97,11 @@ impl App {
 }
 
 /// `d D a c C`, with an open world.
-pub(super) fn effects_key(app: &mut App, code: KeyCode) -> Vec<Cmd> {
-    match code {
-        KeyCode::Char('d') => dispatch_selected(app),
+pub(super) fn apply(app: &mut App, action: Action) {
+    match action {
+        Action::Dispatch => dispatch_selected(app),
         // A refusal in the past flashes its hint and falls through to `_`.
-        KeyCode::Char('D') if !app.refuse_in_past('D') => {
+        Action::DispatchAll if !app.refuse_in_past('D') => {
             let queued = app
                 .view
                 .effects
@@ -124,7 +125,7 @@ pub(super) fn effects_key(app: &mut App, code: KeyCode) -> Vec<Cmd> {
                 );
             }
         }
-        KeyCode::Char('a') => {
+        Action::AutoDispatch => {
             if let Some(s) = app.session.as_mut() {
                 let on = !s.auto_dispatch();
                 s.set_auto_dispatch(on);
@@ -136,7 +137,7 @@ pub(super) fn effects_key(app: &mut App, code: KeyCode) -> Vec<Cmd> {
                 });
             }
         }
-        KeyCode::Char('c') if !app.refuse_in_past('c') => {
+        Action::ClockNext if !app.refuse_in_past('c') => {
             if app.view.next_timer_ns.is_none() {
                 app.info(format!(
                     "no timer pending; the clock stays at {}",
@@ -146,12 +147,11 @@ pub(super) fn effects_key(app: &mut App, code: KeyCode) -> Vec<Cmd> {
                 op(app, |s| s.advance_clock_to_next(), clock_moved);
             }
         }
-        KeyCode::Char('C') if !app.refuse_in_past('C') => {
+        Action::ClockBy if !app.refuse_in_past('C') => {
             app.overlay = Overlay::Advance(TextInput::default());
         }
         _ => {}
     }
-    vec![]
 }
 
 fn dispatch_selected(app: &mut App) {
@@ -243,23 +243,19 @@ pub(super) fn advance_key(app: &mut App, mut input: TextInput, key: KeyEvent) ->
     vec![]
 }
 
-/// Movement and Enter in the focused effects pane.
-pub(super) fn pane_key(app: &mut App, code: KeyCode) {
+/// Enter in the focused effects pane.
+pub(super) fn open_details(app: &mut App) {
+    if let Some(e) = app.selected_effect() {
+        app.overlay = Overlay::Details(details_entry(e));
+    }
+}
+
+/// A move in the focused effects pane.
+pub(super) fn move_selection(app: &mut App, m: Move) {
     let rows = app.effects_list_rows();
     let len = app.view.effects.len() as u64;
     let sel = app.effects.selected as i128;
-    let target = match code {
-        KeyCode::Enter => {
-            if let Some(e) = app.selected_effect() {
-                app.overlay = Overlay::Details(details_entry(e));
-            }
-            return;
-        }
-        _ => match super::movement(code, sel, rows as i128, len as i128) {
-            Some(t) => t,
-            None => return,
-        },
-    };
+    let target = super::movement(m, sel, rows as i128, len as i128);
     app.effects_follow = false;
     app.effects.move_to(target, len, rows);
 }

@@ -6,11 +6,12 @@
 //! `ui::govern` and `ui::manifest` draw it.
 
 use super::{cycle_theme, movement, App, Cmd, Nav, Overlay};
+use crate::keymap::{Action as Act, Move};
 use crate::layout::{layout, Pane};
 use crate::prompt::{Edit, TextInput};
 use crate::session::{ManifestView, OpResult, ProposalStatus, ProposalView, Session};
 use aos_engine::hash::Hash;
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use std::path::{Path, PathBuf};
 
@@ -342,22 +343,31 @@ pub(super) fn open(app: &mut App) -> Vec<Cmd> {
     vec![]
 }
 
-/// Every key while the governance view is open.
-pub(super) fn key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
+/// Every key while the governance view is open: a question on the status
+/// line takes it first.
+pub(super) fn key(app: &mut App, key: KeyEvent, action: Option<Act>) -> Vec<Cmd> {
     if let Some(prompt) = app.govern.prompt.take() {
-        prompt_key(app, prompt, key);
+        prompt_key(app, prompt, key, action);
         return vec![];
     }
-    let code = key.code;
-    match code {
-        KeyCode::Char('q') => {
+    match action {
+        Some(action) => apply(app, action),
+        None => vec![],
+    }
+}
+
+/// The governance view's actions: the list's, the review's, and the
+/// keys both share.
+fn apply(app: &mut App, action: Act) -> Vec<Cmd> {
+    match action {
+        Act::Quit => {
             app.quit = true;
             return vec![Cmd::Quit];
         }
-        KeyCode::Char('?') | KeyCode::F(1) => app.overlay = Overlay::Help,
-        KeyCode::Char('t') => cycle_theme(app),
-        KeyCode::Esc | KeyCode::Char('v') => {
-            if code == KeyCode::Esc && app.govern.review.is_some() {
+        Act::Help => app.overlay = Overlay::Help,
+        Act::Theme => cycle_theme(app),
+        Act::GovBack | Act::GovClose => {
+            if action == Act::GovBack && app.govern.review.is_some() {
                 app.govern.review = None;
             } else {
                 app.govern.open = false;
@@ -365,7 +375,7 @@ pub(super) fn key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             }
             app.flash = None;
         }
-        KeyCode::Enter if app.govern.review.is_none() => match app.selected_proposal() {
+        Act::Review if app.govern.review.is_none() => match app.selected_proposal() {
             Some(p) => {
                 app.govern.review = Some(Review {
                     id: p.id,
@@ -378,27 +388,27 @@ pub(super) fn key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             }
             None => app.info("no proposal to review: P proposes one"),
         },
-        KeyCode::Char('P') => propose_key(app),
-        KeyCode::Char('s') => with_target(app, shadow),
-        KeyCode::Char('a') => with_target(app, |app, id| {
+        Act::Propose => propose_key(app),
+        Act::Shadow => with_target(app, shadow),
+        Act::Approve => with_target(app, |app, id| {
             app.govern.prompt = Some(Prompt::Confirm {
                 action: Action::Approve,
                 id,
             })
         }),
-        KeyCode::Char('A') => with_target(app, |app, id| {
+        Act::ApplyProposal => with_target(app, |app, id| {
             app.govern.prompt = Some(Prompt::Confirm {
                 action: Action::Apply,
                 id,
             })
         }),
-        KeyCode::Char('x') => with_target(app, |app, id| {
+        Act::Reject => with_target(app, |app, id| {
             app.govern.prompt = Some(Prompt::Reason {
                 id,
                 input: TextInput::default(),
             })
         }),
-        KeyCode::Char('u') => match app.govern.review.as_mut() {
+        Act::SideBySide => match app.govern.review.as_mut() {
             Some(r) => {
                 r.side_by_side = !r.side_by_side;
                 r.diff_top = 0;
@@ -407,7 +417,7 @@ pub(super) fn key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
                 "u switches the diff between unified and side by side (Enter opens a review)",
             ),
         },
-        KeyCode::Tab | KeyCode::BackTab => {
+        Act::SwitchPart => {
             if let Some(r) = app.govern.review.as_mut() {
                 r.part = match r.part {
                     Part::Diff => Part::Report,
@@ -415,7 +425,8 @@ pub(super) fn key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
                 };
             }
         }
-        _ => move_key(app, code),
+        Act::Move(m) => move_key(app, m),
+        _ => {}
     }
     vec![]
 }
@@ -435,7 +446,7 @@ fn with_target(app: &mut App, then: impl FnOnce(&mut App, u64)) {
     }
 }
 
-fn move_key(app: &mut App, code: KeyCode) {
+fn move_key(app: &mut App, m: Move) {
     let Some(sizes) = app.review_sizes() else {
         if app.govern.review.is_some() {
             return;
@@ -443,9 +454,8 @@ fn move_key(app: &mut App, code: KeyCode) {
         let len = app.govern.proposals.len() as i128;
         let rows = app.proposal_rows();
         let sel = app.govern.list.selected as i128;
-        if let Some(t) = movement(code, sel, rows as i128, len) {
-            select(app, t.clamp(0, (len - 1).max(0)) as usize);
-        }
+        let t = movement(m, sel, rows as i128, len);
+        select(app, t.clamp(0, (len - 1).max(0)) as usize);
         return;
     };
     let Some(r) = app.govern.review.as_mut() else {
@@ -455,27 +465,22 @@ fn move_key(app: &mut App, code: KeyCode) {
         Part::Diff => (&mut r.diff_top, sizes[0]),
         Part::Report => (&mut r.report_top, sizes[1]),
     };
-    scroll_by(top, code, len, rows);
+    scroll_by(top, m, len, rows);
 }
 
 /// Scrolls a text view of `len` rows showing `rows` with a movement key.
-fn scroll_by(top: &mut u64, code: KeyCode, len: u64, rows: u64) {
+fn scroll_by(top: &mut u64, m: Move, len: u64, rows: u64) {
     let max = len.saturating_sub(rows) as i128;
-    if let Some(t) = movement(code, *top as i128, rows.max(1) as i128, max + 1) {
-        *top = t.clamp(0, max) as u64;
-    }
+    let t = movement(m, *top as i128, rows.max(1) as i128, max + 1);
+    *top = t.clamp(0, max) as u64;
 }
 
 /// The mouse wheel in the governance view: the list, or the part of the
 /// review under scrolling.
 pub(super) fn scroll(app: &mut App, delta: i128) {
-    let code = if delta < 0 {
-        KeyCode::Up
-    } else {
-        KeyCode::Down
-    };
+    let m = if delta < 0 { Move::Up } else { Move::Down };
     for _ in 0..delta.unsigned_abs() {
-        move_key(app, code);
+        move_key(app, m);
     }
 }
 
@@ -577,10 +582,10 @@ fn shadow(app: &mut App, id: u64) {
     app.info(text);
 }
 
-fn prompt_key(app: &mut App, prompt: Prompt, key: KeyEvent) {
+fn prompt_key(app: &mut App, prompt: Prompt, key: KeyEvent, answer: Option<Act>) {
     match prompt {
-        Prompt::Confirm { action, id } => match key.code {
-            KeyCode::Char('y' | 'Y') => {
+        Prompt::Confirm { action, id } => match answer {
+            Some(Act::Yes) => {
                 app.flash = None;
                 match action {
                     Action::Approve => {
@@ -600,7 +605,7 @@ fn prompt_key(app: &mut App, prompt: Prompt, key: KeyEvent) {
                     }
                 }
             }
-            KeyCode::Char('n' | 'N') | KeyCode::Esc => {
+            Some(Act::No) => {
                 app.info(format!("did not {} #{id}", action.verb()));
             }
             _ => app.govern.prompt = Some(Prompt::Confirm { action, id }),
@@ -642,33 +647,33 @@ fn prompt_key(app: &mut App, prompt: Prompt, key: KeyEvent) {
 
 // ---- the manifest pane ----
 
-/// Movement and Enter in the focused manifest pane.
-pub(super) fn manifest_key(app: &mut App, code: KeyCode) {
+/// Enter in the focused manifest pane: read the selected definition's
+/// JSON, or go back to the list.
+pub(super) fn manifest_enter(app: &mut App) {
+    let m = &mut app.govern.manifest;
+    if m.reading {
+        m.reading = false;
+    } else if m.json.is_some() {
+        m.reading = true;
+    } else {
+        app.info("no definition selected");
+    }
+}
+
+/// A move in the focused manifest pane: in the list, or in the JSON.
+pub(super) fn manifest_move(app: &mut App, mv: Move) {
     let (list_rows, json_rows) = app.manifest_rows();
     let m = &mut app.govern.manifest;
     if m.reading {
-        if code == KeyCode::Enter {
-            m.reading = false;
-            return;
-        }
         let len = m.json.as_ref().map_or(0, |j| j.lines.len()) as u64;
-        scroll_by(&mut m.json_top, code, len, json_rows);
-        return;
-    }
-    if code == KeyCode::Enter {
-        if m.json.is_some() {
-            m.reading = true;
-        } else {
-            app.info("no definition selected");
-        }
+        scroll_by(&mut m.json_top, mv, len, json_rows);
         return;
     }
     let len = m.view.defs.len() as u64;
     let sel = m.list.selected as i128;
-    if let Some(t) = movement(code, sel, list_rows as i128, len as i128) {
-        m.list.move_to(t, len, list_rows);
-        load_json(app);
-    }
+    let t = movement(mv, sel, list_rows as i128, len as i128);
+    m.list.move_to(t, len, list_rows);
+    load_json(app);
 }
 
 /// Esc in the manifest pane leaves the JSON first.
@@ -683,12 +688,8 @@ pub(super) fn manifest_esc(app: &mut App) -> bool {
 }
 
 pub(super) fn manifest_scroll(app: &mut App, delta: i128) {
-    let code = if delta < 0 {
-        KeyCode::Up
-    } else {
-        KeyCode::Down
-    };
+    let m = if delta < 0 { Move::Up } else { Move::Down };
     for _ in 0..delta.unsigned_abs() {
-        manifest_key(app, code);
+        manifest_move(app, m);
     }
 }

@@ -10,11 +10,11 @@
 
 use super::{App, Cmd, Level};
 use crate::editor::EditRequest;
+use crate::keymap::Move;
 use crate::layout::Pane;
 use crate::session::{AirCheck, BuiltModule, RerunReport};
 use crate::watch::{Changes, WatchSpec};
 use aos_engine::build::CompilerMessage;
-use crossterm::event::KeyCode;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
@@ -448,16 +448,14 @@ pub(super) fn editor_done(app: &mut App, result: Result<(), String>) {
 }
 
 /// j/k and friends in the build pane move among the diagnostics when there
-/// are some; false when the key is not for them.
-pub(super) fn build_key(app: &mut App, code: KeyCode) -> bool {
+/// are some; false when there are none.
+pub(super) fn build_move(app: &mut App, m: Move) -> bool {
     let n = app.live.diagnostics.len();
     if n == 0 {
         return false;
     }
     let sel = app.live.selected as i128;
-    let Some(target) = super::movement(code, sel, 5, n as i128) else {
-        return false;
-    };
+    let target = super::movement(m, sel, 5, n as i128);
     app.live.selected = target.clamp(0, n as i128 - 1) as usize;
     app.build_top = None;
     true

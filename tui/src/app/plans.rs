@@ -4,9 +4,9 @@
 
 use super::{movement, App, Nav, Overlay};
 use crate::effects::Tone;
+use crate::keymap::Move;
 use crate::layout::{layout, Pane};
 use crate::session::{Entry, PlanEdgeView, PlanStatus, PlanStepView, PlanView, StepMark};
-use crossterm::event::KeyCode;
 use ratatui::layout::Rect;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -331,23 +331,26 @@ impl App {
     }
 }
 
-/// Movement and Enter in the focused plans pane.
-pub(super) fn pane_key(app: &mut App, code: KeyCode) {
+/// Enter in the focused plans pane: into the steps, or a step's details.
+pub(super) fn open(app: &mut App) {
     if app.plans.step.is_some() {
-        return step_key(app, code);
+        return step_open(app);
     }
-    if code == KeyCode::Enter {
-        enter_steps(app);
-        return;
+    enter_steps(app);
+}
+
+/// A move in the focused plans pane: among the instances, or the steps.
+pub(super) fn move_selection(app: &mut App, m: Move) {
+    if app.plans.step.is_some() {
+        return step_move(app, m);
     }
     let rows = app.plans_list_rows();
     let len = app.view.plans.len() as u64;
     let sel = app.plans.list.selected as i128;
-    if let Some(target) = movement(code, sel, rows as i128, len as i128) {
-        // Until there is something to pick, keep following.
-        app.plans.follow &= len == 0;
-        app.plans.list.move_to(target, len, rows);
-    }
+    let target = movement(m, sel, rows as i128, len as i128);
+    // Until there is something to pick, keep following.
+    app.plans.follow &= len == 0;
+    app.plans.list.move_to(target, len, rows);
 }
 
 /// Into step mode at the step that ran last, else the first one with
@@ -386,17 +389,21 @@ fn enter_steps(app: &mut App) {
     }
 }
 
-fn step_key(app: &mut App, code: KeyCode) {
+fn step_open(app: &mut App) {
     let Some(p) = app.selected_plan() else {
         app.plans.step = None;
         return;
     };
-    if code == KeyCode::Enter {
-        if let Some(entry) = app.selected_step().map(|s| step_entry(p, s)) {
-            app.overlay = Overlay::Details(entry);
-        }
-        return;
+    if let Some(entry) = app.selected_step().map(|s| step_entry(p, s)) {
+        app.overlay = Overlay::Details(entry);
     }
+}
+
+fn step_move(app: &mut App, m: Move) {
+    let Some(p) = app.selected_plan() else {
+        app.plans.step = None;
+        return;
+    };
     let order = topo_order(p);
     let at = order
         .iter()
@@ -404,11 +411,10 @@ fn step_key(app: &mut App, code: KeyCode) {
         .unwrap_or(0);
     let page = (app.pane_rows(Pane::Plans) / 2).max(1) as i128;
     let len = order.len() as i128;
-    if let Some(t) = movement(code, at as i128, page, len) {
-        let t = t.clamp(0, (len - 1).max(0)) as usize;
-        if let Some(i) = order.get(t) {
-            app.plans.step = Some(p.steps[*i].id.clone());
-        }
+    let t = movement(m, at as i128, page, len);
+    let t = t.clamp(0, (len - 1).max(0)) as usize;
+    if let Some(i) = order.get(t) {
+        app.plans.step = Some(p.steps[*i].id.clone());
     }
 }
 
@@ -424,19 +430,25 @@ fn step_entry(p: &PlanView, s: &PlanStepView) -> Entry {
     }
 }
 
-/// ← and → in the focused pane: → walks into the steps, ← back out. At
-/// either end they fall through to stepping the world (false).
-pub(super) fn arrow(app: &mut App, code: KeyCode) -> bool {
-    match code {
-        KeyCode::Right if app.plans.step.is_none() && app.selected_plan().is_some() => {
-            enter_steps(app);
-            app.plans.step.is_some()
-        }
-        KeyCode::Left if app.plans.step.is_some() => {
-            app.plans.step = None;
-            true
-        }
-        _ => false,
+/// → in the focused pane walks into the steps; false when there is no
+/// plan to walk into (→ then steps the world).
+pub(super) fn into_steps(app: &mut App) -> bool {
+    if app.plans.step.is_none() && app.selected_plan().is_some() {
+        enter_steps(app);
+        app.plans.step.is_some()
+    } else {
+        false
+    }
+}
+
+/// ← walks back out of the steps; false when not in them (← then steps
+/// the world back).
+pub(super) fn out_of_steps(app: &mut App) -> bool {
+    if app.plans.step.is_some() {
+        app.plans.step = None;
+        true
+    } else {
+        false
     }
 }
 
@@ -498,13 +510,9 @@ pub(super) fn open_from_journal(app: &mut App, explain: bool) -> bool {
 /// The mouse wheel over the pane: the steps while walking them, else the list.
 pub(super) fn scroll(app: &mut App, delta: i128) {
     if app.in_plan_steps() {
-        let code = if delta < 0 {
-            KeyCode::Up
-        } else {
-            KeyCode::Down
-        };
+        let m = if delta < 0 { Move::Up } else { Move::Down };
         for _ in 0..delta.unsigned_abs() {
-            step_key(app, code);
+            step_move(app, m);
         }
         return;
     }

@@ -4,6 +4,7 @@ use super::*;
 use crate::keys::parse_key;
 use crate::session::fake::FakeSession;
 use crate::session::EffectStatus;
+use crossterm::event::KeyModifiers;
 
 fn world(f: FakeSession) -> App {
     let mut a = App::new(ThemeSet::builtin(), 0, false, (120, 40));

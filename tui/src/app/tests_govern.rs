@@ -13,6 +13,7 @@ use crate::session::fake::FakeSession;
 use crate::session::{DiffLineKind, ManifestView, ProposalStatus};
 use aos_engine::air::ChangeKind;
 use aos_engine::hash::Hash;
+use crossterm::event::{KeyCode, KeyModifiers};
 use std::path::Path;
 
 // ---- driving the app ----

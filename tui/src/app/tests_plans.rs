@@ -6,6 +6,7 @@ use super::*;
 use crate::keys::parse_key;
 use crate::session::fake::FakeSession;
 use crate::session::{PlanEdgeView, PlanStatus, PlanStepView, StepMark};
+use crossterm::event::KeyModifiers;
 
 fn world(f: FakeSession, size: (u16, u16)) -> App {
     let mut a = App::new(ThemeSet::builtin(), 0, false, size);

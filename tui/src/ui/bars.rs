@@ -2,7 +2,7 @@
 
 use super::fit;
 use crate::app::{App, Level, Overlay, Phase, Screen};
-use crate::effects::{clock_text, is_pending};
+use crate::effects::clock_text;
 use crate::help;
 use crate::layout::Pane;
 use crate::theme::Theme;
@@ -156,9 +156,11 @@ fn scenario_span(mark: &crate::app::ScenarioMark, cursor: u64, theme: &Theme) ->
     }
 }
 
-/// Key hints on the left, counts on the right; hints give way first.
+/// Key hints on the left (from the key table, by priority), counts on the
+/// right; hints give way first.
 pub fn status_bar(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let right = match app.screen {
+        Screen::World if app.governing() => format!(" governance · height {} ", app.view.head),
         Screen::World if app.session.is_some() => format!(
             " {} {} · height {} · cursor {} · inbox {} ",
             if app.view.auto_dispatch {
@@ -173,33 +175,8 @@ pub fn status_bar(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         ),
         _ => String::new(),
     };
-    let mut hints: Vec<&str> = match app.screen {
-        Screen::Picker => vec!["Enter open", "j/k move", "t theme", "? help", "q quit"],
-        Screen::World => help::hints(),
-    };
-    // With intents waiting on a person, their keys are the ones to show.
-    let pending = app.view.effects.iter().any(|e| is_pending(e.status));
-    if pending && !app.view.auto_dispatch {
-        hints.sort_by_key(|h| !matches!(*h, "d dispatch" | "c clock"));
-    }
-    let room = (area.width as usize).saturating_sub(right.chars().count() + 1);
-    // Help and quit always show: from them a user finds everything else.
-    let (must, rest): (Vec<&str>, Vec<&str>) = hints
-        .into_iter()
-        .partition(|h| *h == "? help" || *h == "q quit");
-    let must_len: usize = must.iter().map(|h| h.chars().count() + 2).sum();
-    let mut left = String::from(" ");
-    for h in rest {
-        if left.chars().count() + h.chars().count() + 2 + must_len > room {
-            continue;
-        }
-        left.push_str(h);
-        left.push_str("  ");
-    }
-    for h in must {
-        left.push_str(h);
-        left.push_str("  ");
-    }
+    let room = (area.width as usize).saturating_sub(crate::width::cells(&right) + 1);
+    let left = help::bar(&help::screen_hints(app), room);
     let line = Line::from(vec![
         Span::styled(fit(&left, room + 1), theme.dim()),
         Span::styled(right, theme.accent()),

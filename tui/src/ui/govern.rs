@@ -1,6 +1,6 @@
 //! The governance view: the proposals list, the review screen (manifest
-//! diff above, shadow report below), and the status line's prompts and key
-//! hints while it is open. Every colour has a text mark beside it (`+`,
+//! diff above, shadow report below), and the status line's prompts while
+//! it is open (its key hints come from the key table, in `bars`). Every colour has a text mark beside it (`+`,
 //! `-`, `✓`, `✗`), so the screen reads the same under `NO_COLOR`.
 
 use super::{cut_spans, fit, titled_block};
@@ -263,54 +263,14 @@ fn diff_line(row: DiffRow, width: usize, theme: &Theme) -> Line<'static> {
 }
 
 /// While the view is open: its prompt on the status line (else the
-/// message stays), and its keys on the status bar.
-pub fn bars(frame: &mut Frame, app: &App, theme: &Theme, line: Rect, bar: Rect) {
+/// message stays). Its keys are on the status bar, from the key table.
+pub fn prompt(frame: &mut Frame, app: &App, theme: &Theme, line: Rect) {
     if let Some(prompt) = &app.govern.prompt {
         frame.render_widget(
             Paragraph::new(prompt_line(app, prompt, theme, line.width as usize)),
             line,
         );
     }
-    let hints: &[&str] = match (&app.govern.prompt, app.govern.review) {
-        (Some(Prompt::Confirm { .. }), _) => &["y yes", "n no"],
-        (Some(_), _) => &["Enter ok", "Esc cancel"],
-        (None, Some(_)) => &[
-            "s shadow",
-            "a approve",
-            "x reject",
-            "A apply",
-            "u unified/side",
-            "Tab diff/report",
-            "j/k scroll",
-            "Esc back",
-            "? help",
-        ],
-        (None, None) => &[
-            "Enter review",
-            "P propose",
-            "s shadow",
-            "a approve",
-            "x reject",
-            "A apply",
-            "Esc back",
-            "? help",
-        ],
-    };
-    let right = format!(" governance · height {} ", app.view.head);
-    let room = (bar.width as usize).saturating_sub(right.chars().count());
-    let mut left = String::from(" ");
-    for h in hints {
-        if left.chars().count() + h.chars().count() + 2 > room {
-            break;
-        }
-        left.push_str(h);
-        left.push_str("  ");
-    }
-    let line = Line::from(vec![
-        Span::styled(fit(&left, room), theme.dim()),
-        Span::styled(right, theme.accent()),
-    ]);
-    frame.render_widget(Paragraph::new(line), bar);
 }
 
 fn prompt_line(app: &App, prompt: &Prompt, theme: &Theme, width: usize) -> Line<'static> {
@@ -330,7 +290,13 @@ fn prompt_line(app: &App, prompt: &Prompt, theme: &Theme, width: usize) -> Line<
     let mut spans = super::labelled_input(label, input, width, theme);
     match app.flash.as_ref().filter(|f| f.level == Level::Error) {
         Some(f) => spans.push(Span::styled(format!("   ✗ {}", f.text), theme.error())),
-        None => spans.push(Span::styled("   Enter ok · Esc cancel", theme.dim())),
+        None => spans.push(Span::styled(
+            format!(
+                "   {}",
+                crate::help::footer(crate::keymap::Context::TextField)
+            ),
+            theme.dim(),
+        )),
     }
     Line::from(spans)
 }

@@ -55,7 +55,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     bars::status_line(frame, app, &theme, areas.status_line);
     bars::status_bar(frame, app, &theme, areas.status_bar);
     if app.screen == Screen::World && app.governing() {
-        govern::bars(frame, app, &theme, areas.status_line, areas.status_bar);
+        govern::prompt(frame, app, &theme, areas.status_line);
     }
     overlay::draw(frame, app, &theme, area);
 }

@@ -2,7 +2,8 @@
 
 use super::{centered, fit};
 use crate::app::{App, Overlay};
-use crate::help::SECTIONS;
+use crate::help::{self, COL_W, DESC_W, KEY_W};
+use crate::keymap::Section;
 use crate::prompt::InjectPrompt;
 use crate::session::Entry;
 use crate::theme::Theme;
@@ -15,7 +16,7 @@ use ratatui::Frame;
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     match &app.overlay {
         Overlay::None | Overlay::Jump(_) | Overlay::Advance(_) => {}
-        Overlay::Help => help(frame, theme, area),
+        Overlay::Help => help(frame, app, theme, area),
         Overlay::Details(e) => details(frame, theme, area, e, app.overlay_scroll),
         Overlay::Inject(p) => inject(frame, theme, area, p),
     }
@@ -32,56 +33,94 @@ fn boxed(frame: &mut Frame, theme: &Theme, rect: Rect, title: &str) -> Rect {
     inner
 }
 
-const KEY_W: usize = 10;
-const DESC_W: usize = 27;
-
-fn help_column(sections: &[(&str, &[crate::help::Binding])], theme: &Theme) -> Vec<Line<'static>> {
-    let mut lines = Vec::new();
-    for (i, (title, bindings)) in sections.iter().enumerate() {
-        if i > 0 {
-            lines.push(Line::from(""));
-        }
-        lines.push(Line::from(Span::styled(
-            title.to_string(),
-            theme.accent().add_modifier(Modifier::UNDERLINED),
-        )));
-        for b in bindings.iter() {
-            lines.push(Line::from(vec![
-                Span::styled(format!("{} ", fit(b.keys, KEY_W - 1)), theme.accent()),
-                Span::styled(fit(b.action, DESC_W), theme.text()),
-            ]));
-        }
+/// One section's rows, each exactly `COL_W` cells.
+fn section_rows(section: &Section, theme: &Theme) -> Vec<Line<'static>> {
+    let title = crate::width::clip(section.title, COL_W);
+    let pad = COL_W - crate::width::cells(&title);
+    let mut lines = vec![Line::from(vec![
+        Span::styled(title, theme.accent().add_modifier(Modifier::UNDERLINED)),
+        Span::raw(" ".repeat(pad)),
+    ])];
+    for b in section.bindings {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{} ", fit(b.keys, KEY_W - 1)), theme.accent()),
+            Span::styled(fit(b.description, DESC_W), theme.text()),
+        ]));
     }
     lines
 }
 
-fn help(frame: &mut Frame, theme: &Theme, area: Rect) {
-    let split = 2;
-    let left = help_column(&SECTIONS[..split], theme);
-    let right = help_column(&SECTIONS[split..], theme);
-    let rows = left.len().max(right.len()) as u16;
-    let col_w = (KEY_W + DESC_W) as u16;
-    let rect = centered(area, col_w * 2 + 3 + 2, rows + 4);
-    let inner = boxed(frame, theme, rect, "Keys · Esc closes");
-    let l = Rect::new(inner.x + 1, inner.y, col_w.min(inner.width), inner.height);
-    let r = Rect::new(
-        inner.x + 2 + col_w,
-        inner.y,
-        inner.width.saturating_sub(col_w + 2),
-        inner.height,
-    );
-    frame.render_widget(Paragraph::new(left), l);
-    frame.render_widget(Paragraph::new(right), r);
-    if inner.height > rows + 1 {
-        let foot = Rect::new(
-            inner.x + 1,
-            inner.y + rows + 1,
-            inner.width.saturating_sub(1),
-            1,
-        );
-        let text = "In the past, n re-follows the recorded journal; nothing is lost.";
-        frame.render_widget(Paragraph::new(Span::styled(text, theme.dim())), foot);
+/// Sections stacked with a blank row between them.
+fn column(sections: &[&Section], theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for (i, s) in sections.iter().enumerate() {
+        if i > 0 {
+            lines.push(Line::from(" ".repeat(COL_W)));
+        }
+        lines.extend(section_rows(s, theme));
     }
+    lines
+}
+
+/// The help's rows: the sections in one column, or two (as
+/// `help::shape` splits them), then the notes.
+fn help_lines(app: &App, theme: &Theme, split: Option<usize>) -> Vec<Line<'static>> {
+    let sections = help::sections(app);
+    let mut lines: Vec<Line<'static>> = match split {
+        Some(split) => {
+            let left = column(&sections[..split], theme);
+            let right = column(&sections[split..], theme);
+            (0..left.len().max(right.len()))
+                .map(|i| {
+                    let mut spans = vec![Span::raw(" ")];
+                    match left.get(i) {
+                        Some(l) => spans.extend(l.spans.iter().cloned()),
+                        None => spans.push(Span::raw(" ".repeat(COL_W))),
+                    }
+                    spans.push(Span::raw(" "));
+                    if let Some(r) = right.get(i) {
+                        spans.extend(r.spans.iter().cloned());
+                    }
+                    Line::from(spans)
+                })
+                .collect()
+        }
+        None => column(&sections, theme)
+            .into_iter()
+            .map(|l| {
+                let mut spans = vec![Span::raw(" ")];
+                spans.extend(l.spans);
+                Line::from(spans)
+            })
+            .collect(),
+    };
+    let notes = help::notes(app);
+    if !notes.is_empty() {
+        lines.push(Line::from(""));
+    }
+    for n in notes {
+        lines.push(Line::from(Span::styled(format!(" {n}"), theme.dim())));
+    }
+    lines
+}
+
+/// The keys of the screen under the overlay, from the key table; scrolls
+/// (j/k, PgUp/PgDn, Home) when taller than the terminal.
+fn help(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let shape = help::shape(app, (area.width, area.height));
+    let lines = help_lines(app, theme, shape.split);
+    let rect = centered(area, shape.width, shape.height);
+    let more = if shape.rows + 2 > shape.height {
+        " · j/k scroll"
+    } else {
+        ""
+    };
+    let inner = boxed(frame, theme, rect, &format!("Keys{more} · Esc closes"));
+    let last = shape.rows.saturating_sub(inner.height);
+    frame.render_widget(
+        Paragraph::new(lines).scroll((app.overlay_scroll.min(last), 0)),
+        inner,
+    );
 }
 
 fn details(frame: &mut Frame, theme: &Theme, area: Rect, e: &Entry, scroll: u16) {
@@ -183,7 +222,7 @@ fn inject(frame: &mut Frame, theme: &Theme, area: Rect, p: &InjectPrompt) {
             });
         }
         lines.push(Line::from(Span::styled(
-            "↑/↓ choose · Enter next · { or paste: the value · Esc cancel",
+            help::footer(crate::keymap::Context::InjectSchema),
             theme.dim(),
         )));
     } else {
