@@ -929,6 +929,11 @@ impl Journal {
         Ok(written)
     }
 
+    /// The seq of the first record of the segment being appended to.
+    pub fn last_segment_first_seq(&self) -> u64 {
+        self.segments.last().map_or(0, |s| s.first_seq)
+    }
+
     /// Sealed segments whose index file is not known to describe them.
     pub fn unindexed_segments(&self) -> usize {
         let sealed = &self.segments[..self.segments.len().saturating_sub(1)];
@@ -1091,10 +1096,10 @@ impl Journal {
         }
         self.flush()?;
         // Commit syncs only the current file, so a Batch's records in the
-        // segment being left must be synced now.
-        if self.config.fsync != FsyncPolicy::Never {
-            self.sync_data()?;
-        }
+        // segment being left must be synced now. Under `never` too (once
+        // per segment): a later segment must not outlive the records of an
+        // earlier one, or a power loss would leave a gap in the seqs.
+        self.sync_data()?;
         let last = self
             .segments
             .last()

@@ -240,6 +240,11 @@ pub(super) fn recover(
                 fs.remove_file(path)
                     .map_err(io_err(path, "remove segment"))?;
             }
+            // The removals are made durable before the cut: a crash between
+            // them must not leave a shortened segment before a later one.
+            if !later.is_empty() {
+                segment::sync_dir(fs, dir)?;
+            }
             segment::cut_segment(fs, &first.path, offset)?;
             segment::sync_dir(fs, dir)?;
             Some(saved)

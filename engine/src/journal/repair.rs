@@ -94,6 +94,12 @@ pub fn repair_with(fs: &dyn Fs, dir: &Path) -> Result<RepairReport, JournalError
             saved_to,
         });
     }
+    // Moves made durable before the cut, so a crash between them never
+    // leaves a shortened segment before a later one.
+    if !scan.rest.is_empty() {
+        segment::sync_dir(fs, dir)?;
+        segment::sync_dir(fs, &segment::quarantine_dir(dir))?;
+    }
     let name = segment_name(&seg.path);
     let base = format!("{name}.{}.bad", problem.offset);
     // Damage at the very start moves the whole file rather than leaving an

@@ -164,11 +164,6 @@ impl Indexing for Indexer {
         let Some(s) = Summary::decode(first, end, summary) else {
             return false;
         };
-        // A summary starts where a unit starts (a unit never begins in one
-        // segment and is loaded from the next without its start).
-        if self.input_unit.is_some() && first > 0 {
-            return false;
-        }
         if !self.governance_only {
             self.out.boundaries.extend(&s.boundaries);
             self.out.effect_seqs.extend(&s.effects);

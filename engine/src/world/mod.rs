@@ -169,6 +169,8 @@ pub struct World {
     snapshot_every: u64,
     /// The snapshot height the open started from (`None`: from genesis).
     opened_from: Option<u64>,
+    /// Journal records open read (the rest came from segment indexes).
+    scanned_at_open: u64,
     /// Set once the open succeeded: only a fully opened writer saves a
     /// snapshot when it closes.
     snapshot_at_close: bool,

@@ -21,7 +21,7 @@ use crate::build::{
 use crate::effects::Keyring;
 use crate::entry::{Entry, Origin};
 use crate::hash::Hash;
-use crate::journal::{FsyncPolicy, Journal, JournalConfig, Mode, NoIndexing, Recovery};
+use crate::journal::{FsyncPolicy, Indexing, Journal, JournalConfig, Mode, NoIndexing, Recovery};
 use crate::kernel::{
     replay_unit, EntrySource, KernelState, Program, ReducerDef, Reducers, UnitKind,
 };
@@ -117,6 +117,9 @@ pub struct WorldOptions {
     /// A writer saves a snapshot when this many entries followed the newest
     /// one (0: only at close).
     pub snapshot_every: u64,
+    /// A journal segment is sealed (and indexed) once it would grow past
+    /// this (ARCHITECTURE.md, "The segment index").
+    pub segment_max_bytes: u64,
 }
 
 impl Default for WorldOptions {
@@ -143,6 +146,7 @@ impl Default for WorldOptions {
             fs: crate::fs::real(),
             from_snapshot: true,
             snapshot_every: 100_000,
+            segment_max_bytes: JournalConfig::default().segment_max_bytes,
         }
     }
 }
@@ -402,19 +406,24 @@ pub(super) fn open_as(
         History::Replay => None,
     };
     let mut no_indexing = NoIndexing;
+    let mut counted = Counted {
+        inner: match indexer.as_mut() {
+            Some(ix) => ix,
+            None => &mut no_indexing,
+        },
+        visited: 0,
+    };
     let (journal, report) = Journal::open_indexed(
         options.fs.clone(),
         &journal_dir,
         JournalConfig {
             fsync: options.fsync,
-            ..JournalConfig::default()
+            segment_max_bytes: options.segment_max_bytes,
         },
         mode,
-        match indexer.as_mut() {
-            Some(ix) => ix,
-            None => &mut no_indexing,
-        },
+        &mut counted,
     )?;
+    let scanned_at_open = counted.visited;
     let indexed = match indexer {
         Some(ix) => {
             let mut indexed = ix.finish(journal.len())?;
@@ -460,6 +469,7 @@ pub(super) fn open_as(
             runtime,
             module_cache: cache_dir(&dir, &options).join("modules"),
             fsync: options.fsync,
+            segment_max_bytes: options.segment_max_bytes,
             checkpoint_every: options.checkpoint_every,
             checkpoint_cap_bytes: options.checkpoint_cap_bytes,
         },
@@ -467,6 +477,7 @@ pub(super) fn open_as(
         snapshots: Vec::new(),
         snapshot_every: options.snapshot_every,
         opened_from: None,
+        scanned_at_open,
         snapshot_at_close: false,
     };
     world.programs.push((0, world.program.clone()));
@@ -535,6 +546,23 @@ pub(super) fn open_as(
             .map_err(|e| WorldError::Rejected(e.to_string()))?;
     }
     Ok(world)
+}
+
+/// Counts the records open's scan reads (what the segment indexes spare).
+struct Counted<'a> {
+    inner: &'a mut dyn Indexing,
+    visited: u64,
+}
+
+impl Indexing for Counted<'_> {
+    fn visit(&mut self, seq: u64, item: &[u8], ends_unit: bool) {
+        self.visited += 1;
+        self.inner.visit(seq, item, ends_unit);
+    }
+
+    fn load(&mut self, first: u64, end: u64, last_continues: bool, summary: &[u8]) -> bool {
+        self.inner.load(first, end, last_continues, summary)
+    }
 }
 
 /// What open cut (or, read-only, left out) at the end of the journal.

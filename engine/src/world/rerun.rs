@@ -60,6 +60,7 @@ pub(super) struct Live {
     /// `<cache>/modules`: the build cache.
     pub module_cache: PathBuf,
     pub fsync: FsyncPolicy,
+    pub segment_max_bytes: u64,
     pub checkpoint_every: u64,
     pub checkpoint_cap_bytes: usize,
 }
@@ -220,7 +221,7 @@ impl World {
     fn journal_config(&self) -> JournalConfig {
         JournalConfig {
             fsync: self.live.fsync,
-            ..JournalConfig::default()
+            segment_max_bytes: self.live.segment_max_bytes,
         }
     }
 

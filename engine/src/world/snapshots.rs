@@ -154,6 +154,13 @@ impl World {
         self.opened_from
     }
 
+    /// How many journal records open read: those of the segment being
+    /// appended to and of any sealed one without a valid index file
+    /// (ARCHITECTURE.md, "The segment index").
+    pub fn records_read_at_open(&self) -> u64 {
+        self.scanned_at_open
+    }
+
     /// The state of the newest listed snapshot in `(above, target]`, for
     /// time travel to start from instead of an older checkpoint. One that
     /// does not check out is skipped (open already reported the newest).

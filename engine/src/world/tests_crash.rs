@@ -36,6 +36,9 @@ fn options(data: &Path, mem: &MemFs, fsync: FsyncPolicy, fixtures: Option<&str>)
         // Snapshots saved along the way, so images also hold snapshot
         // objects and lists cut at every point, and reopen from them.
         snapshot_every: 8,
+        // Small segments, so images also hold sealed segments with index
+        // files written (or torn) at every point.
+        segment_max_bytes: 4096,
         ..WorldOptions::default()
     }
 }
