@@ -52,7 +52,7 @@ impl Offsets {
     pub(crate) fn exact(&self, i: u64) -> Option<u64> {
         match self {
             Offsets::Dense(v) => v.get(i as usize).copied(),
-            Offsets::Sparse(p) if i % STRIDE == 0 => p.get((i / STRIDE) as usize).copied(),
+            Offsets::Sparse(p) if i.is_multiple_of(STRIDE) => p.get((i / STRIDE) as usize).copied(),
             Offsets::Sparse(_) => None,
         }
     }

@@ -94,6 +94,10 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use thiserror::Error;
 
+/// Gives the caller's summary of records `first..end` of a sealed segment
+/// for its index file (see [`Journal::write_indexes`]).
+pub type Summarize<'a> = dyn FnMut(&Journal, u64, u64) -> Result<Vec<u8>, JournalError> + 'a;
+
 /// Write buffer size; records larger than this bypass it.
 const BUF_CAP: usize = 64 * 1024;
 
@@ -896,10 +900,7 @@ impl Journal {
     /// `summarize(journal, first, end)` giving the caller's summary of its records
     /// (docs/ARCHITECTURE.md, "The segment index"); returns how many were
     /// written. A reader writes nothing.
-    pub fn write_indexes(
-        &mut self,
-        summarize: &mut dyn FnMut(&Journal, u64, u64) -> Result<Vec<u8>, JournalError>,
-    ) -> Result<usize, JournalError> {
+    pub fn write_indexes(&mut self, summarize: &mut Summarize<'_>) -> Result<usize, JournalError> {
         if self.mode == Mode::Read {
             return Ok(0);
         }

@@ -3,7 +3,7 @@
 //! journal's scan reads and, for sealed segments, from the summary stored in
 //! their index files (docs/ARCHITECTURE.md, "The segment index").
 
-use super::{World, WorldError};
+use super::{Boundaries, World, WorldError};
 use crate::entry::Entry;
 use crate::journal::{Indexing, Journal};
 
@@ -11,7 +11,7 @@ use crate::journal::{Indexing, Journal};
 pub(super) struct Indexed {
     /// Unit boundaries from 0: each input entry is a unit of its own; a
     /// step's entries are one unit on disk.
-    pub(super) boundaries: Vec<u64>,
+    pub(super) boundaries: Boundaries,
     /// Seqs of governance entries.
     pub(super) governance: Vec<u64>,
     /// Effect intents and receipts, decoded, for the effects index.
@@ -45,7 +45,7 @@ impl Indexer {
     pub(super) fn new(governance_only: bool) -> Indexer {
         Indexer {
             out: Indexed {
-                boundaries: vec![0],
+                boundaries: Boundaries::new(),
                 governance: Vec::new(),
                 effects: Vec::new(),
                 effect_seqs: Vec::new(),
@@ -82,7 +82,7 @@ impl Indexer {
             }
         };
         if input || ends_unit {
-            self.out.boundaries.push(seq + 1);
+            self.out.boundaries.insert(seq + 1);
         }
         if ends_unit {
             self.input_unit = None;
@@ -100,7 +100,7 @@ impl Indexer {
     /// What was indexed below `len` (the journal as open kept it).
     pub(super) fn finish(self, len: u64) -> Result<Indexed, WorldError> {
         let mut out = self.out;
-        out.boundaries.retain(|&b| b <= len);
+        out.boundaries.truncate(len);
         out.governance.retain(|&g| g < len);
         out.effects.retain(|(s, _)| *s < len);
         out.effect_seqs.retain(|s| *s < len);
@@ -132,7 +132,7 @@ fn index_journal(world: &World) -> Result<Indexed, WorldError> {
 }
 
 #[cfg(test)]
-pub(super) fn index_boundaries(world: &World) -> Result<Vec<u64>, WorldError> {
+pub(super) fn index_boundaries(world: &World) -> Result<Boundaries, WorldError> {
     index_journal(world).map(|i| i.boundaries)
 }
 
@@ -165,7 +165,9 @@ impl Indexing for Indexer {
             return false;
         };
         if !self.governance_only {
-            self.out.boundaries.extend(&s.boundaries);
+            for &b in &s.boundaries {
+                self.out.boundaries.insert(b);
+            }
             self.out.effect_seqs.extend(&s.effects);
         }
         self.out.governance.extend(&s.governance);
@@ -272,10 +274,8 @@ impl World {
         }
         let boundaries = &self.boundaries;
         let mut summarize = |journal: &Journal, first: u64, end: u64| {
-            let lo = boundaries.partition_point(|&b| b <= first);
-            let hi = boundaries.partition_point(|&b| b <= end);
             let mut s = Summary {
-                boundaries: boundaries[lo..hi].to_vec(),
+                boundaries: boundaries.range(first, end).collect(),
                 ..Summary::default()
             };
             journal.for_each_record(first, end, |seq, item, _| {

@@ -15,6 +15,7 @@
 //! *cursor* is the height the inspector looks at, always a unit boundary.
 //! Moving the cursor never changes the journal.
 
+mod boundaries;
 mod effects;
 mod events;
 #[doc(hidden)]
@@ -33,6 +34,7 @@ mod source;
 mod verify;
 mod view;
 
+pub use boundaries::Boundaries;
 pub use effects::{EffectStatus, EffectView};
 pub use governance::{ProposalStatus, ProposalView, Workload};
 pub use journal_view::JournalView;
@@ -134,7 +136,7 @@ pub struct World {
     /// The state at the cursor when it is behind the head.
     view: Option<KernelState>,
     /// Heights at which units of work end, ascending, starting with 0.
-    boundaries: Vec<u64>,
+    boundaries: Boundaries,
     checkpoints: Checkpoints,
     scratch: Vec<Entry>,
     /// Encoding buffer reused by steps and replay.
@@ -253,8 +255,8 @@ impl World {
         self.view.is_none()
     }
 
-    /// Unit boundaries (heights at which a unit of work ends), ascending.
-    pub fn boundaries(&self) -> &[u64] {
+    /// Unit boundaries (heights at which a unit of work ends).
+    pub fn boundaries(&self) -> &Boundaries {
         &self.boundaries
     }
 
@@ -329,7 +331,7 @@ impl World {
         let produced = std::mem::take(&mut self.scratch);
         self.index_effects(before, &produced);
         self.scratch = produced;
-        self.boundaries.push(self.head.height);
+        self.boundaries.insert(self.head.height);
         self.checkpoints.offer(&self.head);
         Ok(true)
     }
@@ -432,19 +434,16 @@ impl World {
     }
 
     fn boundary_at_or_below(&self, height: u64) -> u64 {
-        let i = self.boundaries.partition_point(|&b| b <= height);
-        self.boundaries[i.saturating_sub(1)]
+        self.boundaries.at_or_below(height)
     }
 
     /// The boundary before `height` (0 at the start).
     pub fn prev_boundary(&self, height: u64) -> u64 {
-        let i = self.boundaries.partition_point(|&b| b < height);
-        self.boundaries[i.saturating_sub(1)]
+        self.boundaries.below(height)
     }
 
     fn next_boundary(&self, height: u64) -> u64 {
-        let i = self.boundaries.partition_point(|&b| b <= height);
-        self.boundaries.get(i).copied().unwrap_or(self.head.height)
+        self.boundaries.above(height).unwrap_or(self.head.height)
     }
 
     /// Schemas an event may be injected with: the routed event schemas.
@@ -595,7 +594,7 @@ impl World {
         let seq = self.journal.append_in_unit(&entry.encode(), last)?;
         self.index_effects(seq, std::slice::from_ref(&entry));
         apply(&mut self.head, entry).map_err(WorldError::Rejected)?;
-        self.boundaries.push(self.head.height);
+        self.boundaries.insert(self.head.height);
         self.checkpoints.offer(&self.head);
         Ok(seq)
     }

@@ -5,7 +5,7 @@
 //! `snapshots`).
 
 use super::events::scripted_events;
-use super::{World, WorldError};
+use super::{Boundaries, World, WorldError};
 use crate::adapters::blob::BLOB_ID;
 use crate::adapters::http::HTTP_ID;
 use crate::adapters::llm::LLM_ID;
@@ -451,7 +451,7 @@ pub(super) fn open_as(
         head: KernelState::default(),
         replayed_to: 0,
         view: None,
-        boundaries: vec![0],
+        boundaries: Boundaries::new(),
         checkpoints: Checkpoints::new(options.checkpoint_every, options.checkpoint_cap_bytes),
         scratch: Vec::new(),
         buf: Vec::with_capacity(256),
@@ -1121,7 +1121,7 @@ fn replay_from(world: &mut World, mut state: KernelState) -> Result<(), WorldErr
                 source = super::JournalSource::new(&world.journal);
             }
         }
-        world.boundaries.push(state.height);
+        world.boundaries.insert(state.height);
         world.checkpoints.offer(&state);
     }
     world.head = state;

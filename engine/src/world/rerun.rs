@@ -19,7 +19,7 @@ mod rebuild;
 pub use rebuild::{AirCheck, RebuildJob, ReducerSource};
 
 use super::source::JournalSource;
-use super::{World, WorldError};
+use super::{Boundaries, World, WorldError};
 use crate::adapters::TimerAdapter;
 use crate::build::BuiltModule;
 use crate::cbor;
@@ -133,7 +133,7 @@ struct Saved {
     head: KernelState,
     replayed_to: u64,
     view: Option<KernelState>,
-    boundaries: Vec<u64>,
+    boundaries: Boundaries,
     checkpoints: Checkpoints,
     effect_index: Vec<(u64, Hash)>,
     receipt_index: BTreeMap<Hash, u64>,
@@ -278,7 +278,7 @@ impl World {
             head: std::mem::take(&mut self.head),
             replayed_to: std::mem::take(&mut self.replayed_to),
             view: self.view.take(),
-            boundaries: std::mem::replace(&mut self.boundaries, vec![0]),
+            boundaries: std::mem::take(&mut self.boundaries),
             checkpoints: std::mem::replace(
                 &mut self.checkpoints,
                 Checkpoints::new(self.live.checkpoint_every, self.live.checkpoint_cap_bytes),
@@ -318,7 +318,7 @@ impl World {
     fn rerun_from(
         &mut self,
         old: &Journal,
-        old_boundaries: &[u64],
+        old_boundaries: &Boundaries,
         was_waiting: &BTreeSet<Hash>,
     ) -> Result<Counts, WorldError> {
         let mut counts = Counts {
@@ -326,7 +326,8 @@ impl World {
             dropped_receipts: 0,
         };
         let mut source = JournalSource::new(old);
-        for unit in old_boundaries.windows(2) {
+        let starts: Vec<u64> = old_boundaries.iter().collect();
+        for unit in starts.windows(2) {
             let seq = unit[0];
             let Some(entry) = input_at(&mut source, seq)? else {
                 self.step_head()?;

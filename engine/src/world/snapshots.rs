@@ -15,7 +15,7 @@
 //! <height> <state hash> <object hash> <hash of entry height-1> <manifest hash>
 //! ```
 
-use super::{OpenEvent, Stage, World, WorldError};
+use super::{Boundaries, OpenEvent, Stage, World, WorldError};
 use crate::fs::{Fs, Kind};
 use crate::hash::Hash;
 use crate::kernel::KernelState;
@@ -220,12 +220,12 @@ impl World {
 }
 
 /// Why a listed snapshot cannot start this journal, or its state.
-fn load_listed(world: &World, s: &Listed, boundaries: &[u64]) -> Result<KernelState, String> {
+fn load_listed(world: &World, s: &Listed, boundaries: &Boundaries) -> Result<KernelState, String> {
     let len = world.journal.len();
     if s.height == 0 || s.height > len {
         return Err(format!("the journal has {len} entries"));
     }
-    if boundaries.binary_search(&s.height).is_err() {
+    if !boundaries.contains(s.height) {
         return Err("it is not at a unit boundary of this journal".into());
     }
     let entry = world
@@ -326,7 +326,7 @@ pub(super) fn start_from_snapshot(
         world.index_effects(*seq, std::slice::from_ref(entry));
     }
     world.boundaries = indexed.boundaries;
-    world.boundaries.retain(|&b| b <= height);
+    world.boundaries.truncate(height);
     say_progress(
         progress,
         format!(
