@@ -321,6 +321,8 @@ pub struct Journal {
     poisoned: bool,
     /// A unit's records are being appended and its last one has not been.
     unit_open: bool,
+    /// Records were appended since the last commit.
+    uncommitted: bool,
     /// The crc field of the last record appended or found.
     last_crc: u32,
     /// The head marker (writers only).
@@ -543,6 +545,7 @@ impl Journal {
             buf_start,
             poisoned: false,
             unit_open: false,
+            uncommitted: false,
             last_crc,
             head,
             reader: Mutex::new(None),
@@ -566,6 +569,7 @@ impl Journal {
             buf_start: 0,
             poisoned: false,
             unit_open: false,
+            uncommitted: false,
             last_crc: 0,
             head: None,
             reader: Mutex::new(None),
@@ -635,6 +639,7 @@ impl Journal {
         self.records += 1;
         self.last_crc = crc;
         self.unit_open = !last;
+        self.uncommitted = true;
         if last && self.config.fsync == FsyncPolicy::EveryStep {
             self.flush()?;
             self.sync_data()?;
@@ -654,6 +659,7 @@ impl Journal {
                 dir: self.dir.clone(),
             });
         }
+        self.uncommitted = false;
         match self.config.fsync {
             FsyncPolicy::EveryStep => Ok(()),
             FsyncPolicy::Batch => {
@@ -928,6 +934,21 @@ impl Journal {
             written += 1;
         }
         Ok(written)
+    }
+
+    /// At a clean close: seals the segment being appended to when it holds
+    /// at least `min_len` bytes and everything in it is committed, so the
+    /// next open finds it indexed and reads (almost) nothing
+    /// (docs/ARCHITECTURE.md, "The segment index"). `Ok(false)`: nothing
+    /// to do (a reader, uncommitted records, or a small segment).
+    pub fn seal(&mut self, min_len: u64) -> Result<bool, JournalError> {
+        let small = self.segments.last().is_none_or(|s| s.len < min_len);
+        if self.mode == Mode::Read || self.poisoned || self.unit_open || self.uncommitted || small {
+            return Ok(false);
+        }
+        self.rotate()?;
+        self.record_head()?;
+        Ok(true)
     }
 
     /// The seq of the first record of the segment being appended to.

@@ -1436,3 +1436,36 @@ fn a_reader_writes_no_index_and_a_truncate_removes_the_ones_it_invalidates() {
     assert!(c.visited.len() < 100, "{}", c.visited.len());
     assert_records(&j, cut + 200);
 }
+
+#[test]
+fn sealing_at_close_needs_everything_committed_and_leaves_nothing_to_read() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let mut j = filled(dir, 100, 1 << 20);
+    assert!(!j.seal(1 << 20).unwrap(), "a small segment stays open");
+    j.append(&entry(100)).unwrap();
+    assert!(
+        !j.seal(0).unwrap(),
+        "an uncommitted record is never promised by a seal"
+    );
+    j.commit().unwrap();
+    assert!(j.seal(0).unwrap());
+    j.write_indexes(&mut |_, _, _| Ok(Vec::new())).unwrap();
+    drop(j);
+    for mode in [Mode::Read, Mode::Write] {
+        let mut c = Counting::default();
+        let mut j = open_counting(dir, 1 << 20, mode, &mut c);
+        assert!(
+            c.visited.is_empty(),
+            "{mode:?}: {} records read",
+            c.visited.len()
+        );
+        assert_records(&j, 101);
+        if mode == Mode::Write {
+            assert_eq!(j.append(&entry(101)).unwrap(), 101);
+            j.commit().unwrap();
+        }
+    }
+    let (j, _) = open(dir, 1 << 20).unwrap();
+    assert_records(&j, 102);
+}

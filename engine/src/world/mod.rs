@@ -178,6 +178,10 @@ pub struct World {
     snapshot_at_close: bool,
 }
 
+/// At close, the segment being written is sealed and indexed once it holds
+/// this much, so the next open need not read it.
+const SEAL_AT_CLOSE: u64 = 1 << 20;
+
 impl Drop for World {
     fn drop(&mut self) {
         // A snapshot is a cache: failing to save one at close loses
@@ -186,6 +190,14 @@ impl Drop for World {
         let quiet = self.head.inbox.len() <= snapshots::INBOX_MAX;
         if self.snapshot_at_close && quiet && self.head.height >= due {
             let _ = self.save_snapshot();
+        }
+        if self.snapshot_at_close {
+            // Like a snapshot, an index is a cache: a failure here loses
+            // nothing journaled.
+            let min_len = SEAL_AT_CLOSE.min(self.live.segment_max_bytes / 4);
+            if let Ok(true) = self.journal.seal(min_len) {
+                self.index_sealed_segments();
+            }
         }
     }
 }
