@@ -38,7 +38,9 @@
 //! # Opening, recovery and damage
 //!
 //! [`Journal::open`] parses and verifies every record (length bounds, crc,
-//! header, seq); the end of the log is where parsing ends, never the file
+//! header, seq) except those of sealed segments a valid index file
+//! describes below what the head promises (see `index`; reads check those
+//! records again); the end of the log is where parsing ends, never the file
 //! size. The `head` file (see `head`) says how far the journal was synced,
 //! which is how far it was acknowledged. What lies past it (records a
 //! command wrote but never committed, an unfinished unit, a torn record,
