@@ -36,6 +36,43 @@ impl Boundaries {
         }
     }
 
+    /// Adds the boundaries of a bitmap in which bit `i` (of byte `i / 8`,
+    /// least significant first) is height `first + i`, for `i < bits`:
+    /// word by word, as a segment index stores them.
+    pub fn insert_bitmap(&mut self, first: u64, bitmap: &[u8], bits: u64) {
+        let mut i = 0u64;
+        while i < bits {
+            let byte = (i / 8) as usize;
+            let mut chunk = [0u8; 8];
+            let take = bitmap.len().saturating_sub(byte).min(8);
+            chunk[..take].copy_from_slice(&bitmap[byte..byte + take]);
+            let n = (bits - i).min(64);
+            let mut word = u64::from_le_bytes(chunk);
+            if n < 64 {
+                word &= (1 << n) - 1;
+            }
+            let start = first + i;
+            let (w, shift) = ((start / 64) as usize, start % 64);
+            self.or_word(w, word << shift);
+            if shift > 0 {
+                self.or_word(w + 1, word >> (64 - shift));
+            }
+            i += 64;
+        }
+    }
+
+    fn or_word(&mut self, w: usize, bits: u64) {
+        if bits == 0 {
+            return;
+        }
+        if w >= self.words.len() {
+            self.words.resize(w + 1, 0);
+        }
+        let old = self.words[w];
+        self.words[w] |= bits;
+        self.count += (self.words[w] ^ old).count_ones() as usize;
+    }
+
     pub fn contains(&self, height: u64) -> bool {
         let (w, bit) = ((height / 64) as usize, height % 64);
         self.words.get(w).is_some_and(|word| word & (1 << bit) != 0)
@@ -145,5 +182,28 @@ mod tests {
         assert_eq!(b.len(), 7);
         b.truncate(0);
         assert_eq!(b.iter().collect::<Vec<_>>(), [0]);
+    }
+
+    #[test]
+    fn a_bitmap_adds_what_inserting_each_bit_adds() {
+        let bitmap: Vec<u8> = (0..40u32).map(|i| (i * 37 % 256) as u8).collect();
+        for first in [1u64, 5, 63, 64, 100, 1000] {
+            for bits in [0u64, 1, 7, 64, 65, 200, 317, 320] {
+                let mut one = Boundaries::new();
+                one.insert(3);
+                let mut all = one.clone();
+                for i in 0..bits {
+                    if bitmap[(i / 8) as usize] & (1 << (i % 8)) != 0 {
+                        one.insert(first + i);
+                    }
+                }
+                all.insert_bitmap(first, &bitmap, bits);
+                assert_eq!(
+                    all.iter().collect::<Vec<_>>(),
+                    one.iter().collect::<Vec<_>>()
+                );
+                assert_eq!(all.len(), one.len(), "first {first}, bits {bits}");
+            }
+        }
     }
 }

@@ -165,13 +165,13 @@ impl Indexing for Indexer {
             return false;
         };
         if !self.governance_only {
-            for &b in &s.boundaries {
-                self.out.boundaries.insert(b);
-            }
+            self.out
+                .boundaries
+                .insert_bitmap(first + 1, s.bitmap, end - first);
             self.out.effect_seqs.extend(&s.effects);
         }
         self.out.governance.extend(&s.governance);
-        self.input_unit = last_continues.then(|| s.boundaries.last() == Some(&end));
+        self.input_unit = last_continues.then(|| s.ends_at_end(end - first));
         true
     }
 }
@@ -211,17 +211,13 @@ impl Summary {
         out
     }
 
-    fn decode(first: u64, end: u64, bytes: &[u8]) -> Option<Summary> {
+    fn decode(first: u64, end: u64, bytes: &[u8]) -> Option<Decoded<'_>> {
         let bits = usize::try_from(end.checked_sub(first)?).ok()?;
         let (&version, rest) = bytes.split_first()?;
         if version != SUMMARY_VERSION || rest.len() < bits.div_ceil(8) {
             return None;
         }
         let (bitmap, mut rest) = rest.split_at(bits.div_ceil(8));
-        let boundaries = (0..bits)
-            .filter(|i| bitmap[i / 8] & (1 << (i % 8)) != 0)
-            .map(|i| first + 1 + i as u64)
-            .collect();
         let mut lists = [Vec::new(), Vec::new()];
         for list in &mut lists {
             let count = take_varint(&mut rest)?;
@@ -234,11 +230,27 @@ impl Summary {
             }
         }
         let [governance, effects] = lists;
-        rest.is_empty().then_some(Summary {
-            boundaries,
+        rest.is_empty().then_some(Decoded {
+            bitmap,
             governance,
             effects,
         })
+    }
+}
+
+/// A summary as read: the boundary bitmap left as it is stored (bit `i`:
+/// height `first + 1 + i`), for [`Boundaries::insert_bitmap`].
+struct Decoded<'a> {
+    bitmap: &'a [u8],
+    governance: Vec<u64>,
+    effects: Vec<u64>,
+}
+
+impl Decoded<'_> {
+    /// Whether a unit boundary falls at the segment's end (`bits` records).
+    fn ends_at_end(&self, bits: u64) -> bool {
+        let i = bits.saturating_sub(1);
+        bits > 0 && self.bitmap[(i / 8) as usize] & (1 << (i % 8)) != 0
     }
 }
 
