@@ -218,44 +218,46 @@ fn item_facts(key: &str, list: &Items, out: &mut Vec<String>) {
                 Delta::Added(_) | Delta::Removed(_) | Delta::Same(_)
             )
     });
-    // In an ordered list without identities an entry is its place.
-    let ordered = list.ordered && !list.keyed;
-    let before = out.len();
-    for (sign, group) in [("+", &added), ("-", &removed)] {
-        if group.is_empty() {
+    let mut facts = Vec::new();
+    for (sign, group) in [("+", &added), ("-", &removed), ("~", &changed)] {
+        if group.is_empty() || (sign == "~" && noun == "edge") {
             continue;
         }
         let names: Vec<&str> = group.iter().map(|e| e.name.as_str()).collect();
-        let mut fact = format!("{sign}{}", plural(group.len(), noun));
-        if ordered && names.iter().all(|n| n.parse::<usize>().is_ok()) {
-            fact.push_str(&format!(" at {}", names.join(", ")));
-        } else if noun != "edge" && names.len() <= 3 {
-            if let Some(names) = listed(&names) {
-                fact.push_str(&format!(" ({names})"));
-            }
-        }
-        out.push(fact);
+        facts.push(format!(
+            "{sign}{}{}",
+            plural(group.len(), noun),
+            which(list, &names)
+        ));
     }
     if noun == "edge" {
-        out.extend(changed.iter().map(|e| {
+        facts.extend(changed.iter().map(|e| {
             let ends = e.name.replace(" → ", "→");
             format!("guard changed on {ends}")
         }));
-    } else if !changed.is_empty() {
-        let names: Vec<&str> = changed.iter().map(|e| e.name.as_str()).collect();
-        let mut fact = format!("~{}", plural(changed.len(), noun));
-        if names.len() <= 3 {
-            if let Some(names) = listed(&names) {
-                fact.push_str(&format!(" ({names})"));
-            }
-        }
-        out.push(fact);
     }
     if !moved.is_empty() {
-        out.push(format!("{} moved", plural(moved.len(), noun)));
+        facts.push(format!("{} moved", plural(moved.len(), noun)));
     }
-    if out.len() == before && list.noun.is_none() && !list.entries.iter().all(|e| e.delta.is_same())
-    {
-        out.push(format!("{key} changed"));
+    // A list the review has no name for says whose entries these are.
+    let prefix = match list.noun {
+        Some(_) => String::new(),
+        None => format!("{key}: "),
+    };
+    out.extend(facts.into_iter().map(|f| format!("{prefix}{f}")));
+}
+
+/// Which entries a fact is about: their places in an ordered list without
+/// identities (` at 0`), a few names (` (a, b)`), or nothing when the names
+/// would only be indices or too many (and never for edges: the count says
+/// enough beside the steps).
+fn which(list: &Items, names: &[&str]) -> String {
+    let places = names.iter().all(|n| n.parse::<usize>().is_ok());
+    if places && list.ordered && !list.keyed {
+        return format!(" at {}", names.join(", "));
     }
+    if places || list.noun == Some("edge") || names.len() > 3 {
+        return String::new();
+    }
+    listed(names).map_or(String::new(), |n| format!(" ({n})"))
 }

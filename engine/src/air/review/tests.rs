@@ -177,7 +177,7 @@ fn a_removed_rule_and_a_rule_changed_in_place() {
             "  … 1 unchanged rule (2)",
         ]
     );
-    assert_eq!(r.defs[0].summary, "~ policy demo/http@1: ~1 rule (1)");
+    assert_eq!(r.defs[0].summary, "~ policy demo/http@1: ~1 rule at 1");
 }
 
 #[test]
@@ -288,7 +288,7 @@ fn the_safe_upgrade_proposal_reads_in_a_few_lines() {
             "+ cap demo/http_followup_cap@1",
             "~ policy demo/http-policy@1: +1 rule at 0",
             "~ manifest: +1 plan (demo/fetch_plan@2), -1 plan (demo/fetch_plan@1), +1 cap \
-             (demo/http_followup_cap@1), ~1 trigger (0), +1 grant (cap_http_followup)",
+             (demo/http_followup_cap@1), ~1 trigger, +1 grant (cap_http_followup)",
         ]
     );
     let lines = r.lines();
