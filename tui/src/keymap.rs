@@ -134,6 +134,9 @@ pub enum Action {
     ApplyProposal,
     SideBySide,
     SwitchPart,
+    /// `]` / `[` in a review: the next / previous changed definition.
+    NextDef,
+    PrevDef,
     GovBack,
     GovClose,
     Yes,

@@ -594,35 +594,55 @@ fn manifest_pane() {
 }
 
 #[test]
-fn diff_lines_are_green_and_red_and_headers_bold() {
+fn diff_lines_are_green_red_or_changed_and_headers_bold() {
     let mut app = gov_world((120, 40), false);
-    keys(&mut app, "Enter End");
+    keys(&mut app, "Enter");
     let buf = render(&app);
     let theme = app.theme();
-    let y = row_of(&buf, "+ rules[0].when.origin_name");
-    let x = col_of(&buf, y, "+ rules[0]");
+    // The summary block: a new version in the changed colour, an added cap
+    // in the added one.
+    let y = row_of(&buf, "~ plan demo/fetch_plan@1 → @2");
+    assert_eq!(
+        buf[(col_of(&buf, y, "~ plan"), y)].fg,
+        theme.palette.changed
+    );
+    let y = row_of(&buf, "+ cap demo/http_followup_cap@1");
+    assert_eq!(buf[(col_of(&buf, y, "+ cap"), y)].fg, theme.palette.added);
+    keys(&mut app, "End");
+    let buf = render(&app);
+    let new_plan = r#"+   plan: "demo/fetch_plan@2""#;
+    let old_plan = r#"-   plan: "demo/fetch_plan@1""#;
+    let y = row_of(&buf, new_plan);
+    let x = col_of(&buf, y, new_plan);
     assert_eq!(buf[(x, y)].fg, theme.palette.added);
     assert_eq!(buf[(x + 4, y)].fg, theme.palette.added);
     assert!(!buf[(x, y)].modifier.contains(Modifier::BOLD));
-    let y = row_of(&buf, "- rules[0].when.origin_name");
-    let x = col_of(&buf, y, "- rules[0]");
-    assert_eq!(buf[(x, y)].fg, theme.palette.removed);
-    let y = row_of(&buf, "defpolicy demo/http-policy@1: changed");
-    let x = col_of(&buf, y, "defpolicy");
+    let y = row_of(&buf, old_plan);
+    assert_eq!(
+        buf[(col_of(&buf, y, old_plan), y)].fg,
+        theme.palette.removed
+    );
+    let y = row_of(&buf, "~ trigger 0");
+    assert_eq!(
+        buf[(col_of(&buf, y, "~ trigger"), y)].fg,
+        theme.palette.changed
+    );
+    let y = row_of(&buf, "manifest: changed");
+    let x = col_of(&buf, y, "manifest");
     assert!(buf[(x, y)].modifier.contains(Modifier::BOLD));
     // The new effect: + in the added colour.
     let y = row_of(&buf, "✓ allowed http.request via cap_http_followup");
     assert_eq!(buf[(col_of(&buf, y, "+ ✓"), y)].fg, theme.palette.added);
     assert_eq!(buf[(col_of(&buf, y, "✓ allowed"), y)].fg, theme.palette.ok);
-    // Side by side keeps the colours on each side.
+    // Side by side keeps the colours on each side, old beside new.
     keys(&mut app, "u End");
     let buf = render(&app);
-    let y = row_of(&buf, "- rules[0].when.origin_name");
+    let y = row_of(&buf, old_plan);
     assert_eq!(
-        buf[(col_of(&buf, y, "- rules"), y)].fg,
+        buf[(col_of(&buf, y, old_plan), y)].fg,
         theme.palette.removed
     );
-    assert_eq!(buf[(col_of(&buf, y, "+ rules"), y)].fg, theme.palette.added);
+    assert_eq!(buf[(col_of(&buf, y, new_plan), y)].fg, theme.palette.added);
 
     let mut plain = gov_world((120, 40), true);
     keys(&mut plain, "Enter End");
@@ -633,14 +653,15 @@ fn diff_lines_are_green_and_red_and_headers_bold() {
         .all(|c| c.fg == Color::Reset && c.bg == Color::Reset));
     let text = buffer_text(&buf);
     for mark in [
-        "+ rules[0].when.origin_name",
-        "- rules[0].when.origin_name",
+        new_plan,
+        old_plan,
+        "~ trigger 0",
         "+ ✓ allowed http.request via cap_http_followup",
     ] {
         assert!(text.contains(mark), "{mark:?} missing:\n{text}");
     }
-    let y = row_of(&buf, "defpolicy demo/http-policy@1: changed");
-    assert!(buf[(col_of(&buf, y, "defpolicy"), y)]
+    let y = row_of(&buf, "manifest: changed");
+    assert!(buf[(col_of(&buf, y, "manifest"), y)]
         .modifier
         .contains(Modifier::BOLD));
 }

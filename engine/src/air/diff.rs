@@ -290,6 +290,10 @@ pub struct DefChange {
     /// but nothing else). For an added or removed one, a single entry at
     /// path `""` holding the whole node.
     pub paths: Vec<PathChange>,
+    /// The whole canonical JSON before and after (`None` where absent):
+    /// the review (`air/review.rs`) diffs them with context.
+    pub old_node: Option<Json>,
+    pub new_node: Option<Json>,
 }
 
 /// A path inside a node (`steps[fetch].params.url`, `""` for the whole
@@ -362,6 +366,8 @@ fn def_change(old: &Air, new: &Air, kind: DefKind, name: &str) -> Option<DefChan
         old_hash,
         new_hash,
         paths,
+        old_node: old_json,
+        new_node: new_json,
     })
 }
 
@@ -474,6 +480,8 @@ pub enum DiffLineKind {
     Header,
     Added,
     Removed,
+    /// An entry kept but changed inside, or moved (`~`).
+    Changed,
     Context,
 }
 

@@ -27,6 +27,7 @@ mod patch;
 mod plan;
 mod plan_check;
 mod policy;
+mod review;
 mod validate;
 
 #[cfg(test)]
@@ -55,6 +56,7 @@ pub use load::SourceNode;
 pub use patch::{apply, apply_in, patch_from_dirs, ManifestRef, Patch, PatchDoc, PatchError};
 pub use plan::{DefPlan, PlanEdge, PlanStep, StepOp, Trigger, STEP_OPS};
 pub use policy::{DefPolicy, OriginKind, PolicyDecision, PolicyQuery, PolicyRule, RuleMatch};
+pub use review::{kind_word, review, DefReview, Review};
 
 use crate::hash::Hash;
 use crate::types::{Schemas, Type};

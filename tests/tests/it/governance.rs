@@ -33,7 +33,8 @@ fn governance_headless_run_propose_shadow_approve_apply_run_again() {
          expect proposal/ · 5 definitions differ\n\
          key Enter\n\
          expect Manifest diff\n\
-         expect defplan demo/fetch_plan@1: removed\n\
+         expect ~ policy demo/http-policy@1: +1 rule at 0\n\
+         expect plan demo/fetch_plan@1 → @2: new version\n\
          expect Not shadowed yet\n\
          key s\n\
          expect ◐ shadowed\n\

@@ -21,7 +21,8 @@ mod text;
 #[cfg(test)]
 pub(super) use text::wrap;
 pub use text::{
-    diff_rows, diff_summary, header, report_rows, status_detail, status_mark, DiffRow, Ink, Segs,
+    diff_rows, diff_summary, header, report_rows, status_detail, status_mark, DiffRow, DiffRows,
+    Ink, Segs,
 };
 
 /// The governance view's state and the manifest pane's.
@@ -213,18 +214,28 @@ impl App {
 
     /// (rows of content, rows on screen) of the diff and of the report.
     fn review_sizes(&self) -> Option<[(u64, u64); 2]> {
-        let r = self.govern.review?;
+        self.govern.review?;
         let p = self.reviewed()?;
         let s = review_split(self.body(), p);
         let (d, rep) = (inner(s.diff), inner(s.report));
-        let diff_len = p.diff.as_ref().map_or(0, |diff| {
-            diff_rows(diff, r.side_by_side, d.width as usize).len()
-        });
+        let diff_len = self.review_rows().map_or(0, |rows| rows.rows.len());
         let report_len = report_rows(p, rep.width as usize).len();
         Some([
             (diff_len as u64, d.height as u64),
             (report_len as u64, rep.height as u64),
         ])
+    }
+
+    /// The reviewed proposal's diff rows at the diff box's width.
+    pub(super) fn review_rows(&self) -> Option<DiffRows> {
+        let r = self.govern.review?;
+        let p = self.reviewed()?;
+        let d = inner(review_split(self.body(), p).diff);
+        Some(diff_rows(
+            p.diff.as_ref()?,
+            r.side_by_side,
+            d.width as usize,
+        ))
     }
 
     fn manifest_rows(&self) -> (u64, u64) {
@@ -425,6 +436,8 @@ fn apply(app: &mut App, action: Act) -> Vec<Cmd> {
                 };
             }
         }
+        Act::NextDef => jump(app, true),
+        Act::PrevDef => jump(app, false),
         Act::Move(m) => move_key(app, m),
         _ => {}
     }
@@ -466,6 +479,44 @@ fn move_key(app: &mut App, m: Move) {
         Part::Report => (&mut r.report_top, sizes[1]),
     };
     scroll_by(top, m, len, rows);
+}
+
+/// `]` / `[` in a review: the diff scrolls to the next / previous changed
+/// definition's header (the one at the top counts as passed).
+fn jump(app: &mut App, forward: bool) {
+    let (Some(rows), Some(sizes)) = (app.review_rows(), app.review_sizes()) else {
+        app.info("no diff to jump in: the patch does not apply");
+        return;
+    };
+    let Some(r) = app.govern.review.as_mut() else {
+        return;
+    };
+    let (len, height) = sizes[0];
+    let max = len.saturating_sub(height);
+    let top = r.diff_top.min(max);
+    let target = if forward {
+        rows.starts.iter().map(|s| *s as u64).find(|s| *s > top)
+    } else {
+        rows.starts
+            .iter()
+            .rev()
+            .map(|s| *s as u64)
+            .find(|s| *s < top)
+    };
+    r.part = Part::Diff;
+    match (forward, target) {
+        (_, Some(t)) if t.min(max) != top => {
+            r.diff_top = t.min(max);
+            app.flash = None;
+        }
+        (true, Some(_)) => app.info("the last definitions are on screen"),
+        (true, None) => app.info("no changed definition below"),
+        (false, _) if top > 0 => {
+            r.diff_top = 0;
+            app.flash = None;
+        }
+        (false, _) => app.info("at the summary: no definition above"),
+    }
 }
 
 /// Scrolls a text view of `len` rows showing `rows` with a movement key.

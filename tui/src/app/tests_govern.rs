@@ -376,6 +376,41 @@ fn u_tab_and_movement_in_the_review() {
 }
 
 #[test]
+fn brackets_jump_between_the_changed_definitions() {
+    let dir = world_dir();
+    let mut a = reviewing(dir.path());
+    let starts: Vec<u64> = a
+        .review_rows()
+        .expect("diff rows")
+        .starts
+        .iter()
+        .map(|s| *s as u64)
+        .collect();
+    assert_eq!(starts.len(), 4, "plan, cap, policy, manifest");
+    let top = |a: &App| a.govern.review.expect("review").diff_top;
+    keys(&mut a, "End");
+    let max = top(&a);
+    keys(&mut a, "Home Tab ]");
+    assert_eq!(a.govern.review.expect("review").part, Part::Diff);
+    assert_eq!(top(&a), starts[0]);
+    keys(&mut a, "]");
+    assert_eq!(top(&a), starts[1].min(max), "as far as the diff scrolls");
+    keys(&mut a, "[");
+    assert_eq!(top(&a), starts[0]);
+    keys(&mut a, "[");
+    assert_eq!(top(&a), 0, "back to the summary");
+    keys(&mut a, "[");
+    assert!(flash(&a).contains("at the summary"), "{}", flash(&a));
+    keys(&mut a, "End ]");
+    assert_eq!(top(&a), max);
+    assert!(
+        flash(&a).contains("on screen") || flash(&a).contains("below"),
+        "{}",
+        flash(&a)
+    );
+}
+
+#[test]
 fn movement_in_the_list_and_the_wheel() {
     let dir = world_dir();
     let mut a = world(with_history(), dir.path(), (120, 40));
@@ -552,49 +587,67 @@ fn wrap_cuts_at_the_width_and_indents_the_rest() {
 }
 
 #[test]
-fn side_by_side_pairs_old_and_new_values() {
-    let rows = diff_rows(&diff(), true, 100);
+fn side_by_side_pairs_removed_and_added_runs() {
+    let rows = diff_rows(&diff(), true, 100).rows;
     let pair = rows
         .iter()
         .find_map(|r| match r {
-            DiffRow::Sides(Some(o), Some(n)) if o.text.contains("rules[0]") => Some((o, n)),
+            DiffRow::Sides(Some(o), Some(n)) if o.text.contains("plan: ") => Some((o, n)),
             _ => None,
         })
-        .expect("the changed rule side by side");
+        .expect("the trigger's plan side by side");
     assert_eq!(pair.0.kind, DiffLineKind::Removed);
-    assert_eq!(
-        pair.0.text,
-        r#"- rules[0].when.origin_name: "demo/fetch_plan@1""#
-    );
-    assert_eq!(
-        pair.1.text,
-        r#"+ rules[0].when.origin_name: "demo/fetch_plan@2""#
-    );
-    // An added node has nothing on the old side; headers span both.
+    assert_eq!(pair.0.text, r#"-   plan: "demo/fetch_plan@1""#);
+    assert_eq!(pair.1.text, r#"+   plan: "demo/fetch_plan@2""#);
+    // An added rule has nothing on the old side; headers span both.
     assert!(rows
         .iter()
-        .any(|r| matches!(r, DiffRow::Sides(None, Some(n)) if n.text.contains("rules[2]"))));
+        .any(|r| matches!(r, DiffRow::Sides(None, Some(n)) if n.text.starts_with("+ rule 0"))));
     let headers = rows
         .iter()
         .filter(|r| matches!(r, DiffRow::Line(l) if l.kind == DiffLineKind::Header))
         .count();
-    assert_eq!(headers, 5);
+    assert_eq!(headers, 4);
 }
 
 #[test]
-fn unified_rows_wrap_and_keep_their_marks() {
+fn unified_rows_start_with_the_summary_and_wrap_keeping_their_marks() {
     let rows = diff_rows(&diff(), false, 30);
-    let added: Vec<&str> = rows
+    let marked: Vec<&str> = rows
+        .rows
         .iter()
         .filter_map(|r| match r {
-            DiffRow::Line(l) if l.kind == DiffLineKind::Added => Some(l.text.as_str()),
+            DiffRow::Line(l) if matches!(l.kind, DiffLineKind::Added | DiffLineKind::Changed) => {
+                Some(l.text.as_str())
+            }
             _ => None,
         })
         .collect();
-    assert!(added.iter().all(|t| t.starts_with('+')), "{added:?}");
-    assert!(added.iter().all(|t| t.chars().count() <= 30), "{added:?}");
+    assert!(
+        marked
+            .iter()
+            .all(|t| t.starts_with('+') || t.starts_with('~')),
+        "{marked:?}"
+    );
+    assert!(marked.iter().all(|t| t.chars().count() <= 30), "{marked:?}");
     let wide = diff_rows(&diff(), false, 200);
-    assert!(rows.len() > wide.len());
+    assert!(rows.rows.len() > wide.rows.len());
+    let text = |r: &DiffRow| match r {
+        DiffRow::Line(l) => l.text.clone(),
+        DiffRow::Sides(..) => String::new(),
+    };
+    assert_eq!(
+        text(&wide.rows[0]).split(':').next(),
+        Some("~ plan demo/fetch_plan@1 → @2")
+    );
+    // Each definition starts at its header.
+    let heads: Vec<String> = wide.starts.iter().map(|s| text(&wide.rows[*s])).collect();
+    assert_eq!(heads.len(), 4);
+    assert!(
+        heads[0].starts_with("plan demo/fetch_plan@1 → @2: new version"),
+        "{heads:?}"
+    );
+    assert!(heads[3].starts_with("manifest: changed"), "{heads:?}");
 }
 
 #[test]

@@ -6,7 +6,7 @@
 
 use super::common::{self, print_json, CliError};
 use super::OpenArgs;
-use aos_engine::air::{AirDiff, ChangeKind, PatchDoc};
+use aos_engine::air::{review, AirDiff, ChangeKind, PatchDoc};
 use aos_engine::world::{ProposalStatus, ProposalView, ShadowReport, Workload, World};
 use serde_json::{json, Value as Json};
 use std::path::{Path, PathBuf};
@@ -27,6 +27,9 @@ pub struct ProposeArgs {
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
     pub world: PathBuf,
+    /// Also print each proposal's diff, as the inspector's review shows it.
+    #[arg(long)]
+    pub diff: bool,
     #[command(flatten)]
     pub common: OpenArgs,
 }
@@ -178,6 +181,9 @@ pub fn list(args: &ListArgs) -> Result<ExitCode, CliError> {
             status_text(&p.status),
             p.description
         );
+        if let (true, Some(diff)) = (args.diff, &p.diff) {
+            print_review(diff);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -286,13 +292,23 @@ fn change_word(c: ChangeKind) -> &'static str {
     }
 }
 
+/// The review's summary block (ARCHITECTURE.md, "Governance": the
+/// review), one line per changed definition, as the inspector shows it.
 fn print_diff_summary(diff: Option<&AirDiff>) {
     let Some(diff) = diff else {
         return;
     };
     println!("{} definition(s) differ:", diff.defs.len());
-    for d in &diff.defs {
-        println!("  {} {} {}", d.change.mark(), d.kind, d.name);
+    for line in review(diff).summary() {
+        println!("  {}", line.text);
+    }
+}
+
+/// The whole review: the summary block, then each definition's diff.
+fn print_review(diff: &AirDiff) {
+    let review = review(diff);
+    for line in review.summary().into_iter().chain(review.lines()) {
+        println!("  {}", line.text);
     }
 }
 
@@ -414,6 +430,9 @@ pub fn proposal_json(p: &ProposalView) -> Json {
         "base": p.base.to_string(),
         "patch_hash": p.patch_hash.to_string(),
         "diff": p.diff.as_ref().map(diff_json),
+        "summary": p.diff.as_ref().map(|d| {
+            review(d).summary().into_iter().map(|l| l.text).collect::<Vec<_>>()
+        }),
         "problems": p.problems,
         "report": p.report.as_ref().map(report_json),
     });

@@ -486,6 +486,20 @@ const REVIEW: &[Section] = &[Section {
             "propose an AIR folder",
         ),
         h(
+            "]",
+            &[Code(Char(']'))],
+            Action::NextDef,
+            "next changed definition",
+            "]/[ def",
+            5,
+        ),
+        b(
+            "[",
+            &[Code(Char('['))],
+            Action::PrevDef,
+            "previous changed definition",
+        ),
+        h(
             "u",
             &[Code(Char('u'))],
             Action::SideBySide,

@@ -40,6 +40,9 @@ pub fn diff_style(theme: &Theme, kind: DiffLineKind) -> Style {
         DiffLineKind::Removed => theme
             .change(ChangeKind::Removed)
             .remove_modifier(Modifier::BOLD),
+        DiffLineKind::Changed => theme
+            .change(ChangeKind::Changed)
+            .remove_modifier(Modifier::BOLD),
         DiffLineKind::Context => theme.dim(),
     }
 }
@@ -145,19 +148,14 @@ fn list(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
 /// Under the list: what the selected proposal changes, at a glance.
 fn preview(p: &ProposalView, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     let mut out = vec![segs_line(header(p), width, theme)];
+    // The review's summary block, one line per definition.
     if let Some(d) = &p.diff {
-        for c in &d.defs {
-            let kind = match c.change {
-                ChangeKind::Added => DiffLineKind::Added,
-                ChangeKind::Removed => DiffLineKind::Removed,
-                ChangeKind::Changed => DiffLineKind::Context,
-            };
-            let style = match kind {
-                DiffLineKind::Context => theme.text(),
-                k => diff_style(theme, k),
-            };
-            let text = format!("  {} {} {}", c.change.mark(), c.kind, c.name);
-            out.push(Line::from(Span::styled(fit(&text, width), style)));
+        for line in aos_engine::air::review(d).summary() {
+            let text = format!("  {}", line.text);
+            out.push(Line::from(Span::styled(
+                fit(&text, width),
+                diff_style(theme, line.kind),
+            )));
         }
     }
     let rows = report_rows(p, width);
@@ -178,9 +176,9 @@ fn review(frame: &mut Frame, theme: &Theme, area: Rect, r: Review, p: &ProposalV
     );
     // The diff.
     let mode = if r.side_by_side {
-        "side by side (u: unified)"
+        "side by side (u: unified) · ] [ definitions"
     } else {
-        "unified (u: side by side)"
+        "unified (u: side by side) · ] [ definitions"
     };
     let extra = match &p.diff {
         Some(_) => format!("{} · {mode}", diff_summary(p)),
@@ -200,7 +198,7 @@ fn review(frame: &mut Frame, theme: &Theme, area: Rect, r: Review, p: &ProposalV
             theme.dim(),
         ))],
         Some(diff) => {
-            let rows = diff_rows(diff, r.side_by_side, width);
+            let rows = diff_rows(diff, r.side_by_side, width).rows;
             let max = rows.len().saturating_sub(d.height as usize);
             rows.into_iter()
                 .skip((r.diff_top as usize).min(max))

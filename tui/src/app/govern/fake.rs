@@ -4,7 +4,7 @@
 
 use crate::session::fake::FakeSession;
 use crate::session::{AirDiff, ManifestView, OpResult, ProposalStatus, ProposalView, ShadowReport};
-use aos_engine::air::{ChangeKind, DefChange, DefKind, PathChange};
+use aos_engine::air::Air;
 use aos_engine::hash::Hash;
 use aos_engine::world::{CapNeed, PlanResultPreview, PredictedEffect, StateDiff};
 use std::collections::BTreeMap;
@@ -223,100 +223,10 @@ fn order(kind: &str) -> usize {
     .unwrap_or(9)
 }
 
-fn path(p: &str, old: Option<&str>, new: Option<&str>) -> PathChange {
-    PathChange {
-        path: p.into(),
-        old: old.map(str::to_string),
-        new: new.map(str::to_string),
-    }
-}
-
-fn def(kind: DefKind, name: &str, change: ChangeKind, paths: Vec<PathChange>) -> DefChange {
-    let (old, new) = match change {
-        ChangeKind::Added => (None, Some(Hash([0x22; 32]))),
-        ChangeKind::Removed => (Some(Hash([0xce; 32])), None),
-        ChangeKind::Changed => (Some(Hash([0xc5; 32])), Some(Hash([0x56; 32]))),
-    };
-    DefChange {
-        kind,
-        name: name.into(),
-        change,
-        old_hash: old,
-        new_hash: new,
-        paths,
-    }
-}
-
-/// The manifest diff of 06's proposal, shortened.
+/// The manifest diff of 06-safe-upgrade's proposal, from its folders.
 pub fn diff() -> AirDiff {
-    use ChangeKind::*;
-    AirDiff {
-        defs: vec![
-            def(
-                DefKind::Plan,
-                "demo/fetch_plan@1",
-                Removed,
-                vec![path(
-                    "",
-                    Some(r#"{"$kind":"defplan","name":"demo/fetch_plan@1","steps":4}"#),
-                    None,
-                )],
-            ),
-            def(
-                DefKind::Plan,
-                "demo/fetch_plan@2",
-                Added,
-                vec![path(
-                    "",
-                    None,
-                    Some(r#"{"$kind":"defplan","name":"demo/fetch_plan@2","steps":6}"#),
-                )],
-            ),
-            def(
-                DefKind::Cap,
-                "demo/http_followup_cap@1",
-                Added,
-                vec![path(
-                    "",
-                    None,
-                    Some(
-                        r#"{"$kind":"defcap","name":"demo/http_followup_cap@1","cap_type":"http.out","schema":{"record":{"hosts":{"set":{"text":{}}}}}}"#,
-                    ),
-                )],
-            ),
-            def(
-                DefKind::Policy,
-                "demo/http-policy@1",
-                Changed,
-                vec![
-                    path(
-                        "rules[0].when.origin_name",
-                        Some(r#""demo/fetch_plan@1""#),
-                        Some(r#""demo/fetch_plan@2""#),
-                    ),
-                    path("rules[1].decision", Some(r#""deny""#), Some(r#""allow""#)),
-                    path("rules[2]", None, Some(r#"{"when":{},"decision":"deny"}"#)),
-                ],
-            ),
-            def(
-                DefKind::Manifest,
-                "manifest",
-                Changed,
-                vec![
-                    path(
-                        "defaults.cap_grants[cap_http_followup]",
-                        None,
-                        Some(r#"{"name":"cap_http_followup","cap":"demo/http_followup_cap@1"}"#),
-                    ),
-                    path(
-                        "triggers[0].plan",
-                        Some(r#""demo/fetch_plan@1""#),
-                        Some(r#""demo/fetch_plan@2""#),
-                    ),
-                ],
-            ),
-        ],
-    }
+    let world = Path::new(env!("CARGO_MANIFEST_DIR")).join("../worlds/06-safe-upgrade");
+    aos_engine::air::diff(&Air::load(&world), &Air::load(&world.join("proposal")))
 }
 
 fn effect(url: &str, grant: &str, new: bool) -> PredictedEffect {

@@ -4,7 +4,7 @@
 
 use crate::effects::Tone;
 use crate::session::{AirDiff, DiffLine, DiffLineKind, ProposalStatus, ProposalView, ShadowReport};
-use aos_engine::air::{value_lines, ChangeKind};
+use aos_engine::air::{review, ChangeKind};
 
 /// How a piece of review text is coloured; `ui::govern` maps it to the theme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,61 +101,123 @@ pub fn wrap(segs: Segs, width: usize, indent: usize) -> Vec<Segs> {
     rows
 }
 
-/// The manifest diff as rows: unified lines wrapped to `width`, or old and
-/// new side by side (each side cut by the drawing).
-pub fn diff_rows(diff: &AirDiff, side_by_side: bool, width: usize) -> Vec<DiffRow> {
-    if !side_by_side {
-        let mut out = Vec::new();
-        for line in diff.render_unified() {
-            let mark = line.text.chars().next().filter(|c| *c == '+' || *c == '-');
-            let indent = if mark.is_some() { 2 } else { 4 };
-            let rows = wrap(vec![(Ink::Text, line.text.clone())], width, indent);
-            for (i, row) in rows.into_iter().enumerate() {
-                let mut text: String = row.into_iter().map(|(_, s)| s).collect();
-                if i > 0 {
-                    if let Some(m) = mark {
-                        text.replace_range(0..1, &m.to_string());
-                    }
-                }
-                out.push(DiffRow::Line(DiffLine {
-                    kind: line.kind,
-                    text,
-                }));
-            }
-        }
-        return out;
+/// The review's diff as rows (ARCHITECTURE.md, "Governance": the review):
+/// the summary block (one line per definition), then each definition's
+/// header and body, unified lines wrapped to `width` or removed and added
+/// runs side by side (each side cut by the drawing). `starts` are the rows
+/// of the definitions' headers, where `]` and `[` go.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DiffRows {
+    pub rows: Vec<DiffRow>,
+    pub starts: Vec<usize>,
+}
+
+pub fn diff_rows(diff: &AirDiff, side_by_side: bool, width: usize) -> DiffRows {
+    let review = review(diff);
+    let mut out = DiffRows::default();
+    for line in review.summary() {
+        push_wrapped(&mut out.rows, line, width);
     }
-    let mut out = Vec::new();
-    // The headers and context lines are the unified ones; only the values split.
-    let unified = diff.render_unified();
-    let mut headers = unified.iter().filter(|l| l.kind == DiffLineKind::Header);
-    for d in &diff.defs {
-        if let Some(h) = headers.next() {
-            out.push(DiffRow::Line(h.clone()));
-        }
-        if d.change == ChangeKind::Changed && d.paths.is_empty() {
-            out.push(DiffRow::Line(DiffLine {
-                kind: DiffLineKind::Context,
-                text: "  (only the order of entries changed)".into(),
-            }));
-        }
-        for p in &d.paths {
-            let old = p
-                .old
-                .as_deref()
-                .map(|v| value_lines(DiffLineKind::Removed, &p.path, v))
-                .unwrap_or_default();
-            let new = p
-                .new
-                .as_deref()
-                .map(|v| value_lines(DiffLineKind::Added, &p.path, v))
-                .unwrap_or_default();
-            for i in 0..old.len().max(new.len()) {
-                out.push(DiffRow::Sides(old.get(i).cloned(), new.get(i).cloned()));
+    out.rows.push(DiffRow::Line(DiffLine {
+        kind: DiffLineKind::Context,
+        text: String::new(),
+    }));
+    for def in &review.defs {
+        out.starts.push(out.rows.len());
+        if side_by_side {
+            sides(&mut out.rows, &def.lines);
+        } else {
+            for line in &def.lines {
+                push_wrapped(&mut out.rows, line.clone(), width);
             }
         }
     }
     out
+}
+
+/// A unified line wrapped to `width`: continuation rows are indented two
+/// past the line's own indent, and repeat its mark.
+fn push_wrapped(out: &mut Vec<DiffRow>, line: DiffLine, width: usize) {
+    let mark = line
+        .text
+        .chars()
+        .next()
+        .filter(|c| matches!(c, '+' | '-' | '~'));
+    let own = line.text.chars().skip(2).take_while(|c| *c == ' ').count();
+    let indent = 2 + own + 2;
+    for (i, mut text) in wrap_words(&line.text, width, indent)
+        .into_iter()
+        .enumerate()
+    {
+        if let (true, Some(m)) = (i > 0, mark) {
+            text.replace_range(0..1, &m.to_string());
+        }
+        out.push(DiffRow::Line(DiffLine {
+            kind: line.kind,
+            text,
+        }));
+    }
+}
+
+/// `text` in rows of at most `width` cells, broken after a space when
+/// there is one in the second half of the row (else anywhere: JSON has
+/// few spaces); continuation rows start with `indent` spaces.
+fn wrap_words(text: &str, width: usize, indent: usize) -> Vec<String> {
+    let width = width.max(indent + 8);
+    let chars: Vec<char> = text.chars().collect();
+    let cells = |c: char| unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+    let mut rows = Vec::new();
+    let mut at = 0;
+    while rows.is_empty() || at < chars.len() {
+        let room = if rows.is_empty() {
+            width
+        } else {
+            width - indent
+        };
+        let mut end = at;
+        let mut used = 0;
+        while end < chars.len() && (end == at || used + cells(chars[end]) <= room) {
+            used += cells(chars[end]);
+            end += 1;
+        }
+        if end < chars.len() {
+            if let Some(space) = (at + (end - at) / 2..end).rev().find(|i| chars[*i] == ' ') {
+                end = space + 1;
+            }
+        }
+        let row: String = chars[at..end].iter().collect();
+        let row = row.trim_end();
+        rows.push(if rows.is_empty() {
+            row.to_string()
+        } else {
+            format!("{}{row}", " ".repeat(indent))
+        });
+        at = end;
+    }
+    rows
+}
+
+/// Side by side: each run of removed lines beside the added lines after
+/// it; every other line spans both sides.
+fn sides(out: &mut Vec<DiffRow>, lines: &[DiffLine]) {
+    let mut at = 0;
+    while at < lines.len() {
+        let run = |from: usize, kind: DiffLineKind| {
+            lines[from..].iter().take_while(|l| l.kind == kind).count()
+        };
+        let old = run(at, DiffLineKind::Removed);
+        let new = run(at + old, DiffLineKind::Added);
+        if old + new == 0 {
+            out.push(DiffRow::Line(lines[at].clone()));
+            at += 1;
+            continue;
+        }
+        let (olds, news) = (&lines[at..at + old], &lines[at + old..at + old + new]);
+        for i in 0..old.max(new) {
+            out.push(DiffRow::Sides(olds.get(i).cloned(), news.get(i).cloned()));
+        }
+        at += old + new;
+    }
 }
 
 /// The review's header: id, status, description, base and candidate.
