@@ -40,6 +40,14 @@ fn record_crc(continues: bool, payload_head: &[u8], rest: &[u8]) -> u32 {
     crc32c::crc32c_append(crc32c::crc32c_append(seed, payload_head), rest)
 }
 
+/// The whole size of the record whose frame header starts `bytes` (at
+/// least [`FRAME_HEADER`] of them), read from its length word alone: for
+/// stepping over records already verified.
+pub(crate) fn record_size(bytes: &[u8]) -> u64 {
+    let word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    FRAME_HEADER as u64 + u64::from(word & !CONTINUES)
+}
+
 /// Larger lengths are treated as damage; no entry the kernel writes comes
 /// near this, and it keeps a garbled length from asking for gigabytes.
 pub(crate) const MAX_PAYLOAD: u32 = 1 << 30;

@@ -191,7 +191,7 @@ pub(crate) fn read_valid(
     file.read_exact_at(&mut head, index.last_offset).ok()?;
     let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
     let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
-    let size = frame::FRAME_HEADER as u64 + u64::from(len & !frame::CONTINUES);
+    let size = frame::record_size(&head);
     if crc != index.last_crc || index.last_offset + size != index.len {
         return None;
     }

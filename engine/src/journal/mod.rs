@@ -795,13 +795,7 @@ impl Journal {
             // end): lengths that no longer lead there mean the file changed.
             let mut walk = at;
             while walk + frame::FRAME_HEADER <= bytes.len() {
-                let len = u32::from_le_bytes([
-                    bytes[walk],
-                    bytes[walk + 1],
-                    bytes[walk + 2],
-                    bytes[walk + 3],
-                ]) & !frame::CONTINUES;
-                walk += frame::FRAME_HEADER + len as usize;
+                walk += frame::record_size(&bytes[walk..]) as usize;
             }
             if walk != bytes.len() {
                 return Err(JournalError::Corrupt {
@@ -898,8 +892,7 @@ impl Journal {
         let (mut at, skip) = seg.offsets.locate(seq - seg.first_seq);
         for _ in 0..skip {
             let head = self.read_span(index, at, at + frame::FRAME_HEADER as u64)?;
-            let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) & !frame::CONTINUES;
-            at += frame::FRAME_HEADER as u64 + u64::from(len);
+            at += frame::record_size(&head);
         }
         Ok(at)
     }

@@ -40,8 +40,7 @@ impl ScannedSegment {
         for _ in 0..skip {
             let mut head = [0u8; frame::FRAME_HEADER];
             file.read_exact_at(&mut head, at).ok()?;
-            let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) & !frame::CONTINUES;
-            at += frame::FRAME_HEADER as u64 + u64::from(len);
+            at += frame::record_size(&head);
         }
         Some(at)
     }

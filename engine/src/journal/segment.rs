@@ -207,9 +207,8 @@ pub(crate) fn record_offsets(fs: &dyn Fs, path: &Path, len: u64) -> Result<Vec<u
             }
         }
         let i = (at - base) as usize;
-        let word = u32::from_le_bytes([buf[i], buf[i + 1], buf[i + 2], buf[i + 3]]);
         offsets.push(at);
-        at += header + u64::from(word & !frame::CONTINUES);
+        at += frame::record_size(&buf[i..]);
     }
     Ok(offsets)
 }
