@@ -48,6 +48,19 @@ pub(crate) fn record_size(bytes: &[u8]) -> u64 {
     FRAME_HEADER as u64 + u64::from(word & !CONTINUES)
 }
 
+/// The offset `skip` records after the record at `at`, reading each frame
+/// header (at an offset) with `head`: how a sparse offset reaches a record.
+pub(crate) fn skip_records<H: AsRef<[u8]>, E>(
+    mut at: u64,
+    skip: u64,
+    mut head: impl FnMut(u64) -> Result<H, E>,
+) -> Result<u64, E> {
+    for _ in 0..skip {
+        at += record_size(head(at)?.as_ref());
+    }
+    Ok(at)
+}
+
 /// Larger lengths are treated as damage; no entry the kernel writes comes
 /// near this, and it keeps a garbled length from asking for gigabytes.
 pub(crate) const MAX_PAYLOAD: u32 = 1 << 30;

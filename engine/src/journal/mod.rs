@@ -333,6 +333,9 @@ pub struct Journal {
     reader: Mutex<Option<(usize, Box<dyn FsFile>)>>,
     #[cfg(test)]
     fail_syncs: bool,
+    /// Only directory syncs fail (file syncs go through).
+    #[cfg(test)]
+    fail_dir_syncs: bool,
 }
 
 /// Where the kept part of a scanned journal ends, and what follows it.
@@ -553,6 +556,8 @@ impl Journal {
             reader: Mutex::new(None),
             #[cfg(test)]
             fail_syncs: false,
+            #[cfg(test)]
+            fail_dir_syncs: false,
         };
         Ok((journal, report))
     }
@@ -577,6 +582,8 @@ impl Journal {
             reader: Mutex::new(None),
             #[cfg(test)]
             fail_syncs: false,
+            #[cfg(test)]
+            fail_dir_syncs: false,
         };
         let report = OpenReport {
             records: 0,
@@ -889,12 +896,10 @@ impl Journal {
     fn offset_of(&self, seq: u64) -> Result<u64, JournalError> {
         let index = self.segment_of(seq);
         let seg = &self.segments[index];
-        let (mut at, skip) = seg.offsets.locate(seq - seg.first_seq);
-        for _ in 0..skip {
-            let head = self.read_span(index, at, at + frame::FRAME_HEADER as u64)?;
-            at += frame::record_size(&head);
-        }
-        Ok(at)
+        let (at, skip) = seg.offsets.locate(seq - seg.first_seq);
+        frame::skip_records(at, skip, |at| {
+            self.read_span(index, at, at + frame::FRAME_HEADER as u64)
+        })
     }
 
     /// Writes the index file of every sealed segment that lacks one, with
@@ -972,12 +977,25 @@ impl Journal {
         }
         self.sync_dir()?;
         self.segments.truncate(index + 1);
-        let offsets =
-            segment::record_offsets(self.fs.as_ref(), &self.segments[index].path, offset)?;
+        let records = len - self.segments[index].first_seq;
+        // The segment appended to from now on keeps every offset: a sealed
+        // one's are read back, the last one's are cut.
+        let offsets = match &mut self.segments[index].offsets {
+            Offsets::Dense(v) => {
+                v.truncate(records as usize);
+                None
+            }
+            Offsets::Sparse(_) => Some(segment::record_offsets(
+                self.fs.as_ref(),
+                &self.segments[index].path,
+                offset,
+            )?),
+        };
         let seg = &mut self.segments[index];
-        seg.records = len - seg.first_seq;
-        debug_assert_eq!(offsets.len() as u64, seg.records);
-        seg.offsets = Offsets::Dense(offsets);
+        if let Some(offsets) = offsets {
+            seg.offsets = Offsets::Dense(offsets);
+        }
+        seg.records = records;
         seg.indexed = false;
         self.records = len;
         let path = self.segments[index].path.clone();
@@ -1085,6 +1103,7 @@ impl Journal {
     fn sync_dir(&mut self) -> Result<(), JournalError> {
         let result = self
             .injected_failure()
+            .and_then(|()| self.injected_dir_failure())
             .map_err(io_err(&self.dir, "fsync directory"))
             .and_then(|()| segment::sync_dir(self.fs.as_ref(), &self.dir));
         if result.is_err() {
@@ -1103,6 +1122,19 @@ impl Journal {
 
     #[cfg(not(test))]
     fn injected_failure(&self) -> io::Result<()> {
+        Ok(())
+    }
+
+    #[cfg(test)]
+    fn injected_dir_failure(&self) -> io::Result<()> {
+        if self.fail_dir_syncs {
+            return Err(io::Error::other("injected directory sync failure"));
+        }
+        Ok(())
+    }
+
+    #[cfg(not(test))]
+    fn injected_dir_failure(&self) -> io::Result<()> {
         Ok(())
     }
 

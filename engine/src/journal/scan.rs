@@ -32,17 +32,16 @@ impl ScannedSegment {
         if i >= self.records {
             return None;
         }
-        let (mut at, skip) = self.offsets.locate(i);
+        let (at, skip) = self.offsets.locate(i);
         if skip == 0 {
             return Some(at);
         }
         let file = fs.open(&self.path, OpenMode::Read).ok()?;
-        for _ in 0..skip {
+        frame::skip_records(at, skip, |at| {
             let mut head = [0u8; frame::FRAME_HEADER];
-            file.read_exact_at(&mut head, at).ok()?;
-            at += frame::record_size(&head);
-        }
-        Some(at)
+            file.read_exact_at(&mut head, at).map(|()| head)
+        })
+        .ok()
     }
 }
 

@@ -1469,3 +1469,52 @@ fn sealing_at_close_needs_everything_committed_and_leaves_nothing_to_read() {
     let (j, _) = open(dir, 1 << 20).unwrap();
     assert_records(&j, 102);
 }
+
+#[test]
+fn failed_directory_sync_on_rotation_poisons() {
+    let t = tempfile::tempdir().unwrap();
+    let (mut j, _) = Journal::open(t.path(), config(100, FsyncPolicy::Batch)).unwrap();
+    for i in 0..3 {
+        j.append(&entry(i)).unwrap();
+    }
+    let segs = j.segments.len();
+    j.fail_dir_syncs = true;
+    let mut i = 3;
+    let e = loop {
+        match j.append(&entry(i)) {
+            Ok(_) => i += 1,
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(
+        j.segments.len(),
+        segs + 1,
+        "failed after creating the segment"
+    );
+    assert!(
+        matches!(
+            e,
+            JournalError::Io {
+                op: "fsync directory",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(matches!(j.commit(), Err(JournalError::Poisoned { .. })));
+}
+
+#[test]
+fn a_truncate_into_a_sealed_segment_appends_after_the_cut() {
+    let t = tempfile::tempdir().unwrap();
+    let mut j = filled(t.path(), 300, 1024);
+    let cut = j.segments[1].first_seq + 2;
+    assert!(matches!(j.segments[1].offsets, Offsets::Sparse(_)));
+    j.truncate(cut).unwrap();
+    assert_eq!(j.append(&entry(cut)).unwrap(), cut);
+    j.commit().unwrap();
+    assert_records(&j, cut + 1);
+    drop(j);
+    let (j, _) = open(t.path(), 1024).unwrap();
+    assert_records(&j, cut + 1);
+}

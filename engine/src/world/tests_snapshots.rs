@@ -341,3 +341,28 @@ fn a_journal_shorter_than_its_snapshot_fails_verification_not_the_process() {
         other => panic!("expected a divergence: {other:?}"),
     }
 }
+
+#[test]
+fn a_segment_index_that_cannot_be_written_is_a_note_and_the_segment_is_read_next_time() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let journal = data.path().join("journal");
+    fs::create_dir_all(journal.join("00000000.idx")).expect("a directory in the way");
+    let dir = demo("00-counter");
+    let mut w = open(&dir, options(data.path(), None));
+    w.run_until_idle(100).expect("run");
+    assert!(
+        w.notes()
+            .iter()
+            .any(|n| n.contains("a journal segment index was not written")),
+        "{:?}",
+        w.notes()
+    );
+    let state = w.state_hash();
+    drop(w);
+    let w = open(&dir, options(data.path(), None));
+    assert_eq!(w.state_hash(), state);
+    assert!(
+        w.records_read_at_open() > 0,
+        "segment 0 had no index to spare it"
+    );
+}
