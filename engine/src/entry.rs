@@ -1,16 +1,21 @@
 //! Journal entries: the kernel's vocabulary, and their CBOR form.
 //!
-//! An entry is encoded as a variant-shaped map `{"Kind": {fields...}}` (the
-//! same shape serde gives an enum), canonical and untagged, because the
-//! journal embeds it in its record frame. Values and states travel as byte
-//! strings holding their own canonical CBOR (with the self-describe tag), so
-//! an entry never needs a schema to be decoded.
+//! The entries every step writes (`DomainEvent`, `ReducerCall`,
+//! `Unrouted`) are encoded in a compact positional form ([`compact`]); the
+//! rest as a variant-shaped map `{"Kind": {fields...}}` (the same shape
+//! serde gives an enum). Both are canonical and untagged, because the
+//! journal embeds the entry in its record frame, and both decode, so
+//! journals written before the compact form still open. Values and states
+//! travel as byte strings holding their own canonical CBOR (with the
+//! self-describe tag), so an entry never needs a schema to be decoded.
 
-use crate::cbor::{self, write_bytes, write_head, write_text, CborError};
+use crate::cbor::{self, CborError};
 use crate::effects::{Decision, Intent, Receipt};
 use crate::hash::Hash;
 use crate::value::Value;
 use thiserror::Error;
+
+mod compact;
 
 /// Where a domain event came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -393,89 +398,60 @@ impl Entry {
         out
     }
 
-    /// Appends the canonical encoding to `out`. The two entries every step
-    /// writes are encoded by hand (keys in canonical order, no intermediate
-    /// value tree); a test checks them against [`Entry::to_value`].
+    /// Appends the entry's journal form to `out`: the compact positional
+    /// form for the entries every step writes, the map form of
+    /// [`Entry::to_value`] for the rest (see "Entry encoding" in
+    /// docs/ARCHITECTURE.md).
     pub fn encode_into(&self, out: &mut Vec<u8>) {
-        match self {
-            Entry::DomainEvent {
-                schema,
-                value,
-                key,
-                origin,
-            } if !matches!(origin, Origin::Plan { .. }) => {
-                variant_head(out, "DomainEvent", 4);
-                write_text(out, "key");
-                opt_bytes_into(out, key.as_deref());
-                write_text(out, "value");
-                write_bytes(out, value);
-                write_text(out, "origin");
-                match origin {
-                    Origin::External => write_text(out, "External"),
-                    Origin::Reducer { name, call } => {
-                        variant_head(out, "Reducer", 2);
-                        write_text(out, "call");
-                        write_head(out, 0, *call);
-                        write_text(out, "name");
-                        write_text(out, name);
-                    }
-                    Origin::Plan { .. } => unreachable!("excluded by the match guard"),
-                }
-                write_text(out, "schema");
-                write_text(out, schema);
-            }
-            Entry::ReducerCall {
-                reducer,
-                key,
-                event,
-                outcome,
-            } => {
-                variant_head(out, "ReducerCall", 4);
-                write_text(out, "key");
-                opt_bytes_into(out, key.as_deref());
-                write_text(out, "event");
-                write_head(out, 0, *event);
-                write_text(out, "outcome");
-                match outcome {
-                    Outcome::Ok {
-                        state_hash,
-                        emitted,
-                    } => {
-                        variant_head(out, "Ok", 2);
-                        write_text(out, "emitted");
-                        write_head(out, 0, u64::from(*emitted));
-                        write_text(out, "state_hash");
-                        write_bytes(out, &state_hash.0);
-                    }
-                    Outcome::Failed { kind, message } => {
-                        variant_head(out, "Failed", 2);
-                        write_text(out, "kind");
-                        write_text(out, kind);
-                        write_text(out, "message");
-                        write_text(out, message);
-                    }
-                }
-                write_text(out, "reducer");
-                write_text(out, reducer);
-            }
-            other => cbor::encode_item(&other.to_value(), out),
+        if !compact::encode_into(self, out) {
+            self.encode_map_form_into(out);
         }
     }
 
-    /// The entry kind of encoded bytes, read from the first key without
-    /// decoding the rest (replay only needs to know whether it is an input).
+    /// Appends the map form `{"Kind": {fields...}}`, which journals written
+    /// before the compact form hold for every entry: replay compares a
+    /// recomputed entry in this form when the journal has it.
+    pub fn encode_map_form_into(&self, out: &mut Vec<u8>) {
+        cbor::encode_item(&self.to_value(), out);
+    }
+
+    /// Whether encoded bytes are an input, read from the first bytes
+    /// without decoding the rest (replay only needs to know whether to
+    /// feed the entry in or recompute it); `None` when that needs a decode.
     pub fn peek_is_input(bytes: &[u8]) -> Option<bool> {
         const CALL: &[u8] = b"\xa1\x6bReducerCall";
         const UNROUTED: &[u8] = b"\xa1\x68Unrouted";
+        if compact::is_compact(bytes) {
+            return compact::peek_is_input(bytes);
+        }
         if bytes.starts_with(CALL) || bytes.starts_with(UNROUTED) {
             return Some(false);
         }
         None
     }
 
+    /// True when `bytes` hold an entry in the map form although the entry
+    /// has a compact form: a journal written before the compact form.
+    pub fn is_map_form_of_compact_kind(&self, bytes: &[u8]) -> bool {
+        !compact::is_compact(bytes)
+            && matches!(
+                self,
+                Entry::DomainEvent { .. } | Entry::ReducerCall { .. } | Entry::Unrouted { .. }
+            )
+    }
+
+    /// Whether two encoded entries are the same entry: the same bytes, or
+    /// the same entry in its two forms (a journal from before the compact
+    /// form beside a new one).
+    pub fn same_encoded(a: &[u8], b: &[u8]) -> bool {
+        a == b
+            || (compact::is_compact(a) != compact::is_compact(b)
+                && matches!((Entry::decode(a), Entry::decode(b)), (Ok(x), Ok(y)) if x == y))
+    }
+
     pub fn decode(bytes: &[u8]) -> Result<Entry, EntryError> {
-        if let Some(entry) = fast::domain_event(bytes) {
-            return Ok(entry);
+        if compact::is_compact(bytes) {
+            return compact::decode(bytes).map_err(EntryError::Shape);
         }
         Entry::from_value(&cbor::decode(bytes)?)
     }
@@ -586,104 +562,6 @@ impl Entry {
             },
             other => return Err(shape(&format!("unknown entry kind {other:?}"))),
         })
-    }
-}
-
-/// Replay decodes every external event, so the canonical layout of a
-/// `DomainEvent` is read directly; anything else (or any surprise) falls
-/// back to the general decoder, which gives the precise error.
-mod fast {
-    use super::{Entry, Origin};
-
-    struct Cursor<'a> {
-        bytes: &'a [u8],
-        pos: usize,
-    }
-
-    impl<'a> Cursor<'a> {
-        fn lit(&mut self, expected: &[u8]) -> Option<()> {
-            let end = self.pos.checked_add(expected.len())?;
-            (self.bytes.get(self.pos..end)? == expected).then(|| self.pos = end)
-        }
-
-        /// A head of `major` type; returns its argument.
-        fn head(&mut self, major: u8) -> Option<u64> {
-            let b = *self.bytes.get(self.pos)?;
-            if b >> 5 != major {
-                return None;
-            }
-            self.pos += 1;
-            let n = match b & 31 {
-                n @ 0..=23 => return Some(u64::from(n)),
-                24 => 1,
-                25 => 2,
-                26 => 4,
-                27 => 8,
-                _ => return None,
-            };
-            let raw = self.bytes.get(self.pos..self.pos + n)?;
-            self.pos += n;
-            Some(raw.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
-        }
-
-        fn slice(&mut self, major: u8) -> Option<&'a [u8]> {
-            let len = usize::try_from(self.head(major)?).ok()?;
-            let end = self.pos.checked_add(len)?;
-            let s = self.bytes.get(self.pos..end)?;
-            self.pos = end;
-            Some(s)
-        }
-
-        fn text(&mut self) -> Option<&'a str> {
-            std::str::from_utf8(self.slice(3)?).ok()
-        }
-
-        fn null_or_bytes(&mut self) -> Option<Option<Vec<u8>>> {
-            if self.bytes.get(self.pos) == Some(&0xf6) {
-                self.pos += 1;
-                return Some(None);
-            }
-            Some(Some(self.slice(2)?.to_vec()))
-        }
-    }
-
-    pub(super) fn domain_event(bytes: &[u8]) -> Option<Entry> {
-        let mut c = Cursor { bytes, pos: 0 };
-        c.lit(b"\xa1\x6bDomainEvent\xa4\x63key")?;
-        let key = c.null_or_bytes()?;
-        c.lit(b"\x65value")?;
-        let value = c.slice(2)?.to_vec();
-        c.lit(b"\x66origin")?;
-        let origin = if c.lit(b"\x68External").is_some() {
-            Origin::External
-        } else {
-            c.lit(b"\xa1\x67Reducer\xa2\x64call")?;
-            let call = c.head(0)?;
-            c.lit(b"\x64name")?;
-            let name = c.text()?.to_string();
-            Origin::Reducer { name, call }
-        };
-        c.lit(b"\x66schema")?;
-        let schema = c.text()?.to_string();
-        (c.pos == bytes.len()).then_some(Entry::DomainEvent {
-            schema,
-            value,
-            key,
-            origin,
-        })
-    }
-}
-
-fn variant_head(out: &mut Vec<u8>, tag: &str, fields: u64) {
-    write_head(out, 5, 1);
-    write_text(out, tag);
-    write_head(out, 5, fields);
-}
-
-fn opt_bytes_into(out: &mut Vec<u8>, b: Option<&[u8]>) {
-    match b {
-        Some(b) => write_bytes(out, b),
-        None => out.push(0xf6),
     }
 }
 
@@ -1001,41 +879,155 @@ mod tests {
         ]
     }
 
+    fn has_compact_form(e: &Entry) -> bool {
+        matches!(
+            e,
+            Entry::DomainEvent { .. } | Entry::ReducerCall { .. } | Entry::Unrouted { .. }
+        )
+    }
+
     #[test]
     fn every_kind_round_trips_canonically() {
         for e in samples() {
             let bytes = e.encode();
-            if let Entry::DomainEvent { origin, .. } = &e {
-                // Plan-raised events take the general decoder.
-                let expected = (!matches!(origin, Origin::Plan { .. })).then_some(&e);
-                assert_eq!(
-                    fast::domain_event(&bytes).as_ref(),
-                    expected,
-                    "fast path reads it"
+            let mut map_form = Vec::new();
+            e.encode_map_form_into(&mut map_form);
+            assert_eq!(
+                compact::is_compact(&bytes),
+                has_compact_form(&e),
+                "{} takes the compact form exactly when it has one",
+                e.kind_name()
+            );
+            if !has_compact_form(&e) {
+                assert_eq!(bytes, map_form, "{} is in the map form", e.kind_name());
+            }
+            assert_eq!(
+                e.is_map_form_of_compact_kind(&map_form),
+                has_compact_form(&e)
+            );
+            assert!(!e.is_map_form_of_compact_kind(&bytes) || !has_compact_form(&e));
+            for form in [&bytes, &map_form] {
+                let peek = Entry::peek_is_input(form);
+                assert!(
+                    peek.is_none() || peek == Some(e.is_input()),
+                    "{}",
+                    e.kind_name()
+                );
+                // Journals written before the compact form still decode.
+                assert_eq!(Entry::decode(form).expect("decodes"), e);
+                let tagged: Vec<u8> = cbor::SELF_DESCRIBE
+                    .iter()
+                    .copied()
+                    .chain(form.iter().copied())
+                    .collect();
+                assert!(
+                    cbor::is_canonical(&tagged),
+                    "{} not canonical",
+                    e.kind_name()
                 );
             }
-            let mut via_value = Vec::new();
-            cbor::encode_item(&e.to_value(), &mut via_value);
-            assert_eq!(
-                bytes,
-                via_value,
-                "hand encoding of {} differs",
-                e.kind_name()
-            );
-            let peek = Entry::peek_is_input(&bytes);
-            assert!(
-                peek.is_none() || peek == Some(e.is_input()),
-                "{}",
-                e.kind_name()
-            );
-            assert_eq!(Entry::decode(&bytes).expect("decodes"), e);
-            let tagged: Vec<u8> = cbor::SELF_DESCRIBE.iter().copied().chain(bytes).collect();
-            assert!(
-                cbor::is_canonical(&tagged),
-                "{} not canonical",
-                e.kind_name()
-            );
         }
+    }
+
+    #[test]
+    fn an_entry_in_its_two_forms_is_the_same_encoded_entry() {
+        for e in samples().into_iter().filter(has_compact_form) {
+            let mut map_form = Vec::new();
+            e.encode_map_form_into(&mut map_form);
+            assert!(Entry::same_encoded(&e.encode(), &map_form));
+            assert!(Entry::same_encoded(&map_form, &map_form));
+        }
+        let a = Entry::Unrouted { event: 1 };
+        let mut b = Vec::new();
+        Entry::Unrouted { event: 2 }.encode_map_form_into(&mut b);
+        assert!(!Entry::same_encoded(&a.encode(), &b));
+        assert!(!Entry::same_encoded(
+            &a.encode(),
+            &Entry::Unrouted { event: 2 }.encode()
+        ));
+    }
+
+    #[test]
+    fn compact_form_is_exactly_the_documented_layout() {
+        let event = Entry::DomainEvent {
+            schema: "d/E@1".into(),
+            value: vec![0x01],
+            key: None,
+            origin: Origin::External,
+        };
+        assert_eq!(
+            event.encode(),
+            [&[0x84, 0x00, 0x65][..], b"d/E@1", &[0x41, 0x01, 0xf6]].concat()
+        );
+        assert_eq!(Entry::peek_is_input(&event.encode()), Some(true));
+        let call = Entry::ReducerCall {
+            reducer: "d/R@1".into(),
+            key: Some(vec![7]),
+            event: 300,
+            outcome: Outcome::Ok {
+                state_hash: Hash([0xab; 32]),
+                emitted: 1,
+            },
+        };
+        let expected = [
+            &[0x86, 0x03, 0x65][..],
+            b"d/R@1",
+            &[0x41, 0x07, 0x19, 0x01, 0x2c, 0x01, 0x58, 0x20],
+            &[0xab; 32],
+        ]
+        .concat();
+        assert_eq!(call.encode(), expected);
+        assert_eq!(Entry::peek_is_input(&expected), Some(false));
+        assert_eq!(Entry::Unrouted { event: 5 }.encode(), [0x82, 0x05, 0x05]);
+    }
+
+    #[test]
+    fn a_counter_event_and_its_call_take_under_100_bytes() {
+        let event = Entry::DomainEvent {
+            schema: "demo/CounterEvent@1".into(),
+            value: cbor::encode(&Value::text("Tick")),
+            key: None,
+            origin: Origin::External,
+        };
+        let call = Entry::ReducerCall {
+            reducer: "demo/Counter@1".into(),
+            key: None,
+            event: 1_000_000,
+            outcome: Outcome::Ok {
+                state_hash: Hash::of(b"s"),
+                emitted: 0,
+            },
+        };
+        let size = event.encode().len() + call.encode().len();
+        assert!(size < 100, "{size} bytes");
+    }
+
+    #[test]
+    fn malformed_compact_entries_say_what_is_wrong() {
+        let good = Entry::Unrouted { event: 300 }.encode();
+        let cases: [(&[u8], &str); 7] = [
+            (&[0x82, 0x09, 0x01], "unknown compact entry tag 9"),
+            (&[0x83, 0x05, 0x01, 0x01], "has 3 items, 2 expected"),
+            (&[0x82, 0x05], "cut short"),
+            (&[0x82, 0x05, 0x18, 0x05], "shortest form"),
+            (&[0x82, 0x05, 0x01, 0x00], "1 bytes after"),
+            (&[0x82, 0x05, 0x61], "major type 3 where 0"),
+            (&good[..good.len() - 1], "cut short"),
+        ];
+        for (bytes, says) in cases {
+            match Entry::decode(bytes) {
+                Err(EntryError::Shape(m)) => assert!(m.contains(says), "{bytes:02x?}: {m}"),
+                other => panic!("{bytes:02x?}: {other:?}"),
+            }
+        }
+        let bad_hash = [&[0x86, 0x03, 0x61, b'r', 0xf6, 0x01, 0x00, 0x41][..], &[0]].concat();
+        assert!(
+            matches!(Entry::decode(&bad_hash), Err(EntryError::Shape(m)) if m.contains("32 bytes"))
+        );
+        let bad_text = [0x86, 0x04, 0x61, 0xff, 0xf6, 0x01, 0x60, 0x60];
+        assert!(
+            matches!(Entry::decode(&bad_text), Err(EntryError::Shape(m)) if m.contains("UTF-8"))
+        );
     }
 
     #[test]

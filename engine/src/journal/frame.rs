@@ -1,5 +1,10 @@
 //! One record: `len: u32 LE | crc: u32 LE | payload`, where the payload is
-//! the canonical CBOR map `{"seq": <uint>, "entry": <item>}`.
+//! the CBOR sequence `<seq: uint> <entry item>` (two items, each canonical).
+//! Journals written before that form hold the canonical CBOR map
+//! `{"seq": <uint>, "entry": <item>}` (self-describe tagged) instead; both
+//! parse, told apart by the first byte (a uint head against the tag), and
+//! only the sequence form is written (see "Entry encoding" in
+//! docs/ARCHITECTURE.md).
 //!
 //! Bit 31 of `len` says the record **continues a unit**: more records of the
 //! same unit of work follow it. The last record of a unit (and every record
@@ -15,14 +20,14 @@
 /// Bytes before the payload: length and crc.
 pub(crate) const FRAME_HEADER: usize = 8;
 
-/// Payload start: self-describe tag, map of two, text key "seq".
-const PREFIX: [u8; 8] = [0xd9, 0xd9, 0xf7, 0xa2, 0x63, b's', b'e', b'q'];
+/// Map-form payload start: self-describe tag, map of two, text key "seq".
+const MAP_PREFIX: [u8; 8] = [0xd9, 0xd9, 0xf7, 0xa2, 0x63, b's', b'e', b'q'];
 
-/// Text key "entry", which follows the seq.
-const ENTRY_KEY: [u8; 6] = [0x65, b'e', b'n', b't', b'r', b'y'];
+/// Map-form text key "entry", which follows the seq.
+const MAP_ENTRY_KEY: [u8; 6] = [0x65, b'e', b'n', b't', b'r', b'y'];
 
-/// The smallest payload: prefix, a one-byte seq, the key and a one-byte item.
-pub(crate) const MIN_PAYLOAD: u32 = (PREFIX.len() + 1 + ENTRY_KEY.len() + 1) as u32;
+/// The smallest payload: a one-byte seq and a one-byte item.
+pub(crate) const MIN_PAYLOAD: u32 = 2;
 
 /// The `len` bit that marks a record continuing its unit.
 pub(crate) const CONTINUES: u32 = 1 << 31;
@@ -66,7 +71,7 @@ pub(crate) fn skip_records<H: AsRef<[u8]>, E>(
 pub(crate) const MAX_PAYLOAD: u32 = 1 << 30;
 
 /// Frame header plus everything of the payload before the entry item.
-pub(crate) const MAX_HEAD: usize = FRAME_HEADER + PREFIX.len() + 9 + ENTRY_KEY.len();
+pub(crate) const MAX_HEAD: usize = FRAME_HEADER + 9;
 
 /// The bytes of a record that precede the caller's entry item.
 pub(crate) struct RecordHead {
@@ -93,11 +98,7 @@ pub(crate) fn payload_len(head_len: usize, entry_len: usize) -> Option<u32> {
 pub(crate) fn record_head(seq: u64, entry: &[u8], continues: bool) -> Result<RecordHead, u64> {
     let mut bytes = [0u8; MAX_HEAD];
     let mut n = FRAME_HEADER;
-    bytes[n..n + PREFIX.len()].copy_from_slice(&PREFIX);
-    n += PREFIX.len();
     n += write_uint_head(&mut bytes[n..], seq);
-    bytes[n..n + ENTRY_KEY.len()].copy_from_slice(&ENTRY_KEY);
-    n += ENTRY_KEY.len();
     let head_payload = n - FRAME_HEADER;
     let len =
         payload_len(head_payload, entry.len()).ok_or(head_payload as u64 + entry.len() as u64)?;
@@ -230,19 +231,7 @@ pub(crate) fn parse_record(bytes: &[u8], expected_seq: Option<u64>) -> Result<Pa
             "crc mismatch (stored {stored_crc:08x}, computed {crc:08x})"
         )));
     }
-    let (seq, used) = payload
-        .strip_prefix(&PREFIX)
-        .and_then(read_uint_head)
-        .ok_or_else(|| {
-            Defect::Misplaced("payload does not start with {\"seq\": <uint>, ...}".into())
-        })?;
-    let key_at = PREFIX.len() + used;
-    if payload.get(key_at..key_at + ENTRY_KEY.len()) != Some(&ENTRY_KEY[..]) {
-        return Err(Defect::Misplaced(
-            "payload has no \"entry\" key after the seq".into(),
-        ));
-    }
-    let entry_at = key_at + ENTRY_KEY.len();
+    let (seq, entry_at) = payload_seq(payload)?;
     if entry_at >= payload.len() {
         return Err(Defect::Misplaced("payload has an empty entry".into()));
     }
@@ -261,6 +250,32 @@ pub(crate) fn parse_record(bytes: &[u8], expected_seq: Option<u64>) -> Result<Pa
     })
 }
 
+/// The seq a payload starts with and where its entry item starts, in
+/// either form.
+fn payload_seq(payload: &[u8]) -> Result<(u64, usize), Defect> {
+    let Some(map_form) = payload.strip_prefix(&MAP_PREFIX) else {
+        return read_uint_head(payload).ok_or_else(|| {
+            Defect::Misplaced("payload does not start with a seq (a shortest uint head)".into())
+        });
+    };
+    let (seq, used) = read_uint_head(map_form).ok_or_else(|| {
+        Defect::Misplaced("payload does not start with {\"seq\": <uint>, ...}".into())
+    })?;
+    let key_at = MAP_PREFIX.len() + used;
+    if payload.get(key_at..key_at + MAP_ENTRY_KEY.len()) != Some(&MAP_ENTRY_KEY[..]) {
+        return Err(Defect::Misplaced(
+            "payload has no \"entry\" key after the seq".into(),
+        ));
+    }
+    Ok((seq, key_at + MAP_ENTRY_KEY.len()))
+}
+
+/// Whether a payload could start at `first`: a uint head or the map form's
+/// tag. A cheap filter before a crc is computed.
+fn may_start_payload(first: u8) -> bool {
+    first >> 5 == 0 || first == MAP_PREFIX[0]
+}
+
 /// The first offset at or after `from` where a complete record with a
 /// valid crc and header starts (any seq). Used to tell a torn tail (nothing
 /// valid after the bad record) from damage in the middle of the log.
@@ -269,7 +284,7 @@ pub(crate) fn find_valid_record(bytes: &[u8], from: usize) -> Option<usize> {
         .len()
         .checked_sub(FRAME_HEADER + MIN_PAYLOAD as usize)?;
     (from..=last_start).find(|&at| {
-        bytes[at + FRAME_HEADER..].starts_with(&PREFIX) && parse_record(&bytes[at..], None).is_ok()
+        may_start_payload(bytes[at + FRAME_HEADER]) && parse_record(&bytes[at..], None).is_ok()
     })
 }
 
@@ -288,19 +303,33 @@ mod tests {
 
     #[test]
     fn record_bytes_are_exactly_the_documented_format() {
-        let r = record(1, &[0x01]);
-        let payload: &[u8] = &[
-            0xd9, 0xd9, 0xf7, 0xa2, 0x63, b's', b'e', b'q', 0x01, 0x65, b'e', b'n', b't', b'r',
-            b'y', 0x01,
-        ];
+        let r = record(300, &[0x01]);
+        let payload: &[u8] = &[0x19, 0x01, 0x2c, 0x01];
         assert_eq!(&r[0..4], &(payload.len() as u32).to_le_bytes());
         assert_eq!(&r[4..8], &crc32c::crc32c(payload).to_le_bytes());
         assert_eq!(&r[8..], payload);
-        // The payload is the canonical encoding of the documented map.
-        assert!(cbor::is_canonical(payload));
-        let v = cbor::decode(payload).unwrap();
-        assert_eq!(v.get("seq"), Some(&Value::Int(1)));
-        assert_eq!(v.get("entry"), Some(&Value::Int(1)));
+    }
+
+    /// A record as journals from before the sequence form hold it.
+    fn map_form_record(seq: u64, entry: &[u8]) -> Vec<u8> {
+        let mut payload = MAP_PREFIX.to_vec();
+        cbor::write_head(&mut payload, 0, seq);
+        payload.extend_from_slice(&MAP_ENTRY_KEY);
+        payload.extend_from_slice(entry);
+        framed(&payload)
+    }
+
+    #[test]
+    fn map_form_records_still_parse() {
+        let entry = [0x43, 1, 2, 3];
+        let r = map_form_record(70_000, &entry);
+        // The old payload is the canonical map {"seq": .., "entry": ..}.
+        let v = cbor::decode(&r[8..]).unwrap();
+        assert_eq!(v.get("seq"), Some(&Value::Int(70_000)));
+        let p = parse_record(&r, Some(70_000)).unwrap();
+        assert_eq!((p.total, p.seq), (r.len(), 70_000));
+        assert_eq!(&r[p.entry_start..], &entry);
+        assert_eq!(find_valid_record(&[&[0u8; 5][..], &r].concat(), 0), Some(5));
     }
 
     #[test]
@@ -326,12 +355,7 @@ mod tests {
             assert_eq!(&r[p.entry_start..], entry);
             let mut expect_head = Vec::new();
             cbor::write_head(&mut expect_head, 0, seq);
-            assert_eq!(
-                &r[16..16 + expect_head.len()],
-                &expect_head[..],
-                "seq {seq}"
-            );
-            assert!(cbor::is_canonical(&r[8..]), "seq {seq}");
+            assert_eq!(&r[8..p.entry_start], &expect_head[..], "seq {seq}");
         }
     }
 
@@ -395,27 +419,32 @@ mod tests {
 
     #[test]
     fn intact_but_wrong_header_is_misplaced() {
-        let good = record(3, &[0xf6]);
-        let mut payload = good[8..].to_vec();
-        payload[3] = 0xa3; // map of three
-        let e = parse_record(&framed(&payload), None).unwrap_err();
-        assert!(matches!(e, Defect::Misplaced(_)), "{e:?}");
-        assert!(!e.may_be_torn());
+        for payload in [
+            &[0x63, b's', b'e', b'q', 0xf6][..],
+            &[0xd9, 0xd9, 0xf7, 0xa3, 0x63],
+        ] {
+            let e = parse_record(&framed(payload), None).unwrap_err();
+            assert!(matches!(e, Defect::Misplaced(_)), "{e:?}");
+            assert!(!e.may_be_torn());
+        }
     }
 
     #[test]
     fn non_shortest_seq_is_misplaced() {
-        let mut payload = PREFIX.to_vec();
-        payload.extend_from_slice(&[24, 3]); // 3 in a two-byte head
-        payload.extend_from_slice(&ENTRY_KEY);
-        payload.push(0xf6);
-        let e = parse_record(&framed(&payload), None).unwrap_err();
-        assert!(matches!(e, Defect::Misplaced(_)), "{e:?}");
+        // 3 in a two-byte head, in either form.
+        let mut map_form = MAP_PREFIX.to_vec();
+        map_form.extend_from_slice(&[24, 3]);
+        map_form.extend_from_slice(&MAP_ENTRY_KEY);
+        map_form.push(0xf6);
+        for payload in [&[24, 3, 0xf6][..], &map_form] {
+            let e = parse_record(&framed(payload), None).unwrap_err();
+            assert!(matches!(e, Defect::Misplaced(_)), "{e:?}");
+        }
     }
 
     #[test]
     fn missing_entry_key_is_misplaced() {
-        let mut payload = PREFIX.to_vec();
+        let mut payload = MAP_PREFIX.to_vec();
         payload.push(3);
         payload.extend_from_slice(&[0x65, b'e', b'n', b't', b'r', b'x', 0xf6]);
         let e = parse_record(&framed(&payload), None).unwrap_err();
@@ -427,14 +456,16 @@ mod tests {
 
     #[test]
     fn empty_entry_is_misplaced() {
-        let mut payload = PREFIX.to_vec();
-        payload.extend_from_slice(&[24, 30]);
-        payload.extend_from_slice(&ENTRY_KEY);
-        let e = parse_record(&framed(&payload), None).unwrap_err();
-        assert!(
-            matches!(&e, Defect::Misplaced(m) if m.contains("empty entry")),
-            "{e:?}"
-        );
+        let mut map_form = MAP_PREFIX.to_vec();
+        map_form.extend_from_slice(&[24, 30]);
+        map_form.extend_from_slice(&MAP_ENTRY_KEY);
+        for payload in [&[24, 30][..], &map_form] {
+            let e = parse_record(&framed(payload), None).unwrap_err();
+            assert!(
+                matches!(&e, Defect::Misplaced(m) if m.contains("empty entry")),
+                "{e:?}"
+            );
+        }
     }
 
     #[test]

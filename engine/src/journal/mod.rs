@@ -18,18 +18,14 @@
 //!
 //! ```text
 //! len: u32 LE | crc32c(payload): u32 LE | payload (len bytes)
-//! payload = d9 d9 f7                      self-describe tag
-//!           a2                            map of 2
-//!           63 73 65 71                   "seq"
-//!           <seq as shortest uint head>
-//!           65 65 6e 74 72 79             "entry"
-//!           <entry item, as given by the caller>
+//! payload = <seq as shortest uint head> <entry item, as given by the caller>
 //! ```
 //!
-//! i.e. the canonical CBOR of `{"seq": seq, "entry": entry}` ("seq" sorts
-//! first: shorter key). `seq` starts at 0 and grows by one per record across
+//! a CBOR sequence of the seq and the entry (journals written before hold
+//! the canonical map `{"seq": seq, "entry": entry}` instead; both parse, see
+//! `frame`). `seq` starts at 0 and grows by one per record across
 //! segments, so a lost, duplicated or misplaced record shows as a seq
-//! mismatch. Payloads are at least 16 and at most 2^30 bytes.
+//! mismatch. Payloads are at least 2 and at most 2^30 bytes.
 //!
 //! Bit 31 of `len` marks a record that **continues its unit** (see
 //! `frame`): the records of one unit of work (a step, or a batch of inputs)

@@ -683,7 +683,7 @@ fn failed_sync_during_truncate_poisons() {
 #[test]
 fn segment_numbers_run_out() {
     let t = tempfile::tempdir().unwrap();
-    let (mut j, _) = open(t.path(), 50).unwrap();
+    let (mut j, _) = open(t.path(), 16).unwrap();
     j.append(&entry(0)).unwrap();
     j.segments.last_mut().unwrap().number = segment::MAX_SEGMENT;
     let e = j.append(&entry(1)).unwrap_err();

@@ -109,6 +109,12 @@ pub fn replay_unit(
         produced.encode_into(buf);
         match source.entry(at).map_err(|e| unreadable(at, e))? {
             Some(j) if j == buf.as_slice() => {}
+            Some(j)
+                if produced.is_map_form_of_compact_kind(j) && {
+                    buf.clear();
+                    produced.encode_map_form_into(buf);
+                    j == buf.as_slice()
+                } => {}
             Some(_) => {
                 return Err(Divergence {
                     seq: at,

@@ -465,7 +465,8 @@ fn input_at(source: &mut JournalSource<'_>, seq: u64) -> Result<Option<Entry>, W
     Ok(entry.is_input().then_some(entry))
 }
 
-/// The first height of `old` that `new` does not reproduce byte for byte.
+/// The first height of `old` that `new` does not reproduce byte for byte
+/// (or, for a journal from before the compact entry form, entry for entry).
 ///
 /// The `Genesis` entries are not compared: they name the manifest each
 /// history began under, which differs whenever the code does.
@@ -478,7 +479,11 @@ fn departure(old: &Journal, new: &Journal) -> Result<Option<u64>, WorldError> {
         let to = (from + CHUNK).min(common);
         let a = old.read_range(from, to)?;
         let b = new.read_range(from, to)?;
-        if let Some(i) = a.iter().zip(&b).position(|(x, y)| x != y) {
+        if let Some(i) = a
+            .iter()
+            .zip(&b)
+            .position(|(x, y)| !Entry::same_encoded(x, y))
+        {
             return Ok(Some(from + i as u64));
         }
         from = to;

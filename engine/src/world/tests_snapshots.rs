@@ -22,7 +22,7 @@ fn options(data: &Path, fixtures: Option<&str>) -> WorldOptions {
         // Every commit saves one: snapshots at many heights.
         snapshot_every: 1,
         // Small segments: most of each journal is sealed and indexed.
-        segment_max_bytes: 512,
+        segment_max_bytes: 256,
         ..WorldOptions::default()
     }
 }

@@ -10,6 +10,7 @@ mod durability;
 mod governance;
 mod imports;
 mod kill_loop;
+mod legacy_journal;
 mod live_edit;
 mod llm_world;
 mod plans;
