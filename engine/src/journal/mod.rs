@@ -96,6 +96,10 @@ use thiserror::Error;
 /// for its index file (see [`Journal::write_indexes`]).
 pub type Summarize<'a> = dyn FnMut(&Journal, u64, u64) -> Result<Vec<u8>, JournalError> + 'a;
 
+/// Records [`Journal::for_each_record`] reads in one go (~4 MiB of counter
+/// records; a span never exceeds its segment).
+const WINDOW_RECORDS: u64 = 65_536;
+
 /// Write buffer size; records larger than this bypass it.
 const BUF_CAP: usize = 64 * 1024;
 
@@ -759,7 +763,11 @@ impl Journal {
         while seq < to {
             let index = self.segment_of(seq);
             let seg = &self.segments[index];
-            let last = to.min(seg.end_seq());
+            // A window of records at a time, so a pass over a whole
+            // segment holds a few MiB of it rather than all of it.
+            let last = to
+                .min(seg.end_seq())
+                .min(seq.saturating_add(WINDOW_RECORDS));
             let (start, mut skip) = seg.offsets.locate(seq - seg.first_seq);
             // The span ends at the next stored offset, or the segment's end.
             let end = match &seg.offsets {

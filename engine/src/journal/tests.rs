@@ -1518,3 +1518,24 @@ fn a_truncate_into_a_sealed_segment_appends_after_the_cut() {
     let (j, _) = open(t.path(), 1024).unwrap();
     assert_records(&j, cut + 1);
 }
+
+#[test]
+fn a_pass_over_more_records_than_one_window_sees_each_once_in_order() {
+    let t = tempfile::tempdir().unwrap();
+    let n = 2 * WINDOW_RECORDS + 7;
+    let (mut j, _) = open(t.path(), 1 << 30).unwrap();
+    for i in 0..n {
+        j.append(&[(i % 23) as u8]).unwrap();
+    }
+    j.commit().unwrap();
+    for from in [0, WINDOW_RECORDS - 1, n - 3] {
+        let mut next = from;
+        j.for_each_record(from, n, |seq, item, _| {
+            assert_eq!((seq, item), (next, &[(seq % 23) as u8][..]));
+            next += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(next, n, "from {from}");
+    }
+}

@@ -204,13 +204,13 @@ impl KernelState {
                 value,
                 key,
                 direct,
-            } => self.inbox.enqueue_mut(Arc::new(InboxItem {
+            } => self.inbox.push(InboxItem {
                 seq: self.height,
                 schema: Arc::from(schema.as_str()),
                 value: value.into_boxed_slice(),
                 key: key.map(Vec::into_boxed_slice),
                 direct: Some(Box::new(direct)),
-            })),
+            }),
             Target::Plan { instance, arrived } => {
                 self.receipt_for_plan(instance, p.hash, arrived);
             }

@@ -25,6 +25,7 @@
 
 mod admit;
 mod effects;
+mod inbox;
 mod input;
 mod plan_codec;
 mod plans;
@@ -32,6 +33,7 @@ mod replay;
 
 pub use admit::{admit_input, refuse_receipt_results};
 pub use effects::PreparedReceipt;
+pub use inbox::{Inbox, Taken};
 pub use plans::{Arrived, Consumed, Ended, PlanInstance, StepState, StepStatus};
 pub use replay::{describe, replay_unit, Divergence, EntrySource, UnitKind};
 
@@ -43,7 +45,7 @@ use crate::hash::Hash;
 use crate::types::{self, Type};
 use crate::value::Value;
 use crate::wasm::{encode_input, CallError, ReducerInstance, ReducerModule, Runtime, WasmError};
-use rpds::{QueueSync, RedBlackTreeMapSync, RedBlackTreeSetSync};
+use rpds::{RedBlackTreeMapSync, RedBlackTreeSetSync};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -52,9 +54,9 @@ use std::sync::Arc;
 pub type CellId = (String, Option<Vec<u8>>);
 
 /// An event waiting in the inbox. Kept small (64 bytes, the schema name
-/// shared): the in-memory checkpoints share every item queued while they
-/// were taken, so at a million queued events each byte here is a megabyte
-/// (ARCHITECTURE.md, "Heights, units and scheduling").
+/// shared, stored inline in the inbox's chunks): at a million queued events
+/// each byte here is a megabyte (ARCHITECTURE.md, "Heights, units and
+/// scheduling").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboxItem {
     pub seq: u64,
@@ -76,14 +78,14 @@ impl InboxItem {
         value: Vec<u8>,
         key: Option<Vec<u8>>,
         direct: Option<Direct>,
-    ) -> Arc<InboxItem> {
-        Arc::new(InboxItem {
+    ) -> InboxItem {
+        InboxItem {
             seq,
             schema: program.intern(schema),
             value: value.into_boxed_slice(),
             key: key.map(Vec::into_boxed_slice),
             direct: direct.map(Box::new),
-        })
+        }
     }
 }
 
@@ -105,7 +107,7 @@ pub struct KernelState {
     pub height: u64,
     /// Canonical CBOR (tagged) of each reducer cell's state.
     pub cells: BTreeMap<CellId, Vec<u8>>,
-    pub inbox: QueueSync<Arc<InboxItem>>,
+    pub inbox: Inbox,
     /// Logical time (virtual in the inspector and tests), moved by `Clock`
     /// entries; grants expire against it.
     pub clock_ns: u64,
@@ -393,7 +395,7 @@ impl KernelState {
                 key,
                 origin: Origin::External,
             } => {
-                self.inbox.enqueue_mut(InboxItem::new(
+                self.inbox.push(InboxItem::new(
                     program,
                     self.height,
                     &schema,
@@ -432,10 +434,9 @@ impl KernelState {
             self.run_plan_step(program, instance, step, out);
             return StepResult::Stepped;
         }
-        let Some(item) = self.inbox.peek().cloned() else {
+        let Some(item) = self.inbox.pop() else {
             return StepResult::Idle;
         };
-        self.inbox.dequeue_mut();
         if let Some(direct) = &item.direct {
             self.settle(program, direct, out);
             let route = Route {
@@ -553,7 +554,7 @@ impl KernelState {
                 reducers.blobs.extend(output.blobs);
                 for ev in output.events {
                     let seq = self.height;
-                    self.inbox.enqueue_mut(InboxItem::new(
+                    self.inbox.push(InboxItem::new(
                         program,
                         seq,
                         &ev.schema,
@@ -593,6 +594,42 @@ impl KernelState {
     /// *is*, so receipts arriving in a different order that lead to the same
     /// state give the same hash.
     fn document(&self, provenance: bool) -> Value {
+        let inbox = self.inbox.iter().map(inbox_item_value).collect();
+        let mut doc = self.document_fields(provenance);
+        doc.push(("inbox", Value::Array(inbox)));
+        Value::record(doc)
+    }
+
+    /// Writes the canonical CBOR of [`KernelState::document`] to `sink` in
+    /// pieces, one inbox item at a time: a million queued events are never
+    /// a value tree or one buffer (ARCHITECTURE.md, "Snapshots").
+    fn write_document(&self, provenance: bool, sink: &mut dyn FnMut(&[u8])) {
+        let mut fields = self.document_fields(provenance);
+        fields.push(("inbox", Value::Null));
+        // Canonical order of text keys: shorter first, then bytewise.
+        fields.sort_by(|(a, _), (b, _)| (a.len(), *a).cmp(&(b.len(), *b)));
+        let mut buf = Vec::with_capacity(256);
+        cbor::write_head(&mut buf, 5, fields.len() as u64);
+        for (key, value) in &fields {
+            cbor::write_text(&mut buf, key);
+            if *key == "inbox" {
+                cbor::write_head(&mut buf, 4, self.inbox.len() as u64);
+                for item in self.inbox.iter() {
+                    cbor::encode_item(&inbox_item_value(item), &mut buf);
+                    if buf.len() >= 64 * 1024 {
+                        sink(&buf);
+                        buf.clear();
+                    }
+                }
+            } else {
+                cbor::encode_item(value, &mut buf);
+            }
+        }
+        sink(&buf);
+    }
+
+    /// Every field of the document but the inbox.
+    fn document_fields(&self, provenance: bool) -> Vec<(&'static str, Value)> {
         let cells = self
             .cells
             .iter()
@@ -602,27 +639,6 @@ impl KernelState {
                     key.as_ref()
                         .map_or(Value::Null, |k| Value::Bytes(k.clone())),
                     Value::Bytes(state.clone()),
-                ])
-            })
-            .collect();
-        let inbox = self
-            .inbox
-            .iter()
-            .map(|i| {
-                Value::Array(vec![
-                    Value::Int(i.seq as i128),
-                    Value::text(i.schema.to_string()),
-                    Value::Bytes(i.value.to_vec()),
-                    i.key
-                        .as_ref()
-                        .map_or(Value::Null, |k| Value::Bytes(k.to_vec())),
-                    i.direct.as_ref().map_or(Value::Null, |d| {
-                        Value::Array(vec![
-                            Value::text(d.reducer.clone()),
-                            Value::text(d.grant.clone()),
-                            Value::Int(i128::from(d.cost_cents)),
-                        ])
-                    }),
                 ])
             })
             .collect();
@@ -657,7 +673,6 @@ impl KernelState {
         let mut doc = vec![
             ("height", Value::Int(self.height as i128)),
             ("cells", Value::Array(cells)),
-            ("inbox", Value::Array(inbox)),
             ("clock_ns", Value::Int(self.clock_ns as i128)),
             ("pending", Value::Array(pending)),
             ("settled", Value::Array(settled)),
@@ -678,16 +693,23 @@ impl KernelState {
             // nothing.
             doc.remove(0);
         }
-        Value::record(doc)
+        doc
     }
 
+    /// The canonical CBOR of [`KernelState::to_value`], with the
+    /// self-describe tag.
     pub fn encode(&self) -> Vec<u8> {
-        cbor::encode(&self.to_value())
+        let mut out = cbor::SELF_DESCRIBE.to_vec();
+        self.write_document(true, &mut |piece| out.extend_from_slice(piece));
+        out
     }
 
     /// The state hash (see [`KernelState::document`]); snapshots record it.
     pub fn hash(&self) -> Hash {
-        Hash::of(&cbor::encode(&self.document(false)))
+        let mut hasher = crate::hash::Hasher::default();
+        hasher.update(&cbor::SELF_DESCRIBE);
+        self.write_document(false, &mut |piece| hasher.update(piece));
+        hasher.finish()
     }
 
     /// Reads a state document written by [`KernelState::encode`].
@@ -735,13 +757,13 @@ impl KernelState {
                         },
                         _ => return Err("malformed direct delivery in snapshot".into()),
                     };
-                    state.inbox.enqueue_mut(Arc::new(InboxItem {
+                    state.inbox.push(InboxItem {
                         seq: u64::try_from(*seq).map_err(|_| "bad inbox seq")?,
                         schema: Arc::from(schema.as_str()),
                         value: value.clone().into_boxed_slice(),
                         key: opt_bytes(key)?.map(Vec::into_boxed_slice),
                         direct: direct.map(Box::new),
-                    }))
+                    })
                 }
                 _ => return Err("malformed inbox item in snapshot".into()),
             }
@@ -813,16 +835,35 @@ impl KernelState {
     }
 
     /// Approximate heap size a checkpoint of this state adds, for the
-    /// checkpoint memory cap. The persistent inbox is shared between
-    /// checkpoints, so only the cells count.
+    /// checkpoint memory cap: the cells, and the part of the inbox a
+    /// checkpoint does not share with the states after it.
     pub fn approx_bytes(&self) -> usize {
         let cells: usize = self
             .cells
             .iter()
             .map(|((r, k), s)| r.len() + k.as_ref().map_or(0, Vec::len) + s.len() + 64)
             .sum();
-        cells + 64 + self.active_plans.size() * 512
+        cells + 64 + self.inbox.unshared_bytes() + self.active_plans.size() * 512
     }
+}
+
+/// One inbox item in the state document.
+fn inbox_item_value(i: &InboxItem) -> Value {
+    Value::Array(vec![
+        Value::Int(i.seq as i128),
+        Value::text(i.schema.to_string()),
+        Value::Bytes(i.value.to_vec()),
+        i.key
+            .as_ref()
+            .map_or(Value::Null, |k| Value::Bytes(k.to_vec())),
+        i.direct.as_ref().map_or(Value::Null, |d| {
+            Value::Array(vec![
+                Value::text(d.reducer.clone()),
+                Value::text(d.grant.clone()),
+                Value::Int(i128::from(d.cost_cents)),
+            ])
+        }),
+    ])
 }
 
 fn opt_bytes(v: &Value) -> Result<Option<Vec<u8>>, String> {
@@ -857,4 +898,54 @@ pub fn event_from_json(
     let value = types::conform_owned(value, ty, air).map_err(|e| e.to_string())?;
     refuse_receipt_results(air, schema, &value)?;
     Ok(cbor::encode(&value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A state with cells, a clock and more queued events than one piece
+    /// of the streamed document holds.
+    fn busy_state() -> KernelState {
+        let mut state = KernelState {
+            height: 99,
+            clock_ns: 5,
+            ..KernelState::default()
+        };
+        state.cells.insert(
+            ("demo/R@1".into(), Some(vec![1])),
+            cbor::encode(&Value::Int(3)),
+        );
+        for seq in 0..5000u64 {
+            state.inbox.push(InboxItem {
+                seq,
+                schema: Arc::from("demo/E@1"),
+                value: cbor::encode(&Value::text("x".repeat((seq % 40) as usize)))
+                    .into_boxed_slice(),
+                key: (seq % 3 == 0).then(|| vec![seq as u8].into_boxed_slice()),
+                direct: (seq % 7 == 0).then(|| {
+                    Box::new(Direct {
+                        reducer: "demo/R@1".into(),
+                        grant: "g".into(),
+                        cost_cents: seq,
+                    })
+                }),
+            });
+        }
+        state
+    }
+
+    #[test]
+    fn the_streamed_document_is_the_canonical_encoding_of_the_value() {
+        for state in [KernelState::default(), busy_state()] {
+            assert_eq!(state.encode(), cbor::encode(&state.to_value()));
+            assert_eq!(
+                state.hash(),
+                Hash::of(&cbor::encode(&state.document(false)))
+            );
+            assert!(cbor::is_canonical(&state.encode()));
+            let back = KernelState::decode(&state.encode()).expect("decodes");
+            assert_eq!(back, state);
+        }
+    }
 }

@@ -546,7 +546,7 @@ impl KernelState {
                 self.push(out, entry);
             }
             Some(Follow::Event { schema, value, key }) => {
-                self.inbox.enqueue_mut(InboxItem::new(
+                self.inbox.push(InboxItem::new(
                     program,
                     self.height,
                     &schema,

@@ -180,8 +180,6 @@ impl Indexing for Indexer {
 /// records `first..end`.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Summary {
-    /// Unit boundaries in `first + 1..=end`.
-    boundaries: Vec<u64>,
     governance: Vec<u64>,
     effects: Vec<u64>,
 }
@@ -191,14 +189,14 @@ const SUMMARY_VERSION: u8 = 1;
 impl Summary {
     /// `version | boundary bitmap (bit i: first + 1 + i) | governance seqs |
     /// effect seqs`, each list a varint count and varint offsets from
-    /// `first`.
-    fn encode(&self, first: u64, end: u64) -> Vec<u8> {
+    /// `first`. `boundaries`: the unit boundaries in `first + 1..=end`.
+    fn encode(&self, first: u64, end: u64, boundaries: impl Iterator<Item = u64>) -> Vec<u8> {
         let bits = (end - first) as usize;
         let mut out = Vec::with_capacity(1 + bits.div_ceil(8) + 16);
         out.push(SUMMARY_VERSION);
         let at = out.len();
         out.resize(at + bits.div_ceil(8), 0);
-        for &b in &self.boundaries {
+        for b in boundaries {
             let i = (b - first - 1) as usize;
             out[at + i / 8] |= 1 << (i % 8);
         }
@@ -286,10 +284,7 @@ impl World {
         }
         let boundaries = &self.boundaries;
         let mut summarize = |journal: &Journal, first: u64, end: u64| {
-            let mut s = Summary {
-                boundaries: boundaries.range(first, end).collect(),
-                ..Summary::default()
-            };
+            let mut s = Summary::default();
             journal.for_each_record(first, end, |seq, item, _| {
                 if super::governance::is_governance(item) {
                     s.governance.push(seq);
@@ -299,7 +294,7 @@ impl World {
                 }
                 Ok(())
             })?;
-            Ok(s.encode(first, end))
+            Ok(s.encode(first, end, boundaries.range(first, end)))
         };
         if let Err(e) = self.journal.write_indexes(&mut summarize) {
             self.notes
