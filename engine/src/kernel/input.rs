@@ -64,8 +64,9 @@ pub(super) fn read_output(
     })
 }
 
-/// Decodes `bytes`, checks them against `schema` and returns the canonical
-/// tagged encoding.
+/// Checks `bytes` against `schema` and returns the canonical tagged
+/// encoding: the bytes themselves when they already are (checked in place),
+/// else decoded, conformed and encoded again.
 fn canonical(
     bytes: &[u8],
     schema: &str,
@@ -75,6 +76,10 @@ fn canonical(
     let ty = program
         .schema(schema)
         .ok_or_else(|| CallError::BadResult(format!("{what}: unknown schema {schema}")))?;
+    let item = bytes.strip_prefix(&cbor::SELF_DESCRIBE).unwrap_or(bytes);
+    if types::is_canonical_fit(item, ty, program.air.as_ref()) {
+        return Ok([&cbor::SELF_DESCRIBE[..], item].concat());
+    }
     let raw = cbor::decode(bytes)
         .map_err(|e| CallError::BadResult(format!("{what} is not CBOR: {e}")))?;
     let value = types::conform_owned(raw, ty, program.air.as_ref())

@@ -24,6 +24,7 @@
 //! `cbor::decode(&cbor::encode(v)) == v`.
 
 mod conform;
+mod in_place;
 mod lens;
 mod path;
 #[cfg(test)]
@@ -31,6 +32,7 @@ mod proptests;
 mod scalar;
 
 pub use conform::{conform, conform_owned};
+pub use in_place::is_canonical_fit;
 pub use lens::{from_json, to_sugar, to_tagged};
 pub(crate) use path::field_segment;
 

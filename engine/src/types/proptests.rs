@@ -1,7 +1,7 @@
 //! Property tests over generated (type, value) pairs: canonical values
 //! survive CBOR and both JSON lenses unchanged.
 
-use super::{conform, from_json, to_sugar, to_tagged, Type};
+use super::{conform, from_json, is_canonical_fit, to_sugar, to_tagged, Type};
 use crate::cbor;
 use crate::value::Value;
 use proptest::collection::vec;
@@ -172,6 +172,27 @@ proptest! {
             let back = from_json(&reparsed, &ty, &s)
                 .map_err(|e| TestCaseError::fail(format!("{lens} {text} as {ty}: {e}")))?;
             prop_assert_eq!(&back, &c, "{} lens of {} as {}", lens, text, ty);
+        }
+    }
+
+    #[test]
+    fn the_in_place_check_accepts_exactly_the_canonical_bytes(
+        (ty, v) in typed_value(),
+        (_, other) in typed_value(),
+    ) {
+        let s = schemas();
+        let c = conform(&v, &ty, &s).map_err(|e| TestCaseError::fail(format!("{ty}: {e}")))?;
+        let canonical = cbor::encode(&c);
+        prop_assert!(is_canonical_fit(&canonical[3..], &ty, &s), "canonical bytes of {}", ty);
+        // As generated: fields in any order, sets unsorted, options absent.
+        let raw = cbor::encode(&v);
+        prop_assert_eq!(is_canonical_fit(&raw[3..], &ty, &s), raw == canonical);
+        // A value of some other type: accepted only if conform would give
+        // the very same bytes back.
+        let foreign = cbor::encode(&other);
+        if is_canonical_fit(&foreign[3..], &ty, &s) {
+            let back = conform(&other, &ty, &s).map(|c| cbor::encode(&c));
+            prop_assert_eq!(back, Ok(foreign));
         }
     }
 }
