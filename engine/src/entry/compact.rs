@@ -18,7 +18,7 @@
 //! of an entry are one function of the entry and replay can compare them.
 
 use super::{Entry, Origin, Outcome};
-use crate::cbor::{write_bytes, write_head, write_text};
+use crate::cbor::{major, write_bytes, write_head, write_text, ReadError, Reader};
 use crate::hash::Hash;
 
 const EXTERNAL: u8 = 0;
@@ -124,9 +124,9 @@ fn opt_bytes_into(out: &mut Vec<u8>, b: Option<&[u8]>) {
 
 /// Decodes a compact entry; the error says what was wrong where.
 pub(super) fn decode(bytes: &[u8]) -> Result<Entry, String> {
-    let mut c = Cursor { bytes, pos: 0 };
-    let len = c.head(4)?;
-    let tag = c.head(0)?;
+    let mut c = Reader::new(bytes);
+    let len = c.expect(major::ARRAY).map_err(say)?;
+    let tag = c.expect(major::UINT).map_err(say)?;
     let expected = match u8::try_from(tag).unwrap_or(u8::MAX) {
         EXTERNAL => 4,
         FROM_REDUCER | FROM_PLAN | CALL_OK | CALL_FAILED => 6,
@@ -138,20 +138,23 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Entry, String> {
             "compact entry tag {tag} has {len} items, {expected} expected"
         ));
     }
+    let text = |c: &mut Reader| c.text().map(str::to_owned).map_err(say);
+    let uint = |c: &mut Reader| c.expect(major::UINT).map_err(say);
+    let opt_bytes = |c: &mut Reader| c.opt_bytes().map(|b| b.map(<[u8]>::to_vec)).map_err(say);
     let entry = match tag as u8 {
         EXTERNAL | FROM_REDUCER | FROM_PLAN => {
-            let schema = c.text()?;
-            let value = c.bytes()?.to_vec();
-            let key = c.opt_bytes()?;
+            let schema = text(&mut c)?;
+            let value = c.bytes().map_err(say)?.to_vec();
+            let key = opt_bytes(&mut c)?;
             let origin = match tag as u8 {
                 EXTERNAL => Origin::External,
                 FROM_REDUCER => Origin::Reducer {
-                    name: c.text()?,
-                    call: c.head(0)?,
+                    name: text(&mut c)?,
+                    call: uint(&mut c)?,
                 },
                 _ => Origin::Plan {
-                    name: c.text()?,
-                    instance: c.head(0)?,
+                    name: text(&mut c)?,
+                    instance: uint(&mut c)?,
                 },
             };
             Entry::DomainEvent {
@@ -162,13 +165,13 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Entry, String> {
             }
         }
         CALL_OK | CALL_FAILED => {
-            let reducer = c.text()?;
-            let key = c.opt_bytes()?;
-            let event = c.head(0)?;
+            let reducer = text(&mut c)?;
+            let key = opt_bytes(&mut c)?;
+            let event = uint(&mut c)?;
             let outcome = if tag as u8 == CALL_OK {
-                let emitted =
-                    u32::try_from(c.head(0)?).map_err(|_| "emitted count too large".to_string())?;
-                let state_hash = Hash::from_slice(c.bytes()?)
+                let emitted = u32::try_from(uint(&mut c)?)
+                    .map_err(|_| "emitted count too large".to_string())?;
+                let state_hash = Hash::from_slice(c.bytes().map_err(say)?)
                     .ok_or_else(|| "state hash is not 32 bytes".to_string())?;
                 Outcome::Ok {
                     state_hash,
@@ -176,8 +179,8 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Entry, String> {
                 }
             } else {
                 Outcome::Failed {
-                    kind: c.text()?,
-                    message: c.text()?,
+                    kind: text(&mut c)?,
+                    message: text(&mut c)?,
                 }
             };
             Entry::ReducerCall {
@@ -187,81 +190,19 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Entry, String> {
                 outcome,
             }
         }
-        _ => Entry::Unrouted { event: c.head(0)? },
+        _ => Entry::Unrouted {
+            event: uint(&mut c)?,
+        },
     };
-    if c.pos != bytes.len() {
+    if !c.at_end() {
         return Err(format!(
             "{} bytes after the compact entry",
-            bytes.len() - c.pos
+            bytes.len() - c.pos()
         ));
     }
     Ok(entry)
 }
 
-/// Reads CBOR heads in their shortest form only: anything else is refused,
-/// so one entry has one encoding.
-struct Cursor<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn head(&mut self, major: u8) -> Result<u64, String> {
-        let at = self.pos;
-        let b = *self.bytes.get(at).ok_or("entry cut short")?;
-        if b >> 5 != major {
-            return Err(format!(
-                "byte {at}: CBOR major type {} where {major} was expected",
-                b >> 5
-            ));
-        }
-        let (n, min) = match b & 31 {
-            n @ 0..=23 => {
-                self.pos += 1;
-                return Ok(u64::from(n));
-            }
-            24 => (1, 24),
-            25 => (2, 0x100),
-            26 => (4, 0x1_0000),
-            27 => (8, 0x1_0000_0000),
-            _ => return Err(format!("byte {at}: indefinite or reserved CBOR head")),
-        };
-        let raw = self
-            .bytes
-            .get(at + 1..at + 1 + n)
-            .ok_or("entry cut short")?;
-        let v = raw.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
-        if v < min {
-            return Err(format!("byte {at}: CBOR head not in its shortest form"));
-        }
-        self.pos = at + 1 + n;
-        Ok(v)
-    }
-
-    fn slice(&mut self, major: u8) -> Result<&'a [u8], String> {
-        let len = usize::try_from(self.head(major)?).map_err(|_| "length too large")?;
-        let end = self.pos.checked_add(len).ok_or("length too large")?;
-        let s = self.bytes.get(self.pos..end).ok_or("entry cut short")?;
-        self.pos = end;
-        Ok(s)
-    }
-
-    fn bytes(&mut self) -> Result<&'a [u8], String> {
-        self.slice(2)
-    }
-
-    fn text(&mut self) -> Result<String, String> {
-        let at = self.pos;
-        std::str::from_utf8(self.slice(3)?)
-            .map(str::to_owned)
-            .map_err(|_| format!("byte {at}: text is not UTF-8"))
-    }
-
-    fn opt_bytes(&mut self) -> Result<Option<Vec<u8>>, String> {
-        if self.bytes.get(self.pos) == Some(&0xf6) {
-            self.pos += 1;
-            return Ok(None);
-        }
-        Ok(Some(self.bytes()?.to_vec()))
-    }
+fn say(e: ReadError) -> String {
+    e.to_string()
 }

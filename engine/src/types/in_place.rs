@@ -8,6 +8,7 @@
 
 use super::scalar::{check_dec128, INT_MAX, INT_MIN, NAT_MAX};
 use super::{resolve, Schemas, Type, MAX_TYPE_DEPTH};
+use crate::cbor::{major, Reader, NULL};
 
 /// How deep the decoder lets CBOR nest; deeper input is the decoder's
 /// error to report, so the walk leaves it to the full path.
@@ -17,71 +18,25 @@ const MAX_CBOR_DEPTH: usize = 128;
 /// value of `ty` in its canonical form.
 pub fn is_canonical_fit(item: &[u8], ty: &Type, schemas: &dyn Schemas) -> bool {
     let mut w = Walk {
-        bytes: item,
-        pos: 0,
+        r: Reader::new(item),
         schemas,
     };
-    w.value(ty, 0, 0).is_some() && w.pos == item.len()
+    w.value(ty, 0, 0).is_some() && w.r.at_end()
 }
 
 struct Walk<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+    r: Reader<'a>,
     schemas: &'a dyn Schemas,
 }
 
 impl<'a> Walk<'a> {
-    /// A shortest-form head: (major type, argument).
-    fn head(&mut self) -> Option<(u8, u64)> {
-        let b = *self.bytes.get(self.pos)?;
-        let (major, info) = (b >> 5, b & 31);
-        let (n, min) = match info {
-            0..=23 => {
-                self.pos += 1;
-                return Some((major, u64::from(info)));
-            }
-            24 => (1, 24),
-            25 => (2, 0x100),
-            26 => (4, 0x1_0000),
-            27 => (8, 0x1_0000_0000),
-            _ => return None,
-        };
-        let raw = self.bytes.get(self.pos + 1..self.pos + 1 + n)?;
-        let arg = raw.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
-        (arg >= min).then(|| {
-            self.pos += 1 + n;
-            (major, arg)
-        })
-    }
-
-    /// The content of a byte or text string of `major` type.
-    fn string(&mut self, major: u8) -> Option<&'a [u8]> {
-        let (m, len) = self.head()?;
-        if m != major {
-            return None;
-        }
-        let end = self.pos.checked_add(usize::try_from(len).ok()?)?;
-        let bytes: &'a [u8] = self.bytes;
-        let s = bytes.get(self.pos..end)?;
-        self.pos = end;
-        Some(s)
-    }
-
-    fn text(&mut self) -> Option<&'a str> {
-        std::str::from_utf8(self.string(3)?).ok()
-    }
-
     fn int(&mut self, min: i128, max: i128) -> Option<()> {
-        let n = match self.head()? {
-            (0, n) => i128::from(n),
-            (1, n) => -1 - i128::from(n),
-            _ => return None,
-        };
+        let n = self.r.int().ok()?;
         (min..=max).contains(&n).then_some(())
     }
 
     fn simple(&mut self, byte: u8) -> Option<()> {
-        (self.bytes.get(self.pos) == Some(&byte)).then(|| self.pos += 1)
+        self.r.take_simple(byte).then_some(())
     }
 
     /// Walks one value of `ty`; `depth` counts type steps, `nest` CBOR
@@ -95,38 +50,38 @@ impl<'a> Walk<'a> {
             Type::Bool => self.simple(0xf4).or_else(|| self.simple(0xf5)),
             Type::Int | Type::Duration => self.int(INT_MIN, INT_MAX),
             Type::Nat | Type::Time => self.int(0, NAT_MAX),
-            Type::Dec128 => check_dec128(self.text()?).ok(),
-            Type::Bytes => self.string(2).map(drop),
-            Type::Text => self.text().map(drop),
-            Type::Hash => (self.string(2)?.len() == 32).then_some(()),
-            Type::Uuid => (self.string(2)?.len() == 16).then_some(()),
-            Type::Unit => self.simple(0xf6),
+            Type::Dec128 => check_dec128(self.r.text().ok()?).ok(),
+            Type::Bytes => self.r.bytes().ok().map(drop),
+            Type::Text => self.r.text().ok().map(drop),
+            Type::Hash => (self.r.bytes().ok()?.len() == 32).then_some(()),
+            Type::Uuid => (self.r.bytes().ok()?.len() == 16).then_some(()),
+            Type::Unit => self.simple(NULL),
             Type::Option(inner) => self
-                .simple(0xf6)
+                .simple(NULL)
                 .or_else(|| self.value(inner, depth + 1, nest)),
             Type::Record(fields) => self.record(fields, depth, nest),
             Type::Variant(alts) => self.variant(alts, depth, nest),
             Type::List(item) => {
-                for _ in 0..self.container(4)? {
+                for _ in 0..self.r.expect(major::ARRAY).ok()? {
                     self.value(item, depth + 1, nest + 1)?;
                 }
                 Some(())
             }
             Type::Set(item) => {
-                let mut prev: Option<(usize, usize)> = None;
-                for _ in 0..self.container(4)? {
-                    let start = self.pos;
+                let mut prev: Option<&[u8]> = None;
+                for _ in 0..self.r.expect(major::ARRAY).ok()? {
+                    let start = self.r.pos();
                     self.value(item, depth + 1, nest + 1)?;
-                    self.strictly_after(&mut prev, start)?;
+                    prev = Some(self.strictly_after(prev, start)?);
                 }
                 Some(())
             }
             Type::Map { key, value } => {
-                let mut prev: Option<(usize, usize)> = None;
-                for _ in 0..self.container(5)? {
-                    let start = self.pos;
+                let mut prev: Option<&[u8]> = None;
+                for _ in 0..self.r.expect(major::MAP).ok()? {
+                    let start = self.r.pos();
                     self.value(key, depth + 1, nest + 1)?;
-                    self.strictly_after(&mut prev, start)?;
+                    prev = Some(self.strictly_after(prev, start)?);
                     self.value(value, depth + 1, nest + 1)?;
                 }
                 Some(())
@@ -134,36 +89,22 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// The length of an array (4) or map (5) head.
-    fn container(&mut self, major: u8) -> Option<u64> {
-        match self.head()? {
-            (m, n) if m == major => Some(n),
-            _ => None,
-        }
-    }
-
     /// Canonical order of sets and map keys: each encoding strictly after
-    /// the one before (sorted, no duplicates).
-    fn strictly_after(&self, prev: &mut Option<(usize, usize)>, start: usize) -> Option<()> {
-        let this = &self.bytes[start..self.pos];
-        if let Some((a, b)) = *prev {
-            if self.bytes[a..b] >= *this {
-                return None;
-            }
-        }
-        *prev = Some((start, self.pos));
-        Some(())
+    /// the one before (sorted, no duplicates). Returns this one's bytes.
+    fn strictly_after(&self, prev: Option<&[u8]>, start: usize) -> Option<&'a [u8]> {
+        let this = self.r.since(start);
+        prev.is_none_or(|p| p < this).then_some(this)
     }
 
     /// Every field present (an absent option is filled in by conform, so
     /// its bytes would differ), in canonical key order.
     fn record(&mut self, fields: &[(String, Type)], depth: usize, nest: usize) -> Option<()> {
-        if self.container(5)? != fields.len() as u64 {
+        if self.r.expect(major::MAP).ok()? != fields.len() as u64 {
             return None;
         }
         let mut prev: Option<&str> = None;
         for _ in 0..fields.len() {
-            let name = self.text()?;
+            let name = self.r.text().ok()?;
             if prev.is_some_and(|p| (p.len(), p) >= (name.len(), name)) {
                 return None;
             }
@@ -176,12 +117,12 @@ impl<'a> Walk<'a> {
 
     /// A bare tag for a unit alternative, `{tag: payload}` for the others.
     fn variant(&mut self, alts: &[(String, Type)], depth: usize, nest: usize) -> Option<()> {
-        let payload = match self.bytes.get(self.pos)? >> 5 {
-            3 => false,
-            5 if self.container(5)? == 1 => true,
+        let payload = match self.r.peek_major()? {
+            major::TEXT => false,
+            major::MAP if self.r.expect(major::MAP).ok()? == 1 => true,
             _ => return None,
         };
-        let tag = self.text()?;
+        let tag = self.r.text().ok()?;
         let (_, ty) = alts.iter().find(|(t, _)| t == tag)?;
         let is_unit = matches!(resolve(ty, self.schemas).ok()?, Type::Unit);
         match (payload, is_unit) {

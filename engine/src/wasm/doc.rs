@@ -5,6 +5,8 @@ use crate::cbor::{self, write_bytes, write_head, write_text, SELF_DESCRIBE};
 use crate::value::Value;
 use aos_sdk::abi::{field, ABI_VERSION};
 
+mod in_place;
+
 /// Writes the input document for one step into `out` (cleared first):
 /// canonical CBOR with the self-describe tag. `state`, `value` and `key`
 /// are CBOR encodings, embedded as byte strings.
@@ -74,6 +76,15 @@ pub struct StepOutput {
 /// Reads an output document strictly: every field must have its ABI type
 /// and unknown fields are errors, so a confused guest is caught at once.
 pub fn decode_output(bytes: &[u8]) -> Result<StepOutput, CallError> {
+    match in_place::read(bytes) {
+        Some(out) => Ok(out),
+        None => decode_output_tree(bytes),
+    }
+}
+
+/// [`decode_output`] through a value tree: reads every CBOR the decoder
+/// does, and names what is wrong.
+fn decode_output_tree(bytes: &[u8]) -> Result<StepOutput, CallError> {
     let doc = cbor::decode(bytes).map_err(|e| bad(format!("output is not CBOR: {e}")))?;
     let entries = doc
         .as_map()
@@ -368,6 +379,51 @@ mod tests {
         let mut d = good();
         d[2].1 = Value::text("no");
         assert!(err_of(d).contains("`effects` is a text string, expected an array"));
+    }
+
+    #[test]
+    fn the_in_place_reader_takes_the_common_shapes_and_agrees_with_the_tree() {
+        let mut docs = vec![good()];
+        let mut d = good();
+        d.retain(|(k, _)| *k != "ann");
+        d[0].1 = Value::Null;
+        d[2].1 = Value::Array(vec![Value::record([
+            ("kind", Value::text("blob.put")),
+            ("params", Value::Bytes(vec![4])),
+            ("cap_slot", Value::Null),
+        ])]);
+        d.push(("blobs", Value::Array(vec![Value::Bytes(b"raw".to_vec())])));
+        docs.push(d);
+        for doc in &docs {
+            let bytes = out_doc(doc.clone());
+            let read = in_place::read(&bytes).expect("the common shape is read in place");
+            assert_eq!(Ok(read), decode_output_tree(&bytes));
+        }
+        // Whatever it accepts of the rest, the tree reads the same way.
+        let mut odd = vec![
+            vec![("error", Value::text("nope"))],
+            vec![("state", Value::Null)],
+        ];
+        for (i, _) in good().iter().enumerate() {
+            let mut d = good();
+            d[i].1 = Value::Int(7);
+            odd.push(d);
+            let mut d = good();
+            d.remove(i);
+            odd.push(d);
+        }
+        for doc in odd {
+            let bytes = out_doc(doc);
+            if let Some(read) = in_place::read(&bytes) {
+                assert_eq!(Ok(read), decode_output_tree(&bytes));
+            }
+        }
+        // Non-shortest heads and duplicate fields go to the tree.
+        let mut long_head = out_doc(good());
+        let at = long_head.iter().position(|&b| b == 0xa4).expect("map head");
+        long_head.splice(at..=at, [0xb8, 0x04]);
+        assert!(in_place::read(&long_head).is_none());
+        assert!(decode_output(&long_head).is_ok());
     }
 
     #[test]
