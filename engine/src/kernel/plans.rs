@@ -214,6 +214,126 @@ enum Follow {
     },
 }
 
+/// What running one step produced; the instance and the kernel are changed
+/// from it afterwards, in one place.
+struct StepRun {
+    ran: Ran,
+    /// A value for a plan variable.
+    bind: Option<(String, Value)>,
+    follow: Option<Follow>,
+    /// The receipt or event the step took.
+    consumed: Option<Consumed>,
+    /// A receipt's cost to settle against its grant.
+    settle: Option<(String, u64)>,
+    /// An `end` step's result.
+    ended: Option<Option<Value>>,
+}
+
+impl StepRun {
+    fn ok(v: Value) -> StepRun {
+        StepRun {
+            ran: Ran::Ok(v),
+            bind: None,
+            follow: None,
+            consumed: None,
+            settle: None,
+            ended: None,
+        }
+    }
+
+    fn failed(message: String) -> StepRun {
+        StepRun {
+            ran: Ran::Failed(message),
+            ..StepRun::ok(Value::Null)
+        }
+    }
+
+    /// Ok, binding the output to `var`.
+    fn bound(var: &str, v: Value) -> StepRun {
+        StepRun {
+            bind: Some((var.to_string(), v.clone())),
+            ..StepRun::ok(v)
+        }
+    }
+}
+
+fn assign(
+    program: &Program,
+    def: &DefPlan,
+    env: &InstanceEnv<'_>,
+    expr: &Expr,
+    var: &str,
+) -> StepRun {
+    match expr::eval(expr, env, def.locals.get(var), program.air.as_ref()) {
+        Ok(v) => StepRun::bound(var, v),
+        Err(e) => StepRun::failed(e.to_string()),
+    }
+}
+
+/// An `emit_effect` step once the gate decided: its handle is the intent
+/// hash; a denial fails the step.
+fn emitted(kind: &str, var: &str, intent: Intent, decision: Decision) -> StepRun {
+    let hash = intent.intent_hash();
+    let run = if decision.allowed {
+        StepRun::bound(var, Value::Bytes(hash.0.to_vec()))
+    } else {
+        StepRun::failed(format!("{kind} denied: {}", decision.reason))
+    };
+    StepRun {
+        follow: Some(Follow::Intent(intent, decision)),
+        ..run
+    }
+}
+
+/// An `await_receipt` step, if its receipt is there.
+fn receipt_arrived(inst: &PlanInstance, i: usize, var: &str) -> Option<StepRun> {
+    let h = inst.steps[i].handle?;
+    let arrived = inst.receipts.get(&h)?;
+    let run = if arrived.status == ReceiptStatus::Ok {
+        StepRun::bound(var, arrived.payload.clone())
+    } else {
+        StepRun::failed(format!(
+            "the receipt for {h} has status {}",
+            arrived.status.as_str()
+        ))
+    };
+    Some(StepRun {
+        consumed: Some(Consumed::Receipt {
+            intent: h,
+            status: arrived.status,
+            seq: arrived.seq,
+        }),
+        settle: Some((arrived.grant.clone(), arrived.cost_cents)),
+        ..run
+    })
+}
+
+/// An `await_event` step, if its event was captured.
+fn event_arrived(inst: &PlanInstance, i: usize, schema: &str, var: &str) -> Option<StepRun> {
+    let (seq, value) = inst.steps[i].captured.as_ref()?;
+    Some(StepRun {
+        consumed: Some(Consumed::Event {
+            schema: schema.to_string(),
+            seq: *seq,
+        }),
+        ..StepRun::bound(var, value.clone())
+    })
+}
+
+fn end(program: &Program, def: &DefPlan, env: &InstanceEnv<'_>, result: Option<&Expr>) -> StepRun {
+    let value = match result {
+        Some(expr) => expr::eval(expr, env, def.output.as_ref(), program.air.as_ref()),
+        None => Ok(Value::Null),
+    };
+    match value {
+        Ok(v) => StepRun {
+            ended: Some(result.is_some().then(|| v.clone())),
+            ..StepRun::ok(v)
+        },
+        Err(e) => StepRun::failed(e.to_string()),
+    }
+}
+
 impl KernelState {
     /// The first ready plan step: (instance id, step index).
     pub(super) fn next_plan_step(&self, program: &Program) -> Option<(u64, usize)> {
@@ -392,109 +512,50 @@ impl KernelState {
             def,
             event: None,
         };
-        let schemas = program.air.as_ref();
-        let mut follow: Option<Follow> = None;
-        let mut bind: Option<(String, Value)> = None;
-        let mut consumed = None;
-        let mut settle: Option<(String, u64)> = None;
-        let mut ended: Option<Option<Value>> = None;
-        let ran = match &step.op {
-            StepOp::Assign { expr, bind: var } => {
-                let ty = def.locals.get(var);
-                match expr::eval(expr, &env, ty, schemas) {
-                    Ok(v) => {
-                        bind = Some((var.clone(), v.clone()));
-                        Ran::Ok(v)
-                    }
-                    Err(e) => Ran::Failed(e.to_string()),
-                }
-            }
+        let run = match &step.op {
+            StepOp::Assign { expr, bind } => assign(program, def, &env, expr, bind),
             StepOp::EmitEffect {
                 kind,
                 params,
                 cap,
-                bind: var,
+                bind,
             } => match self.plan_intent(program, def, &inst, step, kind, params, cap, &env) {
-                Err(message) => Ran::Failed(message),
-                Ok((intent, decision)) => {
-                    let hash = intent.intent_hash();
-                    let allowed = decision.allowed;
-                    let reason = decision.reason.clone();
-                    follow = Some(Follow::Intent(intent, decision));
-                    if allowed {
-                        let handle = Value::Bytes(hash.0.to_vec());
-                        bind = Some((var.clone(), handle.clone()));
-                        Ran::Ok(handle)
-                    } else {
-                        Ran::Failed(format!("{kind} denied: {reason}"))
-                    }
-                }
+                Err(message) => StepRun::failed(message),
+                Ok((intent, decision)) => emitted(kind, bind, intent, decision),
             },
-            StepOp::AwaitReceipt { bind: var, .. } => {
-                let handle = inst.steps[i].handle;
-                match handle.and_then(|h| inst.receipts.get(&h).map(|a| (h, a))) {
-                    None => return,
-                    Some((h, arrived)) => {
-                        consumed = Some(Consumed::Receipt {
-                            intent: h,
-                            status: arrived.status,
-                            seq: arrived.seq,
-                        });
-                        settle = Some((arrived.grant.clone(), arrived.cost_cents));
-                        if arrived.status == ReceiptStatus::Ok {
-                            bind = Some((var.clone(), arrived.payload.clone()));
-                            Ran::Ok(arrived.payload.clone())
-                        } else {
-                            Ran::Failed(format!(
-                                "the receipt for {h} has status {}",
-                                arrived.status.as_str()
-                            ))
-                        }
-                    }
-                }
-            }
-            StepOp::AwaitEvent {
-                event, bind: var, ..
-            } => match &inst.steps[i].captured {
+            StepOp::AwaitReceipt { bind, .. } => match receipt_arrived(&inst, i, bind) {
+                Some(run) => run,
                 None => return,
-                Some((event_seq, value)) => {
-                    consumed = Some(Consumed::Event {
-                        schema: event.clone(),
-                        seq: *event_seq,
-                    });
-                    bind = Some((var.clone(), value.clone()));
-                    Ran::Ok(value.clone())
-                }
+            },
+            StepOp::AwaitEvent { event, bind, .. } => match event_arrived(&inst, i, event, bind) {
+                Some(run) => run,
+                None => return,
             },
             StepOp::RaiseEvent {
                 reducer,
                 event,
                 key,
             } => match raise(program, reducer, event, key.as_ref(), &env) {
-                Err(message) => Ran::Failed(message),
-                Ok((schema, value, key)) => {
-                    follow = Some(Follow::Event {
+                Err(message) => StepRun::failed(message),
+                Ok((schema, value, key)) => StepRun {
+                    follow: Some(Follow::Event {
                         schema,
                         value: cbor::encode(&value),
                         key,
-                    });
-                    Ran::Ok(value)
-                }
+                    }),
+                    ..StepRun::ok(value)
+                },
             },
-            StepOp::End { result } => {
-                let value = match (result, def.output.as_ref()) {
-                    (Some(expr), ty) => expr::eval(expr, &env, ty, schemas),
-                    (None, _) => Ok(Value::Null),
-                };
-                match value {
-                    Ok(v) => {
-                        ended = Some(result.is_some().then(|| v.clone()));
-                        Ran::Ok(v)
-                    }
-                    Err(e) => Ran::Failed(e.to_string()),
-                }
-            }
+            StepOp::End { result } => end(program, def, &env, result.as_ref()),
         };
+        let StepRun {
+            ran,
+            bind,
+            follow,
+            consumed,
+            settle,
+            ended,
+        } = run;
         // Let go of this handle on the instance before changing it, so
         // `make_mut` below does not clone it.
         drop(inst);
