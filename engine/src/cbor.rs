@@ -232,6 +232,7 @@ impl Decoder<'_> {
         Ok(&self.bytes[start..end])
     }
 
+    #[allow(clippy::expect_used, reason = "invariant: 2 bytes; 4 bytes; 8 bytes")]
     fn arg(&mut self, info: u8, at: usize) -> Result<u64, CborError> {
         Ok(match info {
             0..=23 => info as u64,

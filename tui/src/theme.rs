@@ -206,6 +206,10 @@ impl Theme {
     }
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "invariant: the compiled-in themes parse (a test parses each)"
+)]
 fn builtin_themes() -> Vec<Theme> {
     BUILTIN
         .iter()

@@ -262,6 +262,7 @@ impl HttpFixtures {
     }
 
     /// Reads fixtures from a parsed document; `file` only names it in errors.
+    #[allow(clippy::expect_used, reason = "invariant: checked to be at most 999")]
     pub fn from_json(file: &Path, doc: &Json) -> Result<HttpFixtures, FixtureError> {
         const FIELDS: &[&str] = &["method", "url", "status", "headers", "body"];
         let mut fixtures = Vec::new();

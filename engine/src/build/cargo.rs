@@ -38,6 +38,10 @@ pub(crate) fn command_line(cargo: &Path, info: &CrateInfo, target_dir: Option<&P
     s
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "invariant: stdout was piped above; stderr was piped above"
+)]
 pub(crate) fn run(
     cargo: &Path,
     info: &CrateInfo,

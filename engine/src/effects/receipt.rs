@@ -105,6 +105,7 @@ fn batch_message(root: &Hash) -> Vec<u8> {
 
 /// The Merkle levels over `leaves` (padded with zero hashes to a power of
 /// two), from the leaf nodes up to the root.
+#[allow(clippy::expect_used, reason = "invariant: at least the leaf level")]
 fn merkle_levels(leaves: &[Hash]) -> Vec<Vec<Hash>> {
     let width = leaves.len().next_power_of_two();
     let mut level: Vec<Hash> = leaves.iter().map(leaf_node).collect();
@@ -121,6 +122,7 @@ fn merkle_levels(leaves: &[Hash]) -> Vec<Vec<Hash>> {
 impl Receipt {
     /// Signs many receipts with one signature over their Merkle root; each
     /// receipt carries its inclusion proof. A single item is signed plainly.
+    #[allow(clippy::expect_used, reason = "invariant: a root level")]
     pub fn sign_batch(
         items: Vec<(Hash, ReceiptStatus, Value, u64)>,
         adapter_id: &str,

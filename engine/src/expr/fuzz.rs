@@ -13,6 +13,11 @@
 //! `cargo +nightly fuzz run expr` (in `fuzz/`) runs it unbounded; an engine
 //! test runs it over a fixed set of pseudo-random inputs.
 
+#![allow(
+    clippy::expect_used,
+    reason = "a fuzz harness reports a broken property by panicking"
+)]
+
 use super::{
     check, eval, eval_bool, infer, parse_expr, parse_expr_or_value, Env, Expr, Op, Ref, RefRoot,
     TypeEnv, VarType,

@@ -151,6 +151,7 @@ fn len(v: &Value) -> Result<i128, Fail> {
 }
 
 /// A record field, map value or list item.
+#[allow(clippy::expect_used, reason = "invariant: arity checked: two values")]
 fn get(mut v: Vec<Value>) -> Result<Value, Fail> {
     let key = v.pop().expect("arity checked: two values");
     let from = v.pop().expect("arity checked: two values");

@@ -213,6 +213,7 @@ fn parse_op(o: &Map<String, Json>, path: &str, depth: usize) -> Result<Expr, Exp
 }
 
 /// `{"nat": 1}` and friends, read through the keyword's type.
+#[allow(clippy::expect_used, reason = "invariant: caller checked the keyword")]
 fn parse_const(whole: &Json, keyword: &str, path: &str) -> Result<Expr, ExprError> {
     let ty = const_type(keyword).expect("caller checked the keyword");
     from_json(whole, &ty, &NoSchemas)

@@ -725,6 +725,10 @@ impl Journal {
     }
 
     /// The entry item bytes of record `seq` (buffered records included).
+    #[allow(
+        clippy::expect_used,
+        reason = "invariant: a one-record range yields one item"
+    )]
     pub fn read(&self, seq: u64) -> Result<Vec<u8>, JournalError> {
         let mut items = self.read_range(seq, seq.saturating_add(1))?;
         Ok(items.pop().expect("a one-record range yields one item"))
@@ -1036,12 +1040,20 @@ impl Journal {
         self.buf_start + self.buf.len() as u64
     }
 
+    #[allow(
+        clippy::expect_used,
+        reason = "invariant: a journal always has a segment"
+    )]
     fn last_segment_mut(&mut self) -> &mut Segment {
         self.segments
             .last_mut()
             .expect("a journal always has a segment")
     }
 
+    #[allow(
+        clippy::expect_used,
+        reason = "invariant: a journal always has a segment"
+    )]
     fn current_path(&self) -> &Path {
         &self
             .segments
@@ -1142,6 +1154,10 @@ impl Journal {
         Ok(())
     }
 
+    #[allow(
+        clippy::expect_used,
+        reason = "invariant: a journal always has a segment"
+    )]
     fn rotate(&mut self) -> Result<(), JournalError> {
         if self.mode == Mode::Read {
             // A reader's records stay in memory, in its last segment.
@@ -1236,6 +1252,10 @@ impl Drop for Journal {
     }
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "invariant: segment number checked by the caller"
+)]
 fn segment_path(dir: &Path, number: u32) -> PathBuf {
     dir.join(segment::segment_file_name(number).expect("segment number checked by the caller"))
 }

@@ -314,6 +314,7 @@ impl Reducers {
         self.instances.clear();
     }
 
+    #[allow(clippy::expect_used, reason = "invariant: instance inserted above")]
     fn call(&mut self, def: &ReducerDef) -> Result<(), CallFailure> {
         self.calls += 1;
         if self

@@ -320,6 +320,7 @@ fn variant_value(
     }
 }
 
+#[allow(clippy::expect_used, reason = "invariant: one entry")]
 fn sugar_variant(
     j: &Json,
     alts: &[(String, Type)],
@@ -465,6 +466,7 @@ fn map_entries(
     sort_map(out).map(Value::Map)
 }
 
+#[allow(clippy::expect_used, reason = "invariant: length checked")]
 fn render(v: &Value, ty: &Type, s: &dyn Schemas, tagged: bool, depth: usize) -> Json {
     let Ok(ty) = resolve(ty, s) else {
         return untyped(v);

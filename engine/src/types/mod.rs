@@ -236,6 +236,7 @@ pub fn parse_type(json: &Json) -> Result<Type, TypeError> {
     parse(json, 0).map_err(Fail::into_error)
 }
 
+#[allow(clippy::expect_used, reason = "invariant: object has exactly one key")]
 fn parse(json: &Json, depth: usize) -> Result<Type, Fail> {
     if depth > MAX_TYPE_DEPTH {
         return Err(Fail::new("type nests too deeply"));

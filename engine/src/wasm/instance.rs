@@ -103,6 +103,10 @@ impl std::fmt::Debug for ReducerInstance {
 }
 
 impl ReducerInstance {
+    #[allow(
+        clippy::expect_used,
+        reason = "invariant: fuel is enabled in the deterministic config"
+    )]
     pub(super) fn new(
         engine: &wasmtime::Engine,
         config: &RuntimeConfig,
@@ -215,6 +219,10 @@ impl ReducerInstance {
         self.memory.data(&self.store)[at..at + len].to_vec()
     }
 
+    #[allow(
+        clippy::expect_used,
+        reason = "invariant: fuel is enabled in the deterministic config"
+    )]
     fn set_fuel(&mut self) {
         self.store
             .set_fuel(self.fuel)

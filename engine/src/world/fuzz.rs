@@ -12,6 +12,11 @@
 //! get past the JSON syntax. `cargo fuzz run events` / `inject` (in `fuzz/`)
 //! run them unbounded; engine tests run each over a fixed pseudo-random set.
 
+#![allow(
+    clippy::expect_used,
+    reason = "a fuzz harness reports a broken property by panicking"
+)]
+
 use super::events::{events_from_json, inject_value};
 use crate::air::Air;
 use crate::cbor;

@@ -1,6 +1,12 @@
 //! Integration tests that drive the `aos` binary as a user or a CI script
 //! would.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is how a failed check is reported"
+)]
+
 #[path = "../support/mod.rs"]
 mod support;
 
