@@ -74,6 +74,8 @@ pub enum Msg {
         id: u64,
         result: Result<verify::VerifyOutcome, String>,
     },
+    /// Scan the next chunk of the journal filter's scan (its generation).
+    FilterChunk(u64),
 }
 
 /// Work the app asks its runner to do outside `update`.
@@ -94,6 +96,8 @@ pub enum Cmd {
     /// Verify history below a snapshot on a background thread, posting
     /// `VerifyProgress` and `Verified`.
     Verify(verify::VerifyTask),
+    /// Post `Msg::FilterChunk` after any input already waiting.
+    FilterChunk(u64),
     Quit,
 }
 
@@ -210,6 +214,8 @@ pub enum Overlay {
     Jump(TextInput),
     /// The `C` prompt: advance the virtual clock by a duration.
     Advance(TextInput),
+    /// The `/` prompt: the journal filter, applied as it is typed.
+    Filter(TextInput),
 }
 
 /// What the panes show, refreshed after each world operation.
@@ -315,6 +321,8 @@ pub struct App {
     pub overlay_scroll: u16,
     /// The background verification of the open world, if it owes one.
     pub verify: Option<verify::Verify>,
+    /// The journal filter (`/`), if one is on.
+    pub filter: Option<filter::Filter>,
     verify_id: u64,
     verify_cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     pub quit: bool,
@@ -355,6 +363,7 @@ impl App {
             start_over_armed: false,
             overlay_scroll: 0,
             verify: None,
+            filter: None,
             verify_id: 0,
             verify_cancel: None,
             quit: false,
@@ -381,6 +390,7 @@ impl App {
         self.build = Build::new();
         self.live = live::Live::default();
         self.govern = govern::Govern::default();
+        self.filter = None;
         self.build.phase = Phase::Opening {
             stage: "open".into(),
             message: format!("opening {}", path.display()),
@@ -447,9 +457,7 @@ impl App {
         }
         // Before the journal rows: the plans band takes height from them.
         self.refresh_plans();
-        let rows = self.pane_rows(Pane::Journal);
-        self.journal
-            .move_to(self.view.cursor as i128 - 1, self.view.head, rows);
+        filter::follow(self);
         self.refresh_effects();
         self.rebuild_tree();
         self.fetch_rows();
@@ -474,7 +482,11 @@ impl App {
         let rows = self.pane_rows(Pane::Journal);
         let from = self.journal.top;
         let to = (from + rows).min(self.view.head);
-        match s.entries(from, to) {
+        let fetched = match self.filter {
+            Some(_) => filter::rows(self, from, rows),
+            None => s.entries(from, to),
+        };
+        match fetched {
             Ok(rows) => self.view.rows = rows,
             Err(e) => {
                 self.view.rows.clear();
@@ -486,7 +498,7 @@ impl App {
     /// Keeps the selections in view after the panes changed size.
     fn relayout(&mut self) {
         let rows = self.pane_rows(Pane::Journal);
-        self.journal.fill(self.view.head, rows);
+        self.journal.fill(filter::len(self), rows);
         let rows = self.pane_rows(Pane::State);
         self.state.fill(self.view.tree.len() as u64, rows);
         plans::reveal(self);
@@ -510,6 +522,13 @@ impl App {
 }
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
+    let mut cmds = handle(app, msg);
+    // Whatever the message did to the journal, the filter's scan follows.
+    cmds.extend(filter::resume(app));
+    cmds
+}
+
+fn handle(app: &mut App, msg: Msg) -> Vec<Cmd> {
     match msg {
         Msg::Key(key) if key.kind == KeyEventKind::Press => {
             // Focus can resize panes (the plans pane grows when focused).
@@ -618,6 +637,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             verify::finished(app, id, result);
             vec![]
         }
+        Msg::FilterChunk(generation) => {
+            filter::chunk(app, generation);
+            vec![]
+        }
     }
 }
 
@@ -723,6 +746,12 @@ pub fn default_build_top(app: &App, rows: u64) -> u64 {
 
 /// Pasted text goes into whichever text field is open.
 fn paste(app: &mut App, text: &str) {
+    if let Overlay::Filter(input) = &mut app.overlay {
+        input.insert_str(text);
+        let text = input.text().to_string();
+        filter::set(app, &text);
+        return;
+    }
     let input = match &mut app.overlay {
         Overlay::Jump(input) | Overlay::Advance(input) => Some(input),
         // A paste while choosing is the value: it starts editing.
@@ -769,7 +798,7 @@ fn on_mouse(app: &mut App, m: MouseEvent) {
     let rows = app.pane_rows(pane);
     match pane {
         Pane::Journal => {
-            app.journal.scroll(delta, app.view.head, rows);
+            app.journal.scroll(delta, filter::len(app), rows);
             app.fetch_rows();
         }
         Pane::State => app.state.scroll(delta, app.view.tree.len() as u64, rows),
@@ -789,6 +818,7 @@ fn on_mouse(app: &mut App, m: MouseEvent) {
 
 mod dispatch;
 mod effects;
+pub mod filter;
 pub mod govern;
 pub mod live;
 pub mod plans;
@@ -796,6 +826,8 @@ pub mod plans;
 mod tests;
 #[cfg(test)]
 mod tests_effects;
+#[cfg(test)]
+mod tests_filter;
 #[cfg(test)]
 mod tests_govern;
 #[cfg(test)]

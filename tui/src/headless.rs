@@ -123,6 +123,7 @@ impl Headless {
                         spawn_open(path, self.open_options.starting_over(), self.tx.clone());
                     }
                     Cmd::RunChunk => queue.push_back(Msg::RunChunk),
+                    Cmd::FilterChunk(g) => queue.push_back(Msg::FilterChunk(g)),
                     Cmd::Watch(spec) => self.watcher = start_watch(spec, &self.tx),
                     Cmd::Rebuild(r) => spawn_rebuild(r, self.tx.clone()),
                     // Inline, so a script sees the same frames every run.

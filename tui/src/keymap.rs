@@ -110,6 +110,8 @@ pub enum Action {
     First,
     Last,
     Jump,
+    /// `/`: filter the journal.
+    Filter,
     Inject,
     FocusEffects,
     FocusPlans,
@@ -272,7 +274,7 @@ pub fn active(app: &App) -> Vec<Context> {
         Overlay::None => screen(app),
         Overlay::Help => vec![Context::Help],
         Overlay::Details(_) => vec![Context::Details],
-        Overlay::Jump(_) | Overlay::Advance(_) => vec![Context::TextField],
+        Overlay::Jump(_) | Overlay::Advance(_) | Overlay::Filter(_) => vec![Context::TextField],
         Overlay::Inject(p) if p.editing => vec![Context::InjectValue, Context::TextField],
         Overlay::Inject(_) => vec![Context::InjectSchema],
     }

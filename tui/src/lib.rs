@@ -7,6 +7,7 @@ mod app;
 mod cli;
 mod editor;
 mod effects;
+mod filter;
 mod headless;
 mod help;
 mod keymap;
@@ -267,6 +268,9 @@ fn exec(
             // Behind any input already queued, so keys are never starved.
             Cmd::RunChunk => {
                 let _ = tx.send(Msg::RunChunk);
+            }
+            Cmd::FilterChunk(generation) => {
+                let _ = tx.send(Msg::FilterChunk(generation));
             }
             Cmd::Quit => app.quit = true,
         }

@@ -122,6 +122,18 @@ fn world_in_the_past() {
 }
 
 #[test]
+fn journal_filter_prompt_and_kept_filter() {
+    for size in SIZES {
+        let mut app = world(size, false);
+        keys(&mut app, "n n n n");
+        typed(&mut app, "/tick");
+        snap("filter_prompt", &app);
+        keys(&mut app, "Enter k");
+        snap("filter_kept", &app);
+    }
+}
+
+#[test]
 fn help_overlay() {
     for size in SIZES {
         let mut app = world(size, false);

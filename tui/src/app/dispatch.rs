@@ -28,6 +28,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         Overlay::Jump(input) => return jump_key(app, input, key),
         Overlay::Inject(prompt) => return inject_key(app, prompt, key, action),
         Overlay::Advance(input) => return effects::advance_key(app, input, key),
+        Overlay::Filter(input) => return super::filter::prompt_key(app, input, key),
     }
     match app.screen {
         Screen::Picker => apply_picker(app, action),
@@ -123,7 +124,7 @@ fn apply_world(app: &mut App, action: Action, armed: bool) -> Vec<Cmd> {
         Action::Back => {
             if app.running.take().is_some() {
                 app.info("run stopped");
-            } else if !plans::esc(app) && !govern::manifest_esc(app) {
+            } else if !plans::esc(app) && !govern::manifest_esc(app) && !super::filter::esc(app) {
                 app.flash = None;
             }
         }
@@ -173,6 +174,7 @@ fn with_world(app: &mut App, action: Action) -> Vec<Cmd> {
         return vec![];
     }
     app.flash = None;
+    super::filter::unpin(app);
     match action {
         Action::Step => {
             let Some(s) = app.session.as_mut() else {
@@ -220,6 +222,7 @@ fn with_world(app: &mut App, action: Action) -> Vec<Cmd> {
             return vec![Cmd::RunChunk];
         }
         Action::Jump => app.overlay = Overlay::Jump(TextInput::default()),
+        Action::Filter => super::filter::open_prompt(app),
         Action::Inject => inject(app),
         _ => {}
     }
@@ -253,6 +256,7 @@ fn inject(app: &mut App) {
 /// A move in the focused pane.
 fn pane_move(app: &mut App, m: Move) {
     match app.focus {
+        Pane::Journal if app.filter.is_some() => super::filter::move_selection(app, m),
         Pane::Journal => {
             let rows = app.pane_rows(Pane::Journal);
             let len = app.view.head;
@@ -331,7 +335,7 @@ fn open_details(app: &mut App) {
     let Some(s) = app.session.as_ref() else {
         return;
     };
-    let seq = app.journal.selected;
+    let seq = super::filter::selected_seq(app);
     if seq >= app.view.head {
         return;
     }
@@ -349,6 +353,7 @@ fn jump_key(app: &mut App, mut input: TextInput, key: KeyEvent) -> Vec<Cmd> {
             let text = input.text().trim().to_string();
             match text.parse::<u64>() {
                 Ok(h) => {
+                    super::filter::unpin(app);
                     world_op(app, |s| s.seek(h), |_| None);
                     if app.flash.is_none() && app.view.cursor != h {
                         app.info(format!(

@@ -272,6 +272,14 @@ const WORLD: &[Section] = &[
                 ": jump",
                 5,
             ),
+            h(
+                "/",
+                &[Code(Char('/'))],
+                Action::Filter,
+                "filter the journal (Esc)",
+                "/ filter",
+                4,
+            ),
         ],
     },
     Section {

@@ -12,6 +12,8 @@ mod picker;
 mod plans;
 mod state;
 
+pub use journal::kind_label;
+
 use crate::app::{App, Screen};
 use crate::layout::{layout, Pane};
 use crate::theme::Theme;
