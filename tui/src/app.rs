@@ -96,6 +96,8 @@ pub enum Cmd {
     /// Verify history below a snapshot on a background thread, posting
     /// `VerifyProgress` and `Verified`.
     Verify(verify::VerifyTask),
+    /// The world was closed (back to the picker): stop watching its files.
+    CloseWorld,
     /// Post `Msg::FilterChunk` after any input already waiting.
     FilterChunk(u64),
     Quit,
@@ -323,6 +325,10 @@ pub struct App {
     pub verify: Option<verify::Verify>,
     /// The journal filter (`/`), if one is on.
     pub filter: Option<filter::Filter>,
+    /// The world was opened from the picker: `q` goes back to it.
+    pub from_picker: bool,
+    /// `z`: the focused pane fills the screen.
+    pub zoom: bool,
     verify_id: u64,
     verify_cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     pub quit: bool,
@@ -364,6 +370,8 @@ impl App {
             overlay_scroll: 0,
             verify: None,
             filter: None,
+            from_picker: false,
+            zoom: false,
             verify_id: 0,
             verify_cancel: None,
             quit: false,
@@ -506,7 +514,7 @@ impl App {
     }
 
     fn focusable(&self) -> Vec<Pane> {
-        let areas = layout(self, self.area());
+        let areas = crate::layout::unzoomed(self, self.area(), self.focus);
         Pane::ALL
             .iter()
             .copied()
@@ -584,6 +592,8 @@ fn handle(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
             vec![]
         }
+        // A world left for the picker while it opened: dropped, unlocked.
+        Msg::Opened(_) if app.screen == Screen::Picker => vec![],
         Msg::Opened(Ok(session)) => {
             app.view.diagnostics = session.diagnostics();
             app.session = Some(session);

@@ -125,6 +125,7 @@ impl Headless {
                     Cmd::RunChunk => queue.push_back(Msg::RunChunk),
                     Cmd::FilterChunk(g) => queue.push_back(Msg::FilterChunk(g)),
                     Cmd::Watch(spec) => self.watcher = start_watch(spec, &self.tx),
+                    Cmd::CloseWorld => self.watcher = None,
                     Cmd::Rebuild(r) => spawn_rebuild(r, self.tx.clone()),
                     // Inline, so a script sees the same frames every run.
                     Cmd::Verify(task) => queue.push_back(Msg::Verified {

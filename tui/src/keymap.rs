@@ -85,6 +85,8 @@ impl Move {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Quit,
+    /// `q`: back to the picker when the world came from it, else quit.
+    Leave,
     Help,
     Theme,
     Move(Move),
@@ -101,6 +103,8 @@ pub enum Action {
     Back,
     NextPane,
     PrevPane,
+    /// `z`: the focused pane full screen, or back.
+    Zoom,
     /// Pane by number, 1-based (the digit pressed).
     FocusPane(u8),
     // The world, once open.

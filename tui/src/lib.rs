@@ -253,6 +253,7 @@ fn exec(
                 runtime::spawn_open(path, bg.open.starting_over(), tx.clone());
             }
             Cmd::Watch(spec) => bg.watcher = runtime::start_watch(spec, tx),
+            Cmd::CloseWorld => bg.watcher = None,
             Cmd::Rebuild(r) => runtime::spawn_rebuild(r, tx.clone()),
             Cmd::Verify(task) => runtime::spawn_verify(task, tx.clone()),
             Cmd::Edit(req) => {

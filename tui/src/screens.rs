@@ -134,6 +134,19 @@ fn journal_filter_prompt_and_kept_filter() {
 }
 
 #[test]
+fn zoomed_panes() {
+    for size in SIZES {
+        let mut app = world(size, false);
+        keys(&mut app, "n n n z");
+        snap("zoom_journal", &app);
+        keys(&mut app, "Tab");
+        snap("zoom_state", &app);
+        keys(&mut app, "z");
+        assert!(!app.zoom);
+    }
+}
+
+#[test]
 fn help_overlay() {
     for size in SIZES {
         let mut app = world(size, false);

@@ -77,6 +77,7 @@ fn apply_picker(app: &mut App, action: Option<Action>) -> Vec<Cmd> {
         Some(Action::OpenWorld) => {
             if let Some(e) = app.picker.selected_entry() {
                 let path = e.path.clone();
+                app.from_picker = true;
                 return app.open(path);
             }
         }
@@ -118,6 +119,15 @@ fn apply_world(app: &mut App, action: Action, armed: bool) -> Vec<Cmd> {
             app.quit = true;
             return vec![Cmd::Quit];
         }
+        Action::Leave => return leave(app),
+        Action::Zoom => {
+            app.zoom = !app.zoom;
+            if app.zoom {
+                app.info("zoomed: Tab moves the zoom to the next pane · z shows every pane");
+            } else {
+                app.flash = None;
+            }
+        }
         Action::Help => app.overlay = Overlay::Help,
         Action::Theme => cycle_theme(app),
         Action::Governance => return govern::open(app),
@@ -145,6 +155,30 @@ fn apply_world(app: &mut App, action: Action, armed: bool) -> Vec<Cmd> {
         other => return with_world(app, other),
     }
     vec![]
+}
+
+/// `q`: back to the picker when the world came from it, else quit.
+pub(super) fn leave(app: &mut App) -> Vec<Cmd> {
+    if !app.from_picker {
+        app.quit = true;
+        return vec![Cmd::Quit];
+    }
+    super::verify::stop(app);
+    let name = std::mem::take(&mut app.view.name);
+    app.session = None;
+    app.screen = Screen::Picker;
+    app.world_path = None;
+    app.view = super::View::default();
+    app.build = super::Build::new();
+    app.live = live::Live::default();
+    app.govern = govern::Govern::default();
+    app.filter = None;
+    app.running = None;
+    app.focus = Pane::Journal;
+    app.from_picker = false;
+    app.zoom = false;
+    app.info(format!("closed {name} · Enter opens a world · Q quits"));
+    vec![Cmd::CloseWorld]
 }
 
 fn cycle_focus(app: &mut App, forward: bool) {

@@ -375,6 +375,7 @@ fn apply(app: &mut App, action: Act) -> Vec<Cmd> {
             app.quit = true;
             return vec![Cmd::Quit];
         }
+        Act::Leave => return super::dispatch::leave(app),
         Act::Help => app.overlay = Overlay::Help,
         Act::Theme => cycle_theme(app),
         Act::GovBack | Act::GovClose => {

@@ -844,3 +844,69 @@ fn a_verification_that_cannot_run_is_said_in_the_status_line() {
         screen_text(&a)
     );
 }
+
+#[test]
+fn q_goes_back_to_the_picker_a_world_came_from_and_q_capital_quits() {
+    let picker = || Picker {
+        dir: "worlds".into(),
+        entries: vec![crate::picker::WorldEntry {
+            name: "00-a".into(),
+            path: "worlds/00-a".into(),
+            summary: String::new(),
+        }],
+        selected: 0,
+        error: None,
+    };
+    let mut a = app((80, 24)).with_picker(picker());
+    keys(&mut a, "Enter");
+    update(&mut a, Msg::Opened(Ok(Box::new(FakeSession::counter()))));
+    keys(&mut a, "n");
+    assert_eq!(keys(&mut a, "q"), [Cmd::CloseWorld]);
+    assert_eq!(a.screen, Screen::Picker);
+    assert!(a.session.is_none() && !a.quit);
+    assert!(flash(&a).contains("Q quits"), "{}", flash(&a));
+    // A world left while it opened is dropped when it arrives.
+    keys(&mut a, "Enter");
+    assert_eq!(keys(&mut a, "q"), [Cmd::CloseWorld]);
+    update(&mut a, Msg::Opened(Ok(Box::new(FakeSession::counter()))));
+    assert!(a.session.is_none());
+    assert_eq!(a.screen, Screen::Picker);
+    // Q quits from the world, and from the governance view.
+    keys(&mut a, "Enter");
+    update(&mut a, Msg::Opened(Ok(Box::new(FakeSession::counter()))));
+    assert_eq!(keys(&mut a, "Q"), [Cmd::Quit]);
+    let mut a = app((80, 24)).with_picker(picker());
+    keys(&mut a, "Enter");
+    update(&mut a, Msg::Opened(Ok(Box::new(FakeSession::counter()))));
+    keys(&mut a, "v");
+    assert_eq!(keys(&mut a, "q"), [Cmd::CloseWorld]);
+    assert_eq!(a.screen, Screen::Picker);
+    // In the picker, q quits.
+    assert_eq!(keys(&mut a, "q"), [Cmd::Quit]);
+}
+
+#[test]
+fn q_quits_a_world_opened_directly_and_ctrl_c_quits_anywhere() {
+    let mut a = counter();
+    assert_eq!(keys(&mut a, "q"), [Cmd::Quit]);
+    let mut a = counter();
+    assert_eq!(keys(&mut a, "C-c"), [Cmd::Quit]);
+}
+
+#[test]
+fn z_zooms_the_focused_pane_and_tab_moves_the_zoom() {
+    let mut a = counter();
+    keys(&mut a, "n n z");
+    let areas = layout(&a, a.area());
+    assert_eq!(areas.journal, Some(areas.body));
+    assert_eq!((areas.state, areas.effects), (None, None));
+    // The zoomed journal shows more rows.
+    assert_eq!(a.pane_rows(Pane::Journal), u64::from(areas.body.height - 2));
+    keys(&mut a, "Tab");
+    assert_eq!(a.focus, Pane::State);
+    let areas = layout(&a, a.area());
+    assert_eq!((areas.state, areas.journal), (Some(areas.body), None));
+    keys(&mut a, "z");
+    let areas = layout(&a, a.area());
+    assert!(areas.journal.is_some() && areas.state.is_some());
+}

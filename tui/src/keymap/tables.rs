@@ -378,6 +378,14 @@ const WORLD: &[Section] = &[
                 2,
             ),
             b("S-Tab", &[Code(BackTab)], Action::PrevPane, "previous pane"),
+            h(
+                "z",
+                &[Code(Char('z'))],
+                Action::Zoom,
+                "zoom the pane / all panes",
+                "z zoom",
+                2,
+            ),
             b(
                 "1 .. 9",
                 &[Key::Digit],
@@ -421,16 +429,17 @@ const WORLD: &[Section] = &[
                 "Esc",
                 &[Code(Esc)],
                 Action::Back,
-                "stop run · leave steps/JSON",
+                "stop run · back · unfilter",
             ),
             h(
                 "q",
                 &[Code(Char('q'))],
-                Action::Quit,
-                "quit",
+                Action::Leave,
+                "back to the picker, or quit",
                 "q quit",
                 MUST,
             ),
+            b("Q", &[Code(Char('Q'))], Action::Quit, "quit aos"),
         ],
     },
 ];
@@ -589,7 +598,13 @@ const GOVERNANCE: &[Section] = &[Section {
             "? help",
             MUST,
         ),
-        b("q", &[Code(Char('q'))], Action::Quit, "quit"),
+        b(
+            "q",
+            &[Code(Char('q'))],
+            Action::Leave,
+            "back to the picker, or quit",
+        ),
+        b("Q", &[Code(Char('Q'))], Action::Quit, "quit aos"),
     ],
 }];
 
