@@ -38,14 +38,19 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// "filter: tick · 3 of 120" (and how far the scan is, while it runs).
-    pub fn title(&self, head: u64) -> String {
-        let mut t = format!("filter: {} · {} of {head}", self.text, self.matches.len());
+    /// "filter: tick · 3 of 120" (and how far the scan is, while it runs),
+    /// in `width` cells: the typed text gives way first, the counts stay.
+    pub fn title(&self, head: u64, width: usize) -> String {
+        let mut counts = format!(" · {} of {head}", self.matches.len());
         if self.scanned < head {
             let pct = self.scanned.saturating_mul(100) / head.max(1);
-            t.push_str(&format!(" · scanning {pct}%"));
+            counts.push_str(&format!(" · scanning {pct}%"));
         }
-        t
+        let room = width.saturating_sub(crate::width::cells(&counts) + "filter: ".len());
+        format!(
+            "filter: {}{counts}",
+            crate::width::clip(&self.text, room.max(1))
+        )
     }
 }
 
@@ -175,6 +180,8 @@ pub(super) fn follow(app: &mut App) {
     };
     let len = f.matches.len() as u64;
     app.journal.move_to(index as i128, len, rows);
+    // A new filter lists fewer rows: no blank rows above the end.
+    app.journal.fill(len, rows);
 }
 
 /// j/k and friends while filtered: the selection moves among the matches

@@ -41,7 +41,7 @@ fn shown(a: &App) -> Vec<u64> {
 fn title(a: &App) -> String {
     a.filter
         .as_ref()
-        .map(|f| f.title(a.view.head))
+        .map(|f| f.title(a.view.head, 80))
         .unwrap_or_default()
 }
 
@@ -56,9 +56,17 @@ fn slash_filters_as_typed_and_esc_clears() {
     typed(&mut a, "tick");
     assert_eq!(shown(&a), [2, 4, 6]);
     assert_eq!(title(&a), "filter: tick · 3 of 8");
+    let narrow = a.filter.as_ref().map(|f| f.title(8, 20));
+    assert_eq!(narrow.as_deref(), Some("filter: ti… · 3 of 8"));
     // Enter keeps it; the pane goes on listing the matches only.
     keys(&mut a, "Enter");
     assert_eq!(a.overlay, Overlay::None);
+    // Scrolled down unfiltered, a filter still lists its matches from the top.
+    keys(&mut a, "Esc G");
+    a.journal.top = 5;
+    typed(&mut a, "/tick");
+    keys(&mut a, "Enter");
+    assert_eq!(a.journal.top, 0);
     assert_eq!(shown(&a), [2, 4, 6]);
     keys(&mut a, "/ C-u");
     typed(&mut a, "!tick");

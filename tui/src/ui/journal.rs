@@ -38,7 +38,8 @@ pub fn kind_label(kind: &str) -> &str {
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let v = &app.view;
     let extra = if let Some(f) = app.filter.as_ref().filter(|_| app.session.is_some()) {
-        f.title(v.head)
+        // Room in the top border after " 1 Journal · " and the corners.
+        f.title(v.head, usize::from(area.width).saturating_sub(15))
     } else if app.session.is_some() {
         format!("{} entries", v.head)
     } else {
