@@ -96,6 +96,8 @@ pub enum Cmd {
     /// Verify history below a snapshot on a background thread, posting
     /// `VerifyProgress` and `Verified`.
     Verify(verify::VerifyTask),
+    /// Put this text on the clipboard (OSC 52 to the terminal).
+    Copy(String),
     /// The world was closed (back to the picker): stop watching its files.
     CloseWorld,
     /// Post `Msg::FilterChunk` after any input already waiting.
@@ -826,6 +828,7 @@ fn on_mouse(app: &mut App, m: MouseEvent) {
     }
 }
 
+mod copy;
 mod dispatch;
 mod effects;
 pub mod filter;

@@ -126,6 +126,8 @@ impl Headless {
                     Cmd::FilterChunk(g) => queue.push_back(Msg::FilterChunk(g)),
                     Cmd::Watch(spec) => self.watcher = start_watch(spec, &self.tx),
                     Cmd::CloseWorld => self.watcher = None,
+                    // No terminal to write the escape to; the note says it.
+                    Cmd::Copy(_) => {}
                     Cmd::Rebuild(r) => spawn_rebuild(r, self.tx.clone()),
                     // Inline, so a script sees the same frames every run.
                     Cmd::Verify(task) => queue.push_back(Msg::Verified {

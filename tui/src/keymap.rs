@@ -103,6 +103,8 @@ pub enum Action {
     Back,
     NextPane,
     PrevPane,
+    /// `y`: the selection as JSON to the clipboard.
+    Copy,
     /// `z`: the focused pane full screen, or back.
     Zoom,
     /// Pane by number, 1-based (the digit pressed).

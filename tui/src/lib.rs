@@ -5,6 +5,7 @@
 
 mod app;
 mod cli;
+mod clipboard;
 mod editor;
 mod effects;
 mod filter;
@@ -254,6 +255,14 @@ fn exec(
             }
             Cmd::Watch(spec) => bg.watcher = runtime::start_watch(spec, tx),
             Cmd::CloseWorld => bg.watcher = None,
+            Cmd::Copy(text) => {
+                use std::io::Write;
+                let tmux = std::env::var_os("TMUX").is_some();
+                let mut out = std::io::stdout();
+                // A terminal without OSC 52 ignores it; nothing to report.
+                let _ = out.write_all(clipboard::osc52(&text, tmux).as_bytes());
+                let _ = out.flush();
+            }
             Cmd::Rebuild(r) => runtime::spawn_rebuild(r, tx.clone()),
             Cmd::Verify(task) => runtime::spawn_verify(task, tx.clone()),
             Cmd::Edit(req) => {

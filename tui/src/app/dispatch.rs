@@ -120,6 +120,7 @@ fn apply_world(app: &mut App, action: Action, armed: bool) -> Vec<Cmd> {
             return vec![Cmd::Quit];
         }
         Action::Leave => return leave(app),
+        Action::Copy => return super::copy::copy(app),
         Action::Zoom => {
             app.zoom = !app.zoom;
             if app.zoom {

@@ -910,3 +910,51 @@ fn z_zooms_the_focused_pane_and_tab_moves_the_zoom() {
     let areas = layout(&a, a.area());
     assert!(areas.journal.is_some() && areas.state.is_some());
 }
+
+fn copied(cmds: &[Cmd]) -> serde_json::Value {
+    match cmds {
+        [Cmd::Copy(text)] => serde_json::from_str(text).expect("JSON"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn y_copies_the_selection_as_json_with_a_note() {
+    let mut a = counter();
+    keys(&mut a, "n n k");
+    let j = copied(&keys(&mut a, "y"));
+    assert_eq!(j["seq"], 2);
+    assert_eq!(j["kind"], "DomainEvent");
+    assert_eq!(j["details"]["seq"], 2);
+    let text = serde_json::to_string_pretty(&j).unwrap();
+    assert_eq!(
+        flash(&a),
+        format!("copied entry #2 as JSON ({} bytes)", text.len())
+    );
+    // The state pane: the reducer's state in the sugar lens.
+    keys(&mut a, "Tab j");
+    let j = copied(&keys(&mut a, "y"));
+    assert_eq!(j["reducer"], "demo/Counter@1");
+    assert_eq!(j["value"]["remaining"], 2);
+    assert!(flash(&a).starts_with("copied demo/Counter@1's state as JSON ("));
+}
+
+#[test]
+fn y_copies_an_intent_and_says_when_there_is_nothing() {
+    let mut a = opened(Box::new(FakeSession::with_effects()));
+    keys(&mut a, "N");
+    update(&mut a, Msg::RunChunk);
+    keys(&mut a, "e");
+    let j = copied(&keys(&mut a, "y"));
+    assert!(j["intent_hash"].as_str().unwrap().starts_with("sha256:"));
+    assert!(j["kind"].is_string());
+    assert!(flash(&a).starts_with("copied intent "), "{}", flash(&a));
+    let mut a = app((80, 24));
+    a.open(PathBuf::from("worlds/00-counter"));
+    assert_eq!(keys(&mut a, "y"), []);
+    assert!(
+        flash(&a).contains("the world is still opening") || flash(&a).contains("nothing to copy"),
+        "{}",
+        flash(&a)
+    );
+}

@@ -425,6 +425,14 @@ const WORLD: &[Section] = &[
                 "? help",
                 MUST,
             ),
+            h(
+                "y",
+                &[Code(Char('y'))],
+                Action::Copy,
+                "copy the selection (JSON)",
+                "y copy",
+                1,
+            ),
             b(
                 "Esc",
                 &[Code(Esc)],
