@@ -9,7 +9,7 @@ use crate::prompt::{InjectPrompt, TextInput};
 use crate::session::{Effect, Entry, PlanView, Session, StateCell};
 use crate::theme::{Theme, ThemeSet};
 use crate::tree::{render_cells, Expansion, TreeLine};
-use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 use std::path::PathBuf;
 
@@ -784,10 +784,57 @@ fn paste(app: &mut App, text: &str) {
     }
 }
 
+/// A left click in the world: focuses the pane under it and selects the
+/// row clicked in a list (ARCHITECTURE.md, "Inspector, headless mode and
+/// CLI": layout is shared by drawing and hit tests).
+fn click(app: &mut App, m: MouseEvent) {
+    if app.screen != Screen::World || app.governing() || app.overlay != Overlay::None {
+        return;
+    }
+    let areas = layout(app, app.area());
+    let at = Position::new(m.column, m.row);
+    let Some((pane, rect)) = Pane::ALL
+        .iter()
+        .find_map(|p| areas.pane(*p).filter(|r| r.contains(at)).map(|r| (*p, r)))
+    else {
+        return;
+    };
+    app.focus = pane;
+    // Rows inside the border; a click on the border only focuses.
+    let Some(row) = m.row.checked_sub(rect.y + 1).map(u64::from) else {
+        return;
+    };
+    if row >= app.pane_rows(pane) {
+        return;
+    }
+    let rows = app.pane_rows(pane);
+    match pane {
+        Pane::Journal if app.filter.is_some() => {
+            filter::select(app, (app.journal.top + row) as usize);
+        }
+        Pane::Journal => {
+            let target = app.journal.top + row;
+            if target < app.view.head {
+                app.journal.move_to(target as i128, app.view.head, rows);
+                app.fetch_rows();
+            }
+        }
+        Pane::State => {
+            let len = app.view.tree.len() as u64;
+            if app.state.top + row < len {
+                app.state.move_to((app.state.top + row) as i128, len, rows);
+            }
+        }
+        Pane::Effects => effects::click(app, row),
+        Pane::Build | Pane::Plans | Pane::Manifest => {}
+    }
+}
+
 fn on_mouse(app: &mut App, m: MouseEvent) {
     let delta: i128 = match m.kind {
         MouseEventKind::ScrollDown => WHEEL as i128,
         MouseEventKind::ScrollUp => -(WHEEL as i128),
+        MouseEventKind::Down(MouseButton::Left) => return click(app, m),
         _ => return,
     };
     if app.screen == Screen::Picker {

@@ -197,8 +197,14 @@ pub(super) fn move_selection(app: &mut App, m: Move) {
     }
     let rows = app.pane_rows(Pane::Journal);
     let target = super::movement(m, app.journal.selected as i128, rows as i128, len as i128);
-    let index = target.clamp(0, len as i128 - 1) as usize;
-    let seq = f.matches[index];
+    select(app, target.clamp(0, len as i128 - 1) as usize);
+}
+
+/// Selects match `index` (a click, a move) and takes the world there.
+pub(super) fn select(app: &mut App, index: usize) {
+    let Some(&seq) = app.filter.as_ref().and_then(|f| f.matches.get(index)) else {
+        return;
+    };
     let Some(s) = app.session.as_mut() else {
         return;
     };

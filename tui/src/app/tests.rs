@@ -4,7 +4,7 @@ use crate::session::fake::FakeSession;
 use crate::session::OpResult;
 use crate::tree::LineKind;
 use crate::ty::{Schemas, Type};
-use crossterm::event::{KeyEventState, KeyModifiers, MouseButton};
+use crossterm::event::{KeyCode, KeyEventState, KeyModifiers, MouseButton};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -957,4 +957,47 @@ fn y_copies_an_intent_and_says_when_there_is_nothing() {
         "{}",
         flash(&a)
     );
+}
+
+fn click_at(a: &mut App, column: u16, row: u16) {
+    update(
+        a,
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        }),
+    );
+}
+
+#[test]
+fn a_click_focuses_the_pane_and_selects_the_row_under_it() {
+    let mut a = counter();
+    keys(&mut a, "n n n");
+    let areas = layout(&a, a.area());
+    let state = areas.state.unwrap();
+    // The second line inside the state pane's border.
+    click_at(&mut a, state.x + 3, state.y + 2);
+    assert_eq!(a.focus, Pane::State);
+    assert_eq!(a.state.selected, 1);
+    let journal = areas.journal.unwrap();
+    click_at(&mut a, journal.x + 3, journal.y + 1 + 2);
+    assert_eq!(a.focus, Pane::Journal);
+    assert_eq!(a.journal.selected, 2);
+    // Below the last row: focus only.
+    click_at(&mut a, journal.x + 3, journal.y + 30);
+    assert_eq!(a.journal.selected, 2);
+    // Filtered, a click selects that match and travels there.
+    keys(&mut a, "/");
+    for c in "tick".chars() {
+        update(
+            &mut a,
+            Msg::Key(crate::keys::press(KeyCode::Char(c), KeyModifiers::NONE)),
+        );
+    }
+    keys(&mut a, "Enter");
+    click_at(&mut a, journal.x + 3, journal.y + 1);
+    assert_eq!(filter::selected_seq(&a), 2);
+    assert_eq!(a.view.cursor, 4);
 }
