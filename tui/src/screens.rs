@@ -348,6 +348,30 @@ fn every_size_down_to_80x24_shows_all_main_panes() {
     }
 }
 
+#[test]
+fn details_taller_than_80x24_scroll_to_their_last_rows() {
+    let mut app = effects_world((80, 24), false);
+    let mut details: Vec<String> = (0..24).map(|i| format!("receipt  line {i}")).collect();
+    details.extend(["grant    blob".to_string(), "status   … queued".to_string()]);
+    app.overlay = crate::app::Overlay::Details(crate::session::Entry {
+        seq: 7,
+        kind: "effect blob.get".into(),
+        summary: "… queued".into(),
+        is_error: false,
+        details,
+    });
+    let text = buffer_text(&render(&app));
+    assert!(
+        text.contains("j/k scroll") && !text.contains("status   "),
+        "{text}"
+    );
+    keys(&mut app, "PageDown PageDown PageDown");
+    let scrolled = buffer_text(&render(&app));
+    for row in ["grant    blob", "status   … queued"] {
+        assert!(scrolled.contains(row), "{row:?} missing:\n{scrolled}");
+    }
+}
+
 /// The counter fake with four intents, run to the end, effects focused.
 fn effects_world(size: (u16, u16), no_color: bool) -> App {
     let mut app = App::new(ThemeSet::builtin(), 0, no_color, size);

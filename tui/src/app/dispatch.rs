@@ -324,7 +324,7 @@ fn pane_open(app: &mut App) {
         Pane::Effects => effects::open_details(app),
         Pane::Plans => plans::open(app),
         Pane::Manifest => govern::manifest_enter(app),
-        Pane::Build => {}
+        Pane::Build => live::open_diagnostic(app),
     }
 }
 

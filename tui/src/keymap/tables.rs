@@ -182,6 +182,7 @@ const BUILD: &[Section] = &[Section {
         b("j k  ↓ ↑", LINES, LINE, "next / previous problem"),
         b("PgUp PgDn", PAGES, PAGE, "scroll a page"),
         b("Home End", ENDS, END, "top / follow the output"),
+        b("Enter", &[Code(Enter)], Action::Open, "the problem in full"),
     ],
 }];
 
