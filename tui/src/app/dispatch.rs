@@ -178,7 +178,7 @@ pub(super) fn leave(app: &mut App) -> Vec<Cmd> {
     app.focus = Pane::Journal;
     app.from_picker = false;
     app.zoom = false;
-    app.info(format!("closed {name} · Enter opens a world · Q quits"));
+    app.info(format!("closed {name} · Enter opens a world · q quits"));
     vec![Cmd::CloseWorld]
 }
 

@@ -115,8 +115,8 @@ const PICKER: &[Section] = &[Section {
             MUST,
         ),
         h(
-            "q  Esc",
-            &[Code(Char('q')), Code(Esc)],
+            "q Q Esc",
+            &[Code(Char('q')), Code(Char('Q')), Code(Esc)],
             Action::Quit,
             "quit",
             "q quit",
