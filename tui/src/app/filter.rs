@@ -110,6 +110,13 @@ pub(super) fn set(app: &mut App, text: &str) {
     }
 }
 
+/// The journal was replaced: the same filter, scanned again.
+pub(super) fn rescan(app: &mut App) {
+    if let Some(text) = app.filter.as_ref().map(|f| f.text.clone()) {
+        set(app, &text);
+    }
+}
+
 /// Scans the next chunk of scan `generation`.
 pub(super) fn chunk(app: &mut App, generation: u64) {
     let Some(s) = app.session.as_ref() else {

@@ -341,7 +341,11 @@ fn swap(app: &mut App, number: u64, built: Vec<(String, BuiltModule)>) {
         return;
     };
     match s.swap_and_rerun(built) {
-        Ok(report) => show_rerun(app, number, &report),
+        Ok(report) => {
+            // A new journal: the filter's matches were another history's.
+            super::filter::rescan(app);
+            show_rerun(app, number, &report)
+        }
         Err(e) => {
             app.build
                 .log(format!("✗ build #{number}: swap failed: {e}"));

@@ -451,3 +451,26 @@ fn a_long_diagnostic_scrolls_at_80x24_and_enter_shows_it_in_full() {
     keys(&mut a, "PageDown PageDown");
     assert!(screen(&a).contains("help: add `;` here"), "{}", screen(&a));
 }
+
+#[test]
+fn a_rerun_scans_the_filter_again_over_the_new_journal() {
+    let (mut a, _dir) = live_app();
+    keys(&mut a, "n n n n /");
+    for c in "tick".chars() {
+        update(
+            &mut a,
+            Msg::Key(crate::keys::press(
+                crossterm::event::KeyCode::Char(c),
+                crossterm::event::KeyModifiers::NONE,
+            )),
+        );
+    }
+    keys(&mut a, "Enter");
+    let before = a.filter.as_ref().map(|f| f.generation);
+    update(&mut a, counter_changed());
+    let generation = a.live.generation;
+    update(&mut a, rebuilt(1, generation, true));
+    let f = a.filter.as_ref().expect("the filter stays on");
+    assert_eq!(Some(f.generation), before.map(|g| g + 1));
+    assert_eq!(f.matches, [2, 4, 6]);
+}
