@@ -9,7 +9,7 @@ use crate::prompt::{InjectPrompt, TextInput};
 use crate::session::{Effect, Entry, PlanView, Session, StateCell};
 use crate::theme::{Theme, ThemeSet};
 use crate::tree::{render_cells, Expansion, TreeLine};
-use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 use std::path::PathBuf;
 
@@ -74,6 +74,8 @@ pub enum Msg {
         id: u64,
         result: Result<verify::VerifyOutcome, String>,
     },
+    /// Scan the next chunk of the journal filter's scan (its generation).
+    FilterChunk(u64),
 }
 
 /// Work the app asks its runner to do outside `update`.
@@ -94,6 +96,12 @@ pub enum Cmd {
     /// Verify history below a snapshot on a background thread, posting
     /// `VerifyProgress` and `Verified`.
     Verify(verify::VerifyTask),
+    /// Put this text on the clipboard (OSC 52 to the terminal).
+    Copy(String),
+    /// The world was closed (back to the picker): stop watching its files.
+    CloseWorld,
+    /// Post `Msg::FilterChunk` after any input already waiting.
+    FilterChunk(u64),
     Quit,
 }
 
@@ -210,6 +218,8 @@ pub enum Overlay {
     Jump(TextInput),
     /// The `C` prompt: advance the virtual clock by a duration.
     Advance(TextInput),
+    /// The `/` prompt: the journal filter, applied as it is typed.
+    Filter(TextInput),
 }
 
 /// What the panes show, refreshed after each world operation.
@@ -315,6 +325,12 @@ pub struct App {
     pub overlay_scroll: u16,
     /// The background verification of the open world, if it owes one.
     pub verify: Option<verify::Verify>,
+    /// The journal filter (`/`), if one is on.
+    pub filter: Option<filter::Filter>,
+    /// The world was opened from the picker: `q` goes back to it.
+    pub from_picker: bool,
+    /// `z`: the focused pane fills the screen.
+    pub zoom: bool,
     verify_id: u64,
     verify_cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     pub quit: bool,
@@ -355,6 +371,9 @@ impl App {
             start_over_armed: false,
             overlay_scroll: 0,
             verify: None,
+            filter: None,
+            from_picker: false,
+            zoom: false,
             verify_id: 0,
             verify_cancel: None,
             quit: false,
@@ -381,6 +400,7 @@ impl App {
         self.build = Build::new();
         self.live = live::Live::default();
         self.govern = govern::Govern::default();
+        self.filter = None;
         self.build.phase = Phase::Opening {
             stage: "open".into(),
             message: format!("opening {}", path.display()),
@@ -447,9 +467,7 @@ impl App {
         }
         // Before the journal rows: the plans band takes height from them.
         self.refresh_plans();
-        let rows = self.pane_rows(Pane::Journal);
-        self.journal
-            .move_to(self.view.cursor as i128 - 1, self.view.head, rows);
+        filter::follow(self);
         self.refresh_effects();
         self.rebuild_tree();
         self.fetch_rows();
@@ -474,7 +492,11 @@ impl App {
         let rows = self.pane_rows(Pane::Journal);
         let from = self.journal.top;
         let to = (from + rows).min(self.view.head);
-        match s.entries(from, to) {
+        let fetched = match self.filter {
+            Some(_) => filter::rows(self, from, rows),
+            None => s.entries(from, to),
+        };
+        match fetched {
             Ok(rows) => self.view.rows = rows,
             Err(e) => {
                 self.view.rows.clear();
@@ -486,7 +508,7 @@ impl App {
     /// Keeps the selections in view after the panes changed size.
     fn relayout(&mut self) {
         let rows = self.pane_rows(Pane::Journal);
-        self.journal.fill(self.view.head, rows);
+        self.journal.fill(filter::len(self), rows);
         let rows = self.pane_rows(Pane::State);
         self.state.fill(self.view.tree.len() as u64, rows);
         plans::reveal(self);
@@ -494,7 +516,7 @@ impl App {
     }
 
     fn focusable(&self) -> Vec<Pane> {
-        let areas = layout(self, self.area());
+        let areas = crate::layout::unzoomed(self, self.area(), self.focus);
         Pane::ALL
             .iter()
             .copied()
@@ -510,6 +532,13 @@ impl App {
 }
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
+    let mut cmds = handle(app, msg);
+    // Whatever the message did to the journal, the filter's scan follows.
+    cmds.extend(filter::resume(app));
+    cmds
+}
+
+fn handle(app: &mut App, msg: Msg) -> Vec<Cmd> {
     match msg {
         Msg::Key(key) if key.kind == KeyEventKind::Press => {
             // Focus can resize panes (the plans pane grows when focused).
@@ -565,6 +594,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
             vec![]
         }
+        // A world left for the picker while it opened: dropped, unlocked.
+        Msg::Opened(_) if app.screen == Screen::Picker => vec![],
         Msg::Opened(Ok(session)) => {
             app.view.diagnostics = session.diagnostics();
             app.session = Some(session);
@@ -616,6 +647,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         }
         Msg::Verified { id, result } => {
             verify::finished(app, id, result);
+            vec![]
+        }
+        Msg::FilterChunk(generation) => {
+            filter::chunk(app, generation);
             vec![]
         }
     }
@@ -723,6 +758,12 @@ pub fn default_build_top(app: &App, rows: u64) -> u64 {
 
 /// Pasted text goes into whichever text field is open.
 fn paste(app: &mut App, text: &str) {
+    if let Overlay::Filter(input) = &mut app.overlay {
+        input.insert_str(text);
+        let text = input.text().to_string();
+        filter::set(app, &text);
+        return;
+    }
     let input = match &mut app.overlay {
         Overlay::Jump(input) | Overlay::Advance(input) => Some(input),
         // A paste while choosing is the value: it starts editing.
@@ -743,10 +784,57 @@ fn paste(app: &mut App, text: &str) {
     }
 }
 
+/// A left click in the world: focuses the pane under it and selects the
+/// row clicked in a list (ARCHITECTURE.md, "Inspector, headless mode and
+/// CLI": layout is shared by drawing and hit tests).
+fn click(app: &mut App, m: MouseEvent) {
+    if app.screen != Screen::World || app.governing() || app.overlay != Overlay::None {
+        return;
+    }
+    let areas = layout(app, app.area());
+    let at = Position::new(m.column, m.row);
+    let Some((pane, rect)) = Pane::ALL
+        .iter()
+        .find_map(|p| areas.pane(*p).filter(|r| r.contains(at)).map(|r| (*p, r)))
+    else {
+        return;
+    };
+    app.focus = pane;
+    // Rows inside the border; a click on the border only focuses.
+    let Some(row) = m.row.checked_sub(rect.y + 1).map(u64::from) else {
+        return;
+    };
+    if row >= app.pane_rows(pane) {
+        return;
+    }
+    let rows = app.pane_rows(pane);
+    match pane {
+        Pane::Journal if app.filter.is_some() => {
+            filter::select(app, (app.journal.top + row) as usize);
+        }
+        Pane::Journal => {
+            let target = app.journal.top + row;
+            if target < app.view.head {
+                app.journal.move_to(target as i128, app.view.head, rows);
+                app.fetch_rows();
+            }
+        }
+        Pane::State => {
+            let len = app.view.tree.len() as u64;
+            if app.state.top + row < len {
+                app.state.move_to((app.state.top + row) as i128, len, rows);
+            }
+        }
+        Pane::Effects => effects::click(app, row),
+        Pane::Build | Pane::Plans | Pane::Manifest => {}
+    }
+}
+
 fn on_mouse(app: &mut App, m: MouseEvent) {
     let delta: i128 = match m.kind {
         MouseEventKind::ScrollDown => WHEEL as i128,
         MouseEventKind::ScrollUp => -(WHEEL as i128),
+        MouseEventKind::Down(MouseButton::Left) => return click(app, m),
         _ => return,
     };
     if app.screen == Screen::Picker {
@@ -769,7 +857,7 @@ fn on_mouse(app: &mut App, m: MouseEvent) {
     let rows = app.pane_rows(pane);
     match pane {
         Pane::Journal => {
-            app.journal.scroll(delta, app.view.head, rows);
+            app.journal.scroll(delta, filter::len(app), rows);
             app.fetch_rows();
         }
         Pane::State => app.state.scroll(delta, app.view.tree.len() as u64, rows),
@@ -787,8 +875,10 @@ fn on_mouse(app: &mut App, m: MouseEvent) {
     }
 }
 
+mod copy;
 mod dispatch;
 mod effects;
+pub mod filter;
 pub mod govern;
 pub mod live;
 pub mod plans;
@@ -796,6 +886,8 @@ pub mod plans;
 mod tests;
 #[cfg(test)]
 mod tests_effects;
+#[cfg(test)]
+mod tests_filter;
 #[cfg(test)]
 mod tests_govern;
 #[cfg(test)]

@@ -77,6 +77,25 @@ pub fn detail_lines(e: &Effect) -> Vec<String> {
     lines
 }
 
+/// An `EffectIntent` journal row: the engine's summary (`KIND by ORIGIN
+/// via GRANT: …`) led by what tells intents of one kind apart, where a
+/// narrow pane still shows it: for a plan's intent the step that emitted
+/// it, then the target (see [`target_of`]).
+pub fn intent_row(summary: &str, target: Option<&str>, step: Option<&str>) -> String {
+    let lead: Vec<&str> = step.into_iter().chain(target).collect();
+    if lead.is_empty() {
+        return summary.to_string();
+    }
+    format!("{} · {summary}", lead.join(" · "))
+}
+
+/// The step of a plan's intent, from its idempotency key (`plan/ID/STEP`).
+pub fn plan_step(idempotency_key: &[u8]) -> Option<&str> {
+    let key = std::str::from_utf8(idempotency_key).ok()?;
+    let (_, step) = key.strip_prefix("plan/")?.split_once('/')?;
+    Some(step)
+}
+
 /// Virtual time as seconds with millisecond precision: `t=5.000s`.
 pub fn clock_text(ns: u64) -> String {
     format!("t={}.{:03}s", ns / 1_000_000_000, ns / 1_000_000 % 1000)
@@ -150,7 +169,12 @@ pub fn parse_duration(text: &str) -> Result<u64, DurationError> {
 /// request's method, host and path, an LLM call's model, a blob or timer's
 /// key. Read from the params (sugar JSON); `None` when there is nothing.
 pub fn target(e: &Effect) -> Option<String> {
-    let params: serde_json::Value = serde_json::from_str(&e.params).ok()?;
+    target_of(&e.params)
+}
+
+/// [`target`] of params given as sugar JSON text.
+pub fn target_of(params: &str) -> Option<String> {
+    let params: serde_json::Value = serde_json::from_str(params).ok()?;
     let text = |k: &str| params.get(k).and_then(serde_json::Value::as_str);
     if let Some(url) = text("url") {
         let rest = url.split_once("://").map_or(url, |(_, r)| r);
@@ -182,6 +206,33 @@ mod tests {
         assert_eq!(target(&e).as_deref(), Some("key hello"));
         e.params = "not json".into();
         assert_eq!(target(&e), None);
+    }
+
+    #[test]
+    fn a_plans_intents_rows_differ_by_target_and_step() {
+        let summary =
+            "http.request by demo/aggregator_plan@1 via http_grant: allow (policy rule #0)";
+        let rows: Vec<String> = [("met", "primary"), ("yr", "secondary")]
+            .iter()
+            .map(|(host, step)| {
+                let params =
+                    format!(r#"{{"method":"GET","url":"https://example.com/{host}/oslo.json"}}"#);
+                let key = format!("plan/4/fetch_{step}");
+                intent_row(
+                    summary,
+                    target_of(&params).as_deref(),
+                    plan_step(key.as_bytes()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows[0],
+            "fetch_primary · GET example.com/met/oslo.json · http.request by demo/aggregator_plan@1 via http_grant: allow (policy rule #0)"
+        );
+        assert_ne!(rows[0], rows[1]);
+        // A reducer's intent has no step; nothing to add leaves the summary.
+        assert_eq!(plan_step(b"12/0"), None);
+        assert_eq!(intent_row("s", None, None), "s");
     }
     use crate::session::fake::effect;
 

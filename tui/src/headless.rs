@@ -123,7 +123,11 @@ impl Headless {
                         spawn_open(path, self.open_options.starting_over(), self.tx.clone());
                     }
                     Cmd::RunChunk => queue.push_back(Msg::RunChunk),
+                    Cmd::FilterChunk(g) => queue.push_back(Msg::FilterChunk(g)),
                     Cmd::Watch(spec) => self.watcher = start_watch(spec, &self.tx),
+                    Cmd::CloseWorld => self.watcher = None,
+                    // No terminal to write the escape to; the note says it.
+                    Cmd::Copy(_) => {}
                     Cmd::Rebuild(r) => spawn_rebuild(r, self.tx.clone()),
                     // Inline, so a script sees the same frames every run.
                     Cmd::Verify(task) => queue.push_back(Msg::Verified {

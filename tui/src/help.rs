@@ -74,7 +74,9 @@ pub fn notes(app: &App) -> &'static [&'static str] {
     match app.screen {
         Screen::World if !app.governing() => &[
             "In the past, n re-follows the recorded journal; nothing is lost.",
-            "The mouse wheel scrolls the pane under the pointer.",
+            "The mouse: a click selects a row and focuses its pane; the wheel scrolls.",
+            "To select text with the mouse, hold Shift while dragging.",
+            "Filter words: text, kind: schema: reducer: plan: err, !word inverts.",
         ],
         _ => &[],
     }

@@ -85,6 +85,8 @@ impl Move {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Quit,
+    /// `q`: back to the picker when the world came from it, else quit.
+    Leave,
     Help,
     Theme,
     Move(Move),
@@ -101,6 +103,10 @@ pub enum Action {
     Back,
     NextPane,
     PrevPane,
+    /// `y`: the selection as JSON to the clipboard.
+    Copy,
+    /// `z`: the focused pane full screen, or back.
+    Zoom,
     /// Pane by number, 1-based (the digit pressed).
     FocusPane(u8),
     // The world, once open.
@@ -110,6 +116,8 @@ pub enum Action {
     First,
     Last,
     Jump,
+    /// `/`: filter the journal.
+    Filter,
     Inject,
     FocusEffects,
     FocusPlans,
@@ -272,7 +280,7 @@ pub fn active(app: &App) -> Vec<Context> {
         Overlay::None => screen(app),
         Overlay::Help => vec![Context::Help],
         Overlay::Details(_) => vec![Context::Details],
-        Overlay::Jump(_) | Overlay::Advance(_) => vec![Context::TextField],
+        Overlay::Jump(_) | Overlay::Advance(_) | Overlay::Filter(_) => vec![Context::TextField],
         Overlay::Inject(p) if p.editing => vec![Context::InjectValue, Context::TextField],
         Overlay::Inject(_) => vec![Context::InjectSchema],
     }

@@ -142,7 +142,39 @@ pub fn layout(app: &App, area: Rect) -> Areas {
 
 /// The layout as it would be with `focus` focused (the plans pane's size
 /// depends on it): whether a number key can focus a pane is asked this way.
+/// Zoomed (`z`), the focused pane takes the whole body.
 pub fn layout_for(app: &App, area: Rect, focus: Pane) -> Areas {
+    let areas = unzoomed(app, area, focus);
+    match areas.pane(focus) {
+        Some(_) if app.zoom && app.screen == Screen::World => Areas {
+            title: areas.title,
+            body: areas.body,
+            status_line: areas.status_line,
+            status_bar: areas.status_bar,
+            ..Areas::default()
+        }
+        .with(focus, areas.body),
+        _ => areas,
+    }
+}
+
+impl Areas {
+    fn with(mut self, pane: Pane, rect: Rect) -> Areas {
+        let slot = match pane {
+            Pane::Journal => &mut self.journal,
+            Pane::State => &mut self.state,
+            Pane::Effects => &mut self.effects,
+            Pane::Build => &mut self.build,
+            Pane::Plans => &mut self.plans,
+            Pane::Manifest => &mut self.manifest,
+        };
+        *slot = Some(rect);
+        self
+    }
+}
+
+/// The panes side by side, whether or not one is zoomed: what Tab cycles.
+pub fn unzoomed(app: &App, area: Rect, focus: Pane) -> Areas {
     let [title, body, status_line, status_bar] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),

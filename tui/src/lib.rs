@@ -5,8 +5,10 @@
 
 mod app;
 mod cli;
+mod clipboard;
 mod editor;
 mod effects;
+mod filter;
 mod headless;
 mod help;
 mod keymap;
@@ -252,6 +254,15 @@ fn exec(
                 runtime::spawn_open(path, bg.open.starting_over(), tx.clone());
             }
             Cmd::Watch(spec) => bg.watcher = runtime::start_watch(spec, tx),
+            Cmd::CloseWorld => bg.watcher = None,
+            Cmd::Copy(text) => {
+                use std::io::Write;
+                let tmux = std::env::var_os("TMUX").is_some();
+                let mut out = std::io::stdout();
+                // A terminal without OSC 52 ignores it; nothing to report.
+                let _ = out.write_all(clipboard::osc52(&text, tmux).as_bytes());
+                let _ = out.flush();
+            }
             Cmd::Rebuild(r) => runtime::spawn_rebuild(r, tx.clone()),
             Cmd::Verify(task) => runtime::spawn_verify(task, tx.clone()),
             Cmd::Edit(req) => {
@@ -267,6 +278,9 @@ fn exec(
             // Behind any input already queued, so keys are never starved.
             Cmd::RunChunk => {
                 let _ = tx.send(Msg::RunChunk);
+            }
+            Cmd::FilterChunk(generation) => {
+                let _ = tx.send(Msg::FilterChunk(generation));
             }
             Cmd::Quit => app.quit = true,
         }

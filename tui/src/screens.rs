@@ -122,6 +122,31 @@ fn world_in_the_past() {
 }
 
 #[test]
+fn journal_filter_prompt_and_kept_filter() {
+    for size in SIZES {
+        let mut app = world(size, false);
+        keys(&mut app, "n n n n");
+        typed(&mut app, "/tick");
+        snap("filter_prompt", &app);
+        keys(&mut app, "Enter k");
+        snap("filter_kept", &app);
+    }
+}
+
+#[test]
+fn zoomed_panes() {
+    for size in SIZES {
+        let mut app = world(size, false);
+        keys(&mut app, "n n n z");
+        snap("zoom_journal", &app);
+        keys(&mut app, "Tab");
+        snap("zoom_state", &app);
+        keys(&mut app, "z");
+        assert!(!app.zoom);
+    }
+}
+
+#[test]
 fn help_overlay() {
     for size in SIZES {
         let mut app = world(size, false);
@@ -320,6 +345,30 @@ fn every_size_down_to_80x24_shows_all_main_panes() {
                 "{needle:?} missing at {size:?}:\n{text}"
             );
         }
+    }
+}
+
+#[test]
+fn details_taller_than_80x24_scroll_to_their_last_rows() {
+    let mut app = effects_world((80, 24), false);
+    let mut details: Vec<String> = (0..24).map(|i| format!("receipt  line {i}")).collect();
+    details.extend(["grant    blob".to_string(), "status   … queued".to_string()]);
+    app.overlay = crate::app::Overlay::Details(crate::session::Entry {
+        seq: 7,
+        kind: "effect blob.get".into(),
+        summary: "… queued".into(),
+        is_error: false,
+        details,
+    });
+    let text = buffer_text(&render(&app));
+    assert!(
+        text.contains("j/k scroll") && !text.contains("status   "),
+        "{text}"
+    );
+    keys(&mut app, "PageDown PageDown PageDown");
+    let scrolled = buffer_text(&render(&app));
+    for row in ["grant    blob", "status   … queued"] {
+        assert!(scrolled.contains(row), "{row:?} missing:\n{scrolled}");
     }
 }
 

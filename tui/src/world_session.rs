@@ -28,10 +28,21 @@ fn text<E: std::fmt::Display>(e: E) -> String {
 }
 
 fn entry(v: EntryView) -> Entry {
+    let summary = match &v.entry {
+        aos_engine::entry::Entry::EffectIntent { intent, .. } => {
+            let params = v.details.iter().find_map(|d| d.strip_prefix("params: "));
+            crate::effects::intent_row(
+                &v.summary,
+                params.and_then(crate::effects::target_of).as_deref(),
+                crate::effects::plan_step(&intent.idempotency_key),
+            )
+        }
+        _ => v.summary,
+    };
     Entry {
         seq: v.seq,
         kind: v.kind.to_string(),
-        summary: v.summary,
+        summary,
         is_error: v.is_error,
         details: v.details,
     }

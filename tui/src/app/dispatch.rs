@@ -28,6 +28,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         Overlay::Jump(input) => return jump_key(app, input, key),
         Overlay::Inject(prompt) => return inject_key(app, prompt, key, action),
         Overlay::Advance(input) => return effects::advance_key(app, input, key),
+        Overlay::Filter(input) => return super::filter::prompt_key(app, input, key),
     }
     match app.screen {
         Screen::Picker => apply_picker(app, action),
@@ -76,6 +77,7 @@ fn apply_picker(app: &mut App, action: Option<Action>) -> Vec<Cmd> {
         Some(Action::OpenWorld) => {
             if let Some(e) = app.picker.selected_entry() {
                 let path = e.path.clone();
+                app.from_picker = true;
                 return app.open(path);
             }
         }
@@ -117,13 +119,23 @@ fn apply_world(app: &mut App, action: Action, armed: bool) -> Vec<Cmd> {
             app.quit = true;
             return vec![Cmd::Quit];
         }
+        Action::Leave => return leave(app),
+        Action::Copy => return super::copy::copy(app),
+        Action::Zoom => {
+            app.zoom = !app.zoom;
+            if app.zoom {
+                app.info("zoomed: Tab moves the zoom to the next pane · z shows every pane");
+            } else {
+                app.flash = None;
+            }
+        }
         Action::Help => app.overlay = Overlay::Help,
         Action::Theme => cycle_theme(app),
         Action::Governance => return govern::open(app),
         Action::Back => {
             if app.running.take().is_some() {
                 app.info("run stopped");
-            } else if !plans::esc(app) && !govern::manifest_esc(app) {
+            } else if !plans::esc(app) && !govern::manifest_esc(app) && !super::filter::esc(app) {
                 app.flash = None;
             }
         }
@@ -144,6 +156,30 @@ fn apply_world(app: &mut App, action: Action, armed: bool) -> Vec<Cmd> {
         other => return with_world(app, other),
     }
     vec![]
+}
+
+/// `q`: back to the picker when the world came from it, else quit.
+pub(super) fn leave(app: &mut App) -> Vec<Cmd> {
+    if !app.from_picker {
+        app.quit = true;
+        return vec![Cmd::Quit];
+    }
+    super::verify::stop(app);
+    let name = std::mem::take(&mut app.view.name);
+    app.session = None;
+    app.screen = Screen::Picker;
+    app.world_path = None;
+    app.view = super::View::default();
+    app.build = super::Build::new();
+    app.live = live::Live::default();
+    app.govern = govern::Govern::default();
+    app.filter = None;
+    app.running = None;
+    app.focus = Pane::Journal;
+    app.from_picker = false;
+    app.zoom = false;
+    app.info(format!("closed {name} · Enter opens a world · q quits"));
+    vec![Cmd::CloseWorld]
 }
 
 fn cycle_focus(app: &mut App, forward: bool) {
@@ -173,6 +209,7 @@ fn with_world(app: &mut App, action: Action) -> Vec<Cmd> {
         return vec![];
     }
     app.flash = None;
+    super::filter::unpin(app);
     match action {
         Action::Step => {
             let Some(s) = app.session.as_mut() else {
@@ -220,6 +257,7 @@ fn with_world(app: &mut App, action: Action) -> Vec<Cmd> {
             return vec![Cmd::RunChunk];
         }
         Action::Jump => app.overlay = Overlay::Jump(TextInput::default()),
+        Action::Filter => super::filter::open_prompt(app),
         Action::Inject => inject(app),
         _ => {}
     }
@@ -253,6 +291,7 @@ fn inject(app: &mut App) {
 /// A move in the focused pane.
 fn pane_move(app: &mut App, m: Move) {
     match app.focus {
+        Pane::Journal if app.filter.is_some() => super::filter::move_selection(app, m),
         Pane::Journal => {
             let rows = app.pane_rows(Pane::Journal);
             let len = app.view.head;
@@ -285,7 +324,7 @@ fn pane_open(app: &mut App) {
         Pane::Effects => effects::open_details(app),
         Pane::Plans => plans::open(app),
         Pane::Manifest => govern::manifest_enter(app),
-        Pane::Build => {}
+        Pane::Build => live::open_diagnostic(app),
     }
 }
 
@@ -331,7 +370,7 @@ fn open_details(app: &mut App) {
     let Some(s) = app.session.as_ref() else {
         return;
     };
-    let seq = app.journal.selected;
+    let seq = super::filter::selected_seq(app);
     if seq >= app.view.head {
         return;
     }
@@ -349,6 +388,7 @@ fn jump_key(app: &mut App, mut input: TextInput, key: KeyEvent) -> Vec<Cmd> {
             let text = input.text().trim().to_string();
             match text.parse::<u64>() {
                 Ok(h) => {
+                    super::filter::unpin(app);
                     world_op(app, |s| s.seek(h), |_| None);
                     if app.flash.is_none() && app.view.cursor != h {
                         app.info(format!(

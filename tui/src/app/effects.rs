@@ -260,6 +260,17 @@ pub(super) fn move_selection(app: &mut App, m: Move) {
     app.effects.move_to(target, len, rows);
 }
 
+/// A click on list row `row` (0 = the first shown); below the list, nothing.
+pub(super) fn click(app: &mut App, row: u64) {
+    let rows = app.effects_list_rows();
+    let len = app.view.effects.len() as u64;
+    if row < rows && app.effects.top + row < len {
+        app.effects_follow = false;
+        app.effects
+            .move_to((app.effects.top + row) as i128, len, rows);
+    }
+}
+
 pub(super) fn scroll(app: &mut App, delta: i128) {
     let rows = app.effects_list_rows();
     app.effects_follow = false;

@@ -304,6 +304,12 @@ fn select(app: &mut App, at: usize) {
     app.govern.list.move_to(at as i128, len, rows);
 }
 
+/// The manifest pane's selected definition: kind, name, hash.
+pub(super) fn selected_def(app: &App) -> Option<(String, String, aos_engine::hash::Hash)> {
+    let m = &app.govern.manifest;
+    m.view.defs.get(m.list.selected as usize).cloned()
+}
+
 /// Loads the selected definition's JSON unless it is the one loaded.
 fn load_json(app: &mut App) {
     let m = &app.govern.manifest;
@@ -375,6 +381,7 @@ fn apply(app: &mut App, action: Act) -> Vec<Cmd> {
             app.quit = true;
             return vec![Cmd::Quit];
         }
+        Act::Leave => return super::dispatch::leave(app),
         Act::Help => app.overlay = Overlay::Help,
         Act::Theme => cycle_theme(app),
         Act::GovBack | Act::GovClose => {

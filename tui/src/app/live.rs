@@ -341,7 +341,11 @@ fn swap(app: &mut App, number: u64, built: Vec<(String, BuiltModule)>) {
         return;
     };
     match s.swap_and_rerun(built) {
-        Ok(report) => show_rerun(app, number, &report),
+        Ok(report) => {
+            // A new journal: the filter's matches were another history's.
+            super::filter::rescan(app);
+            show_rerun(app, number, &report)
+        }
         Err(e) => {
             app.build
                 .log(format!("✗ build #{number}: swap failed: {e}"));
@@ -447,18 +451,76 @@ pub(super) fn editor_done(app: &mut App, result: Result<(), String>) {
     }
 }
 
-/// j/k and friends in the build pane move among the diagnostics when there
-/// are some; false when there are none.
+/// In the build pane, when there are compiler diagnostics: j/k (and
+/// Home/End) select one and bring it to the top of the pane, its full text
+/// below it; PgUp/PgDn scroll the pane, so a long diagnostic's last lines
+/// (`help: …`) are reachable on a short screen. False when there are none.
 pub(super) fn build_move(app: &mut App, m: Move) -> bool {
     let n = app.live.diagnostics.len();
     if n == 0 {
         return false;
     }
+    let (width, rows) = match crate::layout::layout(app, app.area()).build {
+        Some(r) => (
+            usize::from(r.width.saturating_sub(2).max(1)),
+            u64::from(r.height.saturating_sub(2).max(1)),
+        ),
+        None => (usize::MAX, 1),
+    };
+    let wrapped = |line: &str| crate::width::cells(line).max(1).div_ceil(width) as u64;
+    if let Move::PageUp | Move::PageDown = m {
+        let total: u64 = pane_lines(app)
+            .iter()
+            .map(|(_, _, l)| wrapped(l))
+            .sum::<u64>()
+            + (super::build_lines(app) - pane_lines(app).len()) as u64;
+        let top = app.build_top.unwrap_or(0) as i128;
+        let by = if m == Move::PageDown {
+            rows as i128
+        } else {
+            -(rows as i128)
+        };
+        let last = total.saturating_sub(rows) as i128;
+        app.build_top = Some((top + by).clamp(0, last) as u64);
+        return true;
+    }
     let sel = app.live.selected as i128;
-    let target = super::movement(m, sel, 5, n as i128);
+    let target = super::movement(m, sel, rows as i128, n as i128);
     app.live.selected = target.clamp(0, n as i128 - 1) as usize;
-    app.build_top = None;
+    // The selected diagnostic's first row, counting wrapped rows above it.
+    let top: u64 = pane_lines(app)
+        .iter()
+        .take_while(|(_, selected, _)| !selected)
+        .map(|(_, _, l)| wrapped(l))
+        .sum();
+    app.build_top = Some(top);
     true
+}
+
+/// Enter in the build pane: the selected compiler diagnostic, or the
+/// open's problems, in full in the details overlay (which scrolls).
+pub(super) fn open_diagnostic(app: &mut App) {
+    let entry = match app.live.diagnostics.get(app.live.selected) {
+        Some(d) => crate::session::Entry {
+            seq: app.live.selected as u64 + 1,
+            kind: format!("{} of {}", d.level, app.live.diagnostics.len()),
+            summary: d.message.clone(),
+            is_error: d.level == "error",
+            details: d.rendered.trim_end().lines().map(str::to_string).collect(),
+        },
+        None if !app.view.diagnostics.is_empty() => crate::session::Entry {
+            seq: app.view.diagnostics.len() as u64,
+            kind: "problems".into(),
+            summary: "the world's AIR".into(),
+            is_error: true,
+            details: app.view.diagnostics.clone(),
+        },
+        None => {
+            app.info("no problem to show: the build pane lists compiler and AIR problems here");
+            return;
+        }
+    };
+    app.overlay = super::Overlay::Details(entry);
 }
 
 /// `path` for display: relative to the parent of a reducer crate (so it

@@ -466,7 +466,7 @@ pub(super) fn esc(app: &mut App) -> bool {
 /// instance (and step) selected. False, with `explain` a message saying
 /// why, when the entry links nowhere.
 pub(super) fn open_from_journal(app: &mut App, explain: bool) -> bool {
-    let seq = app.journal.selected;
+    let seq = super::filter::selected_seq(app);
     let Some(e) = app.view.rows.iter().find(|e| e.seq == seq).cloned() else {
         if explain {
             app.info("no journal entry selected");

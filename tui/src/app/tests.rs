@@ -4,7 +4,7 @@ use crate::session::fake::FakeSession;
 use crate::session::OpResult;
 use crate::tree::LineKind;
 use crate::ty::{Schemas, Type};
-use crossterm::event::{KeyEventState, KeyModifiers, MouseButton};
+use crossterm::event::{KeyCode, KeyEventState, KeyModifiers, MouseButton};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -843,4 +843,161 @@ fn a_verification_that_cannot_run_is_said_in_the_status_line() {
         "{}",
         screen_text(&a)
     );
+}
+
+#[test]
+fn q_goes_back_to_the_picker_a_world_came_from_and_q_capital_quits() {
+    let picker = || Picker {
+        dir: "worlds".into(),
+        entries: vec![crate::picker::WorldEntry {
+            name: "00-a".into(),
+            path: "worlds/00-a".into(),
+            summary: String::new(),
+        }],
+        selected: 0,
+        error: None,
+    };
+    let mut a = app((80, 24)).with_picker(picker());
+    keys(&mut a, "Enter");
+    update(&mut a, Msg::Opened(Ok(Box::new(FakeSession::counter()))));
+    keys(&mut a, "n");
+    assert_eq!(keys(&mut a, "q"), [Cmd::CloseWorld]);
+    assert_eq!(a.screen, Screen::Picker);
+    assert!(a.session.is_none() && !a.quit);
+    assert!(flash(&a).contains("q quits"), "{}", flash(&a));
+    // A world left while it opened is dropped when it arrives.
+    keys(&mut a, "Enter");
+    assert_eq!(keys(&mut a, "q"), [Cmd::CloseWorld]);
+    update(&mut a, Msg::Opened(Ok(Box::new(FakeSession::counter()))));
+    assert!(a.session.is_none());
+    assert_eq!(a.screen, Screen::Picker);
+    // Q quits from the world, and from the governance view.
+    keys(&mut a, "Enter");
+    update(&mut a, Msg::Opened(Ok(Box::new(FakeSession::counter()))));
+    assert_eq!(keys(&mut a, "Q"), [Cmd::Quit]);
+    let mut a = app((80, 24)).with_picker(picker());
+    keys(&mut a, "Enter");
+    update(&mut a, Msg::Opened(Ok(Box::new(FakeSession::counter()))));
+    keys(&mut a, "v");
+    assert_eq!(keys(&mut a, "q"), [Cmd::CloseWorld]);
+    assert_eq!(a.screen, Screen::Picker);
+    // In the picker, q (or Q) quits.
+    assert_eq!(keys(&mut a, "Q"), [Cmd::Quit]);
+}
+
+#[test]
+fn q_quits_a_world_opened_directly_and_ctrl_c_quits_anywhere() {
+    let mut a = counter();
+    assert_eq!(keys(&mut a, "q"), [Cmd::Quit]);
+    let mut a = counter();
+    assert_eq!(keys(&mut a, "C-c"), [Cmd::Quit]);
+}
+
+#[test]
+fn z_zooms_the_focused_pane_and_tab_moves_the_zoom() {
+    let mut a = counter();
+    keys(&mut a, "n n z");
+    let areas = layout(&a, a.area());
+    assert_eq!(areas.journal, Some(areas.body));
+    assert_eq!((areas.state, areas.effects), (None, None));
+    // The zoomed journal shows more rows.
+    assert_eq!(a.pane_rows(Pane::Journal), u64::from(areas.body.height - 2));
+    keys(&mut a, "Tab");
+    assert_eq!(a.focus, Pane::State);
+    let areas = layout(&a, a.area());
+    assert_eq!((areas.state, areas.journal), (Some(areas.body), None));
+    keys(&mut a, "z");
+    let areas = layout(&a, a.area());
+    assert!(areas.journal.is_some() && areas.state.is_some());
+}
+
+fn copied(cmds: &[Cmd]) -> serde_json::Value {
+    match cmds {
+        [Cmd::Copy(text)] => serde_json::from_str(text).expect("JSON"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn y_copies_the_selection_as_json_with_a_note() {
+    let mut a = counter();
+    keys(&mut a, "n n k");
+    let j = copied(&keys(&mut a, "y"));
+    assert_eq!(j["seq"], 2);
+    assert_eq!(j["kind"], "DomainEvent");
+    assert_eq!(j["details"]["seq"], 2);
+    let text = serde_json::to_string_pretty(&j).unwrap();
+    assert_eq!(
+        flash(&a),
+        format!("copied entry #2 as JSON ({} bytes)", text.len())
+    );
+    // The state pane: the reducer's state in the sugar lens.
+    keys(&mut a, "Tab j");
+    let j = copied(&keys(&mut a, "y"));
+    assert_eq!(j["reducer"], "demo/Counter@1");
+    assert_eq!(j["value"]["remaining"], 2);
+    assert!(flash(&a).starts_with("copied demo/Counter@1's state as JSON ("));
+}
+
+#[test]
+fn y_copies_an_intent_and_says_when_there_is_nothing() {
+    let mut a = opened(Box::new(FakeSession::with_effects()));
+    keys(&mut a, "N");
+    update(&mut a, Msg::RunChunk);
+    keys(&mut a, "e");
+    let j = copied(&keys(&mut a, "y"));
+    assert!(j["intent_hash"].as_str().unwrap().starts_with("sha256:"));
+    assert!(j["kind"].is_string());
+    assert!(flash(&a).starts_with("copied intent "), "{}", flash(&a));
+    let mut a = app((80, 24));
+    a.open(PathBuf::from("worlds/00-counter"));
+    assert_eq!(keys(&mut a, "y"), []);
+    assert!(
+        flash(&a).contains("the world is still opening") || flash(&a).contains("nothing to copy"),
+        "{}",
+        flash(&a)
+    );
+}
+
+fn click_at(a: &mut App, column: u16, row: u16) {
+    update(
+        a,
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        }),
+    );
+}
+
+#[test]
+fn a_click_focuses_the_pane_and_selects_the_row_under_it() {
+    let mut a = counter();
+    keys(&mut a, "n n n");
+    let areas = layout(&a, a.area());
+    let state = areas.state.unwrap();
+    // The second line inside the state pane's border.
+    click_at(&mut a, state.x + 3, state.y + 2);
+    assert_eq!(a.focus, Pane::State);
+    assert_eq!(a.state.selected, 1);
+    let journal = areas.journal.unwrap();
+    click_at(&mut a, journal.x + 3, journal.y + 1 + 2);
+    assert_eq!(a.focus, Pane::Journal);
+    assert_eq!(a.journal.selected, 2);
+    // Below the last row: focus only.
+    click_at(&mut a, journal.x + 3, journal.y + 30);
+    assert_eq!(a.journal.selected, 2);
+    // Filtered, a click selects that match and travels there.
+    keys(&mut a, "/");
+    for c in "tick".chars() {
+        update(
+            &mut a,
+            Msg::Key(crate::keys::press(KeyCode::Char(c), KeyModifiers::NONE)),
+        );
+    }
+    keys(&mut a, "Enter");
+    click_at(&mut a, journal.x + 3, journal.y + 1);
+    assert_eq!(filter::selected_seq(&a), 2);
+    assert_eq!(a.view.cursor, 4);
 }

@@ -92,7 +92,7 @@ fn help_taller_than_the_terminal_scrolls_and_says_so() {
     assert!(top.contains("Journal pane"), "{top}");
     keys(&mut app, "PageDown PageDown PageDown");
     let bottom = screen(&app);
-    assert!(bottom.contains("mouse wheel"), "{bottom}");
+    assert!(bottom.contains("hold Shift while dragging"), "{bottom}");
     assert!(!bottom.contains("Journal pane"), "{bottom}");
     keys(&mut app, "Home");
     assert_eq!(screen(&app), top);

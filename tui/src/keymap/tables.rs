@@ -115,8 +115,8 @@ const PICKER: &[Section] = &[Section {
             MUST,
         ),
         h(
-            "q  Esc",
-            &[Code(Char('q')), Code(Esc)],
+            "q Q Esc",
+            &[Code(Char('q')), Code(Char('Q')), Code(Esc)],
             Action::Quit,
             "quit",
             "q quit",
@@ -182,6 +182,7 @@ const BUILD: &[Section] = &[Section {
         b("j k  ↓ ↑", LINES, LINE, "next / previous problem"),
         b("PgUp PgDn", PAGES, PAGE, "scroll a page"),
         b("Home End", ENDS, END, "top / follow the output"),
+        b("Enter", &[Code(Enter)], Action::Open, "the problem in full"),
     ],
 }];
 
@@ -271,6 +272,14 @@ const WORLD: &[Section] = &[
                 "jump to a height",
                 ": jump",
                 5,
+            ),
+            h(
+                "/",
+                &[Code(Char('/'))],
+                Action::Filter,
+                "filter the journal (Esc)",
+                "/ filter",
+                4,
             ),
         ],
     },
@@ -370,6 +379,14 @@ const WORLD: &[Section] = &[
                 2,
             ),
             b("S-Tab", &[Code(BackTab)], Action::PrevPane, "previous pane"),
+            h(
+                "z",
+                &[Code(Char('z'))],
+                Action::Zoom,
+                "zoom the pane / all panes",
+                "z zoom",
+                2,
+            ),
             b(
                 "1 .. 9",
                 &[Key::Digit],
@@ -409,20 +426,29 @@ const WORLD: &[Section] = &[
                 "? help",
                 MUST,
             ),
+            h(
+                "y",
+                &[Code(Char('y'))],
+                Action::Copy,
+                "copy the selection (JSON)",
+                "y copy",
+                1,
+            ),
             b(
                 "Esc",
                 &[Code(Esc)],
                 Action::Back,
-                "stop run · leave steps/JSON",
+                "stop run · back · unfilter",
             ),
             h(
                 "q",
                 &[Code(Char('q'))],
-                Action::Quit,
-                "quit",
+                Action::Leave,
+                "back to the picker, or quit",
                 "q quit",
                 MUST,
             ),
+            b("Q", &[Code(Char('Q'))], Action::Quit, "quit aos"),
         ],
     },
 ];
@@ -581,7 +607,13 @@ const GOVERNANCE: &[Section] = &[Section {
             "? help",
             MUST,
         ),
-        b("q", &[Code(Char('q'))], Action::Quit, "quit"),
+        b(
+            "q",
+            &[Code(Char('q'))],
+            Action::Leave,
+            "back to the picker, or quit",
+        ),
+        b("Q", &[Code(Char('Q'))], Action::Quit, "quit aos"),
     ],
 }];
 

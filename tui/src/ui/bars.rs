@@ -47,6 +47,11 @@ pub fn title(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
 pub fn status_line(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let prompt = match &app.overlay {
         Overlay::Jump(input) => Some((" jump to height: ", input, "   Enter go · Esc cancel")),
+        Overlay::Filter(input) => Some((
+            " filter: ",
+            input,
+            "   kind: schema: reducer: plan: err !not · Enter keep · Esc clear",
+        )),
         Overlay::Advance(input) => Some((
             " advance the clock by: ",
             input,

@@ -11,8 +11,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-/// Short names keep the summary column wide.
-fn kind_label(kind: &str) -> &str {
+/// Short names keep the summary column wide (the filter's `kind:` finds them too).
+pub fn kind_label(kind: &str) -> &str {
     match kind {
         "DomainEvent" => "event",
         "ReducerCall" => "call",
@@ -37,7 +37,10 @@ fn kind_label(kind: &str) -> &str {
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let v = &app.view;
-    let extra = if app.session.is_some() {
+    let extra = if let Some(f) = app.filter.as_ref().filter(|_| app.session.is_some()) {
+        // Room in the top border after " 1 Journal · " and the corners.
+        f.title(v.head, usize::from(area.width).saturating_sub(15))
+    } else if app.session.is_some() {
         format!("{} entries", v.head)
     } else {
         String::new()
@@ -55,8 +58,18 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         frame.render_widget(Paragraph::new(Span::styled(text, theme.dim())), inner);
         return;
     }
+    if let Some(f) = app.filter.as_ref().filter(|f| f.matches.is_empty()) {
+        let text = if f.scanned < v.head {
+            "scanning…"
+        } else {
+            "no entry matches the filter (/ edits it, Esc clears it)"
+        };
+        frame.render_widget(Paragraph::new(Span::styled(text, theme.dim())), inner);
+        return;
+    }
     let digits = v.head.saturating_sub(1).to_string().len().max(3);
     let focused = app.focus == Pane::Journal;
+    let selected = crate::app::filter::selected_seq(app);
     let lines: Vec<Line> = v
         .rows
         .iter()
@@ -67,7 +80,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
                 v.cursor,
                 digits,
                 inner.width as usize,
-                focused && e.seq == app.journal.selected,
+                focused && e.seq == selected,
                 theme,
             )
         })

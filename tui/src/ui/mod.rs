@@ -12,6 +12,8 @@ mod picker;
 mod plans;
 mod state;
 
+pub use journal::kind_label;
+
 use crate::app::{App, Screen};
 use crate::layout::{layout, Pane};
 use crate::theme::Theme;
@@ -64,6 +66,12 @@ pub fn draw(frame: &mut Frame, app: &App) {
 /// without colour), focus colour from the theme.
 fn pane_block<'a>(app: &App, theme: &Theme, pane: Pane, extra: String) -> Block<'a> {
     let title = format!("{} {}", pane.number(), pane.title());
+    // Zoomed, the title says how to see the other panes again.
+    let extra = match (app.zoom && app.focus == pane, extra.is_empty()) {
+        (true, true) => "zoomed: z shows all".to_string(),
+        (true, false) => format!("{extra} · zoomed: z shows all"),
+        (false, _) => extra,
+    };
     titled_block(theme, title, extra, app.focus == pane)
 }
 

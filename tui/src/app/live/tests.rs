@@ -383,3 +383,94 @@ fn watcher_errors_warn_and_builds_that_cannot_start_say_why() {
     );
     assert!(!b.live.busy());
 }
+
+/// An error whose last line is far below its first, as rustc writes them.
+fn long_error() -> CompilerMessage {
+    let mut rendered =
+        String::from("error[E0308]: mismatched types\n  --> counter/src/lib.rs:30:9\n");
+    for i in 0..24 {
+        rendered.push_str(&format!(
+            "{:>2} |     let x{i} = state.remaining;\n",
+            16 + i
+        ));
+    }
+    rendered.push_str("   = help: add `;` here\n");
+    CompilerMessage {
+        level: "error".into(),
+        message: "mismatched types".into(),
+        file: Some(PathBuf::from("/r/counter/src/lib.rs")),
+        line: Some(30),
+        column: Some(9),
+        rendered,
+    }
+}
+
+#[test]
+fn a_long_diagnostic_scrolls_at_80x24_and_enter_shows_it_in_full() {
+    let (mut a, _dir) = live_app();
+    update(&mut a, Msg::Resize(80, 24));
+    update(&mut a, counter_changed());
+    let generation = a.live.generation;
+    update(
+        &mut a,
+        Msg::Rebuilt {
+            number: 1,
+            generation,
+            result: Err(BuildFailure {
+                module: "demo/Counter@1".into(),
+                summary: "does not compile (2 errors)".into(),
+                messages: vec![error(), long_error()],
+            }),
+        },
+    );
+    keys(&mut a, "4");
+    assert_eq!(a.focus, crate::layout::Pane::Build);
+    assert!(!screen(&a).contains("help: add"), "{}", screen(&a));
+    // j selects the long one and brings it to the top of the pane.
+    keys(&mut a, "j");
+    let s = screen(&a);
+    assert!(s.contains("▶ /r/counter/src/lib.rs:30:9: error:"), "{s}");
+    assert!(!s.contains("expected `;`"), "{s}");
+    // PgDn scrolls the pane until its last line shows.
+    let mut pages = 0;
+    while !screen(&a).contains("help: add `;` here") {
+        keys(&mut a, "PageDown");
+        pages += 1;
+        assert!(pages < 10, "{}", screen(&a));
+    }
+    keys(&mut a, &"PageUp ".repeat(pages + 1));
+    assert_eq!(a.build_top, Some(0));
+    // Enter: the diagnostic in full, in an overlay that scrolls.
+    keys(&mut a, "Enter");
+    assert!(matches!(a.overlay, crate::app::Overlay::Details(_)));
+    assert!(
+        screen(&a).contains("#2 error of 2 · j/k scroll"),
+        "{}",
+        screen(&a)
+    );
+    keys(&mut a, "PageDown PageDown");
+    assert!(screen(&a).contains("help: add `;` here"), "{}", screen(&a));
+}
+
+#[test]
+fn a_rerun_scans_the_filter_again_over_the_new_journal() {
+    let (mut a, _dir) = live_app();
+    keys(&mut a, "n n n n /");
+    for c in "tick".chars() {
+        update(
+            &mut a,
+            Msg::Key(crate::keys::press(
+                crossterm::event::KeyCode::Char(c),
+                crossterm::event::KeyModifiers::NONE,
+            )),
+        );
+    }
+    keys(&mut a, "Enter");
+    let before = a.filter.as_ref().map(|f| f.generation);
+    update(&mut a, counter_changed());
+    let generation = a.live.generation;
+    update(&mut a, rebuilt(1, generation, true));
+    let f = a.filter.as_ref().expect("the filter stays on");
+    assert_eq!(Some(f.generation), before.map(|g| g + 1));
+    assert_eq!(f.matches, [2, 4, 6]);
+}
