@@ -2,7 +2,7 @@
 //! payload (`tests/fixtures/legacy-journal`, ARCHITECTURE.md "Entry
 //! encoding") still open, replay byte for byte, and take new records.
 
-use crate::support::{aos, cli_json, path_str, repo_root, script, shared_cache};
+use crate::support::{cli_json, headless, path_str, repo_root, script};
 use std::path::Path;
 
 /// A copy of a data dir from the fixtures (replay never writes, but a run
@@ -98,19 +98,7 @@ fn new_records_follow_old_ones_in_the_compact_form_and_the_mixed_journal_replays
     assert_eq!(mixed["state_hash"], new_only["state_hash"]);
 
     // The inspector opens the mixed journal and shows both halves.
-    let cache = shared_cache();
-    let shown = aos(&[
-        "headless",
-        "worlds/00-counter",
-        "--cache-dir",
-        path_str(&cache),
-        "--data-dir",
-        path_str(data.path()),
-        "--keys",
-        "G",
-        "--size",
-        "100x30",
-    ]);
+    let shown = headless("worlds/00-counter", &data, &["--keys", "G", "--size", "100x30"]);
     assert_eq!(shown.code, 0, "{shown:?}");
     for row in ["#4 ok", "#10 ok"] {
         assert!(shown.stdout.contains(row), "{row}: {}", shown.stdout);
