@@ -12,7 +12,7 @@
 use crate::cbor::{self, CborError};
 use crate::effects::{Decision, Intent, Receipt};
 use crate::hash::Hash;
-use crate::value::Value;
+use crate::value::{FieldError, Value};
 use thiserror::Error;
 
 mod compact;
@@ -174,6 +174,12 @@ pub enum EntryError {
     Cbor(#[from] CborError),
     #[error("entry has an unexpected shape: {0}")]
     Shape(String),
+}
+
+impl From<FieldError> for EntryError {
+    fn from(e: FieldError) -> EntryError {
+        EntryError::Shape(e.to_string())
+    }
 }
 
 impl Entry {
@@ -468,80 +474,81 @@ impl Entry {
         let f = &map[0].1;
         Ok(match kind {
             "Genesis" => Entry::Genesis {
-                manifest_hash: field_hash(f, "manifest_hash")?,
+                manifest_hash: f.hash_field("manifest_hash")?,
             },
             "DomainEvent" => Entry::DomainEvent {
-                schema: field_text(f, "schema")?,
-                value: field_bytes(f, "value")?,
-                key: field_opt_bytes(f, "key")?,
-                origin: origin_from(field(f, "origin")?)?,
+                schema: f.text_field("schema")?.to_owned(),
+                value: f.bytes_field("value")?.to_vec(),
+                key: f.opt_bytes_field("key")?.map(<[u8]>::to_vec),
+                origin: origin_from(f.field("origin")?)?,
             },
             "ReducerCall" => Entry::ReducerCall {
-                reducer: field_text(f, "reducer")?,
-                key: field_opt_bytes(f, "key")?,
-                event: field_u64(f, "event")?,
-                outcome: outcome_from(field(f, "outcome")?)?,
+                reducer: f.text_field("reducer")?.to_owned(),
+                key: f.opt_bytes_field("key")?.map(<[u8]>::to_vec),
+                event: f.u64_field("event")?,
+                outcome: outcome_from(f.field("outcome")?)?,
             },
             "Unrouted" => Entry::Unrouted {
-                event: field_u64(f, "event")?,
+                event: f.u64_field("event")?,
             },
             "Snapshot" => Entry::Snapshot {
-                state_hash: field_hash(f, "state_hash")?,
-                blob: field_hash(f, "blob")?,
+                state_hash: f.hash_field("state_hash")?,
+                blob: f.hash_field("blob")?,
             },
             "EffectIntent" => Entry::EffectIntent {
-                intent: Intent::from_value(field(f, "intent")?)
+                intent: Intent::from_value(f.field("intent")?)
                     .map_err(|e| shape(&e.to_string()))?,
-                decision: Decision::from_value(field(f, "decision")?)
+                decision: Decision::from_value(f.field("decision")?)
                     .map_err(|e| shape(&e.to_string()))?,
-                call: field_u64(f, "call")?,
+                call: f.u64_field("call")?,
             },
             "EffectReceipt" => Entry::EffectReceipt {
-                receipt: Receipt::from_value(field(f, "receipt")?)
+                receipt: Receipt::from_value(f.field("receipt")?)
                     .map_err(|e| shape(&e.to_string()))?,
             },
             "BudgetExceeded" => Entry::BudgetExceeded {
-                grant: field_text(f, "grant")?,
-                dimension: field_text(f, "dimension")?,
-                remaining_before: field_u64(f, "remaining_before")?,
-                charged: field_u64(f, "charged")?,
+                grant: f.text_field("grant")?.to_owned(),
+                dimension: f.text_field("dimension")?.to_owned(),
+                remaining_before: f.u64_field("remaining_before")?,
+                charged: f.u64_field("charged")?,
             },
             "Clock" => Entry::Clock {
-                now_ns: field_u64(f, "now_ns")?,
+                now_ns: f.u64_field("now_ns")?,
             },
             "PlanStarted" => Entry::PlanStarted {
-                plan: field_text(f, "plan")?,
-                manifest_hash: field_hash(f, "manifest_hash")?,
-                input: field_bytes(f, "input")?,
+                plan: f.text_field("plan")?.to_owned(),
+                manifest_hash: f.hash_field("manifest_hash")?,
+                input: f.bytes_field("input")?.to_vec(),
                 event: match f.get("event") {
                     None | Some(Value::Null) => None,
-                    Some(_) => Some(field_u64(f, "event")?),
+                    Some(_) => Some(f.u64_field("event")?),
                 },
-                correlation: field_opt_bytes(f, "correlation")?,
+                correlation: f.opt_bytes_field("correlation")?.map(<[u8]>::to_vec),
             },
             "PlanStep" => Entry::PlanStep {
-                instance: field_u64(f, "instance")?,
-                step: field_text(f, "step")?,
-                outcome: step_outcome_from(field(f, "outcome")?)?,
+                instance: f.u64_field("instance")?,
+                step: f.text_field("step")?.to_owned(),
+                outcome: step_outcome_from(f.field("outcome")?)?,
             },
             "Proposed" => Entry::Proposed {
-                patch: field_hash(f, "patch")?,
-                base: field_hash(f, "base")?,
-                description: field_text(f, "description")?,
+                patch: f.hash_field("patch")?,
+                base: f.hash_field("base")?,
+                description: f.text_field("description")?.to_owned(),
             },
             "ShadowReport" => Entry::ShadowReport {
-                proposal: field_u64(f, "proposal")?,
-                manifest_hash: field_hash(f, "manifest_hash")?,
-                report: field_bytes(f, "report")?,
+                proposal: f.u64_field("proposal")?,
+                manifest_hash: f.hash_field("manifest_hash")?,
+                report: f.bytes_field("report")?.to_vec(),
             },
             "Approved" => Entry::Approved {
-                proposal: field_u64(f, "proposal")?,
-                approver: field_text(f, "approver")?,
+                proposal: f.u64_field("proposal")?,
+                approver: f.text_field("approver")?.to_owned(),
             },
             "Rejected" => Entry::Rejected {
-                proposal: field_u64(f, "proposal")?,
-                approver: field_text(f, "approver")?,
-                reasons: field(f, "reasons")?
+                proposal: f.u64_field("proposal")?,
+                approver: f.text_field("approver")?.to_owned(),
+                reasons: f
+                    .field("reasons")?
                     .as_array()
                     .ok_or_else(|| shape("field \"reasons\" is not an array"))?
                     .iter()
@@ -553,12 +560,12 @@ impl Entry {
                     .collect::<Result<_, _>>()?,
             },
             "Applied" => Entry::Applied {
-                proposal: field_u64(f, "proposal")?,
-                manifest_hash: field_hash(f, "manifest_hash")?,
+                proposal: f.u64_field("proposal")?,
+                manifest_hash: f.hash_field("manifest_hash")?,
             },
             "PlanEnded" => Entry::PlanEnded {
-                instance: field_u64(f, "instance")?,
-                outcome: plan_outcome_from(field(f, "outcome")?)?,
+                instance: f.u64_field("instance")?,
+                outcome: plan_outcome_from(f.field("outcome")?)?,
             },
             other => return Err(shape(&format!("unknown entry kind {other:?}"))),
         })
@@ -629,12 +636,12 @@ pub(crate) fn plan_outcome_value(o: &PlanOutcome) -> Value {
 fn step_outcome_from(v: &Value) -> Result<StepOutcome, EntryError> {
     if let Some(ok) = v.get("Ok") {
         return Ok(StepOutcome::Ok {
-            output: field_bytes(ok, "output")?,
+            output: ok.bytes_field("output")?.to_vec(),
         });
     }
     if let Some(failed) = v.get("Failed") {
         return Ok(StepOutcome::Failed {
-            message: field_text(failed, "message")?,
+            message: failed.text_field("message")?.to_owned(),
         });
     }
     Err(shape("step outcome is neither Ok nor Failed"))
@@ -643,17 +650,17 @@ fn step_outcome_from(v: &Value) -> Result<StepOutcome, EntryError> {
 pub(crate) fn plan_outcome_from(v: &Value) -> Result<PlanOutcome, EntryError> {
     if let Some(done) = v.get("Completed") {
         return Ok(PlanOutcome::Completed {
-            result: field_opt_bytes(done, "result")?,
+            result: done.opt_bytes_field("result")?.map(<[u8]>::to_vec),
         });
     }
     if let Some(failed) = v.get("Failed") {
         let step = match failed.get("step") {
             None | Some(Value::Null) => None,
-            Some(_) => Some(field_text(failed, "step")?),
+            Some(_) => Some(failed.text_field("step")?.to_owned()),
         };
         return Ok(PlanOutcome::Failed {
             step,
-            message: field_text(failed, "message")?,
+            message: failed.text_field("message")?.to_owned(),
         });
     }
     Err(shape("plan outcome is neither Completed nor Failed"))
@@ -681,78 +688,37 @@ fn outcome_value(o: &Outcome) -> Value {
     }
 }
 
-fn field<'a>(v: &'a Value, name: &str) -> Result<&'a Value, EntryError> {
-    v.get(name)
-        .ok_or_else(|| shape(&format!("missing field {name:?}")))
-}
-
-fn field_text(v: &Value, name: &str) -> Result<String, EntryError> {
-    field(v, name)?
-        .as_text()
-        .map(str::to_owned)
-        .ok_or_else(|| shape(&format!("field {name:?} is not text")))
-}
-
-fn field_bytes(v: &Value, name: &str) -> Result<Vec<u8>, EntryError> {
-    field(v, name)?
-        .as_bytes()
-        .map(<[u8]>::to_vec)
-        .ok_or_else(|| shape(&format!("field {name:?} is not bytes")))
-}
-
-fn field_opt_bytes(v: &Value, name: &str) -> Result<Option<Vec<u8>>, EntryError> {
-    match v.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bytes(b)) => Ok(Some(b.clone())),
-        Some(_) => Err(shape(&format!("field {name:?} is not bytes or null"))),
-    }
-}
-
-fn field_u64(v: &Value, name: &str) -> Result<u64, EntryError> {
-    field(v, name)?
-        .as_int()
-        .and_then(|i| u64::try_from(i).ok())
-        .ok_or_else(|| shape(&format!("field {name:?} is not a natural number")))
-}
-
-fn field_hash(v: &Value, name: &str) -> Result<Hash, EntryError> {
-    field(v, name)?
-        .as_bytes()
-        .and_then(Hash::from_slice)
-        .ok_or_else(|| shape(&format!("field {name:?} is not a 32-byte hash")))
-}
-
 fn origin_from(v: &Value) -> Result<Origin, EntryError> {
     if v.as_text() == Some("External") {
         return Ok(Origin::External);
     }
     if let Some(p) = v.get("Plan") {
         return Ok(Origin::Plan {
-            name: field_text(p, "name")?,
-            instance: field_u64(p, "instance")?,
+            name: p.text_field("name")?.to_owned(),
+            instance: p.u64_field("instance")?,
         });
     }
     let r = v
         .get("Reducer")
         .ok_or_else(|| shape("origin is neither External, Reducer nor Plan"))?;
     Ok(Origin::Reducer {
-        name: field_text(r, "name")?,
-        call: field_u64(r, "call")?,
+        name: r.text_field("name")?.to_owned(),
+        call: r.u64_field("call")?,
     })
 }
 
 fn outcome_from(v: &Value) -> Result<Outcome, EntryError> {
     if let Some(ok) = v.get("Ok") {
-        let emitted = field_u64(ok, "emitted")?;
+        let emitted = ok.u64_field("emitted")?;
         return Ok(Outcome::Ok {
-            state_hash: field_hash(ok, "state_hash")?,
+            state_hash: ok.hash_field("state_hash")?,
             emitted: u32::try_from(emitted).map_err(|_| shape("emitted count too large"))?,
         });
     }
     if let Some(failed) = v.get("Failed") {
         return Ok(Outcome::Failed {
-            kind: field_text(failed, "kind")?,
-            message: field_text(failed, "message")?,
+            kind: failed.text_field("kind")?.to_owned(),
+            message: failed.text_field("message")?.to_owned(),
         });
     }
     Err(shape("outcome is neither Ok nor Failed"))

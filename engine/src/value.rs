@@ -94,6 +94,109 @@ impl Value {
     }
 }
 
+/// What is wrong with one field of a record read with the `*_field`
+/// readers: the one way decoded documents (journal entries, intents,
+/// receipts, snapshots) are read field by field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub problem: FieldProblem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldProblem {
+    /// The value holding the field is not a map (its shape).
+    NotAMap(&'static str),
+    Missing,
+    /// What the field should be, and the shape it has.
+    Wrong(&'static str, &'static str),
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = &self.field;
+        match &self.problem {
+            FieldProblem::NotAMap(found) => write!(f, "expected a map, found {found}"),
+            FieldProblem::Missing => write!(f, "field `{name}` is missing"),
+            FieldProblem::Wrong(expected, found) => {
+                write!(f, "field `{name}` should be {expected}, found {found}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for FieldError {}
+
+/// Field readers: each says which field and what was wrong.
+impl Value {
+    pub fn field(&self, name: &str) -> Result<&Value, FieldError> {
+        let problem = match self.as_map() {
+            None => FieldProblem::NotAMap(self.kind_name()),
+            Some(_) => match self.get(name) {
+                Some(v) => return Ok(v),
+                None => FieldProblem::Missing,
+            },
+        };
+        Err(FieldError {
+            field: name.to_string(),
+            problem,
+        })
+    }
+
+    /// The field read by `read`, which names what it expects.
+    fn read_field<'a, T>(
+        &'a self,
+        name: &str,
+        expected: &'static str,
+        read: impl FnOnce(&'a Value) -> Option<T>,
+    ) -> Result<T, FieldError> {
+        let v = self.field(name)?;
+        read(v).ok_or_else(|| FieldError {
+            field: name.to_string(),
+            problem: FieldProblem::Wrong(expected, v.kind_name()),
+        })
+    }
+
+    pub fn text_field(&self, name: &str) -> Result<&str, FieldError> {
+        self.read_field(name, "text", Value::as_text)
+    }
+
+    pub fn bytes_field(&self, name: &str) -> Result<&[u8], FieldError> {
+        self.read_field(name, "a byte string", Value::as_bytes)
+    }
+
+    pub fn u64_field(&self, name: &str) -> Result<u64, FieldError> {
+        self.read_field(name, "a natural number below 2^64", |v| {
+            v.as_int().and_then(|i| u64::try_from(i).ok())
+        })
+    }
+
+    pub fn hash_field(&self, name: &str) -> Result<crate::hash::Hash, FieldError> {
+        self.read_field(name, "a 32-byte hash", |v| {
+            v.as_bytes().and_then(crate::hash::Hash::from_slice)
+        })
+    }
+
+    pub fn bool_field(&self, name: &str) -> Result<bool, FieldError> {
+        self.read_field(name, "a boolean", |v| match v {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        })
+    }
+
+    pub fn array_field(&self, name: &str) -> Result<&[Value], FieldError> {
+        self.read_field(name, "an array", Value::as_array)
+    }
+
+    /// A byte string, or nothing when the field is null or absent.
+    pub fn opt_bytes_field(&self, name: &str) -> Result<Option<&[u8]>, FieldError> {
+        match self.get(name) {
+            None | Some(Value::Null) if self.as_map().is_some() => Ok(None),
+            _ => self.bytes_field(name).map(Some),
+        }
+    }
+}
+
 impl fmt::Debug for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -114,5 +217,57 @@ impl fmt::Debug for Value {
                 .entries(m.iter().map(|(k, v)| (k, v)))
                 .finish(),
         }
+    }
+}
+
+#[cfg(test)]
+mod field_tests {
+    use super::*;
+    use crate::hash::Hash;
+
+    #[test]
+    fn field_readers_name_the_field_and_what_is_wrong() {
+        let h = Hash::of(b"x");
+        let v = Value::record([
+            ("t", Value::text("a")),
+            ("n", Value::Int(7)),
+            ("neg", Value::Int(-1)),
+            ("b", Value::Bytes(vec![1])),
+            ("h", Value::Bytes(h.0.to_vec())),
+            ("z", Value::Null),
+            ("ok", Value::Bool(true)),
+            ("list", Value::Array(vec![Value::Null])),
+        ]);
+        assert_eq!(v.text_field("t"), Ok("a"));
+        assert_eq!(v.u64_field("n"), Ok(7));
+        assert_eq!(v.bytes_field("b"), Ok(&[1u8][..]));
+        assert_eq!(v.hash_field("h"), Ok(h));
+        assert_eq!(v.bool_field("ok"), Ok(true));
+        assert_eq!(v.array_field("list").map(<[Value]>::len), Ok(1));
+        assert_eq!(v.opt_bytes_field("z"), Ok(None));
+        assert_eq!(v.opt_bytes_field("absent"), Ok(None));
+        assert_eq!(v.opt_bytes_field("b"), Ok(Some(&[1u8][..])));
+        let says = |e: FieldError| e.to_string();
+        assert_eq!(
+            says(v.text_field("absent").unwrap_err()),
+            "field `absent` is missing"
+        );
+        assert_eq!(
+            says(v.u64_field("neg").unwrap_err()),
+            "field `neg` should be a natural number below 2^64, found an integer"
+        );
+        assert_eq!(
+            says(v.hash_field("b").unwrap_err()),
+            "field `b` should be a 32-byte hash, found a byte string"
+        );
+        assert_eq!(
+            says(v.opt_bytes_field("t").unwrap_err()),
+            "field `t` should be a byte string, found a text string"
+        );
+        assert_eq!(
+            says(Value::Int(1).text_field("t").unwrap_err()),
+            "expected a map, found an integer"
+        );
+        assert!(Value::Int(1).opt_bytes_field("t").is_err());
     }
 }

@@ -21,7 +21,7 @@ pub use keys::{KeyError, Keyring, TrustedKeys};
 pub use ledger::{Budget, Exceeded, Ledger};
 pub use receipt::{Receipt, ReceiptError, ReceiptStatus};
 
-use crate::value::Value;
+use crate::value::{FieldError, Value};
 use thiserror::Error;
 
 /// A journaled/snapshotted effects value that does not have the expected shape.
@@ -42,36 +42,25 @@ impl DecodeError {
     }
 }
 
+impl DecodeError {
+    /// A field reader's error, while reading `what`.
+    pub(crate) fn of(what: &'static str) -> impl Fn(FieldError) -> DecodeError {
+        move |e| DecodeError::new(what, e.to_string())
+    }
+}
+
 pub(crate) fn field<'a>(
     v: &'a Value,
     what: &'static str,
     name: &str,
 ) -> Result<&'a Value, DecodeError> {
-    if v.as_map().is_none() {
-        return Err(DecodeError::new(
-            what,
-            format!("expected a map, found {}", v.kind_name()),
-        ));
-    }
-    v.get(name)
-        .ok_or_else(|| DecodeError::new(what, format!("field `{name}` is missing")))
-}
-
-fn wrong(what: &'static str, name: &str, expected: &str, found: &Value) -> DecodeError {
-    DecodeError::new(
-        what,
-        format!(
-            "field `{name}` should be {expected}, found {}",
-            found.kind_name()
-        ),
-    )
+    v.field(name).map_err(DecodeError::of(what))
 }
 
 pub(crate) fn text_field(v: &Value, what: &'static str, name: &str) -> Result<String, DecodeError> {
-    let f = field(v, what, name)?;
-    f.as_text()
+    v.text_field(name)
         .map(str::to_string)
-        .ok_or_else(|| wrong(what, name, "text", f))
+        .map_err(DecodeError::of(what))
 }
 
 pub(crate) fn bytes_field(
@@ -79,17 +68,13 @@ pub(crate) fn bytes_field(
     what: &'static str,
     name: &str,
 ) -> Result<Vec<u8>, DecodeError> {
-    let f = field(v, what, name)?;
-    f.as_bytes()
+    v.bytes_field(name)
         .map(<[u8]>::to_vec)
-        .ok_or_else(|| wrong(what, name, "a byte string", f))
+        .map_err(DecodeError::of(what))
 }
 
 pub(crate) fn u64_field(v: &Value, what: &'static str, name: &str) -> Result<u64, DecodeError> {
-    let f = field(v, what, name)?;
-    f.as_int()
-        .and_then(|i| u64::try_from(i).ok())
-        .ok_or_else(|| wrong(what, name, "a natural number below 2^64", f))
+    v.u64_field(name).map_err(DecodeError::of(what))
 }
 
 pub(crate) fn hash_field(
@@ -97,10 +82,7 @@ pub(crate) fn hash_field(
     what: &'static str,
     name: &str,
 ) -> Result<crate::hash::Hash, DecodeError> {
-    let f = field(v, what, name)?;
-    f.as_bytes()
-        .and_then(crate::hash::Hash::from_slice)
-        .ok_or_else(|| wrong(what, name, "a 32-byte hash", f))
+    v.hash_field(name).map_err(DecodeError::of(what))
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use crate::hash::Hash;
 use crate::kernel::{KernelState, Program, Reducers, StepResult};
 use crate::store::Store;
 use crate::types;
-use crate::value::Value;
+use crate::value::{FieldError, Value};
 use ed25519_dalek::SigningKey;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -516,48 +516,31 @@ impl ShadowReport {
     }
 
     pub fn from_value(v: &Value) -> Result<ShadowReport, String> {
-        let bad = |what: &str| format!("malformed shadow report: {what}");
-        let text = |v: &Value, f: &str| -> Result<String, String> {
-            v.get(f)
-                .and_then(Value::as_text)
-                .map(str::to_owned)
-                .ok_or_else(|| bad(f))
-        };
-        let flag = |v: &Value, f: &str| -> Result<bool, String> {
-            match v.get(f) {
-                Some(Value::Bool(b)) => Ok(*b),
-                _ => Err(bad(f)),
-            }
-        };
+        let bad = |e: FieldError| format!("malformed shadow report: {e}");
+        let text = |v: &Value, f: &str| v.text_field(f).map(str::to_owned).map_err(bad);
+        let flag = |v: &Value, f: &str| v.bool_field(f).map_err(bad);
         // Each item of list `f`, read by `read`.
         fn each<T>(
             v: &Value,
             f: &str,
             read: impl Fn(&Value) -> Result<T, String>,
         ) -> Result<Vec<T>, String> {
-            v.get(f)
-                .and_then(Value::as_array)
-                .ok_or_else(|| format!("malformed shadow report: {f}"))?
+            v.array_field(f)
+                .map_err(|e| format!("malformed shadow report: {e}"))?
                 .iter()
                 .map(read)
                 .collect()
         }
         let texts = |v: &Value, f: &str| -> Result<Vec<String>, String> {
             each(v, f, |x| {
-                x.as_text().map(str::to_owned).ok_or_else(|| bad(f))
+                x.as_text().map(str::to_owned).ok_or_else(|| {
+                    format!("malformed shadow report: `{f}` holds {}", x.kind_name())
+                })
             })
         };
         Ok(ShadowReport {
-            proposal: v
-                .get("proposal")
-                .and_then(Value::as_int)
-                .and_then(|i| u64::try_from(i).ok())
-                .ok_or_else(|| bad("proposal"))?,
-            manifest_hash: v
-                .get("manifest_hash")
-                .and_then(Value::as_bytes)
-                .and_then(Hash::from_slice)
-                .ok_or_else(|| bad("manifest_hash"))?,
+            proposal: v.u64_field("proposal").map_err(bad)?,
+            manifest_hash: v.hash_field("manifest_hash").map_err(bad)?,
             workload: text(v, "workload")?,
             effects: each(v, "effects", |e| {
                 Ok(PredictedEffect {

@@ -98,7 +98,11 @@ fn new_records_follow_old_ones_in_the_compact_form_and_the_mixed_journal_replays
     assert_eq!(mixed["state_hash"], new_only["state_hash"]);
 
     // The inspector opens the mixed journal and shows both halves.
-    let shown = headless("worlds/00-counter", &data, &["--keys", "G", "--size", "100x30"]);
+    let shown = headless(
+        "worlds/00-counter",
+        &data,
+        &["--keys", "G", "--size", "100x30"],
+    );
     assert_eq!(shown.code, 0, "{shown:?}");
     for row in ["#4 ok", "#10 ok"] {
         assert!(shown.stdout.contains(row), "{row}: {}", shown.stdout);
