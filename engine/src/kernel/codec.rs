@@ -7,7 +7,7 @@ use super::{plan_codec, Direct, InboxItem, KernelState, Owner, PendingEffect};
 use crate::cbor;
 use crate::effects::{Intent, Ledger};
 use crate::hash::Hash;
-use crate::value::Value;
+use crate::value::{FieldError, Value};
 use std::sync::Arc;
 
 impl KernelState {
@@ -143,20 +143,12 @@ impl KernelState {
     /// Reads a state document written by [`KernelState::encode`].
     pub fn decode(bytes: &[u8]) -> Result<KernelState, String> {
         let v = cbor::decode(bytes).map_err(|e| e.to_string())?;
-        let height = v
-            .get("height")
-            .and_then(Value::as_int)
-            .and_then(|h| u64::try_from(h).ok())
-            .ok_or("snapshot has no height")?;
+        let height = v.u64_field("height").map_err(bad_snapshot)?;
         let mut state = KernelState {
             height,
             ..KernelState::default()
         };
-        for cell in v
-            .get("cells")
-            .and_then(Value::as_array)
-            .ok_or("snapshot has no cells")?
-        {
+        for cell in v.array_field("cells").map_err(bad_snapshot)? {
             match cell.as_array() {
                 Some([Value::Text(r), key, Value::Bytes(s)]) => {
                     state.cells.insert((r.clone(), opt_bytes(key)?), s.clone());
@@ -164,11 +156,7 @@ impl KernelState {
                 _ => return Err("malformed cell in snapshot".into()),
             }
         }
-        for item in v
-            .get("inbox")
-            .and_then(Value::as_array)
-            .ok_or("snapshot has no inbox")?
-        {
+        for item in v.array_field("inbox").map_err(bad_snapshot)? {
             match item.as_array() {
                 Some([Value::Int(seq), Value::Text(schema), Value::Bytes(value), key, direct]) => {
                     let direct = match direct {
@@ -196,16 +184,8 @@ impl KernelState {
                 _ => return Err("malformed inbox item in snapshot".into()),
             }
         }
-        state.clock_ns = v
-            .get("clock_ns")
-            .and_then(Value::as_int)
-            .and_then(|c| u64::try_from(c).ok())
-            .ok_or("snapshot has no clock")?;
-        for p in v
-            .get("pending")
-            .and_then(Value::as_array)
-            .ok_or("snapshot has no pending effects")?
-        {
+        state.clock_ns = v.u64_field("clock_ns").map_err(bad_snapshot)?;
+        for p in v.array_field("pending").map_err(bad_snapshot)? {
             match p.as_array() {
                 Some([Value::Bytes(hash), Value::Int(seq), intent, Value::Array(owner)]) => {
                     let hash = Hash::from_slice(hash).ok_or("bad intent hash in snapshot")?;
@@ -232,24 +212,16 @@ impl KernelState {
                 _ => return Err("malformed pending effect in snapshot".into()),
             }
         }
-        for h in v
-            .get("settled")
-            .and_then(Value::as_array)
-            .ok_or("snapshot has no settled list")?
-        {
+        for h in v.array_field("settled").map_err(bad_snapshot)? {
             let h = h
                 .as_bytes()
                 .and_then(Hash::from_slice)
                 .ok_or("bad settled hash in snapshot")?;
             state.settled.insert_mut(h);
         }
-        state.ledger = Ledger::from_value(v.get("ledger").ok_or("snapshot has no ledger")?)
+        state.ledger = Ledger::from_value(v.field("ledger").map_err(bad_snapshot)?)
             .map_err(|e| e.to_string())?;
-        for p in v
-            .get("plans")
-            .and_then(Value::as_array)
-            .ok_or("snapshot has no plan instances")?
-        {
+        for p in v.array_field("plans").map_err(bad_snapshot)? {
             let inst = plan_codec::instance_from(p)?;
             if inst.is_active() {
                 state.active_plans.insert_mut(inst.id);
@@ -280,6 +252,10 @@ fn inbox_item_value(i: &InboxItem) -> Value {
             ])
         }),
     ])
+}
+
+fn bad_snapshot(e: FieldError) -> String {
+    format!("malformed snapshot: {e}")
 }
 
 fn opt_bytes(v: &Value) -> Result<Option<Vec<u8>>, String> {
