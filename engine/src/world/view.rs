@@ -44,18 +44,26 @@ pub(super) fn entries(world: &World, from: u64, to: u64) -> Result<Vec<EntryView
     if from >= to {
         return Ok(Vec::new());
     }
-    let raw = world.journal.read_range(from, to)?;
-    raw.iter()
-        .enumerate()
-        .map(|(i, bytes)| {
-            let seq = from + i as u64;
-            let entry = Entry::decode(bytes).map_err(|e| WorldError::BadEntry {
-                seq,
-                message: e.to_string(),
-            })?;
-            Ok(entry_view(world, seq, entry))
-        })
-        .collect()
+    // Decoded straight from the journal's buffer: no copy of each entry.
+    let mut views = Vec::with_capacity((to - from) as usize);
+    let mut bad = None;
+    world.journal.for_each_record(from, to, |seq, bytes, _| {
+        match Entry::decode(bytes) {
+            Ok(entry) if bad.is_none() => views.push(entry_view(world, seq, entry)),
+            Ok(_) => {}
+            Err(e) => {
+                bad.get_or_insert(WorldError::BadEntry {
+                    seq,
+                    message: e.to_string(),
+                });
+            }
+        }
+        Ok(())
+    })?;
+    match bad {
+        Some(e) => Err(e),
+        None => Ok(views),
+    }
 }
 
 /// A value in the sugar lens of `schema`, compact JSON (falls back to the
