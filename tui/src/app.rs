@@ -404,6 +404,18 @@ impl App {
         matches!(self.build.phase, Phase::Opening { .. })
     }
 
+    /// What a key that needs the world says while it opens: where the open
+    /// is, and when keys will work (a module's `ready (built)` in the build
+    /// pane comes before the journal is replayed, so it is not yet).
+    pub fn opening_note(&self) -> String {
+        match &self.build.phase {
+            Phase::Opening { message, .. } if !message.is_empty() => format!(
+                "the world is still opening ({message}); keys work once the status line says ✓ ready"
+            ),
+            _ => "the world is still opening; keys work once the status line says ✓ ready".into(),
+        }
+    }
+
     fn area(&self) -> Rect {
         Rect::new(0, 0, self.size.0, self.size.1)
     }

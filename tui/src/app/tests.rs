@@ -397,8 +397,13 @@ fn open_progress_and_cache_status() {
             "✓ demo/D@1 ready (built)"
         ]
     );
+    // A module's `ready (built)` is not the world being ready: the key
+    // says where the open is and when keys will work.
     keys(&mut a, "n");
-    assert_eq!(flash(&a), "the world is still opening");
+    assert_eq!(
+        flash(&a),
+        "the world is still opening (compiling counter); keys work once the status line says ✓ ready"
+    );
     update(&mut a, Msg::Tick);
     assert_eq!(a.build.spinner, 1);
 }

@@ -249,7 +249,11 @@ fn effect_keys_wait_for_the_world_to_open() {
     for k in ["e", "d", "D", "a", "c", "C"] {
         a.flash = None;
         keys(&mut a, k);
-        assert_eq!(flash(&a).1, "the world is still opening", "{k}");
+        assert!(
+            flash(&a).1.starts_with("the world is still opening"),
+            "{k}: {}",
+            flash(&a).1
+        );
     }
 }
 
