@@ -6,6 +6,7 @@ mod support;
 
 mod cli_bad_input;
 mod cli_counter;
+mod cli_usage;
 mod durability;
 mod governance;
 mod imports;

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub struct ProposeArgs {
+    /// The world folder (the one holding air/).
     pub world: PathBuf,
     /// A patch document (JSON) or a whole alternative AIR folder (its air/ and plans/).
     pub patch: PathBuf,
@@ -21,11 +22,14 @@ pub struct ProposeArgs {
     #[arg(long)]
     pub description: Option<String>,
     #[command(flatten)]
+    pub durability: super::Durability,
+    #[command(flatten)]
     pub common: OpenArgs,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
+    /// The world folder (the one holding air/).
     pub world: PathBuf,
     /// Also print each proposal's diff, as the inspector's review shows it.
     #[arg(long)]
@@ -36,12 +40,22 @@ pub struct ListArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ProposalArgs {
+    /// The world folder (the one holding air/).
     pub world: PathBuf,
     /// The proposal's id (the height of its Proposed entry); default: the newest open one.
     #[arg(long)]
     pub proposal: Option<u64>,
     #[command(flatten)]
+    pub durability: super::Durability,
+    #[command(flatten)]
     pub common: OpenArgs,
+}
+
+impl ProposalArgs {
+    /// Puts `--fsync` into the options the world opens with.
+    pub fn with_durability(&mut self) {
+        self.common = self.durability.apply(&self.common);
+    }
 }
 
 #[derive(Debug, clap::Args)]
