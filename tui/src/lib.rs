@@ -5,6 +5,8 @@
 
 mod app;
 mod cli;
+#[cfg(test)]
+mod contrast;
 mod editor;
 mod effects;
 mod headless;
