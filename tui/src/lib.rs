@@ -14,6 +14,7 @@ mod help;
 mod keymap;
 mod keys;
 mod layout;
+mod old_journals;
 mod picker;
 mod prompt;
 mod runtime;
