@@ -14,6 +14,7 @@ mod kill_loop;
 mod live_edit;
 mod llm_world;
 mod plans;
+mod readme;
 mod reducer_crates;
 mod scenarios;
 mod trust;

@@ -47,6 +47,8 @@ pub struct FakeSession {
     pub fail_swap: Option<String>,
     /// A swap reproduces history and the state exactly (a cache hit, `R`).
     pub swap_unchanged: bool,
+    /// Receipts dispatched and not yet delivered (counted in the inbox).
+    pub receipts_waiting: usize,
     /// What `check_air` answers.
     pub air_check: AirCheck,
     /// The verification `verification` hands out.
@@ -422,6 +424,7 @@ impl FakeSession {
             swapped: vec![],
             fail_swap: None,
             swap_unchanged: false,
+            receipts_waiting: 0,
             air_check: AirCheck::Unchanged,
             verify: None,
         }
@@ -555,6 +558,8 @@ impl FakeSession {
             _ => {
                 e.status = EffectStatus::ReceiptOk;
                 e.receipt = vec!["status: ok".into()];
+                // A reducer's receipt waits in the inbox until a step.
+                self.receipts_waiting += 1;
                 true
             }
         }
@@ -601,12 +606,13 @@ impl Session for FakeSession {
     }
     fn inbox_len(&self) -> usize {
         let pending = self.entries.len() as u64 - self.head;
-        (pending / 2) as usize
+        (pending / 2) as usize + self.receipts_waiting
     }
     fn step(&mut self) -> OpResult<bool> {
         if let Some(e) = &self.fail_step {
             return Err(e.clone());
         }
+        self.receipts_waiting = self.receipts_waiting.saturating_sub(1);
         match self.next_boundary(self.cursor) {
             Some(next) => {
                 self.cursor = next;
