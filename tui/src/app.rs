@@ -679,8 +679,16 @@ fn run_chunk(app: &mut App) -> Vec<Cmd> {
 
 fn cycle_theme(app: &mut App) {
     app.theme_index = (app.theme_index + 1) % app.themes.themes.len().max(1);
-    let name = app.theme().name;
-    app.info(format!("theme: {name}"));
+    let theme = app.theme();
+    if theme.no_color {
+        // NO_COLOR wins: say so rather than name a theme that is not drawn.
+        app.info(format!(
+            "theme: {} (not shown: NO_COLOR is set)",
+            theme.name
+        ));
+    } else {
+        app.info(format!("theme: {}", theme.name));
+    }
 }
 
 /// Runs an operation on the world, then refreshes the view; errors become a flash.

@@ -194,6 +194,15 @@ fn interactive(
             "the inspector needs a terminal ({e}); aos headless runs without one"
         ))
     };
+    // Checked first, so a pipe gets one sentence and no terminal codes.
+    {
+        use std::io::IsTerminal;
+        if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+            return Err(cli::CliError::usage(
+                "the inspector needs a terminal on stdin and stdout; aos headless WORLD --keys \"…\" runs without one",
+            ));
+        }
+    }
     let (cols, rows) = crossterm::terminal::size().map_err(no_terminal)?;
     let mut app = App::new(themes, theme_index, no_color_from_env(), (cols, rows));
     app.scenario = scenario;

@@ -78,3 +78,13 @@ fn clap_errors_have_no_colour_in_a_pipe_or_under_no_color() {
         assert!(r.stderr.contains("--theme"), "{r:?}");
     }
 }
+
+#[test]
+fn the_inspector_without_a_terminal_says_so_in_one_sentence() {
+    // Test processes run with pipes for stdin and stdout.
+    let r = aos(&["worlds/00-counter"]);
+    assert_eq!(
+        plain_sentence(&r),
+        r#"aos: the inspector needs a terminal on stdin and stdout; aos headless WORLD --keys "…" runs without one"#
+    );
+}

@@ -336,6 +336,9 @@ fn themes_cycle() {
     keys(&mut a, "t t");
     assert_eq!(a.theme().name, "dark");
     assert_eq!(flash(&a), "theme: dark");
+    a.no_color = true;
+    keys(&mut a, "t");
+    assert_eq!(flash(&a), "theme: light (not shown: NO_COLOR is set)");
 }
 
 #[test]
