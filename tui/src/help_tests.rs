@@ -60,14 +60,22 @@ fn theme_and_fsync_only_where_they_mean_something() {
         "{:?}",
         options_of("builtins")
     );
-    for reader in ["state", "replay", "proposals", "check", "test", "trust"] {
+    // Readers never build, dispatch or sync.
+    for reader in [
+        "journal",
+        "state",
+        "replay",
+        "proposals",
+        "check",
+        "test",
+        "trust",
+    ] {
         let opts = options_of(reader);
-        assert!(
-            !opts.iter().any(|o| o == "theme" || o == "fsync"),
-            "{reader}: {opts:?}"
-        );
+        for meaningless in ["theme", "fsync", "force-build", "fixtures", "live"] {
+            assert!(!opts.iter().any(|o| o == meaningless), "{reader}: {opts:?}");
+        }
     }
-    for writer in ["run", "build", "propose", "approve", "apply", "journal"] {
+    for writer in ["run", "build", "propose", "approve", "apply"] {
         assert!(options_of(writer).iter().any(|o| o == "fsync"), "{writer}");
     }
     assert!(options_of("headless").iter().any(|o| o == "theme"));

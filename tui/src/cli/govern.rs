@@ -35,7 +35,7 @@ pub struct ListArgs {
     #[arg(long)]
     pub diff: bool,
     #[command(flatten)]
-    pub common: OpenArgs,
+    pub common: super::ReadArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -174,7 +174,7 @@ fn target(world: &World, given: Option<u64>) -> Result<u64, CliError> {
 }
 
 pub fn list(args: &ListArgs) -> Result<ExitCode, CliError> {
-    let world = common::open_reader(&args.world, &args.common)?;
+    let world = common::open_reader(&args.world, &args.common.open_args())?;
     let all = world.proposals();
     if args.common.json {
         print_json(&Json::Array(all.iter().map(proposal_json).collect()));

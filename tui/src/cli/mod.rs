@@ -56,11 +56,12 @@ pub enum CliCommand {
         common: OpenArgs,
     },
     /// Replay the journal from genesis and verify it (replay-or-die); print the state hash.
+    /// Never builds: the code comes from the world's store.
     Replay {
         /// The world folder (the one holding air/).
         world: PathBuf,
         #[command(flatten)]
-        common: OpenArgs,
+        common: ReadArgs,
     },
     /// List journal entries. Never builds: the code comes from the world's store.
     Journal {
@@ -79,11 +80,8 @@ pub enum CliCommand {
         /// With --repair: do not ask before quarantining.
         #[arg(long, requires = "repair")]
         yes: bool,
-        /// Journal durability for --repair: step, batch or never.
-        #[arg(long, default_value = "batch", value_name = "POLICY")]
-        fsync: String,
         #[command(flatten)]
-        common: OpenArgs,
+        common: ReadArgs,
     },
     /// Print reducer state (at the head, or at a height). Never builds: the
     /// code comes from the world's store.
@@ -94,7 +92,7 @@ pub enum CliCommand {
         #[arg(long, value_name = "H")]
         at: Option<u64>,
         #[command(flatten)]
-        common: OpenArgs,
+        common: ReadArgs,
     },
     /// Build (or fetch from cache) every reducer of a world.
     Build {
@@ -144,6 +142,42 @@ impl Durability {
         OpenArgs {
             fsync: self.fsync.clone(),
             ..common.clone()
+        }
+    }
+}
+
+/// Options of the subcommands that only read a world's history (`journal`,
+/// `state`, `replay`, `proposals`): they never build, dispatch or sync,
+/// so the build, network and durability options are not theirs.
+#[derive(Debug, Args, Clone)]
+pub struct ReadArgs {
+    /// Machine-readable output (JSON on stdout).
+    #[arg(long)]
+    pub json: bool,
+    /// Print open progress on stderr.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Keep the journal and store here instead of WORLD/.aos.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Keep the compile cache here instead of the user's aos cache.
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl ReadArgs {
+    /// The open options of a reader: nothing to build, dispatch or sync.
+    pub fn open_args(&self) -> OpenArgs {
+        OpenArgs {
+            json: self.json,
+            force_build: false,
+            fsync: "batch".into(),
+            verbose: self.verbose,
+            data_dir: self.data_dir.clone(),
+            cache_dir: self.cache_dir.clone(),
+            fixtures: None,
+            live: false,
+            trust_source: Vec::new(),
         }
     }
 }
@@ -238,24 +272,23 @@ pub fn run(command: CliCommand) -> ExitCode {
             fresh,
             &durability.apply(&common),
         ),
-        CliCommand::Replay { world, common } => run::replay(&world, &common),
+        CliCommand::Replay { world, common } => run::replay(&world, &common.open_args()),
         CliCommand::Journal {
             world,
             from,
             to,
             repair,
             yes,
-            fsync,
             common,
         } => {
+            let common = common.open_args();
             if repair {
-                let common = Durability { fsync }.apply(&common);
                 inspect::repair(&world, yes, &common)
             } else {
                 inspect::journal(&world, from, to, &common)
             }
         }
-        CliCommand::State { world, at, common } => inspect::state(&world, at, &common),
+        CliCommand::State { world, at, common } => inspect::state(&world, at, &common.open_args()),
         CliCommand::Build {
             world,
             durability,
