@@ -96,7 +96,13 @@ fn intent_kind(world: &World, hash: &crate::hash::Hash, before: u64) -> Option<S
         Entry::EffectIntent { intent, .. } if intent.intent_hash() == *hash => Some(intent.kind),
         _ => None,
     };
-    if let Some(&(seq, _)) = world.effect_index.iter().find(|(_, h)| h == hash) {
+    // Intents come before their receipts, usually shortly: search back.
+    let earlier = world.effect_index.partition_point(|(s, _)| *s < before);
+    if let Some(&(seq, _)) = world.effect_index[..earlier]
+        .iter()
+        .rev()
+        .find(|(_, h)| h == hash)
+    {
         return kind_at(seq);
     }
     (before.saturating_sub(INTENT_LOOKBACK)..before)
