@@ -424,6 +424,18 @@ impl App {
         matches!(self.build.phase, Phase::Opening { .. })
     }
 
+    /// What a key that needs the world says while it opens: where the open
+    /// is, and when keys will work (a module's `ready (built)` in the build
+    /// pane comes before the journal is replayed, so it is not yet).
+    pub fn opening_note(&self) -> String {
+        match &self.build.phase {
+            Phase::Opening { message, .. } if !message.is_empty() => format!(
+                "the world is still opening ({message}); keys work once the status line says ✓ ready"
+            ),
+            _ => "the world is still opening; keys work once the status line says ✓ ready".into(),
+        }
+    }
+
     fn area(&self) -> Rect {
         Rect::new(0, 0, self.size.0, self.size.1)
     }
@@ -702,8 +714,16 @@ fn run_chunk(app: &mut App) -> Vec<Cmd> {
 
 fn cycle_theme(app: &mut App) {
     app.theme_index = (app.theme_index + 1) % app.themes.themes.len().max(1);
-    let name = app.theme().name;
-    app.info(format!("theme: {name}"));
+    let theme = app.theme();
+    if theme.no_color {
+        // NO_COLOR wins: say so rather than name a theme that is not drawn.
+        app.info(format!(
+            "theme: {} (not shown: NO_COLOR is set)",
+            theme.name
+        ));
+    } else {
+        app.info(format!("theme: {}", theme.name));
+    }
 }
 
 /// Runs an operation on the world, then refreshes the view; errors become a flash.

@@ -73,6 +73,9 @@ pub struct HeadlessArgs {
     /// Start a new journal; the old one is kept aside as journal.old-N.
     #[arg(long)]
     pub fresh: bool,
+    /// Colour theme: dark (default), light, high-contrast, or a themes/*.toml name.
+    #[arg(long)]
+    pub theme: Option<String>,
 }
 
 pub struct Headless {
@@ -389,7 +392,9 @@ fn usage_error(message: String) -> ExitCode {
 /// on a bad script or arguments. A world that fails to open still runs the
 /// script and expectations (they may look at its diagnostics) before the
 /// exit says it failed.
-pub fn main(args: HeadlessArgs, theme: Option<&str>) -> ExitCode {
+pub fn main(args: HeadlessArgs) -> ExitCode {
+    let theme = args.theme.clone();
+    let theme = theme.as_deref();
     let (w, hgt) = match parse_size(&args.size) {
         Ok(s) => s,
         Err(e) => return usage_error(format!("--size: {e}")),

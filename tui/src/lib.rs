@@ -6,6 +6,8 @@
 mod app;
 mod cli;
 mod clipboard;
+#[cfg(test)]
+mod contrast;
 mod editor;
 mod effects;
 mod filter;
@@ -14,6 +16,7 @@ mod help;
 mod keymap;
 mod keys;
 mod layout;
+mod old_journals;
 mod picker;
 mod prompt;
 mod runtime;
@@ -26,6 +29,7 @@ mod theme;
 mod tree;
 mod ty;
 mod ui;
+mod usage;
 mod watch;
 mod width;
 mod world_session;
@@ -50,7 +54,7 @@ struct Args {
     /// A world directory to open; without it, pick one from ./worlds.
     world: Option<PathBuf>,
     /// Colour theme: dark (default), light, high-contrast, or a themes/*.toml name.
-    #[arg(long, global = true)]
+    #[arg(long)]
     theme: Option<String>,
     /// Mock adapters answer from WORLD/fixtures/SET/ instead of WORLD/fixtures/.
     #[arg(long, value_name = "SET")]
@@ -91,45 +95,61 @@ pub fn main() -> ExitCode {
     let args = Args::parse();
     match args.command {
         Some(Command::Cli(c)) => cli::run(c),
-        Some(Command::Headless(h)) => headless::main(h, args.theme.as_deref()),
-        None => match cli::trust::trusted_sources(&args.trust_source)
-            .map_err(|e| color_eyre::eyre::eyre!(e.message))
-            .and_then(|trusted_sources| {
-                let scenario = match (&args.world, &args.scenario) {
-                    (Some(world), Some(file)) => Some(
-                        scenario_file(world, file)
-                            .and_then(|f| {
-                                cli::test::prepare_scenario(world, &f, None, &trusted_sources)
-                            })
-                            .map_err(|e| color_eyre::eyre::eyre!(e))?,
-                    ),
-                    _ => None,
-                };
-                let mut open = runtime::OpenOptions {
-                    data_dir: args.data_dir.clone(),
-                    fixtures: args.fixtures.clone(),
-                    live: args.live,
-                    trusted_sources,
-                    fresh: args.fresh,
-                    ..runtime::OpenOptions::default()
-                };
-                if let Some(run) = &scenario {
-                    open.use_scenario(run);
-                }
-                interactive(
-                    args.world.as_deref(),
-                    args.theme.as_deref(),
-                    open,
-                    scenario.as_ref().map(scenario_mark),
-                )
-            }) {
+        Some(Command::Headless(h)) => headless::main(h),
+        None => match inspector(&args) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(report) => {
-                eprintln!("{report:?}");
-                ExitCode::FAILURE
+            // One plain sentence, no colour, no backtrace: the message is
+            // for the person who typed the command (README, exit codes).
+            Err(e) => {
+                eprintln!("aos: {e}");
+                ExitCode::from(e.exit_code())
             }
         },
     }
+}
+
+/// The names of the subcommands, for a did-you-mean on `aos WORD`.
+fn subcommand_names() -> Vec<String> {
+    use clap::CommandFactory;
+    Args::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect()
+}
+
+/// `aos [WORLD]`: the interactive inspector.
+fn inspector(args: &Args) -> Result<(), cli::CliError> {
+    if let Some(world) = &args.world {
+        let names = subcommand_names();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        usage::check_world(world, &names).map_err(cli::CliError::usage)?;
+    }
+    let trusted_sources = cli::trust::trusted_sources(&args.trust_source)?;
+    let scenario = match (&args.world, &args.scenario) {
+        (Some(world), Some(file)) => Some(
+            scenario_file(world, file)
+                .and_then(|f| cli::test::prepare_scenario(world, &f, None, &trusted_sources))
+                .map_err(cli::CliError::usage)?,
+        ),
+        _ => None,
+    };
+    let mut open = runtime::OpenOptions {
+        data_dir: args.data_dir.clone(),
+        fixtures: args.fixtures.clone(),
+        live: args.live,
+        trusted_sources,
+        fresh: args.fresh,
+        ..runtime::OpenOptions::default()
+    };
+    if let Some(run) = &scenario {
+        open.use_scenario(run);
+    }
+    interactive(
+        args.world.as_deref(),
+        args.theme.as_deref(),
+        open,
+        scenario.as_ref().map(scenario_mark),
+    )
 }
 
 /// A scenario named on the command line: as given, or relative to the world
@@ -163,19 +183,29 @@ fn interactive(
     theme: Option<&str>,
     open: runtime::OpenOptions,
     scenario: Option<app::ScenarioMark>,
-) -> color_eyre::Result<()> {
-    color_eyre::install()?;
+) -> Result<(), cli::CliError> {
     let themes = ThemeSet::load(&search_dirs(world));
     let theme_index = match theme {
-        Some(name) => themes.index_of(name)?,
+        Some(name) => themes
+            .index_of(name)
+            .map_err(|e| cli::CliError::usage(e.to_string()))?,
         None => 0,
     };
-    if let Some(w) = world {
-        if !w.is_dir() {
-            color_eyre::eyre::bail!("{} is not a world directory", w.display());
+    let no_terminal = |e: std::io::Error| {
+        cli::CliError::usage(format!(
+            "the inspector needs a terminal ({e}); aos headless runs without one"
+        ))
+    };
+    // Checked first, so a pipe gets one sentence and no terminal codes.
+    {
+        use std::io::IsTerminal;
+        if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+            return Err(cli::CliError::usage(
+                "the inspector needs a terminal on stdin and stdout; aos headless WORLD --keys \"…\" runs without one",
+            ));
         }
     }
-    let (cols, rows) = crossterm::terminal::size()?;
+    let (cols, rows) = crossterm::terminal::size().map_err(no_terminal)?;
     let mut app = App::new(themes, theme_index, no_color_from_env(), (cols, rows));
     app.scenario = scenario;
     app.mode = app::OpenMode::of(&open);
@@ -187,7 +217,7 @@ fn interactive(
             vec![]
         }
     };
-    let (mut term, _guard) = terminal::init()?;
+    let (mut term, _guard) = terminal::init().map_err(no_terminal)?;
     let gate = std::sync::Arc::new(editor::InputGate::default());
     spawn_input(tx.clone(), gate.clone());
     let mut pending: Vec<Msg> = Vec::new();
@@ -198,7 +228,8 @@ fn interactive(
     };
     exec(&mut app, first, &tx, &mut bg, &mut term);
     loop {
-        term.draw(|f| ui::draw(f, &app))?;
+        term.draw(|f| ui::draw(f, &app))
+            .map_err(|e| cli::CliError::usage(format!("cannot draw on the terminal: {e}")))?;
         let msg = if app.is_opening() {
             match rx.recv_timeout(TICK) {
                 Ok(m) => m,
@@ -312,6 +343,9 @@ fn spawn_input(tx: Sender<Msg>, gate: std::sync::Arc<editor::InputGate>) {
         }
     });
 }
+
+#[cfg(test)]
+mod help_tests;
 
 /// Rust ignores SIGPIPE, so `aos journal W | head` would panic on the
 /// closed pipe; the default action ends the process quietly, as a Unix

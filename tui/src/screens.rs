@@ -291,6 +291,34 @@ fn no_color_means_no_colour_anywhere() {
             cell.symbol()
         );
     }
+    // No theme is in use, and the header says so rather than naming one.
+    let top = buffer_text(&buf);
+    let top = top.lines().next().unwrap_or_default();
+    assert!(top.ends_with("no colour (NO_COLOR)"), "{top}");
+    assert!(!top.contains("theme dark"), "{top}");
+}
+
+/// Unfocused pane titles are text (the dim colour, 4.5:1 or better), not
+/// the faint border colour; the hint bar is never the terminal's DIM.
+#[test]
+fn titles_and_hints_are_readable_in_every_theme() {
+    for index in 0..ThemeSet::builtin().themes.len() {
+        let mut app = world((120, 40), false);
+        app.theme_index = index;
+        let buf = render(&app);
+        let theme = app.theme();
+        let y = row_of(&buf, "2 State");
+        let x = col_of(&buf, y, "2 State");
+        assert_eq!(buf[(x, y)].fg, theme.palette.dim, "{}", theme.name);
+        let y = row_of(&buf, "1 Journal");
+        let x = col_of(&buf, y, "1 Journal");
+        assert_eq!(buf[(x, y)].fg, theme.palette.focus_border, "{}", theme.name);
+        let bottom = app.size.1 - 1;
+        for x in 0..app.size.0 {
+            let cell = &buf[(x, bottom)];
+            assert!(!cell.modifier.contains(Modifier::DIM), "{}", theme.name);
+        }
+    }
 }
 
 #[test]
@@ -308,7 +336,7 @@ fn errors_future_and_selection_are_marked_in_text_and_style() {
     // Entries past the cursor (2) are dim and marked ·.
     let y = row_of(&buf, "ok ← #6");
     assert_eq!(buf[(1, y)].symbol(), "·");
-    assert!(buf[(1, y)].modifier.contains(Modifier::DIM));
+    assert_eq!(buf[(1, y)].fg, theme.palette.dim);
     // The cursor row carries ▶.
     let y = row_of(&buf, "ok ← #0");
     assert_eq!(buf[(1, y)].symbol(), "▶");
@@ -536,9 +564,7 @@ fn the_current_step_is_highlighted_and_marks_keep_their_colours() {
     let y = row_of(&buf, "⧗ await_fetch_b");
     assert_eq!(buf[(col_of(&buf, y, "⧗"), y)].fg, theme.palette.warning);
     let y = row_of(&buf, "· combine");
-    assert!(buf[(col_of(&buf, y, "·"), y)]
-        .modifier
-        .contains(Modifier::DIM));
+    assert_eq!(buf[(col_of(&buf, y, "·"), y)].fg, theme.palette.dim);
     let y = row_of(&buf, "◷ waiting");
     assert_eq!(buf[(col_of(&buf, y, "◷"), y)].fg, theme.palette.warning);
     // The selected instance row (list focused) has the selection background.

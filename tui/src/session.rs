@@ -41,6 +41,13 @@ pub use crate::watch::WatchSpec;
 pub use aos_engine::build::BuiltModule;
 pub use aos_engine::world::{AirCheck, RerunReport};
 
+/// A re-run, and what became of the journal it replaced.
+#[derive(Debug, Clone)]
+pub struct Rerun {
+    pub report: RerunReport,
+    pub old: crate::old_journals::OldJournals,
+}
+
 /// Governance as the engine reports it (plain data too).
 pub use aos_engine::air::{AirDiff, DiffLine, DiffLineKind};
 pub use aos_engine::world::{ProposalStatus, ProposalView, ShadowReport};
@@ -110,7 +117,7 @@ pub trait Session: Send {
         Err("this session has no reducer sources to rebuild".into())
     }
     /// Swaps the rebuilt modules in and re-runs history with them.
-    fn swap_and_rerun(&mut self, built: Vec<(String, BuiltModule)>) -> OpResult<RerunReport> {
+    fn swap_and_rerun(&mut self, built: Vec<(String, BuiltModule)>) -> OpResult<Rerun> {
         let _ = built;
         Err("this session cannot swap modules".into())
     }

@@ -23,9 +23,8 @@ impl Drop for Guard {
     }
 }
 
-/// Call after `color_eyre::install()`: the hook installed here restores the
-/// terminal first, then hands the panic to the previous (color-eyre) hook so
-/// its report lands on a sane screen.
+/// The panic hook installed here restores the terminal first, then hands
+/// the panic to the previous hook so its report lands on a sane screen.
 pub fn init() -> std::io::Result<(Term, Guard)> {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {

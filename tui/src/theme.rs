@@ -1,5 +1,6 @@
 //! Colour themes: TOML files with thirteen named colours, the three shipped
 //! ones compiled in so the binary works from any directory, and `NO_COLOR`.
+//! Every shipped theme meets WCAG AA (a test checks the files).
 
 use crate::effects::Tone;
 use aos_engine::diff::ChangeKind;
@@ -156,8 +157,25 @@ impl Theme {
     pub fn text(&self) -> Style {
         self.fg(self.palette.text)
     }
+    /// Secondary text. With colour it is the palette's `dim` (chosen to
+    /// stay readable, see the contrast test); the terminal's DIM would dim
+    /// it again, so that cue is only used without colour.
     pub fn dim(&self) -> Style {
-        self.fg(self.palette.dim).add_modifier(Modifier::DIM)
+        if self.no_color {
+            Style::new().add_modifier(Modifier::DIM)
+        } else {
+            self.fg(self.palette.dim)
+        }
+    }
+    /// A pane title: the focus colour when focused, else readable text in
+    /// the dim colour (the border colour is only 3:1, too faint for text).
+    pub fn title(&self, focused: bool) -> Style {
+        let colour = if focused {
+            self.palette.focus_border
+        } else {
+            self.palette.dim
+        };
+        self.fg(colour).add_modifier(Modifier::BOLD)
     }
     pub fn accent(&self) -> Style {
         self.fg(self.palette.accent).add_modifier(Modifier::BOLD)
@@ -364,6 +382,62 @@ mod tests {
         assert_eq!(changed.fg, None);
         assert_eq!(theme.base(), Style::new());
         assert!(theme.selected().add_modifier.contains(Modifier::REVERSED));
+    }
+
+    /// Every theme file in `themes/` (and so every compiled-in theme) is
+    /// readable: text colours 4.5:1 against the background (WCAG AA), the
+    /// plain text and dimmed text also on the selection, borders 3:1.
+    #[test]
+    fn every_theme_file_meets_wcag_aa() {
+        use crate::contrast::ratio;
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../themes");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        assert!(files.len() >= 3, "{files:?}");
+        let mut failures = Vec::new();
+        for path in &files {
+            let text = std::fs::read_to_string(path).unwrap();
+            let theme = Theme::parse(&text, path).unwrap();
+            let p = theme.palette;
+            let texts = [
+                ("text", p.text),
+                ("dim", p.dim),
+                ("accent", p.accent),
+                ("focus_border", p.focus_border),
+                ("added", p.added),
+                ("removed", p.removed),
+                ("changed", p.changed),
+                ("error", p.error),
+                ("warning", p.warning),
+                ("ok", p.ok),
+            ];
+            let mut check = |what: String, a: Color, b: Color, min: f64| match ratio(a, b) {
+                Some(r) if r >= min => {}
+                Some(r) => failures.push(format!("{}: {what} {r:.2}:1 < {min}:1", theme.name)),
+                None => failures.push(format!("{}: {what} uses the terminal's colour", theme.name)),
+            };
+            for (name, color) in texts {
+                check(format!("{name} on background"), color, p.background, 4.5);
+            }
+            check("text on selection".into(), p.text, p.selection, 4.5);
+            check("dim on selection".into(), p.dim, p.selection, 4.5);
+            check("border".into(), p.border, p.background, 3.0);
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn dim_is_a_colour_and_only_without_colour_a_modifier() {
+        // The terminal's DIM halves a colour already chosen for contrast.
+        let theme = ThemeSet::builtin().themes[2].clone();
+        assert!(!theme.dim().add_modifier.contains(Modifier::DIM));
+        let mut plain = theme;
+        plain.no_color = true;
+        assert!(plain.dim().add_modifier.contains(Modifier::DIM));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::app::live::BuildFailure;
 use crate::app::{Msg, Progress};
 use crate::runtime::OpenOptions;
-use crate::session::{AirCheck, BuiltModule, RebuildTask, RerunReport, WatchSpec};
+use crate::session::{AirCheck, BuiltModule, RebuildTask, Rerun, WatchSpec};
 use crate::session::{
     Effect, Entry, ManifestView, OpResult, PlanView, ProposalView, Session, ShadowReport, StateCell,
 };
@@ -21,6 +21,8 @@ use std::sync::Arc;
 
 pub struct WorldSession {
     world: World,
+    /// The journals this session's re-runs set aside and kept, oldest first.
+    set_aside: Vec<std::path::PathBuf>,
 }
 
 fn text<E: std::fmt::Display>(e: E) -> String {
@@ -172,8 +174,11 @@ impl Session for WorldSession {
             run: Arc::new(move |progress: &mut dyn FnMut(String)| run_jobs(&jobs, progress)),
         })
     }
-    fn swap_and_rerun(&mut self, built: Vec<(String, BuiltModule)>) -> OpResult<RerunReport> {
-        self.world.swap_and_rerun_all(built).map_err(text)
+    fn swap_and_rerun(&mut self, built: Vec<(String, BuiltModule)>) -> OpResult<Rerun> {
+        let report = self.world.swap_and_rerun_all(built).map_err(text)?;
+        let changed = report.departed_at.is_some();
+        let old = crate::old_journals::tidy(&mut self.set_aside, &report.old_journal, changed);
+        Ok(Rerun { report, old })
     }
     fn check_air(&self) -> AirCheck {
         self.world.check_air()
@@ -311,7 +316,10 @@ pub fn open(
             message: note.clone(),
         }));
     }
-    Ok(Box::new(WorldSession { world }))
+    Ok(Box::new(WorldSession {
+        world,
+        set_aside: Vec::new(),
+    }))
 }
 
 /// Builds each job in turn; the first failure ends the rebuild.

@@ -327,10 +327,7 @@ impl World {
 }
 
 fn receipt_lines(world: &World, kind: &str, r: &Receipt) -> Vec<String> {
-    let payload = match effect_kind::receipt_schema(kind) {
-        Some(schema) => super::view::sugar_text(world, schema, &r.payload),
-        None => format!("{:?}", crate::cbor::decode(&r.payload)),
-    };
+    let payload = super::view::receipt_payload_text(world, Some(kind), &r.payload);
     vec![
         format!("status: {}", r.status.as_str()),
         format!("adapter: {}", r.adapter_id),

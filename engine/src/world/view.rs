@@ -93,6 +93,51 @@ fn key_text(bytes: &[u8]) -> String {
     }
 }
 
+/// How far back from a receipt its intent is looked for when the effects
+/// index does not have it (a view that reads entries without replaying).
+const INTENT_LOOKBACK: u64 = 4096;
+
+/// The effect kind of the intent `hash` names, journaled before `before`:
+/// from the effects index, else by reading back from `before`.
+fn intent_kind(world: &World, hash: &crate::hash::Hash, before: u64) -> Option<String> {
+    let kind_at = |seq: u64| match Entry::decode(&world.journal.read(seq).ok()?).ok()? {
+        Entry::EffectIntent { intent, .. } if intent.intent_hash() == *hash => Some(intent.kind),
+        _ => None,
+    };
+    // Intents come before their receipts, usually shortly: search back.
+    let earlier = world.effect_index.partition_point(|(s, _)| *s < before);
+    if let Some(&(seq, _)) = world.effect_index[..earlier]
+        .iter()
+        .rev()
+        .find(|(_, h)| h == hash)
+    {
+        return kind_at(seq);
+    }
+    (before.saturating_sub(INTENT_LOOKBACK)..before)
+        .rev()
+        .find_map(kind_at)
+}
+
+/// A receipt's payload in the sugar lens of its kind's receipt schema: the
+/// one rendering the journal and the effects pane share.
+pub(super) fn receipt_payload_text(world: &World, kind: Option<&str>, payload: &[u8]) -> String {
+    match kind.and_then(effect_kind::receipt_schema) {
+        Some(schema) => sugar_text(world, schema, payload),
+        None => super::plans::bytes_text(payload),
+    }
+}
+
+/// What a reducer call's input was, when the entry does not say by
+/// itself: the result event a receipt was delivered as (`sys/TimerFired@1`).
+fn delivered_as(world: &World, event: u64) -> Option<&'static str> {
+    match Entry::decode(&world.journal.read(event).ok()?).ok()? {
+        Entry::EffectReceipt { receipt } => {
+            effect_kind::result_event_schema(&intent_kind(world, &receipt.intent_hash, event)?)
+        }
+        _ => None,
+    }
+}
+
 fn entry_view(world: &World, seq: u64, entry: Entry) -> EntryView {
     let mut is_error = false;
     let (summary, details) = match &entry {
@@ -132,9 +177,12 @@ fn entry_view(world: &World, seq: u64, entry: Entry) -> EntryView {
                 .as_ref()
                 .map(|k| format!("[{}]", key_text(k)))
                 .unwrap_or_default();
+            let input = delivered_as(world, *event)
+                .map(|schema| format!("#{event} {schema}"))
+                .unwrap_or_else(|| format!("#{event}"));
             let mut details = vec![
                 format!("reducer: {reducer}{keyed}"),
-                format!("event: #{event}"),
+                format!("event: {input}"),
             ];
             let summary = match outcome {
                 Outcome::Ok {
@@ -148,13 +196,13 @@ fn entry_view(world: &World, seq: u64, entry: Entry) -> EntryView {
                     } else {
                         String::new()
                     };
-                    format!("{reducer}{keyed} ← #{event} ok{more}")
+                    format!("{reducer}{keyed} ← {input} ok{more}")
                 }
                 Outcome::Failed { kind, message } => {
                     is_error = true;
                     details.push(format!("failed: {kind}"));
                     details.push(format!("message: {message}"));
-                    format!("{reducer}{keyed} ← #{event} FAILED {kind}: {message}")
+                    format!("{reducer}{keyed} ← {input} FAILED {kind}: {message}")
                 }
             };
             (summary, details)
@@ -224,7 +272,14 @@ fn entry_view(world: &World, seq: u64, entry: Entry) -> EntryView {
                     format!("intent_hash: {}", receipt.intent_hash),
                     format!("adapter: {}", receipt.adapter_id),
                     format!("status: {}", receipt.status.as_str()),
-                    format!("payload: {}", super::plans::bytes_text(&receipt.payload)),
+                    format!(
+                        "payload: {}",
+                        receipt_payload_text(
+                            world,
+                            intent_kind(world, &receipt.intent_hash, seq).as_deref(),
+                            &receipt.payload
+                        )
+                    ),
                     format!("cost_cents: {}", receipt.cost_cents),
                     format!("signature: {}…", hex_prefix(&receipt.signature)),
                 ],

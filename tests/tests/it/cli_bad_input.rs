@@ -189,7 +189,10 @@ fn not_a_world_is_a_usage_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let r = aos(&["run", path_str(dir.path())]);
     assert_eq!(r.code, 2, "{r:?}");
-    assert!(r.stderr.contains("not a world directory"), "{r:?}");
+    assert!(
+        r.stderr.contains("is not a world (no air/ folder)"),
+        "{r:?}"
+    );
 }
 
 /// A `sys/TimerFired@1` for 01-hello-timer's reducer with a made-up

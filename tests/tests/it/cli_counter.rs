@@ -146,9 +146,14 @@ fn journal_lists_entries_as_text_and_json() {
         "{text:?}"
     );
     assert!(text.stdout.contains("demo/Counter@1 ← #1 ok"), "{text:?}");
-    let json = aos(&["journal", w, "--json", "--from", "5", "--to", "6"]).json();
+    // `--to` is inclusive: one height is `--from N --to N`.
+    let json = aos(&["journal", w, "--json", "--from", "5", "--to", "5"]).json();
     assert_eq!(json["entries"].as_array().map(Vec::len), Some(1));
     assert_eq!(json["entries"][0]["kind"], "ReducerCall");
+    let json = aos(&["journal", w, "--json", "--from", "5", "--to", "6"]).json();
+    assert_eq!(json["entries"].as_array().map(Vec::len), Some(2));
+    let backwards = aos(&["journal", w, "--from", "6", "--to", "5"]);
+    assert_eq!(backwards.code, 2, "{backwards:?}");
 }
 
 #[test]

@@ -160,6 +160,25 @@ fn a_burst_of_saves_is_at_most_two_builds_of_the_last_one() {
     );
 }
 
+/// `R` with unchanged code re-runs history into an identical journal:
+/// no `journal.old-N` is kept, and the status says the state did not
+/// change rather than promising a before/after.
+#[test]
+fn a_rebuild_that_changes_nothing_keeps_no_old_journal() {
+    let w = live_world("unchanged");
+    let script = "wait build
+         key N
+         key R
+         wait build
+         expect history unchanged · the final state is unchanged
+         expect-not ◆
+         print
+";
+    let r = headless(&w, script);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!w.world.join(".aos/journal.old-1").exists(), "{r:?}");
+}
+
 /// A failing `shell` line fails the script with the command's output.
 #[test]
 fn a_failing_shell_line_fails_the_script() {

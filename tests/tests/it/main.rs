@@ -12,6 +12,7 @@ mod support;
 
 mod cli_bad_input;
 mod cli_counter;
+mod cli_usage;
 mod durability;
 mod governance;
 mod imports;
@@ -20,6 +21,7 @@ mod legacy_journal;
 mod live_edit;
 mod llm_world;
 mod plans;
+mod readme;
 mod reducer_crates;
 mod scenarios;
 mod trust;

@@ -29,6 +29,7 @@ fn hello_timer_by_hand_and_automatically() {
          expect fired_at_ns: 5000000000\n\
          expect ✓ ok      timer.set\n\
          expect receipt  status: ok\n\
+         expect receipt  payload: {\"delivered_at_ns\":5000000000\n\
          key 1\n\
          key Home\n\
          key j\nkey j\nkey j\nkey j\n\
@@ -61,6 +62,38 @@ fn hello_timer_by_hand_and_automatically() {
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.lines().all(|l| l.chars().count() <= 80), "{r:?}");
     assert_eq!(replay_hash(TIMER, &manual), replay_hash(TIMER, &auto));
+
+    // The journal renders the receipt's payload as the effects pane does
+    // (the receipt schema's sugar lens), and the reducer call it caused
+    // names the result event it was delivered as.
+    let j = aos(&[
+        "journal",
+        TIMER,
+        "--data-dir",
+        path_str(manual.path()),
+        "--json",
+    ]);
+    assert_eq!(j.code, 0, "{j:?}");
+    let j = j.json();
+    let entries = j["entries"].as_array().expect("entries");
+    let receipt = entries
+        .iter()
+        .find(|e| e["kind"] == "EffectReceipt")
+        .expect("a receipt");
+    let seq = receipt["seq"].as_u64().expect("seq");
+    assert!(
+        receipt["details"]
+            .as_array()
+            .expect("details")
+            .iter()
+            .any(|d| d == r#"payload: {"delivered_at_ns":5000000000,"key":"hello"}"#),
+        "{receipt}"
+    );
+    let delivered = format!("demo/Timer@1 ← #{seq} sys/TimerFired@1 ok");
+    assert!(
+        entries.iter().any(|e| e["summary"] == delivered.as_str()),
+        "{delivered}: {entries:?}"
+    );
 }
 
 #[test]
@@ -124,4 +157,27 @@ fn clock_keys_by_duration_and_their_errors() {
     );
     let r = headless(TIMER, &data, &["--manual", "--script", path_str(s.path())]);
     assert_eq!(r.code, 0, "{r:?}");
+}
+
+/// 03-fetch-notify: a plan's receipt is journaled for the step awaiting
+/// it, not put in the inbox, and the status line says so (it used to say
+/// "receipts go to the inbox" beside `inbox 0`).
+#[test]
+fn a_plans_receipt_is_not_said_to_go_to_the_inbox() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let r = headless(
+        "worlds/03-fetch-notify",
+        &data,
+        &[
+            "--manual",
+            "--keys",
+            "n n n e d",
+            "--expect",
+            "dispatched #6 http.request; receipts are journaled for the plans awaiting them, n steps on",
+            "--expect",
+            "inbox 0",
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!r.stdout.contains("receipts go to the inbox"), "{r:?}");
 }

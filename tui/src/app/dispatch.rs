@@ -202,8 +202,8 @@ fn cycle_focus(app: &mut App, forward: bool) {
 fn with_world(app: &mut App, action: Action) -> Vec<Cmd> {
     if app.session.is_none() {
         let why = match &app.build.phase {
-            super::Phase::Failed(_) => "the world did not open; see the build pane",
-            _ => "the world is still opening",
+            super::Phase::Failed(_) => "the world did not open; see the build pane".into(),
+            _ => app.opening_note(),
         };
         app.info(why);
         return vec![];

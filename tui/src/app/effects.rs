@@ -187,11 +187,14 @@ fn dispatch_selected(app: &mut App) {
     );
 }
 
+/// Where the receipts went, as the refreshed view shows it: a reducer's
+/// come through the inbox, a plan's are journaled for the step awaiting
+/// them (so "the inbox" would contradict `inbox 0` in the status bar).
 fn after_dispatch(app: &App) -> String {
-    if app.view.auto_dispatch {
-        String::new()
-    } else {
-        "; receipts go to the inbox, n delivers".to_string()
+    match (app.view.auto_dispatch, app.view.inbox) {
+        (true, _) => String::new(),
+        (false, 0) => "; receipts are journaled for the plans awaiting them, n steps on".into(),
+        (false, n) => format!("; {} in the inbox, n delivers", plural(n, "event")),
     }
 }
 

@@ -341,7 +341,7 @@ fn load_json(app: &mut App) {
 /// `v` from the panes: the governance view.
 pub(super) fn open(app: &mut App) -> Vec<Cmd> {
     if app.session.is_none() {
-        app.info("the world is still opening");
+        app.info(app.opening_note());
         return vec![];
     }
     app.govern.open = true;
@@ -408,18 +408,8 @@ fn apply(app: &mut App, action: Act) -> Vec<Cmd> {
         },
         Act::Propose => propose_key(app),
         Act::Shadow => with_target(app, shadow),
-        Act::Approve => with_target(app, |app, id| {
-            app.govern.prompt = Some(Prompt::Confirm {
-                action: Action::Approve,
-                id,
-            })
-        }),
-        Act::ApplyProposal => with_target(app, |app, id| {
-            app.govern.prompt = Some(Prompt::Confirm {
-                action: Action::Apply,
-                id,
-            })
-        }),
+        Act::Approve => with_target(app, |app, id| confirm(app, Action::Approve, id)),
+        Act::ApplyProposal => with_target(app, |app, id| confirm(app, Action::Apply, id)),
         Act::Reject => with_target(app, |app, id| {
             app.govern.prompt = Some(Prompt::Reason {
                 id,
@@ -449,6 +439,41 @@ fn apply(app: &mut App, action: Act) -> Vec<Cmd> {
         _ => {}
     }
     vec![]
+}
+
+/// Asks "y/n" for `action` on proposal `id`, unless the proposal's status
+/// already rules it out: then it says why at once, rather than after a yes
+/// (the engine checks the same again when it runs).
+fn confirm(app: &mut App, action: Action, id: u64) {
+    let status = app
+        .govern
+        .proposals
+        .iter()
+        .find(|p| p.id == id)
+        .map(|p| p.status.clone());
+    match status.as_ref().and_then(|s| refusal(action, id, s)) {
+        Some(why) => app.error(why),
+        None => app.govern.prompt = Some(Prompt::Confirm { action, id }),
+    }
+}
+
+/// Why `action` cannot be taken on a proposal with `status`, in the
+/// engine's words (ARCHITECTURE.md, "Governance"), or None when it can.
+pub(super) fn refusal(action: Action, id: u64, status: &ProposalStatus) -> Option<String> {
+    let label = status.label();
+    match (action, status) {
+        (Action::Approve, ProposalStatus::Proposed | ProposalStatus::Shadowed) => None,
+        (Action::Approve, _) => Some(format!(
+            "proposal #{id} is {label}; only proposed or shadowed proposals can be approved"
+        )),
+        (Action::Apply, ProposalStatus::Approved { .. }) => None,
+        (Action::Apply, ProposalStatus::Applied { .. } | ProposalStatus::Rejected { .. }) => {
+            Some(format!("proposal #{id} is {label}; it cannot be applied"))
+        }
+        (Action::Apply, _) => Some(format!(
+            "proposal #{id} is {label}; approve it before applying (a approves)"
+        )),
+    }
 }
 
 /// The proposal an action is about: the one under review, else the selected one.

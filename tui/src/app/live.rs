@@ -12,7 +12,7 @@ use super::{App, Cmd, Level};
 use crate::editor::EditRequest;
 use crate::keymap::Move;
 use crate::layout::Pane;
-use crate::session::{AirCheck, BuiltModule, RerunReport};
+use crate::session::{AirCheck, BuiltModule, Rerun};
 use crate::watch::{Changes, WatchSpec};
 use aos_engine::build::CompilerMessage;
 use std::collections::BTreeSet;
@@ -106,6 +106,9 @@ pub struct Live {
     /// What the last AIR check found, as build pane lines.
     pub air: Vec<String>,
     pub outcome: Option<Outcome>,
+    /// Where the last re-run's history departed from the old one's (the
+    /// journal pane marks that row).
+    pub departed_at: Option<u64>,
     /// The running build's latest progress.
     pub progress: Option<String>,
 }
@@ -341,10 +344,10 @@ fn swap(app: &mut App, number: u64, built: Vec<(String, BuiltModule)>) {
         return;
     };
     match s.swap_and_rerun(built) {
-        Ok(report) => {
+        Ok(rerun) => {
             // A new journal: the filter's matches were another history's.
             super::filter::rescan(app);
-            show_rerun(app, number, &report)
+            show_rerun(app, number, &rerun)
         }
         Err(e) => {
             app.build
@@ -356,8 +359,11 @@ fn swap(app: &mut App, number: u64, built: Vec<(String, BuiltModule)>) {
     }
 }
 
-/// After a re-run: the state pane shows each cell before vs after the edit.
-fn show_rerun(app: &mut App, number: u64, report: &RerunReport) {
+/// After a re-run: the state pane shows each cell before vs after the
+/// edit, or says the final state did not change; the journal pane marks
+/// where history departs.
+fn show_rerun(app: &mut App, number: u64, rerun: &Rerun) {
+    let report = &rerun.report;
     app.refresh();
     for cell in &mut app.view.states {
         if let Some(c) = report
@@ -370,17 +376,23 @@ fn show_rerun(app: &mut App, number: u64, report: &RerunReport) {
     }
     app.rebuild_tree();
     app.live.outcome = Some(Outcome::Rerun { number });
+    app.live.departed_at = report.departed_at;
     let summary = report.summary();
+    let old = rerun.old.summary();
     app.build.log(format!(
-        "✓ build #{number}: {summary} ({} ms; old journal kept as {})",
+        "✓ build #{number}: {summary} ({} ms; {old})",
         report.elapsed.as_millis(),
-        report
-            .old_journal
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
     ));
-    app.info(format!("{summary} · state: before vs after the edit"));
+    let state = if report.states.iter().all(|c| c.changes.is_empty()) {
+        "the final state is unchanged"
+    } else {
+        "state: before vs after the edit"
+    };
+    let mut text = format!("{summary} · {state}");
+    if !rerun.old.removed.is_empty() || rerun.old.note.is_some() {
+        text.push_str(&format!(" · {old}"));
+    }
+    app.info(text);
 }
 
 /// `R`: rebuild every reducer, skipping the fingerprint cache.

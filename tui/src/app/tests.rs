@@ -336,6 +336,9 @@ fn themes_cycle() {
     keys(&mut a, "t t");
     assert_eq!(a.theme().name, "dark");
     assert_eq!(flash(&a), "theme: dark");
+    a.no_color = true;
+    keys(&mut a, "t");
+    assert_eq!(flash(&a), "theme: light (not shown: NO_COLOR is set)");
 }
 
 #[test]
@@ -397,8 +400,13 @@ fn open_progress_and_cache_status() {
             "✓ demo/D@1 ready (built)"
         ]
     );
+    // A module's `ready (built)` is not the world being ready: the key
+    // says where the open is and when keys will work.
     keys(&mut a, "n");
-    assert_eq!(flash(&a), "the world is still opening");
+    assert_eq!(
+        flash(&a),
+        "the world is still opening (compiling counter); keys work once the status line says ✓ ready"
+    );
     update(&mut a, Msg::Tick);
     assert_eq!(a.build.spinner, 1);
 }

@@ -71,7 +71,7 @@ fn d_dispatches_the_selected_intent_and_then_the_waiting_timer_waits() {
         flash(&a),
         (
             Some(Level::Info),
-            "dispatched #7 blob.get; receipts go to the inbox, n delivers".into()
+            "dispatched #7 blob.get; 1 event in the inbox, n delivers".into()
         )
     );
     assert_eq!(a.selected_effect().map(|e| e.seq), Some(5));
@@ -103,7 +103,7 @@ fn capital_d_dispatches_everything_queued() {
     assert_eq!(statuses(&a), [Denied, ReceiptOk, Waiting, ReceiptOk]);
     assert_eq!(
         flash(&a).1,
-        "dispatched 1 effect, 1 receipt back; receipts go to the inbox, n delivers"
+        "dispatched 1 effect, 1 receipt back; 1 event in the inbox, n delivers"
     );
     keys(&mut a, "D");
     assert_eq!(flash(&a).1, "nothing queued to dispatch");
@@ -249,7 +249,11 @@ fn effect_keys_wait_for_the_world_to_open() {
     for k in ["e", "d", "D", "a", "c", "C"] {
         a.flash = None;
         keys(&mut a, k);
-        assert_eq!(flash(&a).1, "the world is still opening", "{k}");
+        assert!(
+            flash(&a).1.starts_with("the world is still opening"),
+            "{k}: {}",
+            flash(&a).1
+        );
     }
 }
 

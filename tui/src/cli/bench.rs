@@ -29,6 +29,7 @@ pub struct BenchArgs {
     /// The counter world to use.
     #[arg(long, default_value = "worlds/00-counter")]
     pub world: PathBuf,
+    /// Machine-readable output (JSON on stdout).
     #[arg(long)]
     pub json: bool,
 }

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub struct ProposeArgs {
+    /// The world folder (the one holding air/).
     pub world: PathBuf,
     /// A patch document (JSON) or a whole alternative AIR folder (its air/ and plans/).
     pub patch: PathBuf,
@@ -21,27 +22,40 @@ pub struct ProposeArgs {
     #[arg(long)]
     pub description: Option<String>,
     #[command(flatten)]
+    pub durability: super::Durability,
+    #[command(flatten)]
     pub common: OpenArgs,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
+    /// The world folder (the one holding air/).
     pub world: PathBuf,
     /// Also print each proposal's diff, as the inspector's review shows it.
     #[arg(long)]
     pub diff: bool,
     #[command(flatten)]
-    pub common: OpenArgs,
+    pub common: super::ReadArgs,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ProposalArgs {
+    /// The world folder (the one holding air/).
     pub world: PathBuf,
     /// The proposal's id (the height of its Proposed entry); default: the newest open one.
     #[arg(long)]
     pub proposal: Option<u64>,
     #[command(flatten)]
+    pub durability: super::Durability,
+    #[command(flatten)]
     pub common: OpenArgs,
+}
+
+impl ProposalArgs {
+    /// Puts `--fsync` into the options the world opens with.
+    pub fn with_durability(&mut self) {
+        self.common = self.durability.apply(&self.common);
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -160,7 +174,7 @@ fn target(world: &World, given: Option<u64>) -> Result<u64, CliError> {
 }
 
 pub fn list(args: &ListArgs) -> Result<ExitCode, CliError> {
-    let world = common::open_reader(&args.world, &args.common)?;
+    let world = common::open_reader(&args.world, &args.common.open_args())?;
     let all = world.proposals();
     if args.common.json {
         print_json(&Json::Array(all.iter().map(proposal_json).collect()));

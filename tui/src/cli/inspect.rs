@@ -15,9 +15,19 @@ pub fn journal(
     to: Option<u64>,
     args: &OpenArgs,
 ) -> Result<ExitCode, CliError> {
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            return Err(CliError::usage(format!(
+                "--from {f} is after --to {t} (both heights are listed: --from 3 --to 3 is entry 3)"
+            )));
+        }
+    }
     let world = common::open_journal_view(world_dir, args)?;
     let from = from.unwrap_or(0);
-    let to = to.unwrap_or(world.len()).min(world.len());
+    // `--to` is inclusive; the view's range is half-open.
+    let to = to
+        .map_or(world.len(), |t| t.saturating_add(1))
+        .min(world.len());
     let entries = world.entries(from, to)?;
     if args.json {
         let list: Vec<_> = entries

@@ -45,6 +45,10 @@ pub struct FakeSession {
     pub swapped: Vec<Vec<String>>,
     /// Makes a swap fail with this text.
     pub fail_swap: Option<String>,
+    /// A swap reproduces history and the state exactly (a cache hit, `R`).
+    pub swap_unchanged: bool,
+    /// Receipts dispatched and not yet delivered (counted in the inbox).
+    pub receipts_waiting: usize,
     /// What `check_air` answers.
     pub air_check: AirCheck,
     /// The verification `verification` hands out.
@@ -419,6 +423,8 @@ impl FakeSession {
             live_spec: None,
             swapped: vec![],
             fail_swap: None,
+            swap_unchanged: false,
+            receipts_waiting: 0,
             air_check: AirCheck::Unchanged,
             verify: None,
         }
@@ -552,6 +558,8 @@ impl FakeSession {
             _ => {
                 e.status = EffectStatus::ReceiptOk;
                 e.receipt = vec!["status: ok".into()];
+                // A reducer's receipt waits in the inbox until a step.
+                self.receipts_waiting += 1;
                 true
             }
         }
@@ -598,12 +606,13 @@ impl Session for FakeSession {
     }
     fn inbox_len(&self) -> usize {
         let pending = self.entries.len() as u64 - self.head;
-        (pending / 2) as usize
+        (pending / 2) as usize + self.receipts_waiting
     }
     fn step(&mut self) -> OpResult<bool> {
         if let Some(e) = &self.fail_step {
             return Err(e.clone());
         }
+        self.receipts_waiting = self.receipts_waiting.saturating_sub(1);
         match self.next_boundary(self.cursor) {
             Some(next) => {
                 self.cursor = next;
@@ -759,7 +768,7 @@ impl Session for FakeSession {
             run: std::sync::Arc::new(|_: &mut dyn FnMut(String)| Ok(vec![])),
         })
     }
-    fn swap_and_rerun(&mut self, built: Vec<(String, BuiltModule)>) -> OpResult<RerunReport> {
+    fn swap_and_rerun(&mut self, built: Vec<(String, BuiltModule)>) -> OpResult<Rerun> {
         if let Some(e) = &self.fail_swap {
             return Err(e.clone());
         }
@@ -767,7 +776,9 @@ impl Session for FakeSession {
         self.swapped.push(modules.clone());
         let head = self.head;
         let old = self.state_at(head).cloned();
+        let unchanged = self.swap_unchanged;
         let new = old.clone().map(|v| match v {
+            other if unchanged => other,
             Value::Map(fields) => Value::Map(
                 fields
                     .into_iter()
@@ -783,9 +794,9 @@ impl Session for FakeSession {
             self.states.insert(head, v.clone());
         }
         self.cursor = head;
-        Ok(RerunReport {
+        let report = RerunReport {
             modules,
-            departed_at: Some(head.saturating_sub(1)),
+            departed_at: (!unchanged).then_some(head.saturating_sub(1)),
             old_len: head,
             new_len: head,
             inputs: 4,
@@ -799,7 +810,12 @@ impl Session for FakeSession {
             }],
             old_journal: "/w/.aos/journal.old-1".into(),
             elapsed: std::time::Duration::from_millis(3),
-        })
+        };
+        let old = crate::old_journals::OldJournals {
+            kept: (!unchanged).then(|| "journal.old-1".to_string()),
+            ..Default::default()
+        };
+        Ok(Rerun { report, old })
     }
     fn check_air(&self) -> AirCheck {
         self.air_check.clone()

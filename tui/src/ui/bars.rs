@@ -35,7 +35,13 @@ pub fn title(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             }
         }
     }
-    let right = format!("theme {} ", app.theme().name);
+    // Under NO_COLOR no theme is in use, so the header does not name one.
+    let theme_now = app.theme();
+    let right = if theme_now.no_color {
+        "no colour (NO_COLOR) ".to_string()
+    } else {
+        format!("theme {} ", theme_now.name)
+    };
     let used: usize = spans.iter().map(|s| crate::width::cells(&s.content)).sum();
     let pad = (area.width as usize).saturating_sub(used + crate::width::cells(&right));
     spans.push(Span::raw(" ".repeat(pad)));

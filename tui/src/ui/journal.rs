@@ -5,6 +5,7 @@ use crate::app::App;
 use crate::layout::Pane;
 use crate::session::Entry;
 use crate::theme::Theme;
+use aos_engine::diff::ChangeKind;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -81,6 +82,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
                 digits,
                 inner.width as usize,
                 focused && e.seq == selected,
+                app.live.departed_at == Some(e.seq),
                 theme,
             )
         })
@@ -94,6 +96,7 @@ fn row(
     digits: usize,
     width: usize,
     selected: bool,
+    departs: bool,
     theme: &Theme,
 ) -> Line<'static> {
     let future = e.seq >= cursor;
@@ -105,7 +108,12 @@ fn row(
     } else {
         ' '
     };
-    let err = if e.is_error { '✗' } else { ' ' };
+    // ◆: the first entry the last live edit's new code did not reproduce.
+    let err = match (e.is_error, departs) {
+        (true, _) => '✗',
+        (false, true) => '◆',
+        (false, false) => ' ',
+    };
     let mut style: Style = if e.is_error {
         theme.error()
     } else {
@@ -121,17 +129,26 @@ fn row(
     }
     let head = format!("{at}{err}{:>digits$} {:<8} ", e.seq, kind_label(&e.kind));
     let rest = width.saturating_sub(head.chars().count());
-    let mut line = Line::from(vec![
-        Span::styled(
-            head,
-            if e.seq + 1 == cursor {
-                theme.accent()
-            } else {
-                style
-            },
-        ),
-        Span::styled(fit(&e.summary, rest), style),
-    ]);
+    let mut line = Line::from(vec![Span::styled(
+        head,
+        if e.seq + 1 == cursor {
+            theme.accent()
+        } else {
+            style
+        },
+    )]);
+    if departs {
+        let mark = "history departs here · ";
+        let n = crate::width::cells(mark).min(rest);
+        line.spans.push(Span::styled(
+            fit(mark, n),
+            theme.change(ChangeKind::Changed),
+        ));
+        line.spans
+            .push(Span::styled(fit(&e.summary, rest - n), style));
+    } else {
+        line.spans.push(Span::styled(fit(&e.summary, rest), style));
+    }
     if selected {
         line = line.patch_style(theme.selected());
     }

@@ -77,10 +77,7 @@ fn pane_block<'a>(app: &App, theme: &Theme, pane: Pane, extra: String) -> Block<
 
 /// A frame titled `title · extra`, thick and in the focus colour when focused.
 fn titled_block<'a>(theme: &Theme, title: String, extra: String, focused: bool) -> Block<'a> {
-    let mut spans = vec![Span::styled(
-        format!(" {title} "),
-        theme.border(focused).add_modifier(Modifier::BOLD),
-    )];
+    let mut spans = vec![Span::styled(format!(" {title} "), theme.title(focused))];
     if !extra.is_empty() {
         spans.push(Span::styled(format!("· {extra} "), theme.dim()));
     }

@@ -150,9 +150,47 @@ fn a_change_rebuilds_swaps_and_shows_old_vs_new() {
     assert!(text.contains("~   remaining: 8  (was 0)"), "{text}");
     assert!(text.contains("build #1 ok"), "{text}");
     assert!(text.contains("history departs at #7"), "{text}");
+    // The journal pane marks the row where history departs.
+    assert!(
+        text.contains("◆  7 call     history departs here · "),
+        "{text}"
+    );
+    let log = a.build.log.join("\n");
+    assert!(
+        log.contains("; old journal kept as journal.old-1)"),
+        "{log}"
+    );
     // The next step shows what that step changed again.
     keys(&mut a, "b");
     assert!(!screen(&a).contains("(was 0)"));
+}
+
+/// A rebuild that changes nothing (a cache hit, `R`) does not promise a
+/// before/after that would show nothing, keeps no old journal, and marks
+/// no departure.
+#[test]
+fn a_rerun_that_changes_nothing_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("counter/src")).unwrap();
+    let mut f = FakeSession::with_live(dir.path().join("counter"));
+    f.swap_unchanged = true;
+    let (mut a, _) = opened(f);
+    keys(&mut a, "n n n n");
+    update(&mut a, counter_changed());
+    let g = a.live.generation;
+    update(&mut a, rebuilt(1, g, true));
+    assert_eq!(
+        flash(&a),
+        "re-ran 4 inputs with the new demo/Counter@1: history unchanged · the final state is unchanged"
+    );
+    assert_eq!(a.live.departed_at, None);
+    let text = screen(&a);
+    assert!(!text.contains('◆'), "{text}");
+    let log = a.build.log.join("\n");
+    assert!(
+        log.contains("; no old journal kept (history unchanged))"),
+        "{log}"
+    );
 }
 
 #[test]
