@@ -135,6 +135,33 @@ impl Store {
         Ok(Some(bytes))
     }
 
+    /// Every object's hash, ascending (names that are not an object's,
+    /// such as a crash's leftover temporary, are skipped).
+    pub fn list(&self) -> Result<Vec<Hash>, StoreError> {
+        let mut hashes = Vec::new();
+        let fans = match self.fs.list(&self.dir) {
+            Ok(l) => l,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(hashes),
+            Err(e) => return Err(io_err("list", &self.dir)(e)),
+        };
+        for (fan, kind) in fans {
+            if kind != Kind::Dir || fan.len() != 2 {
+                continue;
+            }
+            let dir = self.dir.join(&fan);
+            for (rest, kind) in self.fs.list(&dir).map_err(io_err("list", &dir))? {
+                if kind != Kind::File {
+                    continue;
+                }
+                if let Some(hash) = Hash::parse(&format!("{fan}{rest}")) {
+                    hashes.push(hash);
+                }
+            }
+        }
+        hashes.sort();
+        Ok(hashes)
+    }
+
     pub fn contains(&self, hash: &Hash) -> bool {
         matches!(self.fs.kind(&self.path_of(hash)), Ok(Some(Kind::File)))
     }

@@ -101,6 +101,10 @@ type BatchKey = (String, Hash, [u8; 64]);
 #[derive(Debug, Clone, Default)]
 pub struct TrustedKeys {
     keys: BTreeMap<String, VerifyingKey>,
+    /// Keys of the world a fork or an import came from, by adapter
+    /// (`keys/inherited/`): they signed the receipts of the shared history
+    /// (ARCHITECTURE.md, "Fork, export and import").
+    inherited: BTreeMap<String, Vec<VerifyingKey>>,
     verified: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<BatchKey>>>,
 }
 
@@ -108,8 +112,34 @@ impl TrustedKeys {
     pub fn from_map(keys: BTreeMap<String, VerifyingKey>) -> TrustedKeys {
         TrustedKeys {
             keys,
+            inherited: BTreeMap::new(),
             verified: Default::default(),
         }
+    }
+
+    /// These keys and the inherited ones in `<dir>/inherited/`
+    /// (`<adapter>.<n>.pub`); a missing folder means none.
+    pub fn with_inherited(mut self, dir: &Path) -> Result<TrustedKeys, KeyError> {
+        let dir = dir.join(INHERITED_DIR);
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(self),
+            Err(e) => return Err(io_err("list", &dir)(e)),
+        };
+        let mut paths = Vec::new();
+        for entry in entries {
+            paths.push(entry.map_err(io_err("list", &dir))?.path());
+        }
+        paths.sort();
+        for path in paths {
+            let Some(adapter) = inherited_adapter(&path) else {
+                continue;
+            };
+            check_id(&adapter)?;
+            let key = read_pub(&path)?;
+            self.inherited.entry(adapter).or_default().push(key);
+        }
+        Ok(self)
     }
 
     pub(super) fn verified_batch(&self, key: &BatchKey) -> bool {
@@ -146,13 +176,41 @@ impl TrustedKeys {
         Ok(TrustedKeys::from_map(keys))
     }
 
-    pub fn get(&self, adapter_id: &str) -> Option<&VerifyingKey> {
-        self.keys.get(adapter_id)
+    /// Every key trusted for `adapter_id`: its own first, then inherited.
+    pub fn all(&self, adapter_id: &str) -> impl Iterator<Item = &VerifyingKey> {
+        self.keys
+            .get(adapter_id)
+            .into_iter()
+            .chain(self.inherited.get(adapter_id).into_iter().flatten())
     }
 
+    /// The adapters with a key of their own or an inherited one.
     pub fn adapters(&self) -> impl Iterator<Item = &str> {
-        self.keys.keys().map(String::as_str)
+        let mut ids: Vec<&str> = self
+            .keys
+            .keys()
+            .chain(self.inherited.keys())
+            .map(String::as_str)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter()
     }
+}
+
+/// The folder under a world's `keys/` holding the public keys it inherited
+/// from the world it was forked or exported from.
+pub const INHERITED_DIR: &str = "inherited";
+
+/// The adapter of an inherited key file `<adapter>.<n>.pub`.
+pub fn inherited_adapter(path: &Path) -> Option<String> {
+    if path.extension().and_then(|e| e.to_str()) != Some("pub") {
+        return None;
+    }
+    let stem = path.file_stem()?.to_str()?;
+    let (adapter, n) = stem.rsplit_once('.')?;
+    n.parse::<u32>().ok()?;
+    Some(adapter.to_string())
 }
 
 /// The world's adapter signing keys.
@@ -286,9 +344,12 @@ mod tests {
         assert!(again.signer("blob").is_some());
         assert!(again.signer("http").is_none());
         let trusted = TrustedKeys::load(&dir).unwrap();
-        assert_eq!(trusted.get("timer"), Some(&vk));
+        assert_eq!(trusted.all("timer").next(), Some(&vk));
         assert_eq!(trusted.adapters().collect::<Vec<_>>(), ["blob", "timer"]);
-        assert_eq!(ring.trusted().get("blob"), trusted.get("blob"));
+        assert_eq!(
+            ring.trusted().all("blob").next(),
+            trusted.all("blob").next()
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -250,19 +250,28 @@ impl Receipt {
         keys: &TrustedKeys,
         expected_intent: &Hash,
     ) -> Result<(), ReceiptError> {
-        let key = keys
-            .get(&self.adapter_id)
-            .ok_or_else(|| ReceiptError::UnknownAdapter {
+        // Any key trusted for the adapter will do: its own, or one a fork
+        // inherited for the shared history.
+        let verify_any = || {
+            let mut last = Err(ReceiptError::UnknownAdapter {
                 intent: *expected_intent,
                 adapter: self.adapter_id.clone(),
-            })?;
+            });
+            for key in keys.all(&self.adapter_id) {
+                last = self.verify(key, expected_intent);
+                if last.is_ok() {
+                    break;
+                }
+            }
+            last
+        };
         let Some(proof) = &self.batch else {
-            return self.verify(key, expected_intent);
+            return verify_any();
         };
         // A batch root whose signature was already checked needs only the
         // (cheap) inclusion proof.
         if self.intent_hash != *expected_intent {
-            return self.verify(key, expected_intent);
+            return verify_any();
         }
         let seen = (self.adapter_id.clone(), proof.root, self.signature);
         if keys.verified_batch(&seen) {
@@ -275,7 +284,7 @@ impl Receipt {
                 })
             };
         }
-        self.verify(key, expected_intent)?;
+        verify_any()?;
         keys.remember_batch(seen);
         Ok(())
     }

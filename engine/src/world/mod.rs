@@ -15,9 +15,12 @@
 //! *cursor* is the height the inspector looks at, always a unit boundary.
 //! Moving the cursor never changes the journal.
 
+mod archive;
 mod boundaries;
+mod compare;
 mod effects;
 mod events;
+mod fork;
 #[doc(hidden)]
 pub mod fuzz;
 mod governance;
@@ -34,8 +37,11 @@ mod source;
 mod verify;
 mod view;
 
+pub use archive::{import, ExportReport, ImportReport};
 pub use boundaries::Boundaries;
+pub use compare::{compare, WorldDiff};
 pub use effects::{EffectStatus, EffectView};
+pub use fork::ForkReport;
 pub use governance::{ProposalStatus, ProposalView, Workload};
 pub use journal_view::JournalView;
 pub use open::{
@@ -701,6 +707,8 @@ mod tests_crash;
 mod tests_durability;
 #[cfg(test)]
 mod tests_effects;
+#[cfg(test)]
+mod tests_fork;
 #[cfg(test)]
 mod tests_governance;
 #[cfg(test)]

@@ -353,19 +353,19 @@ pub(super) fn open_as(
         manifest_hash,
     } = prepare(&dir, &options, progress)?;
     let keys_dir = data.join("keys");
+    let key_error =
+        |e| WorldError::Rejected(format!("adapter keys in {}: {e}", keys_dir.display()));
     let (keyring, trusted) = if options.read_only {
-        let trusted = crate::effects::TrustedKeys::load(&keys_dir).map_err(|e| {
-            WorldError::Rejected(format!("adapter keys in {}: {e}", keys_dir.display()))
-        })?;
+        let trusted = crate::effects::TrustedKeys::load(&keys_dir).map_err(key_error)?;
         (Keyring::none(&keys_dir), trusted)
     } else {
         let keyring =
-            Keyring::open(&keys_dir, &[TIMER_ID, BLOB_ID, HTTP_ID, LLM_ID]).map_err(|e| {
-                WorldError::Rejected(format!("adapter keys in {}: {e}", keys_dir.display()))
-            })?;
+            Keyring::open(&keys_dir, &[TIMER_ID, BLOB_ID, HTTP_ID, LLM_ID]).map_err(key_error)?;
         let trusted = keyring.trusted();
         (keyring, trusted)
     };
+    // A fork's or an import's history was signed by the keys it inherited.
+    let trusted = trusted.with_inherited(&keys_dir).map_err(key_error)?;
     let mut dispatcher = Dispatcher::new(keyring);
     let adapters = options.adapters && !options.read_only;
     if adapters {

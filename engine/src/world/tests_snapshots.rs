@@ -8,11 +8,11 @@ use super::*;
 use crate::build::testing::reducers_dir;
 use std::fs;
 
-fn demo(name: &str) -> PathBuf {
+pub(super) fn demo(name: &str) -> PathBuf {
     reducers_dir().join("../worlds").join(name)
 }
 
-fn options(data: &Path, fixtures: Option<&str>) -> WorldOptions {
+pub(super) fn options(data: &Path, fixtures: Option<&str>) -> WorldOptions {
     WorldOptions {
         data_dir: Some(data.to_path_buf()),
         cache_dir: Some(reducers_dir().join("target/aos-engine-tests")),
@@ -33,7 +33,7 @@ fn open(world: &Path, opts: WorldOptions) -> World {
 
 /// Runs `name` to idle (06: the whole propose, shadow, approve, apply loop
 /// and a second run under the new manifest).
-fn run_demo(name: &str, data: &Path, fixtures: Option<&str>) -> World {
+pub(super) fn run_demo(name: &str, data: &Path, fixtures: Option<&str>) -> World {
     let dir = demo(name);
     let mut w = open(&dir, options(data, fixtures));
     w.run_until_idle(10_000).expect("run");

@@ -8,6 +8,7 @@ mod common;
 mod govern;
 mod inspect;
 mod run;
+mod share;
 pub(crate) mod test;
 pub(crate) mod trust;
 
@@ -125,6 +126,53 @@ pub enum CliCommand {
     Test(test::TestArgs),
     /// Print the built-in schemas (sys/...) as AIR JSON.
     Builtins,
+    /// Copy a world's history up to a unit boundary into a new world folder
+    /// (its own keys; the reducers pinned to the wasm they ran). Reads WORLD only.
+    Fork {
+        /// The world folder (the one holding air/).
+        world: PathBuf,
+        /// The unit boundary to fork at (default: the head).
+        #[arg(long, value_name = "H")]
+        at: Option<u64>,
+        /// The new world folder (must not exist).
+        dest: PathBuf,
+        #[command(flatten)]
+        common: ReadArgs,
+    },
+    /// Write a world (AIR, journal, store, manifests, public keys; no
+    /// secrets, no caches) to one compressed file. Reads WORLD only.
+    Export {
+        /// The world folder (the one holding air/).
+        world: PathBuf,
+        /// The archive to write (must not exist).
+        file: PathBuf,
+        #[command(flatten)]
+        common: ReadArgs,
+    },
+    /// Recreate an exported world as a new folder, then replay it and check
+    /// it ends in the state the export recorded.
+    Import {
+        /// The archive `aos export` wrote.
+        file: PathBuf,
+        /// The new world folder (must not exist).
+        dest: PathBuf,
+        #[command(flatten)]
+        common: ReadArgs,
+    },
+    /// Compare two worlds: where their journals part, and how their states
+    /// differ at the heads (exit 0 same, 1 different).
+    Diff {
+        /// The first world folder.
+        a: PathBuf,
+        /// The second world folder.
+        b: PathBuf,
+        /// Machine-readable output (JSON on stdout).
+        #[arg(long)]
+        json: bool,
+        /// Print open progress on stderr.
+        #[arg(long, short)]
+        verbose: bool,
+    },
 }
 
 /// `--fsync`, for the subcommands that write to the journal (readers do
@@ -225,7 +273,11 @@ impl CliCommand {
             | CliCommand::Replay { world, .. }
             | CliCommand::Journal { world, .. }
             | CliCommand::State { world, .. }
-            | CliCommand::Build { world, .. } => vec![world],
+            | CliCommand::Build { world, .. }
+            | CliCommand::Fork { world, .. }
+            | CliCommand::Export { world, .. } => vec![world],
+            CliCommand::Diff { a, b, .. } => vec![a, b],
+            CliCommand::Import { .. } => vec![],
             CliCommand::Propose(a) => vec![&a.world],
             CliCommand::Proposals(a) => vec![&a.world],
             CliCommand::Shadow(a) => vec![&a.target.world],
@@ -318,6 +370,34 @@ pub fn run(command: CliCommand) -> ExitCode {
         CliCommand::Trust(args) => trust::run(&args),
         CliCommand::Bench(args) => bench::run(&args),
         CliCommand::Test(args) => test::run(&args),
+        CliCommand::Fork {
+            world,
+            at,
+            dest,
+            common,
+        } => share::fork(&world, at, &dest, &common.open_args()),
+        CliCommand::Export {
+            world,
+            file,
+            common,
+        } => share::export(&world, &file, &common.open_args()),
+        CliCommand::Import { file, dest, common } => {
+            share::import(&file, &dest, &common.open_args())
+        }
+        CliCommand::Diff {
+            a,
+            b,
+            json,
+            verbose,
+        } => {
+            let args = ReadArgs {
+                json,
+                verbose,
+                data_dir: None,
+                cache_dir: None,
+            };
+            share::diff(&a, &b, &args.open_args())
+        }
         CliCommand::Builtins => {
             common::print_json(&aos_engine::air::builtin_schemas_json());
             Ok(ExitCode::SUCCESS)
