@@ -85,8 +85,11 @@ impl World {
 
     /// Builds the effects index from the whole journal (on open).
     pub(super) fn index_effects_from_journal(&mut self) -> Result<(), WorldError> {
-        let len = self.journal.len();
-        let mut from = 0;
+        self.index_effects_in(0, self.journal.len())
+    }
+
+    /// Adds the effect entries of journal records `[from, len)` to the index.
+    pub(super) fn index_effects_in(&mut self, mut from: u64, len: u64) -> Result<(), WorldError> {
         while from < len {
             let to = (from + 4096).min(len);
             let chunk = self.journal.read_range(from, to)?;

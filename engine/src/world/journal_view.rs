@@ -50,6 +50,12 @@ impl JournalView {
         view::entries(&self.world, from, to.min(self.len()))
     }
 
+    /// Takes in the entries a writer appended since (see
+    /// [`World::follow`]); returns how many.
+    pub fn follow(&mut self) -> Result<u64, WorldError> {
+        self.world.follow_as(History::EntriesOnly)
+    }
+
     pub fn notes(&self) -> &[String] {
         self.world.notes()
     }

@@ -20,6 +20,7 @@ mod boundaries;
 mod compare;
 mod effects;
 mod events;
+mod follow;
 mod fork;
 #[doc(hidden)]
 pub mod fuzz;

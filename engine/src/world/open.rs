@@ -1094,7 +1094,7 @@ fn note_manifest_change(world: &mut World, on_disk: Hash, recorded: bool) {
 /// Rebuilds the head, the boundaries and the checkpoints from `state` (at
 /// a unit boundary: genesis or a snapshot) to the end of the journal,
 /// comparing every recomputed entry with the journaled one.
-fn replay_from(world: &mut World, mut state: KernelState) -> Result<(), WorldError> {
+pub(super) fn replay_from(world: &mut World, mut state: KernelState) -> Result<(), WorldError> {
     let len = world.journal.len();
     world.checkpoints.offer(&state);
     let mut source = super::JournalSource::new(&world.journal);

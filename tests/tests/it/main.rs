@@ -14,6 +14,7 @@ mod cli_bad_input;
 mod cli_counter;
 mod cli_usage;
 mod durability;
+mod follow;
 mod fork_export;
 mod governance;
 mod imports;

@@ -52,6 +52,47 @@ pub fn journal(
     Ok(common::success_unless_recovered(world.recovery().is_some()))
 }
 
+/// How often `--follow` looks for new entries.
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// `aos journal --follow`: the entries from `from`, then each one another
+/// process appends, as it is committed, until interrupted.
+pub fn follow(world_dir: &Path, from: Option<u64>, args: &OpenArgs) -> Result<ExitCode, CliError> {
+    let mut world = common::open_journal_view(world_dir, args)?;
+    let mut next = from.unwrap_or(0).min(world.len());
+    loop {
+        let entries = world.entries(next, world.len())?;
+        let mut out = std::io::stdout().lock();
+        for e in &entries {
+            let line = if args.json {
+                json!({
+                    "seq": e.seq,
+                    "kind": e.kind,
+                    "summary": e.summary,
+                    "error": e.is_error,
+                    "details": e.details,
+                })
+                .to_string()
+            } else {
+                let mark = if e.is_error { '!' } else { ' ' };
+                format!("{:>6} {mark} {:<12} {}", e.seq, e.kind, e.summary)
+            };
+            // A closed pipe (`| head`) ends the command quietly.
+            if writeln!(out, "{line}").is_err() {
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+        if out.flush().is_err() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        drop(out);
+        next = world.len();
+        while world.follow()? == 0 {
+            std::thread::sleep(FOLLOW_EVERY);
+        }
+    }
+}
+
 pub fn repair(world_dir: &Path, yes: bool, args: &OpenArgs) -> Result<ExitCode, CliError> {
     let dir = common::data_dir(world_dir, args).join("journal");
     // Repair never runs beside a writer: it would move the writer's records.

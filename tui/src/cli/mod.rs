@@ -78,6 +78,10 @@ pub enum CliCommand {
         /// Quarantine a damaged journal tail (asks first unless --yes).
         #[arg(long)]
         repair: bool,
+        /// Keep printing entries as another process appends them (like
+        /// `tail -f`; with --json one entry per line); Ctrl-C stops.
+        #[arg(long, conflicts_with_all = ["to", "repair"])]
+        follow: bool,
         /// With --repair: do not ask before quarantining.
         #[arg(long, requires = "repair")]
         yes: bool,
@@ -331,11 +335,14 @@ pub fn run(command: CliCommand) -> ExitCode {
             to,
             repair,
             yes,
+            follow,
             common,
         } => {
             let common = common.open_args();
             if repair {
                 inspect::repair(&world, yes, &common)
+            } else if follow {
+                inspect::follow(&world, from, &common)
             } else {
                 inspect::journal(&world, from, to, &common)
             }
