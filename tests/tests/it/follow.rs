@@ -47,7 +47,7 @@ fn journal_follow_prints_what_a_concurrent_run_appends() {
         }
     });
     let mut seqs = Vec::new();
-    let mut wait_for = |until: u64, seqs: &mut Vec<u64>| {
+    let wait_for = |until: u64, seqs: &mut Vec<u64>| {
         let deadline = Instant::now() + Duration::from_secs(30);
         while seqs.last().is_none_or(|s| s + 1 < until) && Instant::now() < deadline {
             if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
