@@ -14,7 +14,7 @@
 use super::fork::create_dest;
 use super::{World, WorldError};
 use crate::hash::Hash;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 /// The record an export leaves in the data dir it carries.
@@ -141,15 +141,17 @@ fn write_archive(tree: &Path, to: &Path) -> Result<(u64, u64), WorldError> {
             continue;
         }
         let path = tree.join(&rel);
-        let data = std::fs::read(&path).map_err(io("read", &path))?;
+        let file = std::fs::File::open(&path).map_err(io("read", &path))?;
+        let size = file.metadata().map_err(io("stat", &path))?.len();
         header.set_entry_type(tar::EntryType::Regular);
         header.set_mode(0o644);
-        header.set_size(data.len() as u64);
+        header.set_size(size);
+        // Streamed: a 64 MiB segment is never held whole.
         builder
-            .append_data(&mut header, &rel, data.as_slice())
+            .append_data(&mut header, &rel, file)
             .map_err(io("archive", &rel))?;
         files += 1;
-        bytes += data.len() as u64;
+        bytes += size;
     }
     let encoder = builder.into_inner().map_err(io("archive", to))?;
     let mut out = encoder.finish().map_err(io("compress into", to))?;
@@ -211,13 +213,13 @@ fn unpack(input: std::fs::File, file: &Path, dest: &Path) -> Result<ImportReport
                 if let Some(parent) = target.parent() {
                     std::fs::create_dir_all(parent).map_err(io("create", parent))?;
                 }
-                let mut data = Vec::new();
-                entry
-                    .read_to_end(&mut data)
+                let mut out = create_new(&target)?;
+                // Streamed: an entry's size costs disk, never memory.
+                let n = std::io::copy(&mut entry, &mut out)
                     .map_err(|e| refuse(format!("entry {shown:?} cannot be read ({e})")))?;
-                write_new(&target, &data)?;
+                out.sync_all().map_err(io("sync", &target))?;
                 files += 1;
-                bytes += data.len() as u64;
+                bytes += n;
             }
             other => {
                 return Err(refuse(format!(
@@ -260,16 +262,14 @@ fn kind_name(kind: tar::EntryType) -> &'static str {
 }
 
 /// Creates `path` new (never following a link, never over a file).
-fn write_new(path: &Path, data: &[u8]) -> Result<(), WorldError> {
+fn create_new(path: &Path) -> Result<std::fs::File, WorldError> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut out = std::fs::OpenOptions::new()
+    std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)
-        .map_err(io("create", path))?;
-    out.write_all(data).map_err(io("write", path))?;
-    out.sync_all().map_err(io("sync", path))
+        .map_err(io("create", path))
 }
 
 fn read_record(path: &Path) -> Option<(u64, Hash)> {
