@@ -494,6 +494,13 @@ fn a_row_parses_into_keys_steps_and_fragments() {
          expect height 5 · cursor 5\nexpect last_body_ref: sha256:\n"
     );
 
+    // `check` puts the fragments before the steps that follow it.
+    let row = parse_row(4, "| `2` | `total: 4` <!-- key z · check · key z --> |").unwrap();
+    assert_eq!(
+        script_for(&[row]),
+        "# README line 4\nkey 2\nkey z\nexpect total: 4\nkey z\n"
+    );
+
     let row = parse_row(2, "| `n` … | more <!-- repeat 4 · type {\"a\": 1} --> |").unwrap();
     assert_eq!(row.presses[0].times, Times::AsNeeded);
     assert_eq!(row.steps[1], Step::Type("{\"a\": 1}".into()));
@@ -511,6 +518,7 @@ fn malformed_rows_are_refused() {
         ("| n | no backticks |", "no key"),
         ("| `n` then `b` | prose among keys |", "unexpected"),
         ("| `n` | x <!-- key Enter |", "unclosed annotation"),
+        ("| `n` | x <!-- check · check --> |", "`check` twice"),
         ("| `n` |", "two cells"),
     ] {
         let e = parse_row(3, text).unwrap_err();
