@@ -15,12 +15,19 @@
 //!    (The annotation's `check` step puts these earlier, e.g. before an Esc
 //!    that closes what they are read from.)
 //!
+//! Every table of the section runs in one session, in order. A line
+//! `<!-- run --fixtures SET -->` between tables starts another session on a
+//! fresh journal for the tables after it, with those `aos headless`
+//! arguments (05's compensation path).
+//!
 //! An annotation is an HTML comment in the row (invisible when the markdown
 //! renders) holding steps separated by ` · `:
 //!
 //! ```text
 //! key Enter Esc       press more keys (headless script key names)
 //! type 2s             type the text (up to the next ` · `)
+//! type-span 1         type the row's 1st backticked text of its second cell
+//!                     (the README's own example, so the two cannot differ)
 //! expect TEXT         the screen must contain TEXT ("quoted" keeps ` · ` and spaces)
 //! expect-not TEXT     the screen must not contain it
 //! repeat 3            how many times in all the key marked `…` is pressed
@@ -49,6 +56,8 @@ enum Times {
 enum Step {
     Keys(Vec<String>),
     Type(String),
+    /// The n-th (1-based) backticked span of the second cell, typed.
+    TypeSpan(usize),
     Expect(String),
     ExpectNot(String),
     Repeat(usize),
@@ -67,6 +76,8 @@ struct Row {
     steps: Vec<Step>,
     /// The `name: value` fragments of the second cell.
     fragments: Vec<String>,
+    /// Every backticked span of the second cell, for `type-span`.
+    spans: Vec<String>,
 }
 
 /// The script's name for a key as a README writes it.
@@ -182,6 +193,9 @@ fn parse_annotation(text: &str) -> Result<Vec<Step>, String> {
             _ => parts.last_mut().expect("one part").push(c),
         }
     }
+    if quoted {
+        return Err(format!("unbalanced `\"` in annotation {:?}", text.trim()));
+    }
     let mut steps = Vec::new();
     for part in parts {
         let part = part.trim();
@@ -197,6 +211,10 @@ fn parse_annotation(text: &str) -> Result<Vec<Step>, String> {
         steps.push(match word {
             "key" => Step::Keys(arg.split_whitespace().map(key_name).collect()),
             "type" => Step::Type(arg.to_string()),
+            "type-span" => Step::TypeSpan(
+                arg.parse()
+                    .map_err(|_| format!("`type-span` needs a number, not {arg:?}"))?,
+            ),
             "expect" => Step::Expect(unquoted(arg)),
             "expect-not" => Step::ExpectNot(unquoted(arg)),
             "repeat" => Step::Repeat(
@@ -206,7 +224,7 @@ fn parse_annotation(text: &str) -> Result<Vec<Step>, String> {
             "not-shown" => Step::NotShown(unquoted(arg)),
             _ => {
                 return Err(format!(
-                    "unknown annotation step {part:?} (key, type, expect, expect-not, repeat, check, not-shown)"
+                    "unknown annotation step {part:?} (key, type, type-span, expect, expect-not, repeat, check, not-shown)"
                 ))
             }
         });
@@ -257,11 +275,18 @@ fn parse_row(line: usize, text: &str) -> Result<Row, String> {
     }
     let (presses, alternatives) = parse_keys(keys).map_err(|e| format!("line {line}: {e}"))?;
     let (spans, _) = backticked(what).map_err(|e| format!("line {line}: {e}"))?;
-    let mut fragments: Vec<String> = spans
-        .into_iter()
-        .map(|(_, f)| f)
-        .filter(|f| is_field(f))
-        .collect();
+    let spans: Vec<String> = spans.into_iter().map(|(_, f)| f).collect();
+    let mut fragments: Vec<String> = spans.iter().filter(|f| is_field(f)).cloned().collect();
+    for step in &steps {
+        if let Step::TypeSpan(n) = step {
+            if *n == 0 || *n > spans.len() {
+                return Err(format!(
+                    "line {line}: type-span {n}: the row has {} backticked spans",
+                    spans.len()
+                ));
+            }
+        }
+    }
     for step in &steps {
         if let Step::NotShown(f) = step {
             let at = fragments.iter().position(|x| x == f).ok_or_else(|| {
@@ -289,12 +314,23 @@ fn parse_row(line: usize, text: &str) -> Result<Row, String> {
         alternatives,
         steps,
         fragments,
+        spans,
     })
 }
 
-/// The rows of every table under "## What to press", in order.
-fn parse_readme(readme: &str) -> Result<Vec<Row>, String> {
-    let mut rows = Vec::new();
+/// One session: the extra `aos headless` arguments and the rows it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Session {
+    args: Vec<String>,
+    rows: Vec<Row>,
+}
+
+/// The sessions of the tables under "## What to press", rows in order.
+fn parse_readme(readme: &str) -> Result<Vec<Session>, String> {
+    let mut sessions = vec![Session {
+        args: Vec::new(),
+        rows: Vec::new(),
+    }];
     let mut inside = false;
     let mut seen_section = false;
     for (i, line) in readme.lines().enumerate() {
@@ -304,7 +340,24 @@ fn parse_readme(readme: &str) -> Result<Vec<Row>, String> {
             continue;
         }
         let t = line.trim();
-        if !inside || !t.starts_with('|') {
+        if !inside {
+            continue;
+        }
+        if let Some(args) = t
+            .strip_prefix("<!-- run ")
+            .and_then(|rest| rest.strip_suffix("-->"))
+        {
+            let args: Vec<String> = args.split_whitespace().map(str::to_string).collect();
+            match sessions.last_mut() {
+                Some(s) if s.rows.is_empty() => s.args = args,
+                _ => sessions.push(Session {
+                    args,
+                    rows: Vec::new(),
+                }),
+            }
+            continue;
+        }
+        if !t.starts_with('|') {
             continue;
         }
         let is_rule = t.chars().all(|c| matches!(c, '|' | '-' | ':' | ' '));
@@ -316,15 +369,18 @@ fn parse_readme(readme: &str) -> Result<Vec<Row>, String> {
         if is_rule || is_header {
             continue;
         }
-        rows.push(parse_row(i + 1, line)?);
+        let row = parse_row(i + 1, line)?;
+        if let Some(s) = sessions.last_mut() {
+            s.rows.push(row);
+        }
     }
     if !seen_section {
         return Err("no \"## What to press\" section".into());
     }
-    if rows.is_empty() {
-        return Err("no key table under \"## What to press\"".into());
+    if sessions.iter().any(|s| s.rows.is_empty()) {
+        return Err("a `run` line (or the section) without a key table after it".into());
     }
-    Ok(rows)
+    Ok(sessions)
 }
 
 /// The headless script for `rows` (each row's README line as a comment,
@@ -360,6 +416,7 @@ fn script_for(rows: &[Row]) -> String {
                     }
                 }
                 Step::Type(text) => out.push_str(&format!("type {text}\n")),
+                Step::TypeSpan(n) => out.push_str(&format!("type {}\n", row.spans[n - 1])),
                 Step::Expect(text) => out.push_str(&format!("expect {text}\n")),
                 Step::ExpectNot(text) => out.push_str(&format!("expect-not {text}\n")),
                 Step::Repeat(_) | Step::NotShown(_) => {}
@@ -390,54 +447,59 @@ const WORLDS: [&str; 8] = [
     "07-llm-summarizer",
 ];
 
-fn readme_script(world: &str) -> String {
+/// `world`'s README sessions: the extra arguments and the script of each.
+fn readme_scripts(world: &str) -> Vec<(Vec<String>, String)> {
     let path = repo_root().join("worlds").join(world).join("README.md");
     let readme = std::fs::read_to_string(&path).expect("the world's README");
-    let rows = parse_readme(&readme).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    script_for(&rows)
+    parse_readme(&readme)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .into_iter()
+        .map(|s| (s.args, script_for(&s.rows)))
+        .collect()
 }
 
-/// Runs `world`'s README script at both sizes, each on a fresh journal,
+/// Runs `world`'s README sessions at both sizes, each on a fresh journal,
 /// with manual dispatch as the interactive inspector starts.
 fn run_readme(world: &str) {
-    let text = readme_script(world);
-    let file = script(&text);
-    for size in ["120x40", "80x24"] {
-        let data = tempfile::tempdir().expect("tempdir");
-        let r = headless(
-            &format!("worlds/{world}"),
-            &data,
-            &[
-                "--manual",
-                "--size",
-                size,
-                "--script",
-                path_str(file.path()),
-            ],
-        );
-        if r.code != 0 {
-            let numbered: String = text
-                .lines()
-                .enumerate()
-                .map(|(i, l)| format!("{:>3}  {l}\n", i + 1))
-                .collect();
-            panic!(
-                "worlds/{world}/README.md's keys at {size} (exit {}):\n{}\n--- the script\n{numbered}--- the screen\n{}",
-                r.code, r.stderr, r.stdout
-            );
+    for (args, text) in readme_scripts(world) {
+        let file = script(&text);
+        for size in ["120x40", "80x24"] {
+            run_session(world, &args, &text, file.path(), size);
         }
+    }
+}
+
+fn run_session(world: &str, args: &[String], text: &str, file: &std::path::Path, size: &str) {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut all = vec!["--manual", "--size", size, "--script", path_str(file)];
+    all.extend(args.iter().map(String::as_str));
+    let r = headless(&format!("worlds/{world}"), &data, &all);
+    if r.code != 0 {
+        let numbered: String = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| format!("{:>3}  {l}\n", i + 1))
+            .collect();
+        panic!(
+            "worlds/{world}/README.md's keys at {size} {args:?} (exit {}):\n{}\n--- the script\n{numbered}--- the screen\n{}",
+            r.code, r.stderr, r.stdout
+        );
     }
 }
 
 #[test]
 fn every_world_readme_has_a_key_table_that_checks_the_screen() {
     for world in WORLDS {
-        let text = readme_script(world);
-        assert!(
-            text.lines().any(|l| l.starts_with("key ")),
-            "{world}: no keys\n{text}"
-        );
-        assert!(expectations(&text) > 0, "{world}: nothing checked\n{text}");
+        for (args, text) in readme_scripts(world) {
+            assert!(
+                text.lines().any(|l| l.starts_with("key ")),
+                "{world} {args:?}: no keys\n{text}"
+            );
+            assert!(
+                expectations(&text) > 0,
+                "{world} {args:?}: nothing checked\n{text}"
+            );
+        }
     }
     // Every demo world is listed here.
     let mut on_disk: Vec<String> = std::fs::read_dir(repo_root().join("worlds"))
@@ -505,6 +567,17 @@ fn a_row_parses_into_keys_steps_and_fragments() {
     assert_eq!(row.presses[0].times, Times::AsNeeded);
     assert_eq!(row.steps[1], Step::Type("{\"a\": 1}".into()));
     assert_eq!(script_for(&[row]).matches("key n\n").count(), 4);
+
+    // `type-span` types the description's own example.
+    let row = parse_row(
+        5,
+        "| `i` | inject `\"Tick\"` or `{}` <!-- type-span 1 · key Enter --> |",
+    )
+    .unwrap();
+    assert_eq!(
+        script_for(&[row]),
+        "# README line 5\nkey i\ntype \"Tick\"\nkey Enter\n"
+    );
 }
 
 #[test]
@@ -519,18 +592,31 @@ fn malformed_rows_are_refused() {
         ("| `n` then `b` | prose among keys |", "unexpected"),
         ("| `n` | x <!-- key Enter |", "unclosed annotation"),
         ("| `n` | x <!-- check · check --> |", "`check` twice"),
+        ("| `n` | `a` <!-- type-span 2 --> |", "1 backticked spans"),
+        ("| `n` | x <!-- expect \"a · key z --> |", "unbalanced"),
         ("| `n` |", "two cells"),
     ] {
         let e = parse_row(3, text).unwrap_err();
         assert!(e.contains(why) && e.contains("line 3"), "{text}: {e}");
     }
     assert!(parse_readme("# x\n\n| key | what |\n|---|---|\n| `n` | step |\n").is_err());
-    let rows = parse_readme(
+    let sessions = parse_readme(
         "## What to press\n\n| key | what happens |\n|---|---|\n| `n` | step |\n\n## Next\n\n| `q` | not run |\n",
     )
     .unwrap();
-    assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].line, 5);
+    assert_eq!(sessions.len(), 1);
+    assert!(sessions[0].args.is_empty());
+    assert_eq!(sessions[0].rows.len(), 1);
+    assert_eq!(sessions[0].rows[0].line, 5);
+    // A `run` line starts another session with its arguments.
+    let sessions = parse_readme(
+        "## What to press\n\n| `n` | step |\n\n<!-- run --fixtures bad -->\n\n| key | what |\n|---|---|\n| `N` | run |\n",
+    )
+    .unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions[1].args, ["--fixtures", "bad"]);
+    assert_eq!(sessions[1].rows[0].presses[0].key, "N");
+    assert!(parse_readme("## What to press\n\n| `n` | step |\n\n<!-- run --fresh -->\n").is_err());
 }
 
 #[test]
