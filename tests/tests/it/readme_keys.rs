@@ -1,7 +1,8 @@
 //! Each demo world's README is executed: the rows of the tables under its
-//! "## What to press" heading become an `aos headless` script, run on a fresh
+//! "## What to press" heading become an `aos headless --manual` script (manual
+//! dispatch, as the interactive inspector starts), run on a fresh
 //! journal at 120×40 and again at 80×24, so a README and the inspector
-//! cannot drift apart (ARCHITECTURE.md, "Inspector, headless mode and CLI").
+//! cannot drift apart (ARCHITECTURE.md, "README key tables").
 //!
 //! A row `| keys | what happens |` becomes, in order:
 //!
