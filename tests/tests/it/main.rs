@@ -24,6 +24,7 @@ mod live_edit;
 mod llm_world;
 mod plans;
 mod readme;
+mod readme_keys;
 mod reducer_crates;
 mod scenarios;
 mod trust;
