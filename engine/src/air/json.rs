@@ -56,25 +56,44 @@ pub(crate) fn for_each_array_element<R: std::io::BufRead, E>(
     mut each: impl FnMut(usize, Json) -> Result<(), E>,
 ) -> Result<usize, Result<E, SyntaxError>> {
     let mut scan = Scanner::default();
+    // The bytes of an element that began in an earlier buffer.
     let mut element = Vec::new();
     // Where the current element starts (line, column), 1-based.
     let mut at = (1, 1);
     let (mut index, mut started, mut closed) = (0, false, false);
     loop {
-        let buf = reader
-            .fill_buf()
-            .map_err(|e| Err(scan.error((scan.line, scan.column), &format!("cannot read: {e}"))))?;
+        let buf = reader.fill_buf().map_err(|e| {
+            let place = scan.place(scan.offset);
+            Err(scan.error(place, &format!("cannot read: {e}")))
+        })?;
         if buf.is_empty() {
             break;
         }
         let n = buf.len();
-        for &b in buf {
-            let place = (scan.line, scan.column);
+        let base = scan.offset;
+        // Where the current element's bytes begin in this buffer: elements
+        // are copied a span at a time, not a byte at a time.
+        let mut span: Option<usize> = (!element.is_empty()).then_some(0);
+        let mut i = 0;
+        while i < n {
+            // Inside an element, bytes that change no state are skipped in
+            // a tight loop (not after a backslash: that byte is escaped).
+            if span.is_some() && !scan.escaped {
+                while i < n && PLAIN[usize::from(buf[i])] {
+                    i += 1;
+                }
+                if i == n {
+                    break;
+                }
+            }
+            let b = buf[i];
+            i += 1;
+            let offset = base + i as u64 - 1;
             let outer = scan.depth == 0 && !scan.in_string;
-            scan.advance(b);
+            scan.advance(b, offset);
             if closed {
                 if !b.is_ascii_whitespace() {
-                    return Err(Err(scan.error(place, "trailing characters")));
+                    return Err(Err(scan.error(scan.place(offset), "trailing characters")));
                 }
                 continue;
             }
@@ -86,29 +105,35 @@ pub(crate) fn for_each_array_element<R: std::io::BufRead, E>(
                         scan.depth = 0;
                     }
                     _ if b.is_ascii_whitespace() => {}
-                    _ => return Err(Err(scan.error(place, "expected `[`"))),
+                    _ => return Err(Err(scan.error(scan.place(offset), "expected `[`"))),
                 }
                 continue;
             }
             // A `,` or `]` read outside every element ends the current one.
             if !(outer && matches!(b, b',' | b']')) {
-                if element.is_empty() {
+                if span.is_none() {
                     if b.is_ascii_whitespace() {
                         continue;
                     }
-                    at = place;
+                    at = scan.place(offset);
+                    span = Some(i - 1);
                 }
-                element.push(b);
                 continue;
             }
-            if element.is_empty() {
+            let Some(from) = span.take() else {
                 if b == b']' && index == 0 {
                     closed = true;
                     continue;
                 }
-                return Err(Err(scan.error(place, "expected a value")));
-            }
-            let json = parse_strict_at(&element, vec![Seg::Index(index)]).map_err(|e| {
+                return Err(Err(scan.error(scan.place(offset), "expected a value")));
+            };
+            let bytes: &[u8] = if element.is_empty() {
+                &buf[from..i - 1]
+            } else {
+                element.extend_from_slice(&buf[from..i - 1]);
+                &element
+            };
+            let json = parse_strict_at(bytes, vec![Seg::Index(index)]).map_err(|e| {
                 Err(SyntaxError {
                     line: at.0 + e.line - 1,
                     column: if e.line == 1 {
@@ -124,19 +149,40 @@ pub(crate) fn for_each_array_element<R: std::io::BufRead, E>(
             index += 1;
             closed = b == b']';
         }
+        if let Some(from) = span {
+            element.extend_from_slice(&buf[from..]);
+        }
+        scan.offset = base + n as u64;
         reader.consume(n);
     }
     if !closed {
-        let place = (scan.line, scan.column);
+        let place = scan.place(scan.offset);
         return Err(Err(scan.error(place, "EOF while parsing a list")));
     }
     Ok(index)
 }
 
-/// Where a byte stream is: line and column, nesting, strings.
+/// Bytes that change no scanner state inside an element: all but quotes,
+/// backslashes, brackets, braces, commas and newlines.
+const PLAIN: [bool; 256] = {
+    let mut table = [true; 256];
+    let special = b"\"\\[]{},\n";
+    let mut k = 0;
+    while k < special.len() {
+        table[special[k] as usize] = false;
+        k += 1;
+    }
+    table
+};
+
+/// Where a byte stream is: nesting, strings, and the line count (a column
+/// is worked out only when a place is wanted).
 struct Scanner {
+    /// Bytes before the current buffer.
+    offset: u64,
     line: usize,
-    column: usize,
+    /// Offset of the first byte of the current line.
+    line_start: u64,
     /// Open `[` and `{` inside the outer array's elements.
     depth: usize,
     in_string: bool,
@@ -146,8 +192,9 @@ struct Scanner {
 impl Default for Scanner {
     fn default() -> Self {
         Scanner {
+            offset: 0,
             line: 1,
-            column: 1,
+            line_start: 0,
             depth: 0,
             in_string: false,
             escaped: false,
@@ -156,12 +203,12 @@ impl Default for Scanner {
 }
 
 impl Scanner {
-    fn advance(&mut self, b: u8) {
+    /// Reads byte `b` at `offset`.
+    #[inline]
+    fn advance(&mut self, b: u8, offset: u64) {
         if b == b'\n' {
             self.line += 1;
-            self.column = 1;
-        } else {
-            self.column += 1;
+            self.line_start = offset + 1;
         }
         if self.in_string {
             match (self.escaped, b) {
@@ -178,6 +225,15 @@ impl Scanner {
             b']' | b'}' => self.depth = self.depth.saturating_sub(1),
             _ => {}
         }
+    }
+
+    /// The 1-based (line, column) of the byte at `offset`, on the current
+    /// line (every place asked for is one: never a newline already read).
+    fn place(&self, offset: u64) -> (usize, usize) {
+        (
+            self.line,
+            offset.saturating_sub(self.line_start) as usize + 1,
+        )
     }
 
     fn error(&self, (line, column): (usize, usize), message: &str) -> SyntaxError {
@@ -429,6 +485,23 @@ mod tests {
         })
         .expect("reads");
         assert_eq!(len, 200_000);
+    }
+
+    #[test]
+    fn escapes_and_nesting_split_across_any_buffer_boundary_read_the_same() {
+        let text = "[ {\"a\\\\\": \"x\\\"],{y\\\\\", \"b\": [1, {\"c\": \"\\u005d\"}]},\n\"q\\\\\" , [[],{}] ,\n 7 ]";
+        let whole = parse_strict(text.as_bytes()).expect("valid JSON");
+        let expected = whole.as_array().expect("an array").clone();
+        for cap in 1..24 {
+            let reader = std::io::BufReader::with_capacity(cap, text.as_bytes());
+            let mut got = Vec::new();
+            for_each_array_element(reader, |_, j| {
+                got.push(j);
+                Ok::<(), ()>(())
+            })
+            .unwrap_or_else(|_| panic!("buffer of {cap} bytes"));
+            assert_eq!(got, expected, "buffer of {cap} bytes");
+        }
     }
 
     #[test]

@@ -77,16 +77,17 @@ pub(crate) fn for_each_event(
             }
         }
     };
-    let mut typed = |index: usize, item: &Json, place: &str| -> Result<(), WorldError> {
+    // `place` names the event in an error; it is only built for one.
+    let mut typed = |index: usize, item: &Json, place: &dyn Fn() -> String| {
         let schema = item
             .get("schema")
             .and_then(|s| s.as_str())
-            .ok_or_else(|| err(format!("{place}.schema: missing or not a string")))?;
+            .ok_or_else(|| err(format!("{}.schema: missing or not a string", place())))?;
         let value = item
             .get("value")
-            .ok_or_else(|| err(format!("{place}.value: missing")))?;
-        let value =
-            event_from_json(air, schema, value).map_err(|m| err(format!("{place}.value: {m}")))?;
+            .ok_or_else(|| err(format!("{}.value: missing", place())))?;
+        let value = event_from_json(air, schema, value)
+            .map_err(|m| err(format!("{}.value: {m}", place())))?;
         each(
             index,
             Entry::DomainEvent {
@@ -98,7 +99,7 @@ pub(crate) fn for_each_event(
         )
     };
     match first {
-        Some(b'[') => for_each_array_element(reader, |i, item| typed(i, &item, &format!("$[{i}]")))
+        Some(b'[') => for_each_array_element(reader, |i, item| typed(i, &item, &|| format!("$[{i}]")))
             .map_err(|e| match e {
                 Ok(stopped) => stopped,
                 Err(e) => err(format!("{}:{}: {}", e.line, e.column, e.message)),
@@ -120,7 +121,7 @@ pub(crate) fn for_each_event(
                 }
                 let item = parse_strict(&line)
                     .map_err(|e| err(format!("{number}:{}: {}", e.column, e.message)))?;
-                typed(index, &item, &format!("line {number}: $"))?;
+                typed(index, &item, &|| format!("line {number}: $"))?;
                 index += 1;
             }
         }
