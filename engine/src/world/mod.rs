@@ -32,11 +32,13 @@ mod plan_view;
 mod plans;
 mod record;
 mod rerun;
+mod series;
 mod shadow;
 mod snapshots;
 mod source;
 mod verify;
 mod view;
+mod why;
 
 pub use archive::{import, ExportReport, ImportReport};
 pub use boundaries::Boundaries;
@@ -50,9 +52,11 @@ pub use open::{
 };
 pub use plan_view::{PlanEdgeView, PlanStatus, PlanStepView, PlanView, StepMark};
 pub use rerun::{AirCheck, CellChange, RebuildJob, ReducerSource, RerunReport};
+pub use series::{PathStep, SeriesPoint, StatePath};
 pub use shadow::{CapNeed, PlanResultPreview, PredictedEffect, ShadowReport, StateDiff};
 pub use verify::{Verified, Verifier};
 pub use view::{EntryView, StateView};
+pub use why::{Causality, Why, WhyNode};
 
 use crate::air::{Air, Diagnostic};
 use crate::build::BuildError;

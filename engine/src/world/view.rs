@@ -85,7 +85,7 @@ fn hex_prefix(bytes: &[u8]) -> String {
     crate::hash::hex(&bytes[..bytes.len().min(8)])
 }
 
-fn key_text(bytes: &[u8]) -> String {
+pub(super) fn key_text(bytes: &[u8]) -> String {
     match cbor::decode(bytes) {
         Ok(Value::Text(s)) => s,
         Ok(v) => format!("{v:?}"),

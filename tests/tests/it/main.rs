@@ -30,3 +30,4 @@ mod scenarios;
 mod trust;
 mod tui_effects;
 mod tui_headless;
+mod why_series;

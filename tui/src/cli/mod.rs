@@ -11,6 +11,7 @@ mod run;
 mod share;
 pub(crate) mod test;
 pub(crate) mod trust;
+mod why;
 
 use clap::{Args, Subcommand};
 pub use common::compile_cache;
@@ -130,6 +131,36 @@ pub enum CliCommand {
     Test(test::TestArgs),
     /// Print the built-in schemas (sys/...) as AIR JSON.
     Builtins,
+    /// Why entry SEQ happened: the chain of entries that caused it back to
+    /// an input, and the tree of what it caused. Never builds.
+    Why {
+        /// The world folder (the one holding air/).
+        world: PathBuf,
+        /// The journal entry (its height).
+        seq: u64,
+        /// How many levels of effects to show.
+        #[arg(long, default_value_t = 16, value_name = "N")]
+        depth: usize,
+        #[command(flatten)]
+        common: ReadArgs,
+    },
+    /// The heights at which the value at a state path changed, and the
+    /// value from each (e.g. `demo/Counter@1.remaining`, or
+    /// `REDUCER[KEY].field[0]`). Never builds.
+    Series {
+        /// The world folder (the one holding air/).
+        world: PathBuf,
+        /// The state path: a reducer, `[KEY]` for a keyed one, then `.field` and `[index]`.
+        path: String,
+        /// The first height (default 0).
+        #[arg(long, value_name = "N")]
+        from: Option<u64>,
+        /// The last height, inclusive (default: the head).
+        #[arg(long, value_name = "N")]
+        to: Option<u64>,
+        #[command(flatten)]
+        common: ReadArgs,
+    },
     /// Copy a world's history up to a unit boundary into a new world folder
     /// (its own keys; the reducers pinned to the wasm they ran). Reads WORLD only.
     Fork {
@@ -279,6 +310,8 @@ impl CliCommand {
             | CliCommand::State { world, .. }
             | CliCommand::Build { world, .. }
             | CliCommand::Fork { world, .. }
+            | CliCommand::Why { world, .. }
+            | CliCommand::Series { world, .. }
             | CliCommand::Export { world, .. } => vec![world],
             CliCommand::Diff { a, b, .. } => vec![a, b],
             CliCommand::Import { .. } => vec![],
@@ -377,6 +410,19 @@ pub fn run(command: CliCommand) -> ExitCode {
         CliCommand::Trust(args) => trust::run(&args),
         CliCommand::Bench(args) => bench::run(&args),
         CliCommand::Test(args) => test::run(&args),
+        CliCommand::Why {
+            world,
+            seq,
+            depth,
+            common,
+        } => why::why(&world, seq, depth, &common.open_args()),
+        CliCommand::Series {
+            world,
+            path,
+            from,
+            to,
+            common,
+        } => why::series(&world, &path, from, to, &common.open_args()),
         CliCommand::Fork {
             world,
             at,

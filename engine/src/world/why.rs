@@ -1,0 +1,468 @@
+//! Causality (ARCHITECTURE.md, "Causality"): for any journal entry, the
+//! chain of entries that caused it back to an input, and the tree of what
+//! it caused. Computed from the journal alone, in one pass that keeps one
+//! parent per entry (a `u64`), plus the children lists built from them.
+//!
+//! Every entry names its cause or has one derivable:
+//! - `DomainEvent`: external (an input: none); emitted by a reducer (its
+//!   call); raised by a plan (the `raise_event` step, the entry before it).
+//! - `ReducerCall`, `Unrouted`: the event (or receipt) delivered.
+//! - `EffectIntent`: the reducer call or plan step that asked for it.
+//! - `EffectReceipt`: the intent it answers (by intent hash).
+//! - `PlanStarted`: the triggering event (manual starts are inputs).
+//! - `PlanStep`: an `await_receipt` step, the receipt of the effect its
+//!   `for` names (`@var:X` bound by an `emit_effect` step of the instance;
+//!   otherwise the instance's latest receipt); any other step, the latest
+//!   step of the instance with an edge to it, else the `PlanStarted`.
+//! - `PlanEnded`: the instance's last step. `BudgetExceeded`: the receipt
+//!   whose cost it settled (the first entry of its unit).
+//! - Inputs (`Genesis`, `Clock`, governance records): none.
+
+use super::{EntryView, World, WorldError};
+use crate::air::{DefPlan, StepOp};
+use crate::entry::{Entry, Origin};
+use crate::hash::Hash;
+use std::collections::BTreeMap;
+
+/// No parent: an input.
+const NONE: u64 = u64::MAX;
+
+/// Parents of every entry and, from them, the children of each.
+#[derive(Debug, Clone, Default)]
+pub struct Causality {
+    parent: Vec<u64>,
+    /// Children of entry `i` are `children[offsets[i]..offsets[i + 1]]`.
+    offsets: Vec<u64>,
+    children: Vec<u64>,
+}
+
+/// One entry in a causal chain or tree.
+#[derive(Debug, Clone)]
+pub struct WhyNode {
+    pub entry: EntryView,
+    /// What it caused (empty past the depth asked for).
+    pub effects: Vec<WhyNode>,
+    /// More effects exist past the depth asked for.
+    pub truncated: bool,
+}
+
+/// The answer for one entry.
+#[derive(Debug, Clone)]
+pub struct Why {
+    pub entry: EntryView,
+    /// From the input that started it all down to the entry's parent.
+    pub causes: Vec<EntryView>,
+    /// What the entry caused, to the depth asked for.
+    pub effects: Vec<WhyNode>,
+    pub truncated: bool,
+}
+
+impl Causality {
+    pub fn len(&self) -> u64 {
+        self.parent.len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.parent.is_empty()
+    }
+
+    pub fn parent(&self, seq: u64) -> Option<u64> {
+        self.parent
+            .get(seq as usize)
+            .copied()
+            .filter(|p| *p != NONE)
+    }
+
+    pub fn children(&self, seq: u64) -> &[u64] {
+        let i = seq as usize;
+        match (self.offsets.get(i), self.offsets.get(i + 1)) {
+            (Some(&a), Some(&b)) => &self.children[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+
+    /// Bytes held (for the closing figures and the inspector's budget).
+    pub fn approx_bytes(&self) -> usize {
+        8 * (self.parent.len() + self.offsets.len() + self.children.len())
+    }
+
+    fn from_parents(parent: Vec<u64>) -> Causality {
+        let n = parent.len();
+        let mut counts = vec![0u64; n + 1];
+        for &p in &parent {
+            if p != NONE {
+                counts[p as usize + 1] += 1;
+            }
+        }
+        for i in 0..n {
+            counts[i + 1] += counts[i];
+        }
+        let offsets = counts;
+        let mut fill = offsets.clone();
+        let mut children = vec![0u64; offsets[n] as usize];
+        for (child, &p) in parent.iter().enumerate() {
+            if p != NONE {
+                let slot = &mut fill[p as usize];
+                children[*slot as usize] = child as u64;
+                *slot += 1;
+            }
+        }
+        Causality {
+            parent,
+            offsets,
+            children,
+        }
+    }
+}
+
+/// What the pass remembers of plan instances and effects.
+#[derive(Default)]
+struct Tracker {
+    /// Instance → (plan name, manifest it started under).
+    instances: BTreeMap<u64, (String, Hash)>,
+    /// (instance, step id) → seq of its latest `PlanStep`.
+    steps: BTreeMap<(u64, String), u64>,
+    /// Seq of a `PlanStep` → (instance, step id), for the intents it emits.
+    step_at: BTreeMap<u64, (u64, String)>,
+    /// (instance, emitting step id) → intent hash.
+    emitted: BTreeMap<(u64, String), Hash>,
+    /// Intent hash → (seq of its intent, seq of its receipt once there).
+    intents: BTreeMap<Hash, (u64, Option<u64>)>,
+    /// Instance → its latest receipt.
+    latest_receipt: BTreeMap<u64, u64>,
+    /// Intent hash → the instance that emitted it.
+    owner: BTreeMap<Hash, u64>,
+}
+
+impl World {
+    /// Builds the causality index of the journal below the head, reading
+    /// each entry once.
+    pub fn causality(&self) -> Result<Causality, WorldError> {
+        let len = self.head.height;
+        let mut parent = Vec::with_capacity(len as usize);
+        let mut tracker = Tracker::default();
+        let mut unit_start = 0;
+        let mut failed = None;
+        self.journal.for_each_record(0, len, |seq, bytes, _| {
+            if failed.is_some() {
+                return Ok(());
+            }
+            match Entry::decode(bytes) {
+                Ok(entry) => {
+                    let p = self.parent_of(seq, &entry, unit_start, &mut tracker);
+                    parent.push(p.unwrap_or(NONE));
+                }
+                Err(e) => {
+                    failed = Some(WorldError::BadEntry {
+                        seq,
+                        message: e.to_string(),
+                    });
+                }
+            }
+            if self.boundaries.contains(seq + 1) {
+                unit_start = seq + 1;
+            }
+            Ok(())
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        Ok(Causality::from_parents(parent))
+    }
+
+    /// The causes and effects of entry `seq`, effects to `depth` levels.
+    pub fn why(&self, index: &Causality, seq: u64, depth: usize) -> Result<Why, WorldError> {
+        if seq >= index.len() {
+            return Err(WorldError::Rejected(format!(
+                "there is no entry {seq}: the journal holds {} (0 to {})",
+                index.len(),
+                index.len().saturating_sub(1)
+            )));
+        }
+        let mut chain = Vec::new();
+        let mut at = index.parent(seq);
+        while let Some(p) = at {
+            chain.push(p);
+            at = index.parent(p);
+        }
+        chain.reverse();
+        let mut causes = Vec::with_capacity(chain.len());
+        for p in chain {
+            causes.push(self.entry_view(p)?);
+        }
+        let (effects, truncated) = self.effects_of(index, seq, depth)?;
+        Ok(Why {
+            entry: self.entry_view(seq)?,
+            causes,
+            effects,
+            truncated,
+        })
+    }
+
+    fn effects_of(
+        &self,
+        index: &Causality,
+        seq: u64,
+        depth: usize,
+    ) -> Result<(Vec<WhyNode>, bool), WorldError> {
+        let children = index.children(seq);
+        if depth == 0 {
+            return Ok((Vec::new(), !children.is_empty()));
+        }
+        let mut out = Vec::with_capacity(children.len());
+        for &c in children {
+            let (effects, truncated) = self.effects_of(index, c, depth - 1)?;
+            out.push(WhyNode {
+                entry: self.entry_view(c)?,
+                effects,
+                truncated,
+            });
+        }
+        Ok((out, false))
+    }
+
+    fn entry_view(&self, seq: u64) -> Result<EntryView, WorldError> {
+        self.entries(seq, seq + 1)?
+            .pop()
+            .ok_or_else(|| WorldError::Rejected(format!("entry {seq} is past the head")))
+    }
+
+    fn parent_of(&self, seq: u64, entry: &Entry, unit_start: u64, t: &mut Tracker) -> Option<u64> {
+        match entry {
+            Entry::Genesis { .. }
+            | Entry::Clock { .. }
+            | Entry::Snapshot { .. }
+            | Entry::Proposed { .. }
+            | Entry::ShadowReport { .. }
+            | Entry::Approved { .. }
+            | Entry::Rejected { .. }
+            | Entry::Applied { .. } => None,
+            Entry::DomainEvent { origin, .. } => match origin {
+                Origin::External => None,
+                Origin::Reducer { call, .. } => Some(*call),
+                Origin::Plan { instance, .. } => {
+                    // The raise_event step is journaled just before it.
+                    let before = seq.checked_sub(1);
+                    match before.and_then(|b| t.step_at.get(&b)) {
+                        Some((i, _)) if i == instance => before,
+                        _ => Some(*instance),
+                    }
+                }
+            },
+            Entry::ReducerCall { event, .. } | Entry::Unrouted { event } => Some(*event),
+            Entry::EffectIntent { intent, call, .. } => {
+                let hash = intent.intent_hash();
+                t.intents.insert(hash, (seq, None));
+                if let Some((instance, step)) = t.step_at.get(call).cloned() {
+                    t.emitted.insert((instance, step), hash);
+                    t.owner.insert(hash, instance);
+                }
+                Some(*call)
+            }
+            Entry::EffectReceipt { receipt } => {
+                let hash = receipt.intent_hash;
+                let intent = t.intents.get_mut(&hash).map(|slot| {
+                    slot.1 = Some(seq);
+                    slot.0
+                });
+                if let Some(&instance) = t.owner.get(&hash) {
+                    t.latest_receipt.insert(instance, seq);
+                }
+                intent
+            }
+            Entry::BudgetExceeded { .. } => (unit_start < seq).then_some(unit_start),
+            Entry::PlanStarted {
+                plan,
+                manifest_hash,
+                event,
+                ..
+            } => {
+                t.instances.insert(seq, (plan.clone(), *manifest_hash));
+                *event
+            }
+            Entry::PlanStep { instance, step, .. } => {
+                let parent = self.step_parent(*instance, step, t);
+                t.steps.insert((*instance, step.clone()), seq);
+                t.step_at.insert(seq, (*instance, step.clone()));
+                Some(parent)
+            }
+            Entry::PlanEnded { instance, .. } => {
+                let last = t
+                    .steps
+                    .range((*instance, String::new())..)
+                    .take_while(|((i, _), _)| i == instance)
+                    .map(|(_, &s)| s)
+                    .max();
+                // An ended instance needs no more tracking.
+                t.instances.remove(instance);
+                t.steps.retain(|(i, _), _| i != instance);
+                t.latest_receipt.remove(instance);
+                Some(last.unwrap_or(*instance))
+            }
+        }
+    }
+
+    fn step_parent(&self, instance: u64, step: &str, t: &Tracker) -> u64 {
+        let Some((plan, manifest)) = t.instances.get(&instance) else {
+            return instance;
+        };
+        self.with_plan_def(plan, *manifest, |def| {
+            step_parent_in(def, instance, step, t)
+        })
+        .unwrap_or(instance)
+    }
+
+    /// Runs `f` on plan `name` as defined under `manifest` (or, failing
+    /// that, in any control plane this world has had).
+    fn with_plan_def<R>(
+        &self,
+        name: &str,
+        manifest: Hash,
+        f: impl FnOnce(&DefPlan) -> R,
+    ) -> Option<R> {
+        let pinned = self.program.pinned.get(&manifest);
+        let air = pinned
+            .into_iter()
+            .chain(std::iter::once(&self.program.air))
+            .chain(self.programs.iter().map(|(_, p)| &p.air))
+            .find(|air| air.plans.contains_key(name))?;
+        air.plans.get(name).map(f)
+    }
+}
+
+fn step_parent_in(def: &DefPlan, instance: u64, step: &str, t: &Tracker) -> u64 {
+    let Some(this) = def.step(step) else {
+        return instance;
+    };
+    if let StepOp::AwaitReceipt { handle, .. } = &this.op {
+        let named = handle
+            .render()
+            .strip_prefix("@var:")
+            .and_then(|var| def.steps.iter().find(|s| s.binds() == Some(var)))
+            .and_then(|emit| t.emitted.get(&(instance, emit.id.clone())))
+            .and_then(|hash| t.intents.get(hash))
+            .and_then(|(_, receipt)| *receipt);
+        if let Some(receipt) = named.or_else(|| t.latest_receipt.get(&instance).copied()) {
+            return receipt;
+        }
+    }
+    def.edges
+        .iter()
+        .filter(|e| e.to == step)
+        .filter_map(|e| t.steps.get(&(instance, e.from.clone())).copied())
+        .max()
+        .unwrap_or(instance)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests_snapshots::run_demo;
+    use super::*;
+
+    fn kinds(entries: &[EntryView]) -> Vec<&'static str> {
+        entries.iter().map(|e| e.kind).collect()
+    }
+
+    #[test]
+    fn the_call_that_receives_a_fetch_result_is_traced_back_to_the_external_event() {
+        let tmp = tempfile::tempdir().unwrap();
+        let world = run_demo("03-fetch-notify", &tmp.path().join("data"), None);
+        let index = world.causality().unwrap();
+        assert_eq!(index.len(), world.head());
+        let entries = world.entries(0, world.head()).unwrap();
+        let last_call = entries
+            .iter()
+            .rev()
+            .find(|e| e.kind == "ReducerCall")
+            .unwrap();
+        let why = world.why(&index, last_call.seq, 8).unwrap();
+        let chain = kinds(&why.causes);
+        let wanted = [
+            "DomainEvent",
+            "PlanStarted",
+            "EffectIntent",
+            "EffectReceipt",
+            "DomainEvent",
+        ];
+        let mut at = 0;
+        for kind in chain.iter() {
+            if at < wanted.len() && *kind == wanted[at] {
+                at += 1;
+            }
+        }
+        assert_eq!(at, wanted.len(), "{chain:?}");
+        assert!(
+            why.causes[0].summary.contains("Start"),
+            "{:?}",
+            why.causes[0]
+        );
+        assert_eq!(why.causes.last().unwrap().kind, "DomainEvent");
+        // Forward: the external event caused everything after it.
+        let root = why.causes[0].seq;
+        let down = world.why(&index, root, 64).unwrap();
+        fn count(nodes: &[WhyNode]) -> usize {
+            nodes.iter().map(|n| 1 + count(&n.effects)).sum()
+        }
+        assert!(count(&down.effects) >= why.causes.len(), "{down:?}");
+        assert!(down.causes.is_empty(), "an external event has no cause");
+        // Depth 1 stops early and says so.
+        let shallow = world.why(&index, root, 1).unwrap();
+        assert!(shallow.effects.iter().any(|n| n.truncated));
+        // Past the head.
+        let err = world.why(&index, world.head(), 1).unwrap_err().to_string();
+        assert!(err.contains("there is no entry"), "{err}");
+    }
+
+    #[test]
+    fn every_entry_of_every_demo_world_has_an_earlier_parent_or_is_an_input() {
+        for name in [
+            "00-counter",
+            "01-hello-timer",
+            "04-aggregator",
+            "05-chain-comp",
+            "06-safe-upgrade",
+        ] {
+            let tmp = tempfile::tempdir().unwrap();
+            let world = run_demo(name, &tmp.path().join("data"), None);
+            let index = world.causality().unwrap();
+            let entries = world.entries(0, world.head()).unwrap();
+            for e in &entries {
+                match index.parent(e.seq) {
+                    Some(p) => assert!(p < e.seq, "{name}: #{} ← #{p}", e.seq),
+                    None => assert!(
+                        e.entry.is_input() || matches!(e.kind, "Genesis"),
+                        "{name}: #{} {} has no cause",
+                        e.seq,
+                        e.kind
+                    ),
+                }
+                for &c in index.children(e.seq) {
+                    assert_eq!(index.parent(c), Some(e.seq));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn parallel_awaits_each_take_their_own_receipt() {
+        let tmp = tempfile::tempdir().unwrap();
+        let world = run_demo("04-aggregator", &tmp.path().join("data"), None);
+        let index = world.causality().unwrap();
+        let entries = world.entries(0, world.head()).unwrap();
+        let mut receipts = Vec::new();
+        for e in &entries {
+            if let Entry::PlanStep { step, .. } = &e.entry {
+                if step.starts_with("await") {
+                    let p = index.parent(e.seq).unwrap();
+                    assert_eq!(entries[p as usize].kind, "EffectReceipt", "{step}");
+                    receipts.push(p);
+                }
+            }
+        }
+        assert!(receipts.len() >= 2, "{receipts:?}");
+        let n = receipts.len();
+        receipts.sort_unstable();
+        receipts.dedup();
+        assert_eq!(receipts.len(), n, "each await has a receipt of its own");
+    }
+}

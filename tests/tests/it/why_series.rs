@@ -1,0 +1,117 @@
+//! `aos why` and `aos series` as a user runs them.
+
+use crate::support::*;
+
+fn ran(world: &str) -> tempfile::TempDir {
+    let data = tempfile::tempdir().expect("tempdir");
+    let cache = shared_cache();
+    let r = aos(&[
+        "run",
+        world,
+        "--until-idle",
+        "--cache-dir",
+        path_str(&cache),
+        "--data-dir",
+        path_str(data.path()),
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    data
+}
+
+#[test]
+fn why_traces_the_call_that_receives_the_fetch_result_to_the_external_event() {
+    let world = "worlds/03-fetch-notify";
+    let data = ran(world);
+    let journal = cli_json("journal", world, &data, &[]);
+    let calls: Vec<u64> = journal["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["kind"] == "ReducerCall")
+        .map(|e| e["seq"].as_u64().expect("seq"))
+        .collect();
+    let last = calls.last().expect("a call").to_string();
+    let why = cli_json("why", world, &data, &[&last]);
+    let kinds: Vec<&str> = why["causes"]
+        .as_array()
+        .expect("causes")
+        .iter()
+        .map(|c| c["kind"].as_str().expect("kind"))
+        .collect();
+    // In order: the external event, the plan's start, its intent, the
+    // receipt, and the event the plan raised.
+    let wanted = [
+        "DomainEvent",
+        "PlanStarted",
+        "EffectIntent",
+        "EffectReceipt",
+        "DomainEvent",
+    ];
+    let mut at = 0;
+    for k in &kinds {
+        if at < wanted.len() && *k == wanted[at] {
+            at += 1;
+        }
+    }
+    assert_eq!(at, wanted.len(), "{kinds:?}");
+    assert!(why["causes"][0]["summary"]
+        .as_str()
+        .expect("summary")
+        .contains("Start"));
+    assert_eq!(*kinds.last().expect("a cause"), "DomainEvent");
+    // The text form, and an entry that does not exist.
+    let cache = shared_cache();
+    let open = [
+        "--data-dir",
+        path_str(data.path()),
+        "--cache-dir",
+        path_str(&cache),
+    ];
+    let text = aos(&[&["why", world, "1"][..], &open].concat());
+    assert_eq!(text.code, 0, "{text:?}");
+    assert!(
+        text.stdout
+            .contains("caused by: nothing before it (an input)"),
+        "{text:?}"
+    );
+    assert!(text.stdout.contains("PlanStarted"), "{text:?}");
+    let past = aos(&[&["why", world, "99999"][..], &open].concat());
+    assert_eq!(past.code, 1, "{past:?}");
+    assert!(past.stderr.contains("there is no entry 99999"), "{past:?}");
+}
+
+#[test]
+fn series_of_remaining_lists_three_two_one_zero_where_it_changed() {
+    let world = "worlds/00-counter";
+    let data = ran(world);
+    let series = cli_json("series", world, &data, &["demo/Counter@1.remaining"]);
+    let points = series["points"].as_array().expect("points");
+    let values: Vec<serde_json::Value> = points
+        .iter()
+        .filter(|p| !p["value"].is_null())
+        .map(|p| p["value"].clone())
+        .collect();
+    assert_eq!(values, [3, 2, 1, 0].map(serde_json::Value::from));
+    // Each height is where it changed: `state --at` that height shows it.
+    for p in points.iter().filter(|p| !p["value"].is_null()) {
+        let h = p["height"].as_u64().expect("height").to_string();
+        let state = cli_json("state", world, &data, &["--at", &h]);
+        assert_eq!(
+            state["reducers"][0]["state"]["remaining"], p["value"],
+            "at {h}"
+        );
+    }
+    let cache = shared_cache();
+    let open = [
+        "--data-dir",
+        path_str(data.path()),
+        "--cache-dir",
+        path_str(&cache),
+    ];
+    let bad = aos(&[&["series", world, "demo/Nope@1.x"][..], &open].concat());
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(
+        bad.stderr.contains("its reducers: demo/Counter@1"),
+        "{bad:?}"
+    );
+}
