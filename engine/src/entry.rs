@@ -449,6 +449,13 @@ impl Entry {
     /// Whether two encoded entries are the same entry: the same bytes, or
     /// the same entry in its two forms (a journal from before the compact
     /// form beside a new one).
+    /// The entry that caused the one encoded in `bytes`, when its compact
+    /// form says so without decoding (`Some(None)`: an input); `None`
+    /// means decode it to find out (ARCHITECTURE.md, "Causality").
+    pub fn peek_cause(bytes: &[u8]) -> Option<Option<u64>> {
+        compact::peek_cause(bytes)
+    }
+
     pub fn same_encoded(a: &[u8], b: &[u8]) -> bool {
         a == b
             || (compact::is_compact(a) != compact::is_compact(b)

@@ -51,6 +51,35 @@ pub(super) fn peek_is_input(bytes: &[u8]) -> Option<bool> {
     }
 }
 
+/// The entry that caused the compact entry in `bytes`, read without
+/// decoding it (`Some(None)`: an input); `None` when `bytes` is not a
+/// compact entry whose cause it names (a plan's event needs its step).
+pub(super) fn peek_cause(bytes: &[u8]) -> Option<Option<u64>> {
+    if !is_compact(bytes) {
+        return None;
+    }
+    let mut c = Reader::new(bytes);
+    c.expect(major::ARRAY).ok()?;
+    let tag = u8::try_from(c.expect(major::UINT).ok()?).ok()?;
+    match tag {
+        EXTERNAL => Some(None),
+        FROM_REDUCER => {
+            c.text().ok()?;
+            c.bytes().ok()?;
+            c.opt_bytes().ok()?;
+            c.text().ok()?;
+            Some(Some(c.expect(major::UINT).ok()?))
+        }
+        CALL_OK | CALL_FAILED => {
+            c.text().ok()?;
+            c.opt_bytes().ok()?;
+            Some(Some(c.expect(major::UINT).ok()?))
+        }
+        UNROUTED => Some(Some(c.expect(major::UINT).ok()?)),
+        _ => None,
+    }
+}
+
 /// Appends the compact form of `entry`; returns false (appending nothing)
 /// for kinds that keep the map form.
 pub(super) fn encode_into(entry: &Entry, out: &mut Vec<u8>) -> bool {

@@ -137,15 +137,17 @@ impl World {
         let to = to.min(self.head.height);
         let from = self.boundaries.at_or_below(from.min(to));
         let mut state = self.state_at(from)?;
-        let mut key_bytes: Option<Option<Vec<u8>>> = path.key.is_none().then_some(None);
+        // The cell's id, once known (a keyed cell's once it exists).
+        let mut cell: Option<crate::kernel::CellId> =
+            path.key.is_none().then(|| (path.reducer.clone(), None));
         let mut last_bytes: Option<Vec<u8>> = None;
         let mut points: Vec<SeriesPoint> = Vec::new();
         let mut source = JournalSource::new(&self.journal);
         let mut next_report = from;
         loop {
             // Find a keyed cell's key once it exists.
-            if key_bytes.is_none() {
-                key_bytes = state
+            if cell.is_none() {
+                cell = state
                     .cells
                     .keys()
                     .find(|(r, k)| {
@@ -153,11 +155,9 @@ impl World {
                             && k.as_deref()
                                 .is_some_and(|k| Some(super::view::key_text(k)) == path.key)
                     })
-                    .map(|(_, k)| k.clone());
+                    .cloned();
             }
-            let bytes = key_bytes
-                .as_ref()
-                .and_then(|k| state.cells.get(&(path.reducer.clone(), k.clone())));
+            let bytes = cell.as_ref().and_then(|id| state.cells.get(id));
             if points.is_empty() || bytes != last_bytes.as_ref() {
                 let value = match bytes {
                     Some(b) => self.read_path(path, b, state.height),

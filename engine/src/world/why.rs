@@ -147,16 +147,21 @@ impl World {
             if failed.is_some() {
                 return Ok(());
             }
-            match Entry::decode(bytes) {
-                Ok(entry) => {
-                    let p = self.parent_of(seq, &entry, unit_start, &mut tracker);
-                    parent.push(p.unwrap_or(NONE));
-                }
-                Err(e) => {
-                    failed = Some(WorldError::BadEntry {
-                        seq,
-                        message: e.to_string(),
-                    });
+            // Most entries are compact and name their cause outright.
+            if let Some(cause) = Entry::peek_cause(bytes) {
+                parent.push(cause.unwrap_or(NONE));
+            } else {
+                match Entry::decode(bytes) {
+                    Ok(entry) => {
+                        let p = self.parent_of(seq, &entry, unit_start, &mut tracker);
+                        parent.push(p.unwrap_or(NONE));
+                    }
+                    Err(e) => {
+                        failed = Some(WorldError::BadEntry {
+                            seq,
+                            message: e.to_string(),
+                        });
+                    }
                 }
             }
             if self.boundaries.contains(seq + 1) {
@@ -441,6 +446,34 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_compact_entry_names_its_cause_as_its_decoded_form_does() {
+        let tmp = tempfile::tempdir().unwrap();
+        let world = run_demo("05-chain-comp", &tmp.path().join("data"), None);
+        let mut peeked = 0;
+        for seq in 0..world.head() {
+            let bytes = world.journal.read(seq).unwrap();
+            let Some(cause) = Entry::peek_cause(&bytes) else {
+                continue;
+            };
+            peeked += 1;
+            let expected = match Entry::decode(&bytes).unwrap() {
+                Entry::DomainEvent {
+                    origin: Origin::External,
+                    ..
+                } => None,
+                Entry::DomainEvent {
+                    origin: Origin::Reducer { call, .. },
+                    ..
+                } => Some(call),
+                Entry::ReducerCall { event, .. } | Entry::Unrouted { event } => Some(event),
+                other => panic!("#{seq}: {other:?} peeked as {cause:?}"),
+            };
+            assert_eq!(cause, expected, "#{seq}");
+        }
+        assert!(peeked > 5, "{peeked}");
     }
 
     #[test]

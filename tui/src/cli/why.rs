@@ -6,6 +6,7 @@ use super::common::{self, print_json, CliError};
 use super::OpenArgs;
 use aos_engine::world::{EntryView, StatePath, WhyNode};
 use serde_json::json;
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -124,12 +125,20 @@ pub fn series(
             "points": points.iter().map(|p| json!({"height": p.height, "value": p.value})).collect::<Vec<_>>(),
         }));
     } else {
+        // A long series is a million lines: one write per line would cost
+        // more than computing it.
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for p in &points {
             let value = p
                 .value
                 .as_ref()
                 .map_or_else(|| "—".to_string(), |v| v.to_string());
-            println!("{:>8}  {value}", p.height);
+            if writeln!(out, "{:>8}  {value}", p.height).is_err() {
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+        if out.flush().is_err() {
+            return Ok(ExitCode::SUCCESS);
         }
     }
     Ok(ExitCode::SUCCESS)
