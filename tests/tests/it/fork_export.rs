@@ -158,3 +158,45 @@ fn zstd_frame(data: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// 05's README: fork the successful run before the reservation's receipt,
+/// and the fork takes the compensation path while the original stays.
+#[test]
+fn the_05_readme_fork_takes_the_other_path_from_the_same_past() {
+    let world = "worlds/05-chain-comp";
+    let data = ran(world);
+    let cache = shared_cache();
+    let out = tempfile::tempdir().expect("tempdir");
+    let fork = out.path().join("05-fork");
+    let mut args = vec!["fork", world, "--at", "18", path_str(&fork)];
+    args.extend(reader_args(&data, &cache));
+    let r = aos(&args);
+    assert_eq!(r.code, 0, "{r:?}");
+    let at18 = cli_json("state", world, &data, &["--at", "18"]);
+    assert_eq!(r.json()["state_hash"], at18["state_hash"]);
+    let run = aos(&[
+        "run",
+        path_str(&fork),
+        "--fixtures",
+        "reserve-fails",
+        "--until-idle",
+        "--cache-dir",
+        path_str(&cache),
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let state = aos(&["state", path_str(&fork), "--json"]);
+    assert_eq!(
+        state.json()["reducers"][0]["state"]["phase"],
+        "Refunded",
+        "{state:?}"
+    );
+    let source = cli_json("state", world, &data, &[]);
+    assert_eq!(source["reducers"][0]["state"]["phase"], "Completed");
+    // diff against the source, through a fork of it at its head.
+    let head = out.path().join("head");
+    let mut args = vec!["fork", world, path_str(&head)];
+    args.extend(reader_args(&data, &cache));
+    assert_eq!(aos(&args).code, 0);
+    let diff = aos(&["diff", path_str(&head), path_str(&fork), "--json"]);
+    assert_eq!(diff.json()["first_difference"], 18, "{diff:?}");
+}
