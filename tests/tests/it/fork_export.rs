@@ -5,23 +5,6 @@
 
 use crate::support::*;
 
-/// 05-chain-comp run to idle in a temp data dir.
-fn ran(world: &str) -> tempfile::TempDir {
-    let data = tempfile::tempdir().expect("tempdir");
-    let cache = shared_cache();
-    let r = aos(&[
-        "run",
-        world,
-        "--until-idle",
-        "--cache-dir",
-        path_str(&cache),
-        "--data-dir",
-        path_str(data.path()),
-    ]);
-    assert_eq!(r.code, 0, "{r:?}");
-    data
-}
-
 fn reader_args<'a>(data: &'a tempfile::TempDir, cache: &'a std::path::Path) -> Vec<&'a str> {
     vec![
         "--json",

@@ -2,22 +2,6 @@
 
 use crate::support::*;
 
-fn ran(world: &str) -> tempfile::TempDir {
-    let data = tempfile::tempdir().expect("tempdir");
-    let cache = shared_cache();
-    let r = aos(&[
-        "run",
-        world,
-        "--until-idle",
-        "--cache-dir",
-        path_str(&cache),
-        "--data-dir",
-        path_str(data.path()),
-    ]);
-    assert_eq!(r.code, 0, "{r:?}");
-    data
-}
-
 #[test]
 fn why_traces_the_call_that_receives_the_fetch_result_to_the_external_event() {
     let world = "worlds/03-fetch-notify";
@@ -60,14 +44,8 @@ fn why_traces_the_call_that_receives_the_fetch_result_to_the_external_event() {
         .contains("Start"));
     assert_eq!(*kinds.last().expect("a cause"), "DomainEvent");
     // The text form, and an entry that does not exist.
-    let cache = shared_cache();
-    let open = [
-        "--data-dir",
-        path_str(data.path()),
-        "--cache-dir",
-        path_str(&cache),
-    ];
-    let text = aos(&[&["why", world, "1"][..], &open].concat());
+    let open = data_args(&data);
+    let text = aos_with(&["why", world, "1"], &open);
     assert_eq!(text.code, 0, "{text:?}");
     assert!(
         text.stdout
@@ -75,7 +53,7 @@ fn why_traces_the_call_that_receives_the_fetch_result_to_the_external_event() {
         "{text:?}"
     );
     assert!(text.stdout.contains("PlanStarted"), "{text:?}");
-    let past = aos(&[&["why", world, "99999"][..], &open].concat());
+    let past = aos_with(&["why", world, "99999"], &open);
     assert_eq!(past.code, 1, "{past:?}");
     assert!(past.stderr.contains("there is no entry 99999"), "{past:?}");
 }
@@ -101,14 +79,8 @@ fn series_of_remaining_lists_three_two_one_zero_where_it_changed() {
             "at {h}"
         );
     }
-    let cache = shared_cache();
-    let open = [
-        "--data-dir",
-        path_str(data.path()),
-        "--cache-dir",
-        path_str(&cache),
-    ];
-    let bad = aos(&[&["series", world, "demo/Nope@1.x"][..], &open].concat());
+    let open = data_args(&data);
+    let bad = aos_with(&["series", world, "demo/Nope@1.x"], &open);
     assert_eq!(bad.code, 2, "{bad:?}");
     assert!(
         bad.stderr.contains("its reducers: demo/Counter@1"),

@@ -290,3 +290,38 @@ impl Recorder {
         self.handle.join().expect("recorder thread")
     }
 }
+
+/// A fresh data dir with `world` run to idle in it (`aos run --until-idle`).
+pub fn ran(world: &str) -> tempfile::TempDir {
+    let data = tempfile::tempdir().expect("tempdir");
+    let cache = shared_cache();
+    let r = aos(&[
+        "run",
+        world,
+        "--until-idle",
+        "--cache-dir",
+        path_str(&cache),
+        "--data-dir",
+        path_str(data.path()),
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    data
+}
+
+/// `--data-dir DATA --cache-dir CACHE` (the shared cache), to append to a
+/// command line.
+pub fn data_args(data: &tempfile::TempDir) -> [String; 4] {
+    [
+        "--data-dir".into(),
+        path_str(data.path()).into(),
+        "--cache-dir".into(),
+        path_str(&shared_cache()).into(),
+    ]
+}
+
+/// `aos` with `args` then `extra` (e.g. [`data_args`]).
+pub fn aos_with(args: &[&str], extra: &[String]) -> Run {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(extra.iter().map(String::as_str));
+    aos(&all)
+}

@@ -232,3 +232,13 @@ pub fn print_json(value: &serde_json::Value) {
         Err(e) => eprintln!("aos: cannot print JSON: {e}"),
     }
 }
+
+/// `--from F --to T` with F after T is a usage error (both are inclusive).
+pub fn check_range(from: Option<u64>, to: Option<u64>) -> Result<(), CliError> {
+    match (from, to) {
+        (Some(f), Some(t)) if f > t => Err(CliError::usage(format!(
+            "--from {f} is after --to {t} (both heights are included: --from 3 --to 3 is height 3)"
+        ))),
+        _ => Ok(()),
+    }
+}

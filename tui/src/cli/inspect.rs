@@ -15,13 +15,7 @@ pub fn journal(
     to: Option<u64>,
     args: &OpenArgs,
 ) -> Result<ExitCode, CliError> {
-    if let (Some(f), Some(t)) = (from, to) {
-        if f > t {
-            return Err(CliError::usage(format!(
-                "--from {f} is after --to {t} (both heights are listed: --from 3 --to 3 is entry 3)"
-            )));
-        }
-    }
+    common::check_range(from, to)?;
     let world = common::open_journal_view(world_dir, args)?;
     let from = from.unwrap_or(0);
     // `--to` is inclusive; the view's range is half-open.

@@ -99,11 +99,7 @@ pub fn series(
     to: Option<u64>,
     args: &OpenArgs,
 ) -> Result<ExitCode, CliError> {
-    if let (Some(f), Some(t)) = (from, to) {
-        if f > t {
-            return Err(CliError::usage(format!("--from {f} is after --to {t}")));
-        }
-    }
+    common::check_range(from, to)?;
     let mut world = common::open_reader(world_dir, args)?;
     let names = world.reducer_names();
     let parsed =
