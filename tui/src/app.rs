@@ -3,7 +3,8 @@
 //! mode and the tests all drive this same function.
 
 use crate::keymap::Move;
-use crate::layout::{layout, layout_for, Pane};
+use crate::layout::Areas;
+use crate::pane::Pane;
 use crate::picker::Picker;
 use crate::prompt::{InjectPrompt, TextInput};
 use crate::session::{Effect, Entry, PlanView, Session, StateCell};
@@ -436,6 +437,23 @@ impl App {
         }
     }
 
+    /// What the layout depends on.
+    pub fn layout_input(&self) -> crate::layout::Input {
+        crate::layout::Input {
+            picker: self.screen == Screen::Picker,
+            failed: matches!(self.build.phase, Phase::Failed(_)),
+            opening: matches!(self.build.phase, Phase::Opening { .. }),
+            open: self.session.is_some(),
+            zoom: self.zoom,
+            plans: self.view.plans.len(),
+            effects: self.view.effects.len(),
+            problems: !self.view.diagnostics.is_empty()
+                || !self.live.diagnostics.is_empty()
+                || !self.live.air.is_empty(),
+            log_lines: self.build.log.len(),
+        }
+    }
+
     fn area(&self) -> Rect {
         Rect::new(0, 0, self.size.0, self.size.1)
     }
@@ -528,7 +546,7 @@ impl App {
     }
 
     fn focusable(&self) -> Vec<Pane> {
-        let areas = crate::layout::unzoomed(self, self.area(), self.focus);
+        let areas = crate::layout::unzoomed(&self.layout_input(), self.area(), self.focus);
         Pane::ALL
             .iter()
             .copied()
@@ -541,6 +559,16 @@ impl App {
     fn can_focus(&self, pane: Pane) -> bool {
         layout_for(self, self.area(), pane).pane(pane).is_some()
     }
+}
+
+/// Where each pane goes on `area` for the app as it is.
+pub fn layout(app: &App, area: Rect) -> Areas {
+    layout_for(app, area, app.focus)
+}
+
+/// [`layout`] with `focus` focused.
+pub fn layout_for(app: &App, area: Rect, focus: Pane) -> Areas {
+    crate::layout::layout_for(&app.layout_input(), area, focus)
 }
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {

@@ -6,7 +6,7 @@
 mod tables;
 
 use crate::app::{App, Overlay, Screen};
-use crate::layout::Pane;
+use crate::pane::Pane;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// What a binding matches.

@@ -17,6 +17,7 @@ mod keymap;
 mod keys;
 mod layout;
 mod old_journals;
+mod pane;
 mod picker;
 mod prompt;
 mod runtime;

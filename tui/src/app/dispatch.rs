@@ -8,7 +8,7 @@ use super::{
     Screen,
 };
 use crate::keymap::{self, Action, Context, Move};
-use crate::layout::Pane;
+use crate::pane::Pane;
 use crate::prompt::{Edit, InjectPrompt, TextInput};
 use crate::tree::LineKind;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};

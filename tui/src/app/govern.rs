@@ -5,9 +5,10 @@
 //! every definition, and the selected one's JSON. Model and text only:
 //! `ui::govern` and `ui::manifest` draw it.
 
+use super::layout;
 use super::{cycle_theme, movement, App, Cmd, Nav, Overlay};
 use crate::keymap::{Action as Act, Move};
-use crate::layout::{layout, Pane};
+use crate::pane::Pane;
 use crate::prompt::{Edit, TextInput};
 use crate::session::{ManifestView, OpResult, ProposalStatus, ProposalView, Session};
 use aos_engine::hash::Hash;

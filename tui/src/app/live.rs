@@ -11,7 +11,7 @@
 use super::{App, Cmd, Level};
 use crate::editor::EditRequest;
 use crate::keymap::Move;
-use crate::layout::Pane;
+use crate::pane::Pane;
 use crate::session::{AirCheck, BuiltModule, Rerun};
 use crate::watch::{Changes, WatchSpec};
 use aos_engine::build::CompilerMessage;
@@ -472,7 +472,7 @@ pub(super) fn build_move(app: &mut App, m: Move) -> bool {
     if n == 0 {
         return false;
     }
-    let (width, rows) = match crate::layout::layout(app, app.area()).build {
+    let (width, rows) = match super::layout(app, app.area()).build {
         Some(r) => (
             usize::from(r.width.saturating_sub(2).max(1)),
             u64::from(r.height.saturating_sub(2).max(1)),

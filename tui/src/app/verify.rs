@@ -6,7 +6,7 @@
 //! status line saying so.
 
 use super::{App, Cmd, Flash, Level};
-use crate::layout::Pane;
+use crate::pane::Pane;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -4,7 +4,7 @@ use super::fit;
 use crate::app::{App, Level, Overlay, Phase, Screen};
 use crate::effects::clock_text;
 use crate::help;
-use crate::layout::Pane;
+use crate::pane::Pane;
 use crate::theme::Theme;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};

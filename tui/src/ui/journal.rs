@@ -2,7 +2,7 @@
 
 use super::{fit, pane_block};
 use crate::app::App;
-use crate::layout::Pane;
+use crate::pane::Pane;
 use crate::session::Entry;
 use crate::theme::Theme;
 use aos_engine::diff::ChangeKind;

@@ -14,8 +14,9 @@ mod state;
 
 pub use journal::kind_label;
 
+use crate::app::layout;
 use crate::app::{App, Screen};
-use crate::layout::{layout, Pane};
+use crate::pane::Pane;
 use crate::theme::Theme;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;

@@ -462,7 +462,7 @@ fn a_long_diagnostic_scrolls_at_80x24_and_enter_shows_it_in_full() {
         },
     );
     keys(&mut a, "4");
-    assert_eq!(a.focus, crate::layout::Pane::Build);
+    assert_eq!(a.focus, crate::pane::Pane::Build);
     assert!(!screen(&a).contains("help: add"), "{}", screen(&a));
     // j selects the long one and brings it to the top of the pane.
     keys(&mut a, "j");
