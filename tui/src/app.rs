@@ -4,13 +4,16 @@
 
 use crate::keymap::Move;
 use crate::layout::Areas;
+pub use crate::msg::ATTENTION;
+use crate::msg::{Cmd, Msg, Progress};
+use crate::open::OpenMode;
 use crate::pane::Pane;
 use crate::picker::Picker;
 use crate::prompt::{InjectPrompt, TextInput};
 use crate::session::{Effect, Entry, PlanView, Session, StateCell};
 use crate::theme::{Theme, ThemeSet};
 use crate::tree::{render_cells, Expansion, TreeLine};
-use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 use std::path::PathBuf;
 
@@ -20,108 +23,6 @@ pub const RUN_CHUNK: u64 = 10_000;
 const WHEEL: u64 = 3;
 /// Lines of build output kept for the build pane.
 const LOG_CAP: usize = 500;
-
-/// Progress while a world opens, as the engine reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Progress {
-    Stage {
-        stage: String,
-        message: String,
-    },
-    ModuleReady {
-        module: String,
-        built_from_cache: bool,
-        compiled_from_cache: bool,
-    },
-}
-
-pub enum Msg {
-    Key(KeyEvent),
-    /// Text pasted into the terminal (bracketed paste): it goes into the
-    /// open prompt, and never runs as keys.
-    Paste(String),
-    Mouse(MouseEvent),
-    Resize(u16, u16),
-    OpenProgress(Progress),
-    Opened(Result<Box<dyn Session>, String>),
-    /// Continue a `run until idle`.
-    RunChunk,
-    /// Animation tick while something runs in the background.
-    Tick,
-    /// Watched files changed (coalesced, classified).
-    FilesChanged(crate::watch::Changes),
-    /// The file watcher could not start or failed.
-    WatchError(String),
-    /// A line of progress from rebuild `number`.
-    BuildProgress {
-        number: u64,
-        line: String,
-    },
-    /// Rebuild `number` (started at `generation`) finished.
-    Rebuilt {
-        number: u64,
-        generation: u64,
-        result: Result<Vec<(String, crate::session::BuiltModule)>, live::BuildFailure>,
-    },
-    /// The editor exited (or could not start).
-    EditorDone(Result<(), String>),
-    /// Background verification `id` replayed up to this height.
-    VerifyProgress {
-        id: u64,
-        done: u64,
-    },
-    /// Background verification `id` ended.
-    Verified {
-        id: u64,
-        result: Result<verify::VerifyOutcome, String>,
-    },
-    /// Scan the next chunk of the journal filter's scan (its generation).
-    FilterChunk(u64),
-}
-
-/// Work the app asks its runner to do outside `update`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cmd {
-    /// Open the world on a background thread, posting progress and `Opened`.
-    Open(PathBuf),
-    /// [`Cmd::Open`] on a new journal, the current one kept aside.
-    StartOver(PathBuf),
-    /// Post `Msg::RunChunk` after any input already waiting.
-    RunChunk,
-    /// Watch these folders, posting `Msg::FilesChanged`.
-    Watch(crate::watch::WatchSpec),
-    /// Run a rebuild on a background thread, posting progress and `Rebuilt`.
-    Rebuild(live::RebuildCmd),
-    /// Hand the terminal to `$VISUAL`/`$EDITOR`, then post `EditorDone`.
-    Edit(crate::editor::EditRequest),
-    /// Verify history below a snapshot on a background thread, posting
-    /// `VerifyProgress` and `Verified`.
-    Verify(verify::VerifyTask),
-    /// Put this text on the clipboard (OSC 52 to the terminal).
-    Copy(String),
-    /// The world was closed (back to the picker): stop watching its files.
-    CloseWorld,
-    /// Post `Msg::FilterChunk` after any input already waiting.
-    FilterChunk(u64),
-    Quit,
-}
-
-/// How the world was opened, as the title row says it: the fixture set the
-/// mock adapters answer from, live requests.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OpenMode {
-    pub fixtures: Option<String>,
-    pub live: bool,
-}
-
-impl OpenMode {
-    pub fn of(options: &crate::runtime::OpenOptions) -> OpenMode {
-        OpenMode {
-            fixtures: options.fixtures.clone(),
-            live: options.live,
-        }
-    }
-}
 
 /// A scenario run ahead into the session's journal: its name and, when an
 /// expectation failed, the height and what failed (shown in the status line
@@ -156,9 +57,6 @@ pub struct ModuleInfo {
     pub built_from_cache: bool,
     pub compiled_from_cache: bool,
 }
-
-/// The open-progress stage of a message the status line keeps showing.
-pub const ATTENTION: &str = "attention";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Build {

@@ -34,10 +34,8 @@ pub use aos_engine::world::{EffectStatus, EffectView as Effect};
 /// Plan instances as the engine reports them (plain data too).
 pub use aos_engine::world::{PlanEdgeView, PlanStatus, PlanStepView, PlanView, StepMark};
 
-/// Live editing's plain data: the engine's reports and the app's tasks.
-pub use crate::app::live::RebuildTask;
-pub use crate::app::verify::{VerifyOutcome, VerifyTask};
-pub use crate::watch::WatchSpec;
+use crate::work::{RebuildTask, VerifyTask, WatchSpec};
+/// Live editing's plain data: the engine's reports.
 pub use aos_engine::build::BuiltModule;
 pub use aos_engine::world::{AirCheck, RerunReport};
 

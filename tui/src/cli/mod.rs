@@ -12,7 +12,6 @@ pub(crate) mod test;
 pub(crate) mod trust;
 
 use clap::{Args, Subcommand};
-pub use common::compile_cache;
 pub(crate) use common::CliError;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,6 +1,7 @@
 use super::*;
-use crate::app::{update, Msg};
+use crate::app::update;
 use crate::keys::parse_key;
+use crate::msg::Msg;
 use crate::session::fake::FakeSession;
 use crate::theme::ThemeSet;
 use ratatui::backend::TestBackend;
