@@ -821,6 +821,7 @@ fn on_mouse(app: &mut App, m: MouseEvent) {
     }
 }
 
+pub mod contexts;
 mod copy;
 mod dispatch;
 mod effects;

@@ -15,6 +15,7 @@ mod headless;
 mod help;
 mod keymap;
 mod keys;
+mod kind;
 mod layout;
 mod msg;
 mod old_journals;

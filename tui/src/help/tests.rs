@@ -2,6 +2,7 @@
 //! and the hint bar keeps what matters at 80 columns.
 
 use super::*;
+use crate::app::contexts::{max_scroll, screen_hints, sections};
 use crate::app::{update, App};
 use crate::keys::parse_key;
 use crate::msg::Msg;

@@ -3,7 +3,8 @@
 //! is claimed twice in one context.
 
 use super::*;
-use crate::app::{update, App};
+use crate::app::contexts::active;
+use crate::app::{update, App, Overlay};
 use crate::keys::parse_key;
 use crate::msg::Msg;
 use crate::picker::Picker;

@@ -187,7 +187,7 @@ pub fn status_bar(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         _ => String::new(),
     };
     let room = (area.width as usize).saturating_sub(crate::width::cells(&right) + 1);
-    let left = help::bar(&help::screen_hints(app), room);
+    let left = help::bar(&crate::app::contexts::screen_hints(app), room);
     let line = Line::from(vec![
         Span::styled(fit(&left, room + 1), theme.dim()),
         Span::styled(right, theme.accent()),

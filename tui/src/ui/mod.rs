@@ -12,8 +12,6 @@ mod picker;
 mod plans;
 mod state;
 
-pub use journal::kind_label;
-
 use crate::app::layout;
 use crate::app::{App, Screen};
 use crate::pane::Pane;
