@@ -461,7 +461,7 @@ pub fn main(args: HeadlessArgs) -> ExitCode {
         fresh: args.fresh,
     };
     if let Some(run) = &scenario {
-        h.open_options.use_scenario(run);
+        crate::use_scenario(&mut h.open_options, run);
     }
     h.app.mode = h.open_options.mode();
     let cmds = h.app.open(args.world.clone());

@@ -148,7 +148,7 @@ fn inspector(args: &Args) -> Result<(), cli::CliError> {
         ..open::OpenOptions::default()
     };
     if let Some(run) = &scenario {
-        open.use_scenario(run);
+        use_scenario(&mut open, run);
     }
     interactive(
         args.world.as_deref(),
@@ -179,6 +179,15 @@ pub(crate) fn scenario_mark(run: &cli::test::ScenarioRun) -> app::ScenarioMark {
         name: run.name.clone(),
         failure: run.failure.clone(),
     }
+}
+
+/// Open the scratch data a scenario ran into, with its fixture set and the
+/// build cache it used (here, not in `open.rs`, which imports nothing of
+/// the CLI).
+pub(crate) fn use_scenario(open: &mut open::OpenOptions, run: &cli::test::ScenarioRun) {
+    open.data_dir = Some(run.data.path().to_path_buf());
+    open.cache_dir = Some(run.cache.clone());
+    open.fixtures = run.fixtures.clone();
 }
 
 /// Ticks animate the build spinner; nothing redraws on a timer otherwise.

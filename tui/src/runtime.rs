@@ -17,17 +17,6 @@ pub const OPEN_THREAD: &str = "aos-open";
 /// Name of the rebuild thread; its panics are caught and reported too.
 pub const BUILD_THREAD: &str = "aos-build";
 
-/// Using a scenario's run is the shell's: `open.rs` stays a leaf.
-impl OpenOptions {
-    /// Open the scratch data a scenario ran into, with its fixture set and
-    /// the build cache it used.
-    pub fn use_scenario(&mut self, run: &crate::cli::test::ScenarioRun) {
-        self.data_dir = Some(run.data.path().to_path_buf());
-        self.cache_dir = Some(run.cache.clone());
-        self.fixtures = run.fixtures.clone();
-    }
-}
-
 /// Opens `path` off the UI thread; the receiver gets `OpenProgress`
 /// messages and finally exactly one `Opened`.
 pub fn spawn_open(path: PathBuf, options: OpenOptions, tx: Sender<Msg>) {
