@@ -352,6 +352,12 @@ impl App {
         }
     }
 
+    /// Whether `path` is a folder, as the open world's session sees it
+    /// (the model does no file-system access of its own).
+    pub fn is_folder(&self, path: &std::path::Path) -> bool {
+        self.session.as_ref().is_some_and(|s| s.is_folder(path))
+    }
+
     fn area(&self) -> Rect {
         Rect::new(0, 0, self.size.0, self.size.1)
     }

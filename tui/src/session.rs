@@ -104,6 +104,13 @@ pub trait Session: Send {
     // Live editing (see `app::live`). A session without files to watch
     // keeps these defaults.
 
+    /// Whether `path` is a folder now. `update` and `draw` ask here, not
+    /// the file system (ARCHITECTURE.md, "Inspector, headless mode and
+    /// CLI": the dependency rule); a session without files has none.
+    fn is_folder(&self, _path: &Path) -> bool {
+        false
+    }
+
     /// What to watch for live edits; `None` when there is nothing on disk.
     fn live_sources(&self) -> Option<WatchSpec> {
         None

@@ -63,6 +63,10 @@ impl Session for WorldSession {
     fn name(&self) -> String {
         self.world.name()
     }
+
+    fn is_folder(&self, path: &Path) -> bool {
+        path.is_dir()
+    }
     fn head(&self) -> u64 {
         self.world.head()
     }

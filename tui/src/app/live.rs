@@ -390,7 +390,7 @@ pub(super) fn edit(app: &mut App) -> Vec<Cmd> {
         .spec
         .as_ref()
         .and_then(|s| s.modules.iter().find_map(|(_, dirs)| dirs.first()))
-        .filter(|d| d.is_dir());
+        .filter(|d| app.is_folder(d));
     match first {
         Some(dir) => vec![Cmd::Edit(EditRequest {
             file: dir.join("src").join("lib.rs"),
