@@ -48,7 +48,7 @@ pub fn shape(sections: &[&Section], notes: usize, size: (u16, u16)) -> Shape {
         let split = (1..sections.len()).min_by_key(|&i| height(i)).unwrap_or(1);
         (Some(split), height(split))
     } else {
-        (None, column_rows(&sections))
+        (None, column_rows(sections))
     };
     let rows = body + if notes > 0 { notes + 1 } else { 0 };
     let rows = u16::try_from(rows).unwrap_or(u16::MAX);
