@@ -71,15 +71,15 @@ impl Shape {
 /// Lines under the help that are not keys: the world's, when its keys
 /// (not governance's) are showing.
 pub fn notes(world: bool) -> &'static [&'static str] {
-    match world {
-        true => &[
-            "In the past, n re-follows the recorded journal; nothing is lost.",
-            "The mouse: a click selects a row and focuses its pane; the wheel scrolls.",
-            "To select text with the mouse, hold Shift while dragging.",
-            "Filter words: text, kind: schema: reducer: plan: err, !word inverts.",
-        ],
-        _ => &[],
+    if !world {
+        return &[];
     }
+    &[
+        "In the past, n re-follows the recorded journal; nothing is lost.",
+        "The mouse: a click selects a row and focuses its pane; the wheel scrolls.",
+        "To select text with the mouse, hold Shift while dragging.",
+        "Filter words: text, kind: schema: reducer: plan: err, !word inverts.",
+    ]
 }
 
 /// A hint on the bar: its label and how hard it holds its place.

@@ -239,6 +239,34 @@ fn the_inspector_modules_have_no_import_circle() {
 }
 
 #[test]
+fn the_inspector_model_imports_neither_the_view_nor_the_shell() {
+    let graph = top_level_edges(&repo_root().join("tui/src"));
+    let outside = [
+        "ui",
+        "runtime",
+        "terminal",
+        "watch",
+        "editor",
+        "world_session",
+        "headless",
+        "cli",
+    ];
+    let wrong: Vec<_> = graph["app"]
+        .iter()
+        .filter(|m| outside.contains(&m.as_str()))
+        .collect();
+    assert!(wrong.is_empty(), "app imports {wrong:?}");
+    for leaf in ["msg", "work", "pane", "open", "kind"] {
+        let deps = &graph[leaf];
+        assert!(
+            deps.iter()
+                .all(|d| ["session", "work"].contains(&d.as_str())),
+            "{leaf} imports {deps:?}"
+        );
+    }
+}
+
+#[test]
 fn the_inspector_edge_finder_reads_groups_inline_paths_and_skips_tests() {
     let code = non_test_code(
         "use crate::{a, b::{c, d}, e::f};\n\
