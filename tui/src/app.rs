@@ -3,13 +3,17 @@
 //! mode and the tests all drive this same function.
 
 use crate::keymap::Move;
-use crate::layout::{layout, layout_for, Pane};
+use crate::layout::Areas;
+pub use crate::msg::ATTENTION;
+use crate::msg::{Cmd, Msg, Progress};
+use crate::open::OpenMode;
+use crate::pane::Pane;
 use crate::picker::Picker;
 use crate::prompt::{InjectPrompt, TextInput};
 use crate::session::{Effect, Entry, PlanView, Session, StateCell};
 use crate::theme::{Theme, ThemeSet};
 use crate::tree::{render_cells, Expansion, TreeLine};
-use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 use std::path::PathBuf;
 
@@ -19,108 +23,6 @@ pub const RUN_CHUNK: u64 = 10_000;
 const WHEEL: u64 = 3;
 /// Lines of build output kept for the build pane.
 const LOG_CAP: usize = 500;
-
-/// Progress while a world opens, as the engine reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Progress {
-    Stage {
-        stage: String,
-        message: String,
-    },
-    ModuleReady {
-        module: String,
-        built_from_cache: bool,
-        compiled_from_cache: bool,
-    },
-}
-
-pub enum Msg {
-    Key(KeyEvent),
-    /// Text pasted into the terminal (bracketed paste): it goes into the
-    /// open prompt, and never runs as keys.
-    Paste(String),
-    Mouse(MouseEvent),
-    Resize(u16, u16),
-    OpenProgress(Progress),
-    Opened(Result<Box<dyn Session>, String>),
-    /// Continue a `run until idle`.
-    RunChunk,
-    /// Animation tick while something runs in the background.
-    Tick,
-    /// Watched files changed (coalesced, classified).
-    FilesChanged(crate::watch::Changes),
-    /// The file watcher could not start or failed.
-    WatchError(String),
-    /// A line of progress from rebuild `number`.
-    BuildProgress {
-        number: u64,
-        line: String,
-    },
-    /// Rebuild `number` (started at `generation`) finished.
-    Rebuilt {
-        number: u64,
-        generation: u64,
-        result: Result<Vec<(String, crate::session::BuiltModule)>, live::BuildFailure>,
-    },
-    /// The editor exited (or could not start).
-    EditorDone(Result<(), String>),
-    /// Background verification `id` replayed up to this height.
-    VerifyProgress {
-        id: u64,
-        done: u64,
-    },
-    /// Background verification `id` ended.
-    Verified {
-        id: u64,
-        result: Result<verify::VerifyOutcome, String>,
-    },
-    /// Scan the next chunk of the journal filter's scan (its generation).
-    FilterChunk(u64),
-}
-
-/// Work the app asks its runner to do outside `update`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cmd {
-    /// Open the world on a background thread, posting progress and `Opened`.
-    Open(PathBuf),
-    /// [`Cmd::Open`] on a new journal, the current one kept aside.
-    StartOver(PathBuf),
-    /// Post `Msg::RunChunk` after any input already waiting.
-    RunChunk,
-    /// Watch these folders, posting `Msg::FilesChanged`.
-    Watch(crate::watch::WatchSpec),
-    /// Run a rebuild on a background thread, posting progress and `Rebuilt`.
-    Rebuild(live::RebuildCmd),
-    /// Hand the terminal to `$VISUAL`/`$EDITOR`, then post `EditorDone`.
-    Edit(crate::editor::EditRequest),
-    /// Verify history below a snapshot on a background thread, posting
-    /// `VerifyProgress` and `Verified`.
-    Verify(verify::VerifyTask),
-    /// Put this text on the clipboard (OSC 52 to the terminal).
-    Copy(String),
-    /// The world was closed (back to the picker): stop watching its files.
-    CloseWorld,
-    /// Post `Msg::FilterChunk` after any input already waiting.
-    FilterChunk(u64),
-    Quit,
-}
-
-/// How the world was opened, as the title row says it: the fixture set the
-/// mock adapters answer from, live requests.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OpenMode {
-    pub fixtures: Option<String>,
-    pub live: bool,
-}
-
-impl OpenMode {
-    pub fn of(options: &crate::runtime::OpenOptions) -> OpenMode {
-        OpenMode {
-            fixtures: options.fixtures.clone(),
-            live: options.live,
-        }
-    }
-}
 
 /// A scenario run ahead into the session's journal: its name and, when an
 /// expectation failed, the height and what failed (shown in the status line
@@ -155,9 +57,6 @@ pub struct ModuleInfo {
     pub built_from_cache: bool,
     pub compiled_from_cache: bool,
 }
-
-/// The open-progress stage of a message the status line keeps showing.
-pub const ATTENTION: &str = "attention";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Build {
@@ -436,6 +335,29 @@ impl App {
         }
     }
 
+    /// What the layout depends on.
+    pub fn layout_input(&self) -> crate::layout::Input {
+        crate::layout::Input {
+            picker: self.screen == Screen::Picker,
+            failed: matches!(self.build.phase, Phase::Failed(_)),
+            opening: matches!(self.build.phase, Phase::Opening { .. }),
+            open: self.session.is_some(),
+            zoom: self.zoom,
+            plans: self.view.plans.len(),
+            effects: self.view.effects.len(),
+            problems: !self.view.diagnostics.is_empty()
+                || !self.live.diagnostics.is_empty()
+                || !self.live.air.is_empty(),
+            log_lines: self.build.log.len(),
+        }
+    }
+
+    /// Whether `path` is a folder, as the open world's session sees it
+    /// (the model does no file-system access of its own).
+    pub fn is_folder(&self, path: &std::path::Path) -> bool {
+        self.session.as_ref().is_some_and(|s| s.is_folder(path))
+    }
+
     fn area(&self) -> Rect {
         Rect::new(0, 0, self.size.0, self.size.1)
     }
@@ -528,7 +450,7 @@ impl App {
     }
 
     fn focusable(&self) -> Vec<Pane> {
-        let areas = crate::layout::unzoomed(self, self.area(), self.focus);
+        let areas = crate::layout::unzoomed(&self.layout_input(), self.area(), self.focus);
         Pane::ALL
             .iter()
             .copied()
@@ -541,6 +463,16 @@ impl App {
     fn can_focus(&self, pane: Pane) -> bool {
         layout_for(self, self.area(), pane).pane(pane).is_some()
     }
+}
+
+/// Where each pane goes on `area` for the app as it is.
+pub fn layout(app: &App, area: Rect) -> Areas {
+    layout_for(app, area, app.focus)
+}
+
+/// [`layout`] with `focus` focused.
+pub fn layout_for(app: &App, area: Rect, focus: Pane) -> Areas {
+    crate::layout::layout_for(&app.layout_input(), area, focus)
 }
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
@@ -895,6 +827,7 @@ fn on_mouse(app: &mut App, m: MouseEvent) {
     }
 }
 
+pub mod contexts;
 mod copy;
 mod dispatch;
 mod effects;

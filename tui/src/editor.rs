@@ -5,18 +5,11 @@
 //! left, the editor runs to its end, and the inspector's terminal is set up
 //! again, also when the editor could not start.
 
-use std::path::PathBuf;
+use crate::work::EditRequest;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
-
-/// What to open, at which line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EditRequest {
-    pub file: PathBuf,
-    pub line: Option<u32>,
-}
 
 /// The editor's command line: `$VISUAL`, else `$EDITOR`, else `vi`; split
 /// on whitespace so `EDITOR="code -w"` works.
@@ -138,6 +131,7 @@ fn resume() -> std::io::Result<()> {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+    use std::path::PathBuf;
     use std::sync::Arc;
 
     fn req(line: Option<u32>) -> EditRequest {

@@ -179,7 +179,7 @@ fn fields(entry: &Entry) -> Fields {
     let kind = format!(
         "{} {}",
         entry.kind.to_lowercase(),
-        crate::ui::kind_label(&entry.kind)
+        crate::kind::kind_label(&entry.kind)
     );
     let instance = detail(entry, "instance: plan #").and_then(|n| n.trim().parse().ok());
     Fields {

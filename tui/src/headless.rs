@@ -1,13 +1,15 @@
 //! `aos headless`: the interactive app's `update` and `draw`, driven by a
 //! script (or a key list) into an off-screen `TestBackend` (ARCHITECTURE.md, "Inspector, headless mode and CLI").
 
-use crate::app::verify::VerifyOutcome;
-use crate::app::{update, App, Cmd, Msg};
+use crate::app::{update, App};
 use crate::keys::parse_keys;
-use crate::runtime::{spawn_open, spawn_rebuild, start_watch, OpenOptions};
+use crate::msg::{Cmd, Msg};
+use crate::open::OpenOptions;
+use crate::runtime::{spawn_open, spawn_rebuild, start_watch};
 use crate::script::{self, parse_size, Command};
 use crate::theme::{no_color_from_env, search_dirs, ThemeSet};
 use crate::ui;
+use crate::work::VerifyOutcome;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use std::collections::VecDeque;
@@ -459,9 +461,9 @@ pub fn main(args: HeadlessArgs) -> ExitCode {
         fresh: args.fresh,
     };
     if let Some(run) = &scenario {
-        h.open_options.use_scenario(run);
+        crate::use_scenario(&mut h.open_options, run);
     }
-    h.app.mode = crate::app::OpenMode::of(&h.open_options);
+    h.app.mode = h.open_options.mode();
     let cmds = h.app.open(args.world.clone());
     for cmd in cmds {
         if let Cmd::Open(p) = cmd {

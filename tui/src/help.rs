@@ -2,8 +2,7 @@
 //! table (ARCHITECTURE.md, "Inspector, headless mode and CLI": the key
 //! table), so neither can drift from what the keys do.
 
-use crate::app::{App, Screen};
-use crate::keymap::{self, Action, Context, Section, MUST};
+use crate::keymap::{Action, Context, Section, MUST};
 use crate::width::{cells, clip};
 
 /// Help columns: the keys, then what they do (a test keeps every table
@@ -11,10 +10,10 @@ use crate::width::{cells, clip};
 pub const KEY_W: usize = 10;
 pub const DESC_W: usize = 27;
 
-/// The help sections for the screen as it is: the focused pane's or the
-/// screen's own keys first, then the wider ones, then Ctrl-C.
-pub fn sections(app: &App) -> Vec<&'static Section> {
-    let mut contexts = keymap::screen(app);
+/// The help sections for a screen of these contexts: the focused pane's or
+/// the screen's own keys first, then the wider ones, then Ctrl-C.
+pub fn sections(screen: &[Context]) -> Vec<&'static Section> {
+    let mut contexts = screen.to_vec();
     contexts.push(Context::Anywhere);
     contexts.iter().flat_map(|c| c.sections().iter()).collect()
 }
@@ -41,17 +40,16 @@ fn column_rows(sections: &[&Section]) -> usize {
 /// The help's shape on a `size` screen: two columns when they fit, split
 /// where they come out most even; the box at most two rows short of the
 /// screen (the keys scroll inside it).
-pub fn shape(app: &App, size: (u16, u16)) -> Shape {
-    let sections = sections(app);
+/// `notes` is how many lines of notes go under the keys.
+pub fn shape(sections: &[&Section], notes: usize, size: (u16, u16)) -> Shape {
     let two = usize::from(size.0) >= COL_W * 2 + 5 && sections.len() > 1;
     let (split, body) = if two {
         let height = |i: usize| column_rows(&sections[..i]).max(column_rows(&sections[i..]));
         let split = (1..sections.len()).min_by_key(|&i| height(i)).unwrap_or(1);
         (Some(split), height(split))
     } else {
-        (None, column_rows(&sections))
+        (None, column_rows(sections))
     };
-    let notes = notes(app).len();
     let rows = body + if notes > 0 { notes + 1 } else { 0 };
     let rows = u16::try_from(rows).unwrap_or(u16::MAX);
     let width = if two { COL_W * 2 + 5 } else { COL_W + 3 };
@@ -63,23 +61,25 @@ pub fn shape(app: &App, size: (u16, u16)) -> Shape {
     }
 }
 
-/// How far the help scrolls on the app's screen: to its last row.
-pub fn max_scroll(app: &App) -> u16 {
-    let s = shape(app, app.size);
-    s.rows.saturating_sub(s.height.saturating_sub(2))
+impl Shape {
+    /// How far the help scrolls: to its last row.
+    pub fn max_scroll(self) -> u16 {
+        self.rows.saturating_sub(self.height.saturating_sub(2))
+    }
 }
 
-/// Lines under the help that are not keys.
-pub fn notes(app: &App) -> &'static [&'static str] {
-    match app.screen {
-        Screen::World if !app.governing() => &[
-            "In the past, n re-follows the recorded journal; nothing is lost.",
-            "The mouse: a click selects a row and focuses its pane; the wheel scrolls.",
-            "To select text with the mouse, hold Shift while dragging.",
-            "Filter words: text, kind: schema: reducer: plan: err, !word inverts.",
-        ],
-        _ => &[],
+/// Lines under the help that are not keys: the world's, when its keys
+/// (not governance's) are showing.
+pub fn notes(world: bool) -> &'static [&'static str] {
+    if !world {
+        return &[];
     }
+    &[
+        "In the past, n re-follows the recorded journal; nothing is lost.",
+        "The mouse: a click selects a row and focuses its pane; the wheel scrolls.",
+        "To select text with the mouse, hold Shift while dragging.",
+        "Filter words: text, kind: schema: reducer: plan: err, !word inverts.",
+    ]
 }
 
 /// A hint on the bar: its label and how hard it holds its place.
@@ -107,16 +107,11 @@ pub fn hints(contexts: &[Context]) -> Vec<Hint> {
     out
 }
 
-/// The hints of the screen as it is now. With intents waiting on a person
-/// (manual dispatch), their keys are the ones to show.
-pub fn screen_hints(app: &App) -> Vec<Hint> {
-    let mut hints = hints(&keymap::screen(app));
-    let waiting = app
-        .view
-        .effects
-        .iter()
-        .any(|e| crate::effects::is_pending(e.status));
-    if app.screen == Screen::World && waiting && !app.view.auto_dispatch {
+/// The hints of a screen of these contexts. With intents waiting on a
+/// person (`waiting`: manual dispatch), their keys are the ones to show.
+pub fn screen_hints(screen: &[Context], waiting: bool) -> Vec<Hint> {
+    let mut hints = hints(screen);
+    if waiting {
         for h in &mut hints {
             if matches!(h.action, Action::Dispatch | Action::ClockNext) {
                 h.priority = MUST - 1;

@@ -5,8 +5,7 @@
 
 mod tables;
 
-use crate::app::{App, Overlay, Screen};
-use crate::layout::Pane;
+use crate::pane::Pane;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// What a binding matches.
@@ -256,34 +255,6 @@ pub fn find(contexts: &[Context], key: &KeyEvent) -> Option<&'static Binding> {
 /// The action `key` asks for in these contexts, in order.
 pub fn lookup(contexts: &[Context], key: &KeyEvent) -> Option<Action> {
     find(contexts, key).map(|b| b.action.resolve(key))
-}
-
-/// The contexts of the screen under any overlay, most specific first: the
-/// focused pane then the world; the review or the list then governance; a
-/// governance question alone. Help and hints show these.
-pub fn screen(app: &App) -> Vec<Context> {
-    match app.screen {
-        Screen::Picker => vec![Context::Picker],
-        Screen::World if app.governing() => match &app.govern.prompt {
-            Some(crate::app::govern::Prompt::Confirm { .. }) => vec![Context::Confirm],
-            Some(_) => vec![Context::TextField],
-            None if app.govern.review.is_some() => vec![Context::Review, Context::Governance],
-            None => vec![Context::Proposals, Context::Governance],
-        },
-        Screen::World => vec![Context::Pane(app.focus), Context::World],
-    }
-}
-
-/// The contexts a key is looked up in now: an open overlay's, else the screen's.
-pub fn active(app: &App) -> Vec<Context> {
-    match &app.overlay {
-        Overlay::None => screen(app),
-        Overlay::Help => vec![Context::Help],
-        Overlay::Details(_) => vec![Context::Details],
-        Overlay::Jump(_) | Overlay::Advance(_) | Overlay::Filter(_) => vec![Context::TextField],
-        Overlay::Inject(p) if p.editing => vec![Context::InjectValue, Context::TextField],
-        Overlay::Inject(_) => vec![Context::InjectSchema],
-    }
 }
 
 /// Every context, for the tests that check the tables.

@@ -6,47 +6,32 @@
 //! when there are plan instances or when it is focused, and grows while
 //! focused. The manifest pane (ARCHITECTURE.md, "Governance") shows in the band while focused.
 
-use crate::app::{App, Phase, Screen};
+use crate::pane::Pane;
 use ratatui::layout::{Constraint, Layout, Rect};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pane {
-    Journal,
-    State,
-    Effects,
-    Build,
-    Plans,
-    Manifest,
-}
-
-impl Pane {
-    /// In number-key order (`1` focuses the first), which is also screen order.
-    pub const ALL: [Pane; 6] = [
-        Pane::Journal,
-        Pane::State,
-        Pane::Effects,
-        Pane::Build,
-        Pane::Plans,
-        Pane::Manifest,
-    ];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Pane::Journal => "Journal",
-            Pane::State => "State",
-            Pane::Effects => "Effects",
-            Pane::Build => "Build",
-            Pane::Plans => "Plans",
-            Pane::Manifest => "Manifest",
-        }
-    }
-
-    pub fn number(self) -> usize {
-        Pane::ALL
-            .iter()
-            .position(|p| *p == self)
-            .map_or(0, |i| i + 1)
-    }
+/// What the layout depends on, taken from the model (`App::layout_input`)
+/// so this module does not import it (ARCHITECTURE.md, "Inspector, headless
+/// mode and CLI": the dependency rule).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Input {
+    /// The picker is showing: no panes.
+    pub picker: bool,
+    /// The world failed to open: the build pane takes the body.
+    pub failed: bool,
+    /// The world is opening.
+    pub opening: bool,
+    /// A world is open.
+    pub open: bool,
+    /// `z`: the focused pane takes the body.
+    pub zoom: bool,
+    /// Plan instances.
+    pub plans: usize,
+    /// Effect intents.
+    pub effects: usize,
+    /// Diagnostics or AIR problems to show in the build pane.
+    pub problems: bool,
+    /// Lines of build output.
+    pub log_lines: usize,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -90,11 +75,11 @@ const MIN_TOP: u16 = 8;
 /// The plans band's height: none until there is an instance (unless it is
 /// focused, to say why it is empty); while focused it takes most of the
 /// body; unfocused on a short screen just its list of instances.
-fn plans_height(app: &App, body: u16, focused: bool) -> u16 {
-    if app.session.is_none() {
+fn plans_height(app: &Input, body: u16, focused: bool) -> u16 {
+    if !app.open {
         return 0;
     }
-    let n = app.view.plans.len().min(u16::MAX as usize) as u16;
+    let n = app.plans.min(u16::MAX as usize) as u16;
     let room = body.saturating_sub(MIN_TOP);
     let want = match (n, focused) {
         (0, true) => 3,
@@ -115,8 +100,8 @@ fn plans_height(app: &App, body: u16, focused: bool) -> u16 {
 
 /// The manifest band's height: only while focused, then as the focused
 /// plans pane.
-fn manifest_height(app: &App, body: u16, focused: bool) -> u16 {
-    if app.session.is_none() || !focused {
+fn manifest_height(app: &Input, body: u16, focused: bool) -> u16 {
+    if !app.open || !focused {
         return 0;
     }
     let room = body.saturating_sub(MIN_TOP);
@@ -126,8 +111,8 @@ fn manifest_height(app: &App, body: u16, focused: bool) -> u16 {
 
 /// The effects pane's height: one line when empty, else the list plus room
 /// for the selected intent's details, at most half the column.
-fn effects_height(app: &App, column: u16) -> u16 {
-    let n = app.view.effects.len() as u16;
+fn effects_height(app: &Input, column: u16) -> u16 {
+    let n = app.effects as u16;
     let want = if n == 0 {
         3
     } else {
@@ -136,17 +121,13 @@ fn effects_height(app: &App, column: u16) -> u16 {
     want.min((column / 2).max(3))
 }
 
-pub fn layout(app: &App, area: Rect) -> Areas {
-    layout_for(app, area, app.focus)
-}
-
 /// The layout as it would be with `focus` focused (the plans pane's size
 /// depends on it): whether a number key can focus a pane is asked this way.
 /// Zoomed (`z`), the focused pane takes the whole body.
-pub fn layout_for(app: &App, area: Rect, focus: Pane) -> Areas {
+pub fn layout_for(app: &Input, area: Rect, focus: Pane) -> Areas {
     let areas = unzoomed(app, area, focus);
     match areas.pane(focus) {
-        Some(_) if app.zoom && app.screen == Screen::World => Areas {
+        Some(_) if app.zoom && !app.picker => Areas {
             title: areas.title,
             body: areas.body,
             status_line: areas.status_line,
@@ -174,7 +155,7 @@ impl Areas {
 }
 
 /// The panes side by side, whether or not one is zoomed: what Tab cycles.
-pub fn unzoomed(app: &App, area: Rect, focus: Pane) -> Areas {
+pub fn unzoomed(app: &Input, area: Rect, focus: Pane) -> Areas {
     let [title, body, status_line, status_bar] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
@@ -189,10 +170,10 @@ pub fn unzoomed(app: &App, area: Rect, focus: Pane) -> Areas {
         status_bar,
         ..Areas::default()
     };
-    if app.screen == Screen::Picker {
+    if app.picker {
         return areas;
     }
-    if matches!(app.build.phase, Phase::Failed(_)) {
+    if app.failed {
         // Nothing to journal or show: the whole body explains why.
         areas.build = Some(body);
         return areas;
@@ -213,21 +194,19 @@ pub fn unzoomed(app: &App, area: Rect, focus: Pane) -> Areas {
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(top);
     areas.journal = Some(left);
-    let problems = !app.view.diagnostics.is_empty()
-        || !app.live.diagnostics.is_empty()
-        || !app.live.air.is_empty();
-    let busy = matches!(app.build.phase, Phase::Opening { .. });
+    let problems = app.problems;
+    let busy = app.opening;
     let build_height = if problems {
         Some((right.height * 2 / 5).max(6))
     } else if busy {
         Some(8)
     } else if body.height >= TALL {
-        let lines = (app.build.log.len() as u16).clamp(1, 6);
+        let lines = (app.log_lines.min(u16::MAX as usize) as u16).clamp(1, 6);
         Some(lines + 2)
     } else {
         None
     };
-    let mut effects_h = if app.session.is_some() {
+    let mut effects_h = if app.open {
         effects_height(app, right.height)
     } else {
         0

@@ -15,8 +15,12 @@ mod headless;
 mod help;
 mod keymap;
 mod keys;
+mod kind;
 mod layout;
+mod msg;
 mod old_journals;
+mod open;
+mod pane;
 mod picker;
 mod prompt;
 mod runtime;
@@ -32,11 +36,13 @@ mod ui;
 mod usage;
 mod watch;
 mod width;
+mod work;
 mod world_session;
 
-use app::{update, App, Cmd, Msg};
+use app::{update, App};
 use clap::{Parser, Subcommand};
 use crossterm::event::{self, Event, KeyEventKind};
+use msg::{Cmd, Msg};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
@@ -133,16 +139,16 @@ fn inspector(args: &Args) -> Result<(), cli::CliError> {
         ),
         _ => None,
     };
-    let mut open = runtime::OpenOptions {
+    let mut open = open::OpenOptions {
         data_dir: args.data_dir.clone(),
         fixtures: args.fixtures.clone(),
         live: args.live,
         trusted_sources,
         fresh: args.fresh,
-        ..runtime::OpenOptions::default()
+        ..open::OpenOptions::default()
     };
     if let Some(run) = &scenario {
-        open.use_scenario(run);
+        use_scenario(&mut open, run);
     }
     interactive(
         args.world.as_deref(),
@@ -175,13 +181,22 @@ pub(crate) fn scenario_mark(run: &cli::test::ScenarioRun) -> app::ScenarioMark {
     }
 }
 
+/// Open the scratch data a scenario ran into, with its fixture set and the
+/// build cache it used (here, not in `open.rs`, which imports nothing of
+/// the CLI).
+pub(crate) fn use_scenario(open: &mut open::OpenOptions, run: &cli::test::ScenarioRun) {
+    open.data_dir = Some(run.data.path().to_path_buf());
+    open.cache_dir = Some(run.cache.clone());
+    open.fixtures = run.fixtures.clone();
+}
+
 /// Ticks animate the build spinner; nothing redraws on a timer otherwise.
 const TICK: Duration = Duration::from_millis(120);
 
 fn interactive(
     world: Option<&Path>,
     theme: Option<&str>,
-    open: runtime::OpenOptions,
+    open: open::OpenOptions,
     scenario: Option<app::ScenarioMark>,
 ) -> Result<(), cli::CliError> {
     let themes = ThemeSet::load(&search_dirs(world));
@@ -208,7 +223,7 @@ fn interactive(
     let (cols, rows) = crossterm::terminal::size().map_err(no_terminal)?;
     let mut app = App::new(themes, theme_index, no_color_from_env(), (cols, rows));
     app.scenario = scenario;
-    app.mode = app::OpenMode::of(&open);
+    app.mode = open.mode();
     let (tx, rx) = channel();
     let first = match world {
         Some(w) => app.open(w.to_path_buf()),
@@ -260,7 +275,7 @@ fn interactive(
 
 /// What the interactive runner keeps for the commands it runs.
 struct Background {
-    open: runtime::OpenOptions,
+    open: open::OpenOptions,
     /// Keeps the input thread off the terminal while an editor has it.
     gate: std::sync::Arc<editor::InputGate>,
     watcher: Option<watch::WatchHandle>,

@@ -1,10 +1,10 @@
 //! Runs `Cmd`s: opening a world, rebuilding reducers and watching files on
 //! background threads that post their progress and results as `Msg`s.
 
-use crate::app::live::{BuildFailure, RebuildCmd};
-use crate::app::verify::VerifyTask;
-use crate::app::Msg;
-use crate::watch::{WatchHandle, WatchSpec};
+use crate::msg::Msg;
+use crate::open::OpenOptions;
+use crate::watch::WatchHandle;
+use crate::work::{BuildFailure, RebuildCmd, VerifyTask, WatchSpec};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -16,45 +16,6 @@ use std::thread;
 pub const OPEN_THREAD: &str = "aos-open";
 /// Name of the rebuild thread; its panics are caught and reported too.
 pub const BUILD_THREAD: &str = "aos-build";
-
-/// Where an opened world keeps its data and caches (defaults: `WORLD/.aos`),
-/// and how it dispatches effects.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OpenOptions {
-    pub data_dir: Option<PathBuf>,
-    pub cache_dir: Option<PathBuf>,
-    /// Dispatch effects and advance the virtual clock while stepping. Off by
-    /// default: a person at the inspector dispatches (ARCHITECTURE.md, "Effects, capabilities, policy, receipts").
-    pub auto_dispatch: bool,
-    /// Fixture set for the mock adapters (`WORLD/fixtures/SET/`).
-    pub fixtures: Option<String>,
-    /// Live network adapters instead of fixtures.
-    pub live: bool,
-    /// Folders outside the world's project tree the user trusts to build
-    /// from (`--trust-source` and the `aos trust` record).
-    pub trusted_sources: Vec<PathBuf>,
-    /// Start a new journal, the old one kept aside (`--fresh`); the runner
-    /// clears it after the first open so no later reopen starts over.
-    pub fresh: bool,
-}
-
-impl OpenOptions {
-    /// These options, starting over on a new journal (`O O`).
-    pub fn starting_over(&self) -> OpenOptions {
-        OpenOptions {
-            fresh: true,
-            ..self.clone()
-        }
-    }
-
-    /// Open the scratch data a scenario ran into, with its fixture set and
-    /// the build cache it used.
-    pub fn use_scenario(&mut self, run: &crate::cli::test::ScenarioRun) {
-        self.data_dir = Some(run.data.path().to_path_buf());
-        self.cache_dir = Some(run.cache.clone());
-        self.fixtures = run.fixtures.clone();
-    }
-}
 
 /// Opens `path` off the UI thread; the receiver gets `OpenProgress`
 /// messages and finally exactly one `Opened`.
@@ -223,7 +184,7 @@ mod tests {
         RebuildCmd {
             number: 3,
             generation: 7,
-            task: crate::app::live::RebuildTask {
+            task: crate::work::RebuildTask {
                 modules: vec!["demo/Counter@1".into()],
                 run: std::sync::Arc::new(run),
             },

@@ -1,8 +1,9 @@
 //! Screen snapshots of synthetic models at 120×40 and 80×24, plus cell-style
 //! checks where colour carries meaning (a text snapshot drops colour).
 
-use crate::app::{update, App, Msg, Progress};
+use crate::app::{update, App};
 use crate::keys::parse_key;
+use crate::msg::{Msg, Progress};
 use crate::picker::{Picker, WorldEntry};
 use crate::session::fake::FakeSession;
 use crate::theme::ThemeSet;

@@ -34,10 +34,8 @@ pub use aos_engine::world::{EffectStatus, EffectView as Effect};
 /// Plan instances as the engine reports them (plain data too).
 pub use aos_engine::world::{PlanEdgeView, PlanStatus, PlanStepView, PlanView, StepMark};
 
-/// Live editing's plain data: the engine's reports and the app's tasks.
-pub use crate::app::live::RebuildTask;
-pub use crate::app::verify::{VerifyOutcome, VerifyTask};
-pub use crate::watch::WatchSpec;
+use crate::work::{RebuildTask, VerifyTask, WatchSpec};
+/// Live editing's plain data: the engine's reports.
 pub use aos_engine::build::BuiltModule;
 pub use aos_engine::world::{AirCheck, RerunReport};
 
@@ -105,6 +103,13 @@ pub trait Session: Send {
 
     // Live editing (see `app::live`). A session without files to watch
     // keeps these defaults.
+
+    /// Whether `path` is a folder now. `update` and `draw` ask here, not
+    /// the file system (ARCHITECTURE.md, "Inspector, headless mode and
+    /// CLI": the dependency rule); a session without files has none.
+    fn is_folder(&self, _path: &Path) -> bool {
+        false
+    }
 
     /// What to watch for live edits; `None` when there is nothing on disk.
     fn live_sources(&self) -> Option<WatchSpec> {

@@ -11,11 +11,11 @@
 //! reducer modules whose crate (or path dependency: a change in the sdk
 //! concerns every reducer) contains the file.
 
-use crate::app::Msg;
+use crate::msg::Msg;
+use crate::work::{Changes, WatchSpec};
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
 use notify::RecursiveMode;
 use notify_debouncer_full::{new_debouncer, DebounceEventResult};
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
@@ -34,57 +34,9 @@ pub const MAX_DELAY: Duration = Duration::from_secs(3);
 /// How often the watcher thread checks whether it should stop.
 const STOP_POLL: Duration = Duration::from_millis(500);
 
-/// What to watch and what each folder means.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WatchSpec {
-    /// The world's `air/` and `plans/` folders (canonical).
-    pub air: Vec<PathBuf>,
-    /// Each reducer module with its crate directory first, then its path
-    /// dependencies (canonical).
-    pub modules: Vec<(String, Vec<PathBuf>)>,
-}
-
-/// A coalesced change, classified.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Changes {
-    /// An AIR file changed.
-    pub air: bool,
-    /// Reducer modules to rebuild.
-    pub modules: BTreeSet<String>,
-    /// The relevant paths (for the build log).
-    pub paths: Vec<PathBuf>,
-}
-
-impl Changes {
-    pub fn is_empty(&self) -> bool {
-        !self.air && self.modules.is_empty()
-    }
-}
-
+/// Classifying is the watcher's: it asks the file system (a folder's own
+/// event is dropped).
 impl WatchSpec {
-    /// Every folder to watch, without duplicates (the sdk is shared).
-    pub fn roots(&self) -> Vec<PathBuf> {
-        let all: BTreeSet<&PathBuf> = self
-            .air
-            .iter()
-            .chain(self.modules.iter().flat_map(|(_, dirs)| dirs))
-            .collect();
-        // A folder inside another watched one is covered by it.
-        all.iter()
-            .filter(|p| !all.iter().any(|q| q != *p && p.starts_with(q)))
-            .map(|p| (*p).clone())
-            .collect()
-    }
-
-    /// Where a module's sources are shown from: the parent of its crate
-    /// directory, so diagnostics read `counter/src/lib.rs:12:5`.
-    pub fn display_roots(&self) -> Vec<PathBuf> {
-        self.modules
-            .iter()
-            .filter_map(|(_, dirs)| dirs.first()?.parent().map(Path::to_path_buf))
-            .collect()
-    }
-
     /// What the changed `paths` concern; noise is dropped.
     pub fn classify(&self, paths: &[PathBuf]) -> Changes {
         let mut out = Changes::default();
@@ -249,6 +201,7 @@ pub fn spawn(spec: WatchSpec, tx: Sender<Msg>) -> Result<WatchHandle, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     fn spec() -> WatchSpec {
         WatchSpec {

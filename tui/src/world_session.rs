@@ -1,15 +1,14 @@
 //! The real world behind the inspector: `aos_engine::world::World` as a
 //! [`Session`], and opening one with its progress turned into messages.
 
-use crate::app::live::BuildFailure;
-use crate::app::{Msg, Progress};
-use crate::runtime::OpenOptions;
-use crate::session::{AirCheck, BuiltModule, RebuildTask, Rerun, WatchSpec};
+use crate::msg::{Msg, Progress, ATTENTION};
+use crate::open::OpenOptions;
+use crate::session::{AirCheck, BuiltModule, Rerun};
 use crate::session::{
     Effect, Entry, ManifestView, OpResult, PlanView, ProposalView, Session, ShadowReport, StateCell,
 };
-use crate::session::{VerifyOutcome, VerifyTask};
 use crate::ty::Schemas;
+use crate::work::{BuildFailure, RebuildTask, VerifyOutcome, VerifyTask, WatchSpec};
 use aos_engine::air::DefKind;
 use aos_engine::build::{BuildError, BuildProgress};
 use aos_engine::hash::Hash;
@@ -63,6 +62,10 @@ fn cell(v: StateView) -> StateCell {
 impl Session for WorldSession {
     fn name(&self) -> String {
         self.world.name()
+    }
+
+    fn is_folder(&self, path: &Path) -> bool {
+        path.is_dir()
     }
     fn head(&self) -> u64 {
         self.world.head()
@@ -280,7 +283,7 @@ pub fn open(
         WorldOptions {
             data_dir: options.data_dir.clone(),
             cache_dir: options.cache_dir.clone(),
-            compile_cache: crate::cli::compile_cache(options.cache_dir.as_deref()),
+            compile_cache: crate::open::compile_cache(options.cache_dir.as_deref()),
             auto_dispatch: options.auto_dispatch,
             fixtures: options.fixtures.clone(),
             live: options.live,
@@ -302,7 +305,7 @@ pub fn open(
         .filter(|n| n.starts_with("opened read-only"));
     for message in read_only.chain(recovery.iter()) {
         let _ = tx.send(Msg::OpenProgress(Progress::Stage {
-            stage: crate::app::ATTENTION.into(),
+            stage: ATTENTION.into(),
             message: message.clone(),
         }));
     }

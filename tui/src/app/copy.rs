@@ -5,7 +5,7 @@
 //! OSC 52; here it only becomes a `Cmd::Copy` and a note.
 
 use super::{App, Cmd};
-use crate::layout::Pane;
+use crate::pane::Pane;
 use crate::session::Entry;
 use crate::tree::LineKind;
 use serde_json::{json, Map, Value as Json};

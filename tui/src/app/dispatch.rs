@@ -8,7 +8,7 @@ use super::{
     Screen,
 };
 use crate::keymap::{self, Action, Context, Move};
-use crate::layout::Pane;
+use crate::pane::Pane;
 use crate::prompt::{Edit, InjectPrompt, TextInput};
 use crate::tree::LineKind;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -18,7 +18,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         app.quit = true;
         return vec![Cmd::Quit];
     }
-    let action = keymap::lookup(&keymap::active(app), &key);
+    let action = keymap::lookup(&super::contexts::active(app), &key);
     match std::mem::replace(&mut app.overlay, Overlay::None) {
         Overlay::None => {}
         overlay @ (Overlay::Help | Overlay::Details(_)) => {
@@ -51,7 +51,7 @@ fn read_key(app: &mut App, overlay: Overlay, action: Option<Action>) {
     // The help knows its height, so it stops at its last row (a j/k past
     // it would not show); details still clamp when drawn.
     let most = match overlay {
-        Overlay::Help => i32::from(crate::help::max_scroll(app)),
+        Overlay::Help => i32::from(super::contexts::max_scroll(app)),
         _ => 10_000,
     };
     app.overlay_scroll = (i32::from(app.overlay_scroll) + by).clamp(0, most) as u16;

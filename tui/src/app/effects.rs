@@ -6,7 +6,7 @@ use crate::effects::{
     clock_text, detail_lines, is_pending, list_rows, parse_duration, status_label,
 };
 use crate::keymap::{Action, Move};
-use crate::layout::Pane;
+use crate::pane::Pane;
 use crate::prompt::{Edit, TextInput};
 use crate::session::{Effect, EffectStatus, Entry, Session};
 use crossterm::event::KeyEvent;

@@ -10,7 +10,7 @@
 use super::{App, Cmd, Overlay};
 use crate::filter::{PlanNames, Query};
 use crate::keymap::Move;
-use crate::layout::Pane;
+use crate::pane::Pane;
 use crate::prompt::{Edit, TextInput};
 use crate::session::Entry;
 use crossterm::event::KeyEvent;

@@ -5,9 +5,10 @@
 //! every definition, and the selected one's JSON. Model and text only:
 //! `ui::govern` and `ui::manifest` draw it.
 
+use super::layout;
 use super::{cycle_theme, movement, App, Cmd, Nav, Overlay};
 use crate::keymap::{Action as Act, Move};
-use crate::layout::{layout, Pane};
+use crate::pane::Pane;
 use crate::prompt::{Edit, TextInput};
 use crate::session::{ManifestView, OpResult, ProposalStatus, ProposalView, Session};
 use aos_engine::hash::Hash;
@@ -572,7 +573,7 @@ fn propose_key(app: &mut App) {
         .world_path
         .as_ref()
         .map(|w| w.join("proposal"))
-        .filter(|d| d.is_dir());
+        .filter(|d| app.is_folder(d));
     match folder {
         Some(dir) => {
             propose(app, dir);
@@ -716,7 +717,7 @@ fn prompt_key(app: &mut App, prompt: Prompt, key: KeyEvent, answer: Option<Act>)
             }
             Edit::Submit => {
                 let dir = PathBuf::from(input.text().trim());
-                if !dir.is_dir() {
+                if !app.is_folder(&dir) {
                     app.error(format!("{} is not a folder", dir.display()));
                     app.govern.prompt = Some(Prompt::Folder(input));
                 } else if !propose(app, dir) {

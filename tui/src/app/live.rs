@@ -9,66 +9,13 @@
 //! are rebuilt with whatever changed meanwhile.
 
 use super::{App, Cmd, Level};
-use crate::editor::EditRequest;
 use crate::keymap::Move;
-use crate::layout::Pane;
+use crate::pane::Pane;
 use crate::session::{AirCheck, BuiltModule, Rerun};
-use crate::watch::{Changes, WatchSpec};
+use crate::work::{BuildFailure, Changes, EditRequest, RebuildCmd, WatchSpec};
 use aos_engine::build::CompilerMessage;
 use std::collections::BTreeSet;
-use std::fmt;
 use std::path::Path;
-use std::sync::Arc;
-
-/// Runs a rebuild, reporting progress lines; what the runner calls on its
-/// build thread.
-pub type BuildFn = dyn Fn(&mut dyn FnMut(String)) -> Result<Vec<(String, BuiltModule)>, BuildFailure>
-    + Send
-    + Sync;
-
-/// A rebuild of some modules, ready to run anywhere.
-#[derive(Clone)]
-pub struct RebuildTask {
-    pub modules: Vec<String>,
-    pub run: Arc<BuildFn>,
-}
-
-/// Why a rebuild failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BuildFailure {
-    pub module: String,
-    /// One line.
-    pub summary: String,
-    /// Compiler diagnostics (empty when the failure was not the compiler's).
-    pub messages: Vec<CompilerMessage>,
-}
-
-/// The `Cmd::Rebuild` payload: the task, its number and its generation.
-#[derive(Clone)]
-pub struct RebuildCmd {
-    pub number: u64,
-    pub generation: u64,
-    pub task: RebuildTask,
-}
-
-impl fmt::Debug for RebuildCmd {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RebuildCmd")
-            .field("number", &self.number)
-            .field("generation", &self.generation)
-            .field("modules", &self.task.modules)
-            .finish()
-    }
-}
-
-impl PartialEq for RebuildCmd {
-    fn eq(&self, other: &Self) -> bool {
-        (self.number, self.generation, &self.task.modules)
-            == (other.number, other.generation, &other.task.modules)
-    }
-}
-
-impl Eq for RebuildCmd {}
 
 /// The build in flight.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -443,7 +390,7 @@ pub(super) fn edit(app: &mut App) -> Vec<Cmd> {
         .spec
         .as_ref()
         .and_then(|s| s.modules.iter().find_map(|(_, dirs)| dirs.first()))
-        .filter(|d| d.is_dir());
+        .filter(|d| app.is_folder(d));
     match first {
         Some(dir) => vec![Cmd::Edit(EditRequest {
             file: dir.join("src").join("lib.rs"),
@@ -472,7 +419,7 @@ pub(super) fn build_move(app: &mut App, m: Move) -> bool {
     if n == 0 {
         return false;
     }
-    let (width, rows) = match crate::layout::layout(app, app.area()).build {
+    let (width, rows) = match super::layout(app, app.area()).build {
         Some(r) => (
             usize::from(r.width.saturating_sub(2).max(1)),
             u64::from(r.height.saturating_sub(2).max(1)),

@@ -2,10 +2,11 @@
 //! journal → instance link, and the text helpers that both the keys and
 //! the drawing need (marks, topological order, a step's details).
 
+use super::layout;
 use super::{movement, App, Nav, Overlay};
 use crate::effects::Tone;
 use crate::keymap::Move;
-use crate::layout::{layout, Pane};
+use crate::pane::Pane;
 use crate::session::{Entry, PlanEdgeView, PlanStatus, PlanStepView, PlanView, StepMark};
 use ratatui::layout::Rect;
 use std::collections::{BTreeMap, BTreeSet};

@@ -726,9 +726,9 @@ fn screen_text(a: &App) -> String {
 
 /// A counter session that opened from a snapshot at #8 and whose
 /// verification answers `outcome`.
-fn opened_from_snapshot(outcome: verify::VerifyOutcome) -> (App, verify::VerifyTask) {
+fn opened_from_snapshot(outcome: crate::work::VerifyOutcome) -> (App, crate::work::VerifyTask) {
     let mut s = FakeSession::counter();
-    s.verify = Some(verify::VerifyTask {
+    s.verify = Some(crate::work::VerifyTask {
         id: 0,
         target: 8,
         cancel: Default::default(),
@@ -752,7 +752,7 @@ fn opened_from_snapshot(outcome: verify::VerifyOutcome) -> (App, verify::VerifyT
 
 #[test]
 fn history_below_a_snapshot_is_verified_in_the_background_with_its_progress_shown() {
-    let (mut a, task) = opened_from_snapshot(verify::VerifyOutcome::Agrees { to: 8 });
+    let (mut a, task) = opened_from_snapshot(crate::work::VerifyOutcome::Agrees { to: 8 });
     assert_eq!(task.target, 8);
     update(
         &mut a,
@@ -783,7 +783,7 @@ fn history_below_a_snapshot_is_verified_in_the_background_with_its_progress_show
         &mut a,
         Msg::Verified {
             id: task.id,
-            result: Ok(verify::VerifyOutcome::Agrees { to: 8 }),
+            result: Ok(crate::work::VerifyOutcome::Agrees { to: 8 }),
         },
     );
     assert_eq!(a.verify, Some(verify::Verify::Agrees { to: 8 }));
@@ -798,12 +798,13 @@ fn history_below_a_snapshot_is_verified_in_the_background_with_its_progress_show
 #[test]
 fn a_divergence_found_in_the_background_is_shown_as_a_failed_open_shows_it() {
     let text = "replay diverged at entry #3\n  journaled: ReducerCall a\n  replayed: ReducerCall b";
-    let (mut a, task) = opened_from_snapshot(verify::VerifyOutcome::Diverged(text.to_string()));
+    let (mut a, task) =
+        opened_from_snapshot(crate::work::VerifyOutcome::Diverged(text.to_string()));
     update(
         &mut a,
         Msg::Verified {
             id: task.id,
-            result: Ok(verify::VerifyOutcome::Diverged(text.to_string())),
+            result: Ok(crate::work::VerifyOutcome::Diverged(text.to_string())),
         },
     );
     assert_eq!(a.focus, Pane::Build);
@@ -819,7 +820,7 @@ fn a_divergence_found_in_the_background_is_shown_as_a_failed_open_shows_it() {
 
 #[test]
 fn opening_another_world_stops_the_verification_still_running() {
-    let (mut a, task) = opened_from_snapshot(verify::VerifyOutcome::Agrees { to: 8 });
+    let (mut a, task) = opened_from_snapshot(crate::work::VerifyOutcome::Agrees { to: 8 });
     assert!(!task.cancel.load(Ordering::Relaxed));
     update(&mut a, Msg::Opened(Ok(Box::new(FakeSession::counter()))));
     assert!(task.cancel.load(Ordering::Relaxed), "told to stop");
@@ -829,7 +830,7 @@ fn opening_another_world_stops_the_verification_still_running() {
         &mut a,
         Msg::Verified {
             id: task.id,
-            result: Ok(verify::VerifyOutcome::Stopped),
+            result: Ok(crate::work::VerifyOutcome::Stopped),
         },
     );
     assert_eq!(a.verify, None);
@@ -837,7 +838,7 @@ fn opening_another_world_stops_the_verification_still_running() {
 
 #[test]
 fn a_verification_that_cannot_run_is_said_in_the_status_line() {
-    let (mut a, task) = opened_from_snapshot(verify::VerifyOutcome::Agrees { to: 8 });
+    let (mut a, task) = opened_from_snapshot(crate::work::VerifyOutcome::Agrees { to: 8 });
     update(
         &mut a,
         Msg::Verified {

@@ -226,7 +226,7 @@ fn the_effects_pane_moves_and_shows_details() {
 #[test]
 fn the_wheel_scrolls_the_effects_list() {
     let mut a = at_end();
-    let r = crate::layout::layout(&a, Rect::new(0, 0, 120, 40))
+    let r = crate::app::layout(&a, Rect::new(0, 0, 120, 40))
         .effects
         .expect("effects pane at 120x40");
     update(

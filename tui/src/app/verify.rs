@@ -6,54 +6,9 @@
 //! status line saying so.
 
 use super::{App, Cmd, Flash, Level};
-use crate::layout::Pane;
-use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-
-/// Replays, calling `progress(done)` now and then (`false` stops it).
-pub type VerifyFn =
-    dyn Fn(&mut dyn FnMut(u64) -> bool) -> Result<VerifyOutcome, String> + Send + Sync;
-
-/// What a verification found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VerifyOutcome {
-    Agrees {
-        to: u64,
-    },
-    /// The divergence, as the engine words it.
-    Diverged(String),
-    /// Stopped before the end (another world was opened).
-    Stopped,
-}
-
-/// A verification ready to run on another thread.
-#[derive(Clone)]
-pub struct VerifyTask {
-    /// Tells its messages from an earlier world's.
-    pub id: u64,
-    /// The snapshot height it verifies up to.
-    pub target: u64,
-    pub cancel: Arc<AtomicBool>,
-    pub run: Arc<VerifyFn>,
-}
-
-impl fmt::Debug for VerifyTask {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VerifyTask")
-            .field("id", &self.id)
-            .field("target", &self.target)
-            .finish()
-    }
-}
-
-impl PartialEq for VerifyTask {
-    fn eq(&self, other: &Self) -> bool {
-        (self.id, self.target) == (other.id, other.target)
-    }
-}
-
-impl Eq for VerifyTask {}
+use crate::pane::Pane;
+use crate::work::VerifyOutcome;
+use std::sync::atomic::Ordering;
 
 /// Where the verification of the open world stands.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -92,25 +92,8 @@ pub fn options(args: &OpenArgs, build: BuildMode) -> Result<WorldOptions, CliErr
     })
 }
 
-/// Where compiled native code is cached: under `--cache-dir` when given,
-/// else in this user's cache folder (`$AOS_CACHE_DIR`, else
-/// `$XDG_CACHE_HOME/aos`, else `~/.cache/aos`), never in a world's own
-/// folder, which may have come from anyone (ARCHITECTURE.md "Build trust").
-pub fn compile_cache(cache_dir: Option<&Path>) -> Option<std::path::PathBuf> {
-    if let Some(dir) = cache_dir {
-        return Some(dir.join("wasmtime"));
-    }
-    let var = |name: &str| {
-        std::env::var_os(name)
-            .filter(|v| !v.is_empty())
-            .map(std::path::PathBuf::from)
-            .filter(|p| p.is_absolute())
-    };
-    let base = var("AOS_CACHE_DIR")
-        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("aos")))
-        .or_else(|| var("HOME").map(|h| h.join(".cache").join("aos")))?;
-    Some(base.join("wasmtime"))
-}
+/// Shared with the inspector's open (`open.rs`).
+pub use crate::open::compile_cache;
 
 /// Prints open progress on stderr when `verbose`; what a live run may
 /// reach and read is printed always.

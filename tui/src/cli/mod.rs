@@ -14,7 +14,6 @@ pub(crate) mod trust;
 mod why;
 
 use clap::{Args, Subcommand};
-pub use common::compile_cache;
 pub(crate) use common::CliError;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -2,8 +2,10 @@
 //! and the hint bar keeps what matters at 80 columns.
 
 use super::*;
-use crate::app::{update, App, Msg};
+use crate::app::contexts::{max_scroll, screen_hints, sections};
+use crate::app::{update, App};
 use crate::keys::parse_key;
+use crate::msg::Msg;
 use crate::picker::Picker;
 use crate::session::fake::FakeSession;
 use crate::theme::ThemeSet;

@@ -3,7 +3,7 @@
 //! Descriptions fit the help column (a test checks).
 
 use super::{Action, Binding, Context, Key, Move, Section, MAIN, MUST};
-use crate::layout::Pane;
+use crate::pane::Pane;
 use crossterm::event::KeyCode::{
     BackTab, Backspace, Char, Delete, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right,
     Tab, Up, F,

@@ -3,8 +3,10 @@
 //! is claimed twice in one context.
 
 use super::*;
-use crate::app::{update, App, Msg};
+use crate::app::contexts::active;
+use crate::app::{update, App, Overlay};
 use crate::keys::parse_key;
+use crate::msg::Msg;
 use crate::picker::Picker;
 use crate::prompt::InjectPrompt;
 use crate::session::fake::FakeSession;

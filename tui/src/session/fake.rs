@@ -598,6 +598,11 @@ impl Session for FakeSession {
     fn name(&self) -> String {
         self.name.clone()
     }
+
+    /// The tests make real folders (a world's `proposal/`, a reducer crate).
+    fn is_folder(&self, path: &std::path::Path) -> bool {
+        path.is_dir()
+    }
     fn head(&self) -> u64 {
         self.head
     }

@@ -4,7 +4,7 @@ use super::fit;
 use crate::app::{App, Level, Overlay, Phase, Screen};
 use crate::effects::clock_text;
 use crate::help;
-use crate::layout::Pane;
+use crate::pane::Pane;
 use crate::theme::Theme;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -187,7 +187,7 @@ pub fn status_bar(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         _ => String::new(),
     };
     let room = (area.width as usize).saturating_sub(crate::width::cells(&right) + 1);
-    let left = help::bar(&help::screen_hints(app), room);
+    let left = help::bar(&crate::app::contexts::screen_hints(app), room);
     let line = Line::from(vec![
         Span::styled(fit(&left, room + 1), theme.dim()),
         Span::styled(right, theme.accent()),

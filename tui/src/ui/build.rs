@@ -5,7 +5,7 @@
 use super::pane_block;
 use crate::app::live::{pane_lines, LineKind, Outcome};
 use crate::app::{App, Phase};
-use crate::layout::Pane;
+use crate::pane::Pane;
 use crate::theme::Theme;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};

@@ -3,7 +3,7 @@
 use super::{cut_spans, fit, pane_block};
 use crate::app::App;
 use crate::effects::{detail_lines, is_pending, list_rows, status_label};
-use crate::layout::Pane;
+use crate::pane::Pane;
 use crate::session::Effect;
 use crate::theme::Theme;
 use ratatui::layout::Rect;

@@ -98,7 +98,7 @@ fn list(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         let folder = app
             .world_path
             .as_ref()
-            .is_some_and(|w| w.join("proposal").is_dir());
+            .is_some_and(|w| app.is_folder(&w.join("proposal")));
         let how = if folder {
             "No proposals yet. P proposes this world's proposal/ folder (an alternative AIR)."
         } else {

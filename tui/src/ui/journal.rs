@@ -2,7 +2,8 @@
 
 use super::{fit, pane_block};
 use crate::app::App;
-use crate::layout::Pane;
+use crate::kind::kind_label;
+use crate::pane::Pane;
 use crate::session::Entry;
 use crate::theme::Theme;
 use aos_engine::diff::ChangeKind;
@@ -11,30 +12,6 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
-
-/// Short names keep the summary column wide (the filter's `kind:` finds them too).
-pub fn kind_label(kind: &str) -> &str {
-    match kind {
-        "DomainEvent" => "event",
-        "ReducerCall" => "call",
-        "Unrouted" => "unrouted",
-        "Snapshot" => "snapshot",
-        "Genesis" => "genesis",
-        "EffectIntent" => "intent",
-        "EffectReceipt" => "receipt",
-        "BudgetExceeded" => "budget",
-        "Clock" => "clock",
-        "PlanStarted" => "plan",
-        "PlanStep" => "step",
-        "PlanEnded" => "plan end",
-        "Proposed" => "proposal",
-        "ShadowReport" => "shadow",
-        "Approved" => "approved",
-        "Rejected" => "rejected",
-        "Applied" => "applied",
-        other => other,
-    }
-}
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let v = &app.view;

@@ -5,7 +5,7 @@
 use super::{cut_spans, fit, pane_block};
 use crate::app::govern::manifest_split;
 use crate::app::App;
-use crate::layout::Pane;
+use crate::pane::Pane;
 use crate::theme::Theme;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};

@@ -12,10 +12,9 @@ mod picker;
 mod plans;
 mod state;
 
-pub use journal::kind_label;
-
+use crate::app::layout;
 use crate::app::{App, Screen};
-use crate::layout::{layout, Pane};
+use crate::pane::Pane;
 use crate::theme::Theme;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;

@@ -65,7 +65,7 @@ fn column(sections: &[&Section], theme: &Theme) -> Vec<Line<'static>> {
 /// The help's rows: the sections in one column, or two (as
 /// `help::shape` splits them), then the notes.
 fn help_lines(app: &App, theme: &Theme, split: Option<usize>) -> Vec<Line<'static>> {
-    let sections = help::sections(app);
+    let sections = crate::app::contexts::sections(app);
     let mut lines: Vec<Line<'static>> = match split {
         Some(split) => {
             let left = column(&sections[..split], theme);
@@ -94,7 +94,7 @@ fn help_lines(app: &App, theme: &Theme, split: Option<usize>) -> Vec<Line<'stati
             })
             .collect(),
     };
-    let notes = help::notes(app);
+    let notes = crate::app::contexts::notes(app);
     if !notes.is_empty() {
         lines.push(Line::from(""));
     }
@@ -107,7 +107,7 @@ fn help_lines(app: &App, theme: &Theme, split: Option<usize>) -> Vec<Line<'stati
 /// The keys of the screen under the overlay, from the key table; scrolls
 /// (j/k, PgUp/PgDn, Home) when taller than the terminal.
 fn help(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
-    let shape = help::shape(app, (area.width, area.height));
+    let shape = crate::app::contexts::shape(app, (area.width, area.height));
     let lines = help_lines(app, theme, shape.split);
     let rect = centered(area, shape.width, shape.height);
     let more = if shape.rows + 2 > shape.height {

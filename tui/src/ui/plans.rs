@@ -9,7 +9,7 @@ use crate::app::plans::{
 };
 use crate::app::App;
 use crate::effects::Tone;
-use crate::layout::Pane;
+use crate::pane::Pane;
 use crate::session::{PlanStatus, PlanStepView, PlanView};
 use crate::theme::Theme;
 use ratatui::layout::Rect;

@@ -2,7 +2,7 @@
 
 use super::pane_block;
 use crate::app::App;
-use crate::layout::Pane;
+use crate::pane::Pane;
 use crate::theme::Theme;
 use crate::tree::{LineKind, TreeLine};
 use ratatui::layout::Rect;

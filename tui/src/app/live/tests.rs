@@ -1,6 +1,7 @@
 use super::*;
-use crate::app::{update, Msg};
+use crate::app::update;
 use crate::keys::parse_key;
+use crate::msg::Msg;
 use crate::session::fake::FakeSession;
 use crate::theme::ThemeSet;
 use ratatui::backend::TestBackend;
@@ -462,7 +463,7 @@ fn a_long_diagnostic_scrolls_at_80x24_and_enter_shows_it_in_full() {
         },
     );
     keys(&mut a, "4");
-    assert_eq!(a.focus, crate::layout::Pane::Build);
+    assert_eq!(a.focus, crate::pane::Pane::Build);
     assert!(!screen(&a).contains("help: add"), "{}", screen(&a));
     // j selects the long one and brings it to the top of the pane.
     keys(&mut a, "j");
