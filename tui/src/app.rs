@@ -323,6 +323,32 @@ impl App {
         matches!(self.build.phase, Phase::Opening { .. })
     }
 
+    /// Whether the open world is another process's, followed read-only:
+    /// the runner then ticks, and each tick looks for new entries.
+    pub fn is_following(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| s.following())
+    }
+
+    /// A tick while following: takes in what the writer committed and
+    /// shows it (the cursor stays; at the head it moves with it).
+    fn follow_tick(&mut self) {
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        match s.follow() {
+            Ok(0) => {}
+            Ok(n) => {
+                self.refresh();
+                self.info(format!(
+                    "following: {n} new entr{} (head {})",
+                    if n == 1 { "y" } else { "ies" },
+                    self.view.head
+                ));
+            }
+            Err(e) => self.error(format!("following stopped: {e}")),
+        }
+    }
+
     /// What a key that needs the world says while it opens: where the open
     /// is, and when keys will work (a module's `ready (built)` in the build
     /// pane comes before the journal is replayed, so it is not yet).
@@ -565,6 +591,11 @@ fn handle(app: &mut App, msg: Msg) -> Vec<Cmd> {
         Msg::RunChunk => run_chunk(app),
         Msg::Tick => {
             app.build.spinner = app.build.spinner.wrapping_add(1);
+            // Every fourth tick (~0.5 s): reopening the journal's tail is
+            // cheap, but not free on a long one.
+            if app.is_following() && app.build.spinner.is_multiple_of(4) {
+                app.follow_tick();
+            }
             vec![]
         }
         Msg::FilesChanged(changes) => live::files_changed(app, changes),

@@ -190,7 +190,9 @@ pub(crate) fn use_scenario(open: &mut open::OpenOptions, run: &cli::test::Scenar
     open.fixtures = run.fixtures.clone();
 }
 
-/// Ticks animate the build spinner; nothing redraws on a timer otherwise.
+/// Ticks animate the build spinner and, while following a world another
+/// process runs, look for its new entries; nothing redraws on a timer
+/// otherwise.
 const TICK: Duration = Duration::from_millis(120);
 
 fn interactive(
@@ -245,7 +247,7 @@ fn interactive(
     loop {
         term.draw(|f| ui::draw(f, &app))
             .map_err(|e| cli::CliError::usage(format!("cannot draw on the terminal: {e}")))?;
-        let msg = if app.is_opening() {
+        let msg = if app.is_opening() || app.is_following() {
             match rx.recv_timeout(TICK) {
                 Ok(m) => m,
                 Err(RecvTimeoutError::Timeout) => Msg::Tick,

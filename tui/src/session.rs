@@ -101,6 +101,16 @@ pub trait Session: Send {
     /// Every plan instance started up to the cursor, as of the cursor.
     fn plans(&mut self) -> OpResult<Vec<PlanView>>;
 
+    /// Whether this session follows a world another process is running
+    /// (read-only; ARCHITECTURE.md, "Following a running world").
+    fn following(&self) -> bool {
+        false
+    }
+    /// Takes in what the running writer committed since; how many entries.
+    fn follow(&mut self) -> OpResult<u64> {
+        Ok(0)
+    }
+
     // Live editing (see `app::live`). A session without files to watch
     // keeps these defaults.
 

@@ -12,7 +12,7 @@ use crate::work::{BuildFailure, RebuildTask, VerifyOutcome, VerifyTask, WatchSpe
 use aos_engine::air::DefKind;
 use aos_engine::build::{BuildError, BuildProgress};
 use aos_engine::hash::Hash;
-use aos_engine::world::{EntryView, OpenEvent, StateView, World, WorldOptions};
+use aos_engine::world::{EntryView, OpenEvent, StateView, World, WorldError, WorldOptions};
 use aos_engine::world::{RebuildJob, Verified};
 use std::path::Path;
 use std::sync::mpsc::Sender;
@@ -22,7 +22,13 @@ pub struct WorldSession {
     world: World,
     /// The journals this session's re-runs set aside and kept, oldest first.
     set_aside: Vec<std::path::PathBuf>,
+    /// Another process held the world's lock: opened read-only, following
+    /// its writer.
+    following: bool,
 }
+
+/// What the status says when the world is followed rather than opened.
+pub const FOLLOWING_NOTE: &str = "following (read-only): another aos process is running this world; new entries appear as it commits them";
 
 fn text<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
@@ -59,6 +65,19 @@ fn cell(v: StateView) -> StateCell {
     }
 }
 
+impl WorldSession {
+    /// Writing keys say why they cannot, when another process writes.
+    fn writable(&self) -> OpResult<()> {
+        if self.following {
+            return Err(
+                "following (read-only): another aos process is running this world and only it writes; time travel works, and this opens writable once that process ends"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
 impl Session for WorldSession {
     fn name(&self) -> String {
         self.world.name()
@@ -77,6 +96,9 @@ impl Session for WorldSession {
         self.world.inbox_len()
     }
     fn step(&mut self) -> OpResult<bool> {
+        if self.world.at_head() {
+            self.writable()?;
+        }
         self.world.step().map_err(text)
     }
     fn step_back(&mut self) -> OpResult<bool> {
@@ -86,12 +108,14 @@ impl Session for WorldSession {
         self.world.seek(height).map_err(text)
     }
     fn run_until_idle(&mut self, max_steps: u64) -> OpResult<u64> {
+        self.writable()?;
         self.world.run_until_idle(max_steps).map_err(text)
     }
     fn injectable_schemas(&self) -> Vec<String> {
         self.world.injectable_schemas()
     }
     fn inject(&mut self, schema: &str, json: &str) -> OpResult<u64> {
+        self.writable()?;
         self.world.inject(schema, json).map_err(text)
     }
     fn entries(&self, from: u64, to: u64) -> OpResult<Vec<Entry>> {
@@ -127,9 +151,11 @@ impl Session for WorldSession {
         self.world.effects().map_err(text)
     }
     fn dispatch(&mut self, intent: &Hash) -> OpResult<bool> {
+        self.writable()?;
         self.world.dispatch(*intent).map_err(text)
     }
     fn dispatch_all(&mut self) -> OpResult<usize> {
+        self.writable()?;
         self.world.dispatch_all().map_err(text)
     }
     fn auto_dispatch(&self) -> bool {
@@ -145,15 +171,30 @@ impl Session for WorldSession {
         self.world.next_timer_ns()
     }
     fn advance_clock_to_next(&mut self) -> OpResult<usize> {
+        self.writable()?;
         self.world.advance_clock_to_next().map_err(text)
     }
     fn advance_clock_by(&mut self, ns: u64) -> OpResult<usize> {
+        self.writable()?;
         self.world.advance_clock_by(ns).map_err(text)
     }
     fn plans(&mut self) -> OpResult<Vec<PlanView>> {
         Ok(self.world.plans())
     }
+    fn following(&self) -> bool {
+        self.following
+    }
+    fn follow(&mut self) -> OpResult<u64> {
+        if !self.following {
+            return Ok(0);
+        }
+        self.world.follow().map_err(text)
+    }
     fn live_sources(&self) -> Option<WatchSpec> {
+        // The running writer owns the code; a follower rebuilds nothing.
+        if self.following {
+            return None;
+        }
         let air = ["air", "plans"]
             .iter()
             .filter_map(|f| self.world.dir().join(f).canonicalize().ok())
@@ -178,6 +219,7 @@ impl Session for WorldSession {
         })
     }
     fn swap_and_rerun(&mut self, built: Vec<(String, BuiltModule)>) -> OpResult<Rerun> {
+        self.writable()?;
         let report = self.world.swap_and_rerun_all(built).map_err(text)?;
         let changed = report.departed_at.is_some();
         let old = crate::old_journals::tidy(&mut self.set_aside, &report.old_journal, changed);
@@ -211,18 +253,23 @@ impl Session for WorldSession {
         Ok(self.world.proposals())
     }
     fn propose_dir(&mut self, dir: &Path, description: &str) -> OpResult<u64> {
+        self.writable()?;
         self.world.propose_dir(dir, description).map_err(text)
     }
     fn shadow(&mut self, id: u64) -> OpResult<ShadowReport> {
+        self.writable()?;
         self.world.shadow(id).map_err(text)
     }
     fn approve(&mut self, id: u64) -> OpResult<()> {
+        self.writable()?;
         self.world.approve(id, &approver()).map_err(text)
     }
     fn reject(&mut self, id: u64, reason: &str) -> OpResult<()> {
+        self.writable()?;
         self.world.reject(id, &approver(), reason).map_err(text)
     }
     fn apply(&mut self, id: u64) -> OpResult<Hash> {
+        self.writable()?;
         self.world.apply(id).map_err(text)
     }
     fn manifest(&self) -> ManifestView {
@@ -278,24 +325,42 @@ pub fn open(
         // A closed channel means the UI quit; the open finishes unobserved.
         let _ = tx.send(Msg::OpenProgress(progress(ev)));
     };
-    let world = World::open(
-        path,
-        WorldOptions {
-            data_dir: options.data_dir.clone(),
-            cache_dir: options.cache_dir.clone(),
-            compile_cache: crate::open::compile_cache(options.cache_dir.as_deref()),
-            auto_dispatch: options.auto_dispatch,
-            fixtures: options.fixtures.clone(),
-            live: options.live,
-            trusted_sources: options.trusted_sources.clone(),
-            fresh: options.fresh,
-            // A world on a full or read-only disk still opens, to look at.
-            read_only_fallback: true,
-            ..WorldOptions::default()
-        },
-        &mut report,
-    )
-    .map_err(text)?;
+    let world_options = WorldOptions {
+        data_dir: options.data_dir.clone(),
+        cache_dir: options.cache_dir.clone(),
+        compile_cache: crate::open::compile_cache(options.cache_dir.as_deref()),
+        auto_dispatch: options.auto_dispatch,
+        fixtures: options.fixtures.clone(),
+        live: options.live,
+        trusted_sources: options.trusted_sources.clone(),
+        fresh: options.fresh,
+        // A world on a full or read-only disk still opens, to look at.
+        read_only_fallback: true,
+        ..WorldOptions::default()
+    };
+    let (world, following) = match World::open(path, world_options.clone(), &mut report) {
+        Ok(world) => (world, false),
+        // Another process runs the world: follow it, reading only, with
+        // the code its writer built (ARCHITECTURE.md, "Following a
+        // running world").
+        Err(WorldError::Busy { .. }) if !options.fresh => {
+            let reader = WorldOptions {
+                read_only: true,
+                read_only_fallback: false,
+                build: aos_engine::build::BuildMode::StoreOnly,
+                trusted_sources: Vec::new(),
+                ..world_options
+            };
+            (World::open(path, reader, &mut report).map_err(text)?, true)
+        }
+        Err(e) => return Err(text(e)),
+    };
+    if following {
+        let _ = tx.send(Msg::OpenProgress(Progress::Stage {
+            stage: ATTENTION.into(),
+            message: FOLLOWING_NOTE.into(),
+        }));
+    }
     // What recovery did and a read-only fallback need the user's eye: they
     // go to the status line, the rest to the build pane's log.
     let recovery = world.recovery().map(|r| r.line.clone());
@@ -322,6 +387,7 @@ pub fn open(
     Ok(Box::new(WorldSession {
         world,
         set_aside: Vec::new(),
+        following,
     }))
 }
 

@@ -75,3 +75,59 @@ fn journal_follow_prints_what_a_concurrent_run_appends() {
         "every entry once, in order"
     );
 }
+
+/// The inspector opens a world another process holds in follow mode: the
+/// header says so, time travel works, writing keys say why they cannot,
+/// and nothing in the data dir changes.
+#[test]
+fn the_inspector_follows_a_world_another_process_holds() {
+    let world = "worlds/00-counter";
+    let data = ran(world);
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(data.path().join("lock"))
+        .expect("the lock file");
+    lock.try_lock().expect("nobody else holds it");
+    let before = listing(data.path());
+    let r = headless(
+        world,
+        &data,
+        &[
+            "--keys",
+            "b b n",
+            "--expect",
+            "following (read-only)",
+            "--size",
+            "120x40",
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("◀ past"), "time travel works: {r:?}");
+    let r = headless(world, &data, &["--keys", "G i", "--size", "120x40"]);
+    assert!(
+        r.stdout
+            .contains("another aos process is running this world"),
+        "{r:?}"
+    );
+    assert_eq!(listing(data.path()), before, "a follower writes nothing");
+    drop(lock);
+}
+
+/// Every file under `dir` with its length and modification time.
+fn listing(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("list") {
+            let p = e.expect("entry").path();
+            let m = std::fs::symlink_metadata(&p).expect("stat");
+            if m.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p, m.len(), m.modified().expect("mtime")));
+            }
+        }
+    }
+    out.sort();
+    out
+}

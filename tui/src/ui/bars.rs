@@ -24,6 +24,9 @@ pub fn title(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             } else if let Some(set) = &app.mode.fixtures {
                 spans.push(Span::styled(format!(" · fixtures {set}"), theme.accent()));
             }
+            if app.is_following() {
+                spans.push(Span::styled(" · following (read-only)", theme.warning()));
+            }
             if app.session.is_some() && app.view.cursor < app.view.head {
                 spans.push(Span::styled(
                     format!(
