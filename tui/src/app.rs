@@ -119,6 +119,16 @@ pub enum Overlay {
     Advance(TextInput),
     /// The `/` prompt: the journal filter, applied as it is typed.
     Filter(TextInput),
+    /// `w`: what caused the selected entry and what it caused.
+    Why(WhyPanel),
+}
+
+/// The why panel: its rows and the one selected (Enter goes there).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WhyPanel {
+    pub seq: u64,
+    pub rows: Vec<crate::session::WhyRow>,
+    pub selected: usize,
 }
 
 /// What the panes show, refreshed after each world operation.
@@ -877,3 +887,4 @@ mod tests_govern;
 #[cfg(test)]
 mod tests_plans;
 pub mod verify;
+mod why;

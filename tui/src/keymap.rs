@@ -104,6 +104,8 @@ pub enum Action {
     PrevPane,
     /// `y`: the selection as JSON to the clipboard.
     Copy,
+    /// `w`: why the selected journal entry happened.
+    Why,
     /// `z`: the focused pane full screen, or back.
     Zoom,
     /// Pane by number, 1-based (the digit pressed).
@@ -232,6 +234,8 @@ pub enum Context {
     InjectValue,
     Help,
     Details,
+    /// The why panel: move among its rows, Enter goes there.
+    Why,
 }
 
 impl Context {
@@ -273,6 +277,7 @@ pub fn all() -> Vec<Context> {
         Context::InjectValue,
         Context::Help,
         Context::Details,
+        Context::Why,
     ]);
     all
 }

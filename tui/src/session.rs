@@ -17,6 +17,27 @@ pub struct Entry {
     pub details: Vec<String>,
 }
 
+/// One row of the why panel (ARCHITECTURE.md, "Causality"): an entry that
+/// caused the one asked about (`depth` 0, root first), the entry itself,
+/// or one it caused (`depth` levels below it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WhyRow {
+    pub seq: u64,
+    pub role: WhyRole,
+    pub depth: u16,
+    /// `#seq kind summary`.
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhyRole {
+    Cause,
+    Itself,
+    Effect,
+    /// More effects than the panel lists.
+    More,
+}
+
 /// One reducer cell at the cursor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateCell {
@@ -100,6 +121,12 @@ pub trait Session: Send {
     fn advance_clock_by(&mut self, ns: u64) -> OpResult<usize>;
     /// Every plan instance started up to the cursor, as of the cursor.
     fn plans(&mut self) -> OpResult<Vec<PlanView>>;
+
+    /// The causes of entry `seq` and the tree of what it caused, as rows.
+    fn why(&mut self, seq: u64) -> OpResult<Vec<WhyRow>> {
+        let _ = seq;
+        Err("this session keeps no journal to trace".into())
+    }
 
     /// Whether this session follows a world another process is running
     /// (read-only; ARCHITECTURE.md, "Following a running world").

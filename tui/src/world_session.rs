@@ -5,14 +5,17 @@ use crate::msg::{Msg, Progress, ATTENTION};
 use crate::open::OpenOptions;
 use crate::session::{AirCheck, BuiltModule, Rerun};
 use crate::session::{
-    Effect, Entry, ManifestView, OpResult, PlanView, ProposalView, Session, ShadowReport, StateCell,
+    Effect, Entry, ManifestView, OpResult, PlanView, ProposalView, Session, ShadowReport,
+    StateCell, WhyRole, WhyRow,
 };
 use crate::ty::Schemas;
 use crate::work::{BuildFailure, RebuildTask, VerifyOutcome, VerifyTask, WatchSpec};
 use aos_engine::air::DefKind;
 use aos_engine::build::{BuildError, BuildProgress};
 use aos_engine::hash::Hash;
-use aos_engine::world::{EntryView, OpenEvent, StateView, World, WorldError, WorldOptions};
+use aos_engine::world::{
+    Causality, EntryView, OpenEvent, StateView, Why, WhyNode, World, WorldError, WorldOptions,
+};
 use aos_engine::world::{RebuildJob, Verified};
 use std::path::Path;
 use std::sync::mpsc::Sender;
@@ -25,6 +28,65 @@ pub struct WorldSession {
     /// Another process held the world's lock: opened read-only, following
     /// its writer.
     following: bool,
+    /// The causality index, built on the first `w` and again once the
+    /// journal has grown.
+    causality: Option<Causality>,
+}
+
+/// The why panel lists at most this many effects (a long run's first input
+/// can cause everything after it).
+const WHY_ROWS: usize = 2_000;
+/// And this many levels of them.
+const WHY_DEPTH: usize = 32;
+
+fn why_rows(why: &Why) -> Vec<WhyRow> {
+    let line = |e: &EntryView| format!("#{} {} {}", e.seq, e.kind, e.summary);
+    let mut rows: Vec<WhyRow> = why
+        .causes
+        .iter()
+        .map(|e| WhyRow {
+            seq: e.seq,
+            role: WhyRole::Cause,
+            depth: 0,
+            text: line(e),
+        })
+        .collect();
+    rows.push(WhyRow {
+        seq: why.entry.seq,
+        role: WhyRole::Itself,
+        depth: 0,
+        text: line(&why.entry),
+    });
+    let mut stack: Vec<(&WhyNode, u16)> = why.effects.iter().rev().map(|n| (n, 1)).collect();
+    let mut listed = 0;
+    while let Some((node, depth)) = stack.pop() {
+        if listed == WHY_ROWS {
+            rows.push(WhyRow {
+                seq: node.entry.seq,
+                role: WhyRole::More,
+                depth,
+                text: format!("… more than {WHY_ROWS} effects: `aos why` lists them all"),
+            });
+            break;
+        }
+        listed += 1;
+        rows.push(WhyRow {
+            seq: node.entry.seq,
+            role: WhyRole::Effect,
+            depth,
+            text: line(&node.entry),
+        });
+        if node.truncated {
+            rows.push(WhyRow {
+                seq: node.entry.seq,
+                role: WhyRole::More,
+                depth: depth + 1,
+                text: "…".into(),
+            });
+        }
+        stack.extend(node.effects.iter().rev().map(|n| (n, depth + 1)));
+    }
+    rows
 }
 
 /// What the status says when the world is followed rather than opened.
@@ -180,6 +242,16 @@ impl Session for WorldSession {
     }
     fn plans(&mut self) -> OpResult<Vec<PlanView>> {
         Ok(self.world.plans())
+    }
+    fn why(&mut self, seq: u64) -> OpResult<Vec<WhyRow>> {
+        let head = self.world.head();
+        let stale = self.causality.as_ref().is_none_or(|c| c.len() != head);
+        if stale {
+            self.causality = Some(self.world.causality().map_err(text)?);
+        }
+        let index = self.causality.as_ref().ok_or("no causality index")?;
+        let why = self.world.why(index, seq, WHY_DEPTH).map_err(text)?;
+        Ok(why_rows(&why))
     }
     fn following(&self) -> bool {
         self.following
@@ -388,6 +460,7 @@ pub fn open(
         world,
         set_aside: Vec::new(),
         following,
+        causality: None,
     }))
 }
 

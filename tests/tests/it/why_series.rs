@@ -87,3 +87,55 @@ fn series_of_remaining_lists_three_two_one_zero_where_it_changed() {
         "{bad:?}"
     );
 }
+
+/// Runs of 12 or more hex digits (hashes, which follow the toolchain that
+/// built the wasm) become `<hash>`, so a screen compares anywhere.
+fn scrub(text: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    for c in text.chars().chain(std::iter::once('\n')) {
+        if c.is_ascii_hexdigit() && !c.is_ascii_uppercase() {
+            run.push(c);
+            continue;
+        }
+        if run.len() >= 12 {
+            out.push_str("<hash>");
+        } else {
+            out.push_str(&run);
+        }
+        run.clear();
+        out.push(c);
+    }
+    out.pop();
+    out
+}
+
+#[test]
+fn w_opens_the_why_panel_and_enter_goes_to_a_cause() {
+    let world = "worlds/03-fetch-notify";
+    let data = ran(world);
+    for size in ["120x40", "80x24"] {
+        // The last call (#13), traced: G selects the last entry.
+        let r = headless(world, &data, &["--keys", "G w", "--size", size]);
+        assert_eq!(r.code, 0, "{r:?}");
+        assert!(r.stdout.contains("why #13"), "{r:?}");
+        insta::assert_snapshot!(format!("why_panel_{size}"), scrub(&r.stdout));
+    }
+    // Up four rows to the receipt (#7), Enter: the world goes there, with
+    // the receipt applied.
+    let r = headless(
+        world,
+        &data,
+        &[
+            "--keys",
+            "G w k k k k Enter",
+            "--size",
+            "120x40",
+            "--expect",
+            "at #7: the world as it was with it applied",
+            "--expect",
+            "◀ past: viewing height 8 of 14",
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+}

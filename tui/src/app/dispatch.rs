@@ -29,6 +29,10 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         Overlay::Inject(prompt) => return inject_key(app, prompt, key, action),
         Overlay::Advance(input) => return effects::advance_key(app, input, key),
         Overlay::Filter(input) => return super::filter::prompt_key(app, input, key),
+        Overlay::Why(panel) => {
+            super::why::key(app, panel, action);
+            return vec![];
+        }
     }
     match app.screen {
         Screen::Picker => apply_picker(app, action),
@@ -121,6 +125,7 @@ fn apply_world(app: &mut App, action: Action, armed: bool) -> Vec<Cmd> {
         }
         Action::Leave => return leave(app),
         Action::Copy => return super::copy::copy(app),
+        Action::Why => super::why::open(app),
         Action::Zoom => {
             app.zoom = !app.zoom;
             if app.zoom {

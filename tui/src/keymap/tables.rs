@@ -72,6 +72,7 @@ pub(super) fn sections(context: Context) -> &'static [Section] {
         Context::InjectSchema => INJECT_SCHEMA,
         Context::InjectValue => INJECT_VALUE,
         Context::Help | Context::Details => READING,
+        Context::Why => WHY,
     }
 }
 
@@ -293,6 +294,14 @@ const WORLD: &[Section] = &[
                 "inject an event (JSON)",
                 "i inject",
                 5,
+            ),
+            h(
+                "w",
+                &[Code(Char('w'))],
+                Action::Why,
+                "why: causes and effects",
+                "w why",
+                1,
             ),
             b(
                 "e",
@@ -741,6 +750,27 @@ const INJECT_VALUE: &[Section] = &[Section {
         Action::ChooseSchema,
         "back to the schema",
     )],
+}];
+
+const WHY: &[Section] = &[Section {
+    title: "Why",
+    bindings: &[
+        b("j k  ↓ ↑", LINES, LINE, "select a cause or effect"),
+        b("PgUp PgDn", PAGES, PAGE, "a page up / down"),
+        b("Home End", ENDS, END, "first / last row"),
+        b(
+            "Enter",
+            &[Code(Enter)],
+            Action::Open,
+            "go there (with it applied)",
+        ),
+        b(
+            "Esc q w",
+            &[Code(Esc), Code(Char('q')), Code(Char('w'))],
+            Action::Close,
+            "close",
+        ),
+    ],
 }];
 
 const READING: &[Section] = &[Section {

@@ -78,9 +78,16 @@ fn states() -> Vec<(&'static str, App)> {
     let mut prompt = InjectPrompt::new(vec!["a/A@1".into(), "b/B@1".into()]);
     prompt.editing = true;
     value.overlay = Overlay::Inject(prompt);
+    let mut why = world();
+    why.overlay = Overlay::Why(crate::app::WhyPanel {
+        seq: 0,
+        rows: vec![],
+        selected: 0,
+    });
     out.extend([
         ("help", help),
         ("details", details),
+        ("why", why),
         ("jump", jump),
         ("inject schema", schema),
         ("inject value", value),

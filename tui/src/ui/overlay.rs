@@ -1,11 +1,12 @@
 //! Overlays: help, entry details, the inject prompt.
 
 use super::{centered, fit};
-use crate::app::{App, Overlay};
+use crate::app::{App, Overlay, WhyPanel};
 use crate::help::{self, COL_W, DESC_W, KEY_W};
 use crate::keymap::Section;
 use crate::prompt::InjectPrompt;
 use crate::session::Entry;
+use crate::session::WhyRole;
 use crate::theme::Theme;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -19,7 +20,58 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         Overlay::Help => help(frame, app, theme, area),
         Overlay::Details(e) => details(frame, theme, area, e, app.overlay_scroll),
         Overlay::Inject(p) => inject(frame, theme, area, p),
+        Overlay::Why(panel) => why(frame, theme, area, panel),
     }
+}
+
+/// The why panel: the causes (root first), the entry, then what it caused,
+/// indented by level; the selected row stays in view.
+fn why(frame: &mut Frame, theme: &Theme, area: Rect, panel: &WhyPanel) {
+    let w = area.width.saturating_sub(4).min(120);
+    let wanted = u16::try_from(panel.rows.len() + 2).unwrap_or(u16::MAX);
+    let h = wanted.min(area.height.saturating_sub(2));
+    let rect = centered(area, w, h);
+    let causes = panel
+        .rows
+        .iter()
+        .filter(|r| r.role == WhyRole::Cause)
+        .count();
+    let inner = boxed(
+        frame,
+        theme,
+        rect,
+        &format!(
+            "why #{} · {causes} cause(s) · Enter goes there · Esc closes",
+            panel.seq
+        ),
+    );
+    let rows = usize::from(inner.height);
+    let top = panel.selected.saturating_sub(rows.saturating_sub(1));
+    let width = usize::from(inner.width);
+    let lines: Vec<Line> = panel
+        .rows
+        .iter()
+        .enumerate()
+        .skip(top)
+        .take(rows)
+        .map(|(i, r)| {
+            let (mark, style) = match r.role {
+                WhyRole::Cause => ("↑ ", theme.dim()),
+                WhyRole::Itself => ("▶ ", theme.accent()),
+                WhyRole::Effect => ("↓ ", theme.text()),
+                WhyRole::More => ("  ", theme.dim()),
+            };
+            let indent = "  ".repeat(usize::from(r.depth));
+            let text = fit(&format!("{indent}{mark}{}", r.text), width);
+            let style = if i == panel.selected {
+                theme.selected()
+            } else {
+                style
+            };
+            Line::from(Span::styled(text, style))
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).style(theme.base()), inner);
 }
 
 fn boxed(frame: &mut Frame, theme: &Theme, rect: Rect, title: &str) -> Rect {
