@@ -121,6 +121,10 @@ pub enum Overlay {
     Filter(TextInput),
     /// `w`: what caused the selected entry and what it caused.
     Why(WhyPanel),
+    /// `F`: the folder to fork the world into, at the height given.
+    Fork(u64, TextInput),
+    /// After `F`: open the fork now? (y/n)
+    OpenFork(std::path::PathBuf),
 }
 
 /// The why panel: its rows and the one selected (Enter goes there).
@@ -873,6 +877,7 @@ mod copy;
 mod dispatch;
 mod effects;
 pub mod filter;
+mod fork;
 pub mod govern;
 pub mod live;
 pub mod plans;

@@ -127,6 +127,11 @@ impl Headless {
                         self.watcher = None;
                         spawn_open(path, self.open_options.starting_over(), self.tx.clone());
                     }
+                    Cmd::OpenOwnData(path) => {
+                        self.watcher = None;
+                        self.open_options.data_dir = None;
+                        spawn_open(path, self.open_options.clone(), self.tx.clone());
+                    }
                     Cmd::RunChunk => queue.push_back(Msg::RunChunk),
                     Cmd::FilterChunk(g) => queue.push_back(Msg::FilterChunk(g)),
                     Cmd::Watch(spec) => self.watcher = start_watch(spec, &self.tx),

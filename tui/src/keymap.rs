@@ -106,6 +106,8 @@ pub enum Action {
     Copy,
     /// `w`: why the selected journal entry happened.
     Why,
+    /// `F`: fork the world at the cursor into a new folder.
+    Fork,
     /// `z`: the focused pane full screen, or back.
     Zoom,
     /// Pane by number, 1-based (the digit pressed).

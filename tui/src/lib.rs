@@ -301,6 +301,11 @@ fn exec(
                 bg.watcher = None;
                 runtime::spawn_open(path, bg.open.starting_over(), tx.clone());
             }
+            Cmd::OpenOwnData(path) => {
+                bg.watcher = None;
+                bg.open.data_dir = None;
+                runtime::spawn_open(path, bg.open.clone(), tx.clone());
+            }
             Cmd::Watch(spec) => bg.watcher = runtime::start_watch(spec, tx),
             Cmd::CloseWorld => bg.watcher = None,
             Cmd::Copy(text) => {

@@ -79,6 +79,9 @@ pub enum Cmd {
     Open(PathBuf),
     /// [`Cmd::Open`] on a new journal, the current one kept aside.
     StartOver(PathBuf),
+    /// [`Cmd::Open`] of a world whose journal is in its own `.aos` (a fork
+    /// just made): a `--data-dir` given for the first world is dropped.
+    OpenOwnData(PathBuf),
     /// Post `Msg::RunChunk` after any input already waiting.
     RunChunk,
     /// Watch these folders, posting `Msg::FilesChanged`.

@@ -128,6 +128,13 @@ pub trait Session: Send {
         Err("this session keeps no journal to trace".into())
     }
 
+    /// Forks the world at boundary `height` into the new folder `dest`;
+    /// a line saying what the fork holds.
+    fn fork(&mut self, height: u64, dest: &Path) -> OpResult<String> {
+        let _ = (height, dest);
+        Err("this session has no journal to fork".into())
+    }
+
     /// Whether this session follows a world another process is running
     /// (read-only; ARCHITECTURE.md, "Following a running world").
     fn following(&self) -> bool {

@@ -253,6 +253,15 @@ impl Session for WorldSession {
         let why = self.world.why(index, seq, WHY_DEPTH).map_err(text)?;
         Ok(why_rows(&why))
     }
+    fn fork(&mut self, height: u64, dest: &Path) -> OpResult<String> {
+        let report = self.world.fork_to(height, dest).map_err(text)?;
+        Ok(format!(
+            "forked at {} into {} (state {})",
+            report.height,
+            dest.display(),
+            report.state_hash.short()
+        ))
+    }
     fn following(&self) -> bool {
         self.following
     }

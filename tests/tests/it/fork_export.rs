@@ -183,3 +183,41 @@ fn the_05_readme_fork_takes_the_other_path_from_the_same_past() {
     let diff = aos(&["diff", path_str(&head), path_str(&fork), "--json"]);
     assert_eq!(diff.json()["first_difference"], 18, "{diff:?}");
 }
+
+/// `F` in the inspector: the prompt offers a folder beside the world, the
+/// fork is made at the cursor, and `y` opens it.
+#[test]
+fn f_forks_at_the_cursor_and_offers_to_open_the_fork() {
+    let world = "worlds/03-fetch-notify";
+    let data = ran(world);
+    let out = tempfile::tempdir().expect("tempdir");
+    let dest = out.path().join("fork");
+    for size in ["120x40", "80x24"] {
+        let r = headless(world, &data, &["--keys", "b b b F", "--size", size]);
+        assert_eq!(r.code, 0, "{r:?}");
+        assert!(
+            r.stdout
+                .contains("fork into: worlds/03-fetch-notify-fork-9"),
+            "{r:?}"
+        );
+    }
+    let text = format!(
+        "key b\nkey b\nkey b\nkey F\nkey C-u\ntype {}\nkey Enter\nexpect open it now? y/n\nkey y\nwait build\nexpect aos · fork\nexpect 9 entries\n",
+        dest.display()
+    );
+    let file = script(&text);
+    let r = headless(
+        world,
+        &data,
+        &["--script", path_str(file.path()), "--size", "120x40"],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let state = cli_json("state", world, &data, &["--at", "9"]);
+    let replay = aos(&["replay", path_str(&dest), "--json"]);
+    assert_eq!(
+        replay.json()["state_hash"],
+        state["state_hash"],
+        "{replay:?}"
+    );
+    assert!(!repo_root().join("worlds/03-fetch-notify-fork-9").exists());
+}

@@ -30,6 +30,8 @@ pub fn active(app: &App) -> Vec<Context> {
         Overlay::Help => vec![Context::Help],
         Overlay::Details(_) => vec![Context::Details],
         Overlay::Why(_) => vec![Context::Why],
+        Overlay::Fork(..) => vec![Context::TextField],
+        Overlay::OpenFork(_) => vec![Context::Confirm],
         Overlay::Jump(_) | Overlay::Advance(_) | Overlay::Filter(_) => vec![Context::TextField],
         Overlay::Inject(p) if p.editing => vec![Context::InjectValue, Context::TextField],
         Overlay::Inject(_) => vec![Context::InjectSchema],

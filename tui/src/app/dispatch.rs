@@ -33,6 +33,8 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             super::why::key(app, panel, action);
             return vec![];
         }
+        Overlay::Fork(height, input) => return super::fork::prompt_key(app, height, input, key),
+        Overlay::OpenFork(dest) => return super::fork::confirm_key(app, dest, action),
     }
     match app.screen {
         Screen::Picker => apply_picker(app, action),
@@ -126,6 +128,7 @@ fn apply_world(app: &mut App, action: Action, armed: bool) -> Vec<Cmd> {
         Action::Leave => return leave(app),
         Action::Copy => return super::copy::copy(app),
         Action::Why => super::why::open(app),
+        Action::Fork => super::fork::open_prompt(app),
         Action::Zoom => {
             app.zoom = !app.zoom;
             if app.zoom {

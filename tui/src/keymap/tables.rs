@@ -303,6 +303,7 @@ const WORLD: &[Section] = &[
                 "w why",
                 1,
             ),
+            b("F", &[Code(Char('F'))], Action::Fork, "fork at the cursor"),
             b(
                 "e",
                 &[Code(Char('e'))],

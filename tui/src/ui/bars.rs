@@ -66,8 +66,22 @@ pub fn status_line(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             input,
             "   e.g. 5s 250ms 1m · Enter go · Esc cancel",
         )),
+        Overlay::Fork(_, input) => Some((
+            " fork into: ",
+            input,
+            "   a new folder · Enter fork · Esc cancel",
+        )),
         _ => None,
     };
+    if let Overlay::OpenFork(dest) = &app.overlay {
+        let text = format!(" forked into {} · open it now? y/n", dest.display());
+        let line = Line::from(super::cut_spans(
+            vec![Span::styled(text, theme.accent())],
+            area.width as usize,
+        ));
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
     let line = if let Some((label, input, help)) = prompt {
         let mut spans = super::labelled_input(label.into(), input, area.width as usize, theme);
         // A bad entry keeps the prompt open; its error replaces the help.

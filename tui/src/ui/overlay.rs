@@ -16,7 +16,12 @@ use ratatui::Frame;
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     match &app.overlay {
-        Overlay::None | Overlay::Jump(_) | Overlay::Advance(_) | Overlay::Filter(_) => {}
+        Overlay::None
+        | Overlay::Jump(_)
+        | Overlay::Advance(_)
+        | Overlay::Filter(_)
+        | Overlay::Fork(..)
+        | Overlay::OpenFork(_) => {}
         Overlay::Help => help(frame, app, theme, area),
         Overlay::Details(e) => details(frame, theme, area, e, app.overlay_scroll),
         Overlay::Inject(p) => inject(frame, theme, area, p),
