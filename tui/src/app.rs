@@ -125,6 +125,8 @@ pub enum Overlay {
     Fork(u64, TextInput),
     /// After `F`: open the fork now? (y/n)
     OpenFork(std::path::PathBuf),
+    /// `P`: the pinned path's values over history.
+    Series,
 }
 
 /// The why panel: its rows and the one selected (Enter goes there).
@@ -240,6 +242,8 @@ pub struct App {
     pub verify: Option<verify::Verify>,
     /// The journal filter (`/`), if one is on.
     pub filter: Option<filter::Filter>,
+    /// The pinned state path and its series (`P`).
+    pub series: Option<series::Pinned>,
     /// The world was opened from the picker: `q` goes back to it.
     pub from_picker: bool,
     /// `z`: the focused pane fills the screen.
@@ -285,6 +289,7 @@ impl App {
             overlay_scroll: 0,
             verify: None,
             filter: None,
+            series: None,
             from_picker: false,
             zoom: false,
             verify_id: 0,
@@ -642,6 +647,14 @@ fn handle(app: &mut App, msg: Msg) -> Vec<Cmd> {
             filter::chunk(app, generation);
             vec![]
         }
+        Msg::SeriesProgress { id, done } => {
+            series::progress(app, id, done);
+            vec![]
+        }
+        Msg::SeriesDone { id, result } => {
+            series::done(app, id, result);
+            vec![]
+        }
     }
 }
 
@@ -881,6 +894,7 @@ mod fork;
 pub mod govern;
 pub mod live;
 pub mod plans;
+pub mod series;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

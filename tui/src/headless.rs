@@ -147,6 +147,11 @@ impl Headless {
                             false => Ok(VerifyOutcome::Stopped),
                         },
                     }),
+                    // Inline too: a script sees the finished series.
+                    Cmd::Series(task) => queue.push_back(Msg::SeriesDone {
+                        id: task.id,
+                        result: (task.run)(&mut |_| {}),
+                    }),
                     Cmd::Edit(_) => queue.push_back(Msg::EditorDone(Err(
                         "headless: there is no terminal to open an editor in".into(),
                     ))),

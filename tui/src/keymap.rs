@@ -108,6 +108,8 @@ pub enum Action {
     Why,
     /// `F`: fork the world at the cursor into a new folder.
     Fork,
+    /// `P`: pin the selected state path and plot it over history.
+    Pin,
     /// `z`: the focused pane full screen, or back.
     Zoom,
     /// Pane by number, 1-based (the digit pressed).
@@ -238,6 +240,8 @@ pub enum Context {
     Details,
     /// The why panel: move among its rows, Enter goes there.
     Why,
+    /// The pinned path's series: move among its changes, Enter goes there.
+    Series,
 }
 
 impl Context {
@@ -280,6 +284,7 @@ pub fn all() -> Vec<Context> {
         Context::Help,
         Context::Details,
         Context::Why,
+        Context::Series,
     ]);
     all
 }

@@ -6,7 +6,8 @@
 
 use crate::session::{BuiltModule, Session};
 use crate::work::{
-    BuildFailure, Changes, EditRequest, RebuildCmd, VerifyOutcome, VerifyTask, WatchSpec,
+    BuildFailure, Changes, EditRequest, RebuildCmd, SeriesTask, VerifyOutcome, VerifyTask,
+    WatchSpec,
 };
 use crossterm::event::{KeyEvent, MouseEvent};
 use std::path::PathBuf;
@@ -70,6 +71,16 @@ pub enum Msg {
     },
     /// Scan the next chunk of the journal filter's scan (its generation).
     FilterChunk(u64),
+    /// Series `id` has replayed up to this height.
+    SeriesProgress {
+        id: u64,
+        done: u64,
+    },
+    /// Series `id` ended.
+    SeriesDone {
+        id: u64,
+        result: Result<Vec<aos_engine::world::SeriesPoint>, String>,
+    },
 }
 
 /// Work the app asks its runner to do outside `update`.
@@ -93,6 +104,9 @@ pub enum Cmd {
     /// Verify history below a snapshot on a background thread, posting
     /// `VerifyProgress` and `Verified`.
     Verify(VerifyTask),
+    /// Compute a pinned path's series on a background thread, posting
+    /// `SeriesProgress` and `SeriesDone`.
+    Series(SeriesTask),
     /// Put this text on the clipboard (OSC 52 to the terminal).
     Copy(String),
     /// The world was closed (back to the picker): stop watching its files.

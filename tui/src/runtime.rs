@@ -4,7 +4,7 @@
 use crate::msg::Msg;
 use crate::open::OpenOptions;
 use crate::watch::WatchHandle;
-use crate::work::{BuildFailure, RebuildCmd, VerifyTask, WatchSpec};
+use crate::work::{BuildFailure, RebuildCmd, SeriesTask, VerifyTask, WatchSpec};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -146,6 +146,31 @@ fn panic_text(payload: &Box<dyn std::any::Any + Send>) -> String {
         s.clone()
     } else {
         "a panic".to_string()
+    }
+}
+
+/// Computes a series off the UI thread: `SeriesProgress` messages (every
+/// 65,536 heights), then exactly one `SeriesDone`.
+pub fn spawn_series(task: SeriesTask, tx: Sender<Msg>) {
+    let id = task.id;
+    let spawned = thread::Builder::new().name("aos-series".into()).spawn({
+        let tx = tx.clone();
+        move || {
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                let mut progress = |done: u64| {
+                    let _ = tx.send(Msg::SeriesProgress { id, done });
+                };
+                (task.run)(&mut progress)
+            }))
+            .unwrap_or_else(|payload| Err(format!("the series crashed: {}", panic_text(&payload))));
+            let _ = tx.send(Msg::SeriesDone { id, result });
+        }
+    });
+    if let Err(e) = spawned {
+        let _ = tx.send(Msg::SeriesDone {
+            id,
+            result: Err(format!("cannot start a thread for the series: {e}")),
+        });
     }
 }
 

@@ -128,6 +128,13 @@ pub trait Session: Send {
         Err("this session keeps no journal to trace".into())
     }
 
+    /// The series of state path `path` (e.g. `demo/Counter@1.remaining`)
+    /// as a task for another thread; the path is checked now.
+    fn series_task(&self, path: &str) -> OpResult<crate::work::SeriesTask> {
+        let _ = path;
+        Err("this session has no history to plot".into())
+    }
+
     /// Forks the world at boundary `height` into the new folder `dest`;
     /// a line saying what the fork holds.
     fn fork(&mut self, height: u64, dest: &Path) -> OpResult<String> {

@@ -164,3 +164,38 @@ impl PartialEq for VerifyTask {
 }
 
 impl Eq for VerifyTask {}
+
+/// A state path's series, computed on another thread from a reader of the
+/// world of its own (ARCHITECTURE.md, "Series"); the progress callback
+/// hears the height reached.
+pub type SeriesFn = dyn Fn(&mut dyn FnMut(u64)) -> Result<Vec<aos_engine::world::SeriesPoint>, String>
+    + Send
+    + Sync;
+
+/// A series ready to run on another thread.
+#[derive(Clone)]
+pub struct SeriesTask {
+    /// Tells its messages from an earlier series'.
+    pub id: u64,
+    pub path: String,
+    /// The head it runs to.
+    pub head: u64,
+    pub run: Arc<SeriesFn>,
+}
+
+impl fmt::Debug for SeriesTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SeriesTask")
+            .field("id", &self.id)
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl PartialEq for SeriesTask {
+    fn eq(&self, other: &Self) -> bool {
+        (self.id, &self.path) == (other.id, &other.path)
+    }
+}
+
+impl Eq for SeriesTask {}

@@ -14,7 +14,8 @@ use aos_engine::air::DefKind;
 use aos_engine::build::{BuildError, BuildProgress};
 use aos_engine::hash::Hash;
 use aos_engine::world::{
-    Causality, EntryView, OpenEvent, StateView, Why, WhyNode, World, WorldError, WorldOptions,
+    Causality, EntryView, OpenEvent, StatePath, StateView, Why, WhyNode, World, WorldError,
+    WorldOptions,
 };
 use aos_engine::world::{RebuildJob, Verified};
 use std::path::Path;
@@ -252,6 +253,35 @@ impl Session for WorldSession {
         let index = self.causality.as_ref().ok_or("no causality index")?;
         let why = self.world.why(index, seq, WHY_DEPTH).map_err(text)?;
         Ok(why_rows(&why))
+    }
+    fn series_task(&self, path: &str) -> OpResult<crate::work::SeriesTask> {
+        let names = self.world.reducer_names();
+        let parsed = StatePath::parse(path, names.iter().map(String::as_str))?;
+        let dir = self.world.dir().to_path_buf();
+        let journal = self.world.journal_dir();
+        let data = journal.parent().map(Path::to_path_buf);
+        let head = self.world.head();
+        Ok(crate::work::SeriesTask {
+            id: 0,
+            path: path.to_string(),
+            head,
+            run: Arc::new(move |progress: &mut dyn FnMut(u64)| {
+                // A reader of its own, so the inspector's world stays free:
+                // it builds nothing and writes nothing.
+                let options = WorldOptions {
+                    read_only: true,
+                    build: aos_engine::build::BuildMode::StoreOnly,
+                    data_dir: data.clone(),
+                    scripted_events: false,
+                    adapters: false,
+                    ..WorldOptions::default()
+                };
+                let mut reader = World::open(&dir, options, &mut |_| {}).map_err(text)?;
+                reader
+                    .series(&parsed, 0, head, &mut |h| progress(h))
+                    .map_err(text)
+            }),
+        })
     }
     fn fork(&mut self, height: u64, dest: &Path) -> OpResult<String> {
         let report = self.world.fork_to(height, dest).map_err(text)?;

@@ -139,3 +139,41 @@ fn w_opens_the_why_panel_and_enter_goes_to_a_cause() {
     );
     assert_eq!(r.code, 0, "{r:?}");
 }
+
+#[test]
+fn p_pins_a_state_path_and_plots_it_enter_goes_to_a_change() {
+    let world = "worlds/00-counter";
+    let data = ran(world);
+    // The state pane (2), down to `remaining`, P.
+    for size in ["120x40", "80x24"] {
+        let r = headless(world, &data, &["--keys", "2 j j j P", "--size", size]);
+        assert_eq!(r.code, 0, "{r:?}");
+        assert!(
+            r.stdout.contains("pinned demo/Counter@1.remaining"),
+            "{r:?}"
+        );
+        assert!(r.stdout.contains("0 ◀ at the cursor"), "{r:?}");
+        insta::assert_snapshot!(format!("series_panel_{size}"), scrub(&r.stdout));
+    }
+    let r = headless(
+        world,
+        &data,
+        &[
+            "--keys",
+            "2 j j j P k k Enter",
+            "--expect",
+            "at height 7, where it changed",
+            "--expect",
+            "remaining: 2",
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    // A line that is no path of the state: the header's reducer pins the
+    // whole state.
+    let r = headless(
+        world,
+        &data,
+        &["--keys", "2 P", "--expect", "pinned demo/Counter@1 "],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+}

@@ -32,6 +32,7 @@ pub fn active(app: &App) -> Vec<Context> {
         Overlay::Why(_) => vec![Context::Why],
         Overlay::Fork(..) => vec![Context::TextField],
         Overlay::OpenFork(_) => vec![Context::Confirm],
+        Overlay::Series => vec![Context::Series],
         Overlay::Jump(_) | Overlay::Advance(_) | Overlay::Filter(_) => vec![Context::TextField],
         Overlay::Inject(p) if p.editing => vec![Context::InjectValue, Context::TextField],
         Overlay::Inject(_) => vec![Context::InjectSchema],

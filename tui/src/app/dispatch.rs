@@ -34,6 +34,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             return vec![];
         }
         Overlay::Fork(height, input) => return super::fork::prompt_key(app, height, input, key),
+        Overlay::Series => return super::series::key(app, action),
         Overlay::OpenFork(dest) => return super::fork::confirm_key(app, dest, action),
     }
     match app.screen {
@@ -129,6 +130,7 @@ fn apply_world(app: &mut App, action: Action, armed: bool) -> Vec<Cmd> {
         Action::Copy => return super::copy::copy(app),
         Action::Why => super::why::open(app),
         Action::Fork => super::fork::open_prompt(app),
+        Action::Pin => return super::series::pin(app),
         Action::Zoom => {
             app.zoom = !app.zoom;
             if app.zoom {

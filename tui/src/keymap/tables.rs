@@ -73,6 +73,7 @@ pub(super) fn sections(context: Context) -> &'static [Section] {
         Context::InjectValue => INJECT_VALUE,
         Context::Help | Context::Details => READING,
         Context::Why => WHY,
+        Context::Series => SERIES,
     }
 }
 
@@ -304,6 +305,12 @@ const WORLD: &[Section] = &[
                 1,
             ),
             b("F", &[Code(Char('F'))], Action::Fork, "fork at the cursor"),
+            b(
+                "P",
+                &[Code(Char('P'))],
+                Action::Pin,
+                "pin a state path, plot it",
+            ),
             b(
                 "e",
                 &[Code(Char('e'))],
@@ -770,6 +777,22 @@ const WHY: &[Section] = &[Section {
             &[Code(Esc), Code(Char('q')), Code(Char('w'))],
             Action::Close,
             "close",
+        ),
+    ],
+}];
+
+const SERIES: &[Section] = &[Section {
+    title: "Pinned path",
+    bindings: &[
+        b("j k  ↓ ↑", LINES, LINE, "select a change"),
+        b("PgUp PgDn", PAGES, PAGE, "ten changes up / down"),
+        b("Home End", ENDS, END, "first / last change"),
+        b("Enter", &[Code(Enter)], Action::Open, "go to that height"),
+        b(
+            "Esc q P",
+            &[Code(Esc), Code(Char('q')), Code(Char('P'))],
+            Action::Close,
+            "close (P shows it again)",
         ),
     ],
 }];

@@ -84,10 +84,13 @@ fn states() -> Vec<(&'static str, App)> {
         rows: vec![],
         selected: 0,
     });
+    let mut series = world();
+    series.overlay = Overlay::Series;
     out.extend([
         ("help", help),
         ("details", details),
         ("why", why),
+        ("series", series),
         ("jump", jump),
         ("inject schema", schema),
         ("inject value", value),

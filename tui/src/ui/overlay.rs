@@ -1,6 +1,7 @@
 //! Overlays: help, entry details, the inject prompt.
 
 use super::{centered, fit};
+use crate::app::series::Pinned;
 use crate::app::{App, Overlay, WhyPanel};
 use crate::help::{self, COL_W, DESC_W, KEY_W};
 use crate::keymap::Section;
@@ -26,7 +27,136 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         Overlay::Details(e) => details(frame, theme, area, e, app.overlay_scroll),
         Overlay::Inject(p) => inject(frame, theme, area, p),
         Overlay::Why(panel) => why(frame, theme, area, panel),
+        Overlay::Series => {
+            if let Some(pinned) = &app.series {
+                series(frame, theme, area, pinned, app.view.cursor);
+            }
+        }
     }
+}
+
+/// The pinned path: progress while it computes; then, for numbers, a plot
+/// over the whole history (a step line, the cursor a vertical bar) above
+/// the list of changes, the one in force at the cursor marked.
+fn series(frame: &mut Frame, theme: &Theme, area: Rect, p: &Pinned, cursor: u64) {
+    use ratatui::layout::{Constraint, Layout};
+    use ratatui::symbols::Marker;
+    use ratatui::widgets::{Axis, Chart, Dataset, GraphType};
+    let w = area.width.saturating_sub(4).min(120);
+    let h = area.height.saturating_sub(2);
+    let rect = centered(area, w, h);
+    let title = format!(
+        "pinned {} · {} change(s) · Enter goes there · Esc closes",
+        p.path,
+        p.points.len()
+    );
+    let inner = boxed(frame, theme, rect, &title);
+    if let Some(done) = p.done {
+        let pct = (done * 100).checked_div(p.head).unwrap_or(0);
+        let text = format!(
+            " computing… replayed to height {done} of {} ({pct}%)",
+            p.head
+        );
+        frame.render_widget(Paragraph::new(Span::styled(text, theme.dim())), inner);
+        return;
+    }
+    if let Some(e) = &p.error {
+        frame.render_widget(
+            Paragraph::new(Span::styled(format!(" ✗ {e}"), theme.error()))
+                .wrap(Wrap { trim: true }),
+            inner,
+        );
+        return;
+    }
+    let numbers = p.numbers();
+    let [plot, list] = if numbers.is_empty() || inner.height < 10 {
+        [Rect::default(), inner]
+    } else {
+        Layout::vertical([Constraint::Percentage(55), Constraint::Min(3)]).areas(inner)
+    };
+    if plot.height > 0 {
+        // A step line: each value holds until the next change.
+        let mut steps: Vec<(f64, f64)> = Vec::with_capacity(numbers.len() * 2 + 1);
+        for (x, y) in &numbers {
+            if let Some(&(_, prev)) = steps.last() {
+                steps.push((*x, prev));
+            }
+            steps.push((*x, *y));
+        }
+        let end = p.head.max(1) as f64;
+        if let Some(&(_, last)) = steps.last() {
+            steps.push((end, last));
+        }
+        let lo = numbers.iter().map(|n| n.1).fold(f64::INFINITY, f64::min);
+        let hi = numbers
+            .iter()
+            .map(|n| n.1)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let (lo, hi) = if hi > lo {
+            (lo, hi)
+        } else {
+            (lo - 1.0, hi + 1.0)
+        };
+        let now = [(cursor as f64, lo), (cursor as f64, hi)];
+        let datasets = vec![
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(theme.accent())
+                .data(&steps),
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(theme.warning())
+                .data(&now),
+        ];
+        let label = |v: f64| Span::styled(format!("{v}"), theme.dim());
+        let chart = Chart::new(datasets)
+            .style(theme.base())
+            .x_axis(
+                Axis::default()
+                    .bounds([0.0, end])
+                    .labels(vec![label(0.0), label(end)])
+                    .style(theme.dim()),
+            )
+            .y_axis(
+                Axis::default()
+                    .bounds([lo, hi])
+                    .labels(vec![label(lo), label(hi)])
+                    .style(theme.dim()),
+            );
+        frame.render_widget(chart, plot);
+    }
+    let rows = usize::from(list.height);
+    let now = p.at(cursor);
+    let top = p.selected.saturating_sub(rows.saturating_sub(1));
+    let width = usize::from(list.width);
+    let lines: Vec<Line> = p
+        .points
+        .iter()
+        .enumerate()
+        .skip(top)
+        .take(rows)
+        .map(|(i, pt)| {
+            let value = pt
+                .value
+                .as_ref()
+                .map_or_else(|| "—".to_string(), |v| v.to_string());
+            let mark = if Some(i) == now {
+                " ◀ at the cursor"
+            } else {
+                ""
+            };
+            let text = fit(&format!(" {:>8}  {value}{mark}", pt.height), width);
+            let style = if i == p.selected {
+                theme.selected()
+            } else {
+                theme.text()
+            };
+            Line::from(Span::styled(text, style))
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).style(theme.base()), list);
 }
 
 /// The why panel: the causes (root first), the entry, then what it caused,
