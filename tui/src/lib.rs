@@ -25,7 +25,7 @@ mod picker;
 mod prompt;
 mod runtime;
 #[cfg(test)]
-mod screens;
+mod screen_tests;
 mod script;
 mod session;
 mod terminal;
