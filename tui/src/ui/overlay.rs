@@ -50,6 +50,8 @@ fn series(frame: &mut Frame, theme: &Theme, area: Rect, p: &Pinned, cursor: u64)
         p.path,
         p.points.len()
     );
+    // Clipped with `…` at narrow widths, like every other title.
+    let title = crate::width::clip(&title, usize::from(w.saturating_sub(4)));
     let inner = boxed(frame, theme, rect, &title);
     if let Some(done) = p.done {
         let pct = (done * 100).checked_div(p.head).unwrap_or(0);
@@ -171,14 +173,15 @@ fn why(frame: &mut Frame, theme: &Theme, area: Rect, panel: &WhyPanel) {
         .iter()
         .filter(|r| r.role == WhyRole::Cause)
         .count();
+    let title = format!(
+        "why #{} · {causes} cause(s) · Enter goes there · Esc closes",
+        panel.seq
+    );
     let inner = boxed(
         frame,
         theme,
         rect,
-        &format!(
-            "why #{} · {causes} cause(s) · Enter goes there · Esc closes",
-            panel.seq
-        ),
+        &crate::width::clip(&title, usize::from(w.saturating_sub(4))),
     );
     let rows = usize::from(inner.height);
     let top = panel.selected.saturating_sub(rows.saturating_sub(1));
