@@ -1,7 +1,7 @@
 //! One step: input document in, output document out (see [`crate::abi`]).
 
 use crate::abi::{field, ABI_VERSION};
-use crate::codec::{self, from_cbor, to_cbor, SELF_DESCRIBE};
+use crate::codec::{self, from_cbor, SELF_DESCRIBE};
 use crate::ctx::{Ctx, ReducerError};
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -54,12 +54,44 @@ where
     if let Some(failure) = ctx.failure.take() {
         return Err(ReducerError::new(failure));
     }
-    let state_bytes = match ctx.raw_state.take() {
-        Some(raw) => raw,
-        None => to_cbor(&new_state)
-            .map_err(|e| ReducerError::new(format!("cannot encode state: {e}")))?,
+    let raw = ctx.raw_state.take();
+    let state = match &raw {
+        Some(raw) => NewState::Raw(raw),
+        None => NewState::Typed(&new_state),
     };
-    Ok(encode_output(&ctx, &state_bytes))
+    encode_output(&ctx, state)
+}
+
+/// The state a step returns: encoded straight into the output document,
+/// or the bytes a reducer set with `Ctx::override_state_bytes`.
+enum NewState<'s, S> {
+    Raw(&'s [u8]),
+    Typed(&'s S),
+}
+
+/// Room left for the state's byte-string head before the state is encoded
+/// behind it (the longest head, 9 bytes, so any length fits).
+const STATE_HEAD_GAP: usize = 9;
+
+/// Encodes `state` as a byte string holding its CBOR directly into `out`:
+/// the value is written behind a gap, then moved down to its shortest
+/// head, so it is neither encoded into a buffer of its own nor copied
+/// twice.
+fn write_state<S: Serialize>(out: &mut Vec<u8>, state: &S) -> Result<(), ReducerError> {
+    let start = out.len();
+    out.extend_from_slice(&[0; STATE_HEAD_GAP]);
+    let mut ser = minicbor_serde::Serializer::new(&mut *out);
+    state
+        .serialize(&mut ser)
+        // The same text as encoding through `to_cbor` gave (it is journaled).
+        .map_err(|e| ReducerError::new(format!("cannot encode state: cannot encode: {e}")))?;
+    let len = out.len() - start - STATE_HEAD_GAP;
+    let mut head = Vec::with_capacity(STATE_HEAD_GAP);
+    codec::head(&mut head, 2, len as u64);
+    out.copy_within(start + STATE_HEAD_GAP.., start + head.len());
+    out[start..start + head.len()].copy_from_slice(&head);
+    out.truncate(start + head.len() + len);
+    Ok(())
 }
 
 /// The output's keys as whole CBOR text tokens (head and name), so each is
@@ -84,7 +116,10 @@ mod token {
 /// Keys are written in canonical order (shorter first, then bytewise), so
 /// a well-behaved reducer's envelope is already canonical. The buffer is
 /// sized once for everything written, and each key is one write.
-fn encode_output(ctx: &Ctx<'_>, state: &[u8]) -> Vec<u8> {
+fn encode_output<S: Serialize>(
+    ctx: &Ctx<'_>,
+    state: NewState<'_, S>,
+) -> Result<Vec<u8>, ReducerError> {
     let events_len: usize = ctx
         .events
         .iter()
@@ -99,8 +134,14 @@ fn encode_output(ctx: &Ctx<'_>, state: &[u8]) -> Vec<u8> {
         .sum();
     let blobs_len: usize = ctx.blobs.iter().map(|b| b.len() + 9).sum();
     let ann_len = ctx.ann.as_ref().map_or(0, |a| a.len() + 13);
-    let mut out =
-        Vec::with_capacity(state.len() + events_len + effects_len + blobs_len + ann_len + 48);
+    // A typed state's size is known only once encoded: room for a small one.
+    let state_len = match &state {
+        NewState::Raw(raw) => raw.len(),
+        NewState::Typed(_) => 64,
+    };
+    let mut out = Vec::with_capacity(
+        state_len + STATE_HEAD_GAP + events_len + effects_len + blobs_len + ann_len + 48,
+    );
     let optional = ctx.ann.is_some() as u64 + !ctx.blobs.is_empty() as u64;
     codec::head(&mut out, 5, 3 + optional);
     if let Some(ann) = &ctx.ann {
@@ -117,7 +158,10 @@ fn encode_output(ctx: &Ctx<'_>, state: &[u8]) -> Vec<u8> {
         }
     }
     out.extend_from_slice(token::STATE);
-    codec::bytes(&mut out, state);
+    match state {
+        NewState::Raw(raw) => codec::bytes(&mut out, raw),
+        NewState::Typed(state) => write_state(&mut out, state)?,
+    }
     if ctx.effects.is_empty() {
         out.extend_from_slice(token::NO_EFFECTS);
     } else {
@@ -152,7 +196,7 @@ fn encode_output(ctx: &Ctx<'_>, state: &[u8]) -> Vec<u8> {
             codec::text(&mut out, &ev.schema);
         }
     }
-    out
+    Ok(out)
 }
 
 /// `{error: message}`.
@@ -385,6 +429,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::to_cbor;
     use crate::testing::{decode_output, encode_input};
     use serde::Deserialize;
 
@@ -510,6 +555,32 @@ mod tests {
         let out = dispatch::<St, Ev, _>(&input, step);
         let want: &[u8] = b"\xa4\x63ann\x64note\x65state\x44\xa1\x61n\x05\x67effects\x82\xa3\x64kind\x69timer.set\x66params\x41\x03\x68cap_slot\x65timer\xa2\x64kind\x63log\x66params\x41\x04\x6ddomain_events\x82\xa2\x65value\x41\x05\x66schema\x65t/E@1\xa3\x63key\x41\x01\x65value\x41\x02\x66schema\x65t/K@1";
         assert_eq!(out, want);
+    }
+
+    /// States of every head size come out as `to_cbor` encodes them, and an
+    /// unencodable state gives the same error text as before.
+    #[test]
+    fn states_are_encoded_in_place_with_the_shortest_head() {
+        use serde::ser::Error as _;
+        for len in [0usize, 1, 22, 23, 24, 255, 256, 65_535, 65_536] {
+            let st = alloc::vec![7u8; len];
+            let mut out = b"pre".to_vec();
+            write_state(&mut out, &st).unwrap();
+            let mut want = b"pre".to_vec();
+            codec::bytes(&mut want, &to_cbor(&st).unwrap());
+            assert_eq!(out, want, "{len}");
+        }
+        struct Bad;
+        impl Serialize for Bad {
+            fn serialize<Z: serde::Serializer>(&self, _: Z) -> Result<Z::Ok, Z::Error> {
+                Err(Z::Error::custom("no"))
+            }
+        }
+        let old = to_cbor(&Bad)
+            .map_err(|e| ReducerError::new(format!("cannot encode state: {e}")))
+            .unwrap_err();
+        let new = write_state(&mut Vec::new(), &Bad).unwrap_err();
+        assert_eq!(new.message(), old.message());
     }
 
     #[test]
