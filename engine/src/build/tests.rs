@@ -320,6 +320,8 @@ fn step(
 #[test]
 fn the_counter_counts_to_done_through_the_abi() {
     let mut inst = counter_instance(RuntimeConfig::default());
+    // The SDK exports the one-call ABI (ARCHITECTURE.md "Reducers: ABI").
+    assert!(inst.has_one_call());
     let mut state = step(&mut inst, None, "counter/Event@1", &start(3))
         .unwrap()
         .state;

@@ -1,7 +1,9 @@
 //! One live reducer instance and the call path of a step.
 
 use super::{RuntimeConfig, WasmError};
-use aos_sdk::abi::{self, field, EXPORT_ALLOC, EXPORT_MEMORY, EXPORT_STEP};
+use aos_sdk::abi::{
+    self, field, EXPORT_ALLOC, EXPORT_INPUT, EXPORT_MEMORY, EXPORT_RUN, EXPORT_STEP,
+};
 use thiserror::Error;
 use wasmtime::{
     ExternType, Instance, Memory, Module, ResourceLimiter, Store, Trap, TypedFunc, ValType,
@@ -81,12 +83,23 @@ impl ResourceLimiter for Limits {
     }
 }
 
+/// The one-call path of a module that exports `aos_input` and `aos_run`
+/// (ARCHITECTURE.md "Reducers: ABI, runtime, builds").
+struct OneCall {
+    run: TypedFunc<i32, i64>,
+    /// Where the input buffer starts in guest memory, and its capacity
+    /// (checked to lie inside memory once; memory never shrinks).
+    at: usize,
+    capacity: usize,
+}
+
 /// A live instance, reused for every step until it traps.
 pub struct ReducerInstance {
     store: Store<Limits>,
     memory: Memory,
     alloc: TypedFunc<i32, i32>,
     step: TypedFunc<(i32, i32), i64>,
+    one_call: Option<OneCall>,
     fuel: u64,
     memory_limit: usize,
     last_fuel_used: u64,
@@ -142,11 +155,13 @@ impl ReducerInstance {
         let step = inst
             .get_typed_func::<(i32, i32), i64>(&mut store, EXPORT_STEP)
             .map_err(|e| WasmError::Instantiate(format!("{EXPORT_STEP}: {e:#}")))?;
+        let one_call = one_call(&mut store, &inst, memory, config.fuel_per_call)?;
         Ok(ReducerInstance {
             store,
             memory,
             alloc,
             step,
+            one_call,
             fuel: config.fuel_per_call,
             memory_limit: config.memory_limit_bytes,
             last_fuel_used: 0,
@@ -154,9 +169,13 @@ impl ReducerInstance {
         })
     }
 
-    /// Runs one step: copies `input` in via `aos_alloc`, calls `aos_step`,
-    /// copies the result out into `out` (cleared first). Each of the two
-    /// guest calls gets the full fuel budget.
+    /// Runs one step and copies the result out into `out` (cleared first).
+    /// A module with the one-call exports whose input buffer holds `input`
+    /// takes one guest call: the input is written at the buffer and
+    /// `aos_run` runs the step. Otherwise `input` is copied in via
+    /// `aos_alloc` and `aos_step` runs it; each of the two guest calls gets
+    /// the full fuel budget. Which path a step takes depends only on the
+    /// module and the input's length, so replay takes the same one.
     pub fn call(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), CallError> {
         out.clear();
         if self.poisoned {
@@ -164,6 +183,27 @@ impl ReducerInstance {
         }
         let len = i32::try_from(input.len())
             .map_err(|_| CallError::InputTooLarge { len: input.len() })?;
+        if let Some(one) = &self.one_call {
+            if input.len() <= one.capacity {
+                let at = one.at;
+                let dst = self
+                    .memory
+                    .data_mut(&mut self.store)
+                    .get_mut(at..at + input.len())
+                    .ok_or_else(|| {
+                        CallError::BadResult(format!(
+                            "input buffer at {at} lies outside guest memory"
+                        ))
+                    })?;
+                dst.copy_from_slice(input);
+                set_fuel(&mut self.store, self.fuel);
+                let packed = match one.run.call(&mut self.store, len) {
+                    Ok(r) => r,
+                    Err(e) => return Err(self.trapped(e)),
+                };
+                return self.take_output(packed, out);
+            }
+        }
         self.set_fuel();
         let ptr = match self.alloc.call(&mut self.store, len) {
             Ok(p) => p,
@@ -185,6 +225,12 @@ impl ReducerInstance {
             Ok(r) => r,
             Err(e) => return Err(self.trapped(e)),
         };
+        self.take_output(packed, out)
+    }
+
+    /// Copies the output document at the packed result of a step out of
+    /// guest memory into `out` and reads an error document.
+    fn take_output(&mut self, packed: i64, out: &mut Vec<u8>) -> Result<(), CallError> {
         self.last_fuel_used = self.fuel - self.store.get_fuel().unwrap_or(0);
         let (p, l) = abi::unpack(packed);
         let (p, l) = (p as usize, l as usize);
@@ -196,6 +242,12 @@ impl ReducerInstance {
         })?;
         out.extend_from_slice(src);
         check_error_document(out)
+    }
+
+    /// True when steps whose input fits the module's input buffer take one
+    /// guest call (ARCHITECTURE.md "Reducers: ABI, runtime, builds").
+    pub fn has_one_call(&self) -> bool {
+        self.one_call.is_some()
     }
 
     /// True after any trap; the instance must then be dropped.
@@ -219,14 +271,8 @@ impl ReducerInstance {
         self.memory.data(&self.store)[at..at + len].to_vec()
     }
 
-    #[allow(
-        clippy::expect_used,
-        reason = "invariant: fuel is enabled in the deterministic config"
-    )]
     fn set_fuel(&mut self) {
-        self.store
-            .set_fuel(self.fuel)
-            .expect("fuel is enabled in the deterministic config");
+        set_fuel(&mut self.store, self.fuel);
     }
 
     fn trapped(&mut self, err: wasmtime::Error) -> CallError {
@@ -243,6 +289,55 @@ impl ReducerInstance {
             None => CallError::Trap(format!("{err:#}")),
         }
     }
+}
+
+/// Gives the next guest call the full budget.
+#[allow(
+    clippy::expect_used,
+    reason = "invariant: fuel is enabled in the deterministic config"
+)]
+fn set_fuel(store: &mut Store<Limits>, fuel: u64) {
+    store
+        .set_fuel(fuel)
+        .expect("fuel is enabled in the deterministic config");
+}
+
+/// Asks a module with the one-call exports where its input buffer is
+/// (once, under a fresh fuel budget); `None` for a two-call module or a
+/// buffer of capacity 0. A buffer outside memory, or a trap, refuses the
+/// instance.
+fn one_call(
+    store: &mut Store<Limits>,
+    inst: &Instance,
+    memory: Memory,
+    fuel: u64,
+) -> Result<Option<OneCall>, WasmError> {
+    if inst.get_export(&mut *store, EXPORT_INPUT).is_none() {
+        return Ok(None);
+    }
+    let bad = |what: String| WasmError::Instantiate(format!("{EXPORT_INPUT}: {what}"));
+    let input = inst
+        .get_typed_func::<(), i64>(&mut *store, EXPORT_INPUT)
+        .map_err(|e| bad(format!("{e:#}")))?;
+    let run = inst
+        .get_typed_func::<i32, i64>(&mut *store, EXPORT_RUN)
+        .map_err(|e| WasmError::Instantiate(format!("{EXPORT_RUN}: {e:#}")))?;
+    set_fuel(store, fuel);
+    let packed = input
+        .call(&mut *store, ())
+        .map_err(|e| bad(format!("{e:#}")))?;
+    let (at, capacity) = abi::unpack(packed);
+    let (at, capacity) = (at as usize, capacity as usize);
+    if capacity == 0 {
+        return Ok(None);
+    }
+    let size = memory.data_size(&*store);
+    if at.checked_add(capacity).is_none_or(|end| end > size) {
+        return Err(bad(format!(
+            "input buffer at {at} of {capacity} bytes lies outside guest memory ({size} bytes)"
+        )));
+    }
+    Ok(Some(OneCall { run, at, capacity }))
 }
 
 /// A one-entry map whose key is `error` (checked against the ABI in tests).
@@ -269,13 +364,26 @@ fn check_error_document(out: &[u8]) -> Result<(), CallError> {
     }
 }
 
-/// The ABI exports must have exactly the ABI's signatures.
+/// The ABI exports must have exactly the ABI's signatures; the one-call
+/// exports are optional, but both or neither.
 pub(super) fn check_signatures(module: &Module) -> Result<(), WasmError> {
-    let want: [(&'static str, &[ValType], &[ValType]); 2] = [
-        (EXPORT_ALLOC, &[ValType::I32], &[ValType::I32]),
-        (EXPORT_STEP, &[ValType::I32, ValType::I32], &[ValType::I64]),
+    let one_call =
+        module.get_export(EXPORT_INPUT).is_some() || module.get_export(EXPORT_RUN).is_some();
+    let want: [(&'static str, &[ValType], &[ValType], bool); 4] = [
+        (EXPORT_ALLOC, &[ValType::I32], &[ValType::I32], true),
+        (
+            EXPORT_STEP,
+            &[ValType::I32, ValType::I32],
+            &[ValType::I64],
+            true,
+        ),
+        (EXPORT_INPUT, &[], &[ValType::I64], one_call),
+        (EXPORT_RUN, &[ValType::I32], &[ValType::I64], one_call),
     ];
-    for (name, params, results) in want {
+    for (name, params, results, required) in want {
+        if !required {
+            continue;
+        }
         let Some(ExternType::Func(ty)) = module.get_export(name) else {
             return Err(WasmError::MissingExport { name });
         };

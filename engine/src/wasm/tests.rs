@@ -340,3 +340,106 @@ fn echo_call_cost() {
     let per = t.elapsed().as_nanos() as f64 / n as f64;
     println!("echo step: {per:.0} ns per call (108-byte input)");
 }
+
+/// A module with the one-call exports: its input buffer is at 2048 and
+/// holds 16 bytes; `aos_run` answers `R` followed by the input, `aos_step`
+/// echoes (so a test sees which path a step took). `input` is the body of
+/// `aos_input`.
+fn one_call_module(input: &str) -> Vec<u8> {
+    module(
+        ECHO,
+        &format!(
+            r#"(func (export "aos_input") (result i64) {input})
+               (func (export "aos_run") (param $l i32) (result i64)
+                 i32.const 2047 i32.const 82 i32.store8
+                 i64.const 2047 i64.const 32 i64.shl
+                 local.get $l i32.const 1 i32.add i64.extend_i32_u i64.or)"#
+        ),
+    )
+}
+
+/// Packs (2048, 16) as `aos_input` returns it.
+const BUFFER_2048_16: &str = "i64.const 0x0000080000000010";
+
+#[test]
+fn a_one_call_module_takes_one_call_and_larger_inputs_the_two_call_path() {
+    let mut inst = instance(&one_call_module(BUFFER_2048_16), small());
+    assert!(inst.has_one_call());
+    let mut out = Vec::new();
+    for input in [&b""[..], b"\xa1abc", &[7; 16]] {
+        inst.call(input, &mut out).unwrap();
+        assert_eq!(out[0], b'R');
+        assert_eq!(&out[1..], input);
+        assert!(inst.last_fuel_used() > 0);
+    }
+    // 17 bytes do not fit the buffer: `aos_alloc` + `aos_step` (echo).
+    inst.call(&[9; 17], &mut out).unwrap();
+    assert_eq!(out, [9; 17]);
+    // The one-call path again afterwards.
+    inst.call(b"x", &mut out).unwrap();
+    assert_eq!(out, b"Rx");
+}
+
+#[test]
+fn a_two_call_module_keeps_the_two_call_path() {
+    let mut inst = instance(&module(ECHO, ""), small());
+    assert!(!inst.has_one_call());
+    let mut out = Vec::new();
+    inst.call(b"\xa0", &mut out).unwrap();
+    assert_eq!(out, b"\xa0");
+    // A capacity of 0 means "no buffer": every step takes two calls.
+    let mut inst = instance(&one_call_module("i64.const 0x0000080000000000"), small());
+    assert!(!inst.has_one_call());
+    inst.call(b"\xa0", &mut out).unwrap();
+    assert_eq!(out, b"\xa0");
+}
+
+#[test]
+fn one_call_exports_come_in_pairs_with_the_abi_signatures() {
+    let only_input = module(
+        ECHO,
+        r#"(func (export "aos_input") (result i64) i64.const 0)"#,
+    );
+    assert!(matches!(
+        load_err(&only_input),
+        WasmError::MissingExport { name: "aos_run" }
+    ));
+    let only_run = module(
+        ECHO,
+        r#"(func (export "aos_run") (param i32) (result i64) i64.const 0)"#,
+    );
+    assert!(matches!(
+        load_err(&only_run),
+        WasmError::MissingExport { name: "aos_input" }
+    ));
+    let wrong = module(
+        ECHO,
+        r#"(func (export "aos_input") (result i32) i32.const 0)
+           (func (export "aos_run") (param i32) (result i64) i64.const 0)"#,
+    );
+    assert!(matches!(
+        load_err(&wrong),
+        WasmError::BadExport {
+            name: "aos_input",
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_bad_input_buffer_refuses_the_instance_without_a_panic() {
+    let rt = Runtime::new(small()).unwrap();
+    let err = |input: &str| {
+        let wasm = one_call_module(input);
+        let (m, _) = rt.load(&wasm, Hash::of(&wasm)).unwrap();
+        rt.instantiate(&m).unwrap_err().to_string()
+    };
+    // (65530, 16) runs past the one page of memory.
+    let e = err("i64.const 0x0000fffa00000010");
+    assert!(e.contains("outside guest memory"), "{e}");
+    // (0xffffffff, 0xffffffff) overflows no address arithmetic.
+    let e = err("i64.const -1");
+    assert!(e.contains("outside guest memory"), "{e}");
+    let e = err("unreachable");
+    assert!(e.contains("aos_input"), "{e}");
+}

@@ -11,6 +11,16 @@
 //! Calling `aos_alloc` starts a new step: the guest may reuse everything it
 //! allocated during the previous one (the host has copied the result out).
 //!
+//! One-call steps (optional, detected by the host): a module that also
+//! exports [`EXPORT_INPUT`] (`() -> i64`) and [`EXPORT_RUN`]
+//! (`(len: i32) -> i64`) is asked once, after instantiation, where its fixed
+//! input buffer is and how large (`aos_input`, packed like a step result).
+//! A step whose input fits is then one call: the host writes the input at
+//! the buffer and calls `aos_run(len)`, which starts a new step and returns
+//! the packed output as `aos_step` does. Larger inputs take the two-call
+//! path, so such a module still exports `aos_alloc` and `aos_step`. Both
+//! exports or neither: a module with only one of them is refused.
+//!
 //! Input document (canonical CBOR map):
 //! `{v: 1, state: bytes|null, event: {schema: text, value: bytes, key?: bytes}, ctx: {height: uint}}`
 //! where `state`, `value` and `key` are byte strings that hold CBOR.
@@ -35,6 +45,13 @@ pub const EXPORT_MEMORY: &str = "memory";
 pub const EXPORT_ALLOC: &str = "aos_alloc";
 /// Exported `aos_step(ptr: i32, len: i32) -> i64`: runs one step.
 pub const EXPORT_STEP: &str = "aos_step";
+
+/// Exported `aos_input() -> i64`: the packed (address, capacity) of the
+/// fixed input buffer of one-call steps.
+pub const EXPORT_INPUT: &str = "aos_input";
+/// Exported `aos_run(len: i32) -> i64`: runs one step over the first `len`
+/// bytes of the input buffer.
+pub const EXPORT_RUN: &str = "aos_run";
 
 /// CBOR map keys of the input and output documents.
 pub mod field {

@@ -1,7 +1,7 @@
 //! One step: input document in, output document out (see [`crate::abi`]).
 
 use crate::abi::{field, ABI_VERSION};
-use crate::codec::{self, from_cbor, to_cbor, SELF_DESCRIBE};
+use crate::codec::{self, from_cbor, SELF_DESCRIBE};
 use crate::ctx::{Ctx, ReducerError};
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -54,64 +54,149 @@ where
     if let Some(failure) = ctx.failure.take() {
         return Err(ReducerError::new(failure));
     }
-    let state_bytes = match ctx.raw_state.take() {
-        Some(raw) => raw,
-        None => to_cbor(&new_state)
-            .map_err(|e| ReducerError::new(format!("cannot encode state: {e}")))?,
+    let raw = ctx.raw_state.take();
+    let state = match &raw {
+        Some(raw) => NewState::Raw(raw),
+        None => NewState::Typed(&new_state),
     };
-    Ok(encode_output(&ctx, &state_bytes))
+    encode_output(&ctx, state)
+}
+
+/// The state a step returns: encoded straight into the output document,
+/// or the bytes a reducer set with `Ctx::override_state_bytes`.
+enum NewState<'s, S> {
+    Raw(&'s [u8]),
+    Typed(&'s S),
+}
+
+/// Room left for the state's byte-string head before the state is encoded
+/// behind it (the longest head, 9 bytes, so any length fits).
+const STATE_HEAD_GAP: usize = 9;
+
+/// Encodes `state` as a byte string holding its CBOR directly into `out`:
+/// the value is written behind a gap, then moved down to its shortest
+/// head, so it is neither encoded into a buffer of its own nor copied
+/// twice.
+fn write_state<S: Serialize>(out: &mut Vec<u8>, state: &S) -> Result<(), ReducerError> {
+    let start = out.len();
+    out.extend_from_slice(&[0; STATE_HEAD_GAP]);
+    let mut ser = minicbor_serde::Serializer::new(&mut *out);
+    state
+        .serialize(&mut ser)
+        // The same text as encoding through `to_cbor` gave (it is journaled).
+        .map_err(|e| ReducerError::new(format!("cannot encode state: cannot encode: {e}")))?;
+    let len = out.len() - start - STATE_HEAD_GAP;
+    let mut head = Vec::with_capacity(STATE_HEAD_GAP);
+    codec::head(&mut head, 2, len as u64);
+    out.copy_within(start + STATE_HEAD_GAP.., start + head.len());
+    out[start..start + head.len()].copy_from_slice(&head);
+    out.truncate(start + head.len() + len);
+    Ok(())
+}
+
+/// The output's keys as whole CBOR text tokens (head and name), so each is
+/// one write; checked against [`field`] in the tests.
+mod token {
+    pub const STATE: &[u8] = b"\x65state";
+    pub const EFFECTS: &[u8] = b"\x67effects";
+    pub const DOMAIN_EVENTS: &[u8] = b"\x6ddomain_events";
+    pub const KIND: &[u8] = b"\x64kind";
+    pub const PARAMS: &[u8] = b"\x66params";
+    pub const CAP_SLOT: &[u8] = b"\x68cap_slot";
+    pub const KEY: &[u8] = b"\x63key";
+    pub const VALUE: &[u8] = b"\x65value";
+    pub const SCHEMA: &[u8] = b"\x66schema";
+    pub const BLOBS: &[u8] = b"\x65blobs";
+    pub const ANN: &[u8] = b"\x63ann";
+    /// `effects: []` and `domain_events: []`, the common tail.
+    pub const NO_EFFECTS: &[u8] = b"\x67effects\x80";
+    pub const NO_EVENTS: &[u8] = b"\x6ddomain_events\x80";
 }
 
 /// Keys are written in canonical order (shorter first, then bytewise), so
-/// a well-behaved reducer's envelope is already canonical.
-fn encode_output(ctx: &Ctx<'_>, state: &[u8]) -> Vec<u8> {
-    let events_len: usize = ctx.events.iter().map(|e| e.value.len() + 32).sum();
+/// a well-behaved reducer's envelope is already canonical. The buffer is
+/// sized once for everything written, and each key is one write.
+fn encode_output<S: Serialize>(
+    ctx: &Ctx<'_>,
+    state: NewState<'_, S>,
+) -> Result<Vec<u8>, ReducerError> {
+    let events_len: usize = ctx
+        .events
+        .iter()
+        .map(|e| e.schema.len() + e.value.len() + e.key.as_ref().map_or(0, |k| k.len() + 9) + 32)
+        .sum();
+    let effects_len: usize = ctx
+        .effects
+        .iter()
+        .map(|e| {
+            e.kind.len() + e.params.len() + e.cap_slot.as_ref().map_or(0, |c| c.len() + 14) + 32
+        })
+        .sum();
     let blobs_len: usize = ctx.blobs.iter().map(|b| b.len() + 9).sum();
-    let mut out = Vec::with_capacity(state.len() + events_len + blobs_len + 40);
+    let ann_len = ctx.ann.as_ref().map_or(0, |a| a.len() + 13);
+    // A typed state's size is known only once encoded: room for a small one.
+    let state_len = match &state {
+        NewState::Raw(raw) => raw.len(),
+        NewState::Typed(_) => 64,
+    };
+    let mut out = Vec::with_capacity(
+        state_len + STATE_HEAD_GAP + events_len + effects_len + blobs_len + ann_len + 48,
+    );
     let optional = ctx.ann.is_some() as u64 + !ctx.blobs.is_empty() as u64;
     codec::head(&mut out, 5, 3 + optional);
     if let Some(ann) = &ctx.ann {
-        codec::text(&mut out, field::ANN);
+        out.extend_from_slice(token::ANN);
         codec::text(&mut out, ann);
     }
     // Absent when empty: hosts that predate `blobs` still read the
     // output of reducers that attach none.
     if !ctx.blobs.is_empty() {
-        codec::text(&mut out, field::BLOBS);
+        out.extend_from_slice(token::BLOBS);
         codec::head(&mut out, 4, ctx.blobs.len() as u64);
         for blob in &ctx.blobs {
             codec::bytes(&mut out, blob);
         }
     }
-    codec::text(&mut out, field::STATE);
-    codec::bytes(&mut out, state);
-    codec::text(&mut out, field::EFFECTS);
-    codec::head(&mut out, 4, ctx.effects.len() as u64);
-    for eff in &ctx.effects {
-        codec::head(&mut out, 5, 2 + eff.cap_slot.is_some() as u64);
-        codec::text(&mut out, field::KIND);
-        codec::text(&mut out, &eff.kind);
-        codec::text(&mut out, field::PARAMS);
-        codec::bytes(&mut out, &eff.params);
-        if let Some(slot) = &eff.cap_slot {
-            codec::text(&mut out, field::CAP_SLOT);
-            codec::text(&mut out, slot);
+    out.extend_from_slice(token::STATE);
+    match state {
+        NewState::Raw(raw) => codec::bytes(&mut out, raw),
+        NewState::Typed(state) => write_state(&mut out, state)?,
+    }
+    if ctx.effects.is_empty() {
+        out.extend_from_slice(token::NO_EFFECTS);
+    } else {
+        out.extend_from_slice(token::EFFECTS);
+        codec::head(&mut out, 4, ctx.effects.len() as u64);
+        for eff in &ctx.effects {
+            codec::head(&mut out, 5, 2 + eff.cap_slot.is_some() as u64);
+            out.extend_from_slice(token::KIND);
+            codec::text(&mut out, &eff.kind);
+            out.extend_from_slice(token::PARAMS);
+            codec::bytes(&mut out, &eff.params);
+            if let Some(slot) = &eff.cap_slot {
+                out.extend_from_slice(token::CAP_SLOT);
+                codec::text(&mut out, slot);
+            }
         }
     }
-    codec::text(&mut out, field::DOMAIN_EVENTS);
-    codec::head(&mut out, 4, ctx.events.len() as u64);
-    for ev in &ctx.events {
-        codec::head(&mut out, 5, 2 + ev.key.is_some() as u64);
-        if let Some(key) = &ev.key {
-            codec::text(&mut out, field::KEY);
-            codec::bytes(&mut out, key);
+    if ctx.events.is_empty() {
+        out.extend_from_slice(token::NO_EVENTS);
+    } else {
+        out.extend_from_slice(token::DOMAIN_EVENTS);
+        codec::head(&mut out, 4, ctx.events.len() as u64);
+        for ev in &ctx.events {
+            codec::head(&mut out, 5, 2 + ev.key.is_some() as u64);
+            if let Some(key) = &ev.key {
+                out.extend_from_slice(token::KEY);
+                codec::bytes(&mut out, key);
+            }
+            out.extend_from_slice(token::VALUE);
+            codec::bytes(&mut out, &ev.value);
+            out.extend_from_slice(token::SCHEMA);
+            codec::text(&mut out, &ev.schema);
         }
-        codec::text(&mut out, field::VALUE);
-        codec::bytes(&mut out, &ev.value);
-        codec::text(&mut out, field::SCHEMA);
-        codec::text(&mut out, &ev.schema);
     }
-    out
+    Ok(out)
 }
 
 /// `{error: message}`.
@@ -344,6 +429,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::to_cbor;
     use crate::testing::{decode_output, encode_input};
     use serde::Deserialize;
 
@@ -422,6 +508,79 @@ mod tests {
         let out = dispatch::<St, Ev, _>(&input, step);
         let want = b"\xa3\x65state\x44\xa1\x61n\x01\x67effects\x80\x6ddomain_events\x80";
         assert_eq!(out, want);
+    }
+
+    #[test]
+    fn output_tokens_are_the_abi_keys_as_text() {
+        let key = |name: &str| {
+            let mut t = Vec::new();
+            codec::text(&mut t, name);
+            t
+        };
+        for (tok, name) in [
+            (token::STATE, field::STATE),
+            (token::EFFECTS, field::EFFECTS),
+            (token::DOMAIN_EVENTS, field::DOMAIN_EVENTS),
+            (token::KIND, field::KIND),
+            (token::PARAMS, field::PARAMS),
+            (token::CAP_SLOT, field::CAP_SLOT),
+            (token::KEY, field::KEY),
+            (token::VALUE, field::VALUE),
+            (token::SCHEMA, field::SCHEMA),
+            (token::BLOBS, field::BLOBS),
+            (token::ANN, field::ANN),
+        ] {
+            assert_eq!(tok, key(name), "{name}");
+        }
+        let mut empty = key(field::EFFECTS);
+        empty.push(0x80);
+        assert_eq!(token::NO_EFFECTS, empty);
+        let mut empty = key(field::DOMAIN_EVENTS);
+        empty.push(0x80);
+        assert_eq!(token::NO_EVENTS, empty);
+    }
+
+    /// The whole output of a step with every optional part, byte for byte
+    /// (the tokens and the buffer sizing must not change what is written).
+    #[test]
+    fn full_output_bytes_are_unchanged() {
+        let state = to_cbor(&St { n: 5 }).unwrap();
+        let input = encode_input(
+            Some(&state),
+            "t/Ev@1",
+            &to_cbor(&Ev::Emit).unwrap(),
+            None,
+            0,
+        );
+        let out = dispatch::<St, Ev, _>(&input, step);
+        let want: &[u8] = b"\xa4\x63ann\x64note\x65state\x44\xa1\x61n\x05\x67effects\x82\xa3\x64kind\x69timer.set\x66params\x41\x03\x68cap_slot\x65timer\xa2\x64kind\x63log\x66params\x41\x04\x6ddomain_events\x82\xa2\x65value\x41\x05\x66schema\x65t/E@1\xa3\x63key\x41\x01\x65value\x41\x02\x66schema\x65t/K@1";
+        assert_eq!(out, want);
+    }
+
+    /// States of every head size come out as `to_cbor` encodes them, and an
+    /// unencodable state gives the same error text as before.
+    #[test]
+    fn states_are_encoded_in_place_with_the_shortest_head() {
+        use serde::ser::Error as _;
+        for len in [0usize, 1, 22, 23, 24, 255, 256, 65_535, 65_536] {
+            let st = alloc::vec![7u8; len];
+            let mut out = b"pre".to_vec();
+            write_state(&mut out, &st).unwrap();
+            let mut want = b"pre".to_vec();
+            codec::bytes(&mut want, &to_cbor(&st).unwrap());
+            assert_eq!(out, want, "{len}");
+        }
+        struct Bad;
+        impl Serialize for Bad {
+            fn serialize<Z: serde::Serializer>(&self, _: Z) -> Result<Z::Ok, Z::Error> {
+                Err(Z::Error::custom("no"))
+            }
+        }
+        let old = to_cbor(&Bad)
+            .map_err(|e| ReducerError::new(format!("cannot encode state: {e}")))
+            .unwrap_err();
+        let new = write_state(&mut Vec::new(), &Bad).unwrap_err();
+        assert_eq!(new.message(), old.message());
     }
 
     #[test]

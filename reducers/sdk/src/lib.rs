@@ -26,7 +26,9 @@
 //! - `pub fn dispatch(input: &[u8]) -> Vec<u8>`: one whole step, from input
 //!   document to output document (see [`abi`]). Host-callable, so tests can
 //!   run the exact code path of the wasm export.
-//! - on wasm32 only: the exports `aos_alloc` and `aos_step`.
+//! - on wasm32 only: the exports `aos_input` and `aos_run` (one host call
+//!   per step) and `aos_alloc` and `aos_step` (inputs too large for the
+//!   input buffer); see [`abi`].
 //!
 //! # Effects
 //! A step may ask for one micro-effect through a cap slot its module
@@ -52,7 +54,7 @@
 //!
 //! # Memory
 //! On wasm32 the SDK installs a bump allocator as the global allocator and
-//! resets it when the host asks for the next input buffer: all of a step's
+//! resets it at the start of every step: all of a step's
 //! allocations die together, so memory stays at the largest step's
 //! high-water mark. Reducers must therefore not keep heap data in statics
 //! across steps (state lives in the state document anyway).
@@ -105,6 +107,64 @@ pub mod __private {
         ptr as usize as i32
     }
 
+    /// Capacity of the fixed input buffer of the one-call ABI (see
+    /// [`crate::abi`]): inputs up to this size take one host call per step,
+    /// larger ones the two-call path.
+    pub const INPUT_CAPACITY: usize = 64 * 1024;
+
+    /// The fixed input buffer. It lives in the module's zero-initialised
+    /// data, below the arena, so resetting the arena never touches it.
+    struct InputBuffer(core::cell::UnsafeCell<[u8; INPUT_CAPACITY]>);
+
+    // The host runs reducers without threads (the engine turns the threads
+    // proposal off), so there is exactly one thread touching the buffer.
+    unsafe impl Sync for InputBuffer {}
+
+    static INPUT: InputBuffer = InputBuffer(core::cell::UnsafeCell::new([0; INPUT_CAPACITY]));
+
+    /// `aos_input`: where the host writes each step's input and how much
+    /// fits, packed like a step result (see [`crate::abi::pack`]).
+    pub fn input_buffer() -> i64 {
+        crate::abi::pack(INPUT.0.get() as usize as u32, INPUT_CAPACITY as u32)
+    }
+
+    /// `aos_run`: starts a new step (resets the arena), runs `dispatch` over
+    /// the first `len` bytes of the input buffer and leaks the output until
+    /// the next step. A `len` over the capacity is refused with an error
+    /// document, never read past the buffer.
+    pub fn run(len: i32, dispatch: fn(&[u8]) -> Vec<u8>) -> i64 {
+        let out = run_buffer(len, dispatch);
+        let result = crate::abi::pack(out.as_ptr() as usize as u32, out.len() as u32);
+        core::mem::forget(out);
+        result
+    }
+
+    /// [`run`] up to the output document.
+    pub(crate) fn run_buffer(len: i32, dispatch: fn(&[u8]) -> Vec<u8>) -> Vec<u8> {
+        crate::arena::reset_for_next_step();
+        let len = len as u32 as usize;
+        if len > INPUT_CAPACITY {
+            crate::dispatch::error_document(&alloc::format!(
+                "bad input document: length {len} exceeds the input buffer of {INPUT_CAPACITY} bytes"
+            ))
+        } else {
+            // SAFETY: single-threaded and not re-entrant (see `Sync` above);
+            // the host wrote the buffer before this call and does not touch
+            // it until the call returns; `len` is within the buffer.
+            let input = unsafe { core::slice::from_raw_parts(INPUT.0.get() as *const u8, len) };
+            dispatch(input)
+        }
+    }
+
+    /// Writes `input` where the host would (host tests of [`run`]).
+    #[cfg(test)]
+    pub(crate) fn fill_input(input: &[u8]) {
+        // SAFETY: only one test writes the buffer.
+        unsafe {
+            core::ptr::copy_nonoverlapping(input.as_ptr(), INPUT.0.get().cast::<u8>(), input.len())
+        }
+    }
+
     /// `aos_step`: runs `dispatch` over the input buffer and leaks the output
     /// until the next `aos_alloc` resets the arena.
     ///
@@ -148,5 +208,48 @@ macro_rules! reducer {
             // SAFETY: the host passes back the buffer `aos_alloc` returned.
             unsafe { $crate::__private::step(ptr, len, dispatch) }
         }
+
+        #[cfg(target_arch = "wasm32")]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn aos_input() -> i64 {
+            $crate::__private::input_buffer()
+        }
+
+        #[cfg(target_arch = "wasm32")]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn aos_run(len: i32) -> i64 {
+            $crate::__private::run(len, dispatch)
+        }
     };
+}
+
+#[cfg(all(test, feature = "guest"))]
+mod tests {
+    use crate::__private::{fill_input, run_buffer, INPUT_CAPACITY};
+    use crate::testing::{decode_output, encode_input};
+    use alloc::vec::Vec;
+
+    fn echo(input: &[u8]) -> Vec<u8> {
+        crate::dispatch::error_document(&alloc::format!("{} bytes", input.len()))
+    }
+
+    #[test]
+    fn run_reads_the_input_buffer_and_refuses_lengths_over_it() {
+        let doc = encode_input(None, "a/B@1", b"\x01", None, 3);
+        fill_input(&doc);
+        let (_, cap) = crate::abi::unpack(crate::__private::input_buffer());
+        assert_eq!(cap as usize, INPUT_CAPACITY);
+        let error = |out: Vec<u8>| decode_output(&out).unwrap().error.unwrap();
+        let len = doc.len() as i32;
+        assert_eq!(error(run_buffer(len, echo)), alloc::format!("{len} bytes"));
+        let whole = INPUT_CAPACITY as i32;
+        assert_eq!(
+            error(run_buffer(whole, echo)),
+            alloc::format!("{whole} bytes")
+        );
+        let e = error(run_buffer(whole + 1, echo));
+        assert!(e.contains("exceeds the input buffer"), "{e}");
+        // A negative i32 is a length over 2 GiB, not a short read.
+        assert!(error(run_buffer(-1, echo)).contains("exceeds"));
+    }
 }
