@@ -3,7 +3,7 @@
 use super::common::{self, print_json, CliError};
 use super::OpenArgs;
 use aos_engine::journal;
-use aos_engine::world::{PlanStatus, PlanView};
+use aos_engine::world::{EntryView, PlanStatus, PlanView};
 use serde_json::json;
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -24,26 +24,32 @@ pub fn journal(
         .min(world.len());
     let entries = world.entries(from, to)?;
     if args.json {
-        let list: Vec<_> = entries
-            .iter()
-            .map(|e| {
-                json!({
-                    "seq": e.seq,
-                    "kind": e.kind,
-                    "summary": e.summary,
-                    "error": e.is_error,
-                    "details": e.details,
-                })
-            })
-            .collect();
+        let list: Vec<_> = entries.iter().map(entry_json).collect();
         print_json(&json!({ "world": world.name(), "head": world.len(), "entries": list }));
     } else {
         for e in &entries {
-            let mark = if e.is_error { '!' } else { ' ' };
-            println!("{:>6} {mark} {:<12} {}", e.seq, e.kind, e.summary);
+            println!("{}", entry_line(e));
         }
     }
     Ok(common::success_unless_recovered(world.recovery().is_some()))
+}
+
+/// An entry as `aos journal --json` lists it.
+fn entry_json(e: &EntryView) -> serde_json::Value {
+    json!({
+        "seq": e.seq,
+        "kind": e.kind,
+        "summary": e.summary,
+        "error": e.is_error,
+        "details": e.details,
+    })
+}
+
+/// An entry as `aos journal` prints it: height, `!` on a failure, kind,
+/// summary.
+fn entry_line(e: &EntryView) -> String {
+    let mark = if e.is_error { '!' } else { ' ' };
+    format!("{:>6} {mark} {:<12} {}", e.seq, e.kind, e.summary)
 }
 
 /// How often `--follow` looks for new entries.
@@ -59,17 +65,9 @@ pub fn follow(world_dir: &Path, from: Option<u64>, args: &OpenArgs) -> Result<Ex
         let mut out = std::io::stdout().lock();
         for e in &entries {
             let line = if args.json {
-                json!({
-                    "seq": e.seq,
-                    "kind": e.kind,
-                    "summary": e.summary,
-                    "error": e.is_error,
-                    "details": e.details,
-                })
-                .to_string()
+                entry_json(e).to_string()
             } else {
-                let mark = if e.is_error { '!' } else { ' ' };
-                format!("{:>6} {mark} {:<12} {}", e.seq, e.kind, e.summary)
+                entry_line(e)
             };
             // A closed pipe (`| head`) ends the command quietly.
             if writeln!(out, "{line}").is_err() {
