@@ -256,7 +256,9 @@ impl Session for WorldSession {
     }
     fn series_task(&self, path: &str) -> OpResult<crate::work::SeriesTask> {
         let names = self.world.reducer_names();
-        let parsed = StatePath::parse(path, names.iter().map(String::as_str))?;
+        let parsed = StatePath::parse(path, names.iter().map(String::as_str), &|r| {
+            self.world.is_keyed(r)
+        })?;
         let dir = self.world.dir().to_path_buf();
         let journal = self.world.journal_dir();
         let data = journal.parent().map(Path::to_path_buf);

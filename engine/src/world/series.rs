@@ -41,10 +41,13 @@ pub struct SeriesPoint {
 
 impl StatePath {
     /// Parses `path` against the reducers `known` (the longest name that
-    /// prefixes it wins, so names may hold dots).
+    /// prefixes it wins, so names may hold dots). After a reducer that
+    /// `keyed` says is keyed, the first `[…]` is the cell's key (keys may be
+    /// numbers); otherwise it is an index into the state.
     pub fn parse<'a>(
         path: &str,
         known: impl IntoIterator<Item = &'a str>,
+        keyed: &dyn Fn(&str) -> bool,
     ) -> Result<StatePath, String> {
         let reducer = known
             .into_iter()
@@ -58,15 +61,12 @@ impl StatePath {
             })?;
         let mut rest = &path[reducer.len()..];
         let mut key = None;
-        if let Some(after) = rest.strip_prefix('[') {
+        if let Some(after) = rest.strip_prefix('[').filter(|_| keyed(reducer)) {
             let end = after
                 .find(']')
                 .ok_or_else(|| format!("{path:?}: `[` without `]`"))?;
-            let inner = &after[..end];
-            if inner.parse::<usize>().is_err() {
-                key = Some(inner.to_string());
-                rest = &after[end + 1..];
-            }
+            key = Some(after[..end].to_string());
+            rest = &after[end + 1..];
         }
         let mut steps = Vec::new();
         while !rest.is_empty() {
@@ -122,6 +122,17 @@ impl World {
         names.sort();
         names.dedup();
         names
+    }
+
+    /// Whether `reducer` is keyed: some route, in any control plane this
+    /// world has had, gives it a `key_field`.
+    pub fn is_keyed(&self, reducer: &str) -> bool {
+        self.programs
+            .iter()
+            .map(|(_, p)| p)
+            .chain(std::iter::once(&self.program))
+            .flat_map(|p| p.routes.values().flatten())
+            .any(|r| r.reducer == reducer && r.key_field.is_some())
     }
 
     /// The value at `path` at height `from` and at every unit boundary up to
@@ -211,10 +222,11 @@ mod tests {
     #[test]
     fn paths_parse_with_keys_fields_and_indexes() {
         let known = ["demo/Counter@1", "demo/Orders@1", "demo/Orders@1.v2"];
-        let p = StatePath::parse("demo/Counter@1.remaining", known).unwrap();
+        let keyed = |r: &str| r == "demo/Orders@1";
+        let p = StatePath::parse("demo/Counter@1.remaining", known, &keyed).unwrap();
         assert_eq!(p.reducer, "demo/Counter@1");
         assert_eq!(p.steps, vec![PathStep::Field("remaining".into())]);
-        let p = StatePath::parse("demo/Orders@1[order-7].items[2].sku", known).unwrap();
+        let p = StatePath::parse("demo/Orders@1[order-7].items[2].sku", known, &keyed).unwrap();
         assert_eq!(p.key.as_deref(), Some("order-7"));
         assert_eq!(
             p.steps,
@@ -225,10 +237,12 @@ mod tests {
             ]
         );
         // The longest reducer name wins.
-        let p = StatePath::parse("demo/Orders@1.v2.x", known).unwrap();
+        let p = StatePath::parse("demo/Orders@1.v2.x", known, &keyed).unwrap();
         assert_eq!(p.reducer, "demo/Orders@1.v2");
         assert_eq!(
-            StatePath::parse("demo/Counter@1", known).unwrap().steps,
+            StatePath::parse("demo/Counter@1", known, &keyed)
+                .unwrap()
+                .steps,
             vec![]
         );
         for (bad, why) in [
@@ -239,7 +253,7 @@ mod tests {
             ("demo/Counter@1[0]x", "expected `.field`"),
             ("demo/Counter@1x", "does not start with a reducer"),
         ] {
-            let err = StatePath::parse(bad, known).unwrap_err();
+            let err = StatePath::parse(bad, known, &keyed).unwrap_err();
             assert!(err.contains(why), "{bad}: {err}");
         }
     }
@@ -249,8 +263,12 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let mut world = run_demo("00-counter", &tmp.path().join("data"), None);
         let names = world.reducer_names();
-        let path =
-            StatePath::parse("demo/Counter@1.remaining", names.iter().map(String::as_str)).unwrap();
+        let path = StatePath::parse(
+            "demo/Counter@1.remaining",
+            names.iter().map(String::as_str),
+            &|r| world.is_keyed(r),
+        )
+        .unwrap();
         let head = world.head();
         let points = world.series(&path, 0, head, &mut |_| {}).unwrap();
         let values: Vec<Option<Json>> = points.iter().map(|p| p.value.clone()).collect();
@@ -269,7 +287,12 @@ mod tests {
         for w in points.windows(2) {
             assert!(w[0].height < w[1].height);
         }
-        let pc = StatePath::parse("demo/Counter@1.pc", names.iter().map(String::as_str)).unwrap();
+        let pc = StatePath::parse(
+            "demo/Counter@1.pc",
+            names.iter().map(String::as_str),
+            &|r| world.is_keyed(r),
+        )
+        .unwrap();
         let pcs = world.series(&pc, 0, head, &mut |_| {}).unwrap();
         let last = pcs.last().unwrap().value.clone();
         assert_eq!(last, Some(Json::from("Done")));
@@ -279,5 +302,37 @@ mod tests {
             .unwrap();
         assert_eq!(later[0].value, Some(Json::from(2)));
         assert_eq!(later.len(), 3);
+    }
+
+    #[test]
+    fn a_keyed_cell_is_named_by_its_key_even_a_number() {
+        let keyed = r#"{"event": "demo/CounterEvent@1", "reducer": "demo/Counter@1", "key_field": "target"}"#;
+        let dir = super::super::tests::counter_world(keyed);
+        let data = tempfile::tempdir().unwrap();
+        let mut w = super::super::tests::open(dir.path(), data.path());
+        w.inject("demo/CounterEvent@1", r#"{"Start": {"target": 7}}"#)
+            .unwrap();
+        w.run_until_idle(100).unwrap();
+        assert!(w.is_keyed("demo/Counter@1"));
+        let head = w.head();
+        let names = w.reducer_names();
+        let mut values = |path: &str| -> Vec<Option<Json>> {
+            let keyed = |r: &str| r == "demo/Counter@1";
+            let p = StatePath::parse(path, names.iter().map(String::as_str), &keyed).unwrap();
+            w.series(&p, 0, head, &mut |_| {})
+                .unwrap()
+                .into_iter()
+                .map(|pt| pt.value)
+                .collect()
+        };
+        assert_eq!(
+            values("demo/Counter@1[7].remaining"),
+            vec![None, Some(Json::from(7))]
+        );
+        assert_eq!(
+            values("demo/Counter@1[3].remaining"),
+            vec![None, Some(Json::from(3))]
+        );
+        assert_eq!(values("demo/Counter@1[9].remaining"), vec![None]);
     }
 }

@@ -102,11 +102,13 @@ pub fn series(
     common::check_range(from, to)?;
     let mut world = common::open_reader(world_dir, args)?;
     let names = world.reducer_names();
-    let parsed =
-        StatePath::parse(path, names.iter().map(String::as_str)).map_err(|message| CliError {
-            message: format!("{message}; its reducers: {}", names.join(", ")),
-            code: 2,
-        })?;
+    let parsed = StatePath::parse(path, names.iter().map(String::as_str), &|r| {
+        world.is_keyed(r)
+    })
+    .map_err(|message| CliError {
+        message: format!("{message}; its reducers: {}", names.join(", ")),
+        code: 2,
+    })?;
     let head = world.head();
     let verbose = args.verbose;
     let points = world.series(&parsed, from.unwrap_or(0), to.unwrap_or(head), &mut |h| {
