@@ -221,3 +221,24 @@ fn f_forks_at_the_cursor_and_offers_to_open_the_fork() {
     );
     assert!(!repo_root().join("worlds/03-fetch-notify-fork-9").exists());
 }
+
+/// `F` into a folder that exists: the error is shown and the prompt stays
+/// open with the text, so it can be corrected; nothing is written.
+#[test]
+fn f_into_a_folder_that_exists_says_so_and_keeps_the_prompt() {
+    let world = "worlds/03-fetch-notify";
+    let data = ran(world);
+    let taken = tempfile::tempdir().expect("tempdir");
+    let before = std::fs::read_dir(taken.path()).expect("list").count();
+    let text = format!(
+        "key b\nkey F\nkey C-u\ntype {}\nkey Enter\nexpect already exists\nexpect fork into:\n",
+        taken.path().display()
+    );
+    let file = script(&text);
+    let r = headless(world, &data, &["--script", path_str(file.path())]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        std::fs::read_dir(taken.path()).expect("list").count(),
+        before
+    );
+}
