@@ -394,6 +394,7 @@ impl App {
                 || !self.live.diagnostics.is_empty()
                 || !self.live.air.is_empty(),
             log_lines: self.build.log.len(),
+            pinned: self.series.is_some() && self.screen == Screen::World && !self.governing(),
         }
     }
 

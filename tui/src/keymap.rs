@@ -110,6 +110,8 @@ pub enum Action {
     Fork,
     /// `P`: pin the selected state path and plot it over history.
     Pin,
+    /// `x` on the plot: drop the pinned path and its strip.
+    Unpin,
     /// `z`: the focused pane full screen, or back.
     Zoom,
     /// Pane by number, 1-based (the digit pressed).

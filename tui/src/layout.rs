@@ -32,6 +32,8 @@ pub struct Input {
     pub problems: bool,
     /// Lines of build output.
     pub log_lines: usize,
+    /// A state path is pinned: its strip shows under the panes.
+    pub pinned: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,6 +48,8 @@ pub struct Areas {
     pub plans: Option<Rect>,
     /// Only while focused, in the plans pane's place.
     pub manifest: Option<Rect>,
+    /// The pinned path's values around the cursor, one row under the panes.
+    pub pinned: Option<Rect>,
     /// Build progress, errors and messages.
     pub status_line: Rect,
     /// Key hints and counts.
@@ -130,6 +134,7 @@ pub fn layout_for(app: &Input, area: Rect, focus: Pane) -> Areas {
         Some(_) if app.zoom && !app.picker => Areas {
             title: areas.title,
             body: areas.body,
+            pinned: areas.pinned,
             status_line: areas.status_line,
             status_bar: areas.status_bar,
             ..Areas::default()
@@ -156,9 +161,11 @@ impl Areas {
 
 /// The panes side by side, whether or not one is zoomed: what Tab cycles.
 pub fn unzoomed(app: &Input, area: Rect, focus: Pane) -> Areas {
-    let [title, body, status_line, status_bar] = Layout::vertical([
+    let strip = u16::from(app.pinned && app.open && !app.picker && !app.failed);
+    let [title, body, pinned, status_line, status_bar] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
+        Constraint::Length(strip),
         Constraint::Length(1),
         Constraint::Length(1),
     ])
@@ -166,6 +173,7 @@ pub fn unzoomed(app: &Input, area: Rect, focus: Pane) -> Areas {
     let mut areas = Areas {
         title,
         body,
+        pinned: (strip > 0).then_some(pinned),
         status_line,
         status_bar,
         ..Areas::default()

@@ -200,6 +200,7 @@ fn f_forks_at_the_cursor_and_offers_to_open_the_fork() {
                 .contains("fork into: worlds/03-fetch-notify-fork-9"),
             "{r:?}"
         );
+        insta::assert_snapshot!(format!("fork_prompt_{size}"), scrub(&r.stdout));
     }
     let text = format!(
         "key b\nkey b\nkey b\nkey F\nkey C-u\ntype {}\nkey Enter\nexpect open it now? y/n\nkey y\nwait build\nexpect aos · fork\nexpect 9 entries\n",

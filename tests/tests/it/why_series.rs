@@ -88,28 +88,6 @@ fn series_of_remaining_lists_three_two_one_zero_where_it_changed() {
     );
 }
 
-/// Runs of 12 or more hex digits (hashes, which follow the toolchain that
-/// built the wasm) become `<hash>`, so a screen compares anywhere.
-fn scrub(text: &str) -> String {
-    let mut out = String::new();
-    let mut run = String::new();
-    for c in text.chars().chain(std::iter::once('\n')) {
-        if c.is_ascii_hexdigit() && !c.is_ascii_uppercase() {
-            run.push(c);
-            continue;
-        }
-        if run.len() >= 12 {
-            out.push_str("<hash>");
-        } else {
-            out.push_str(&run);
-        }
-        run.clear();
-        out.push(c);
-    }
-    out.pop();
-    out
-}
-
 #[test]
 fn w_opens_the_why_panel_and_enter_goes_to_a_cause() {
     let world = "worlds/03-fetch-notify";
@@ -168,6 +146,30 @@ fn p_pins_a_state_path_and_plots_it_enter_goes_to_a_change() {
         ],
     );
     assert_eq!(r.code, 0, "{r:?}");
+    // Closed, the plot leaves a strip under the panes: the value at the
+    // heights around the cursor, which follows it; x on the plot unpins.
+    for size in ["120x40", "80x24"] {
+        let r = headless(
+            world,
+            &data,
+            &["--keys", "2 j j j P Esc b b", "--size", size],
+        );
+        assert_eq!(r.code, 0, "{r:?}");
+        let strip = r
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("pinned demo/Counter@1.rem"))
+            .unwrap_or_else(|| panic!("no strip: {r:?}"));
+        assert!(strip.contains("│ #7 2 │"), "{strip}");
+        insta::assert_snapshot!(format!("series_strip_{size}"), scrub(&r.stdout));
+    }
+    let r = headless(world, &data, &["--keys", "2 j j j P Esc P x"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("unpinned demo/Counter@1.remaining"),
+        "{r:?}"
+    );
+    assert!(!r.stdout.contains("│ #7 2 │"), "{r:?}");
     // A line that is no path of the state: the header's reducer pins the
     // whole state.
     let r = headless(

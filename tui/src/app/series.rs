@@ -40,6 +40,89 @@ impl Pinned {
     }
 }
 
+/// One height in the pinned strip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StripCell {
+    pub height: u64,
+    /// The value in force there, compact JSON (`·` where the path is absent).
+    pub value: String,
+    /// It changed at this height.
+    pub changed: bool,
+    /// The cursor's height.
+    pub cursor: bool,
+}
+
+impl StripCell {
+    /// `#41 2`: what the strip shows for it.
+    pub fn text(&self) -> String {
+        format!("#{} {}", self.height, self.value)
+    }
+}
+
+/// Cells between two strip cells.
+pub const STRIP_GAP: usize = 3;
+/// Most cells one value may take in the strip.
+const STRIP_VALUE: usize = 24;
+
+impl Pinned {
+    /// The heights around `cursor` (it in the middle where the history
+    /// allows) whose cells fit in `width` terminal cells, in order.
+    pub fn strip(&self, cursor: u64, width: usize) -> Vec<StripCell> {
+        let cursor = cursor.min(self.head);
+        let cell = |height: u64| {
+            let at = self.at(height);
+            let value = at
+                .and_then(|i| self.points[i].value.as_ref())
+                .map_or_else(|| "·".to_string(), |v| v.to_string());
+            StripCell {
+                height,
+                value: crate::width::clip(&value, STRIP_VALUE),
+                changed: at.is_some_and(|i| self.points[i].height == height),
+                cursor: height == cursor,
+            }
+        };
+        let first = cell(cursor);
+        let mut used = crate::width::cells(&first.text());
+        if used > width {
+            return vec![];
+        }
+        let (mut left, mut right) = (Vec::new(), vec![first]);
+        let (mut lo, mut hi) = (cursor, cursor);
+        // Alternately one more on each side, so the cursor stays central.
+        let (mut room_left, mut room_right) = (lo > 0, hi < self.head);
+        while room_left || room_right {
+            let grow_right = room_right && (!room_left || right.len() <= left.len());
+            let next = if grow_right {
+                cell(hi + 1)
+            } else {
+                cell(lo - 1)
+            };
+            let need = STRIP_GAP + crate::width::cells(&next.text());
+            if used + need > width {
+                if grow_right {
+                    room_right = false;
+                } else {
+                    room_left = false;
+                }
+                continue;
+            }
+            used += need;
+            if grow_right {
+                hi += 1;
+                room_right = hi < self.head;
+                right.push(next);
+            } else {
+                lo -= 1;
+                room_left = lo > 0;
+                left.push(next);
+            }
+        }
+        left.reverse();
+        left.extend(right);
+        left
+    }
+}
+
 /// The state-tree line's path as `aos series` spells it (a line's id is
 /// `cell#.path`).
 fn selected_path(app: &App) -> Option<String> {
@@ -120,6 +203,12 @@ pub(super) fn key(app: &mut App, action: Option<Action>) -> Vec<Cmd> {
     let len = p.points.len();
     match action {
         Some(Action::Close) => return vec![],
+        Some(Action::Unpin) => {
+            let path = p.path.clone();
+            app.series = None;
+            app.info(format!("unpinned {path}"));
+            return vec![];
+        }
         Some(Action::Move(m)) if len > 0 => {
             let at = p.selected as i128;
             let target = match m {
@@ -152,4 +241,61 @@ pub(super) fn key(app: &mut App, action: Option<Action>) -> Vec<Cmd> {
     }
     app.overlay = Overlay::Series;
     vec![]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pinned(head: u64, points: &[(u64, serde_json::Value)]) -> Pinned {
+        Pinned {
+            id: 1,
+            path: "demo/Counter@1.remaining".into(),
+            head,
+            done: None,
+            points: points
+                .iter()
+                .map(|(height, v)| SeriesPoint {
+                    height: *height,
+                    value: Some(v.clone()),
+                })
+                .collect(),
+            error: None,
+            selected: 0,
+        }
+    }
+
+    fn heights(cells: &[StripCell]) -> Vec<u64> {
+        cells.iter().map(|c| c.height).collect()
+    }
+
+    #[test]
+    fn the_strip_centres_the_cursor_and_holds_each_value_until_it_changes() {
+        let p = pinned(100, &[(10, json!(3)), (20, json!(2))]);
+        // "#20 2" is 5 cells, each more " │ " + 5.
+        let cells = p.strip(20, 5 + 4 * 8);
+        assert_eq!(heights(&cells), vec![18, 19, 20, 21, 22]);
+        let at: Vec<_> = cells.iter().map(|c| c.value.as_str()).collect();
+        assert_eq!(at, vec!["3", "3", "2", "2", "2"]);
+        assert!(cells[2].cursor && cells[2].changed);
+        assert!(!cells[1].changed && !cells[1].cursor);
+        assert_eq!(cells[2].text(), "#20 2");
+    }
+
+    #[test]
+    fn the_strip_spends_the_room_of_a_missing_side_on_the_other() {
+        let p = pinned(100, &[(0, json!(1))]);
+        let cells = p.strip(0, 40);
+        assert_eq!(cells.first().map(|c| c.height), Some(0));
+        assert!(cells.len() > 4, "{cells:?}");
+        let cells = p.strip(100, 40);
+        assert_eq!(cells.last().map(|c| c.height), Some(100));
+        assert!(cells.len() > 4, "{cells:?}");
+        // Before the first change the path is absent.
+        let late = pinned(100, &[(50, json!(1))]);
+        assert_eq!(late.strip(3, 4)[0].value, "·");
+        // Not even the cursor's cell fits: nothing.
+        assert!(p.strip(50, 3).is_empty());
+    }
 }

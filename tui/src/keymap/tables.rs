@@ -789,6 +789,12 @@ const SERIES: &[Section] = &[Section {
         b("Home End", ENDS, END, "first / last change"),
         b("Enter", &[Code(Enter)], Action::Open, "go to that height"),
         b(
+            "x",
+            &[Code(Char('x'))],
+            Action::Unpin,
+            "unpin: the strip goes too",
+        ),
+        b(
             "Esc q P",
             &[Code(Esc), Code(Char('q')), Code(Char('P'))],
             Action::Close,

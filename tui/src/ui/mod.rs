@@ -9,6 +9,7 @@ mod journal;
 mod manifest;
 mod overlay;
 mod picker;
+mod pinned;
 mod plans;
 mod state;
 
@@ -50,6 +51,9 @@ pub fn draw(frame: &mut Frame, app: &App) {
             }
             if let Some(r) = areas.manifest {
                 manifest::draw(frame, app, &theme, r);
+            }
+            if let Some(r) = areas.pinned {
+                pinned::draw(frame, app, &theme, r);
             }
         }
     }
