@@ -115,8 +115,10 @@ impl Causality {
     }
 }
 
-/// What the pass remembers of plan instances and effects.
-#[derive(Default)]
+/// What the pass remembers of plan instances and effects: only what a
+/// running instance or a pending intent needs, so it stays small however
+/// long the journal.
+#[derive(Default, Debug)]
 struct Tracker {
     /// Instance → (plan name, manifest it started under).
     instances: BTreeMap<u64, (String, Hash)>,
@@ -124,6 +126,8 @@ struct Tracker {
     steps: BTreeMap<(u64, String), u64>,
     /// Seq of a `PlanStep` → (instance, step id), for the intents it emits.
     step_at: BTreeMap<u64, (u64, String)>,
+    /// Instance → the seqs of its `PlanStep`s, to forget them when it ends.
+    step_seqs: BTreeMap<u64, Vec<u64>>,
     /// (instance, emitting step id) → intent hash.
     emitted: BTreeMap<(u64, String), Hash>,
     /// Intent hash → (seq of its intent, seq of its receipt once there).
@@ -138,6 +142,12 @@ impl World {
     /// Builds the causality index of the journal below the head, reading
     /// each entry once.
     pub fn causality(&self) -> Result<Causality, WorldError> {
+        self.causality_pass().map(|(index, _)| index)
+    }
+
+    /// The pass itself, and what it still tracks at the end (the running
+    /// instances' and pending intents' bookkeeping).
+    fn causality_pass(&self) -> Result<(Causality, Tracker), WorldError> {
         let len = self.head.height;
         let mut parent = Vec::with_capacity(len as usize);
         let mut tracker = Tracker::default();
@@ -172,7 +182,7 @@ impl World {
         if let Some(e) = failed {
             return Err(e);
         }
-        Ok(Causality::from_parents(parent))
+        Ok((Causality::from_parents(parent), tracker))
     }
 
     /// The causes and effects of entry `seq`, effects to `depth` levels.
@@ -270,8 +280,16 @@ impl World {
                     slot.1 = Some(seq);
                     slot.0
                 });
-                if let Some(&instance) = t.owner.get(&hash) {
-                    t.latest_receipt.insert(instance, seq);
+                match t.owner.get(&hash).copied() {
+                    Some(instance) if t.instances.contains_key(&instance) => {
+                        t.latest_receipt.insert(instance, seq);
+                    }
+                    // A reducer's intent, or one whose plan has ended: no
+                    // step will ask for it again.
+                    _ => {
+                        t.intents.remove(&hash);
+                        t.owner.remove(&hash);
+                    }
                 }
                 intent
             }
@@ -289,6 +307,7 @@ impl World {
                 let parent = self.step_parent(*instance, step, t);
                 t.steps.insert((*instance, step.clone()), seq);
                 t.step_at.insert(seq, (*instance, step.clone()));
+                t.step_seqs.entry(*instance).or_default().push(seq);
                 Some(parent)
             }
             Entry::PlanEnded { instance, .. } => {
@@ -298,9 +317,38 @@ impl World {
                     .take_while(|((i, _), _)| i == instance)
                     .map(|(_, &s)| s)
                     .max();
-                // An ended instance needs no more tracking.
+                // An ended instance needs no more tracking: what the pass
+                // keeps is what running instances need, however long the
+                // journal.
                 t.instances.remove(instance);
-                t.steps.retain(|(i, _), _| i != instance);
+                let ended: Vec<(u64, String)> = t
+                    .steps
+                    .range((*instance, String::new())..)
+                    .take_while(|((i, _), _)| i == instance)
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for key in ended {
+                    t.steps.remove(&key);
+                }
+                for step in t.step_seqs.remove(instance).unwrap_or_default() {
+                    t.step_at.remove(&step);
+                }
+                let emitted: Vec<(u64, String)> = t
+                    .emitted
+                    .range((*instance, String::new())..)
+                    .take_while(|((i, _), _)| i == instance)
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for key in emitted {
+                    let Some(hash) = t.emitted.remove(&key) else {
+                        continue;
+                    };
+                    // Its receipt is in: nothing will look the intent up.
+                    if t.intents.get(&hash).is_some_and(|(_, r)| r.is_some()) {
+                        t.intents.remove(&hash);
+                        t.owner.remove(&hash);
+                    }
+                }
                 t.latest_receipt.remove(instance);
                 Some(last.unwrap_or(*instance))
             }
@@ -416,6 +464,27 @@ mod tests {
         // Past the head.
         let err = world.why(&index, world.head(), 1).unwrap_err().to_string();
         assert!(err.contains("there is no entry"), "{err}");
+    }
+
+    #[test]
+    fn the_pass_forgets_an_instance_once_it_ends_and_an_intent_once_answered() {
+        let tmp = tempfile::tempdir().unwrap();
+        let world = run_demo("03-fetch-notify", &tmp.path().join("data"), None);
+        let entries = world.entries(0, world.head()).unwrap();
+        assert!(entries.iter().any(|e| e.kind == "PlanEnded"));
+        assert!(entries.iter().any(|e| e.kind == "EffectReceipt"));
+        let (_, t) = world.causality_pass().unwrap();
+        assert!(
+            t.instances.is_empty()
+                && t.steps.is_empty()
+                && t.step_at.is_empty()
+                && t.step_seqs.is_empty()
+                && t.emitted.is_empty()
+                && t.intents.is_empty()
+                && t.owner.is_empty()
+                && t.latest_receipt.is_empty(),
+            "{t:?}"
+        );
     }
 
     #[test]
