@@ -56,8 +56,18 @@ impl BlobAdapter {
     }
 
     fn marker(&self, namespace: &str, r: &Hash) -> PathBuf {
-        // Hex keeps any namespace text a single safe path component.
-        self.index.join(hex(namespace.as_bytes())).join(r.to_hex())
+        marker(&self.index, namespace, r)
+    }
+
+    /// Records `r` as published in `namespace` in the index at `index`:
+    /// what a successful `blob.put` does, and what a fork does for each one
+    /// its journal holds.
+    pub fn publish(index: &Path, namespace: &str, r: &Hash) -> io::Result<()> {
+        let marker = marker(index, namespace, r);
+        marker
+            .parent()
+            .map_or(Ok(()), fs::create_dir_all)
+            .and_then(|()| crate::fs::write_file_atomic(&marker, b""))
     }
 
     fn size_of(&self, r: &Hash) -> Option<u64> {
@@ -66,23 +76,17 @@ impl BlobAdapter {
     }
 
     fn put(&self, params: &Value) -> AdapterOutcome {
-        let ns = params.get("namespace").and_then(Value::as_text);
-        let r = params
-            .get("blob_ref")
-            .and_then(Value::as_bytes)
-            .and_then(Hash::from_slice);
-        let (Some(ns), Some(r)) = (ns, r) else {
+        let Some((ns, r)) = put_target(params) else {
+            let r = params
+                .get("blob_ref")
+                .and_then(Value::as_bytes)
+                .and_then(Hash::from_slice);
             return receipt(ReceiptStatus::Error, r.unwrap_or(Hash::ZERO), 0);
         };
         let Some(size) = self.size_of(&r) else {
             return receipt(ReceiptStatus::Error, r, 0);
         };
-        let marker = self.marker(ns, &r);
-        let published = marker
-            .parent()
-            .map_or(Ok(()), fs::create_dir_all)
-            .and_then(|()| crate::fs::write_file_atomic(&marker, b""));
-        match published {
+        match BlobAdapter::publish(&self.index, ns, &r) {
             Ok(()) => receipt(ReceiptStatus::Ok, r, size),
             Err(_) => receipt(ReceiptStatus::Error, r, 0),
         }
@@ -105,6 +109,21 @@ impl BlobAdapter {
             None => receipt(ReceiptStatus::Error, r, 0),
         }
     }
+}
+
+fn marker(index: &Path, namespace: &str, r: &Hash) -> PathBuf {
+    // Hex keeps any namespace text a single safe path component.
+    index.join(hex(namespace.as_bytes())).join(r.to_hex())
+}
+
+/// The namespace and ref a `blob.put` intent's params name.
+pub fn put_target(params: &Value) -> Option<(&str, Hash)> {
+    let ns = params.get("namespace").and_then(Value::as_text)?;
+    let r = params
+        .get("blob_ref")
+        .and_then(Value::as_bytes)
+        .and_then(Hash::from_slice)?;
+    Some((ns, r))
 }
 
 impl Adapter for BlobAdapter {

@@ -11,9 +11,11 @@
 //! snapshot objects (a cache); the recorded manifests; and the source's
 //! public adapter keys as *inherited* keys (`keys/inherited/`), which
 //! verify the receipts of the shared history. Secret keys never leave: the
-//! fork makes its own when it first dispatches. Caches (build and compile
-//! caches, segment indexes, the snapshot list) are rebuilt by the fork's
-//! first open.
+//! fork makes its own when it first dispatches. The blob adapter's
+//! namespace index is rebuilt as it stood at the fork's height, from the
+//! `blob.put` receipts the prefix holds (the source's index is at its head).
+//! Caches (build and compile caches, segment indexes, the snapshot list)
+//! are rebuilt by the fork's first open.
 
 use super::{World, WorldError};
 use crate::effects::keys::INHERITED_DIR;
@@ -21,6 +23,7 @@ use crate::hash::Hash;
 use crate::journal::{FsyncPolicy, Journal, JournalConfig};
 use crate::store::Store;
 use serde_json::Value as Json;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// What a fork wrote.
@@ -35,6 +38,9 @@ pub struct ForkReport {
     pub world_files: u64,
     /// Public keys carried as inherited keys.
     pub inherited_keys: u64,
+    /// Blobs published (by `blob.put`, receipt ok) below the fork's height,
+    /// published again in the fork's namespace index.
+    pub published_blobs: u64,
     /// What was left out, and why.
     pub notes: Vec<String>,
 }
@@ -76,21 +82,67 @@ impl World {
         let store_objects = self.copy_store(&data.join("store"))?;
         copy_manifests(&self.data_dir(), &data)?;
         let inherited_keys = inherit_keys(&self.data_dir().join("keys"), &data.join("keys"))?;
-        let published = std::fs::read_dir(self.data_dir().join("blob-index"))
-            .is_ok_and(|mut entries| entries.next().is_some());
-        if published {
-            notes.push(
-                "the blob adapter's namespace index is not carried: blobs published before the fork are in the store, but `blob.get` answers for them again only once they are put again".into(),
-            );
-        }
+        let published_blobs = self.rebuild_blob_index(height, &data.join("blob-index"))?;
         Ok(ForkReport {
             height,
             state_hash,
             store_objects,
             world_files,
             inherited_keys,
+            published_blobs,
             notes,
         })
+    }
+
+    /// Publishes in `index` every blob a `blob.put` published below
+    /// `height` (its receipt ok): the namespace index as it stood there.
+    fn rebuild_blob_index(&self, height: u64, index: &Path) -> Result<u64, WorldError> {
+        use crate::adapters::blob::{put_target, BlobAdapter};
+        use crate::effects::ReceiptStatus;
+        use crate::entry::Entry;
+        let mut puts: BTreeMap<Hash, (String, Hash)> = BTreeMap::new();
+        let (mut published, mut failed) = (0u64, None);
+        self.journal.for_each_record(0, height, |seq, bytes, _| {
+            // The compact entries (events, calls) are never effects.
+            if failed.is_some() || Entry::peek_cause(bytes).is_some() {
+                return Ok(());
+            }
+            match Entry::decode(bytes) {
+                Ok(Entry::EffectIntent { intent, .. }) if intent.kind == "blob.put" => {
+                    let params = intent.params_value().ok();
+                    if let Some((ns, r)) = params.as_ref().and_then(put_target) {
+                        puts.insert(intent.intent_hash(), (ns.to_string(), r));
+                    }
+                }
+                Ok(Entry::EffectReceipt { receipt }) => {
+                    let put = puts.remove(&receipt.intent_hash);
+                    if let Some((ns, r)) = put.filter(|_| receipt.status == ReceiptStatus::Ok) {
+                        match BlobAdapter::publish(index, &ns, &r) {
+                            Ok(()) => published += 1,
+                            Err(source) => {
+                                failed = Some(WorldError::Io {
+                                    op: "write",
+                                    path: index.to_path_buf(),
+                                    source,
+                                })
+                            }
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    failed = Some(WorldError::BadEntry {
+                        seq,
+                        message: e.to_string(),
+                    })
+                }
+            }
+            Ok(())
+        })?;
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(published),
+        }
     }
 
     /// The data dir this world was opened with (its journal's parent).

@@ -111,6 +111,51 @@ fn a_fork_keeps_no_secret_and_steps_on_with_its_own_keys() {
     });
 }
 
+/// A fork taken between a `blob.put`'s receipt and the `blob.get` that
+/// follows finds the blob published: its namespace index is rebuilt from
+/// the prefix, as it stood at the fork's height.
+#[test]
+fn a_fork_publishes_the_blobs_its_prefix_put() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut source = run_demo("02-blob-echo", &tmp.path().join("data"), None);
+    let entries = source.entries(0, source.head()).unwrap();
+    let intents: Vec<u64> = entries
+        .iter()
+        .filter(|e| e.kind == "EffectIntent")
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(intents.len(), 2, "a put, then a get: {entries:?}");
+    let get_intent = intents[1];
+    let height = source.boundaries.above(get_intent).unwrap();
+    let get_receipt = entries
+        .iter()
+        .rfind(|e| e.kind == "EffectReceipt")
+        .unwrap()
+        .seq;
+    assert!(height <= get_receipt, "{height} {get_receipt}");
+    let dest = tmp.path().join("fork");
+    let report = source.fork_to(height, &dest).unwrap();
+    assert_eq!(report.published_blobs, 1, "{report:?}");
+    // Before the put's receipt there is nothing to publish.
+    let early = source.fork_to(intents[0] + 1, &tmp.path().join("early"));
+    if let Ok(early) = early {
+        assert_eq!(early.published_blobs, 0, "{early:?}");
+    }
+    let opts = WorldOptions {
+        auto_dispatch: true,
+        cache_dir: Some(tmp.path().join("cache")),
+        ..WorldOptions::default()
+    };
+    let mut fork = World::open(&dest, opts, &mut |_| {}).unwrap();
+    fork.run_until_idle(100).unwrap();
+    let state = fork.states().unwrap()[0].value.clone().unwrap();
+    assert_eq!(
+        state.get("matches"),
+        Some(&crate::value::Value::Bool(true)),
+        "{state:?}"
+    );
+}
+
 fn walk_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];

@@ -41,17 +41,19 @@ pub fn fork(
             "world_files": report.world_files,
             "store_objects": report.store_objects,
             "inherited_keys": report.inherited_keys,
+            "published_blobs": report.published_blobs,
             "notes": report.notes,
         }));
     } else {
         println!(
-            "forked {} at height {} into {}: {} file(s), {} store object(s), {} inherited public key(s)",
+            "forked {} at height {} into {}: {} file(s), {} store object(s), {} inherited public key(s), {} published blob(s)",
             world.name(),
             report.height,
             dest.display(),
             report.world_files,
             report.store_objects,
             report.inherited_keys,
+            report.published_blobs,
         );
         println!("state {}", report.state_hash);
         for note in &report.notes {
