@@ -292,6 +292,37 @@ fn the_air_module_has_no_import_circle() {
     }
 }
 
+/// Every folder module of both crates (`tui/src/cli`, `engine/src/world`,
+/// …): no circle between its files either.
+#[test]
+fn no_module_folder_has_an_import_circle() {
+    fn folders(dir: &Path, prefix: &str, out: &mut Vec<(PathBuf, String)>) {
+        for e in std::fs::read_dir(dir).expect("dir").flatten() {
+            let path = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if path.is_dir() && name != "snapshots" {
+                let prefix = format!("{prefix}::{name}");
+                out.push((path.clone(), prefix.clone()));
+                folders(&path, &prefix, out);
+            }
+        }
+    }
+    let mut all = Vec::new();
+    for src in ["tui/src", "engine/src"] {
+        folders(&repo_root().join(src), "crate", &mut all);
+    }
+    assert!(
+        all.iter().any(|(_, p)| p == "crate::cli") && all.len() > 15,
+        "{all:?}"
+    );
+    for (dir, prefix) in all {
+        let graph = edges(&dir, &prefix);
+        if let Some(c) = circle(&graph) {
+            panic!("import circle in {}: {}", dir.display(), c.join(" → "));
+        }
+    }
+}
+
 #[test]
 fn the_circle_finder_finds_one() {
     let mut g = BTreeMap::new();

@@ -5,6 +5,7 @@
 mod bench;
 mod check;
 mod common;
+mod error;
 mod govern;
 mod inspect;
 mod run;

@@ -6,7 +6,7 @@
 //! `$AOS_CONFIG_DIR`, else `$XDG_CONFIG_HOME/aos`, else `~/.config/aos`.
 //! The CLI reads them and hands the list to the engine.
 
-use super::common::CliError;
+use super::error::CliError;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
