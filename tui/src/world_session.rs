@@ -29,8 +29,8 @@ pub struct WorldSession {
     /// Another process held the world's lock: opened read-only, following
     /// its writer.
     following: bool,
-    /// The causality index, built on the first `w` and again once the
-    /// journal has grown.
+    /// The causality index, built on the first `w` and extended by each
+    /// later one with what was journaled since.
     causality: Option<Causality>,
 }
 
@@ -245,12 +245,11 @@ impl Session for WorldSession {
         Ok(self.world.plans())
     }
     fn why(&mut self, seq: u64) -> OpResult<Vec<WhyRow>> {
-        let head = self.world.head();
-        let stale = self.causality.as_ref().is_none_or(|c| c.len() != head);
-        if stale {
-            self.causality = Some(self.world.causality().map_err(text)?);
-        }
-        let index = self.causality.as_ref().ok_or("no causality index")?;
+        // Extended by what was journaled since the last `w`, not rebuilt.
+        let index = self.causality.take().unwrap_or_default();
+        let index = self
+            .causality
+            .insert(self.world.extend_causality(index).map_err(text)?);
         let why = self.world.why(index, seq, WHY_DEPTH).map_err(text)?;
         Ok(why_rows(&why))
     }

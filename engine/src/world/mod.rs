@@ -144,6 +144,10 @@ pub struct World {
     /// byte for byte when the world opened, so `verify_replay` need not do
     /// it twice while nothing has been appended since.
     replayed_to: u64,
+    /// Bumped whenever the journal is replaced by another history (a
+    /// live-edit re-run), so what was derived from the old one (the
+    /// causality index) knows to start again.
+    history: u64,
     /// The state at the cursor when it is behind the head.
     view: Option<KernelState>,
     /// Heights at which units of work end, ascending, starting with 0.

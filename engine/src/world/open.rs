@@ -450,6 +450,7 @@ pub(super) fn open_as(
         journal,
         head: KernelState::default(),
         replayed_to: 0,
+        history: 0,
         view: None,
         boundaries: Boundaries::new(),
         checkpoints: Checkpoints::new(options.checkpoint_every, options.checkpoint_cap_bytes),

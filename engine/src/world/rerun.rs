@@ -293,6 +293,7 @@ impl World {
     fn restore(&mut self, saved: Saved) {
         self.reducers.reset();
         self.journal = saved.journal;
+        self.history += 1;
         self.air = saved.air;
         self.program = saved.program;
         self.programs = saved.programs;
@@ -411,6 +412,7 @@ impl World {
         }
         let (journal, _) = Journal::open(live_dir, self.journal_config())?;
         self.journal = journal;
+        self.history += 1;
         Ok(aside)
     }
 
