@@ -38,6 +38,28 @@ pub fn clip(s: &str, width: usize) -> String {
     format!("{head}…")
 }
 
+/// `s` cut to at most `width` cells from the left, starting with `…` when
+/// anything was cut: for paths, whose end says the most.
+pub fn clip_start(s: &str, width: usize) -> String {
+    if cells(s) <= width {
+        return s.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut used = 1;
+    let mut start = s.len();
+    for (i, c) in s.char_indices().rev() {
+        let w = char_cells(c);
+        if used + w > width {
+            break;
+        }
+        used += w;
+        start = i;
+    }
+    format!("…{}", &s[start..])
+}
+
 /// `s` cut (with `…`) or padded with spaces to exactly `width` cells. A wide
 /// character that would straddle the edge is left out and padded over.
 pub fn fit(s: &str, width: usize) -> String {
@@ -85,6 +107,10 @@ mod tests {
         assert_eq!(fit("ab", 4), "ab  ");
         assert_eq!(clip("abcdef", 4), "abc…");
         assert_eq!(clip("abc", 0), "");
+        assert_eq!(clip_start("demo/Counter@1.remaining", 10), "…remaining");
+        assert_eq!(clip_start("ab日本", 4), "…本");
+        assert_eq!(clip_start("abc", 3), "abc");
+        assert_eq!(clip_start("abc", 0), "");
     }
 
     #[test]

@@ -158,7 +158,7 @@ fn p_pins_a_state_path_and_plots_it_enter_goes_to_a_change() {
         let strip = r
             .stdout
             .lines()
-            .find(|l| l.starts_with("pinned demo/Counter@1.rem"))
+            .find(|l| l.starts_with("pinned ") && l.contains("remaining │"))
             .unwrap_or_else(|| panic!("no strip: {r:?}"));
         assert!(strip.contains("│ #7 2 │"), "{strip}");
         insta::assert_snapshot!(format!("series_strip_{size}"), scrub(&r.stdout));

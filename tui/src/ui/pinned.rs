@@ -15,8 +15,10 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         return;
     };
     let width = usize::from(area.width);
-    // The path gives way to the values, down to a third of the row.
-    let label = crate::width::clip(&format!("pinned {}", p.path), width / 3);
+    // The path gives way to the values, down to a third of the row; its
+    // end (the field) is what tells it apart, so it is cut at the start.
+    let room = (width / 3).saturating_sub("pinned ".len());
+    let label = format!("pinned {}", crate::width::clip_start(&p.path, room));
     let mut spans = vec![Span::styled(label.clone(), theme.accent())];
     let room = width.saturating_sub(crate::width::cells(&label) + STRIP_GAP);
     if let Some(done) = p.done {
