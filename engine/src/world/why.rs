@@ -24,16 +24,20 @@ use crate::entry::{Entry, Origin};
 use crate::hash::Hash;
 use std::collections::BTreeMap;
 
-/// No parent: an input.
-const NONE: u64 = u64::MAX;
+/// `back` for an entry without a parent (an input).
+const NONE: u32 = 0;
+/// `back` for a parent further back than a `u32` reaches: see `far`.
+const FAR: u32 = u32::MAX;
 
-/// Parents of every entry and, from them, the children of each.
+/// The parent of every entry, 4 bytes each: how far back it is. What an
+/// entry caused is found by one scan forward from it (its descendants come
+/// after it), so the index holds no children and grows by appending.
 #[derive(Debug, Clone, Default)]
 pub struct Causality {
-    parent: Vec<u64>,
-    /// Children of entry `i` are `children[offsets[i]..offsets[i + 1]]`.
-    offsets: Vec<u64>,
-    children: Vec<u64>,
+    /// `seq - parent`, or [`NONE`], or [`FAR`].
+    back: Vec<u32>,
+    /// Parents [`FAR`] back or more (more than 4G entries).
+    far: BTreeMap<u64, u64>,
     /// Where the pass stopped, so entries journaled since extend it
     /// ([`World::extend_causality`]) instead of a pass from genesis.
     tracker: Tracker,
@@ -65,63 +69,77 @@ pub struct Why {
 
 impl Causality {
     pub fn len(&self) -> u64 {
-        self.parent.len() as u64
+        self.back.len() as u64
     }
 
     pub fn is_empty(&self) -> bool {
-        self.parent.is_empty()
+        self.back.is_empty()
     }
 
     pub fn parent(&self, seq: u64) -> Option<u64> {
-        self.parent
-            .get(seq as usize)
-            .copied()
-            .filter(|p| *p != NONE)
+        match *self.back.get(seq as usize)? {
+            NONE => None,
+            FAR => self.far.get(&seq).copied(),
+            d => Some(seq - u64::from(d)),
+        }
     }
 
-    pub fn children(&self, seq: u64) -> &[u64] {
-        let i = seq as usize;
-        match (self.offsets.get(i), self.offsets.get(i + 1)) {
-            (Some(&a), Some(&b)) => &self.children[a as usize..b as usize],
-            _ => &[],
+    fn push(&mut self, parent: Option<u64>) {
+        let seq = self.len();
+        let back = match parent {
+            // A parent is always earlier; anything else would be a loop.
+            Some(p) if p < seq => match u32::try_from(seq - p) {
+                Ok(d) if d != FAR => d,
+                _ => {
+                    self.far.insert(seq, p);
+                    FAR
+                }
+            },
+            _ => NONE,
+        };
+        self.back.push(back);
+    }
+
+    /// The entries `seq` caused directly, in order.
+    pub fn children(&self, seq: u64) -> Vec<u64> {
+        (seq + 1..self.len())
+            .filter(|&c| self.parent(c) == Some(seq))
+            .collect()
+    }
+
+    /// What `seq` caused, to `depth` levels, in one scan forward: each
+    /// descendant with its children, and the descendants whose own effects
+    /// lie past `depth`.
+    fn descendants(&self, seq: u64, depth: usize) -> Descendants {
+        let mut out = Descendants::default();
+        let mut level: BTreeMap<u64, usize> = BTreeMap::from([(seq, 0)]);
+        for c in seq + 1..self.len() {
+            let Some(p) = self.parent(c).filter(|p| *p >= seq) else {
+                continue;
+            };
+            let Some(&d) = level.get(&p) else {
+                continue;
+            };
+            if d < depth {
+                level.insert(c, d + 1);
+                out.children.entry(p).or_default().push(c);
+            } else {
+                out.truncated.insert(p);
+            }
         }
+        out
     }
 
     /// Bytes held (for the closing figures and the inspector's budget).
     pub fn approx_bytes(&self) -> usize {
-        8 * (self.parent.len() + self.offsets.len() + self.children.len())
-    }
-
-    /// The children, from the parents (a counting sort: linear).
-    fn index_children(&mut self) {
-        let (offsets, children) = children_of(&self.parent);
-        self.offsets = offsets;
-        self.children = children;
+        4 * self.back.len() + 48 * self.far.len()
     }
 }
 
-fn children_of(parent: &[u64]) -> (Vec<u64>, Vec<u64>) {
-    let n = parent.len();
-    let mut counts = vec![0u64; n + 1];
-    for &p in parent {
-        if p != NONE {
-            counts[p as usize + 1] += 1;
-        }
-    }
-    for i in 0..n {
-        counts[i + 1] += counts[i];
-    }
-    let offsets = counts;
-    let mut fill = offsets.clone();
-    let mut children = vec![0u64; offsets[n] as usize];
-    for (child, &p) in parent.iter().enumerate() {
-        if p != NONE {
-            let slot = &mut fill[p as usize];
-            children[*slot as usize] = child as u64;
-            *slot += 1;
-        }
-    }
-    (offsets, children)
+#[derive(Default)]
+struct Descendants {
+    children: BTreeMap<u64, Vec<u64>>,
+    truncated: std::collections::BTreeSet<u64>,
 }
 
 /// What the pass remembers of plan instances and effects: only what a
@@ -156,8 +174,7 @@ impl World {
 
     /// `index` extended to the head with the entries journaled since it was
     /// built: a step or two costs what they cost, not a pass over the
-    /// history (but for the children's counting sort, a few ms at 1M). An
-    /// index built over a history since replaced (a live-edit re-run) is
+    /// history. An index built over a history since replaced (a live-edit re-run) is
     /// built again from genesis.
     pub fn extend_causality(&self, index: Causality) -> Result<Causality, WorldError> {
         let len = self.head.height;
@@ -166,17 +183,10 @@ impl World {
         } else {
             index
         };
-        if index.len() == len && index.offsets.len() == index.parent.len() + 1 {
-            return Ok(index);
-        }
-        let Causality {
-            mut parent,
-            mut tracker,
-            mut unit_start,
-            ..
-        } = index;
-        let from = parent.len() as u64;
-        parent.reserve((len - from) as usize);
+        let mut index = index;
+        let from = index.len();
+        index.back.reserve((len - from) as usize);
+        let (mut tracker, mut unit_start) = (std::mem::take(&mut index.tracker), index.unit_start);
         let mut failed = None;
         self.journal.for_each_record(from, len, |seq, bytes, _| {
             if failed.is_some() {
@@ -184,12 +194,12 @@ impl World {
             }
             // Most entries are compact and name their cause outright.
             if let Some(cause) = Entry::peek_cause(bytes) {
-                parent.push(cause.unwrap_or(NONE));
+                index.push(cause);
             } else {
                 match Entry::decode(bytes) {
                     Ok(entry) => {
                         let p = self.parent_of(seq, &entry, unit_start, &mut tracker);
-                        parent.push(p.unwrap_or(NONE));
+                        index.push(p);
                     }
                     Err(e) => {
                         failed = Some(WorldError::BadEntry {
@@ -207,14 +217,9 @@ impl World {
         if let Some(e) = failed {
             return Err(e);
         }
-        let mut index = Causality {
-            parent,
-            tracker,
-            unit_start,
-            history: self.history,
-            ..Causality::default()
-        };
-        index.index_children();
+        index.tracker = tracker;
+        index.unit_start = unit_start;
+        index.history = self.history;
         Ok(index)
     }
 
@@ -238,7 +243,8 @@ impl World {
         for p in chain {
             causes.push(self.entry_view(p)?);
         }
-        let (effects, truncated) = self.effects_of(index, seq, depth)?;
+        let below = index.descendants(seq, depth);
+        let (effects, truncated) = self.effects_of(&below, seq)?;
         Ok(Why {
             entry: self.entry_view(seq)?,
             causes,
@@ -247,26 +253,24 @@ impl World {
         })
     }
 
+    /// The tree below `seq` from its descendants, and whether it has
+    /// effects past the depth they were found to.
     fn effects_of(
         &self,
-        index: &Causality,
+        below: &Descendants,
         seq: u64,
-        depth: usize,
     ) -> Result<(Vec<WhyNode>, bool), WorldError> {
-        let children = index.children(seq);
-        if depth == 0 {
-            return Ok((Vec::new(), !children.is_empty()));
-        }
+        let children = below.children.get(&seq).map_or(&[][..], Vec::as_slice);
         let mut out = Vec::with_capacity(children.len());
         for &c in children {
-            let (effects, truncated) = self.effects_of(index, c, depth - 1)?;
+            let (effects, truncated) = self.effects_of(below, c)?;
             out.push(WhyNode {
                 entry: self.entry_view(c)?,
                 effects,
                 truncated,
             });
         }
-        Ok((out, false))
+        Ok((out, below.truncated.contains(&seq)))
     }
 
     fn entry_view(&self, seq: u64) -> Result<EntryView, WorldError> {
@@ -520,8 +524,28 @@ mod tests {
         );
     }
 
-    fn parts(c: &Causality) -> (&[u64], &[u64], &[u64]) {
-        (&c.parent, &c.offsets, &c.children)
+    fn parts(c: &Causality) -> (&[u32], &BTreeMap<u64, u64>) {
+        (&c.back, &c.far)
+    }
+
+    #[test]
+    fn parents_are_kept_as_distances_back_and_far_ones_aside() {
+        let mut index = Causality::default();
+        index.push(None);
+        index.push(Some(0));
+        index.push(Some(2)); // itself: no parent, never a loop
+        index.back.push(FAR);
+        index.far.insert(3, 1);
+        assert_eq!(
+            (0..4).map(|s| index.parent(s)).collect::<Vec<_>>(),
+            [None, Some(0), None, Some(1)]
+        );
+        assert_eq!(index.children(1), [3]);
+        assert_eq!(index.children(0), [1]);
+        let below = index.descendants(0, 8);
+        assert_eq!(below.children.get(&1), Some(&vec![3]));
+        let shallow = index.descendants(0, 1);
+        assert!(shallow.truncated.contains(&1) && !shallow.children.contains_key(&1));
     }
 
     #[test]
@@ -550,7 +574,7 @@ mod tests {
         // again, whatever it held.
         let mut stale = index.clone();
         stale.history += 1;
-        stale.parent[1] = 0;
+        stale.back[1] = 1;
         assert_eq!(parts(&w.extend_causality(stale).unwrap()), parts(&fresh));
     }
 
@@ -577,7 +601,7 @@ mod tests {
                         e.kind
                     ),
                 }
-                for &c in index.children(e.seq) {
+                for c in index.children(e.seq) {
                     assert_eq!(index.parent(c), Some(e.seq));
                 }
             }
