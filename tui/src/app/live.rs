@@ -294,6 +294,7 @@ fn swap(app: &mut App, number: u64, built: Vec<(String, BuiltModule)>) {
         Ok(rerun) => {
             // A new journal: the filter's matches were another history's.
             super::filter::rescan(app);
+            super::series::history_replaced(app);
             show_rerun(app, number, &rerun)
         }
         Err(e) => {

@@ -20,12 +20,82 @@ pub struct Pinned {
     pub points: Vec<SeriesPoint>,
     pub error: Option<String>,
     pub selected: usize,
+    /// The step line over the whole history, for numbers; made once when
+    /// the series arrives, not per frame.
+    pub plot: Option<Plot>,
+}
+
+/// A step line (each value held until the next change) thinned to at most
+/// [`PLOT_BUCKETS`] stretches of history, each keeping its first, lowest,
+/// highest and last value, so a million changes draw as fast as ten and
+/// no spike is lost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plot {
+    pub steps: Vec<(f64, f64)>,
+    pub lo: f64,
+    pub hi: f64,
+    pub end: f64,
+}
+
+/// Stretches of history the plot keeps apart: more than a screen has
+/// braille dots across.
+pub const PLOT_BUCKETS: u64 = 1024;
+
+impl Plot {
+    fn of(points: &[(f64, f64)], head: u64) -> Option<Plot> {
+        let lo = points.iter().map(|n| n.1).fold(f64::INFINITY, f64::min);
+        let hi = points.iter().map(|n| n.1).fold(f64::NEG_INFINITY, f64::max);
+        if points.is_empty() {
+            return None;
+        }
+        let (lo, hi) = if hi > lo {
+            (lo, hi)
+        } else {
+            (lo - 1.0, hi + 1.0)
+        };
+        let end = head.max(1) as f64;
+        let width = (end / PLOT_BUCKETS as f64).max(1.0);
+        let mut steps: Vec<(f64, f64)> = Vec::new();
+        let mut i = 0;
+        while i < points.len() {
+            let bucket = (points[i].0 / width).floor();
+            let mut j = i;
+            let (mut low, mut high) = (points[i], points[i]);
+            while j < points.len() && (points[j].0 / width).floor() == bucket {
+                if points[j].1 < low.1 {
+                    low = points[j];
+                }
+                if points[j].1 > high.1 {
+                    high = points[j];
+                }
+                j += 1;
+            }
+            let (first, last) = (points[i], points[j - 1]);
+            let mut keep = vec![first, low, high, last];
+            keep.sort_by(|a, b| a.0.total_cmp(&b.0));
+            keep.dedup();
+            for (x, y) in keep {
+                if let Some(&(_, prev)) = steps.last() {
+                    steps.push((x, prev));
+                }
+                steps.push((x, y));
+            }
+            i = j;
+        }
+        if let Some(&(_, last)) = steps.last() {
+            steps.push((end, last));
+        }
+        Some(Plot { steps, lo, hi, end })
+    }
 }
 
 impl Pinned {
-    /// The change in force at `height` (the last at or below it).
+    /// The change in force at `height` (the last at or below it). The
+    /// points are in height order, and a long history has a million.
     pub fn at(&self, height: u64) -> Option<usize> {
-        self.points.iter().rposition(|p| p.height <= height)
+        self.points
+            .partition_point(|p| p.height <= height)
+            .checked_sub(1)
     }
 
     /// Numbers only, for the plot: (height, value).
@@ -125,7 +195,7 @@ impl Pinned {
 
 /// The state-tree line's path as `aos series` spells it (a line's id is
 /// `cell#.path`).
-fn selected_path(app: &App) -> Option<String> {
+pub(super) fn selected_path(app: &App) -> Option<String> {
     let line = app.view.tree.get(app.state.selected as usize)?;
     // A cell's header has no `#`: it stands for the whole state.
     let (cell, path) = line.id.split_once('#').unwrap_or((&line.id, "."));
@@ -151,6 +221,16 @@ pub(super) fn pin(app: &mut App) -> Vec<Cmd> {
     let Some(s) = app.session.as_ref() else {
         return vec![];
     };
+    // The same path over the same journal: what is known (or still being
+    // computed) is still right.
+    let same = app
+        .series
+        .as_ref()
+        .is_some_and(|p| p.path == path && p.head == s.head() && p.error.is_none());
+    if same {
+        app.overlay = Overlay::Series;
+        return vec![];
+    }
     match s.series_task(&path) {
         Ok(mut task) => {
             let id = app.series.as_ref().map_or(1, |p| p.id + 1);
@@ -163,6 +243,7 @@ pub(super) fn pin(app: &mut App) -> Vec<Cmd> {
                 points: Vec::new(),
                 error: None,
                 selected: 0,
+                plot: None,
             });
             app.overlay = Overlay::Series;
             app.info(format!("pinned {path}"));
@@ -172,6 +253,21 @@ pub(super) fn pin(app: &mut App) -> Vec<Cmd> {
             app.error(format!("cannot pin {path}: {e}"));
             vec![]
         }
+    }
+}
+
+/// A re-run replaced the history: the pinned series was another history's.
+/// It says so (in the strip and the plot) until `P` computes it again; a
+/// computation still running is dropped when it reports.
+pub(super) fn history_replaced(app: &mut App) {
+    if let Some(p) = app.series.as_mut() {
+        p.id += 1;
+        p.done = None;
+        p.points.clear();
+        p.plot = None;
+        p.error = Some(
+            "the history was replaced by a re-run: P on its state line computes it again".into(),
+        );
     }
 }
 
@@ -190,6 +286,7 @@ pub(super) fn done(app: &mut App, id: u64, result: Result<Vec<SeriesPoint>, Stri
     match result {
         Ok(points) => {
             p.points = points;
+            p.plot = Plot::of(&p.numbers(), p.head);
             p.selected = p.at(cursor).unwrap_or(0);
         }
         Err(e) => p.error = Some(e),
@@ -263,6 +360,7 @@ mod tests {
                 .collect(),
             error: None,
             selected: 0,
+            plot: None,
         }
     }
 
@@ -281,6 +379,27 @@ mod tests {
         assert!(cells[2].cursor && cells[2].changed);
         assert!(!cells[1].changed && !cells[1].cursor);
         assert_eq!(cells[2].text(), "#20 2");
+    }
+
+    #[test]
+    fn a_million_changes_plot_as_a_few_thousand_steps_and_keep_their_spike() {
+        let mut points: Vec<(f64, f64)> = (0..1_000_000u32)
+            .map(|h| (f64::from(h), f64::from(h % 7)))
+            .collect();
+        points[500_001].1 = 1e6;
+        let plot = Plot::of(&points, 1_000_000).unwrap();
+        assert!(
+            plot.steps.len() <= 8 * PLOT_BUCKETS as usize + 1,
+            "{}",
+            plot.steps.len()
+        );
+        assert_eq!((plot.lo, plot.hi, plot.end), (0.0, 1e6, 1e6));
+        assert!(plot.steps.contains(&(500_001.0, 1e6)));
+        assert!(plot.steps.windows(2).all(|w| w[0].0 <= w[1].0));
+        // Few points: every one kept, each held until the next.
+        let few = Plot::of(&[(2.0, 3.0), (5.0, 1.0)], 9).unwrap();
+        assert_eq!(few.steps, [(2.0, 3.0), (5.0, 3.0), (5.0, 1.0), (9.0, 1.0)]);
+        assert_eq!(Plot::of(&[], 9), None);
     }
 
     #[test]

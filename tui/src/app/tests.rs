@@ -1010,3 +1010,43 @@ fn a_click_focuses_the_pane_and_selects_the_row_under_it() {
     assert_eq!(filter::selected_seq(&a), 2);
     assert_eq!(a.view.cursor, 4);
 }
+
+#[test]
+fn p_on_the_path_already_pinned_shows_it_again_and_a_rerun_marks_it_stale() {
+    let mut a = counter();
+    keys(&mut a, "n 2");
+    // The fake keeps no history: pinning is refused, and says why.
+    assert!(keys(&mut a, "P").is_empty());
+    assert!(flash(&a).contains("cannot pin"), "{}", flash(&a));
+    // As if it had been computed over this journal.
+    let path = super::series::selected_path(&a).unwrap();
+    let head = a.session.as_ref().unwrap().head();
+    a.series = Some(super::series::Pinned {
+        id: 1,
+        path,
+        head,
+        done: None,
+        points: vec![],
+        error: None,
+        selected: 0,
+        plot: None,
+    });
+    a.overlay = Overlay::None;
+    assert!(keys(&mut a, "P").is_empty());
+    assert_eq!(
+        a.overlay,
+        Overlay::Series,
+        "shown again, not computed again"
+    );
+    keys(&mut a, "Esc");
+    super::series::history_replaced(&mut a);
+    let p = a.series.as_ref().unwrap();
+    assert!(
+        p.error.as_deref().unwrap_or_default().contains("replaced"),
+        "{p:?}"
+    );
+    assert_eq!(p.id, 2, "a computation still running is dropped");
+    // Now P asks for it again (the fake refuses, as at first).
+    keys(&mut a, "P");
+    assert!(flash(&a).contains("cannot pin"), "{}", flash(&a));
+}

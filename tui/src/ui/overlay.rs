@@ -1,7 +1,7 @@
 //! Overlays: help, entry details, the inject prompt.
 
 use super::{centered, fit};
-use crate::app::series::Pinned;
+use crate::app::series::{Pinned, Plot};
 use crate::app::{App, Overlay, WhyPanel};
 use crate::help::{self, COL_W, DESC_W, KEY_W};
 use crate::keymap::Section;
@@ -70,42 +70,21 @@ fn series(frame: &mut Frame, theme: &Theme, area: Rect, p: &Pinned, cursor: u64)
         );
         return;
     }
-    let numbers = p.numbers();
-    let [plot, list] = if numbers.is_empty() || inner.height < 10 {
-        [Rect::default(), inner]
-    } else {
-        Layout::vertical([Constraint::Percentage(55), Constraint::Min(3)]).areas(inner)
+    let [plot, list] = match &p.plot {
+        Some(_) if inner.height >= 10 => {
+            Layout::vertical([Constraint::Percentage(55), Constraint::Min(3)]).areas(inner)
+        }
+        _ => [Rect::default(), inner],
     };
-    if plot.height > 0 {
-        // A step line: each value holds until the next change.
-        let mut steps: Vec<(f64, f64)> = Vec::with_capacity(numbers.len() * 2 + 1);
-        for (x, y) in &numbers {
-            if let Some(&(_, prev)) = steps.last() {
-                steps.push((*x, prev));
-            }
-            steps.push((*x, *y));
-        }
-        let end = p.head.max(1) as f64;
-        if let Some(&(_, last)) = steps.last() {
-            steps.push((end, last));
-        }
-        let lo = numbers.iter().map(|n| n.1).fold(f64::INFINITY, f64::min);
-        let hi = numbers
-            .iter()
-            .map(|n| n.1)
-            .fold(f64::NEG_INFINITY, f64::max);
-        let (lo, hi) = if hi > lo {
-            (lo, hi)
-        } else {
-            (lo - 1.0, hi + 1.0)
-        };
+    if let Some(Plot { steps, lo, hi, end }) = p.plot.as_ref().filter(|_| plot.height > 0) {
+        let (lo, hi, end) = (*lo, *hi, *end);
         let now = [(cursor as f64, lo), (cursor as f64, hi)];
         let datasets = vec![
             Dataset::default()
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
                 .style(theme.accent())
-                .data(&steps),
+                .data(steps),
             Dataset::default()
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
