@@ -358,28 +358,11 @@ impl World {
                 // keeps is what running instances need, however long the
                 // journal.
                 t.instances.remove(instance);
-                let ended: Vec<(u64, String)> = t
-                    .steps
-                    .range((*instance, String::new())..)
-                    .take_while(|((i, _), _)| i == instance)
-                    .map(|(k, _)| k.clone())
-                    .collect();
-                for key in ended {
-                    t.steps.remove(&key);
-                }
+                take_instance(&mut t.steps, *instance);
                 for step in t.step_seqs.remove(instance).unwrap_or_default() {
                     t.step_at.remove(&step);
                 }
-                let emitted: Vec<(u64, String)> = t
-                    .emitted
-                    .range((*instance, String::new())..)
-                    .take_while(|((i, _), _)| i == instance)
-                    .map(|(k, _)| k.clone())
-                    .collect();
-                for key in emitted {
-                    let Some(hash) = t.emitted.remove(&key) else {
-                        continue;
-                    };
+                for hash in take_instance(&mut t.emitted, *instance) {
                     // Its receipt is in: nothing will look the intent up.
                     if t.intents.get(&hash).is_some_and(|(_, r)| r.is_some()) {
                         t.intents.remove(&hash);
@@ -418,6 +401,16 @@ impl World {
             .find(|air| air.plans.contains_key(name))?;
         air.plans.get(name).map(f)
     }
+}
+
+/// Removes what `map` holds for `instance`'s steps; returns the values.
+fn take_instance<V>(map: &mut BTreeMap<(u64, String), V>, instance: u64) -> Vec<V> {
+    let keys: Vec<(u64, String)> = map
+        .range((instance, String::new())..)
+        .take_while(|((i, _), _)| *i == instance)
+        .map(|(k, _)| k.clone())
+        .collect();
+    keys.iter().filter_map(|k| map.remove(k)).collect()
 }
 
 fn step_parent_in(def: &DefPlan, instance: u64, step: &str, t: &Tracker) -> u64 {
