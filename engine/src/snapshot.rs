@@ -49,6 +49,26 @@ impl Checkpoints {
         }
     }
 
+    /// Offers a state below the newest checkpoint, met while replaying
+    /// toward an earlier height (time travel back from the head of a world
+    /// opened from a snapshot): kept where no checkpoint lies within an
+    /// interval below it, so the next step back replays at most one.
+    pub fn fill(&mut self, state: &KernelState) {
+        let i = self.list.partition_point(|s| s.height <= state.height);
+        let below = self.list[i.saturating_sub(1)].height;
+        if i == 0 || state.height < below + self.every {
+            return;
+        }
+        if i == self.list.len() {
+            return self.offer(state);
+        }
+        self.bytes += state.approx_bytes();
+        self.list.insert(i, state.clone());
+        while self.bytes > self.cap_bytes && self.list.len() > 2 {
+            self.thin();
+        }
+    }
+
     fn thin(&mut self) {
         let mut kept = Vec::with_capacity(self.list.len() / 2 + 1);
         for (i, s) in std::mem::take(&mut self.list).into_iter().enumerate() {
@@ -97,6 +117,23 @@ mod tests {
         assert_eq!(c.at_or_below(5).height, 0);
         c.truncate_above(15);
         assert_eq!(c.at_or_below(29).height, 10);
+    }
+
+    #[test]
+    fn states_met_going_back_fill_the_gaps_in_order() {
+        let mut c = Checkpoints::new(10, usize::MAX);
+        c.offer(&at(100));
+        for h in 1..=99 {
+            c.fill(&at(h));
+        }
+        let heights: Vec<u64> = (0..=100).map(|h| c.at_or_below(h).height).collect();
+        assert_eq!(heights[35], 30);
+        assert_eq!(heights[99], 90);
+        assert_eq!(heights[100], 100);
+        assert_eq!(c.len(), 11); // 0, 10, …, 90, 100
+                                 // Past the newest, it is an ordinary offer.
+        c.fill(&at(115));
+        assert_eq!(c.at_or_below(120).height, 115);
     }
 
     #[test]

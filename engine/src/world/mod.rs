@@ -437,6 +437,8 @@ impl World {
                 &mut self.buf,
             )
             .map_err(WorldError::Diverged)?;
+            // The next step back starts from here, not from far below.
+            self.checkpoints.fill(&state);
         }
         Ok(state)
     }

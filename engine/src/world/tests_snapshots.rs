@@ -366,3 +366,43 @@ fn a_segment_index_that_cannot_be_written_is_a_note_and_the_segment_is_read_next
         "segment 0 had no index to spare it"
     );
 }
+
+/// Stepping back from the head of a world opened from a snapshot: the
+/// first step back replays from below, and leaves checkpoints on the way,
+/// so the next replays at most one interval.
+#[test]
+fn a_second_step_back_from_a_snapshot_head_replays_at_most_one_interval() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let dir = demo("00-counter");
+    let opts = WorldOptions {
+        snapshot_every: 0,
+        ..options(data.path(), None)
+    };
+    let mut w = open(&dir, opts.clone());
+    let mut text =
+        String::from(r#"[{"schema": "demo/CounterEvent@1", "value": {"Start": {"target": 5000}}}"#);
+    for _ in 0..3000 {
+        text.push_str(r#", {"schema": "demo/CounterEvent@1", "value": "Tick"}"#);
+    }
+    text.push(']');
+    let events = data.path().join("ticks.json");
+    fs::write(&events, &text).expect("write");
+    w.inject_events(&events, &text).expect("ticks");
+    w.run_until_idle(10_000).expect("run");
+    assert!(w.save_snapshot().expect("snapshot"));
+    let head = w.head();
+    drop(w);
+    let mut w = open(&dir, opts);
+    assert_eq!(w.opened_from_snapshot(), Some(head));
+    let interval = w.checkpoints.interval();
+    assert!(head > 10 * interval, "{head} {interval}");
+    w.seek(head - 2).expect("back");
+    let first = w.reducers.calls();
+    assert!(first > 1000, "replayed from far below: {first}");
+    for back in [4, 6, 8] {
+        let before = w.reducers.calls();
+        w.seek(head - back).expect("back");
+        let calls = w.reducers.calls() - before;
+        assert!(calls <= interval, "{calls} calls for one step back");
+    }
+}
