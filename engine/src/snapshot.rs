@@ -87,6 +87,11 @@ impl Checkpoints {
         &self.list[i.saturating_sub(1)]
     }
 
+    /// The states kept, ascending by height.
+    pub fn into_states(self) -> Vec<KernelState> {
+        self.list
+    }
+
     /// Forgets checkpoints above `height` (after the journal was cut back).
     pub fn truncate_above(&mut self, height: u64) {
         self.list.retain(|s| s.height <= height);

@@ -182,6 +182,11 @@ pub trait Session: Send {
     fn verification(&self) -> Option<VerifyTask> {
         None
     }
+    /// After the verification agreed: the states it met become checkpoints
+    /// for time travel below the snapshot. How many.
+    fn adopt_verified(&mut self) -> usize {
+        0
+    }
     /// The AIR on disk compared with the session's.
     fn check_air(&self) -> AirCheck {
         AirCheck::Unchanged

@@ -32,6 +32,9 @@ pub struct WorldSession {
     /// The causality index, built on the first `w` and extended by each
     /// later one with what was journaled since.
     causality: Option<Causality>,
+    /// The states the background verification met, left here by its
+    /// thread for `adopt_verified`.
+    kept: Arc<std::sync::Mutex<Option<aos_engine::world::Kept>>>,
 }
 
 /// The why panel lists at most this many effects (a long run's first input
@@ -342,6 +345,7 @@ impl Session for WorldSession {
     }
     fn verification(&self) -> Option<VerifyTask> {
         let verifier = std::sync::Mutex::new(Some(self.world.verifier()?));
+        let kept = self.kept.clone();
         let target = verifier
             .lock()
             .ok()
@@ -353,13 +357,21 @@ impl Session for WorldSession {
             run: Arc::new(move |progress: &mut dyn FnMut(u64) -> bool| {
                 let taken = verifier.lock().map_err(|e| e.to_string())?.take();
                 let verifier = taken.ok_or("this verification already ran")?;
-                match verifier.run(progress).map_err(text)? {
+                let (verified, states) = verifier.run_keeping(progress).map_err(text)?;
+                if let (Some(states), Ok(mut slot)) = (states, kept.lock()) {
+                    *slot = Some(states);
+                }
+                match verified {
                     None => Ok(VerifyOutcome::Stopped),
                     Some(Verified::Agrees { to }) => Ok(VerifyOutcome::Agrees { to }),
                     Some(Verified::Diverged(d)) => Ok(VerifyOutcome::Diverged(d.to_string())),
                 }
             }),
         })
+    }
+    fn adopt_verified(&mut self) -> usize {
+        let taken = self.kept.lock().ok().and_then(|mut slot| slot.take());
+        taken.map_or(0, |kept| self.world.adopt_verified(kept))
     }
     fn proposals(&self) -> OpResult<Vec<ProposalView>> {
         Ok(self.world.proposals())
@@ -501,6 +513,7 @@ pub fn open(
         set_aside: Vec::new(),
         following,
         causality: None,
+        kept: Default::default(),
     }))
 }
 

@@ -54,7 +54,7 @@ pub use plan_view::{PlanEdgeView, PlanStatus, PlanStepView, PlanView, StepMark};
 pub use rerun::{AirCheck, CellChange, RebuildJob, ReducerSource, RerunReport};
 pub use series::{PathStep, SeriesPoint, StatePath};
 pub use shadow::{CapNeed, PlanResultPreview, PredictedEffect, ShadowReport, StateDiff};
-pub use verify::{Verified, Verifier};
+pub use verify::{Kept, Verified, Verifier};
 pub use view::{EntryView, StateView};
 pub use why::{Causality, Why, WhyNode};
 

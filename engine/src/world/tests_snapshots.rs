@@ -367,16 +367,13 @@ fn a_segment_index_that_cannot_be_written_is_a_note_and_the_segment_is_read_next
     );
 }
 
-/// Stepping back from the head of a world opened from a snapshot: the
-/// first step back replays from below, and leaves checkpoints on the way,
-/// so the next replays at most one interval.
-#[test]
-fn a_second_step_back_from_a_snapshot_head_replays_at_most_one_interval() {
-    let data = tempfile::tempdir().expect("tempdir");
+/// A counter world of 3,000 ticks with a snapshot at its head, opened
+/// from it: (world, head).
+fn ticks_opened_from_a_snapshot(data: &Path) -> (World, u64) {
     let dir = demo("00-counter");
     let opts = WorldOptions {
         snapshot_every: 0,
-        ..options(data.path(), None)
+        ..options(data, None)
     };
     let mut w = open(&dir, opts.clone());
     let mut text =
@@ -385,15 +382,25 @@ fn a_second_step_back_from_a_snapshot_head_replays_at_most_one_interval() {
         text.push_str(r#", {"schema": "demo/CounterEvent@1", "value": "Tick"}"#);
     }
     text.push(']');
-    let events = data.path().join("ticks.json");
+    let events = data.join("ticks.json");
     fs::write(&events, &text).expect("write");
     w.inject_events(&events, &text).expect("ticks");
     w.run_until_idle(10_000).expect("run");
     assert!(w.save_snapshot().expect("snapshot"));
     let head = w.head();
     drop(w);
-    let mut w = open(&dir, opts);
+    let w = open(&dir, opts);
     assert_eq!(w.opened_from_snapshot(), Some(head));
+    (w, head)
+}
+
+/// Stepping back from the head of a world opened from a snapshot: the
+/// first step back replays from below, and leaves checkpoints on the way,
+/// so the next replays at most one interval.
+#[test]
+fn a_second_step_back_from_a_snapshot_head_replays_at_most_one_interval() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let (mut w, head) = ticks_opened_from_a_snapshot(data.path());
     let interval = w.checkpoints.interval();
     assert!(head > 10 * interval, "{head} {interval}");
     w.seek(head - 2).expect("back");
@@ -405,4 +412,35 @@ fn a_second_step_back_from_a_snapshot_head_replays_at_most_one_interval() {
         let calls = w.reducers.calls() - before;
         assert!(calls <= interval, "{calls} calls for one step back");
     }
+}
+
+/// The background verification's states become checkpoints: after it, even
+/// the first step back from the snapshot head replays at most one interval.
+/// A history replaced since (a re-run) takes none.
+#[test]
+fn a_verification_that_agreed_hands_its_states_to_time_travel() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let (mut w, head) = ticks_opened_from_a_snapshot(data.path());
+    let interval = w.checkpoints.interval();
+    let (verified, kept) = w
+        .verifier()
+        .expect("owed")
+        .run_keeping(&mut |_| true)
+        .expect("runs");
+    assert_eq!(verified, Some(Verified::Agrees { to: head }));
+    let kept = kept.expect("kept");
+    assert!(kept.len() as u64 >= head / interval / 2, "{}", kept.len());
+    let (_, stale) = w
+        .verifier()
+        .expect("owed")
+        .run_keeping(&mut |_| true)
+        .expect("runs");
+    w.history += 1;
+    assert_eq!(w.adopt_verified(stale.expect("kept")), 0);
+    w.history -= 1;
+    assert!(w.adopt_verified(kept) > 0);
+    let before = w.reducers.calls();
+    w.seek(head - 2).expect("back");
+    let calls = w.reducers.calls() - before;
+    assert!(calls <= interval, "{calls} calls for the first step back");
 }

@@ -26,6 +26,30 @@ pub struct Verifier {
     runtime: Arc<Runtime>,
     target: u64,
     expected: Hash,
+    /// The world's checkpoint interval and memory cap, and its history
+    /// (`World::history`), for the checkpoints handed back.
+    every: u64,
+    cap_bytes: usize,
+    history: u64,
+}
+
+/// The states a verification that agreed met on its way, at the world's
+/// checkpoint interval: handed to the world ([`World::adopt_verified`]) so
+/// time travel below the snapshot it opened from replays at most one
+/// interval, as it would had it opened from genesis.
+pub struct Kept {
+    history: u64,
+    states: Vec<KernelState>,
+}
+
+impl Kept {
+    pub fn len(&self) -> usize {
+        self.states.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.states.is_empty()
+    }
 }
 
 /// What a verification found.
@@ -52,7 +76,24 @@ impl World {
             runtime: self.live.runtime.clone(),
             target: height,
             expected: listed.state_hash,
+            every: self.live.checkpoint_every,
+            cap_bytes: self.live.checkpoint_cap_bytes,
+            history: self.history,
         })
+    }
+
+    /// Takes the checkpoints a verification kept, when the history is still
+    /// the one it verified (a re-run since replaced it: they are dropped).
+    /// Returns how many were taken.
+    pub fn adopt_verified(&mut self, kept: Kept) -> usize {
+        if kept.history != self.history {
+            return 0;
+        }
+        let n = kept.states.len();
+        for state in &kept.states {
+            self.checkpoints.fill(state);
+        }
+        n
     }
 }
 
@@ -69,6 +110,15 @@ impl Verifier {
         self,
         progress: &mut dyn FnMut(u64) -> bool,
     ) -> Result<Option<Verified>, WorldError> {
+        self.run_keeping(progress).map(|(verified, _)| verified)
+    }
+
+    /// [`Verifier::run`], and when it agrees the states it met at the
+    /// world's checkpoint interval.
+    pub fn run_keeping(
+        self,
+        progress: &mut dyn FnMut(u64) -> bool,
+    ) -> Result<(Option<Verified>, Option<Kept>), WorldError> {
         let (journal, _) = Journal::open_with(
             self.fs.clone(),
             &self.journal_dir,
@@ -76,12 +126,14 @@ impl Verifier {
             Mode::Read,
         )?;
         if journal.len() < self.target {
-            return Ok(Some(Verified::Diverged(Divergence {
+            let d = Divergence {
                 seq: journal.len(),
                 journaled: "the end of the journal".into(),
                 replayed: format!("a snapshot at #{}", self.target),
-            })));
+            };
+            return Ok((Some(Verified::Diverged(d)), None));
         }
+        let mut kept = crate::snapshot::Checkpoints::new(self.every, self.cap_bytes);
         let mut reducers = Reducers::new(self.runtime.clone());
         let mut source = JournalSource::new(&journal);
         let mut state = KernelState::default();
@@ -97,25 +149,31 @@ impl Verifier {
                 &mut scratch,
                 &mut buf,
             ) {
-                return Ok(Some(Verified::Diverged(d)));
+                return Ok((Some(Verified::Diverged(d)), None));
             }
+            kept.offer(&state);
             if state.height >= reported + REPORT_EVERY {
                 reported = state.height;
                 if !progress(state.height) {
-                    return Ok(None);
+                    return Ok((None, None));
                 }
             }
         }
         let actual = state.hash();
         if state.height != self.target || actual != self.expected {
-            return Ok(Some(Verified::Diverged(Divergence {
+            let d = Divergence {
                 seq: self.target,
                 journaled: format!("a snapshot of state {}", self.expected),
                 replayed: format!("state {actual} at #{}", state.height),
-            })));
+            };
+            return Ok((Some(Verified::Diverged(d)), None));
         }
         progress(state.height);
-        Ok(Some(Verified::Agrees { to: self.target }))
+        let kept = Kept {
+            history: self.history,
+            states: kept.into_states(),
+        };
+        Ok((Some(Verified::Agrees { to: self.target }), Some(kept)))
     }
 
     fn program_at(&self, height: u64) -> Arc<Program> {

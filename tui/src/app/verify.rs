@@ -66,6 +66,10 @@ pub(super) fn finished(app: &mut App, id: u64, result: Result<VerifyOutcome, Str
         Ok(VerifyOutcome::Agrees { to }) => {
             app.build
                 .log(format!("✓ history verified from genesis to #{to}"));
+            // What it replayed serves time travel below the snapshot too.
+            if let Some(s) = app.session.as_mut() {
+                s.adopt_verified();
+            }
             Some(Verify::Agrees { to })
         }
         Ok(VerifyOutcome::Stopped) => None,
