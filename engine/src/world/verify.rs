@@ -16,6 +16,11 @@ use std::sync::Arc;
 /// How many entries pass between progress reports.
 const REPORT_EVERY: u64 = 16_384;
 
+/// States with more queued events than this are not handed back: their
+/// checkpoints would keep every queued event alive (about 100 bytes each)
+/// for as long as the world is open.
+const KEEP_INBOX_MAX: usize = 65_536;
+
 /// Everything a background verification needs, owned, so it can move to
 /// another thread.
 pub struct Verifier {
@@ -151,7 +156,9 @@ impl Verifier {
             ) {
                 return Ok((Some(Verified::Diverged(d)), None));
             }
-            kept.offer(&state);
+            if state.inbox.len() <= KEEP_INBOX_MAX {
+                kept.offer(&state);
+            }
             if state.height >= reported + REPORT_EVERY {
                 reported = state.height;
                 if !progress(state.height) {
