@@ -319,6 +319,8 @@ impl App {
         self.live = live::Live::default();
         self.govern = govern::Govern::default();
         self.filter = None;
+        // A pinned path is the last world's.
+        self.series = None;
         self.build.phase = Phase::Opening {
             stage: "open".into(),
             message: format!("opening {}", path.display()),

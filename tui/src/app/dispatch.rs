@@ -184,6 +184,7 @@ pub(super) fn leave(app: &mut App) -> Vec<Cmd> {
     app.live = live::Live::default();
     app.govern = govern::Govern::default();
     app.filter = None;
+    app.series = None;
     app.running = None;
     app.focus = Pane::Journal;
     app.from_picker = false;

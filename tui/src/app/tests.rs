@@ -1049,4 +1049,8 @@ fn p_on_the_path_already_pinned_shows_it_again_and_a_rerun_marks_it_stale() {
     // Now P asks for it again (the fake refuses, as at first).
     keys(&mut a, "P");
     assert!(flash(&a).contains("cannot pin"), "{}", flash(&a));
+    // Another world: the pin was this one's.
+    assert!(a.series.is_some());
+    a.open(PathBuf::from("worlds/01-hello-timer"));
+    assert!(a.series.is_none());
 }
