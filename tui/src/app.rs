@@ -244,6 +244,8 @@ pub struct App {
     pub filter: Option<filter::Filter>,
     /// The pinned state path and its series (`P`).
     pub series: Option<series::Pinned>,
+    /// Which `w` the causality index being built answers.
+    pub why_id: u64,
     /// The world was opened from the picker: `q` goes back to it.
     pub from_picker: bool,
     /// `z`: the focused pane fills the screen.
@@ -290,6 +292,7 @@ impl App {
             verify: None,
             filter: None,
             series: None,
+            why_id: 0,
             from_picker: false,
             zoom: false,
             verify_id: 0,
@@ -319,8 +322,9 @@ impl App {
         self.live = live::Live::default();
         self.govern = govern::Govern::default();
         self.filter = None;
-        // A pinned path is the last world's.
+        // A pinned path, or a causality index on its way, is the last world's.
         self.series = None;
+        self.why_id += 1;
         self.build.phase = Phase::Opening {
             stage: "open".into(),
             message: format!("opening {}", path.display()),
@@ -656,6 +660,10 @@ fn handle(app: &mut App, msg: Msg) -> Vec<Cmd> {
         }
         Msg::SeriesDone { id, result } => {
             series::done(app, id, result);
+            vec![]
+        }
+        Msg::WhyIndexed { id, seq, result } => {
+            why::indexed(app, id, seq, result);
             vec![]
         }
     }

@@ -147,6 +147,12 @@ impl Headless {
                             false => Ok(VerifyOutcome::Stopped),
                         },
                     }),
+                    // Inline too: a script sees the panel open.
+                    Cmd::WhyIndex(task) => queue.push_back(Msg::WhyIndexed {
+                        id: task.id,
+                        seq: task.seq,
+                        result: (task.run)(),
+                    }),
                     // Inline too: a script sees the finished series.
                     Cmd::Series(task) => queue.push_back(Msg::SeriesDone {
                         id: task.id,

@@ -319,6 +319,7 @@ fn exec(
             Cmd::Rebuild(r) => runtime::spawn_rebuild(r, tx.clone()),
             Cmd::Verify(task) => runtime::spawn_verify(task, tx.clone()),
             Cmd::Series(task) => runtime::spawn_series(task, tx.clone()),
+            Cmd::WhyIndex(task) => runtime::spawn_why_index(task, tx.clone()),
             Cmd::Edit(req) => {
                 let program = editor::editor_program(
                     std::env::var("VISUAL").ok().as_deref(),

@@ -7,7 +7,7 @@
 use crate::session::{BuiltModule, Session};
 use crate::work::{
     BuildFailure, Changes, EditRequest, RebuildCmd, SeriesTask, VerifyOutcome, VerifyTask,
-    WatchSpec,
+    WatchSpec, WhyIndexTask,
 };
 use crossterm::event::{KeyEvent, MouseEvent};
 use std::path::PathBuf;
@@ -81,6 +81,12 @@ pub enum Msg {
         id: u64,
         result: Result<Vec<aos_engine::world::SeriesPoint>, String>,
     },
+    /// The causality index asked for by `w` on entry `seq` is built.
+    WhyIndexed {
+        id: u64,
+        seq: u64,
+        result: Result<aos_engine::world::Causality, String>,
+    },
 }
 
 /// Work the app asks its runner to do outside `update`.
@@ -107,6 +113,9 @@ pub enum Cmd {
     /// Compute a pinned path's series on a background thread, posting
     /// `SeriesProgress` and `SeriesDone`.
     Series(SeriesTask),
+    /// Build the causality index of a long journal on a background thread,
+    /// posting `WhyIndexed`.
+    WhyIndex(WhyIndexTask),
     /// Put this text on the clipboard (OSC 52 to the terminal).
     Copy(String),
     /// The world was closed (back to the picker): stop watching its files.

@@ -4,7 +4,7 @@
 use crate::msg::Msg;
 use crate::open::OpenOptions;
 use crate::watch::WatchHandle;
-use crate::work::{BuildFailure, RebuildCmd, SeriesTask, VerifyTask, WatchSpec};
+use crate::work::{BuildFailure, RebuildCmd, SeriesTask, VerifyTask, WatchSpec, WhyIndexTask};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -146,6 +146,33 @@ fn panic_text(payload: &Box<dyn std::any::Any + Send>) -> String {
         s.clone()
     } else {
         "a panic".to_string()
+    }
+}
+
+/// Builds a causality index off the UI thread: exactly one `WhyIndexed`.
+pub fn spawn_why_index(task: WhyIndexTask, tx: Sender<Msg>) {
+    let (id, seq) = (task.id, task.seq);
+    let spawned = thread::Builder::new().name("aos-why".into()).spawn({
+        let tx = tx.clone();
+        move || {
+            let result =
+                catch_unwind(AssertUnwindSafe(|| (task.run)())).unwrap_or_else(|payload| {
+                    Err(format!(
+                        "the causality index crashed: {}",
+                        panic_text(&payload)
+                    ))
+                });
+            let _ = tx.send(Msg::WhyIndexed { id, seq, result });
+        }
+    });
+    if let Err(e) = spawned {
+        let _ = tx.send(Msg::WhyIndexed {
+            id,
+            seq,
+            result: Err(format!(
+                "cannot start a thread for the causality index: {e}"
+            )),
+        });
     }
 }
 

@@ -130,6 +130,17 @@ pub trait Session: Send {
 
     /// The series of state path `path` (e.g. `demo/Counter@1.remaining`)
     /// as a task for another thread; the path is checked now.
+    /// When `w` would have to build the causality index of a long journal
+    /// first: the task that builds it on another thread (`None`: `why`
+    /// answers at once).
+    fn why_index_task(&self, seq: u64) -> Option<crate::work::WhyIndexTask> {
+        let _ = seq;
+        None
+    }
+    /// Keeps a causality index built by a `why_index_task`.
+    fn adopt_causality(&mut self, index: aos_engine::world::Causality) {
+        let _ = index;
+    }
     fn series_task(&self, path: &str) -> OpResult<crate::work::SeriesTask> {
         let _ = path;
         Err("this session has no history to plot".into())

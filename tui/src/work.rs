@@ -165,6 +165,40 @@ impl PartialEq for VerifyTask {
 
 impl Eq for VerifyTask {}
 
+/// The causality index of a long journal, built on another thread from a
+/// reader of the world of its own (ARCHITECTURE.md, "Causality").
+pub type WhyIndexFn = dyn Fn() -> Result<aos_engine::world::Causality, String> + Send + Sync;
+
+/// A causality index ready to build on another thread, for the why panel
+/// of entry `seq`.
+#[derive(Clone)]
+pub struct WhyIndexTask {
+    /// Tells its answer from an earlier one's.
+    pub id: u64,
+    /// The entry whose panel waits for it.
+    pub seq: u64,
+    /// Entries it reads.
+    pub entries: u64,
+    pub run: Arc<WhyIndexFn>,
+}
+
+impl fmt::Debug for WhyIndexTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WhyIndexTask")
+            .field("id", &self.id)
+            .field("seq", &self.seq)
+            .finish()
+    }
+}
+
+impl PartialEq for WhyIndexTask {
+    fn eq(&self, other: &Self) -> bool {
+        (self.id, self.seq) == (other.id, other.seq)
+    }
+}
+
+impl Eq for WhyIndexTask {}
+
 /// A state path's series, computed on another thread from a reader of the
 /// world of its own (ARCHITECTURE.md, "Series"); the progress callback
 /// hears the height reached.

@@ -443,6 +443,12 @@ impl World {
         Ok(state)
     }
 
+    /// How many times the journal was replaced by another history (a
+    /// live-edit re-run): what was derived from it is stale once this moves.
+    pub fn history(&self) -> u64 {
+        self.history
+    }
+
     /// Mutations happen at the head of a writable world.
     fn require_head(&self) -> Result<(), WorldError> {
         if self.is_read_only() {

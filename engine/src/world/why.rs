@@ -32,7 +32,7 @@ const FAR: u32 = u32::MAX;
 /// The parent of every entry, 4 bytes each: how far back it is. What an
 /// entry caused is found by one scan forward from it (its descendants come
 /// after it), so the index holds no children and grows by appending.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Causality {
     /// `seq - parent`, or [`NONE`], or [`FAR`].
     back: Vec<u32>,
@@ -74,6 +74,15 @@ impl Causality {
 
     pub fn is_empty(&self) -> bool {
         self.back.is_empty()
+    }
+
+    /// The index, built by another reader of the same journal (on another
+    /// thread), as one built by the world whose [`World::history`] is
+    /// `history`: taken when the reader was asked for, so a re-run since
+    /// still makes that world build it again.
+    pub fn over_history(mut self, history: u64) -> Causality {
+        self.history = history;
+        self
     }
 
     pub fn parent(&self, seq: u64) -> Option<u64> {
@@ -145,7 +154,7 @@ struct Descendants {
 /// What the pass remembers of plan instances and effects: only what a
 /// running instance or a pending intent needs, so it stays small however
 /// long the journal.
-#[derive(Default, Debug, Clone)]
+#[derive(Default, Debug, Clone, PartialEq, Eq)]
 struct Tracker {
     /// Instance → (plan name, manifest it started under).
     instances: BTreeMap<u64, (String, Hash)>,

@@ -128,7 +128,7 @@ fn apply_world(app: &mut App, action: Action, armed: bool) -> Vec<Cmd> {
         }
         Action::Leave => return leave(app),
         Action::Copy => return super::copy::copy(app),
-        Action::Why => super::why::open(app),
+        Action::Why => return super::why::open(app),
         Action::Fork => super::fork::open_prompt(app),
         Action::Pin => return super::series::pin(app),
         Action::Zoom => {
@@ -185,6 +185,7 @@ pub(super) fn leave(app: &mut App) -> Vec<Cmd> {
     app.govern = govern::Govern::default();
     app.filter = None;
     app.series = None;
+    app.why_id += 1;
     app.running = None;
     app.focus = Pane::Journal;
     app.from_picker = false;

@@ -1054,3 +1054,59 @@ fn p_on_the_path_already_pinned_shows_it_again_and_a_rerun_marks_it_stale() {
     a.open(PathBuf::from("worlds/01-hello-timer"));
     assert!(a.series.is_none());
 }
+
+#[test]
+fn w_on_a_long_journal_builds_the_index_in_the_background_then_opens_the_panel() {
+    let mut fake = FakeSession::counter();
+    fake.why_in_background = true;
+    let mut a = opened(Box::new(fake));
+    keys(&mut a, "n n");
+    let cmds = keys(&mut a, "w");
+    let [Cmd::WhyIndex(task)] = cmds.as_slice() else {
+        panic!("{cmds:?}");
+    };
+    assert_eq!(a.overlay, Overlay::None, "the panel waits for the index");
+    assert!(flash(&a).contains("in the background"), "{}", flash(&a));
+    let (id, seq) = (task.id, task.seq);
+    let result = (task.run)();
+    // An answer to an earlier `w` (or another world's) is dropped.
+    update(
+        &mut a,
+        Msg::WhyIndexed {
+            id: id - 1,
+            seq,
+            result: result.clone(),
+        },
+    );
+    assert_eq!(a.overlay, Overlay::None);
+    update(&mut a, Msg::WhyIndexed { id, seq, result });
+    assert!(
+        matches!(a.overlay, Overlay::Why(ref p) if p.seq == seq),
+        "{:?}",
+        a.overlay
+    );
+    assert!(flash(&a).contains("indexed the causes"), "{}", flash(&a));
+    // The next `w` answers at once.
+    keys(&mut a, "Esc");
+    assert!(keys(&mut a, "w").is_empty());
+    assert!(matches!(a.overlay, Overlay::Why(_)));
+    // A failed build says so.
+    let mut fake = FakeSession::counter();
+    fake.why_in_background = true;
+    let mut a = opened(Box::new(fake));
+    keys(&mut a, "n");
+    let cmds = keys(&mut a, "w");
+    let [Cmd::WhyIndex(task)] = cmds.as_slice() else {
+        panic!("{cmds:?}");
+    };
+    let (id, seq) = (task.id, task.seq);
+    update(
+        &mut a,
+        Msg::WhyIndexed {
+            id,
+            seq,
+            result: Err("disk gone".into()),
+        },
+    );
+    assert!(flash(&a).contains("disk gone"), "{}", flash(&a));
+}

@@ -2,21 +2,64 @@
 //! caused (ARCHITECTURE.md, "Causality"). The panel lists them as rows;
 //! Enter takes the world to the selected entry, with it applied.
 
-use super::{App, Overlay, WhyPanel};
+use super::{App, Cmd, Overlay, WhyPanel};
 use crate::keymap::{Action, Move};
 use crate::pane::Pane;
 use crate::session::WhyRole;
 
-/// The journal's selected entry, whatever pane has focus.
-pub(super) fn open(app: &mut App) {
+/// The journal's selected entry, whatever pane has focus. On a long
+/// journal the first `w` builds the causality index on another thread and
+/// the panel opens when it is ready.
+pub(super) fn open(app: &mut App) -> Vec<Cmd> {
     let seq = super::filter::selected_seq(app);
-    let Some(s) = app.session.as_mut() else {
-        return;
+    let Some(s) = app.session.as_ref() else {
+        return vec![];
     };
     if seq >= s.head() {
         app.info("w traces a journal entry: select one first");
+        return vec![];
+    }
+    if let Some(mut task) = s.why_index_task(seq) {
+        app.why_id += 1;
+        task.id = app.why_id;
+        app.info(format!(
+            "w: indexing the causes of {} entries in the background; the panel for #{seq} opens when it is done",
+            task.entries
+        ));
+        return vec![Cmd::WhyIndex(task)];
+    }
+    panel(app, seq);
+    vec![]
+}
+
+/// The index `w` asked for is built: kept, and the panel it waited for
+/// opens (unless a newer `w` asked again since).
+pub(super) fn indexed(
+    app: &mut App,
+    id: u64,
+    seq: u64,
+    result: Result<aos_engine::world::Causality, String>,
+) {
+    if id != app.why_id {
         return;
     }
+    match result {
+        Ok(index) => {
+            // The note that it was on its way is stale now.
+            app.info(format!("indexed the causes of {} entries", index.len()));
+            if let Some(s) = app.session.as_mut() {
+                s.adopt_causality(index);
+            }
+            panel(app, seq);
+        }
+        Err(e) => app.error(format!("why #{seq}: the causality index: {e}")),
+    }
+}
+
+fn panel(app: &mut App, seq: u64) {
+    let Some(s) = app.session.as_mut() else {
+        return;
+    };
     match s.why(seq) {
         Ok(rows) => {
             let selected = rows

@@ -53,6 +53,10 @@ pub struct FakeSession {
     pub air_check: AirCheck,
     /// The verification `verification` hands out.
     pub verify: Option<VerifyTask>,
+    /// `why` needs its index built in the background first (a long
+    /// journal), until one is adopted.
+    pub why_in_background: bool,
+    pub why_indexed: bool,
 }
 
 /// A synthetic intent; tests adjust the fields they care about.
@@ -427,6 +431,8 @@ impl FakeSession {
             receipts_waiting: 0,
             air_check: AirCheck::Unchanged,
             verify: None,
+            why_in_background: false,
+            why_indexed: false,
         }
     }
 
@@ -827,6 +833,28 @@ impl Session for FakeSession {
     }
     fn verification(&self) -> Option<VerifyTask> {
         self.verify.clone()
+    }
+    fn why(&mut self, seq: u64) -> OpResult<Vec<crate::session::WhyRow>> {
+        if self.why_in_background && !self.why_indexed {
+            return Err("asked before its index was built".into());
+        }
+        Ok(vec![crate::session::WhyRow {
+            seq,
+            role: crate::session::WhyRole::Itself,
+            depth: 0,
+            text: format!("#{seq} it"),
+        }])
+    }
+    fn why_index_task(&self, seq: u64) -> Option<crate::work::WhyIndexTask> {
+        (self.why_in_background && !self.why_indexed).then(|| crate::work::WhyIndexTask {
+            id: 0,
+            seq,
+            entries: self.head,
+            run: std::sync::Arc::new(|| Ok(aos_engine::world::Causality::default())),
+        })
+    }
+    fn adopt_causality(&mut self, _index: aos_engine::world::Causality) {
+        self.why_indexed = true;
     }
     fn plans(&mut self) -> OpResult<Vec<PlanView>> {
         if let Some(e) = &self.fail_read_plans {
