@@ -9,7 +9,7 @@ use crate::cbor;
 use crate::entry::Outcome;
 use crate::types;
 use crate::value::Value;
-use crate::wasm::{decode_output, CallError, OutputEffect};
+use crate::wasm::{decode_output_parts, CallError, OutputEffect};
 
 pub(super) struct EmittedEvent {
     pub schema: String,
@@ -31,8 +31,8 @@ pub(super) fn read_output(
     def: &ReducerDef,
     program: &Program,
 ) -> Result<Output, CallError> {
-    let out = decode_output(bytes)?;
-    let state = match &out.state {
+    let (state, out) = decode_output_parts(bytes)?;
+    let state = match &state {
         Some(b) => Some(canonical(b, &def.state_schema, program, "the new state")?),
         None => None,
     };

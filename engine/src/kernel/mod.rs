@@ -317,6 +317,14 @@ impl Reducers {
     #[allow(clippy::expect_used, reason = "invariant: instance inserted above")]
     fn call(&mut self, def: &ReducerDef) -> Result<(), CallFailure> {
         self.calls += 1;
+        // The common case, a live instance: one map lookup.
+        if let Some(instance) = self.instances.get_mut(&def.name) {
+            if !instance.is_poisoned() {
+                return instance
+                    .call(&self.input, &mut self.output)
+                    .map_err(CallFailure::Call);
+            }
+        }
         if self
             .instances
             .get(&def.name)

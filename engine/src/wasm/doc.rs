@@ -4,6 +4,7 @@ use super::CallError;
 use crate::cbor::{self, write_bytes, write_head, write_text, SELF_DESCRIBE};
 use crate::value::Value;
 use aos_sdk::abi::{field, ABI_VERSION};
+use std::borrow::Cow;
 
 mod in_place;
 
@@ -76,9 +77,26 @@ pub struct StepOutput {
 /// Reads an output document strictly: every field must have its ABI type
 /// and unknown fields are errors, so a confused guest is caught at once.
 pub fn decode_output(bytes: &[u8]) -> Result<StepOutput, CallError> {
-    match in_place::read(bytes) {
-        Some(out) => Ok(out),
-        None => decode_output_tree(bytes),
+    let (state, mut out) = decode_output_parts(bytes)?;
+    out.state = state.map(Cow::into_owned);
+    Ok(out)
+}
+
+/// A step's new state (CBOR, unchecked), borrowed from the output when it can be.
+pub type StateBytes<'a> = Cow<'a, [u8]>;
+
+/// [`decode_output`] with the state apart (and `None` in the output),
+/// borrowed from `bytes` when the output was read in place: the kernel
+/// copies it once, into its canonical form.
+pub fn decode_output_parts(
+    bytes: &[u8],
+) -> Result<(Option<StateBytes<'_>>, StepOutput), CallError> {
+    match in_place::read_parts(bytes) {
+        Some((state, out)) => Ok((state.map(Cow::Borrowed), out)),
+        None => {
+            let mut out = decode_output_tree(bytes)?;
+            Ok((out.state.take().map(Cow::Owned), out))
+        }
     }
 }
 
