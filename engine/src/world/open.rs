@@ -232,6 +232,9 @@ pub fn prepare(
                 state_schema: def.state.clone(),
                 event_schema: def.event.clone(),
                 module,
+                // Program::new sets these from the AIR.
+                max_state_bytes: crate::air::DEFAULT_MAX_STATE_BYTES,
+                state_type: None,
             },
         );
     }
@@ -1054,6 +1057,9 @@ fn use_recorded_manifest(world: &mut World, data: &Path) -> Result<bool, WorldEr
                 state_schema,
                 event_schema,
                 module,
+                // Program::new sets these from the AIR.
+                max_state_bytes: crate::air::DEFAULT_MAX_STATE_BYTES,
+                state_type: None,
             },
         );
     }
