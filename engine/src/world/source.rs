@@ -81,20 +81,26 @@ impl<'a> JournalSource<'a> {
     {
         let (tx, rx) = sync_channel::<Result<Chunk, String>>(AHEAD);
         let len = journal.len();
-        scope.spawn(move || {
-            let mut seq = from;
-            while seq < len {
-                let to = (seq + CHUNK).min(len);
-                let mut chunk = Chunk::default();
-                let read = chunk.fill(journal, seq, to).map(|()| chunk);
-                let failed = read.is_err();
-                // A closed channel: the source is gone, nobody needs more.
-                if tx.send(read).is_err() || failed {
-                    return;
+        let reader = std::thread::Builder::new()
+            .name("aos-journal-ahead".into())
+            .spawn_scoped(scope, move || {
+                let mut seq = from;
+                while seq < len {
+                    let to = (seq + CHUNK).min(len);
+                    let mut chunk = Chunk::default();
+                    let read = chunk.fill(journal, seq, to).map(|()| chunk);
+                    let failed = read.is_err();
+                    // A closed channel: the source is gone, nobody needs more.
+                    if tx.send(read).is_err() || failed {
+                        return;
+                    }
+                    seq = to;
                 }
-                seq = to;
-            }
-        });
+            });
+        if reader.is_err() {
+            // No thread to be had: read in place, as [`JournalSource::new`].
+            return JournalSource::new(journal);
+        }
         JournalSource {
             journal,
             // Empty and ending at `from`: the reader's first chunk is next.
