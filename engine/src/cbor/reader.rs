@@ -163,6 +163,13 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(self.string(major::TEXT)?).map_err(|_| ReadError::NotUtf8(at))
     }
 
+    /// The bytes of a text string, not checked to be UTF-8: for comparing
+    /// with known names (bytes equal to a `&str` are UTF-8; anything else
+    /// matches no name, as a text that is not UTF-8 would be refused).
+    pub fn text_raw(&mut self) -> Read<&'a [u8]> {
+        self.string(major::TEXT)
+    }
+
     /// Null or a byte string.
     pub fn opt_bytes(&mut self) -> Read<Option<&'a [u8]>> {
         if self.take_simple(NULL) {

@@ -4,12 +4,11 @@
 //! decoded by `wasm::doc`.)
 
 use super::{Program, ReducerDef};
-use crate::air::DEFAULT_MAX_STATE_BYTES;
 use crate::cbor;
 use crate::entry::Outcome;
-use crate::types;
+use crate::types::{self, Type};
 use crate::value::Value;
-use crate::wasm::{decode_output, CallError, OutputEffect};
+use crate::wasm::{decode_output_parts, CallError, OutputEffect};
 
 pub(super) struct EmittedEvent {
     pub schema: String,
@@ -31,9 +30,15 @@ pub(super) fn read_output(
     def: &ReducerDef,
     program: &Program,
 ) -> Result<Output, CallError> {
-    let out = decode_output(bytes)?;
-    let state = match &out.state {
-        Some(b) => Some(canonical(b, &def.state_schema, program, "the new state")?),
+    let (state, out) = decode_output_parts(bytes)?;
+    let state = match &state {
+        Some(b) => Some(canonical_as(
+            b,
+            def.state_type.as_ref(),
+            &def.state_schema,
+            program,
+            "the new state",
+        )?),
         None => None,
     };
     let mut events = Vec::with_capacity(out.domain_events.len());
@@ -73,9 +78,18 @@ fn canonical(
     program: &Program,
     what: &str,
 ) -> Result<Vec<u8>, CallError> {
-    let ty = program
-        .schema(schema)
-        .ok_or_else(|| CallError::BadResult(format!("{what}: unknown schema {schema}")))?;
+    canonical_as(bytes, program.schema(schema), schema, program, what)
+}
+
+/// [`canonical`] with the schema's type already looked up (`None`: unknown).
+fn canonical_as(
+    bytes: &[u8],
+    ty: Option<&Type>,
+    schema: &str,
+    program: &Program,
+    what: &str,
+) -> Result<Vec<u8>, CallError> {
+    let ty = ty.ok_or_else(|| CallError::BadResult(format!("{what}: unknown schema {schema}")))?;
     let item = bytes.strip_prefix(&cbor::SELF_DESCRIBE).unwrap_or(bytes);
     if types::is_canonical_fit(item, ty, program.air.as_ref()) {
         return Ok([&cbor::SELF_DESCRIBE[..], item].concat());
@@ -91,17 +105,9 @@ fn canonical(
 /// `limits.max_state_bytes` (default 1 MiB; see `air::limits`). Measured on
 /// the canonical bytes, which are what the cell would keep and feed back
 /// to every later call, so the outcome is the same in every replay.
-pub(super) fn oversized_state(
-    output: &Output,
-    def: &ReducerDef,
-    program: &Program,
-) -> Option<Outcome> {
+pub(super) fn oversized_state(output: &Output, def: &ReducerDef) -> Option<Outcome> {
     let size = output.state.as_ref()?.len() as u64;
-    let limit = program
-        .air
-        .modules
-        .get(&def.name)
-        .map_or(DEFAULT_MAX_STATE_BYTES, |m| m.limits.max_state_bytes());
+    let limit = def.max_state_bytes;
     (size > limit).then(|| Outcome::Failed {
         kind: "state_too_large".into(),
         message: format!(

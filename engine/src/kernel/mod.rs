@@ -157,6 +157,13 @@ pub struct ReducerDef {
     pub state_schema: String,
     pub event_schema: String,
     pub module: ReducerModule,
+    /// The module's `limits.max_state_bytes` under the program's AIR:
+    /// [`Program::new`] sets it (whatever a caller put here), so it never
+    /// disagrees with the AIR the program runs.
+    pub max_state_bytes: u64,
+    /// The type of `state_schema` in the program's AIR (`None`: unknown),
+    /// likewise set by [`Program::new`].
+    pub state_type: Option<Type>,
 }
 
 /// The compiled manifest: what the kernel needs to route and call.
@@ -187,8 +194,17 @@ impl Program {
         air: Arc<Air>,
         manifest_hash: Hash,
         trusted: TrustedKeys,
-        reducers: BTreeMap<String, ReducerDef>,
+        mut reducers: BTreeMap<String, ReducerDef>,
     ) -> Program {
+        for def in reducers.values_mut() {
+            def.state_type = air.schema_type(&def.state_schema).cloned();
+            def.max_state_bytes = air
+                .modules
+                .get(&def.name)
+                .map_or(crate::air::DEFAULT_MAX_STATE_BYTES, |m| {
+                    m.limits.max_state_bytes()
+                });
+        }
         let mut routes: BTreeMap<String, Vec<Route>> = BTreeMap::new();
         if let Some(manifest) = &air.manifest {
             for r in &manifest.routing {
@@ -317,6 +333,14 @@ impl Reducers {
     #[allow(clippy::expect_used, reason = "invariant: instance inserted above")]
     fn call(&mut self, def: &ReducerDef) -> Result<(), CallFailure> {
         self.calls += 1;
+        // The common case, a live instance: one map lookup.
+        if let Some(instance) = self.instances.get_mut(&def.name) {
+            if !instance.is_poisoned() {
+                return instance
+                    .call(&self.input, &mut self.output)
+                    .map_err(CallFailure::Call);
+            }
+        }
         if self
             .instances
             .get(&def.name)
@@ -529,7 +553,7 @@ impl KernelState {
                 self.push(out, call_entry(route, key, item, outcome));
             }
             Ok(output) => {
-                if let Some(outcome) = input::oversized_state(&output, def, program) {
+                if let Some(outcome) = input::oversized_state(&output, def) {
                     // Nothing of the call counts: no state, events or effects.
                     return self.push(out, call_entry(route, key, item, outcome));
                 }

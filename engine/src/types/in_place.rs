@@ -102,13 +102,14 @@ impl<'a> Walk<'a> {
         if self.r.expect(major::MAP).ok()? != fields.len() as u64 {
             return None;
         }
-        let mut prev: Option<&str> = None;
+        // Keys compared as bytes: only a declared (UTF-8) name matches.
+        let mut prev: Option<&[u8]> = None;
         for _ in 0..fields.len() {
-            let name = self.r.text().ok()?;
+            let name = self.r.text_raw().ok()?;
             if prev.is_some_and(|p| (p.len(), p) >= (name.len(), name)) {
                 return None;
             }
-            let (_, ty) = fields.iter().find(|(f, _)| f == name)?;
+            let (_, ty) = fields.iter().find(|(f, _)| f.as_bytes() == name)?;
             self.value(ty, depth + 1, nest + 1)?;
             prev = Some(name);
         }
@@ -122,8 +123,8 @@ impl<'a> Walk<'a> {
             major::MAP if self.r.expect(major::MAP).ok()? == 1 => true,
             _ => return None,
         };
-        let tag = self.r.text().ok()?;
-        let (_, ty) = alts.iter().find(|(t, _)| t == tag)?;
+        let tag = self.r.text_raw().ok()?;
+        let (_, ty) = alts.iter().find(|(t, _)| t.as_bytes() == tag)?;
         let is_unit = matches!(resolve(ty, self.schemas).ok()?, Type::Unit);
         match (payload, is_unit) {
             (false, true) => Some(()),

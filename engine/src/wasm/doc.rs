@@ -1,15 +1,17 @@
 //! The host side of the step documents (layout in [`aos_sdk::abi`]).
 
 use super::CallError;
-use crate::cbor::{self, write_bytes, write_head, write_text, SELF_DESCRIBE};
+use crate::cbor::{self, write_bytes, write_head, write_text};
 use crate::value::Value;
 use aos_sdk::abi::{field, ABI_VERSION};
+use std::borrow::Cow;
 
 mod in_place;
 
 /// Writes the input document for one step into `out` (cleared first):
 /// canonical CBOR with the self-describe tag. `state`, `value` and `key`
-/// are CBOR encodings, embedded as byte strings.
+/// are CBOR encodings, embedded as byte strings. The fixed parts are
+/// written as whole tokens (a test holds them to the field names).
 pub fn encode_input(
     out: &mut Vec<u8>,
     state: Option<&[u8]>,
@@ -19,30 +21,46 @@ pub fn encode_input(
     height: u64,
 ) {
     out.clear();
-    out.extend_from_slice(&SELF_DESCRIBE);
+    out.reserve(
+        64 + schema.len() + value.len() + key.map_or(0, <[u8]>::len) + state.map_or(0, <[u8]>::len),
+    );
     // Keys in canonical order: v, ctx, event, state.
-    write_head(out, 5, 4);
-    write_text(out, field::V);
-    write_head(out, 0, ABI_VERSION);
-    write_text(out, field::CTX);
-    write_head(out, 5, 1);
-    write_text(out, field::HEIGHT);
+    out.extend_from_slice(token::TO_HEIGHT);
     write_head(out, 0, height);
-    write_text(out, field::EVENT);
-    write_head(out, 5, 2 + key.is_some() as u64);
+    out.extend_from_slice(if key.is_some() {
+        token::EVENT_3
+    } else {
+        token::EVENT_2
+    });
     if let Some(k) = key {
-        write_text(out, field::KEY);
+        out.extend_from_slice(token::KEY);
         write_bytes(out, k);
     }
-    write_text(out, field::VALUE);
+    out.extend_from_slice(token::VALUE);
     write_bytes(out, value);
-    write_text(out, field::SCHEMA);
+    out.extend_from_slice(token::SCHEMA);
     write_text(out, schema);
-    write_text(out, field::STATE);
+    out.extend_from_slice(token::STATE);
     match state {
         Some(s) => write_bytes(out, s),
         None => out.push(0xf6),
     }
+}
+
+/// The input document's fixed parts as whole CBOR tokens.
+mod token {
+    // `TO_HEIGHT` holds the version as one byte.
+    const _: () = assert!(super::ABI_VERSION == 1);
+
+    /// Tag, `{` (4 entries), `v: 1`, `ctx: {` (1 entry), `height:`.
+    pub const TO_HEIGHT: &[u8] = b"\xd9\xd9\xf7\xa4\x61v\x01\x63ctx\xa1\x66height";
+    /// `event: {` with 2 or 3 entries.
+    pub const EVENT_2: &[u8] = b"\x65event\xa2";
+    pub const EVENT_3: &[u8] = b"\x65event\xa3";
+    pub const KEY: &[u8] = b"\x63key";
+    pub const VALUE: &[u8] = b"\x65value";
+    pub const SCHEMA: &[u8] = b"\x66schema";
+    pub const STATE: &[u8] = b"\x65state";
 }
 
 /// A domain event in a step's output (`value`, `key`: CBOR, unchecked).
@@ -76,9 +94,26 @@ pub struct StepOutput {
 /// Reads an output document strictly: every field must have its ABI type
 /// and unknown fields are errors, so a confused guest is caught at once.
 pub fn decode_output(bytes: &[u8]) -> Result<StepOutput, CallError> {
-    match in_place::read(bytes) {
-        Some(out) => Ok(out),
-        None => decode_output_tree(bytes),
+    let (state, mut out) = decode_output_parts(bytes)?;
+    out.state = state.map(Cow::into_owned);
+    Ok(out)
+}
+
+/// A step's new state (CBOR, unchecked), borrowed from the output when it can be.
+pub type StateBytes<'a> = Cow<'a, [u8]>;
+
+/// [`decode_output`] with the state apart (and `None` in the output),
+/// borrowed from `bytes` when the output was read in place: the kernel
+/// copies it once, into its canonical form.
+pub fn decode_output_parts(
+    bytes: &[u8],
+) -> Result<(Option<StateBytes<'_>>, StepOutput), CallError> {
+    match in_place::read_parts(bytes) {
+        Some((state, out)) => Ok((state.map(Cow::Borrowed), out)),
+        None => {
+            let mut out = decode_output_tree(bytes)?;
+            Ok((out.state.take().map(Cow::Owned), out))
+        }
     }
 }
 
@@ -424,6 +459,56 @@ mod tests {
         long_head.splice(at..=at, [0xb8, 0x04]);
         assert!(in_place::read(&long_head).is_none());
         assert!(decode_output(&long_head).is_ok());
+    }
+
+    /// The input document as written field by field from the ABI's names.
+    fn input_by_fields(
+        state: Option<&[u8]>,
+        schema: &str,
+        value: &[u8],
+        key: Option<&[u8]>,
+        height: u64,
+    ) -> Vec<u8> {
+        let mut out = crate::cbor::SELF_DESCRIBE.to_vec();
+        write_head(&mut out, 5, 4);
+        write_text(&mut out, field::V);
+        write_head(&mut out, 0, ABI_VERSION);
+        write_text(&mut out, field::CTX);
+        write_head(&mut out, 5, 1);
+        write_text(&mut out, field::HEIGHT);
+        write_head(&mut out, 0, height);
+        write_text(&mut out, field::EVENT);
+        write_head(&mut out, 5, 2 + key.is_some() as u64);
+        if let Some(k) = key {
+            write_text(&mut out, field::KEY);
+            write_bytes(&mut out, k);
+        }
+        write_text(&mut out, field::VALUE);
+        write_bytes(&mut out, value);
+        write_text(&mut out, field::SCHEMA);
+        write_text(&mut out, schema);
+        write_text(&mut out, field::STATE);
+        match state {
+            Some(s) => write_bytes(&mut out, s),
+            None => out.push(0xf6),
+        }
+        out
+    }
+
+    #[test]
+    fn the_input_tokens_are_the_fields_written_one_by_one() {
+        let long = vec![7u8; 300];
+        let mut out = Vec::new();
+        for state in [None, Some(&b"\xa0"[..]), Some(&long[..])] {
+            for key in [None, Some(&b"\x01"[..]), Some(&long[..])] {
+                for height in [0, 23, 24, 1 << 40] {
+                    for (schema, value) in [("a/B@1", &b"\x02"[..]), ("", &long[..])] {
+                        encode_input(&mut out, state, schema, value, key, height);
+                        assert_eq!(out, input_by_fields(state, schema, value, key, height));
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -18,7 +18,9 @@ mod doc;
 mod instance;
 mod validate;
 
-pub use doc::{decode_output, encode_input, OutputEffect, OutputEvent, StepOutput};
+pub use doc::{
+    decode_output, decode_output_parts, encode_input, OutputEffect, OutputEvent, StepOutput,
+};
 pub use instance::{CallError, ReducerInstance};
 
 use crate::hash::{Hash, Hasher};

@@ -660,20 +660,23 @@ impl World {
             return Ok(self.head.hash());
         }
         let mut state = KernelState::default();
-        let mut source = JournalSource::new(&self.journal);
         let head = self.head.height;
-        while state.height < head {
-            let program = self.program_at(state.height);
-            replay_unit(
-                &mut state,
-                &program,
-                &mut self.reducers,
-                &mut source,
-                &mut self.scratch,
-                &mut self.buf,
-            )
-            .map_err(WorldError::Diverged)?;
-        }
+        std::thread::scope(|scope| {
+            let mut source = JournalSource::ahead(scope, &self.journal, 0);
+            while state.height < head {
+                let program = self.program_at(state.height);
+                replay_unit(
+                    &mut state,
+                    &program,
+                    &mut self.reducers,
+                    &mut source,
+                    &mut self.scratch,
+                    &mut self.buf,
+                )
+                .map_err(WorldError::Diverged)?;
+            }
+            Ok::<(), WorldError>(())
+        })?;
         let hash = state.hash();
         if state != self.head {
             return Err(WorldError::Diverged(Divergence {

@@ -232,6 +232,9 @@ pub fn prepare(
                 state_schema: def.state.clone(),
                 event_schema: def.event.clone(),
                 module,
+                // Program::new sets these from the AIR.
+                max_state_bytes: crate::air::DEFAULT_MAX_STATE_BYTES,
+                state_type: None,
             },
         );
     }
@@ -1055,6 +1058,9 @@ fn use_recorded_manifest(world: &mut World, data: &Path) -> Result<bool, WorldEr
                 state_schema,
                 event_schema,
                 module,
+                // Program::new sets these from the AIR.
+                max_state_bytes: crate::air::DEFAULT_MAX_STATE_BYTES,
+                state_type: None,
             },
         );
     }
@@ -1098,32 +1104,38 @@ fn note_manifest_change(world: &mut World, on_disk: Hash, recorded: bool) {
 pub(super) fn replay_from(world: &mut World, mut state: KernelState) -> Result<(), WorldError> {
     let len = world.journal.len();
     world.checkpoints.offer(&state);
-    let mut source = super::JournalSource::new(&world.journal);
     while state.height < len {
-        let start = state.height;
-        let program = world.program.clone();
-        let kind = replay_unit(
-            &mut state,
-            &program,
-            &mut world.reducers,
-            &mut source,
-            &mut world.scratch,
-            &mut world.buf,
-        )
-        .map_err(WorldError::Diverged)?;
-        if kind == UnitKind::Input {
-            let gov =
-                matches!(source.entry(start), Ok(Some(b)) if super::governance::is_governance(b));
-            if gov {
-                // Governance may swap the program: the journal reader is
-                // let go for it and taken again.
-                drop(source);
-                world.observe_governance(start)?;
-                source = super::JournalSource::new(&world.journal);
+        // The journal is read ahead on a second thread; governance may swap
+        // the program, so the reader stops there and starts again after.
+        let governance = std::thread::scope(|scope| {
+            let mut source = super::JournalSource::ahead(scope, &world.journal, state.height);
+            while state.height < len {
+                let start = state.height;
+                let program = world.program.clone();
+                let kind = replay_unit(
+                    &mut state,
+                    &program,
+                    &mut world.reducers,
+                    &mut source,
+                    &mut world.scratch,
+                    &mut world.buf,
+                )
+                .map_err(WorldError::Diverged)?;
+                if kind == UnitKind::Input
+                    && matches!(source.entry(start), Ok(Some(b)) if super::governance::is_governance(b))
+                {
+                    return Ok::<_, WorldError>(Some(start));
+                }
+                world.boundaries.insert(state.height);
+                world.checkpoints.offer(&state);
             }
+            Ok(None)
+        })?;
+        if let Some(start) = governance {
+            world.observe_governance(start)?;
+            world.boundaries.insert(state.height);
+            world.checkpoints.offer(&state);
         }
-        world.boundaries.insert(state.height);
-        world.checkpoints.offer(&state);
     }
     world.head = state;
     Ok(())

@@ -9,33 +9,43 @@ use super::{OutputEffect, OutputEvent, StepOutput};
 use crate::cbor::{major, Reader, NULL, SELF_DESCRIBE};
 use aos_sdk::abi::field;
 
+/// The whole output, state included (what the tests compare).
+#[cfg(test)]
 pub(super) fn read(bytes: &[u8]) -> Option<StepOutput> {
+    let (state, mut out) = read_parts(bytes)?;
+    out.state = state.map(<[u8]>::to_vec);
+    Some(out)
+}
+
+/// The output with its state left in `bytes` (`out.state` stays `None`).
+pub(super) fn read_parts(bytes: &[u8]) -> Option<(Option<&[u8]>, StepOutput)> {
     let mut r = Reader::new(bytes.strip_prefix(&SELF_DESCRIBE).unwrap_or(bytes));
     let mut out = StepOutput::default();
+    let mut state = None;
     let mut seen = Seen::default();
     for _ in 0..r.expect(major::MAP).ok()? {
-        match r.text().ok()? {
-            field::STATE => {
+        match r.text_raw().ok()? {
+            k if k == field::STATE.as_bytes() => {
                 seen.first(0)?;
-                out.state = r.opt_bytes().ok()?.map(<[u8]>::to_vec);
+                state = r.opt_bytes().ok()?;
             }
-            field::DOMAIN_EVENTS => {
+            k if k == field::DOMAIN_EVENTS.as_bytes() => {
                 seen.first(1)?;
                 for _ in 0..r.expect(major::ARRAY).ok()? {
                     out.domain_events.push(event(&mut r)?);
                 }
             }
-            field::EFFECTS => {
+            k if k == field::EFFECTS.as_bytes() => {
                 seen.first(2)?;
                 for _ in 0..r.expect(major::ARRAY).ok()? {
                     out.effects.push(effect(&mut r)?);
                 }
             }
-            field::ANN => {
+            k if k == field::ANN.as_bytes() => {
                 seen.first(3)?;
                 out.ann = Some(r.text().ok()?.to_string());
             }
-            field::BLOBS => {
+            k if k == field::BLOBS.as_bytes() => {
                 seen.first(4)?;
                 for _ in 0..r.expect(major::ARRAY).ok()? {
                     out.blobs.push(r.bytes().ok()?.to_vec());
@@ -44,7 +54,7 @@ pub(super) fn read(bytes: &[u8]) -> Option<StepOutput> {
             _ => return None,
         }
     }
-    (seen.all(&[0, 1, 2]) && r.at_end()).then_some(out)
+    (seen.all(&[0, 1, 2]) && r.at_end()).then_some((state, out))
 }
 
 fn event(r: &mut Reader) -> Option<OutputEvent> {
@@ -55,16 +65,16 @@ fn event(r: &mut Reader) -> Option<OutputEvent> {
     };
     let mut seen = Seen::default();
     for _ in 0..r.expect(major::MAP).ok()? {
-        match r.text().ok()? {
-            field::SCHEMA => {
+        match r.text_raw().ok()? {
+            k if k == field::SCHEMA.as_bytes() => {
                 seen.first(0)?;
                 ev.schema = r.text().ok()?.to_string();
             }
-            field::VALUE => {
+            k if k == field::VALUE.as_bytes() => {
                 seen.first(1)?;
                 ev.value = r.bytes().ok()?.to_vec();
             }
-            field::KEY => {
+            k if k == field::KEY.as_bytes() => {
                 seen.first(2)?;
                 ev.key = r.opt_bytes().ok()?.map(<[u8]>::to_vec);
             }
@@ -82,16 +92,16 @@ fn effect(r: &mut Reader) -> Option<OutputEffect> {
     };
     let mut seen = Seen::default();
     for _ in 0..r.expect(major::MAP).ok()? {
-        match r.text().ok()? {
-            field::KIND => {
+        match r.text_raw().ok()? {
+            k if k == field::KIND.as_bytes() => {
                 seen.first(0)?;
                 eff.kind = r.text().ok()?.to_string();
             }
-            field::PARAMS => {
+            k if k == field::PARAMS.as_bytes() => {
                 seen.first(1)?;
                 eff.params = r.bytes().ok()?.to_vec();
             }
-            field::CAP_SLOT => {
+            k if k == field::CAP_SLOT.as_bytes() => {
                 seen.first(2)?;
                 if !r.take_simple(NULL) {
                     eff.cap_slot = Some(r.text().ok()?.to_string());
