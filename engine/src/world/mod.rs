@@ -55,7 +55,7 @@ pub use rerun::{AirCheck, CellChange, RebuildJob, ReducerSource, RerunReport};
 pub use series::{PathStep, SeriesPoint, StatePath};
 pub use shadow::{CapNeed, PlanResultPreview, PredictedEffect, ShadowReport, StateDiff};
 pub use verify::{Verified, Verifier};
-pub use view::{EntryView, StateView};
+pub use view::{EntryNames, EntryScan, EntryView, ScannedEntry, StateView};
 pub use why::{Causality, Why, WhyNode};
 
 use crate::air::{Air, Diagnostic};
@@ -676,6 +676,19 @@ impl World {
     /// Entries `[from, to)` decoded for display.
     pub fn entries(&self, from: u64, to: u64) -> Result<Vec<EntryView>, WorldError> {
         view::entries(self, from, to.min(self.head.height))
+    }
+
+    /// Calls `f` with every entry `from..to` (capped at the head), decoded,
+    /// its view built only when asked: the journal filter's pass, chunk by
+    /// chunk, `memo` carrying what it met from one chunk to the next.
+    pub fn scan_entries(
+        &self,
+        memo: &mut EntryScan,
+        from: u64,
+        to: u64,
+        f: &mut dyn FnMut(ScannedEntry<'_>),
+    ) -> Result<(), WorldError> {
+        view::scan(self, memo, from, to.min(self.head.height), f)
     }
 
     /// Every reducer cell at the cursor, with what the last unit changed.
