@@ -102,9 +102,7 @@ impl Query {
                         || has(&f.reducer)
                         || has(&f.plan)
                         || plan_hit
-                        || summary
-                            .get_or_insert_with(|| entry.summary().to_lowercase())
-                            .contains(&t.needle)
+                        || contains_lower(summary.get_or_insert_with(|| entry.summary()), &t.needle)
                 }
             };
             if hit == t.negate {
@@ -185,17 +183,22 @@ impl Fields<'_> {
     /// has no space, so it cannot span the two).
     fn kind_has(&self, needle: &str) -> bool {
         let (kind, label) = self.kind;
-        let in_kind = match kind.is_ascii() {
-            true => {
-                kind.as_bytes()
-                    .windows(needle.len().max(1))
-                    .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
-                    || needle.is_empty()
-            }
-            false => kind.to_lowercase().contains(needle),
-        };
-        in_kind || label.contains(needle)
+        contains_lower(kind, needle) || label.contains(needle)
     }
+}
+
+/// Whether `text` in lower case holds `needle` (lower case): ASCII text is
+/// compared in place, other text lowered first (a few non-ASCII letters
+/// lower to ASCII ones).
+fn contains_lower(text: &str, needle: &str) -> bool {
+    if !text.is_ascii() {
+        return text.to_lowercase().contains(needle);
+    }
+    needle.is_empty()
+        || text
+            .as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 fn fields(entry: &dyn Scanned) -> Fields<'_> {
@@ -303,6 +306,36 @@ mod tests {
         assert_eq!(hits("plan:fetch", &journal()), [4, 5, 6]);
         assert_eq!(hits("plan:counter", &journal()), Vec::<u64>::new());
         assert_eq!(hits("err", &journal()), [3]);
+    }
+
+    #[test]
+    fn lower_case_containment_is_to_lowercase_then_contains() {
+        // The Kelvin sign lowers to an ASCII k; a final sigma by context.
+        for text in [
+            "Tick",
+            "demo/Counter@1 ← #3 ok",
+            "\u{212a}elvin",
+            "ΟΔΟΣ",
+            "İx",
+            "",
+        ] {
+            for needle in [
+                "k",
+                "kelvin",
+                "tick",
+                "← #3",
+                "οδος",
+                "οδοσ",
+                "i\u{307}x",
+                "x",
+            ] {
+                assert_eq!(
+                    contains_lower(text, needle),
+                    text.to_lowercase().contains(needle),
+                    "{text:?} {needle:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -136,8 +136,8 @@ impl ScannedEntry<'_> {
             Entry::DomainEvent { schema, origin, .. } => EntryNames {
                 is_error: false,
                 details: vec![
-                    format!("schema: {schema}"),
-                    format!("origin: {}", origin_text(origin)),
+                    ["schema: ", schema].concat(),
+                    ["origin: ", &origin_text(origin)].concat(),
                 ],
             },
             Entry::ReducerCall {
@@ -147,7 +147,7 @@ impl ScannedEntry<'_> {
                 ..
             } => EntryNames {
                 is_error: matches!(outcome, Outcome::Failed { .. }),
-                details: vec![format!("reducer: {reducer}{}", keyed_text(key.as_deref()))],
+                details: vec![["reducer: ", reducer, &keyed_text(key.as_deref())].concat()],
             },
             Entry::Unrouted { .. } => EntryNames {
                 is_error: false,
@@ -236,7 +236,7 @@ pub(super) fn scan(
 
 /// A domain event's summary: its schema and its value's text.
 fn event_summary(schema: &str, text: &str) -> String {
-    format!("{schema} {text}")
+    [schema, " ", text].concat()
 }
 
 /// A call's input: `#event`, and what it was delivered as when known.
@@ -248,18 +248,17 @@ fn input_text(event: u64, delivered: &dyn Fn(u64) -> Option<&'static str>) -> St
 
 /// A call's summary: `R[key] ← #n ok, emitted 2` or `… FAILED kind: message`.
 fn call_summary(reducer: &str, keyed: &str, input: &str, outcome: &Outcome) -> String {
+    // Joined rather than `format!`ed: the journal filter makes one per call.
+    let head = [reducer, keyed, " ← ", input];
     match outcome {
+        Outcome::Ok { emitted: 0, .. } => [&head[..], &[" ok"]].concat().concat(),
         Outcome::Ok { emitted, .. } => {
-            let more = if *emitted > 0 {
-                format!(", emitted {emitted}")
-            } else {
-                String::new()
-            };
-            format!("{reducer}{keyed} ← {input} ok{more}")
+            let more = format!(" ok, emitted {emitted}");
+            [&head[..], &[more.as_str()]].concat().concat()
         }
-        Outcome::Failed { kind, message } => {
-            format!("{reducer}{keyed} ← {input} FAILED {kind}: {message}")
-        }
+        Outcome::Failed { kind, message } => [&head[..], &[" FAILED ", kind, ": ", message]]
+            .concat()
+            .concat(),
     }
 }
 
