@@ -68,6 +68,9 @@ use crate::snapshot::Checkpoints;
 use crate::store::{Store, StoreError};
 use crate::wasm::WasmError;
 use source::JournalSource;
+
+/// The program in force at a height.
+type ProgramAt<'a> = dyn Fn(u64) -> Arc<Program> + 'a;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use thiserror::Error;
@@ -421,11 +424,26 @@ impl World {
                 state = listed;
             }
         }
+        self.replay_units(&mut state, target, &mut |_, _| {})?;
+        Ok(state)
+    }
+
+    /// Replays whole units forward from `state` until it reaches `target`
+    /// (it may pass it: a unit is not cut), verifying each against the
+    /// journal: the one replay loop of `state_at`, `verify_replay` and
+    /// `series`. `after` sees the state after each unit, with the program
+    /// in force at a height.
+    fn replay_units(
+        &mut self,
+        state: &mut KernelState,
+        target: u64,
+        after: &mut dyn FnMut(&KernelState, &ProgramAt),
+    ) -> Result<(), WorldError> {
         let mut source = JournalSource::new(&self.journal);
         while state.height < target {
             let program = self.program_at(state.height);
             replay_unit(
-                &mut state,
+                state,
                 &program,
                 &mut self.reducers,
                 &mut source,
@@ -433,8 +451,9 @@ impl World {
                 &mut self.buf,
             )
             .map_err(WorldError::Diverged)?;
+            after(state, &|h| self.program_at(h));
         }
-        Ok(state)
+        Ok(())
     }
 
     /// Mutations happen at the head of a writable world.
@@ -648,20 +667,8 @@ impl World {
             return Ok(self.head.hash());
         }
         let mut state = KernelState::default();
-        let mut source = JournalSource::new(&self.journal);
         let head = self.head.height;
-        while state.height < head {
-            let program = self.program_at(state.height);
-            replay_unit(
-                &mut state,
-                &program,
-                &mut self.reducers,
-                &mut source,
-                &mut self.scratch,
-                &mut self.buf,
-            )
-            .map_err(WorldError::Diverged)?;
-        }
+        self.replay_units(&mut state, head, &mut |_, _| {})?;
         let hash = state.hash();
         if state != self.head {
             return Err(WorldError::Diverged(Divergence {

@@ -80,9 +80,11 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode, CliError> {
             let _ = std::fs::remove_dir_all(&tmp);
             return result;
         }
-        other => return Err(CliError::usage(format!(
+        other => {
+            return Err(CliError::usage(format!(
             "unknown benchmark {other:?} (try: counter, timer, plans, rerun, scale, filter, cbor)"
-        ))),
+        )))
+        }
     }
     let policies: Vec<FsyncPolicy> = match &args.fsync {
         Some(p) => vec![p.parse().map_err(|_| {
