@@ -8,7 +8,7 @@
 //! `plan:` (found in that field only), `err` (a failed entry); `!` before a
 //! word inverts it. Matching ignores case.
 
-use crate::session::Entry;
+use crate::session::Scanned;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Field {
@@ -37,8 +37,9 @@ pub struct Query {
 /// The fields of one entry a query looks at, read from its kind and
 /// detail lines (lower case).
 #[derive(Debug, Default)]
-struct Fields {
-    kind: String,
+struct Fields<'a> {
+    /// The kind's name and its label (`ReducerCall`, `call`).
+    kind: (&'a str, &'a str),
     schema: Option<String>,
     reducer: Option<String>,
     plan: Option<String>,
@@ -81,36 +82,40 @@ impl Query {
 
     /// Whether `entry` matches. `plans` remembers, per plan instance, which
     /// terms its plan's name satisfies (see [`Query::note_plan`]), so a
-    /// step matches `plan:` like the start of its instance.
-    pub fn matches(&self, entry: &Entry, plans: &PlanNames) -> bool {
+    /// step matches `plan:` like the start of its instance. The summary is
+    /// asked for only when a plain word is not found in the names.
+    pub fn matches(&self, entry: &dyn Scanned, plans: &PlanNames) -> bool {
         let f = fields(entry);
-        let summary = entry.summary.to_lowercase();
-        self.terms.iter().enumerate().all(|(i, t)| {
+        let mut summary: Option<String> = None;
+        for (i, t) in self.terms.iter().enumerate() {
             let plan_hit = f.instance.is_some_and(|id| plans.has(id, i));
             let has = |v: &Option<String>| v.as_deref().is_some_and(|v| v.contains(&t.needle));
             let hit = match t.field {
-                Field::Err => entry.is_error,
-                Field::Kind => f.kind.contains(&t.needle),
+                Field::Err => entry.is_error(),
+                Field::Kind => f.kind_has(&t.needle),
                 Field::Schema => has(&f.schema),
                 Field::Reducer => has(&f.reducer),
                 Field::Plan => has(&f.plan) || plan_hit,
                 Field::Any => {
-                    f.kind.contains(&t.needle)
-                        || summary.contains(&t.needle)
+                    f.kind_has(&t.needle)
                         || has(&f.schema)
                         || has(&f.reducer)
                         || has(&f.plan)
                         || plan_hit
+                        || contains_lower(summary.get_or_insert_with(|| entry.summary()), &t.needle)
                 }
             };
-            hit != t.negate
-        })
+            if hit == t.negate {
+                return false;
+            }
+        }
+        true
     }
 
     /// Called for every entry in journal order before [`Query::matches`]:
     /// a `PlanStarted` records which terms its plan's name satisfies.
-    pub fn note_plan(&self, entry: &Entry, plans: &mut PlanNames) {
-        if entry.kind != "PlanStarted" {
+    pub fn note_plan(&self, entry: &dyn Scanned, plans: &mut PlanNames) {
+        if entry.kind() != "PlanStarted" {
             return;
         }
         let Some(plan) = detail(entry, "plan: ") else {
@@ -126,7 +131,7 @@ impl Query {
             })
             .fold(0u64, |m, (i, _)| m | (1u64 << (i % 64)));
         if mask != 0 {
-            plans.0.insert(entry.seq, mask);
+            plans.0.insert(entry.seq(), mask);
         }
     }
 }
@@ -145,13 +150,13 @@ impl PlanNames {
 }
 
 /// The rest of the detail line that starts with `prefix`.
-fn detail<'a>(entry: &'a Entry, prefix: &str) -> Option<&'a str> {
-    entry.details.iter().find_map(|d| d.strip_prefix(prefix))
+fn detail<'a>(entry: &'a dyn Scanned, prefix: &str) -> Option<&'a str> {
+    entry.details().iter().find_map(|d| d.strip_prefix(prefix))
 }
 
 /// The name in `origin: …` text: `reducer X`, `plan X`, `from X (#n)`,
 /// `from plan #i X`.
-fn origin(entry: &Entry) -> (Option<String>, Option<String>) {
+fn origin(entry: &dyn Scanned) -> (Option<String>, Option<String>) {
     let Some(o) = detail(entry, "origin: ") else {
         return (None, None);
     };
@@ -173,14 +178,33 @@ fn origin(entry: &Entry) -> (Option<String>, Option<String>) {
     (None, None)
 }
 
-fn fields(entry: &Entry) -> Fields {
+impl Fields<'_> {
+    /// Whether "kind label", the kind in lower case, holds `needle` (which
+    /// has no space, so it cannot span the two).
+    fn kind_has(&self, needle: &str) -> bool {
+        let (kind, label) = self.kind;
+        contains_lower(kind, needle) || label.contains(needle)
+    }
+}
+
+/// Whether `text` in lower case holds `needle` (lower case): ASCII text is
+/// compared in place, other text lowered first (a few non-ASCII letters
+/// lower to ASCII ones).
+fn contains_lower(text: &str, needle: &str) -> bool {
+    if !text.is_ascii() {
+        return text.to_lowercase().contains(needle);
+    }
+    needle.is_empty()
+        || text
+            .as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+fn fields(entry: &dyn Scanned) -> Fields<'_> {
     let lower = |s: Option<&str>| s.map(str::to_lowercase);
     let (reducer, plan) = origin(entry);
-    let kind = format!(
-        "{} {}",
-        entry.kind.to_lowercase(),
-        crate::kind::kind_label(&entry.kind)
-    );
+    let kind = (entry.kind(), crate::kind::kind_label(entry.kind()));
     let instance = detail(entry, "instance: plan #").and_then(|n| n.trim().parse().ok());
     Fields {
         kind,
@@ -194,6 +218,7 @@ fn fields(entry: &Entry) -> Fields {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::session::Entry;
 
     fn entry(seq: u64, kind: &str, summary: &str, details: &[&str]) -> Entry {
         Entry {
@@ -211,8 +236,8 @@ mod tests {
         entries
             .iter()
             .filter(|e| {
-                q.note_plan(e, &mut plans);
-                q.matches(e, &plans)
+                q.note_plan(*e, &mut plans);
+                q.matches(*e, &plans)
             })
             .map(|e| e.seq)
             .collect()
@@ -281,6 +306,36 @@ mod tests {
         assert_eq!(hits("plan:fetch", &journal()), [4, 5, 6]);
         assert_eq!(hits("plan:counter", &journal()), Vec::<u64>::new());
         assert_eq!(hits("err", &journal()), [3]);
+    }
+
+    #[test]
+    fn lower_case_containment_is_to_lowercase_then_contains() {
+        // The Kelvin sign lowers to an ASCII k; a final sigma by context.
+        for text in [
+            "Tick",
+            "demo/Counter@1 ← #3 ok",
+            "\u{212a}elvin",
+            "ΟΔΟΣ",
+            "İx",
+            "",
+        ] {
+            for needle in [
+                "k",
+                "kelvin",
+                "tick",
+                "← #3",
+                "οδος",
+                "οδοσ",
+                "i\u{307}x",
+                "x",
+            ] {
+                assert_eq!(
+                    contains_lower(text, needle),
+                    text.to_lowercase().contains(needle),
+                    "{text:?} {needle:?}"
+                );
+            }
+        }
     }
 
     #[test]

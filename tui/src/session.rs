@@ -17,6 +17,39 @@ pub struct Entry {
     pub details: Vec<String>,
 }
 
+/// One entry as the journal filter reads it (ARCHITECTURE.md, "Inspector,
+/// headless mode and CLI": the journal filter): its kind and naming
+/// details at once, its summary only when a plain word needs it.
+pub trait Scanned {
+    fn seq(&self) -> u64;
+    fn kind(&self) -> &str;
+    fn is_error(&self) -> bool;
+    /// The row's detail lines, in its order; a scan may leave out those
+    /// that start with none of `schema: `, `kind: `, `reducer: `, `plan: `,
+    /// `origin: ` and `instance: `.
+    fn details(&self) -> &[String];
+    /// The row's summary (built when asked, for an entry read in part).
+    fn summary(&self) -> String;
+}
+
+impl Scanned for Entry {
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+    fn kind(&self) -> &str {
+        &self.kind
+    }
+    fn is_error(&self) -> bool {
+        self.is_error
+    }
+    fn details(&self) -> &[String] {
+        &self.details
+    }
+    fn summary(&self) -> String {
+        self.summary.clone()
+    }
+}
+
 /// One row of the why panel (ARCHITECTURE.md, "Causality"): an entry that
 /// caused the one asked about (`depth` 0, root first), the entry itself,
 /// or one it caused (`depth` levels below it).
@@ -100,6 +133,22 @@ pub trait Session: Send {
     fn inject(&mut self, schema: &str, json: &str) -> OpResult<u64>;
     /// Entries with `from <= seq < to`.
     fn entries(&self, from: u64, to: u64) -> OpResult<Vec<Entry>>;
+    /// The same entries to `f` one by one, for the journal filter, which
+    /// reads most of them only in part (an error may come after some).
+    /// `memo` carries what a pass met from one chunk to the next.
+    fn scan(
+        &self,
+        memo: &mut aos_engine::world::EntryScan,
+        from: u64,
+        to: u64,
+        f: &mut dyn FnMut(&dyn Scanned),
+    ) -> OpResult<()> {
+        let _ = memo;
+        for e in self.entries(from, to)? {
+            f(&e);
+        }
+        Ok(())
+    }
     /// Every reducer cell at the cursor (may replay from a checkpoint).
     fn states(&mut self) -> OpResult<Vec<StateCell>>;
     fn schemas(&self) -> &dyn Schemas;

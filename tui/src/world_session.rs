@@ -126,6 +126,64 @@ fn entry(v: EntryView) -> Entry {
     }
 }
 
+/// An entry the journal filter reads: a per-step entry's names at once and
+/// its row only if its summary is asked for; any other entry's row at once.
+struct ScanRow<'a> {
+    scanned: aos_engine::world::ScannedEntry<'a>,
+    kind: &'static str,
+    is_error: bool,
+    details: Vec<String>,
+    summary: Option<String>,
+}
+
+impl<'a> ScanRow<'a> {
+    fn new(scanned: aos_engine::world::ScannedEntry<'a>) -> ScanRow<'a> {
+        let kind = scanned.entry.kind_name();
+        match scanned.names() {
+            Some(names) => ScanRow {
+                scanned,
+                kind,
+                is_error: names.is_error,
+                details: names.details,
+                summary: None,
+            },
+            None => {
+                let row = entry(scanned.view());
+                ScanRow {
+                    scanned,
+                    kind,
+                    is_error: row.is_error,
+                    details: row.details,
+                    summary: Some(row.summary),
+                }
+            }
+        }
+    }
+}
+
+impl crate::session::Scanned for ScanRow<'_> {
+    fn seq(&self) -> u64 {
+        self.scanned.seq
+    }
+    fn kind(&self) -> &str {
+        self.kind
+    }
+    fn is_error(&self) -> bool {
+        self.is_error
+    }
+    fn details(&self) -> &[String] {
+        &self.details
+    }
+    fn summary(&self) -> String {
+        // Only the per-step kinds come without their row: `entry` leaves
+        // their summaries as the engine words them.
+        match &self.summary {
+            Some(s) => s.clone(),
+            None => self.scanned.summary(),
+        }
+    }
+}
+
 fn cell(v: StateView) -> StateCell {
     StateCell {
         reducer: v.reducer,
@@ -197,6 +255,17 @@ impl Session for WorldSession {
             .into_iter()
             .map(entry)
             .collect())
+    }
+    fn scan(
+        &self,
+        memo: &mut aos_engine::world::EntryScan,
+        from: u64,
+        to: u64,
+        f: &mut dyn FnMut(&dyn crate::session::Scanned),
+    ) -> OpResult<()> {
+        self.world
+            .scan_entries(memo, from, to, &mut |e| f(&ScanRow::new(e)))
+            .map_err(text)
     }
     fn states(&mut self) -> OpResult<Vec<StateCell>> {
         Ok(self

@@ -170,6 +170,31 @@ impl<'a> Reader<'a> {
         self.string(major::TEXT)
     }
 
+    /// Steps over the next item, whatever it is (arrays, maps and tags with
+    /// everything in them).
+    pub fn skip(&mut self) -> Read<()> {
+        let mut items: u64 = 1;
+        while items > 0 {
+            items -= 1;
+            let at = self.pos;
+            let more = match self.peek_major() {
+                Some(major::BYTES) => self.bytes().map(|_| 0)?,
+                Some(major::TEXT) => self.string(major::TEXT).map(|_| 0)?,
+                Some(major::ARRAY) => self.head()?.1,
+                Some(major::MAP) => self
+                    .head()?
+                    .1
+                    .checked_mul(2)
+                    .ok_or(ReadError::Unsupported(at))?,
+                // A tag: its one item follows.
+                Some(6) => self.head().map(|_| 1)?,
+                _ => self.head().map(|_| 0)?,
+            };
+            items = items.checked_add(more).ok_or(ReadError::Unsupported(at))?;
+        }
+        Ok(())
+    }
+
     /// Null or a byte string.
     pub fn opt_bytes(&mut self) -> Read<Option<&'a [u8]>> {
         if self.take_simple(NULL) {

@@ -73,6 +73,13 @@ pub fn to_sugar(value: &Value, ty: &Type, schemas: &dyn Schemas) -> Json {
     render(value, ty, schemas, false, 0)
 }
 
+/// The sugar-lens JSON of a value found `depth` levels down in another, as
+/// rendering the whole would render it there (a record's sugar is its
+/// fields' sugar one level down).
+pub(crate) fn to_sugar_at(value: &Value, ty: &Type, schemas: &dyn Schemas, depth: usize) -> Json {
+    render(value, ty, schemas, false, depth)
+}
+
 /// The tagged-lens JSON of a (canonical) value; see [`to_sugar`].
 pub fn to_tagged(value: &Value, ty: &Type, schemas: &dyn Schemas) -> Json {
     render(value, ty, schemas, true, 0)

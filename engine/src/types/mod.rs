@@ -33,6 +33,7 @@ mod scalar;
 
 pub use conform::{conform, conform_owned};
 pub use in_place::is_canonical_fit;
+pub(crate) use lens::to_sugar_at;
 pub use lens::{from_json, to_sugar, to_tagged};
 pub(crate) use path::field_segment;
 

@@ -55,7 +55,7 @@ pub use rerun::{AirCheck, CellChange, RebuildJob, ReducerSource, RerunReport};
 pub use series::{PathStep, SeriesPoint, StatePath};
 pub use shadow::{CapNeed, PlanResultPreview, PredictedEffect, ShadowReport, StateDiff};
 pub use verify::{Kept, Verified, Verifier};
-pub use view::{EntryView, StateView};
+pub use view::{EntryNames, EntryScan, EntryView, ScannedEntry, StateView};
 pub use why::{Causality, Why, WhyNode};
 
 use crate::air::{Air, Diagnostic};
@@ -68,6 +68,21 @@ use crate::snapshot::Checkpoints;
 use crate::store::{Store, StoreError};
 use crate::wasm::WasmError;
 use source::JournalSource;
+
+/// The program in force at a height.
+type ProgramAt<'a> = dyn Fn(u64) -> Arc<Program> + 'a;
+
+/// Whether a replay leaves the states it meets as checkpoints: time travel
+/// does (the next step back is near); a full verification or a series,
+/// which would keep a whole history's states, does not.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Checkpointing {
+    Fill,
+    None,
+}
+
+/// Entries from which a replay reads the journal ahead on a second thread.
+const READ_AHEAD_FROM: u64 = 65_536;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use thiserror::Error;
@@ -425,22 +440,49 @@ impl World {
                 state = listed;
             }
         }
-        let mut source = JournalSource::new(&self.journal);
-        while state.height < target {
-            let program = self.program_at(state.height);
-            replay_unit(
-                &mut state,
-                &program,
-                &mut self.reducers,
-                &mut source,
-                &mut self.scratch,
-                &mut self.buf,
-            )
-            .map_err(WorldError::Diverged)?;
-            // The next step back starts from here, not from far below.
-            self.checkpoints.fill(&state);
-        }
+        self.replay_units(&mut state, target, Checkpointing::Fill, &mut |_, _| {})?;
         Ok(state)
+    }
+
+    /// Replays whole units forward from `state` until it reaches `target`
+    /// (it may pass it: a unit is not cut), verifying each against the
+    /// journal: the one replay loop of `state_at`, `verify_replay` and
+    /// `series`. `after` sees the state after each unit, with the program
+    /// in force at a height.
+    fn replay_units(
+        &mut self,
+        state: &mut KernelState,
+        target: u64,
+        checkpointing: Checkpointing,
+        after: &mut dyn FnMut(&KernelState, &ProgramAt),
+    ) -> Result<(), WorldError> {
+        // A long replay reads the journal ahead on a second thread; a short
+        // one (a seek within an interval) is not worth the thread.
+        let far = target.saturating_sub(state.height) > READ_AHEAD_FROM;
+        std::thread::scope(|scope| {
+            let mut source = match far {
+                true => JournalSource::ahead(scope, &self.journal, state.height),
+                false => JournalSource::new(&self.journal),
+            };
+            while state.height < target {
+                let program = self.program_at(state.height);
+                replay_unit(
+                    state,
+                    &program,
+                    &mut self.reducers,
+                    &mut source,
+                    &mut self.scratch,
+                    &mut self.buf,
+                )
+                .map_err(WorldError::Diverged)?;
+                if checkpointing == Checkpointing::Fill {
+                    // The next step back starts from here, not from far below.
+                    self.checkpoints.fill(state);
+                }
+                after(state, &|h| self.program_at(h));
+            }
+            Ok(())
+        })
     }
 
     /// How many times the journal was replaced by another history (a
@@ -661,22 +703,7 @@ impl World {
         }
         let mut state = KernelState::default();
         let head = self.head.height;
-        std::thread::scope(|scope| {
-            let mut source = JournalSource::ahead(scope, &self.journal, 0);
-            while state.height < head {
-                let program = self.program_at(state.height);
-                replay_unit(
-                    &mut state,
-                    &program,
-                    &mut self.reducers,
-                    &mut source,
-                    &mut self.scratch,
-                    &mut self.buf,
-                )
-                .map_err(WorldError::Diverged)?;
-            }
-            Ok::<(), WorldError>(())
-        })?;
+        self.replay_units(&mut state, head, Checkpointing::None, &mut |_, _| {})?;
         let hash = state.hash();
         if state != self.head {
             return Err(WorldError::Diverged(Divergence {
@@ -691,6 +718,19 @@ impl World {
     /// Entries `[from, to)` decoded for display.
     pub fn entries(&self, from: u64, to: u64) -> Result<Vec<EntryView>, WorldError> {
         view::entries(self, from, to.min(self.head.height))
+    }
+
+    /// Calls `f` with every entry `from..to` (capped at the head), decoded,
+    /// its view built only when asked: the journal filter's pass, chunk by
+    /// chunk, `memo` carrying what it met from one chunk to the next.
+    pub fn scan_entries(
+        &self,
+        memo: &mut EntryScan,
+        from: u64,
+        to: u64,
+        f: &mut dyn FnMut(ScannedEntry<'_>),
+    ) -> Result<(), WorldError> {
+        view::scan(self, memo, from, to.min(self.head.height), f)
     }
 
     /// Every reducer cell at the cursor, with what the last unit changed.

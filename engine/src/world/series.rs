@@ -9,11 +9,11 @@
 //! `demo/Counter@1.remaining`, `demo/Orders@1[order-7].status`,
 //! `demo/Agg@1.results[0]`.
 
-use super::source::JournalSource;
 use super::{World, WorldError};
 use crate::cbor;
-use crate::kernel::replay_unit;
-use crate::types::to_sugar;
+use crate::cbor::{major, ReadError, Reader};
+use crate::kernel::{KernelState, Program};
+use crate::types::{resolve, to_sugar_at, Type, MAX_TYPE_DEPTH};
 use serde_json::Value as Json;
 
 /// A parsed state path.
@@ -98,16 +98,6 @@ impl StatePath {
             steps,
         })
     }
-
-    fn read<'a>(&self, mut at: &'a Json) -> Option<&'a Json> {
-        for step in &self.steps {
-            at = match step {
-                PathStep::Field(name) => at.get(name)?,
-                PathStep::Index(i) => at.get(*i)?,
-            };
-        }
-        Some(at)
-    }
 }
 
 impl World {
@@ -148,76 +138,162 @@ impl World {
         let to = to.min(self.head.height);
         let from = self.boundaries.at_or_below(from.min(to));
         let mut state = self.state_at(from)?;
-        // The cell's id, once known (a keyed cell's once it exists).
-        let mut cell: Option<crate::kernel::CellId> =
-            path.key.is_none().then(|| (path.reducer.clone(), None));
-        let mut last_bytes: Option<Vec<u8>> = None;
-        let mut points: Vec<SeriesPoint> = Vec::new();
-        let mut source = JournalSource::new(&self.journal);
+        let mut track = Track {
+            path,
+            cell: path.key.is_none().then(|| (path.reducer.clone(), None)),
+            last_bytes: None,
+            points: Vec::new(),
+        };
         let mut next_report = from;
-        loop {
-            // Find a keyed cell's key once it exists.
-            if cell.is_none() {
-                cell = state
-                    .cells
-                    .keys()
-                    .find(|(r, k)| {
-                        r == &path.reducer
-                            && k.as_deref()
-                                .is_some_and(|k| Some(super::view::key_text(k)) == path.key)
-                    })
-                    .cloned();
+        let mut report = |height: u64| {
+            if height < to && height >= next_report {
+                progress(height);
+                next_report = height + 65_536;
             }
-            let bytes = cell.as_ref().and_then(|id| state.cells.get(id));
-            if points.is_empty() || bytes != last_bytes.as_ref() {
-                let value = match bytes {
-                    Some(b) => self.read_path(path, b, state.height),
-                    None => None,
-                };
-                if points.last().is_none_or(|p| p.value != value) {
-                    points.push(SeriesPoint {
-                        height: state.height,
-                        value,
-                    });
-                }
-                last_bytes = bytes.cloned();
-            }
-            if state.height >= to {
-                break;
-            }
-            if state.height >= next_report {
-                progress(state.height);
-                next_report = state.height + 65_536;
-            }
-            let program = self.program_at(state.height);
-            replay_unit(
-                &mut state,
-                &program,
-                &mut self.reducers,
-                &mut source,
-                &mut self.scratch,
-                &mut self.buf,
-            )
-            .map_err(WorldError::Diverged)?;
-        }
-        Ok(points)
+        };
+        track.look(&state, &|h| self.program_at(h));
+        report(state.height);
+        // The replay loop `state_at` uses, with a look after every unit.
+        self.replay_units(
+            &mut state,
+            to,
+            super::Checkpointing::None,
+            &mut |state, program_at| {
+                track.look(state, program_at);
+                report(state.height);
+            },
+        )?;
+        Ok(track.points)
     }
+}
 
-    /// The value at `path` in a cell's canonical bytes, in the sugar lens.
-    fn read_path(&self, path: &StatePath, bytes: &[u8], height: u64) -> Option<Json> {
-        let value = cbor::decode(bytes).ok()?;
-        let program = self.program_at(height);
-        let def = program.reducers.get(&path.reducer)?;
-        let ty = program.air.schema_type(&def.state_schema)?;
-        let json = to_sugar(&value, ty, program.air.as_ref());
-        path.read(&json).cloned()
+/// What a series keeps between units: the cell's id once known, its last
+/// bytes, the points so far.
+struct Track<'p> {
+    path: &'p StatePath,
+    /// The cell's id, once known (a keyed cell's once it exists).
+    cell: Option<crate::kernel::CellId>,
+    /// The cell's bytes at the last look (`None`: no cell).
+    last_bytes: Option<Vec<u8>>,
+    points: Vec<SeriesPoint>,
+}
+
+impl Track<'_> {
+    /// After a unit (and at the start): a unit that left the cell's bytes
+    /// alone costs a lookup and a compare; a changed cell is read at the
+    /// path, and a point kept where the value differs from the last one.
+    fn look(&mut self, state: &KernelState, program_at: &super::ProgramAt) {
+        let path = self.path;
+        if self.cell.is_none() {
+            self.cell = state
+                .cells
+                .keys()
+                .find(|(r, k)| {
+                    r == &path.reducer
+                        && k.as_deref()
+                            .is_some_and(|k| Some(super::view::key_text(k)) == path.key)
+                })
+                .cloned();
+        }
+        let bytes = self.cell.as_ref().and_then(|id| state.cells.get(id));
+        if !self.points.is_empty() && bytes == self.last_bytes.as_ref() {
+            return;
+        }
+        let value = bytes.and_then(|b| read_path(path, b, &program_at(state.height)));
+        if self.points.last().is_none_or(|p| p.value != value) {
+            self.points.push(SeriesPoint {
+                height: state.height,
+                value,
+            });
+        }
+        // The buffer is reused: a counter's cell changes every call.
+        match (bytes, &mut self.last_bytes) {
+            (Some(b), Some(last)) => {
+                last.clear();
+                last.extend_from_slice(b);
+            }
+            (b, last) => *last = b.cloned(),
+        }
     }
+}
+
+/// The value at `path` in a cell's canonical bytes, in the sugar lens of
+/// `program`'s state schema. Record fields at the front of the path are
+/// found in the bytes in place, so only the part asked for is decoded and
+/// rendered: a record's sugar is its fields' sugar one level down
+/// (`types::to_sugar_at`). Where that does not apply (another type, a type
+/// that does not resolve, a value not of its type) the rest is rendered
+/// whole and read as JSON. A cell's bytes are canonical CBOR (the kernel
+/// checks every state a reducer returns), so reading part of them finds
+/// what decoding all of them would.
+fn read_path(path: &StatePath, bytes: &[u8], program: &Program) -> Option<Json> {
+    let def = program.reducers.get(&path.reducer)?;
+    let schemas = program.air.as_ref();
+    let mut ty = program.air.schema_type(&def.state_schema)?;
+    let mut at = bytes.strip_prefix(&cbor::SELF_DESCRIBE).unwrap_or(bytes);
+    let (mut depth, mut steps) = (0, &path.steps[..]);
+    while let Some((PathStep::Field(name), rest)) = steps.split_first() {
+        let Ok(Type::Record(fields)) = resolve(ty, schemas) else {
+            break;
+        };
+        if depth > MAX_TYPE_DEPTH || Reader::new(at).peek_major() != Some(major::MAP) {
+            break;
+        }
+        // The object holds each field of the record the map has; a name
+        // listed twice would hold its last type's rendering.
+        let (_, field_ty) = fields.iter().rev().find(|(n, _)| n == name)?;
+        at = match map_field(at, name) {
+            Ok(field) => field?,
+            // Not a map this reader walks: decode and render it all.
+            Err(_) => break,
+        };
+        ty = field_ty;
+        depth += 1;
+        steps = rest;
+    }
+    let value = cbor::decode(at).ok()?;
+    let json = to_sugar_at(&value, ty, schemas, depth);
+    read_steps(steps, &json).cloned()
+}
+
+/// The bytes of the value under the text key `name` in the map `bytes`
+/// starts with (`None`: no such key).
+fn map_field<'a>(bytes: &'a [u8], name: &str) -> Result<Option<&'a [u8]>, ReadError> {
+    let mut r = Reader::new(bytes);
+    let pairs = r.expect(major::MAP)?;
+    for _ in 0..pairs {
+        let hit = match r.peek_major() {
+            Some(major::TEXT) => r.text()? == name,
+            _ => {
+                r.skip()?;
+                false
+            }
+        };
+        let start = r.pos();
+        r.skip()?;
+        if hit {
+            return Ok(Some(r.since(start)));
+        }
+    }
+    Ok(None)
+}
+
+/// `steps` read in sugar JSON.
+fn read_steps<'a>(steps: &[PathStep], mut at: &'a Json) -> Option<&'a Json> {
+    for step in steps {
+        at = match step {
+            PathStep::Field(name) => at.get(name)?,
+            PathStep::Index(i) => at.get(*i)?,
+        };
+    }
+    Some(at)
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::tests_snapshots::run_demo;
     use super::*;
+    use crate::types::to_sugar;
 
     #[test]
     fn paths_parse_with_keys_fields_and_indexes() {
@@ -302,6 +378,69 @@ mod tests {
             .unwrap();
         assert_eq!(later[0].value, Some(Json::from(2)));
         assert_eq!(later.len(), 3);
+    }
+
+    /// Every path into every demo world's cells at the head, read from the
+    /// bytes in place, is what rendering the whole state and reading the
+    /// JSON gives.
+    #[test]
+    fn reading_a_path_in_place_is_reading_the_whole_rendered_state() {
+        fn paths(json: &Json, prefix: Vec<PathStep>, out: &mut Vec<Vec<PathStep>>) {
+            out.push(prefix.clone());
+            if prefix.len() >= 4 {
+                return;
+            }
+            let child = |step| [prefix.clone(), vec![step]].concat();
+            match json {
+                Json::Object(o) => {
+                    for (k, v) in o {
+                        paths(v, child(PathStep::Field(k.clone())), out);
+                    }
+                    out.push(child(PathStep::Field("no_such_field".into())));
+                    out.push(child(PathStep::Index(0)));
+                }
+                Json::Array(a) => {
+                    for (i, v) in a.iter().enumerate().take(3) {
+                        paths(v, child(PathStep::Index(i)), out);
+                    }
+                    out.push(child(PathStep::Field("x".into())));
+                }
+                _ => out.push(child(PathStep::Field("x".into()))),
+            }
+        }
+        let mut checked = 0;
+        for name in [
+            "00-counter",
+            "03-fetch-notify",
+            "04-aggregator",
+            "05-chain-comp",
+        ] {
+            let tmp = tempfile::tempdir().unwrap();
+            let w = run_demo(name, &tmp.path().join("data"), None);
+            let program = w.program_at(w.head());
+            for ((reducer, _), bytes) in &w.head.cells {
+                let def = &program.reducers[reducer];
+                let ty = program.air.schema_type(&def.state_schema).unwrap();
+                let whole = to_sugar(&cbor::decode(bytes).unwrap(), ty, program.air.as_ref());
+                let mut all = Vec::new();
+                paths(&whole, Vec::new(), &mut all);
+                for steps in all {
+                    let path = StatePath {
+                        reducer: reducer.clone(),
+                        key: None,
+                        steps,
+                    };
+                    let expected = read_steps(&path.steps, &whole).cloned();
+                    assert_eq!(
+                        read_path(&path, bytes, &program),
+                        expected,
+                        "{name} {path:?}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 50, "{checked} paths");
     }
 
     #[test]

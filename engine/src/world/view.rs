@@ -66,6 +66,217 @@ pub(super) fn entries(world: &World, from: u64, to: u64) -> Result<Vec<EntryView
     }
 }
 
+/// An entry met by [`World::scan_entries`]: decoded, its display view built
+/// only when asked (the inspector's journal filter reads most entries' names
+/// and only some entries' summaries).
+pub struct ScannedEntry<'a> {
+    pub seq: u64,
+    pub entry: Entry,
+    world: &'a World,
+    /// The pass's first height, and the receipts it met since.
+    from: u64,
+    receipts: &'a [u64],
+}
+
+/// What names an entry of the per-step kinds, as its view's detail lines
+/// show it: a domain event's `schema:` and `origin:`, a call's `reducer:`
+/// (with its `[key]`); nothing for an unrouted entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryNames {
+    pub is_error: bool,
+    /// The view's detail lines that name a schema, reducer, plan or origin,
+    /// in its order; the rest (values, hashes) are left out.
+    pub details: Vec<String>,
+}
+
+impl ScannedEntry<'_> {
+    /// The view [`World::entries`] gives for this entry.
+    pub fn view(&self) -> EntryView {
+        entry_view_with(self.world, self.seq, self.entry.clone(), &|e| {
+            self.delivered(e)
+        })
+    }
+
+    /// What a call's input `event` was delivered as: an event this pass
+    /// met is a receipt only if it was listed.
+    fn delivered(&self, event: u64) -> Option<&'static str> {
+        let met = event >= self.from && event < self.seq;
+        if met && self.receipts.binary_search(&event).is_err() {
+            return None;
+        }
+        delivered_as(self.world, event)
+    }
+
+    /// The summary of [`ScannedEntry::view`], alone: a domain event's or a
+    /// call's without their detail lines.
+    pub fn summary(&self) -> String {
+        match &self.entry {
+            Entry::DomainEvent { schema, value, .. } => {
+                event_summary(schema, &sugar_text(self.world, schema, value))
+            }
+            Entry::ReducerCall {
+                reducer,
+                key,
+                event,
+                outcome,
+            } => call_summary(
+                reducer,
+                &keyed_text(key.as_deref()),
+                &input_text(*event, &|e| self.delivered(e)),
+                outcome,
+            ),
+            _ => self.view().summary,
+        }
+    }
+
+    /// The naming detail lines of a domain event, call or unrouted entry,
+    /// without formatting its value or hashes; `None` for other kinds.
+    pub fn names(&self) -> Option<EntryNames> {
+        Some(match &self.entry {
+            Entry::DomainEvent { schema, origin, .. } => EntryNames {
+                is_error: false,
+                details: vec![
+                    ["schema: ", schema].concat(),
+                    ["origin: ", &origin_text(origin)].concat(),
+                ],
+            },
+            Entry::ReducerCall {
+                reducer,
+                key,
+                outcome,
+                ..
+            } => EntryNames {
+                is_error: matches!(outcome, Outcome::Failed { .. }),
+                details: vec![["reducer: ", reducer, &keyed_text(key.as_deref())].concat()],
+            },
+            Entry::Unrouted { .. } => EntryNames {
+                is_error: false,
+                details: Vec::new(),
+            },
+            _ => return None,
+        })
+    }
+}
+
+/// What a pass over the journal in chunks ([`World::scan_entries`]) has
+/// met so far: the receipts among entries `from..next`, so a call's view
+/// can tell what its input was delivered as without reading it again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryScan {
+    from: u64,
+    next: u64,
+    receipts: Vec<u64>,
+}
+
+/// Calls `f` with every entry `from..to` in order, decoded straight from
+/// the journal's buffer; an entry that does not decode stops the scan with
+/// its error (as [`World::entries`] reports it). `memo` carries what the
+/// pass met from one chunk to the next; a chunk that does not continue it
+/// starts it again.
+pub(super) fn scan(
+    world: &World,
+    memo: &mut EntryScan,
+    from: u64,
+    to: u64,
+    f: &mut dyn FnMut(ScannedEntry<'_>),
+) -> Result<(), WorldError> {
+    if from >= to {
+        return Ok(());
+    }
+    if memo.next != from {
+        *memo = EntryScan {
+            from,
+            next: from,
+            receipts: Vec::new(),
+        };
+    }
+    let mut bad = None;
+    let result = world.journal.for_each_record(from, to, |seq, bytes, _| {
+        if bad.is_some() {
+            return Ok(());
+        }
+        match Entry::decode(bytes) {
+            Ok(entry) => {
+                let is_receipt = matches!(entry, Entry::EffectReceipt { .. });
+                f(ScannedEntry {
+                    seq,
+                    entry,
+                    world,
+                    from: memo.from,
+                    receipts: &memo.receipts,
+                });
+                if is_receipt {
+                    memo.receipts.push(seq);
+                }
+            }
+            Err(e) => {
+                bad = Some(WorldError::BadEntry {
+                    seq,
+                    message: e.to_string(),
+                });
+            }
+        }
+        Ok(())
+    });
+    match (result, bad) {
+        (Ok(()), None) => {
+            memo.next = to;
+            Ok(())
+        }
+        (Err(e), _) => {
+            *memo = EntryScan::default();
+            Err(e.into())
+        }
+        (_, Some(e)) => {
+            *memo = EntryScan::default();
+            Err(e)
+        }
+    }
+}
+
+/// A domain event's summary: its schema and its value's text.
+fn event_summary(schema: &str, text: &str) -> String {
+    [schema, " ", text].concat()
+}
+
+/// A call's input: `#event`, and what it was delivered as when known.
+fn input_text(event: u64, delivered: &dyn Fn(u64) -> Option<&'static str>) -> String {
+    delivered(event)
+        .map(|schema| format!("#{event} {schema}"))
+        .unwrap_or_else(|| format!("#{event}"))
+}
+
+/// A call's summary: `R[key] ← #n ok, emitted 2` or `… FAILED kind: message`.
+fn call_summary(reducer: &str, keyed: &str, input: &str, outcome: &Outcome) -> String {
+    // Joined rather than `format!`ed: the journal filter makes one per call.
+    let head = [reducer, keyed, " ← ", input];
+    match outcome {
+        Outcome::Ok { emitted: 0, .. } => [&head[..], &[" ok"]].concat().concat(),
+        Outcome::Ok { emitted, .. } => {
+            let more = format!(" ok, emitted {emitted}");
+            [&head[..], &[more.as_str()]].concat().concat()
+        }
+        Outcome::Failed { kind, message } => [&head[..], &[" FAILED ", kind, ": ", message]]
+            .concat()
+            .concat(),
+    }
+}
+
+/// A domain event's origin as its view says it.
+fn origin_text(origin: &Origin) -> String {
+    match origin {
+        Origin::External => "external".to_string(),
+        Origin::Reducer { name, call } => format!("from {name} (#{call})"),
+        Origin::Plan { name, instance } => format!("from plan #{instance} {name}"),
+    }
+}
+
+/// A call's key as its view appends it to the reducer: `[key]`, or nothing.
+fn keyed_text(key: Option<&[u8]>) -> String {
+    key.map(|k| format!("[{}]", key_text(k)))
+        .unwrap_or_default()
+}
+
 /// A value in the sugar lens of `schema`, compact JSON (falls back to the
 /// CBOR diagnostic form when the schema is unknown or the bytes are bad).
 pub fn sugar_text(world: &World, schema: &str, bytes: &[u8]) -> String {
@@ -139,6 +350,17 @@ fn delivered_as(world: &World, event: u64) -> Option<&'static str> {
 }
 
 fn entry_view(world: &World, seq: u64, entry: Entry) -> EntryView {
+    entry_view_with(world, seq, entry, &|event| delivered_as(world, event))
+}
+
+/// [`entry_view`], told by `delivered` what a call's input was delivered as
+/// (a scan that met the input knows without reading it again).
+fn entry_view_with(
+    world: &World,
+    seq: u64,
+    entry: Entry,
+    delivered: &dyn Fn(u64) -> Option<&'static str>,
+) -> EntryView {
     let mut is_error = false;
     let (summary, details) = match &entry {
         Entry::Genesis { manifest_hash } => (
@@ -152,11 +374,7 @@ fn entry_view(world: &World, seq: u64, entry: Entry) -> EntryView {
             origin,
         } => {
             let text = sugar_text(world, schema, value);
-            let from = match origin {
-                Origin::External => "external".to_string(),
-                Origin::Reducer { name, call } => format!("from {name} (#{call})"),
-                Origin::Plan { name, instance } => format!("from plan #{instance} {name}"),
-            };
+            let from = origin_text(origin);
             let mut details = vec![
                 format!("schema: {schema}"),
                 format!("value: {text}"),
@@ -165,7 +383,7 @@ fn entry_view(world: &World, seq: u64, entry: Entry) -> EntryView {
             if let Some(k) = key {
                 details.push(format!("key: {}", key_text(k)));
             }
-            (format!("{schema} {text}"), details)
+            (event_summary(schema, &text), details)
         }
         Entry::ReducerCall {
             reducer,
@@ -173,39 +391,27 @@ fn entry_view(world: &World, seq: u64, entry: Entry) -> EntryView {
             event,
             outcome,
         } => {
-            let keyed = key
-                .as_ref()
-                .map(|k| format!("[{}]", key_text(k)))
-                .unwrap_or_default();
-            let input = delivered_as(world, *event)
-                .map(|schema| format!("#{event} {schema}"))
-                .unwrap_or_else(|| format!("#{event}"));
+            let keyed = keyed_text(key.as_deref());
+            let input = input_text(*event, delivered);
             let mut details = vec![
                 format!("reducer: {reducer}{keyed}"),
                 format!("event: {input}"),
             ];
-            let summary = match outcome {
+            match outcome {
                 Outcome::Ok {
                     state_hash,
                     emitted,
                 } => {
                     details.push(format!("state_hash: {state_hash}"));
                     details.push(format!("emitted: {emitted}"));
-                    let more = if *emitted > 0 {
-                        format!(", emitted {emitted}")
-                    } else {
-                        String::new()
-                    };
-                    format!("{reducer}{keyed} ← {input} ok{more}")
                 }
                 Outcome::Failed { kind, message } => {
                     is_error = true;
                     details.push(format!("failed: {kind}"));
                     details.push(format!("message: {message}"));
-                    format!("{reducer}{keyed} ← {input} FAILED {kind}: {message}")
                 }
-            };
-            (summary, details)
+            }
+            (call_summary(reducer, &keyed, &input, outcome), details)
         }
         Entry::Unrouted { event } => (
             format!("#{event} matched no route (dropped)"),
@@ -424,4 +630,78 @@ pub(super) fn states(world: &World, prev: &KernelState) -> Vec<StateView> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests_snapshots::run_demo;
+    use super::*;
+
+    /// The journal filter reads a per-step entry through its names and
+    /// summary alone: they must be what its full view says.
+    #[test]
+    fn a_scan_reads_every_demo_entry_as_its_view_says() {
+        const NAMING: [&str; 6] = [
+            "schema: ",
+            "kind: ",
+            "reducer: ",
+            "plan: ",
+            "origin: ",
+            "instance: ",
+        ];
+        for (name, fixtures) in [
+            ("00-counter", None),
+            ("01-hello-timer", None),
+            ("03-fetch-notify", None),
+            ("04-aggregator", None),
+            ("05-chain-comp", Some("reserve-fails")),
+            ("06-safe-upgrade", None),
+        ] {
+            let data = tempfile::tempdir().expect("tempdir");
+            let w = run_demo(name, data.path(), fixtures);
+            let views = w.entries(0, w.head()).expect("entries");
+            if name == "01-hello-timer" {
+                // A call whose input was a receipt: the memo is what says so.
+                assert!(views
+                    .iter()
+                    .any(|v| v.kind == "ReducerCall" && v.summary.contains("sys/TimerFired@1")));
+            }
+            // Chunks of a few entries with the memo carried, and a chunk
+            // that does not continue the pass (the memo starts again).
+            for (chunk, carry) in [(3u64, true), (5, false), (u64::MAX / 2, true)] {
+                let mut memo = EntryScan::default();
+                let mut from = 0;
+                let mut seen = 0;
+                while from < w.head() {
+                    let to = from.saturating_add(chunk).min(w.head());
+                    if !carry {
+                        memo = EntryScan::default();
+                    }
+                    w.scan_entries(&mut memo, from, to, &mut |e| {
+                        let v = &views[e.seq as usize];
+                        seen += 1;
+                        assert_eq!(format!("{:?}", e.view()), format!("{v:?}"), "{name}");
+                        assert_eq!(e.summary(), v.summary, "{name} #{}", e.seq);
+                        if let Some(names) = e.names() {
+                            let naming: Vec<&String> = v
+                                .details
+                                .iter()
+                                .filter(|d| NAMING.iter().any(|p| d.starts_with(p)))
+                                .collect();
+                            assert_eq!(
+                                names.details.iter().collect::<Vec<_>>(),
+                                naming,
+                                "{name} #{}",
+                                e.seq
+                            );
+                            assert_eq!(names.is_error, v.is_error, "{name} #{}", e.seq);
+                        }
+                    })
+                    .expect("scan");
+                    from = to;
+                }
+                assert_eq!(seen, views.len(), "{name}");
+            }
+        }
+    }
 }

@@ -15,8 +15,11 @@ use crate::prompt::{Edit, TextInput};
 use crate::session::Entry;
 use crossterm::event::KeyEvent;
 
-/// Entries read per message: small enough that a key waits at most one.
-pub const CHUNK: u64 = 4_096;
+/// Entries read per message: small enough that a key waits at most one
+/// (a chunk of counter entries takes about 10 ms to match a plain word, most
+/// entries being read only in part), large enough that the redraw after
+/// each costs little. A count, not a time, so a scan is the same each run.
+pub const CHUNK: u64 = 16_384;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
@@ -28,6 +31,8 @@ pub struct Filter {
     /// Entries `[0, scanned)` have been looked at.
     pub scanned: u64,
     plans: PlanNames,
+    /// What the scan met, carried from one chunk to the next.
+    memo: aos_engine::world::EntryScan,
     /// Which scan a `Msg::FilterChunk` belongs to; an older one is dropped.
     pub generation: u64,
     /// A chunk has been asked for and not run yet.
@@ -128,14 +133,18 @@ pub(super) fn chunk(app: &mut App, generation: u64) {
     };
     f.pending = false;
     let to = (f.scanned + CHUNK).min(head);
-    match s.entries(f.scanned, to) {
-        Ok(entries) => {
-            for e in &entries {
-                f.query.note_plan(e, &mut f.plans);
-                if f.query.matches(e, &f.plans) {
-                    f.matches.push(e.seq);
-                }
-            }
+    // A chunk counts whole or not at all: an error drops what it found.
+    let (query, mut plans, mut found) = (&f.query, f.plans.clone(), Vec::new());
+    let scanned = s.scan(&mut f.memo, f.scanned, to, &mut |e| {
+        query.note_plan(e, &mut plans);
+        if query.matches(e, &plans) {
+            found.push(e.seq());
+        }
+    });
+    match scanned {
+        Ok(()) => {
+            f.plans = plans;
+            f.matches.extend(found);
             f.scanned = to;
         }
         Err(e) => {

@@ -14,10 +14,10 @@ use std::time::Instant;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// What to measure: `counter` (steps, replay, seek, open), `timer` (effects), `plans` (04's fan-out), `rerun` (live editing), `scale` (a large world from outside: open, tail, state, replay, peak memory) or `cbor` (decoding large maps).
+    /// What to measure: `counter` (steps, replay, seek, open), `timer` (effects), `plans` (04's fan-out), `rerun` (live editing), `scale` (a large world from outside: open, tail, state, replay, peak memory), `filter` (the inspector's journal filter over a large journal) or `cbor` (decoding large maps).
     #[arg(default_value = "counter")]
     pub what: String,
-    /// Events per run (default: 100,000; 10,000 for `rerun`; 1,000,000 for `scale`; map keys for `cbor`: 32,000).
+    /// Events per run (default: 100,000; 10,000 for `rerun`; 1,000,000 for `scale` and `filter`; map keys for `cbor`: 32,000).
     #[arg(long)]
     pub events: Option<u64>,
     /// Only this fsync policy (default: all three).
@@ -29,6 +29,9 @@ pub struct BenchArgs {
     /// The counter world to use.
     #[arg(long, default_value = "worlds/00-counter")]
     pub world: PathBuf,
+    /// For `filter`: an existing data dir of the counter world to scan, instead of making one of `--events` events.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
     /// Machine-readable output (JSON on stdout).
     #[arg(long)]
     pub json: bool,
@@ -53,6 +56,12 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode, CliError> {
         "counter" => {}
         "timer" => return timer(args),
         "cbor" => return cbor::cbor(args),
+        "filter" => {
+            let tmp = tempdir()?;
+            let result = filter::filter(args, &tmp);
+            let _ = std::fs::remove_dir_all(&tmp);
+            return result;
+        }
         "scale" => {
             let tmp = tempdir()?;
             let result = scale::scale(args, &tmp);
@@ -73,8 +82,8 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode, CliError> {
         }
         other => {
             return Err(CliError::usage(format!(
-                "unknown benchmark {other:?} (try: counter, timer, plans, rerun, scale, cbor)"
-            )))
+            "unknown benchmark {other:?} (try: counter, timer, plans, rerun, scale, filter, cbor)"
+        )))
         }
     }
     let policies: Vec<FsyncPolicy> = match &args.fsync {
@@ -306,6 +315,7 @@ fn timer(args: &BenchArgs) -> Result<ExitCode, CliError> {
 }
 
 mod cbor;
+mod filter;
 mod plans;
 mod rerun;
 mod scale;

@@ -127,11 +127,14 @@ pub fn series(
         // more than computing it.
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for p in &points {
-            let value = p
-                .value
-                .as_ref()
-                .map_or_else(|| "—".to_string(), |v| v.to_string());
-            if writeln!(out, "{:>8}  {value}", p.height).is_err() {
+            // Serialized straight into the buffer: no string per line.
+            let written = write!(out, "{:>8}  ", p.height).is_ok()
+                && match &p.value {
+                    Some(v) => serde_json::to_writer(&mut out, v).is_ok(),
+                    None => out.write_all("—".as_bytes()).is_ok(),
+                }
+                && out.write_all(b"\n").is_ok();
+            if !written {
                 return Ok(ExitCode::SUCCESS);
             }
         }

@@ -12,28 +12,30 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
 /// A million events: the size the scale targets name.
-const DEFAULT_EVENTS: u64 = 1_000_000;
+pub(super) const DEFAULT_EVENTS: u64 = 1_000_000;
 
 /// What one child process cost.
-struct Measured {
+pub(super) struct Measured {
     wall_ms: f64,
     max_rss_mb: f64,
     stdout: String,
 }
 
-pub fn scale(args: &super::BenchArgs, tmp: &Path) -> Result<ExitCode, CliError> {
-    let events = args.events_or(DEFAULT_EVENTS);
+/// A history of `events` counter events made in `tmp/data` by one `aos run`
+/// child: the data dir, its height, and what the run cost.
+pub(super) fn history(
+    args: &super::BenchArgs,
+    tmp: &Path,
+    events: u64,
+) -> Result<(std::path::PathBuf, u64, Measured), CliError> {
     let errs = tmp.join("stderr.txt");
     let exe = std::env::current_exe()
         .map_err(|e| CliError::usage(format!("cannot find the aos executable: {e}")))?;
-    let world = args.world.clone();
     let data = tmp.join("data");
     let file = tmp.join("events.json");
     write_events(&file, events)?;
     let data_arg = data.to_string_lossy().into_owned();
-    let world_arg = world.to_string_lossy().into_owned();
-
-    // Create the history: one run of the whole file.
+    let world_arg = args.world.to_string_lossy().into_owned();
     let run = measure(
         &exe,
         &errs,
@@ -55,6 +57,19 @@ pub fn scale(args: &super::BenchArgs, tmp: &Path) -> Result<ExitCode, CliError> 
         .ok_or_else(|| {
             CliError::usage(format!("aos run printed no height: {:.300}", run.stdout))
         })?;
+    Ok((data, height, run))
+}
+
+pub fn scale(args: &super::BenchArgs, tmp: &Path) -> Result<ExitCode, CliError> {
+    let events = args.events_or(DEFAULT_EVENTS);
+    let errs = tmp.join("stderr.txt");
+    let exe = std::env::current_exe()
+        .map_err(|e| CliError::usage(format!("cannot find the aos executable: {e}")))?;
+    let world = args.world.clone();
+    let world_arg = world.to_string_lossy().into_owned();
+    // Create the history: one run of the whole file.
+    let (data, height, run) = history(args, tmp, events)?;
+    let data_arg = data.to_string_lossy().into_owned();
     let journal_bytes = dir_bytes(&data.join("journal"));
 
     let tail_from = height.saturating_sub(10).to_string();
