@@ -195,6 +195,25 @@ fn cell(v: StateView) -> StateCell {
 }
 
 impl WorldSession {
+    /// Opens another reader of this world, for work on another thread (a
+    /// series, a causality index), so the inspector's world stays free: it
+    /// builds nothing and writes nothing.
+    fn reader_opener(&self) -> impl Fn() -> OpResult<World> + Send + Sync + 'static {
+        let dir = self.world.dir().to_path_buf();
+        let data = self.world.journal_dir().parent().map(Path::to_path_buf);
+        move || {
+            let options = WorldOptions {
+                read_only: true,
+                build: aos_engine::build::BuildMode::StoreOnly,
+                data_dir: data.clone(),
+                scripted_events: false,
+                adapters: false,
+                ..WorldOptions::default()
+            };
+            World::open(&dir, options, &mut |_| {}).map_err(text)
+        }
+    }
+
     /// Writing keys say why they cannot, when another process writes.
     fn writable(&self) -> OpResult<()> {
         if self.following {
@@ -335,25 +354,15 @@ impl Session for WorldSession {
         if self.causality.is_some() || head < WHY_IN_BACKGROUND {
             return None;
         }
-        let dir = self.world.dir().to_path_buf();
-        let data = self.world.journal_dir().parent().map(Path::to_path_buf);
+        let open = self.reader_opener();
         let history = self.world.history();
         Some(crate::work::WhyIndexTask {
             id: 0,
             seq,
             entries: head,
             run: Arc::new(move || {
-                // A reader of its own, as for a series: it builds nothing
-                // and writes nothing; the pass needs no replay.
-                let options = WorldOptions {
-                    read_only: true,
-                    build: aos_engine::build::BuildMode::StoreOnly,
-                    data_dir: data.clone(),
-                    scripted_events: false,
-                    adapters: false,
-                    ..WorldOptions::default()
-                };
-                let reader = World::open(&dir, options, &mut |_| {}).map_err(text)?;
+                // The pass needs no replay.
+                let reader = open()?;
                 let index = reader.causality().map_err(text)?;
                 Ok(index.over_history(history))
             }),
@@ -367,26 +376,14 @@ impl Session for WorldSession {
         let parsed = StatePath::parse(path, names.iter().map(String::as_str), &|r| {
             self.world.is_keyed(r)
         })?;
-        let dir = self.world.dir().to_path_buf();
-        let journal = self.world.journal_dir();
-        let data = journal.parent().map(Path::to_path_buf);
+        let open = self.reader_opener();
         let head = self.world.head();
         Ok(crate::work::SeriesTask {
             id: 0,
             path: path.to_string(),
             head,
             run: Arc::new(move |progress: &mut dyn FnMut(u64)| {
-                // A reader of its own, so the inspector's world stays free:
-                // it builds nothing and writes nothing.
-                let options = WorldOptions {
-                    read_only: true,
-                    build: aos_engine::build::BuildMode::StoreOnly,
-                    data_dir: data.clone(),
-                    scripted_events: false,
-                    adapters: false,
-                    ..WorldOptions::default()
-                };
-                let mut reader = World::open(&dir, options, &mut |_| {}).map_err(text)?;
+                let mut reader = open()?;
                 reader
                     .series(&parsed, 0, head, &mut |h| progress(h))
                     .map_err(text)
