@@ -31,6 +31,12 @@ pub struct Inbox {
     /// The chunk being filled (never empty when present).
     back: Option<Chunk>,
     len: usize,
+    /// Heap bytes of the items waiting (for the checkpoint memory cap).
+    held_bytes: usize,
+    /// Heap bytes of every item ever queued in this inbox's history, so two
+    /// states of one history tell how many of the later one's items the
+    /// earlier one does not share.
+    pushed_bytes: u64,
 }
 
 /// An item taken from the inbox; it borrows nothing from the inbox, so the
@@ -60,6 +66,9 @@ impl Inbox {
     /// Queues `item` behind every other.
     pub fn push(&mut self, item: InboxItem) {
         self.len += 1;
+        let bytes = item_bytes(&item);
+        self.held_bytes += bytes;
+        self.pushed_bytes += bytes as u64;
         match &mut self.back {
             Some(back) if back.len() < CHUNK => {
                 // Copied if a checkpoint shares it; the copy gets the whole
@@ -108,6 +117,7 @@ impl Inbox {
             self.front = None;
         }
         self.len -= 1;
+        self.held_bytes -= item_bytes(&taken);
         Some(taken)
     }
 
@@ -119,16 +129,37 @@ impl Inbox {
             .chain(self.back.iter().flat_map(|c| c.iter()))
     }
 
-    /// Heap bytes a clone of this inbox comes to hold on its own: the back
-    /// chunk, which the next push copies (everything else stays shared).
-    /// For the checkpoint memory cap.
-    pub fn unshared_bytes(&self) -> usize {
+    /// Heap bytes a clone of this inbox keeps alive that `earlier` (a clone
+    /// taken before it in the same history, if any) does not: the items
+    /// queued since `earlier` that still wait, plus the back chunk, which
+    /// the next push copies. For the checkpoint memory cap: a checkpoint
+    /// pins the items it holds however long ago they were taken at the head.
+    pub fn bytes_beyond(&self, earlier: Option<&Inbox>) -> usize {
         let item = std::mem::size_of::<InboxItem>();
         let back = self.back.as_ref().map_or(0, |c| {
             CHUNK * item + c.iter().map(|i| i.value.len()).sum::<usize>()
         });
-        back + 64
+        let queued_since = match earlier {
+            Some(e) if e.pushed_bytes <= self.pushed_bytes => {
+                usize::try_from(self.pushed_bytes - e.pushed_bytes).unwrap_or(usize::MAX)
+            }
+            _ => usize::MAX,
+        };
+        back + 64 + queued_since.min(self.held_bytes)
     }
+}
+
+/// What one waiting item costs on the heap: its slot in a chunk, its value
+/// and key (each with an allocator header), and a receipt's routing.
+fn item_bytes(item: &InboxItem) -> usize {
+    const HEADER: usize = 16;
+    std::mem::size_of::<InboxItem>()
+        + item.value.len()
+        + HEADER
+        + item.key.as_ref().map_or(0, |k| k.len() + HEADER)
+        + item.direct.as_ref().map_or(0, |d| {
+            std::mem::size_of::<super::Direct>() + d.reducer.len() + d.grant.len() + HEADER
+        })
 }
 
 /// Two inboxes are equal when they hold the same items in the same order,
@@ -163,6 +194,31 @@ mod tests {
 
     fn seqs(inbox: &Inbox) -> Vec<u64> {
         inbox.iter().map(|i| i.seq).collect()
+    }
+
+    #[test]
+    fn a_clone_counts_the_waiting_items_an_earlier_clone_does_not_hold() {
+        let mut inbox = Inbox::default();
+        let empty = inbox.bytes_beyond(None);
+        for s in 0..1000 {
+            inbox.push(item(s));
+        }
+        let earlier = inbox.clone();
+        let all = inbox.bytes_beyond(None);
+        assert!(all >= 1000 * std::mem::size_of::<InboxItem>(), "{all}");
+        // Nothing queued since: only the back chunk a push would copy.
+        let back = inbox.bytes_beyond(Some(&earlier));
+        assert!(back < all / 10, "{back} of {all}");
+        for s in 1000..1500 {
+            inbox.push(item(s));
+        }
+        let beyond = inbox.bytes_beyond(Some(&earlier));
+        assert!(beyond > back && beyond < all, "{beyond}");
+        // Taken at the head, the items are held by no one but the earlier
+        // clone, so the head counts none of them.
+        while inbox.pop().is_some() {}
+        assert_eq!(inbox.bytes_beyond(Some(&earlier)), empty);
+        assert_eq!(inbox.bytes_beyond(None), empty);
     }
 
     #[test]

@@ -611,13 +611,18 @@ impl KernelState {
     /// Approximate heap size a checkpoint of this state adds, for the
     /// checkpoint memory cap: the cells, and the part of the inbox a
     /// checkpoint does not share with the states after it.
-    pub fn approx_bytes(&self) -> usize {
+    /// Heap bytes a clone of this state keeps alive that `earlier` (a clone
+    /// of the same history taken before it) does not share, roughly: its
+    /// cells and plans whole, and its inbox beyond `earlier`'s (see
+    /// `Inbox::bytes_beyond`). For the checkpoint memory cap.
+    pub fn approx_bytes(&self, earlier: Option<&KernelState>) -> usize {
         let cells: usize = self
             .cells
             .iter()
             .map(|((r, k), s)| r.len() + k.as_ref().map_or(0, Vec::len) + s.len() + 64)
             .sum();
-        cells + 64 + self.inbox.unshared_bytes() + self.active_plans.size() * 512
+        let inbox = self.inbox.bytes_beyond(earlier.map(|e| &e.inbox));
+        cells + 64 + inbox + self.active_plans.size() * 512
     }
 }
 

@@ -20,6 +20,7 @@ mod boundaries;
 mod compare;
 mod effects;
 mod events;
+mod feed;
 mod follow;
 mod fork;
 #[doc(hidden)]
@@ -44,6 +45,7 @@ pub use archive::{import, ExportReport, ImportReport};
 pub use boundaries::Boundaries;
 pub use compare::{compare, WorldDiff};
 pub use effects::{EffectStatus, EffectView};
+pub use feed::{Fed, EVENTS_PER_UNIT};
 pub use fork::ForkReport;
 pub use governance::{ProposalStatus, ProposalView, Workload};
 pub use journal_view::JournalView;
@@ -555,73 +557,6 @@ impl World {
         })?;
         self.commit()?;
         Ok(seq)
-    }
-
-    /// Journals every event of an events file (a JSON array of
-    /// `{"schema", "value"}`, either lens, or NDJSON) as one unit: all are
-    /// checked before any is written, and on disk they are all there or none
-    /// is, so a failed run can simply be run again.
-    pub fn inject_events(&mut self, file: &Path, text: &str) -> Result<usize, WorldError> {
-        self.inject_event_stream(file, &mut || Ok(Box::new(text.as_bytes())))
-    }
-
-    /// [`World::inject_events`] reading the file at `path` as it goes (twice:
-    /// once to check every event, once to journal them), in memory that does
-    /// not grow with the file.
-    pub fn inject_events_file(&mut self, path: &Path) -> Result<usize, WorldError> {
-        self.inject_event_stream(path, &mut || {
-            let file = std::fs::File::open(path).map_err(|source| WorldError::Io {
-                op: "read",
-                path: path.to_path_buf(),
-                source,
-            })?;
-            Ok(Box::new(file))
-        })
-    }
-
-    fn inject_event_stream<'r>(
-        &mut self,
-        file: &Path,
-        open: &mut dyn FnMut() -> Result<Box<dyn std::io::Read + 'r>, WorldError>,
-    ) -> Result<usize, WorldError> {
-        self.require_head()?;
-        let program = self.program.clone();
-        // Pass 1: every event typed and admitted, nothing written.
-        let n = events::for_each_event(file, open()?, &self.air, &mut |_, entry| {
-            crate::kernel::admit_input(&program, &entry).map_err(WorldError::Rejected)
-        })?;
-        if n == 0 {
-            return Ok(0);
-        }
-        // Pass 2: journaled as one unit on disk, applied as they come.
-        let air = self.air.clone();
-        let mut journaled = 0;
-        let written = events::for_each_event(file, open()?, &air, &mut |i, entry| {
-            if i >= n {
-                return Err(WorldError::Rejected(format!(
-                    "it grew while it was read (now more than {n} events)"
-                )));
-            }
-            self.append_journaled_in_unit(entry, i + 1 == n, |head, e| {
-                head.apply_input(&program, e)
-            })?;
-            journaled += 1;
-            Ok(())
-        })
-        .and_then(|count| match count == n {
-            true => Ok(self.commit()?),
-            false => Err(WorldError::Rejected(format!(
-                "it changed while it was read ({n} events, then {count})"
-            ))),
-        });
-        written.map_err(|e| WorldError::Events {
-            file: file.to_path_buf(),
-            message: format!(
-                "{e}\n  none of its events was journaled (they are one unit on disk; the next open cuts what reached it): running the same command again is safe"
-            ),
-        })?;
-        debug_assert_eq!(journaled, n);
-        Ok(n)
     }
 
     /// Journals input entries as one unit on disk (each still its own unit

@@ -374,6 +374,34 @@ fn long_counter(data: &tempfile::TempDir, ticks: usize) -> tempfile::NamedTempFi
 }
 
 #[test]
+fn run_until_idle_feeds_a_long_events_file_unit_by_unit() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let idle = cli_json("run", "worlds/00-counter", &data, &["--until-idle"]);
+    let start = idle["height"].as_u64().expect("height");
+    let _events = long_counter(&data, 70_000);
+    // The first 65,536 events are one unit, stepped before the rest are
+    // journaled: the inbox never holds the whole file.
+    let from = (start + 65_535).to_string();
+    let to = (start + 65_536).to_string();
+    let listed = cli_json(
+        "journal",
+        "worlds/00-counter",
+        &data,
+        &["--from", &from, "--to", &to],
+    );
+    let kinds: Vec<&str> = listed["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["DomainEvent", "ReducerCall"], "{listed}");
+    let state = cli_json("state", "worlds/00-counter", &data, &[]);
+    let replayed = crate::support::replay_hash("worlds/00-counter", &data);
+    assert_eq!(state["state_hash"].as_str(), Some(replayed.as_str()));
+}
+
+#[test]
 fn a_long_history_reopens_from_its_snapshot_and_the_inspector_verifies_below_it() {
     let data = tempfile::tempdir().expect("tempdir");
     let _events = long_counter(&data, 5000);

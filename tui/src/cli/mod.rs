@@ -39,7 +39,7 @@ pub enum CliCommand {
     Run {
         /// The world folder (the one holding air/).
         world: PathBuf,
-        /// A JSON file of events ([{"schema", "value"}]) to journal before running.
+        /// A file of events ([{"schema", "value"}] or NDJSON) to journal before running; with --until-idle, fed 65,536 at a time, each batch stepped before the next is journaled.
         #[arg(long)]
         events: Option<PathBuf>,
         /// Step until nothing is runnable.

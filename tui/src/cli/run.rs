@@ -2,7 +2,7 @@
 
 use super::common::{self, print_json, CliError};
 use super::OpenArgs;
-use aos_engine::world::{prepare, OpenEvent};
+use aos_engine::world::{prepare, OpenEvent, EVENTS_PER_UNIT};
 use serde_json::json;
 use std::path::Path;
 use std::process::ExitCode;
@@ -42,6 +42,9 @@ pub fn run(
     // writer already at work keeps its journal.
     let options = aos_engine::world::WorldOptions {
         fresh,
+        // A run never travels in time: no in-memory checkpoints, whose
+        // states would keep queued events alive long after they are taken.
+        checkpoint_every: u64::MAX,
         ..common::options(args, aos_engine::build::BuildMode::Cargo)?
     };
     let mut world = common::open_options(world_dir, options, args.verbose)?;
@@ -50,23 +53,27 @@ pub fn run(
             eprintln!("{note}");
         }
     }
-    let mut injected = 0;
+    let (mut injected, mut steps) = (0, 0);
     if let Some(file) = events {
         // Checked up front so an unreadable file is a usage error; the file
         // is then read as it is journaled (twice, never whole in memory).
         std::fs::File::open(file)
             .map_err(|e| CliError::usage(format!("{}: {e}", file.display())))?;
-        injected = world.inject_events_file(file)?;
+        if until_idle {
+            // Stepped unit by unit, so the inbox never holds the whole file.
+            let fed = world.feed_events_file(file, EVENTS_PER_UNIT, MAX_STEPS)?;
+            (injected, steps) = (fed.events, fed.steps);
+        } else {
+            injected = world.inject_events_file(file)?;
+        }
     }
     for (plan, input) in starts {
         world.start_plan(plan, input)?;
         injected += 1;
     }
-    let steps = if until_idle {
-        world.run_until_idle(MAX_STEPS)?
-    } else {
-        0
-    };
+    if until_idle {
+        steps += world.run_until_idle(MAX_STEPS - steps)?;
+    }
     let hash = world.state_hash();
     if args.json {
         print_json(&json!({
