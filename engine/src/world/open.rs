@@ -848,18 +848,39 @@ pub fn lock_data_dir(data: &Path) -> Result<std::fs::File, WorldError> {
                 io("open", &path)(e)
             }
         })?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(WorldError::Busy {
-            data: data.to_path_buf(),
-        }),
-        Err(std::fs::TryLockError::Error(source)) => Err(WorldError::Io {
-            op: "lock",
-            path,
-            source,
-        }),
+    // A process that forks (to run cargo, say) shares the lock with the
+    // child until the child's exec closes it; a world dropped and opened
+    // again in that moment would find it taken. Such a hold lasts
+    // microseconds: asking again for a little while tells it from a
+    // writer that really has the world open.
+    let mut waits = LOCK_RETRIES;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if waits > 0 => {
+                waits -= 1;
+                std::thread::sleep(LOCK_RETRY_WAIT);
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(WorldError::Busy {
+                    data: data.to_path_buf(),
+                })
+            }
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(WorldError::Io {
+                    op: "lock",
+                    path,
+                    source,
+                })
+            }
+        }
     }
 }
+
+/// How often, and how long apart, a taken lock is asked for again before
+/// the world counts as open elsewhere (200 ms in all).
+const LOCK_RETRIES: u32 = 10;
+const LOCK_RETRY_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Where `prepare` takes reducer code from (ARCHITECTURE.md "Build trust").
 struct ModuleCode<'a> {

@@ -158,6 +158,21 @@ fn a_second_open_of_the_same_data_is_refused_while_the_first_lives() {
 }
 
 #[test]
+fn a_lock_held_for_a_moment_is_waited_out() {
+    // As a forked child holds it until it execs: the same open file.
+    let data = tempfile::tempdir().expect("tempdir");
+    let held = lock_data_dir(data.path()).expect("lock");
+    let shared = held.try_clone().expect("clone");
+    drop(held);
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        drop(shared);
+    });
+    lock_data_dir(data.path()).expect("taken once the moment passed");
+    release.join().expect("join");
+}
+
+#[test]
 fn a_rejected_event_writes_nothing() {
     let dir = counter_world(ROUTE);
     let data = tempfile::tempdir().expect("tempdir");

@@ -43,17 +43,9 @@ fn options(data: &Path, mem: &MemFs, fsync: FsyncPolicy, fixtures: Option<&str>)
     }
 }
 
-/// Opens `world`, waiting out a lock held for a moment by a process other
-/// tests fork: a child inherits the lock's descriptor until it execs.
+/// Opens `world` (a lock held for a moment by a process other tests fork
+/// is waited out by the open itself).
 fn open_world(world: &Path, opts: WorldOptions) -> Result<World, WorldError> {
-    for _ in 0..100 {
-        match World::open(world, opts.clone(), &mut |_| {}) {
-            Err(WorldError::Busy { .. }) => {
-                std::thread::sleep(std::time::Duration::from_millis(10))
-            }
-            other => return other,
-        }
-    }
     World::open(world, opts, &mut |_| {})
 }
 
