@@ -96,7 +96,7 @@ impl World {
 
     /// Publishes in `index` every blob a `blob.put` published below
     /// `height` (its receipt ok): the namespace index as it stood there.
-    fn rebuild_blob_index(&self, height: u64, index: &Path) -> Result<u64, WorldError> {
+    pub(super) fn rebuild_blob_index(&self, height: u64, index: &Path) -> Result<u64, WorldError> {
         use crate::adapters::blob::{put_target, BlobAdapter};
         use crate::effects::ReceiptStatus;
         use crate::entry::Entry;

@@ -156,6 +156,24 @@ fn a_fork_publishes_the_blobs_its_prefix_put() {
     );
 }
 
+#[test]
+fn a_blob_index_that_cannot_be_written_fails_the_fork_and_names_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let source = run_demo("02-blob-echo", &tmp.path().join("data"), None);
+    // The index's folder would go under a regular file.
+    let file = tmp.path().join("not-a-folder");
+    fs::write(&file, b"x").unwrap();
+    let index = file.join("blob-index");
+    let err = source
+        .rebuild_blob_index(source.head(), &index)
+        .expect_err("cannot write");
+    assert!(
+        matches!(&err, WorldError::Io { op: "write", path, .. } if path == &index),
+        "{err}"
+    );
+    assert!(err.to_string().contains("not-a-folder/blob-index"), "{err}");
+}
+
 fn walk_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
