@@ -608,9 +608,6 @@ impl KernelState {
         }
     }
 
-    /// Approximate heap size a checkpoint of this state adds, for the
-    /// checkpoint memory cap: the cells, and the part of the inbox a
-    /// checkpoint does not share with the states after it.
     /// Heap bytes a clone of this state keeps alive that `earlier` (a clone
     /// of the same history taken before it) does not share, roughly: its
     /// cells and plans whole, and its inbox beyond `earlier`'s (see
