@@ -535,10 +535,11 @@ impl KernelState {
         cell.0.clear();
         cell.0.push_str(&route.reducer);
         cell.1.clone_from(&key);
-        let state = self.cells.get(&*cell).map(Vec::as_slice);
+        // Looked up once: read for the input, replaced by the output.
+        let slot = self.cells.get_mut(&*cell);
         encode_input(
             &mut reducers.input,
-            state,
+            slot.as_deref().map(Vec::as_slice),
             &item.schema,
             &item.value,
             key.as_deref(),
@@ -561,14 +562,17 @@ impl KernelState {
                     Some(bytes) => Hash::of(bytes),
                     None => Hash::ZERO,
                 };
-                let cell = &reducers.cell;
-                match (output.state, self.cells.get_mut(cell)) {
-                    (Some(bytes), Some(slot)) => *slot = bytes,
-                    (Some(bytes), None) => {
-                        self.cells.insert(cell.clone(), bytes);
-                    }
-                    (None, _) => {
-                        self.cells.remove(cell);
+                match output.state {
+                    Some(bytes) => match slot {
+                        Some(slot) => *slot = bytes,
+                        None => {
+                            self.cells.insert(reducers.cell.clone(), bytes);
+                        }
+                    },
+                    None => {
+                        if slot.is_some() {
+                            self.cells.remove(&reducers.cell);
+                        }
                     }
                 }
                 let outcome = Outcome::Ok {

@@ -61,7 +61,8 @@ pub struct Effect {
 /// than the new state.
 pub struct Ctx<'a> {
     height: u64,
-    schema: &'a str,
+    /// UTF-8, checked when the context was made.
+    schema: &'a [u8],
     key: Option<&'a [u8]>,
     pub(crate) events: Vec<DomainEvent>,
     pub(crate) effects: Vec<Effect>,
@@ -74,6 +75,15 @@ pub struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     /// A context for calling a step directly (host tests).
     pub fn new(height: u64, schema: &'a str, key: Option<&'a [u8]>) -> Ctx<'a> {
+        Ctx::with_checked_schema(height, schema.as_bytes(), key)
+    }
+
+    /// [`Ctx::new`] with a schema name already checked to be UTF-8.
+    pub(crate) fn with_checked_schema(
+        height: u64,
+        schema: &'a [u8],
+        key: Option<&'a [u8]>,
+    ) -> Ctx<'a> {
         Ctx {
             height,
             schema,
@@ -94,7 +104,8 @@ impl<'a> Ctx<'a> {
 
     /// The schema name of the event being processed.
     pub fn event_schema(&self) -> &str {
-        self.schema
+        // Checked to be UTF-8 when the context was made: never the default.
+        core::str::from_utf8(self.schema).unwrap_or_default()
     }
 
     /// The event's key as CBOR, for keyed reducers.
