@@ -12,7 +12,7 @@ use crate::value::Value;
 use thiserror::Error;
 
 mod reader;
-pub use reader::{major, ReadError, Reader, NULL};
+pub use reader::{major, same, ReadError, Reader, NULL};
 
 /// The self-describe tag every top-level encoding starts with.
 pub const SELF_DESCRIBE: [u8; 3] = [0xd9, 0xd9, 0xf7];

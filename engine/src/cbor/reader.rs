@@ -58,6 +58,14 @@ pub mod major {
 /// The simple value null.
 pub const NULL: u8 = 0xf6;
 
+/// Whether two short byte strings (map keys, field and tag names) are
+/// equal, compared in place: on the per-step path a call to `memcmp` for
+/// each of a handful of five-byte names costs more than the comparison.
+#[inline(always)]
+pub fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 pub struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,

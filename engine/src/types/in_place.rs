@@ -8,7 +8,7 @@
 
 use super::scalar::{check_dec128, INT_MAX, INT_MIN, NAT_MAX};
 use super::{resolve, Schemas, Type, MAX_TYPE_DEPTH};
-use crate::cbor::{major, Reader, NULL};
+use crate::cbor::{major, same, Reader, NULL};
 
 /// How deep the decoder lets CBOR nest; deeper input is the decoder's
 /// error to report, so the walk leaves it to the full path.
@@ -109,7 +109,7 @@ impl<'a> Walk<'a> {
             if prev.is_some_and(|p| (p.len(), p) >= (name.len(), name)) {
                 return None;
             }
-            let (_, ty) = fields.iter().find(|(f, _)| f.as_bytes() == name)?;
+            let (_, ty) = fields.iter().find(|(f, _)| same(f.as_bytes(), name))?;
             self.value(ty, depth + 1, nest + 1)?;
             prev = Some(name);
         }
@@ -124,7 +124,7 @@ impl<'a> Walk<'a> {
             _ => return None,
         };
         let tag = self.r.text_raw().ok()?;
-        let (_, ty) = alts.iter().find(|(t, _)| t.as_bytes() == tag)?;
+        let (_, ty) = alts.iter().find(|(t, _)| same(t.as_bytes(), tag))?;
         let is_unit = matches!(resolve(ty, self.schemas).ok()?, Type::Unit);
         match (payload, is_unit) {
             (false, true) => Some(()),

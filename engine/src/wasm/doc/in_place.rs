@@ -6,7 +6,7 @@
 //! same way (a test compares them).
 
 use super::{OutputEffect, OutputEvent, StepOutput};
-use crate::cbor::{major, Reader, NULL, SELF_DESCRIBE};
+use crate::cbor::{major, same, Reader, NULL, SELF_DESCRIBE};
 use aos_sdk::abi::field;
 
 /// The whole output, state included (what the tests compare).
@@ -25,27 +25,27 @@ pub(super) fn read_parts(bytes: &[u8]) -> Option<(Option<&[u8]>, StepOutput)> {
     let mut seen = Seen::default();
     for _ in 0..r.expect(major::MAP).ok()? {
         match r.text_raw().ok()? {
-            k if k == field::STATE.as_bytes() => {
+            k if same(k, field::STATE.as_bytes()) => {
                 seen.first(0)?;
                 state = r.opt_bytes().ok()?;
             }
-            k if k == field::DOMAIN_EVENTS.as_bytes() => {
+            k if same(k, field::DOMAIN_EVENTS.as_bytes()) => {
                 seen.first(1)?;
                 for _ in 0..r.expect(major::ARRAY).ok()? {
                     out.domain_events.push(event(&mut r)?);
                 }
             }
-            k if k == field::EFFECTS.as_bytes() => {
+            k if same(k, field::EFFECTS.as_bytes()) => {
                 seen.first(2)?;
                 for _ in 0..r.expect(major::ARRAY).ok()? {
                     out.effects.push(effect(&mut r)?);
                 }
             }
-            k if k == field::ANN.as_bytes() => {
+            k if same(k, field::ANN.as_bytes()) => {
                 seen.first(3)?;
                 out.ann = Some(r.text().ok()?.to_string());
             }
-            k if k == field::BLOBS.as_bytes() => {
+            k if same(k, field::BLOBS.as_bytes()) => {
                 seen.first(4)?;
                 for _ in 0..r.expect(major::ARRAY).ok()? {
                     out.blobs.push(r.bytes().ok()?.to_vec());
@@ -66,15 +66,15 @@ fn event(r: &mut Reader) -> Option<OutputEvent> {
     let mut seen = Seen::default();
     for _ in 0..r.expect(major::MAP).ok()? {
         match r.text_raw().ok()? {
-            k if k == field::SCHEMA.as_bytes() => {
+            k if same(k, field::SCHEMA.as_bytes()) => {
                 seen.first(0)?;
                 ev.schema = r.text().ok()?.to_string();
             }
-            k if k == field::VALUE.as_bytes() => {
+            k if same(k, field::VALUE.as_bytes()) => {
                 seen.first(1)?;
                 ev.value = r.bytes().ok()?.to_vec();
             }
-            k if k == field::KEY.as_bytes() => {
+            k if same(k, field::KEY.as_bytes()) => {
                 seen.first(2)?;
                 ev.key = r.opt_bytes().ok()?.map(<[u8]>::to_vec);
             }
@@ -93,15 +93,15 @@ fn effect(r: &mut Reader) -> Option<OutputEffect> {
     let mut seen = Seen::default();
     for _ in 0..r.expect(major::MAP).ok()? {
         match r.text_raw().ok()? {
-            k if k == field::KIND.as_bytes() => {
+            k if same(k, field::KIND.as_bytes()) => {
                 seen.first(0)?;
                 eff.kind = r.text().ok()?.to_string();
             }
-            k if k == field::PARAMS.as_bytes() => {
+            k if same(k, field::PARAMS.as_bytes()) => {
                 seen.first(1)?;
                 eff.params = r.bytes().ok()?.to_vec();
             }
-            k if k == field::CAP_SLOT.as_bytes() => {
+            k if same(k, field::CAP_SLOT.as_bytes()) => {
                 seen.first(2)?;
                 if !r.take_simple(NULL) {
                     eff.cap_slot = Some(r.text().ok()?.to_string());
