@@ -25,7 +25,8 @@ pub fn to_cbor<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ReducerError
 pub fn from_cbor<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ReducerError> {
     let body = bytes.strip_prefix(&SELF_DESCRIBE[..]).unwrap_or(bytes);
     let mut de = minicbor_serde::Deserializer::new(body);
-    let value = T::deserialize(&mut de).map_err(|e| ReducerError::new(format!("{e}")))?;
+    let value =
+        T::deserialize(crate::de::Value(&mut de)).map_err(|e| ReducerError::new(format!("{e}")))?;
     let used = de.decoder().position();
     if used != body.len() {
         return Err(ReducerError::new(format!(

@@ -71,6 +71,8 @@ pub mod codec;
 #[cfg(feature = "guest")]
 mod ctx;
 #[cfg(feature = "guest")]
+mod de;
+#[cfg(feature = "guest")]
 mod dispatch;
 #[cfg(feature = "guest")]
 pub mod sys;
