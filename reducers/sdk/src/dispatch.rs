@@ -333,7 +333,7 @@ fn parse_host_layout(body: &[u8]) -> Option<Input<'_>> {
 
     let mut r = Reader { b: body, pos: 0 };
     r.token(TO_HEIGHT)?;
-    let height = r.uint("").ok()?;
+    let height = r.quick_head(0)?;
     r.token(EVENT)?;
     let keyed = match r.b.get(r.pos)? {
         0xa2 => false,
@@ -344,17 +344,23 @@ fn parse_host_layout(body: &[u8]) -> Option<Input<'_>> {
     let key = match keyed {
         true => {
             r.token(KEY)?;
-            Some(r.bytes("").ok()?)
+            Some(r.quick_string(2)?)
         }
         false => None,
     };
     r.token(VALUE)?;
-    let value = r.bytes("").ok()?;
+    let value = r.quick_string(2)?;
     r.token(SCHEMA)?;
-    let schema = r.text("").ok()?;
+    let schema = r.quick_string(3)?;
     is_utf8(schema).then_some(())?;
     r.token(STATE)?;
-    let state = r.opt_bytes("").ok()?;
+    let state = match r.b.get(r.pos)? {
+        &codec::NULL => {
+            r.pos += 1;
+            None
+        }
+        _ => Some(r.quick_string(2)?),
+    };
     (r.pos == r.b.len()).then_some(Input {
         state,
         schema,
@@ -451,6 +457,48 @@ impl<'a> Reader<'a> {
         }
         self.pos += N;
         Some(())
+    }
+
+    /// The argument of the next head when it is of `major`, with no error
+    /// to build: `None` sends the document to the full reader, which names
+    /// what is wrong.
+    #[inline(always)]
+    fn quick_head(&mut self, major: u8) -> Option<u64> {
+        let at = self.pos;
+        let ib = *self.b.get(at)?;
+        if ib >> 5 != major {
+            return None;
+        }
+        let (n, len) = match ib & 31 {
+            n @ 0..=23 => (u64::from(n), 1),
+            24 => (u64::from(*self.b.get(at + 1)?), 2),
+            25 => {
+                let b = self.b.get(at + 1..at + 3)?;
+                (u64::from(u16::from_be_bytes([b[0], b[1]])), 3)
+            }
+            26 => {
+                let b = self.b.get(at + 1..at + 5)?;
+                (u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])), 5)
+            }
+            27 => {
+                let b = self.b.get(at + 1..at + 9)?;
+                let word = [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
+                (u64::from_be_bytes(word), 9)
+            }
+            _ => return None,
+        };
+        self.pos = at + len;
+        Some(n)
+    }
+
+    /// A byte (2) or text (3) string's bytes, as [`Reader::quick_head`].
+    #[inline(always)]
+    fn quick_string(&mut self, major: u8) -> Option<&'a [u8]> {
+        let len = usize::try_from(self.quick_head(major)?).ok()?;
+        let start = self.pos;
+        let bytes = self.b.get(start..start.checked_add(len)?)?;
+        self.pos = start + len;
+        Some(bytes)
     }
 
     /// Reads an item head: (major type, argument).
@@ -782,6 +830,8 @@ mod tests {
             encode_input(Some(b"\x01"), "a/B@1", b"\x02", Some(b"\x03"), 23),
             encode_input(Some(&long), "demo/CounterEvent@1", &long, None, 24),
             encode_input(Some(b""), "é/x@1", b"", Some(&long), 1 << 40),
+            encode_input(Some(&long[..200]), "s", &long[..24], None, 1 << 20),
+            encode_input(None, "s", &long[..23], None, 300),
         ];
         for doc in &docs {
             let body = doc.strip_prefix(&SELF_DESCRIBE[..]).unwrap();
