@@ -234,6 +234,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn same_compares_length_and_every_byte() {
+        assert!(same(b"state", b"state"));
+        assert!(same(b"", b""));
+        assert!(!same(b"state", b"stat"));
+        assert!(!same(b"state", b"statf"));
+        assert!(!same(b"xtate", b"state"));
+    }
+
+    #[test]
     fn heads_are_read_in_their_shortest_form_only() {
         assert_eq!(Reader::new(&[0x17]).head(), Ok((0, 23)));
         assert_eq!(Reader::new(&[0x18, 0x18]).head(), Ok((0, 24)));
