@@ -110,6 +110,11 @@ pub enum FieldProblem {
     Missing,
     /// What the field should be, and the shape it has.
     Wrong(&'static str, &'static str),
+    /// An array written by position with the wrong number of items: how
+    /// many it should have, and has.
+    Items(usize, usize),
+    /// The field has the right shape but says something that cannot be.
+    Invalid(String),
 }
 
 impl fmt::Display for FieldError {
@@ -121,11 +126,45 @@ impl fmt::Display for FieldError {
             FieldProblem::Wrong(expected, found) => {
                 write!(f, "field `{name}` should be {expected}, found {found}")
             }
+            FieldProblem::Invalid(why) => write!(f, "field `{name}`: {why}"),
+            FieldProblem::Items(expected, found) => {
+                write!(
+                    f,
+                    "field `{name}` should be an array of {expected} items, found {found}"
+                )
+            }
         }
     }
 }
 
 impl std::error::Error for FieldError {}
+
+impl FieldError {
+    /// `problem` with the value called `name` in its parent (a field name,
+    /// or `[i]` for an item of an array).
+    pub fn new(name: impl Into<String>, problem: FieldProblem) -> FieldError {
+        FieldError {
+            field: name.into(),
+            problem,
+        }
+    }
+
+    /// The same error seen from the value holding the one it names, itself
+    /// called `outer` in its parent: `steps` then `[2][5]` reads
+    /// `steps[2][5]`. Built on the way out, so reading never formats a path.
+    pub fn within(mut self, outer: &str) -> FieldError {
+        if !self.field.is_empty() && !self.field.starts_with('[') && !outer.is_empty() {
+            self.field.insert(0, '.');
+        }
+        self.field.insert_str(0, outer);
+        self
+    }
+
+    /// [`FieldError::within`] item `i` of an array.
+    pub fn within_item(self, i: usize) -> FieldError {
+        self.within(&format!("[{i}]"))
+    }
+}
 
 /// Field readers: each says which field and what was wrong.
 impl Value {
@@ -197,6 +236,68 @@ impl Value {
     }
 }
 
+/// Readers for a value itself, not a field of it (an item of a positional
+/// array, a field already looked up): `name` is what its parent calls it,
+/// for the error.
+impl Value {
+    /// This value read by `read`, which names what it expects.
+    pub fn read_as<'a, T>(
+        &'a self,
+        name: &str,
+        expected: &'static str,
+        read: impl FnOnce(&'a Value) -> Option<T>,
+    ) -> Result<T, FieldError> {
+        read(self)
+            .ok_or_else(|| FieldError::new(name, FieldProblem::Wrong(expected, self.kind_name())))
+    }
+
+    pub fn text_as(&self, name: &str) -> Result<&str, FieldError> {
+        self.read_as(name, "text", Value::as_text)
+    }
+
+    pub fn bytes_as(&self, name: &str) -> Result<&[u8], FieldError> {
+        self.read_as(name, "a byte string", Value::as_bytes)
+    }
+
+    pub fn u64_as(&self, name: &str) -> Result<u64, FieldError> {
+        self.read_as(name, "a natural number below 2^64", |v| {
+            v.as_int().and_then(|i| u64::try_from(i).ok())
+        })
+    }
+
+    pub fn hash_as(&self, name: &str) -> Result<crate::hash::Hash, FieldError> {
+        self.read_as(name, "a 32-byte hash", |v| {
+            v.as_bytes().and_then(crate::hash::Hash::from_slice)
+        })
+    }
+
+    pub fn array_as(&self, name: &str) -> Result<&[Value], FieldError> {
+        self.read_as(name, "an array", Value::as_array)
+    }
+
+    pub fn map_as(&self, name: &str) -> Result<&[(Value, Value)], FieldError> {
+        self.read_as(name, "a map", Value::as_map)
+    }
+
+    /// `None` for null, else what `read` makes of the value.
+    pub fn or_null<'a, T>(
+        &'a self,
+        read: impl FnOnce(&'a Value) -> Result<T, FieldError>,
+    ) -> Result<Option<T>, FieldError> {
+        match self {
+            Value::Null => Ok(None),
+            v => read(v).map(Some),
+        }
+    }
+
+    /// The items of an array of exactly `N` (a record written by position).
+    pub fn items_as<const N: usize>(&self, name: &str) -> Result<&[Value; N], FieldError> {
+        let items = self.array_as(name)?;
+        <&[Value; N]>::try_from(items)
+            .map_err(|_| FieldError::new(name, FieldProblem::Items(N, items.len())))
+    }
+}
+
 impl fmt::Debug for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -224,6 +325,46 @@ impl fmt::Debug for Value {
 mod field_tests {
     use super::*;
     use crate::hash::Hash;
+
+    #[test]
+    fn value_readers_name_the_value_and_paths_build_on_the_way_out() {
+        let v = Value::Array(vec![Value::Int(1), Value::text("x"), Value::Null]);
+        let [n, t, z] = v.items_as::<3>("row").expect("three");
+        assert_eq!(n.u64_as("[0]"), Ok(1));
+        assert_eq!(t.text_as("[1]"), Ok("x"));
+        assert_eq!(z.or_null(|z| z.u64_as("[2]")), Ok(None));
+        assert_eq!(n.or_null(|n| n.u64_as("[0]")), Ok(Some(1)));
+        let e = t
+            .u64_as("[1]")
+            .expect_err("text")
+            .within("row")
+            .within_item(4)
+            .within("rows");
+        assert_eq!(
+            e.to_string(),
+            "field `rows[4].row[1]` should be a natural number below 2^64, found a text string"
+        );
+        let e = v
+            .items_as::<2>("")
+            .expect_err("three, not two")
+            .within_item(0);
+        assert_eq!(
+            e.to_string(),
+            "field `[0]` should be an array of 2 items, found 3"
+        );
+        let e = n.items_as::<2>("pair").expect_err("not an array");
+        assert_eq!(
+            e.to_string(),
+            "field `pair` should be an array, found an integer"
+        );
+        let e = FieldError::new("at", FieldProblem::Invalid("7 is not a status".into()));
+        assert_eq!(
+            e.within("steps").to_string(),
+            "field `steps.at`: 7 is not a status"
+        );
+        assert!(n.hash_as("h").is_err() && n.map_as("m").is_err() && n.bytes_as("b").is_err());
+        assert!(t.array_as("a").is_err());
+    }
 
     #[test]
     fn field_readers_name_the_field_and_what_is_wrong() {

@@ -2,7 +2,7 @@
 
 use super::CallError;
 use crate::cbor::{self, write_bytes, write_head, write_text};
-use crate::value::Value;
+use crate::value::{FieldError, FieldProblem, Value};
 use aos_sdk::abi::{field, ABI_VERSION};
 use std::borrow::Cow;
 
@@ -134,25 +134,31 @@ fn decode_output_tree(bytes: &[u8]) -> Result<StepOutput, CallError> {
             }
             Some(field::DOMAIN_EVENTS) => {
                 saw_events = true;
-                for (i, ev) in array(v, "domain_events")?.iter().enumerate() {
+                for (i, ev) in v
+                    .array_as("domain_events")
+                    .map_err(wrong)?
+                    .iter()
+                    .enumerate()
+                {
                     out.domain_events.push(event(ev, i)?);
                 }
             }
             Some(field::EFFECTS) => {
                 saw_effects = true;
-                for (i, eff) in array(v, "effects")?.iter().enumerate() {
+                for (i, eff) in v.array_as("effects").map_err(wrong)?.iter().enumerate() {
                     out.effects.push(effect(eff, i)?);
                 }
             }
-            Some(field::ANN) => out.ann = Some(text(v, "ann")?.to_string()),
+            Some(field::ANN) => out.ann = Some(v.text_as("ann").map_err(wrong)?.to_string()),
             Some(field::BLOBS) => {
-                for (i, b) in array(v, "blobs")?.iter().enumerate() {
-                    out.blobs
-                        .push(self::bytes(b, &format!("blobs[{i}]"))?.to_vec());
+                for (i, b) in v.array_as("blobs").map_err(wrong)?.iter().enumerate() {
+                    let blob = b.bytes_as(&format!("blobs[{i}]")).map_err(wrong)?;
+                    out.blobs.push(blob.to_vec());
                 }
             }
             Some(field::ERROR) => {
-                return Err(CallError::ReducerError(text(v, "error")?.to_string()))
+                let message = v.text_as("error").map_err(wrong)?;
+                return Err(CallError::ReducerError(message.to_string()));
             }
             _ => return Err(bad(format!("output has an unknown field {k:?}"))),
         }
@@ -177,15 +183,15 @@ fn event(v: &Value, i: usize) -> Result<OutputEvent, CallError> {
         key: None,
     };
     let (mut schema, mut value) = (false, false);
-    for (k, v) in map(v, &format!("domain_events[{i}]"))? {
+    for (k, v) in v.map_as(&format!("domain_events[{i}]")).map_err(wrong)? {
         match k.as_text() {
             Some(field::SCHEMA) => {
                 schema = true;
-                ev.schema = text(v, &at(field::SCHEMA))?.to_string();
+                ev.schema = v.text_as(&at(field::SCHEMA)).map_err(wrong)?.to_string();
             }
             Some(field::VALUE) => {
                 value = true;
-                ev.value = bytes(v, &at(field::VALUE))?.to_vec();
+                ev.value = v.bytes_as(&at(field::VALUE)).map_err(wrong)?.to_vec();
             }
             Some(field::KEY) => ev.key = opt_bytes(v, &at(field::KEY))?,
             _ => {
@@ -211,20 +217,21 @@ fn effect(v: &Value, i: usize) -> Result<OutputEffect, CallError> {
         cap_slot: None,
     };
     let (mut kind, mut params) = (false, false);
-    for (k, v) in map(v, &format!("effects[{i}]"))? {
+    for (k, v) in v.map_as(&format!("effects[{i}]")).map_err(wrong)? {
         match k.as_text() {
             Some(field::KIND) => {
                 kind = true;
-                eff.kind = text(v, &at(field::KIND))?.to_string();
+                eff.kind = v.text_as(&at(field::KIND)).map_err(wrong)?.to_string();
             }
             Some(field::PARAMS) => {
                 params = true;
-                eff.params = bytes(v, &at(field::PARAMS))?.to_vec();
+                eff.params = v.bytes_as(&at(field::PARAMS)).map_err(wrong)?.to_vec();
             }
             Some(field::CAP_SLOT) => {
-                if !matches!(v, Value::Null) {
-                    eff.cap_slot = Some(text(v, &at(field::CAP_SLOT))?.to_string());
-                }
+                let slot = v
+                    .or_null(|s| s.text_as(&at(field::CAP_SLOT)))
+                    .map_err(wrong)?;
+                eff.cap_slot = slot.map(str::to_string);
             }
             _ => return Err(bad(format!("effects[{i}] has an unknown field {k:?}"))),
         }
@@ -239,34 +246,20 @@ fn bad(message: String) -> CallError {
     CallError::BadResult(message)
 }
 
-fn wrong(v: &Value, what: &str, expected: &str) -> CallError {
-    bad(format!(
-        "`{what}` is {}, expected {expected}",
-        v.kind_name()
-    ))
-}
-
-fn map<'a>(v: &'a Value, what: &str) -> Result<&'a [(Value, Value)], CallError> {
-    v.as_map().ok_or_else(|| wrong(v, what, "a map"))
-}
-
-fn array<'a>(v: &'a Value, what: &str) -> Result<&'a [Value], CallError> {
-    v.as_array().ok_or_else(|| wrong(v, what, "an array"))
-}
-
-fn text<'a>(v: &'a Value, what: &str) -> Result<&'a str, CallError> {
-    v.as_text().ok_or_else(|| wrong(v, what, "text"))
-}
-
-fn bytes<'a>(v: &'a Value, what: &str) -> Result<&'a [u8], CallError> {
-    v.as_bytes().ok_or_else(|| wrong(v, what, "a byte string"))
+/// A field of the wrong shape, in the words a failed call has always been
+/// journaled with (replay compares them byte for byte).
+fn wrong(e: FieldError) -> CallError {
+    match e.problem {
+        FieldProblem::Wrong(expected, found) => {
+            bad(format!("`{}` is {found}, expected {expected}", e.field))
+        }
+        _ => bad(e.to_string()),
+    }
 }
 
 fn opt_bytes(v: &Value, what: &str) -> Result<Option<Vec<u8>>, CallError> {
-    match v {
-        Value::Null => Ok(None),
-        _ => Ok(Some(bytes(v, what)?.to_vec())),
-    }
+    let bytes = v.or_null(|b| b.bytes_as(what)).map_err(wrong)?;
+    Ok(bytes.map(<[u8]>::to_vec))
 }
 
 #[cfg(test)]
