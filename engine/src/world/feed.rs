@@ -234,6 +234,24 @@ mod tests {
         assert_eq!(w.inbox_len(), 150);
     }
 
+    /// Feeds a file that reads as `first` when checked and as `then` when
+    /// journaled, in units of 100, and returns the error.
+    fn fed_changed(w: &mut World, first: &str, then: &str) -> WorldError {
+        let units = Units {
+            per_unit: 100,
+            step_between: Some(u64::MAX),
+        };
+        let mut reads = 0;
+        let mut open = || {
+            reads += 1;
+            let text = if reads == 1 { first } else { then };
+            let reader: Box<dyn Read> = Box::new(std::io::Cursor::new(text.as_bytes().to_vec()));
+            Ok(reader)
+        };
+        w.journal_event_stream(Path::new("ticks.ndjson"), &mut open, units)
+            .expect_err("changed")
+    }
+
     #[test]
     fn a_file_that_changes_part_way_keeps_the_units_committed_and_says_how_many() {
         let dir = counter_world(ROUTE);
@@ -247,24 +265,7 @@ mod tests {
             "{}{{\"schema\": \"demo/CounterEvent@1\", \"value\": \"Tock\"}}\n",
             ticks(350)
         );
-        let mut reads = 0;
-        let units = Units {
-            per_unit: 100,
-            step_between: Some(u64::MAX),
-        };
-        let file = Path::new("ticks.ndjson");
-        let err = w
-            .journal_event_stream(
-                file,
-                &mut || {
-                    reads += 1;
-                    let text = if reads == 1 { &good } else { &changed };
-                    Ok(Box::new(std::io::Cursor::new(text.clone().into_bytes())))
-                },
-                units,
-            )
-            .expect_err("changed");
-        let msg = err.to_string();
+        let msg = fed_changed(&mut w, &good, &changed).to_string();
         assert!(msg.contains("line 351"), "{msg}");
         assert!(
             msg.contains("its first 300 events were journaled, in whole units of 100, and stepped; the other 200 were not"),
@@ -276,19 +277,8 @@ mod tests {
 
         // A failure in the first unit leaves nothing.
         let mut w = w;
-        let mut reads = 0;
         let changed = format!("{}{{\"schema\": 1}}\n", ticks(50));
-        let err = w
-            .journal_event_stream(
-                file,
-                &mut || {
-                    reads += 1;
-                    let text = if reads == 1 { &good } else { &changed };
-                    Ok(Box::new(std::io::Cursor::new(text.clone().into_bytes())))
-                },
-                units,
-            )
-            .expect_err("changed");
+        let err = fed_changed(&mut w, &good, &changed);
         assert!(
             err.to_string().contains("none of its events was journaled"),
             "{err}"
