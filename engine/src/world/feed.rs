@@ -29,17 +29,22 @@ struct Units {
     step_between: Option<u64>,
 }
 
+impl Units {
+    /// The whole file one unit, nothing stepped.
+    const WHOLE: Units = Units {
+        per_unit: usize::MAX,
+        step_between: None,
+    };
+}
+
 impl World {
     /// Journals every event of an events file (a JSON array of
     /// `{"schema", "value"}`, either lens, or NDJSON) as one unit: all are
     /// checked before any is written, and on disk they are all there or none
     /// is, so a failed run can simply be run again.
     pub fn inject_events(&mut self, file: &Path, text: &str) -> Result<usize, WorldError> {
-        let whole = Units {
-            per_unit: usize::MAX,
-            step_between: None,
-        };
-        let fed = self.journal_event_stream(file, &mut || Ok(Box::new(text.as_bytes())), whole)?;
+        let fed =
+            self.journal_event_stream(file, &mut || Ok(Box::new(text.as_bytes())), Units::WHOLE)?;
         Ok(fed.events)
     }
 
@@ -47,13 +52,8 @@ impl World {
     /// once to check every event, once to journal them), in memory that does
     /// not grow with the file.
     pub fn inject_events_file(&mut self, path: &Path) -> Result<usize, WorldError> {
-        let whole = Units {
-            per_unit: usize::MAX,
-            step_between: None,
-        };
-        Ok(self
-            .journal_event_stream(path, &mut open_file(path), whole)?
-            .events)
+        let fed = self.journal_event_stream(path, &mut open_file(path), Units::WHOLE)?;
+        Ok(fed.events)
     }
 
     /// Journals the events file at `path` in units of at most `per_unit`
@@ -63,7 +63,10 @@ impl World {
     /// of a small one. Effects are not dispatched between units. Every event
     /// is checked before any is written; a failure part-way leaves the
     /// units already committed (and their steps), and the error says how
-    /// many events that is.
+    /// many events that is. The file's last unit is committed only once
+    /// the file is seen to end where pass 1 ended. After an error the
+    /// writer is done (the command ends): what it appended unacknowledged
+    /// is cut when the world opens again.
     pub fn feed_events_file(
         &mut self,
         path: &Path,
@@ -108,20 +111,15 @@ impl World {
             let last = i + 1 == n || (i + 1) % units.per_unit == 0;
             self.append_journaled_in_unit(entry, last, |head, e| head.apply_input(&program, e))?;
             journaled += 1;
-            if last {
-                self.commit()?;
-                fed.events = journaled;
-                if let Some(max_steps) = units.step_between {
-                    while fed.steps < max_steps && self.step_head()? {
-                        fed.steps += 1;
-                    }
-                    self.commit()?;
-                }
+            // The file's last unit is committed only once the file is
+            // known to end there (it may have grown since pass 1).
+            if last && i + 1 < n {
+                self.finish_unit(&mut fed, journaled, units)?;
             }
             Ok(())
         })
         .and_then(|count| match count == n {
-            true => Ok(()),
+            true => self.finish_unit(&mut fed, n, units),
             false => Err(WorldError::Rejected(format!(
                 "it changed while it was read ({n} events, then {count})"
             ))),
@@ -139,8 +137,26 @@ impl World {
                 ),
             },
         })?;
-        debug_assert_eq!(journaled, n);
         Ok(fed)
+    }
+
+    /// Commits a unit of a file whose first `journaled` events are now on
+    /// disk, then steps the head until its inbox is empty when feeding.
+    fn finish_unit(
+        &mut self,
+        fed: &mut Fed,
+        journaled: usize,
+        units: Units,
+    ) -> Result<(), WorldError> {
+        self.commit()?;
+        fed.events = journaled;
+        if let Some(max_steps) = units.step_between {
+            while fed.steps < max_steps && self.step_head()? {
+                fed.steps += 1;
+            }
+            self.commit()?;
+        }
+        Ok(())
     }
 }
 
@@ -284,7 +300,37 @@ mod tests {
             "{err}"
         );
         drop(w);
-        let w = World::open(dir.path(), options(data.path()), &mut |_| {}).expect("reopen");
+        let mut w = World::open(dir.path(), options(data.path()), &mut |_| {}).expect("reopen");
         assert_eq!(w.head(), before + 600);
+
+        // A file that grows or shrinks between the passes.
+        let err = fed_changed(&mut w, &ticks(50), &ticks(80)).to_string();
+        assert!(
+            err.contains("it grew while it was read (now more than 50 events)"),
+            "{err}"
+        );
+        assert!(err.contains("none of its events was journaled"), "{err}");
+        // A failure ends the writer, as it ends the command: what it left
+        // unacknowledged is cut when the world opens again.
+        drop(w);
+        let mut w = World::open(dir.path(), options(data.path()), &mut |_| {}).expect("reopen");
+        assert_eq!(
+            w.head(),
+            before + 600,
+            "the whole but unacknowledged unit is cut"
+        );
+        let err = fed_changed(&mut w, &ticks(250), &ticks(150)).to_string();
+        assert!(
+            err.contains("it changed while it was read (250 events, then 150)"),
+            "{err}"
+        );
+        assert!(err.contains("its first 100 events were journaled"), "{err}");
+        drop(w);
+        let w = World::open(dir.path(), options(data.path()), &mut |_| {}).expect("reopen");
+        assert_eq!(
+            w.head(),
+            before + 800,
+            "one more unit of 100, and its steps"
+        );
     }
 }
